@@ -1,0 +1,154 @@
+// Command connector-mock serves the connector group members API from memory,
+// validating every request against the embedded OpenAPI document.
+//
+// Every flag can also be set by an environment variable, CONNECTOR_MOCK_ and
+// the flag's name in upper case with _ for - (for example
+// CONNECTOR_MOCK_MAX_BODY); a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/connector-group/members-api/server"
+)
+
+// options is what the command line and the environment configure.
+type options struct {
+	addr              string
+	token             string
+	maxBody           int64
+	logFormat         string
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	shutdownTimeout   time.Duration
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	opts, err := parseFlags(args, os.LookupEnv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "connector-mock:", err)
+		return 2
+	}
+	logger, err := newLogger(opts.logFormat, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "connector-mock:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, opts, logger); err != nil {
+		logger.Error("server stopped", slog.Any("error", err))
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("connector-mock", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on")
+	fs.StringVar(&o.token, "token", "", "the only bearer `token` accepted (default: any non-empty token)")
+	fs.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in `bytes`")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to read a request's headers")
+	fs.DurationVar(&o.readTimeout, "read-timeout", 30*time.Second, "time allowed to read a whole request")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "time a kept-alive connection may sit idle")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "time requests in flight get to finish on SIGINT or SIGTERM")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API from memory.\n"+
+			"Each flag may also be set as CONNECTOR_MOCK_<FLAG> (for example CONNECTOR_MOCK_MAX_BODY).\n\n")
+		fs.PrintDefaults()
+	}
+	// The environment fills in what the command line leaves out.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "CONNECTOR_MOCK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := lookup(name); ok {
+			if err := f.Value.Set(v); err != nil {
+				envErr = errors.Join(envErr, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	})
+	if envErr != nil {
+		return o, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.maxBody <= 0 {
+		return o, errors.New("--max-body must be positive")
+	}
+	return o, nil
+}
+
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+// serve runs the server until ctx ends, then lets requests in flight finish.
+func serve(ctx context.Context, o options, logger *slog.Logger) error {
+	handler, err := server.New(server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		ReadTimeout:       o.readTimeout,
+		WriteTimeout:      o.writeTimeout,
+		IdleTimeout:       o.idleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.Bool("token_required", o.token != ""))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,185 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
+)
+
+// Messages the real service sends, kept word for word so that code written
+// against the mock meets the same text in production.
+const (
+	msgAlreadyMember   = "One or more added object references already exist for the following modified properties: 'members'."
+	msgNotFoundRoute   = "The requested resource does not exist."
+	msgInternal        = "An unexpected error occurred. The request-id identifies the details in the server's log."
+	msgInvalidJSON     = "The request body is not valid JSON."
+	msgMethodNotFound  = "The method is not allowed on this resource."
+	msgEntityTooLarge  = "The request body is larger than the server accepts."
+	msgNoContentType   = "The request has a body but no Content-Type."
+	msgTokenEmpty      = "Access token is empty."
+	msgTokenMalformed  = "Access token validation failure: the Authorization header must be 'Bearer <token>'."
+	msgTokenWrong      = "Access token validation failure: the token is not the one this server accepts."
+	msgInvalidSkipTok  = "value is not a $skiptoken this server issued"
+	wwwAuthenticate    = "Bearer"
+	wwwAuthInvalidTok  = `Bearer error="invalid_token"`
+	headerRequestID    = "request-id"
+	headerClientReqID  = "client-request-id"
+	headerODataEntity  = "OData-EntityId"
+	headerPrefApplied  = "Preference-Applied"
+	headerWWWAuth      = "WWW-Authenticate"
+	contextRequestID   = "connectormock.request-id"
+	contextClientReqID = "connectormock.client-request-id"
+)
+
+// apiError is a failure on its way to the client: the one error handler renders
+// it in the OData envelope. Everything the server refuses becomes one of these.
+type apiError struct {
+	status  int
+	code    generated.ErrorCode
+	message string
+	target  string
+	details []generated.ErrorDetail
+	header  http.Header // extra response headers, such as WWW-Authenticate
+	cause   error       // logged, never sent
+}
+
+func (e *apiError) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("%d %s: %s: %v", e.status, e.code, e.message, e.cause)
+	}
+	return fmt.Sprintf("%d %s: %s", e.status, e.code, e.message)
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+// badRequest is a 400 whose details list every violation; the summary repeats the first.
+func badRequest(details []generated.ErrorDetail) *apiError {
+	e := &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeRequestBadRequest, details: details}
+	if len(details) > 0 {
+		e.message = details[0].Message
+		if details[0].Target != nil {
+			e.target = *details[0].Target
+		}
+	}
+	return e
+}
+
+// violation is one entry of an error's details.
+func violation(target, message string) generated.ErrorDetail {
+	d := generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Message: message}
+	if target != "" {
+		d.Target = &target
+	}
+	return d
+}
+
+func unauthorized(message, challenge string) *apiError {
+	return &apiError{
+		status:  http.StatusUnauthorized,
+		code:    generated.ErrorCodeInvalidAuthenticationToken,
+		message: message,
+		target:  echo.HeaderAuthorization,
+		header:  http.Header{headerWWWAuth: {challenge}},
+	}
+}
+
+func notFound(message string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: generated.ErrorCodeRequestResourceNotFound, message: message}
+}
+
+func memberNotFound(id fmt.Stringer) *apiError {
+	return notFound(fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+}
+
+// classify maps any error a handler or middleware returns onto the apiError
+// that describes it to the client. Unknown errors become a 500 whose cause is
+// kept for the log only.
+func classify(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	switch {
+	case errors.Is(err, ErrDuplicateMember):
+		return &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeRequestBadRequest, message: msgAlreadyMember, cause: err}
+	case errors.Is(err, ErrMemberNotFound):
+		return &apiError{status: http.StatusNotFound, code: generated.ErrorCodeRequestResourceNotFound, message: err.Error(), cause: err}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return classifyHTTPError(he)
+	}
+	return &apiError{status: http.StatusInternalServerError, code: generated.ErrorCodeInternalServerError, message: msgInternal, cause: err}
+}
+
+// classifyHTTPError covers the errors Echo and the generated wrappers raise
+// themselves: routing failures and parameter binding.
+func classifyHTTPError(he *echo.HTTPError) *apiError {
+	switch he.Code {
+	case http.StatusNotFound:
+		return notFound(msgNotFoundRoute)
+	case http.StatusMethodNotAllowed:
+		return &apiError{status: he.Code, code: generated.ErrorCodeMethodNotAllowed, message: msgMethodNotFound}
+	case http.StatusRequestEntityTooLarge:
+		return &apiError{status: he.Code, code: generated.ErrorCodeRequestEntityTooLarge, message: msgEntityTooLarge}
+	case http.StatusUnsupportedMediaType:
+		return &apiError{status: he.Code, code: generated.ErrorCodeUnsupportedMediaType, message: fmt.Sprint(he.Message)}
+	case http.StatusBadRequest:
+		return badRequest([]generated.ErrorDetail{violation("", fmt.Sprint(he.Message))})
+	case http.StatusUnauthorized:
+		return unauthorized(msgTokenMalformed, wwwAuthenticate)
+	}
+	return &apiError{status: http.StatusInternalServerError, code: generated.ErrorCodeInternalServerError, message: msgInternal, cause: he}
+}
+
+// errorHandler is the one path every failure takes to the client: it renders
+// the OData envelope with the request's ids and logs what the client is not told.
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			logger.ErrorContext(c.Request().Context(), "error after the response was committed",
+				slog.String("request_id", requestID(c)), slog.Any("error", err))
+			return
+		}
+		ae := classify(err)
+		if ae.status >= http.StatusInternalServerError {
+			logger.ErrorContext(c.Request().Context(), "internal error",
+				slog.String("request_id", requestID(c)), slog.Any("error", err))
+		}
+		for k, v := range ae.header {
+			c.Response().Header()[k] = v
+		}
+		if werr := c.JSON(ae.status, envelope(c, ae)); werr != nil {
+			logger.ErrorContext(c.Request().Context(), "writing the error response",
+				slog.String("request_id", requestID(c)), slog.Any("error", werr))
+		}
+	}
+}
+
+// envelope builds the documented error body for ae.
+func envelope(c echo.Context, ae *apiError) generated.ODataError {
+	body := generated.ODataError{Error: generated.MainError{
+		Code:    ae.code,
+		Message: ae.message,
+		InnerError: generated.InnerError{
+			Date:      time.Now().UTC().Truncate(time.Second),
+			RequestID: requestUUID(c),
+		},
+	}}
+	if ae.target != "" {
+		body.Error.Target = &ae.target
+	}
+	if len(ae.details) > 0 {
+		body.Error.Details = &ae.details
+	}
+	if id := clientRequestID(c); id != "" {
+		body.Error.InnerError.ClientRequestID = &id
+	}
+	return body
+}

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// withRequestID gives every response a new request-id and echoes the
+// client-request-id, before anything else can fail.
+func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := uuid.New()
+		c.Set(contextRequestID, id)
+		h := c.Response().Header()
+		h.Set(headerRequestID, id.String())
+		if cid := c.Request().Header.Get(headerClientReqID); cid != "" {
+			c.Set(contextClientReqID, cid)
+			h.Set(headerClientReqID, cid)
+		}
+		return next(c)
+	}
+}
+
+func requestUUID(c echo.Context) uuid.UUID {
+	id, _ := c.Get(contextRequestID).(uuid.UUID)
+	return id
+}
+
+func requestID(c echo.Context) string { return requestUUID(c).String() }
+
+func clientRequestID(c echo.Context) string {
+	id, _ := c.Get(contextClientReqID).(string)
+	return id
+}
+
+// withAccessLog writes one line per request. It renders a failure itself
+// (c.Error) so that the status it logs is the status the client got. It logs
+// the path without the query and never a header, so no token reaches the log.
+func withAccessLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			req := c.Request()
+			logger.LogAttrs(req.Context(), slog.LevelInfo, "request",
+				slog.String("method", req.Method),
+				slog.String("path", req.URL.Path),
+				slog.Int("status", c.Response().Status),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("request_id", requestID(c)),
+			)
+			return nil
+		}
+	}
+}
+
+// withRecover turns a panic in a handler into an error, so the client gets the
+// documented 500 and the log gets the stack under the request-id.
+func withRecover(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				stack := make([]byte, 4<<10)
+				stack = stack[:runtime.Stack(stack, false)]
+				err = fmt.Errorf("panic: %v\n%s", r, stack)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// withOptionsRefused answers OPTIONS like any other method the path does not
+// allow (405 with Allow) instead of Echo's undocumented 204: the mock does not
+// do CORS, and every response it sends is in the spec.
+func withOptionsRefused(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string)
+		if !ok {
+			return next(c)
+		}
+		// Echo lists OPTIONS among the allowed methods of every path; here it is not.
+		methods := strings.Split(allow, ", ")
+		methods = slices.DeleteFunc(methods, func(m string) bool { return m == http.MethodOptions })
+		c.Set(echo.ContextKeyHeaderAllow, strings.Join(methods, ", "))
+		if c.Request().Method == http.MethodOptions {
+			return echo.MethodNotAllowedHandler(c)
+		}
+		return next(c)
+	}
+}
+
+// normalizeRefSegment lets a client spell the OData path segment $ref as
+// %24ref. Echo routes on the raw path when the client escaped something, so
+// the escaped form is rewritten before routing; other escapes are left alone.
+func normalizeRefSegment(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if u.RawPath != "" && strings.Contains(strings.ToLower(u.RawPath), "%24") {
+			raw := replaceFold(u.RawPath, "%24", "$")
+			if unescaped, err := url.PathUnescape(raw); err == nil && unescaped == u.Path {
+				u.RawPath = ""
+			} else {
+				u.RawPath = raw
+			}
+		}
+		return next(c)
+	}
+}
+
+// replaceFold replaces every ASCII-case-insensitive match of old in s.
+func replaceFold(s, old, repl string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(strings.ToLower(s), strings.ToLower(old))
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s = s[i+len(old):]
+	}
+}

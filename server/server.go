@@ -1,0 +1,184 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
+)
+
+// handlers implements generated.ServerInterface over a MemberStore.
+type handlers struct {
+	store      MemberStore
+	defaultTop int    // the spec's default for $top
+	memberPath string // the spec's path of one member, {applicationsId} and {connectorId} to fill
+	specYAML   []byte
+	specJSON   []byte
+}
+
+var _ generated.ServerInterface = (*handlers)(nil)
+
+// AddConnectorGroupMember stores the connector the validator has already
+// checked, and answers 204 or, when asked with Prefer, 201 with the body.
+func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, params generated.AddConnectorGroupMemberParams) error {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return badRequest([]generated.ErrorDetail{violation("", "The request body could not be read.")})
+	}
+	var in generated.Connector
+	if err := json.Unmarshal(data, &in); err != nil {
+		// The validator decodes a stream and stops at the first value; this
+		// catches what follows it, such as `{...} garbage`.
+		return badRequest([]generated.ErrorDetail{violation("", msgInvalidJSON)})
+	}
+	m := Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
+	if in.ID != nil {
+		m.ID = *in.ID
+	} else {
+		m.ID = uuid.New()
+	}
+	if err := h.store.Add(c.Request().Context(), app, m); err != nil {
+		return fmt.Errorf("adding member %s to %s: %w", m.ID, app, err)
+	}
+
+	location := h.memberURL(c, app, m.ID)
+	header := c.Response().Header()
+	header.Set(echo.HeaderLocation, location)
+	header[headerODataEntity] = []string{location} // OData spells it so; Go would write Odata-Entityid
+	header.Add(echo.HeaderVary, "Prefer")
+	if wantsRepresentation(params.Prefer) {
+		header.Set(headerPrefApplied, "return=representation")
+		return c.JSON(http.StatusCreated, toConnector(m))
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// wantsRepresentation reads the Prefer header (RFC 7240): a list of
+// preferences, of which only `return` matters here.
+func wantsRepresentation(prefer *string) bool {
+	if prefer == nil {
+		return false
+	}
+	for _, pref := range strings.Split(*prefer, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(pref), "=")
+		if strings.EqualFold(strings.TrimSpace(name), "return") {
+			return strings.EqualFold(strings.Trim(strings.TrimSpace(value), `"`), "representation")
+		}
+	}
+	return false
+}
+
+// ListConnectorGroupMembers answers one page and, when more follow, the link to the next.
+func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.ApplicationsID, params generated.ListConnectorGroupMembersParams) error {
+	top := h.defaultTop
+	if params.Top != nil {
+		top = int(*params.Top)
+	}
+	var after Cursor
+	if params.Skiptoken != nil {
+		var err error
+		if after, err = decodeSkipToken(*params.Skiptoken); err != nil {
+			return badRequest([]generated.ErrorDetail{violation("$skiptoken", msgInvalidSkipTok)})
+		}
+	}
+	page, err := h.store.List(c.Request().Context(), app, after, top)
+	if err != nil {
+		return fmt.Errorf("listing members of %s: %w", app, err)
+	}
+	out := generated.ConnectorCollection{Value: make([]generated.Connector, len(page.Members))}
+	for i, m := range page.Members {
+		out.Value[i] = toConnector(m)
+	}
+	if page.More {
+		next := h.nextLink(c, params.Top, page.Next)
+		out.OdataNextLink = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// GetConnectorGroupMember answers the member, or 404.
+func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.GetConnectorGroupMemberParams) error {
+	m, err := h.store.Get(c.Request().Context(), app, id)
+	if errors.Is(err, ErrMemberNotFound) {
+		return memberNotFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("reading member %s of %s: %w", id, app, err)
+	}
+	return c.JSON(http.StatusOK, toConnector(m))
+}
+
+// RemoveConnectorGroupMember removes the member, or answers 404.
+func (h *handlers) RemoveConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.RemoveConnectorGroupMemberParams) error {
+	err := h.store.Remove(c.Request().Context(), app, id)
+	if errors.Is(err, ErrMemberNotFound) {
+		return memberNotFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("removing member %s of %s: %w", id, app, err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// GetHealth answers that the server is up.
+func (h *handlers) GetHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, generated.Health{Status: generated.HealthStatusOk})
+}
+
+// GetOpenAPIYAML serves the spec as it was written.
+func (h *handlers) GetOpenAPIYAML(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", h.specYAML)
+}
+
+// GetOpenAPIJSON serves the embedded spec as JSON.
+func (h *handlers) GetOpenAPIJSON(c echo.Context) error {
+	return c.JSONBlob(http.StatusOK, h.specJSON)
+}
+
+// toConnector is the stored member as the API shows it: id and type always set.
+func toConnector(m Member) generated.Connector {
+	id := m.ID
+	typ := generated.ConnectorOdataTypeHashMicrosoftGraphConnector
+	return generated.Connector{
+		OdataType:   &typ,
+		ID:          &id,
+		ExternalIP:  m.ExternalIP,
+		MachineName: m.MachineName,
+		Status:      m.Status,
+	}
+}
+
+// baseURL is the scheme and host the client reached this server by.
+func baseURL(c echo.Context) string {
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
+	path := strings.NewReplacer("{applicationsId}", app.String(), "{connectorId}", id.String()).Replace(h.memberPath)
+	return baseURL(c) + path
+}
+
+// nextLink repeats the request with the $skiptoken that resumes after next,
+// keeping the page size the client asked for.
+func (h *handlers) nextLink(c echo.Context, top *int32, next Cursor) string {
+	var b strings.Builder
+	b.WriteString(baseURL(c))
+	b.WriteString(c.Request().URL.EscapedPath())
+	b.WriteByte('?')
+	if top != nil {
+		b.WriteString("$top=")
+		b.WriteString(strconv.Itoa(int(*top)))
+		b.WriteByte('&')
+	}
+	b.WriteString("$skiptoken=")
+	b.WriteString(encodeSkipToken(next))
+	return b.String()
+}

@@ -1,0 +1,233 @@
+// Package server is the connector group members mock server as a library:
+// New wires the generated Echo interface to a MemberStore behind bearer
+// authentication, request validation against the embedded spec and one
+// error path that answers every failure in the OData error envelope.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/openapi"
+)
+
+// DefaultMaxBodyBytes is the largest request body accepted unless Config says otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config configures New. The zero Config is a working in-memory server that
+// accepts any bearer token.
+type Config struct {
+	// Token, when set, is the only bearer token accepted.
+	Token string
+	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Store keeps the members; nil means a new MemoryStore.
+	Store MemberStore
+	// Logger receives one line per request and the detail of every 500; nil discards.
+	Logger *slog.Logger
+}
+
+// New returns the mock server's HTTP handler. Every operation's route is
+// resolved against the embedded spec here, once: an operation the spec has
+// and the server does not serve, or the reverse, is an error.
+func New(cfg Config) (http.Handler, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	maxBody := cfg.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBodyBytes
+	}
+	store := cfg.Store
+	if store == nil {
+		store = NewMemoryStore()
+	}
+
+	spec, err := generated.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("loading the embedded spec: %w", err)
+	}
+	h, err := newHandlers(spec, store)
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(logger)
+	e.JSONSerializer = jsonSerializer{}
+	e.Pre(normalizeRefSegment)
+	e.Use(withRequestID, withAccessLog(logger), withRecover, withOptionsRefused)
+
+	sr := &specRouter{echo: e, operations: specOperations(spec), auth: bearerAuth(cfg.Token),
+		options: validationOptions(), maxBody: maxBody}
+	generated.RegisterHandlers(sr, h)
+	if err := sr.done(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// newHandlers reads from the spec what the handlers need of it.
+func newHandlers(spec *openapi3.T, store MemberStore) (*handlers, error) {
+	h := &handlers{store: store, specYAML: openapi.YAML}
+	var err error
+	if h.specJSON, err = spec.MarshalJSON(); err != nil {
+		return nil, fmt.Errorf("encoding the spec as JSON: %w", err)
+	}
+	for path, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			// oapi-codegen capitalises operationIds in the spec it embeds.
+			switch strings.ToLower(op.OperationID) {
+			case "getconnectorgroupmember":
+				h.memberPath = path
+			case "listconnectorgroupmembers":
+				top := op.Parameters.GetByInAndName(openapi3.ParameterInQuery, "$top")
+				if top == nil || top.Schema == nil || top.Schema.Value == nil {
+					return nil, errors.New("the spec's listConnectorGroupMembers has no $top parameter")
+				}
+				def, ok := top.Schema.Value.Default.(float64)
+				if !ok || def < 1 {
+					return nil, errors.New("the spec's $top has no positive default")
+				}
+				h.defaultTop = int(def)
+			}
+		}
+	}
+	if h.memberPath == "" {
+		return nil, errors.New("the spec has no getConnectorGroupMember operation")
+	}
+	return h, nil
+}
+
+// specOperation is one operation of the spec, resolved for its Echo route.
+type specOperation struct {
+	route      *routers.Route
+	secured    bool
+	registered bool
+}
+
+// paramPattern matches an OpenAPI path parameter, {name}.
+var paramPattern = regexp.MustCompile(`\{([^}]+)\}`)
+
+// specOperations indexes the spec's operations by "METHOD echo-path", the key
+// the generated RegisterHandlers registers them under.
+func specOperations(spec *openapi3.T) map[string]*specOperation {
+	ops := make(map[string]*specOperation)
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			security := spec.Security
+			if op.Security != nil {
+				security = *op.Security
+			}
+			secured := len(security) > 0
+			for _, req := range security {
+				if len(req) == 0 { // an empty requirement makes authentication optional
+					secured = false
+				}
+			}
+			echoPath := paramPattern.ReplaceAllString(path, ":$1")
+			ops[method+" "+echoPath] = &specOperation{
+				route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				secured: secured,
+			}
+		}
+	}
+	return ops
+}
+
+// specRouter is the generated.EchoRouter the generated code registers its
+// handlers with: it puts each operation's authentication and validation in
+// front of its handler, as route middleware, so they run only for requests
+// Echo routed to that operation.
+type specRouter struct {
+	echo       *echo.Echo
+	operations map[string]*specOperation
+	auth       echo.MiddlewareFunc
+	options    *openapi3filter.Options
+	maxBody    int64
+	errs       []error
+}
+
+func (r *specRouter) add(method, path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) *echo.Route {
+	op, ok := r.operations[method+" "+path]
+	if !ok {
+		r.errs = append(r.errs, fmt.Errorf("%s %s is served but not in the spec", method, path))
+		return r.echo.Add(method, path, h, m...)
+	}
+	op.registered = true
+	var chain []echo.MiddlewareFunc
+	if op.secured {
+		chain = append(chain, r.auth)
+	}
+	v := &requestValidator{route: op.route, options: r.options, maxBody: r.maxBody}
+	chain = append(chain, v.middleware)
+	return r.echo.Add(method, path, h, append(chain, m...)...)
+}
+
+// done reports the operations that did not line up between spec and server.
+func (r *specRouter) done() error {
+	for key, op := range r.operations {
+		if !op.registered {
+			r.errs = append(r.errs, fmt.Errorf("%s is in the spec but not served", strings.TrimSpace(key)))
+		}
+	}
+	return errors.Join(r.errs...)
+}
+
+// CONNECT implements generated.EchoRouter.
+func (r *specRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodConnect, p, h, m)
+}
+
+// DELETE implements generated.EchoRouter.
+func (r *specRouter) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodDelete, p, h, m)
+}
+
+// GET implements generated.EchoRouter.
+func (r *specRouter) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodGet, p, h, m)
+}
+
+// HEAD implements generated.EchoRouter.
+func (r *specRouter) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodHead, p, h, m)
+}
+
+// OPTIONS implements generated.EchoRouter.
+func (r *specRouter) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodOptions, p, h, m)
+}
+
+// PATCH implements generated.EchoRouter.
+func (r *specRouter) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodPatch, p, h, m)
+}
+
+// POST implements generated.EchoRouter.
+func (r *specRouter) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodPost, p, h, m)
+}
+
+// PUT implements generated.EchoRouter.
+func (r *specRouter) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodPut, p, h, m)
+}
+
+// TRACE implements generated.EchoRouter.
+func (r *specRouter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.add(http.MethodTrace, p, h, m)
+}

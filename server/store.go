@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/connector-group/members-api/generated"
+)
+
+// ErrDuplicateMember is returned by MemberStore.Add when the connector is
+// already a member of the application's connector group.
+var ErrDuplicateMember = errors.New("connector is already a member")
+
+// ErrMemberNotFound is returned when the connector is not a member of the
+// application's connector group.
+var ErrMemberNotFound = errors.New("connector is not a member")
+
+// Member is one stored member of a connector group: the validated connector,
+// with its id always set.
+type Member struct {
+	ID          uuid.UUID
+	ExternalIP  string
+	MachineName string
+	Status      generated.ConnectorStatus
+}
+
+// Cursor marks a position in a group's insertion order: a page resumes after
+// it. The zero Cursor is the start of the group.
+type Cursor uint64
+
+// Page is one page of a group's members, in insertion order.
+type Page struct {
+	Members []Member
+	// Next resumes after the last member of this page; it is only meaningful
+	// when More is true.
+	Next Cursor
+	// More tells whether members follow this page.
+	More bool
+}
+
+// MemberStore keeps the members of every application's connector group. Every
+// application starts with an empty group. Implementations are safe for
+// concurrent use.
+type MemberStore interface {
+	// Add appends m to the group of app, or returns ErrDuplicateMember.
+	Add(ctx context.Context, app uuid.UUID, m Member) error
+	// Get returns the member id of the group of app, or ErrMemberNotFound.
+	Get(ctx context.Context, app, id uuid.UUID) (Member, error)
+	// Remove deletes the member id from the group of app, or returns ErrMemberNotFound.
+	Remove(ctx context.Context, app, id uuid.UUID) error
+	// List returns up to limit members of the group of app that were added
+	// after the position after, in insertion order.
+	List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error)
+}
+
+// MemoryStore is a MemberStore held in memory. Each group is a slice in
+// insertion order plus an index by id; removal leaves a tombstone that a later
+// compaction drops, so a page is found by binary search and costs in
+// proportion to its size, not to the size of the group.
+type MemoryStore struct {
+	mu     sync.RWMutex
+	seq    uint64 // the last Cursor handed out, across all groups
+	groups map[uuid.UUID]*memoryGroup
+}
+
+type memoryGroup struct {
+	entries []memoryEntry     // ascending seq; removed entries are tombstones
+	index   map[uuid.UUID]int // id -> position in entries, live entries only
+}
+
+type memoryEntry struct {
+	seq     uint64
+	member  Member
+	removed bool
+}
+
+// compactAt is the smallest group whose tombstones are worth compacting away.
+const compactAt = 64
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{groups: make(map[uuid.UUID]*memoryGroup)}
+}
+
+// Add implements MemberStore.
+func (s *MemoryStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[app]
+	if g == nil {
+		g = &memoryGroup{index: make(map[uuid.UUID]int)}
+		s.groups[app] = g
+	}
+	if _, ok := g.index[m.ID]; ok {
+		return ErrDuplicateMember
+	}
+	s.seq++
+	g.index[m.ID] = len(g.entries)
+	g.entries = append(g.entries, memoryEntry{seq: s.seq, member: m})
+	return nil
+}
+
+// Get implements MemberStore.
+func (s *MemoryStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
+	if err := ctx.Err(); err != nil {
+		return Member{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	g := s.groups[app]
+	if g == nil {
+		return Member{}, ErrMemberNotFound
+	}
+	i, ok := g.index[id]
+	if !ok {
+		return Member{}, ErrMemberNotFound
+	}
+	return g.entries[i].member, nil
+}
+
+// Remove implements MemberStore.
+func (s *MemoryStore) Remove(ctx context.Context, app, id uuid.UUID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[app]
+	if g == nil {
+		return ErrMemberNotFound
+	}
+	i, ok := g.index[id]
+	if !ok {
+		return ErrMemberNotFound
+	}
+	delete(g.index, id)
+	if len(g.index) == 0 {
+		delete(s.groups, app) // an empty group is the same as no group
+		return nil
+	}
+	g.entries[i].removed = true
+	g.entries[i].member = Member{} // let the strings go
+	if len(g.entries) >= compactAt && len(g.index) < len(g.entries)/2 {
+		g.compact()
+	}
+	return nil
+}
+
+// compact drops the tombstones; amortised over the removals that made them.
+func (g *memoryGroup) compact() {
+	live := make([]memoryEntry, 0, len(g.index))
+	for _, e := range g.entries {
+		if !e.removed {
+			g.index[e.member.ID] = len(live)
+			live = append(live, e)
+		}
+	}
+	g.entries = live
+}
+
+// List implements MemberStore.
+func (s *MemoryStore) List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error) {
+	if err := ctx.Err(); err != nil {
+		return Page{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	g := s.groups[app]
+	if g == nil || limit <= 0 {
+		return Page{}, nil
+	}
+	start := sort.Search(len(g.entries), func(i int) bool { return g.entries[i].seq > uint64(after) })
+	page := Page{Members: make([]Member, 0, min(limit, len(g.index)))}
+	for i := start; i < len(g.entries); i++ {
+		e := &g.entries[i]
+		if e.removed {
+			continue
+		}
+		if len(page.Members) == limit {
+			page.More = true
+			break
+		}
+		page.Members = append(page.Members, e.member)
+		page.Next = Cursor(e.seq)
+	}
+	return page, nil
+}

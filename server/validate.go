@@ -1,0 +1,406 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
+)
+
+// FormatValidators are the string formats the spec uses that kin-openapi
+// does not check by itself. A "uuid" is a GUID as the real service accepts
+// it: 32 hex digits in 8-4-4-4-12 groups, whatever its version and variant
+// bits (the original page's own example id has neither RFC 4122 version nor
+// variant). Tests validate responses with the same set.
+func FormatValidators() map[string]openapi3.StringFormatValidator {
+	return map[string]openapi3.StringFormatValidator{
+		"uuid": openapi3.NewCallbackValidator(validateGUID),
+		"ipv4": openapi3.NewIPValidator(true),
+		"ipv6": openapi3.NewIPValidator(false),
+	}
+}
+
+func validateGUID(s string) error {
+	if len(s) != 36 {
+		return errors.New("not a GUID")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return errors.New("not a GUID")
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return errors.New("not a GUID")
+			}
+		}
+	}
+	return nil
+}
+
+// validationOptions are the kin-openapi options every request is checked
+// with: every violation collected, no schema dumps in messages, the formats
+// above checked. Authentication is bearerAuth's job, which runs first.
+func validationOptions() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:         true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		SkipSettingDefaults: true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.DisableSchemaErrorDetails(),
+			openapi3.WithStringFormatValidators(FormatValidators()),
+		},
+	}
+}
+
+// requestValidator checks requests for one operation against the spec. It is
+// built once at start-up with the operation's route already resolved, so a
+// request is never routed twice (Echo has routed it).
+type requestValidator struct {
+	route   *routers.Route
+	options *openapi3filter.Options
+	maxBody int64
+}
+
+func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if body := v.route.Operation.RequestBody; body != nil && body.Value != nil {
+			if err := v.checkContentType(req, body.Value); err != nil {
+				return err
+			}
+			if err := v.bufferBody(req); err != nil {
+				return err
+			}
+		}
+		names, values := c.ParamNames(), c.ParamValues()
+		params := make(map[string]string, len(names))
+		for i, name := range names {
+			if i < len(values) {
+				params[name] = values[i]
+			}
+		}
+		err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: params,
+			Route:      v.route,
+			Options:    v.options,
+		})
+		if err != nil {
+			return requestViolations(err)
+		}
+		return next(c)
+	}
+}
+
+// checkContentType answers 415 unless the body's media type is one the
+// operation declares. A request without a body and without a Content-Type
+// falls through to the validator, which reports the missing body as a 400.
+func (v *requestValidator) checkContentType(req *http.Request, body *openapi3.RequestBody) error {
+	ct := req.Header.Get(echo.HeaderContentType)
+	if ct == "" {
+		if req.ContentLength == 0 {
+			return nil
+		}
+		return &apiError{status: http.StatusUnsupportedMediaType, code: generated.ErrorCodeUnsupportedMediaType,
+			message: msgNoContentType, target: echo.HeaderContentType}
+	}
+	mediaType, _, err := mime.ParseMediaType(ct)
+	if err == nil && body.Content.Get(mediaType) != nil {
+		return nil
+	}
+	accepted := make([]string, 0, len(body.Content))
+	for name := range body.Content {
+		accepted = append(accepted, name)
+	}
+	sort.Strings(accepted)
+	return &apiError{status: http.StatusUnsupportedMediaType, code: generated.ErrorCodeUnsupportedMediaType,
+		message: fmt.Sprintf("Content-Type %q is not supported; use %s.", ct, strings.Join(accepted, " or ")),
+		target:  echo.HeaderContentType}
+}
+
+// bufferBody reads the body into memory, up to maxBody bytes, so that the
+// validator and the handler read the same bytes and an oversize body is a 413
+// rather than a truncated read.
+func (v *requestValidator) bufferBody(req *http.Request) error {
+	tooLarge := &apiError{status: http.StatusRequestEntityTooLarge, code: generated.ErrorCodeRequestEntityTooLarge,
+		message: fmt.Sprintf("The request body is larger than %d bytes.", v.maxBody)}
+	if req.ContentLength > v.maxBody {
+		return tooLarge
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(req.Body, v.maxBody+1))
+	if err != nil {
+		return badRequest([]generated.ErrorDetail{violation("", "The request body could not be read.")})
+	}
+	if int64(len(data)) > v.maxBody {
+		return tooLarge
+	}
+	_ = req.Body.Close()
+	req.ContentLength = int64(len(data))
+	req.Body = io.NopCloser(bytes.NewReader(data))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	return nil
+}
+
+// requestViolations turns what kin-openapi reports into one 400 that lists
+// every violation: parameters first, in the order the spec lists them, then
+// the body's, ordered by JSON pointer.
+func requestViolations(err error) *apiError {
+	var details []generated.ErrorDetail
+	for _, e := range flatten(err) {
+		details = append(details, describeRequestError(e)...)
+	}
+	if len(details) == 0 {
+		details = []generated.ErrorDetail{violation("", "The request does not match the API description.")}
+	}
+	return badRequest(details)
+}
+
+// flatten unrolls nested MultiErrors, but not errors that merely wrap one:
+// a RequestError wrapping the body's MultiError stays whole.
+func flatten(err error) []error {
+	if me, ok := err.(openapi3.MultiError); ok {
+		var out []error
+		for _, e := range me {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func describeRequestError(err error) []generated.ErrorDetail {
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return []generated.ErrorDetail{violation("", "The request does not match the API description.")}
+	}
+	if p := re.Parameter; p != nil {
+		return []generated.ErrorDetail{violation(p.Name, describeParameterError(p, re))}
+	}
+	// The request body.
+	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+		return []generated.ErrorDetail{violation("", "A request body is required.")}
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(re.Err, &pe) {
+		return []generated.ErrorDetail{violation("", msgInvalidJSON)}
+	}
+	var details []generated.ErrorDetail
+	for _, e := range flatten(re.Err) {
+		var se *openapi3.SchemaError
+		if errors.As(e, &se) {
+			target, message := describeSchemaError(se)
+			details = append(details, violation(target, message))
+		}
+	}
+	if len(details) == 0 {
+		return []generated.ErrorDetail{violation("", "The request body does not match the API description.")}
+	}
+	sort.SliceStable(details, func(i, j int) bool { return targetOf(details[i]) < targetOf(details[j]) })
+	return details
+}
+
+func describeParameterError(p *openapi3.Parameter, re *openapi3filter.RequestError) string {
+	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+		return fmt.Sprintf("%s %s is required", p.In, p.Name)
+	}
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		_, message := describeSchemaError(se)
+		return message
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(re.Err, &pe) {
+		if s := p.Schema; s != nil && s.Value != nil && s.Value.Type != nil && len(s.Value.Type.Slice()) > 0 {
+			return fmt.Sprintf("value %s is not %s", quoteValue(pe.Value), article(s.Value.Type.Slice()[0]))
+		}
+	}
+	return fmt.Sprintf("%s %s is not valid", p.In, p.Name)
+}
+
+// describeSchemaError says which value broke which rule of the schema, in one
+// sentence that names the rule from the schema itself (never a schema dump).
+// The target is the JSON pointer to the offending value.
+func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
+	path := se.JSONPointer()
+	s := se.Schema
+	v := quoteValue(se.Value)
+	switch se.SchemaField {
+	case "required":
+		// The path may end at the object or at the missing property itself.
+		name := quotedName(se.Reason)
+		if len(path) == 0 || path[len(path)-1] != name {
+			path = append(path, name)
+		}
+		return pointer(path), fmt.Sprintf("property %s is required", name)
+	case "additionalProperties", "properties":
+		name := quotedName(se.Reason)
+		if len(path) == 0 || path[len(path)-1] != name {
+			path = append(path, name)
+		}
+		return pointer(path), fmt.Sprintf("property %s is not allowed", name)
+	case "enum":
+		allowed := make([]string, 0, len(s.Enum))
+		for _, e := range s.Enum {
+			allowed = append(allowed, fmt.Sprint(e))
+		}
+		return pointer(path), fmt.Sprintf("value %s is not one of %s", v, strings.Join(allowed, ", "))
+	case "format":
+		return pointer(path), fmt.Sprintf("value %s is not a valid %s", v, s.Format)
+	case "anyOf", "oneOf":
+		return pointer(path), fmt.Sprintf("value %s is not a valid %s", v, strings.Join(alternatives(s), " or "))
+	case "type":
+		if s.Type != nil && len(s.Type.Slice()) > 0 {
+			return pointer(path), fmt.Sprintf("value must be %s, not %s", article(s.Type.Slice()[0]), article(jsonKind(se.Value)))
+		}
+	case "nullable":
+		return pointer(path), "value must not be null"
+	case "minLength":
+		return pointer(path), fmt.Sprintf("value must be at least %s long", characters(s.MinLength))
+	case "maxLength":
+		if s.MaxLength != nil {
+			return pointer(path), fmt.Sprintf("value must be at most %s long", characters(*s.MaxLength))
+		}
+	case "minimum":
+		if s.Min != nil {
+			return pointer(path), fmt.Sprintf("value %s is less than the minimum %v", v, *s.Min)
+		}
+	case "maximum":
+		if s.Max != nil {
+			return pointer(path), fmt.Sprintf("value %s is more than the maximum %v", v, *s.Max)
+		}
+	}
+	return pointer(path), se.Reason
+}
+
+func characters(n uint64) string {
+	if n == 1 {
+		return "1 character"
+	}
+	return fmt.Sprintf("%d characters", n)
+}
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	}
+	return "number"
+}
+
+// alternatives names the branches of an anyOf or oneOf by their format, or type.
+func alternatives(s *openapi3.Schema) []string {
+	refs := s.AnyOf
+	if len(refs) == 0 {
+		refs = s.OneOf
+	}
+	var names []string
+	for _, r := range refs {
+		switch {
+		case r.Value == nil:
+		case r.Value.Format != "":
+			names = append(names, r.Value.Format)
+		case r.Value.Type != nil && len(r.Value.Type.Slice()) > 0:
+			names = append(names, r.Value.Type.Slice()[0])
+		}
+	}
+	if len(names) == 0 {
+		return []string{"value"}
+	}
+	return names
+}
+
+// quotedName finds the name in kin-openapi's reasons such as
+// `property "x" is missing` and `property "x" is unsupported`.
+func quotedName(reason string) string {
+	if _, rest, ok := strings.Cut(reason, `"`); ok {
+		if name, _, ok := strings.Cut(rest, `"`); ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// pointer renders a JSON pointer (RFC 6901), escaping ~ and /.
+func pointer(path []string) string {
+	var b strings.Builder
+	for _, p := range path {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+	}
+	return b.String()
+}
+
+// quoteValue renders a value the way it appeared in JSON, shortened so that a
+// huge input cannot make a huge error.
+func quoteValue(v any) string {
+	const max = 64
+	var s string
+	switch x := v.(type) {
+	case string:
+		if len(x) > max {
+			x = x[:max] + "…"
+		}
+		s = fmt.Sprintf("%q", x)
+	case map[string]any:
+		s = "an object"
+	case []any:
+		s = "an array"
+	case nil:
+		s = "null"
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return "of this type"
+		}
+		s = string(b)
+		if len(s) > max {
+			s = s[:max] + "…"
+		}
+	}
+	return s
+}
+
+func article(typ string) string {
+	switch typ {
+	case "integer", "array", "object":
+		return "an " + typ
+	case "null":
+		return typ
+	}
+	return "a " + typ
+}
+
+
+func targetOf(d generated.ErrorDetail) string {
+	if d.Target == nil {
+		return ""
+	}
+	return *d.Target
+}
