@@ -202,6 +202,9 @@ type BadRequest = ODataError
 // InternalServerError The body of every non-2xx response.
 type InternalServerError = ODataError
 
+// MethodNotAllowed The body of every non-2xx response.
+type MethodNotAllowed = ODataError
+
 // NotFound The body of every non-2xx response.
 type NotFound = ODataError
 
@@ -1580,7 +1583,7 @@ type GetOpenAPIYAMLResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *string
+	YAML200 *map[string]interface{}
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -1590,7 +1593,7 @@ type GetOpenAPIYAMLResponse struct {
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIYAMLResponse) GetYAML200() *string {
+func (r GetOpenAPIYAMLResponse) GetYAML200() *map[string]interface{} {
 	return r.YAML200
 }
 
@@ -2548,7 +2551,7 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest string
+		var dest map[string]interface{}
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2903,66 +2906,67 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fv7bhu3mn8VglsgCTC6WrYcBcWu6mZbF4ltxO4au5FRUcNPEusZckpyZKuGgH2afbB9kgNeNDeNZCtJ",
-	"U7fn9I9G0gwv3/33XfyAQxEnggPXCg8eMNyTOInAfh5GEghdvod4AvKtlEKaXxckSsG+uv4lFBTwAH+A",
-	"31JQ+pfvCPUfcYAZ54W1YcSA64Z0jxuM4gGOlw1tvvS6OMCUaLNVt909anQ6je7xVedw0O4N2of/gwNc",
-	"WncY9uEg7E0ax6RNG73pETReTzqk0aUHYQ8Op0ekP8GrAMegFJmZXc85ICFRLCQgQilQJCa/QqiRhClI",
-	"4CEoRBzNCO6Z0mgqJNJzQFMRReKO8RmKBWVTBhQlUiQgNQM1QC9iyyL1oolXq1WAT/mCRIxeaqJTlRGv",
-	"0jgmcokH+GpuLsJmjJMIJWQGLxTyjEeexgDdzYUCpOweiClEUBKREOYioiBxsKccKGjCIoUHH3e/l3PL",
-	"7o9G+FJLxmcjbO7AhUbCcHGKSKjZAgLEuPuEA6yJnIHGA9xyt8ar4HMPI8hyErFk0TOyY8niqHQS3GuQ",
-	"nESnCV7dVNXtD9WmL8EfoyyXWkigJ4JzCHXFxP5DUKJJUy8Tc+K/xSyUQompbs4kSebNMFsU4AIjDMUH",
-	"zXaz0zlo9o0NGgL73cmk3z84bNj/9bqTSWNy2O83JpN+9+Cw3zf/GpGQcM44nJHYnJgd0IC00e7gAPub",
-	"D7CnypIwB0JBWp9xYi3ci/iUWimACiVLNBPc677n/AuFxhseYRwgCOcCKLqbA0dMozmhhqlNc3o4h5iY",
-	"TT1LlGU+Npd4J0Lizqg7kkyUiFIN6OcP74x4jFVzuEPOcpteHZgEigdaplA8aypkTIzcUsmMGDeOPv+e",
-	"aPKWa6aX20jefX6AiEJ2F8RJDAox/ZlXush82jBJIgZbrpVkr9kbKZALkGguuEgl0N132Dz0EbG73V8o",
-	"xKj3rEzl/o5Yfvzw8+n3b9xdSAyGLePcppsFNXkqf1JGaxn0X9YV14qKqzuQiEICnCokOBo7bo735cf1",
-	"9fUw1XPgmoXWFdUel7/BBEd2v5I04D6BUKv9Dl8FOCGSxKC9YVo1cGeorUqav2OlZIRiBNJEbxcgl/az",
-	"V1DCi2/7YJW5CzSTIk1M8JJaIYgTvWxaMIAHOCF6jgPMnYch5Wt9nkwfdT5DFJIoKutgIeR6x8O4/1kl",
-	"giujEPa3giKOM2qc68vp2UQ4RRJicv8O+EzP8aDTPQ5wzHj2vZagNUO3SSzjeFle9bwOC7t9HqOdPWxe",
-	"aSxBp5J/GzPOYhKN0UvDSApTkkb6lbcshbrt3hu0fldCIkEB11YJxiOev9VBd0zPnS3YKJnT2xxxG/Ry",
-	"tOrPLMRPXL6NCd/lw2rerbxgiK2Vs+fAFuF2D4+COpNcq5S9cAEKWfDGNXD7sWATrV+Vu2aRUlLE5eaH",
-	"byRMDT5o5Vi+tV7QqkHxlqgCRH10jxpAa8jJaa9b7Z6qlouOftEq2DDJzE8FyHHZAL2JoEs0kUBulYsT",
-	"VIRpDFwHVh3sYw+4fro8PwuQt+XcBbEczJNCmC9glZpspJ4Sv6ZV9S+rMojcvbiwzOUIDq9dWiefZ0i7",
-	"1eBLcPxSxKDnJplJuYstQF3IdUmC4Zx3gVnEjoR528im4DAbjD4njp4J/Z8i5fQrsfFMIJWG8wzBCYm4",
-	"/0mKVMNzYs0FWUaC0Csh3pkc5Ctx6KpgqJE512gPqWoWix3YfS68+pkbRCYk+x3o12QUEGkYJG5N1qNQ",
-	"zJRifBagmEQmIAM1GnYnBZ9VuHV9fd2owsxd9FZR6Sr4sxmu0iQRUgN9D5SRKxs3vxrjxyfunIY5d1zM",
-	"4o2eigSkg7gkDCFxMPx5qGoWgO1FCoQahlHKzK1JdJHVqfBgSiIFW61UTBFYmM8Fb3Tv7zMAbEhOCtsU",
-	"Sk67WB8TxnOskMPNj375TQaRXBnOKmKxDLIHEUOOBG8kEmKmQBVQgJ4T7apnzk/b0kw1UdkksFR4qQPe",
-	"Llk3z98gwaOlAym+TAE8jQ2dOwo2Nxv4sFzCecCEL8+ntl6X4XGWLHq2qFb85cgWvnanBuud0ekFIpRK",
-	"UCpApxeupnZ6sThqbsD8AN83ZqKxcUn2pEykic4TJzqTPzOepNrlAj6nJUqxGbcMc3UeMjGg+9UbRKI7",
-	"slTIo3CzWqQ6SW2IeCQxqVSvHrulf9kmtE1b+irg98NHkrO8ErbbCLIDL9clv4op5DIvXz87YKeZnIgo",
-	"gnCdy+xhMOccbOXZ2IOvXm+1Ag73+h3jt/UsNU/tVm8KQouWTqy21u7391X0siDryleF2jbTED+dx2ap",
-	"34tISZYb3Hb77uRonhGVSb2eg55DTZLBOEpVyeyzgm9W+621duMET2x1vI6t9jEKBQWfAA0vTrME2qTF",
-	"xRNrq+s+aRuW6ktXBl/grFT3ywdQIpUhZOA5wO9BzwU9E3poxAU0f9uVODMUuSV01+c2W1nwvU06HlXf",
-	"smaGnm+71CJncLFu/7B5jXVdvq6EV9Qee2i+VZ0azYFExmHsRUzuSdbyFLc1/KrcZod7KHdB9mFrHZrZ",
-	"4Bf1IDOzYvNDQzPrtTbeLm/2eG2pSKM9qbRFHbk50PiDlShrolUN1pVHF0xE1sgC5/yMvwCL5Y0XtKmP",
-	"g5Um99YCKeKqok/xcUVT2fByVYnv2qjwZtksNl3QlEmli1QxR4Dx8cBDaNaJOzemap3np8vzM5QIZpwD",
-	"YlyLrJJjk2eSF4LMV18KWgfnvSyzxI9NjTHBG8JUMr28tNV2y32XgBlvWVPXHPqU0DJigL5zydoobbcP",
-	"Qpuy2Y8wbiLDuFiEt+t8ARHuELWtgvv8LuURKOXq40BdlXPcaNiH46zRZe7sbpUzYK514jIZxqeihs2U",
-	"qgBFTGkVIAmEKlu+lhCLhY0kheilHDomhRBt0DEf8XIjoIqWR3zEr4o1OaPjFtwxPosAuYhiu1wy1fOB",
-	"fRYLCpFy1bu34Vx4JDjiVh+mJAT3zLkge2nz1dzLtupVAqG96gy4ScmAoqkUMWI6WL884pbxHmLa4Ec0",
-	"KJ/VeCeCyIwwrjRiuomGHBmXiywuCBBBa6Ua8SmDyBbUncdyGmqLFYbaO8m0Bo6shZvjubiznyFSYBl0",
-	"bjDQ+OL88gr9///+X8szuGVM0yaZwtVBsjEAE94dirI/e6whAUY8y0ENZr0Fz87wFqWKTCLbJCN2UACm",
-	"aYS0IZKKdBKBK5JrpiOjOieV7sxa5sOLUxzgBUjlVKjTbDfbxpRFApwkDA/wQbPdPDDwkOi5NZZWsW/T",
-	"eih3cVY5IvvBnLQm3iys9Q3v/U1CEYNxMowr46UN9pcUZBONK0jUcnADbRr5b8DNN4hpk8mmtms11R7C",
-	"RUTpdUroSv9AA6MpHLHpiK/3uIN8VkR6K7LNoAnoOwDuOJwJ6JTiAX7HlD4pMcDTh8s9uY9VNvwo7lBs",
-	"3EVmjWuQPheRMWTtRa901uH5LQW5zNsS32iRlJoSvveCB512u4C7GdcHrt1/z2KDOV6/fh24For5luc7",
-	"xjpnYFP4uhAhEvJbCt6rWXskRi4LJlK1nmzZEN7Wy6tblmgPUGv7Kke9x3pmN5UmS7fd3rO7kvh4WB3C",
-	"yLMg64QHrVan2zem0uwMjtvH7bJJtKfHU0IPJw36Opw0ekevpw3SOTps9NvHR/1+9/j1YRu2mMm/GyF+",
-	"2zERpXuU8+TbYfbf23z85+NfYkjkZvX0dlFdbltTutuSwD6XKnLP6V3dikw/W4V0zS7pPL6kVJ1eBfjw",
-	"KefU5WNWINlEmvFZzrnkQEBvTARUgIAdaZoZT4bXHv5mteHj6q6Wv9KqzCUYN/PIig0xmUM/KSC13EkP",
-	"f8KVA5wIVRMKr5mei1Qjkg2deCRsMbIDiu7BAFWa7Q4/+ekVpka82+6hM4F8fdsvXo9JjQ20tolIeRIK",
-	"mRuMePWQSpceORjUbXfQiQSSgdi8VT/iubYQlUH9uoA5pLQuXuJ9Vcn35F0MsKz+TtDlnu6/MEZQHti0",
-	"gLAAmbP8oziKud2/7j9YF2DDUjf5kV/FiAcRjuDe0GHEQB3+XSaAXp5eLI7WFd5XxZt9epBodwZ0cjwY",
-	"fMkg0S0SnFXJPiVIrOcqirMsqw0M0Nl3wsIgvkenIqqTm598/Y0Ubt2Qr069oJeP2OWrSgwsDkXuil7Z",
-	"e+tpxkZxnHHXyvLsY2nysFEYPdy1xeasYmE+b9dC+86f3b7stnu1abiRYdnb+vw7d7al8Sjr4Lf59mcg",
-	"17+MQL4W9Op1Dh5fVJ28sOsOn3JYTWX9y+G9IaWlNqgvxu0P9z4Zej0UphFXhcpAGRr8AHoLNPjMLC9+",
-	"2vDcH+TirzKk/c+Ys/Scx9y9KGtIfTml/wDuLwkKowDPNscpjOp+3ZSoZJdZgkQhAtf0KdvnB1sRe5qJ",
-	"1oRJt5z+ywi+phEYlpecv63b/a0twbVlf98VZn50ndvPDizitlQ8zLIccbtPfuP7yFtCh+9wMIXc7FLB",
-	"dj5Z7z9PvXw7DQ8+3pTLSgvgoLJyUqE/U1InTTyU8C2H5pqz26R1ngAfXpz+dHl+9mki2/jLmaw5WMvx",
-	"rA3lD85aX8+a/VflwXmikGfYDs4vSRw9gfP/PXz/bj/Orzfe+TdLf1/Oe4ZVOV/eo9yF/nizMpvaI+v6",
-	"RVdli0Ivx7Y9KFM+foUDnMpoW68C13dzJJDIbsZCKG2gBq2WKxTlhaNQxK1Fp9m29TZP1sNWnOtby7tD",
-	"TDPvBa1DzOZFnaPOGsS2L8y0gmj6BnFR+XO60o6amHDwjwAAAP//",
+	"7Fv5bhtJen+VQmUBj4HmKeowjUGi8TizGtiSYGkiJKawLHZ9JGvVXdVTVU2KKxDI0+TB8iRBHX2ySYm2",
+	"R9Zmd/4Yk+yu47t/36EHHIo4ERy4Vnj4gOGexEkE9vNpJIHQ1UeIJyDfSymk+XVBohTsq9kvoaCAh/gT",
+	"/J6C0n/5iVD/EQeYcV5aG0YMuG5J97jFKB7ieNXS5sugjwNMiTZb9bv9o1av1+qfXPcOh93BsHv4XzjA",
+	"lXWH4TEchINJ64R0aWswPYLWm0mPtPr0IBzA4fSIHE/wOsAxKEVmZtcLDkhIFAsJiFAKFInJXyHUSMIU",
+	"JPAQFCKOZgT3TGk0FRLpOaCpiCKxZHyGYkHZlAFFiRQJSM1ADdGr2LJIvWrj9Xod4DO+IBGjV5roVOXE",
+	"qzSOiVzhIb6em4uwGeMkQgmZwSuFPOORpzFAy7lQgJTdAzGFCEoiEsJcRBQkDvaUAwVNWKTw8PPu9wpu",
+	"2f3RCF9pyfhshM0duNBIGC5OEQk1W0CAGHefcIA1kTPQeIg77tZ4HXztYQRZTiKWLAZGdixZHFVOgnsN",
+	"kpPoLMHr27q6/aHa9C34Y5TlSgsJ9J3gHEJdM7F/E5Ro0tarxJz4LzELpVBiqtszSZJ5O8wXBbjECEPx",
+	"Qbvb7vUO2sfGBg2Bx/3J5Pj44LBl/zfoTyatyeHxcWsyOe4fHB4fm3+NSEg4ZxzOSWxOzA9oQdrq9nCA",
+	"/c2H2FNlSZgDoSC9z4jE0vIeVChZopngXuNj0HNBlTWohOg5osIaXCSWbS8OJoHioZYpBFiFc4iJ2cqT",
+	"ryyjsTnwnfUjXpHOaPN5Xr6vFBpv+J1xgCCcC6BoOQeOmEZzQo3ozE12nfxBhMSd0XQkmSgRpRrQb58+",
+	"GCUwpHJYIucfdlM5FTImRjtSyYyybBx98TPR5D3XTK+2kbz7/AARhewuiJMYFGL6K690mXvO0ySJGGy5",
+	"VpK/Zm+kQC5AorngIpVA9xX+I2J3u79SiFHvv5kqvCqx/Pjlt7Of37q7kBgMW8aF52iX1OSp/EkZbWTQ",
+	"f1iH3ygqrpYgEYUEOFVIcDR23Bzvy4+bm5vTVM+BaxZah9d4XPEGExzZ/SrSgPsEQq32O3wd4IRIEoPO",
+	"zN+ogTtDbVXS4h0rJSMUI5A2er8AubKfvYISXn7bh8TcKaGZFGliQqTUCkGc6FXbQg48xMbB4ABz58dI",
+	"9VpfJ9NHnc8pCkkUVXWwFNi942Hc/6wSwZVRCPtbSRHHOTXOwRb0bOKoMgkxuf8AfKbneNjrnwQ4Zjz/",
+	"3khQxtBtEss5XpVXM6/D0m5fx2hnD5tXGkvQqeQ/xoyzmERj9INhJIUpSSP92luWQv3u4C3K3pWQSFDA",
+	"tVWC8YgXb/XQkum5swUbiwt62yNuQ2uBif2ZpSiNq7cxIKF6WMO7tRcMsY1y9hzYItz+4VHQZJKZStkL",
+	"lwCXhYhcA7cfSzbR+aty1yxTSsro3/zwJwlTg0I6RcbQyRZ0GnIFS1QJCD+6RwNsNuQUtDetdk9Vx0VH",
+	"v2gdbJhk7qcC5Lhs4ORE0BWaSCB3ysUJKsI0Bq4Dqw72sYd1v15dnAfI23LhgliRMpBSmC8hooacp5kS",
+	"v6ZT9y/rKlTdvbi0zGUiDhVeWSdf5GG71eBbcPxKGLxnUqaUu9gC1IVcl4oYznkXmEfsSJi3jWxKDrPF",
+	"6Evi6EeLYs+FtkjXIZ5nYOd1BpptYqrQJNUOP9ssyVzFKbAD2TWG5aB8F53upXXwfdl7LvS/i5Q/F1vP",
+	"BVJpOM8BspCI+5+kSDW8JM27JKtIEHotxAeTSD6j4mV+MDLnGuMkdcNlscslXgqvfuMG8ArJ/vasFjoB",
+	"Ig2DxJ1JKhWKmVKMzwIUk8jgHaBGw5ZS8FmNWzc3N606it9Fbx30f2+7/Y2rNEmE1EA/AmXk2sKSZ2P8",
+	"+J07p2XOHZdLMUZPRQLSZRAkDCFxWc7LUNUc39iLlAg1DKOUmVuT6DIvNuLhlEQKtlqpmCKwWRQXvNW/",
+	"v8/zC0NyUtqmVDfcxfqYMF5AsQLNf/bLb3ME6mqpVhHLtaw9iDjlSPBWIiFmClQJZOk50a4E6vy0ra/V",
+	"88BNAivVs6a8xtVCzPO3SPBo5UKorwIBT2ND546q2+0G/K7W4R4w4auLqS265ukOSxYDWxkt/3Jkq5e7",
+	"M69sZ3R2iQilEpQK0NmlK4yeXS6O2htZVIDvWzPR2rgke1Ki10YXiRMdEhwxnqTapVq+ZECUYjNuGebK",
+	"aGRicprXbxGJlmSlkE9yzGqR6iS1IeKRvK9Wgnzslv5lWy9o2/plKT06fCT3LcqZu40gP/Aqq9vWTKGQ",
+	"efX6+QE7zeSdiCIIs1RxD4O54GDbB8YefAtiqxVwuNcfGL9rZql5ard6WxJatHJitQ0Tv79vhVQF2VQd",
+	"LDUomIb46Tw2S/1eREqy2uC223cnR4uEs0rqzRz0HBpyOMZRqipmn1ft8wJ+o7UbJ/jOtjia2Gofo1BQ",
+	"8Pnl6eVZXp9YMj0vn9jYIvE58WmlfHdt8AXOK6F/+QRKpDKEHDw3pCn5266CnKPILaG7OXXcyoKfbU73",
+	"qPpWNTP0fNulFgWDy82Xh81rZM2VpgppWXvsocVWTWo0BxIZh7EXMYUnyeQp7hr4VbvNDvdQbWXtw9Ym",
+	"NLPBL+pBZm7F5oeWZtZrbbxd3ezx0l2ZRntSZYsmcgug8QcrUd4JrRusqz4vmIiskQXO+Rl/ARbLGy9o",
+	"Ux8HKxmfIS2QIq7o/BQfVzaVDS9Xl/iujUpvVs1i0wVNmVS6TBVzBBgfDzyEdpO4C2Oql9F+vbo4R4lg",
+	"xjkgxrXIC2U2eSZFnc189ZW2LDjvZZkVfmxqjAneEKaS6dWVbWZY7rsEzHjLhrLxqU8JLSOG6CeXrI3S",
+	"bvcgtCmb/QjjNrLtShHeZfkCItwhattk8PldyiNQyrUfgLoi8rjVsg/HeR/R3NndqmDAXOvEZTKMT0UD",
+	"mylVAYqY0ipAEghVtjsgIRYLUNXopRw6JqUQbdAxH/Fqn6WOlkd8xK/LJU+j4xbcMT6LALmIYpuIMtXz",
+	"oX0WCwqRcsXR9+FceCQ44lYfpiQE98y5IHtp89Xcy85bqARCe9UZcJOSAUVTKWLEdJC9POKW8R5i2uBH",
+	"NCif1XgngsiMMK40YrqNTjkyLhdZXBAggjKlGvEpg8j2K5zHchpqixWG2qVkWgNH1sLN8Vws7WeIFFgG",
+	"XRgMNL68uLpG//vf/9PxDO4Y07RJpnB1kHyWw4R3h6Lszx5rSIARz3NQg1nvwLMzvEOpIpPI9iCJnfaA",
+	"aRohbYikIp1E4HoQmunIqM67WvMrk/np5RkO8AKkcirUa3fbXWPKIgFOEoaH+KDdbR8YeEj03BpLp9wW",
+	"6zxUm2TrApH9Yk7KiDcLG33DR3+TUMRgnAzjynhpg/0lBdlG4xoStRzcQJtG/htw8y1i2mSyqW0KTrWH",
+	"cBFROksJXWcFaGA0hSM2HfFsjyUUAz/SW5HttU1ALwG443AuoDOKh/gDU/pdhQGePlxteX6us+HPYoli",
+	"4y5ya8xA+lxExpC1F73SeQPt9xTkquj6/EmLpNLz8a0tPOx1uyXczbg+cDMb9yw2mOPNmzeB61CZb0W+",
+	"Y6xzBjaFbwoRIiG/p+C9mrVHYuSyYCJV2XjShvC2Xl7dsUR7gNrYtjoaPNaSvK31sPrd7p7Nq8THw/ok",
+	"TZEFWSc87HR6/WNjKu3e8KR70q2aRHd6MiX0cNKib8JJa3D0ZtoivaPD1nH35Oj4uH/y5rALW8zkX40Q",
+	"f+yZiNI/Knjy42n+3/tihuvz38Wkz+366d24pty2oXS3JYF9KVXkgdO7phW5fnZK6Zpd0nt8SaU6vQ7w",
+	"4VPOacrHrEDysULjs5xzKYCA3hi4qAEBO5c2M54MZx7+dr3h45quVrzSqY19GDfzyIoNMZlDvyggddxJ",
+	"D9/hygFOhGoIhTdMz0WqEclnejwSthjZAUX3YIhqswwOP/nhIKZGvN8doHOBfH3bL86m0MYGWttEpDpo",
+	"hswNRrx+SG0IAjkY1O/20DsJJAexxSTEiBfaQlQO9ZsC5imlTfES76tKfuTBxQDL6p8EXe3p/ktTGtWp",
+	"WwsIS5A5zz/K87Tb/ev+05EBNix1gzXFVYx4EOEI7g0dRgzU4d9VAuiHs8vFUVbhfV2+2ZcHiW5vSCcn",
+	"w+G3DBL9MsF5lexLgkQ2tlIeFVpvYIDevgMsBvE9OnRSH7/94utvpHDZvEN9qAj98Ihdvq7FwPLM6a7o",
+	"lb+XDYu2ytOiu1ZWR0srg52t0mTnri02R0FL44+7Ftp3vnf7st8dNKbhRoZVb+vz78LZVqbPrIPf5ttf",
+	"gFz/bgTyXNBr0Dt4fFF98sKuO3zKYQ2V9W+H904prbRBfTFuf7j3xdDroTTsuS5VBqrQ4BfQW6DBV2Z5",
+	"8dNmE/8gF3+dI+1/xJxl4Dzm7kV5Q+rbKf0ncH+oURoFeLE5TmkS+nlToopd5gkShQhc06dqn59sRexp",
+	"JtoQJt1y+k8jeE4jMCyvOH9bt/t/bQmuLfu3XWHmz65z+9WBRdxViod5liPu9slvfB95S+jwHQ6mkJtd",
+	"KtnOF+v916mXb6fh4efballpARxUXk4q9Wcq6qSJhxK+5dDOOLtNWhcJ8NPLs1+vLs6/TGQbf5iUNwcb",
+	"OZ63ofzBeevrRbP/uvp3CUQhz7AdnF+ROHoC5//z9OOH/TifbfwPynnPsDrnq3tUu9Cfb9dmU3tkU7/o",
+	"umpR6IexbQ/KlI9f4wCnMtrWq8DN3RwJJLKbsRAqG6hhp+MKRUXhKBRxZ9Frd229zZP1sBXn+tby7hDT",
+	"LnpBWYjZvKhz1HmD2PaFmVYQTd8iLmp/rVjZURMTDv4vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -85,7 +85,7 @@ func unauthorized(message, challenge string) *apiError {
 		code:    generated.ErrorCodeInvalidAuthenticationToken,
 		message: message,
 		target:  echo.HeaderAuthorization,
-		header:  http.Header{headerWWWAuth: {challenge}},
+		header:  http.Header{http.CanonicalHeaderKey(headerWWWAuth): {challenge}},
 	}
 }
 
@@ -152,8 +152,11 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.ErrorContext(c.Request().Context(), "internal error",
 				slog.String("request_id", requestID(c)), slog.Any("error", err))
 		}
-		for k, v := range ae.header {
-			c.Response().Header()[k] = v
+		for k, vs := range ae.header {
+			c.Response().Header().Del(k)
+			for _, v := range vs {
+				c.Response().Header().Add(k, v)
+			}
 		}
 		if werr := c.JSON(ae.status, envelope(c, ae)); werr != nil {
 			logger.ErrorContext(c.Request().Context(), "writing the error response",

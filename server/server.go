@@ -52,7 +52,7 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 	location := h.memberURL(c, app, m.ID)
 	header := c.Response().Header()
 	header.Set(echo.HeaderLocation, location)
-	header[headerODataEntity] = []string{location} // OData spells it so; Go would write Odata-Entityid
+	header.Set(headerODataEntity, location)
 	header.Add(echo.HeaderVary, "Prefer")
 	if wantsRepresentation(params.Prefer) {
 		header.Set(headerPrefApplied, "return=representation")

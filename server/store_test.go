@@ -1,0 +1,95 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/connector-group/members-api/server"
+)
+
+// walk lists the whole group of app, limit members a page.
+func walk(t *testing.T, s server.MemberStore, app uuid.UUID, limit int) []uuid.UUID {
+	t.Helper()
+	var ids []uuid.UUID
+	var after server.Cursor
+	for {
+		page, err := s.List(context.Background(), app, after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Members) > limit {
+			t.Fatalf("a page of %d members with limit %d", len(page.Members), limit)
+		}
+		for _, m := range page.Members {
+			ids = append(ids, m.ID)
+		}
+		if !page.More {
+			return ids
+		}
+		after = page.Next
+	}
+}
+
+func TestMemoryStoreCompaction(t *testing.T) {
+	ctx := context.Background()
+	s := server.NewMemoryStore()
+	app := uuid.New()
+	var all []uuid.UUID
+	for range 300 {
+		m := server.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}
+		if err := s.Add(ctx, app, m); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, m.ID)
+	}
+	// A cursor taken before the removals must still resume in the right place after compaction.
+	page, err := s.List(ctx, app, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []uuid.UUID
+	for i, id := range all {
+		if i%4 != 0 { // remove three in four: compaction runs along the way
+			if err := s.Remove(ctx, app, id); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			kept = append(kept, id)
+		}
+	}
+	if got := walk(t, s, app, 7); !slices.Equal(got, kept) {
+		t.Errorf("after removals the walk has %d members, want %d", len(got), len(kept))
+	}
+	rest, err := s.List(ctx, app, page.Next, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := kept[25:]; len(rest.Members) != len(want) || rest.Members[0].ID != want[0] {
+		t.Errorf("resuming an old cursor gave %d members starting %v, want %d starting %v",
+			len(rest.Members), rest.Members[0].ID, len(want), want[0])
+	}
+	for _, id := range kept {
+		if _, err := s.Get(ctx, app, id); err != nil {
+			t.Errorf("Get(%v) after compaction: %v", id, err)
+		}
+	}
+	if err := s.Remove(ctx, app, all[1]); !errors.Is(err, server.ErrMemberNotFound) {
+		t.Errorf("removing twice: %v, want ErrMemberNotFound", err)
+	}
+	if err := s.Add(ctx, app, server.Member{ID: kept[0]}); !errors.Is(err, server.ErrDuplicateMember) {
+		t.Errorf("adding twice: %v, want ErrDuplicateMember", err)
+	}
+}
+
+func TestMemoryStoreHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := server.NewMemoryStore()
+	if err := s.Add(ctx, uuid.New(), server.Member{ID: uuid.New()}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Add with a cancelled context: %v", err)
+	}
+}
