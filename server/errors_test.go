@@ -92,7 +92,11 @@ func TestErrorTable(t *testing.T) {
 		{name: "non-GUID connectorId", method: http.MethodGet, target: memberPath(testApp, "42"), header: authed(),
 			status: 400, code: "Request_BadRequest", targets: []string{"connectorId"}},
 		{name: "Prefer twice", method: http.MethodPost, target: addPath(testApp),
-			header: func() http.Header { h := jsonHeader(); h["Prefer"] = []string{"return=minimal", "return=minimal"}; return h }(),
+			header: func() http.Header {
+				h := jsonHeader()
+				h["Prefer"] = []string{"return=minimal", "return=minimal"}
+				return h
+			}(),
 			body: validBody, status: 400, code: "Request_BadRequest", targets: []string{""}},
 
 		// Content type and size.

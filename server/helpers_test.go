@@ -26,8 +26,8 @@ const (
 	pageExample = `{"@odata.type": "#microsoft.graph.connector", "externalIp": "String", "machineName": "String", "status": "String"}`
 )
 
-func addPath(app string) string    { return "/applications/" + app + "/connectorGroup/members/$ref" }
-func listPath(app string) string   { return "/applications/" + app + "/connectorGroup/members" }
+func addPath(app string) string        { return "/applications/" + app + "/connectorGroup/members/$ref" }
+func listPath(app string) string       { return "/applications/" + app + "/connectorGroup/members" }
 func memberPath(app, id string) string { return listPath(app) + "/" + id }
 
 var (
@@ -164,7 +164,6 @@ func (h *harness) listAll(app string, top int) []string {
 	}
 	return names
 }
-
 
 // decodeError reads the error envelope, failing the test if the body is not one.
 func decodeError(t testing.TB, body []byte) generated.ODataError {

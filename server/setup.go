@@ -140,7 +140,7 @@ func specOperations(spec *openapi3.T) map[string]*specOperation {
 			}
 			echoPath := paramPattern.ReplaceAllString(path, ":$1")
 			ops[method+" "+echoPath] = &specOperation{
-				route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				route:   &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
 				secured: secured,
 			}
 		}

@@ -57,8 +57,8 @@ func validateGUID(s string) error {
 // above checked. Authentication is bearerAuth's job, which runs first.
 func validationOptions() *openapi3filter.Options {
 	return &openapi3filter.Options{
-		MultiError:         true,
-		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		MultiError:          true,
+		AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
 		SkipSettingDefaults: true,
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
 			openapi3.DisableSchemaErrorDetails(),
@@ -396,7 +396,6 @@ func article(typ string) string {
 	}
 	return "a " + typ
 }
-
 
 func targetOf(d generated.ErrorDetail) string {
 	if d.Target == nil {
