@@ -19,11 +19,12 @@ generate:
 check-generate:
 	./scripts/check-generate.sh
 
-## lint: gofmt, go vet, and the spec loaded and validated by kin-openapi (examples included)
+## lint: gofmt, go vet, staticcheck, and the spec loaded and validated by kin-openapi (examples included)
 lint:
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt: not formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck ./...
 	$(GO) test -count=1 -run 'TestSpec' ./openapi
 
 ## test: every test, with the race detector when the machine has cgo

@@ -1,9 +1,11 @@
 //go:build tools
 
 // Package tools pins the code generator in go.mod, so `make generate` runs the
-// same oapi-codegen version on every machine without a separate install.
+// same oapi-codegen version on every machine without a separate install, and
+// the linter `make lint` runs, so it needs no install either.
 package tools
 
 import (
 	_ "github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen"
+	_ "honnef.co/go/tools/cmd/staticcheck"
 )

@@ -55,7 +55,7 @@ func New(cfg Config) (http.Handler, error) {
 		store = NewMemoryStore()
 	}
 
-	spec, err := generated.GetSwagger()
+	spec, err := generated.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded spec: %w", err)
 	}

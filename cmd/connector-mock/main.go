@@ -57,7 +57,12 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, opts, logger); err != nil {
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		logger.Error("cannot listen", slog.Any("error", err))
+		return 1
+	}
+	if err := serve(ctx, ln, opts, logger); err != nil {
 		logger.Error("server stopped", slog.Any("error", err))
 		return 1
 	}
@@ -117,14 +122,12 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
 }
 
-// serve runs the server until ctx ends, then lets requests in flight finish.
-func serve(ctx context.Context, o options, logger *slog.Logger) error {
+// serve runs the server on ln until ctx ends, then stops accepting and lets
+// requests in flight finish.
+func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) error {
 	handler, err := server.New(server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger})
 	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	srv := &http.Server{

@@ -61,7 +61,7 @@ func (p *printer) removed(id uuid.UUID) error {
 // statusValues lists the allowed statuses from the spec embedded in the
 // generated code, so the help follows the spec without a copy here.
 func statusValues() []string {
-	spec, err := generated.GetSwagger()
+	spec, err := generated.GetSpec()
 	if err != nil {
 		return []string{"(unknown: " + err.Error() + ")"}
 	}

@@ -32,7 +32,7 @@ type Checker struct {
 
 // New loads the embedded spec. Its servers are dropped so that any host matches.
 func New() (*Checker, error) {
-	spec, err := generated.GetSwagger()
+	spec, err := generated.GetSpec()
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    func(options) bool
+		wantErr string
+	}{
+		{name: "defaults", want: func(o options) bool {
+			return o.addr == "127.0.0.1:8080" && o.token == "" && o.maxBody == 1<<20 && o.logFormat == "text" &&
+				o.readHeaderTimeout > 0 && o.readTimeout > 0 && o.writeTimeout > 0 && o.idleTimeout > 0
+		}},
+		{name: "environment", env: map[string]string{"CONNECTOR_MOCK_ADDR": ":9", "CONNECTOR_MOCK_TOKEN": "t", "CONNECTOR_MOCK_MAX_BODY": "10", "CONNECTOR_MOCK_LOG_FORMAT": "json"},
+			want: func(o options) bool {
+				return o.addr == ":9" && o.token == "t" && o.maxBody == 10 && o.logFormat == "json"
+			}},
+		{name: "flag beats environment", args: []string{"--token", "flag"}, env: map[string]string{"CONNECTOR_MOCK_TOKEN": "env"},
+			want: func(o options) bool { return o.token == "flag" }},
+		{name: "bad environment value", env: map[string]string{"CONNECTOR_MOCK_MAX_BODY": "lots"}, wantErr: "CONNECTOR_MOCK_MAX_BODY"},
+		{name: "non-positive body limit", args: []string{"--max-body", "0"}, wantErr: "--max-body"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			o, err := parseFlags(tc.args, lookup, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !tc.want(o) {
+				t.Fatalf("parseFlags = %+v, %v", o, err)
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadLogFormat(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run([]string{"--log-format", "xml"}, &stderr); code != 2 || !strings.Contains(stderr.String(), "log-format") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestServeAndShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	o, _ := parseFlags(nil, func(string) (string, bool) { return "", false }, io.Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln, o, logger) }()
+
+	rsp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(rsp.Body)
+	rsp.Body.Close()
+	if rsp.StatusCode != 200 || !strings.Contains(string(body), "ok") {
+		t.Fatalf("healthz: %d %s", rsp.StatusCode, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after a clean shutdown", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after the context ended")
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Error("still accepting connections after shutdown")
+	}
+}

@@ -1,0 +1,108 @@
+package openapi_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/connector-group/members-api/openapi"
+	"github.com/connector-group/members-api/server"
+)
+
+func load(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	spec, err := loader.LoadFromData(openapi.YAML)
+	if err != nil {
+		t.Fatalf("loading openapi/connector.yaml: %v", err)
+	}
+	return spec
+}
+
+// TestSpecValid is the spec's lint: kin-openapi validates the document,
+// examples included, and every example must also pass the string formats the
+// server checks (uuid, ipv4, ipv6), which the plain validation skips.
+func TestSpecValid(t *testing.T) {
+	spec := load(t)
+	if err := spec.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("the spec is invalid: %v", err)
+	}
+	formats := openapi3.WithStringFormatValidators(server.FormatValidators())
+	checked := 0
+	checkContent := func(where string, content openapi3.Content) {
+		for mediaType, mt := range content {
+			for name, ex := range mt.Examples {
+				if ex.Value == nil || mt.Schema == nil {
+					continue
+				}
+				if err := mt.Schema.Value.VisitJSON(ex.Value.Value, openapi3.MultiErrors(), formats); err != nil {
+					t.Errorf("%s %s example %q: %v", where, mediaType, name, err)
+				}
+				checked++
+			}
+		}
+	}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				checkContent(where+" request", op.RequestBody.Value.Content)
+			}
+			for status, rsp := range op.Responses.Map() {
+				checkContent(where+" "+status, rsp.Value.Content)
+			}
+			for _, p := range op.Parameters {
+				for name, ex := range p.Value.Examples {
+					if err := p.Value.Schema.Value.VisitJSON(ex.Value.Value, formats); err != nil {
+						t.Errorf("%s parameter %s example %q: %v", where, p.Value.Name, name, err)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked < 5 {
+		t.Errorf("only %d examples checked; the walk is missing them", checked)
+	}
+}
+
+// TestSpecOperations pins what DESIGN.md promises: the four member operations
+// with their operationIds, each requiring the bearer token, and the shared
+// error responses.
+func TestSpecOperations(t *testing.T) {
+	spec := load(t)
+	want := map[string]string{
+		"POST /applications/{applicationsId}/connectorGroup/members/$ref":                 "addConnectorGroupMember",
+		"GET /applications/{applicationsId}/connectorGroup/members":                       "listConnectorGroupMembers",
+		"GET /applications/{applicationsId}/connectorGroup/members/{connectorId}":         "getConnectorGroupMember",
+		"DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref": "removeConnectorGroupMember",
+	}
+	for key, id := range want {
+		var found bool
+		for path, item := range spec.Paths.Map() {
+			for method, op := range item.Operations() {
+				if method+" "+path == key {
+					found = true
+					if op.OperationID != id {
+						t.Errorf("%s: operationId %q, want %q", key, op.OperationID, id)
+					}
+					if op.Security != nil && len(*op.Security) == 0 {
+						t.Errorf("%s does not require authentication", key)
+					}
+					if op.Responses.Status(401) == nil || op.Responses.Status(400) == nil || op.Responses.Status(500) == nil {
+						t.Errorf("%s lacks a 400, 401 or 500 response", key)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("the spec lacks %s", key)
+		}
+	}
+	for _, name := range []string{"BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed", "PayloadTooLarge", "UnsupportedMediaType", "InternalServerError"} {
+		if spec.Components.Responses[name] == nil {
+			t.Errorf("components/responses lacks %s", name)
+		}
+	}
+}
