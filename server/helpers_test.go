@@ -147,11 +147,17 @@ func (h *harness) list(target string) generated.ConnectorCollection {
 // listAll follows @odata.nextLink from the first page and returns the machine names in order.
 func (h *harness) listAll(app string, top int) []string {
 	h.t.Helper()
-	var names []string
 	target := listPath(app)
 	if top > 0 {
 		target += "?$top=" + strconv.Itoa(top)
 	}
+	return h.walkFrom(target)
+}
+
+// walkFrom lists from target on, following @odata.nextLink, and returns the machine names in order.
+func (h *harness) walkFrom(target string) []string {
+	h.t.Helper()
+	var names []string
 	for target != "" {
 		page := h.list(target)
 		for _, m := range page.Value {

@@ -199,17 +199,7 @@ func TestListPaging(t *testing.T) {
 		}
 	}
 	h.addMember(testApp, "m7")
-	var rest []string
-	for target := *first.OdataNextLink; target != ""; {
-		page := h.list(target)
-		for _, m := range page.Value {
-			rest = append(rest, m.MachineName)
-		}
-		target = ""
-		if page.OdataNextLink != nil {
-			target = *page.OdataNextLink
-		}
-	}
+	rest := h.walkFrom(*first.OdataNextLink)
 	if want := []string{"m4", "m5", "m6", "m7"}; !slices.Equal(rest, want) {
 		t.Errorf("after removals the walk resumed with %v, want %v", rest, want)
 	}

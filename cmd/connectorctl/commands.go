@@ -252,19 +252,28 @@ func listFlags(fs *flag.FlagSet) func(context.Context, *client.Client, *printer)
 	}
 }
 
-func getFlags(fs *flag.FlagSet) func(context.Context, *client.Client, *printer) error {
+// memberFlags are the --app and --id of the commands that name one member.
+func memberFlags(fs *flag.FlagSet) func() (app, id uuid.UUID, err error) {
 	app := guidFlag(fs, "app", "the application's `GUID` (required)")
 	id := guidFlag(fs, "id", "the connector's `GUID` (required)")
-	return func(ctx context.Context, c *client.Client, out *printer) error {
+	return func() (uuid.UUID, uuid.UUID, error) {
 		appID, err := app.required()
 		if err != nil {
-			return err
+			return uuid.UUID{}, uuid.UUID{}, err
 		}
 		memberID, err := id.required()
+		return appID, memberID, err
+	}
+}
+
+func getFlags(fs *flag.FlagSet) func(context.Context, *client.Client, *printer) error {
+	member := memberFlags(fs)
+	return func(ctx context.Context, c *client.Client, out *printer) error {
+		app, id, err := member()
 		if err != nil {
 			return err
 		}
-		m, err := c.GetMember(ctx, appID, memberID)
+		m, err := c.GetMember(ctx, app, id)
 		if err != nil {
 			return err
 		}
@@ -273,20 +282,15 @@ func getFlags(fs *flag.FlagSet) func(context.Context, *client.Client, *printer) 
 }
 
 func removeFlags(fs *flag.FlagSet) func(context.Context, *client.Client, *printer) error {
-	app := guidFlag(fs, "app", "the application's `GUID` (required)")
-	id := guidFlag(fs, "id", "the connector's `GUID` (required)")
+	member := memberFlags(fs)
 	return func(ctx context.Context, c *client.Client, out *printer) error {
-		appID, err := app.required()
+		app, id, err := member()
 		if err != nil {
 			return err
 		}
-		memberID, err := id.required()
-		if err != nil {
+		if err := c.RemoveMember(ctx, app, id); err != nil {
 			return err
 		}
-		if err := c.RemoveMember(ctx, appID, memberID); err != nil {
-			return err
-		}
-		return out.removed(memberID)
+		return out.removed(id)
 	}
 }
