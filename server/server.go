@@ -39,7 +39,7 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 		// catches what follows it, such as `{...} garbage`.
 		return badRequest([]generated.ErrorDetail{violation("", msgInvalidJSON)})
 	}
-	m := Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
+	m := Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: internStatus(string(in.Status))}
 	if in.ID != nil {
 		m.ID = *in.ID
 	} else {

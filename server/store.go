@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"sync"
+	"unique"
 
 	"github.com/google/uuid"
 
@@ -93,18 +94,36 @@ func (s *MemoryStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.containsLocked(app, m.ID) {
+		return ErrDuplicateMember
+	}
+	s.seq++
+	s.insertLocked(app, s.seq, m)
+	return nil
+}
+
+func (s *MemoryStore) containsLocked(app, id uuid.UUID) bool {
+	g := s.groups[app]
+	if g == nil {
+		return false
+	}
+	_, ok := g.index[id]
+	return ok
+}
+
+// insertLocked appends m to the group of app at position seq, which must be
+// above every seq the group holds.
+func (s *MemoryStore) insertLocked(app uuid.UUID, seq uint64, m Member) {
 	g := s.groups[app]
 	if g == nil {
 		g = &memoryGroup{index: make(map[uuid.UUID]int)}
 		s.groups[app] = g
 	}
-	if _, ok := g.index[m.ID]; ok {
-		return ErrDuplicateMember
-	}
-	s.seq++
 	g.index[m.ID] = len(g.entries)
-	g.entries = append(g.entries, memoryEntry{seq: s.seq, member: m})
-	return nil
+	g.entries = append(g.entries, memoryEntry{seq: seq, member: m})
+	if seq > s.seq {
+		s.seq = seq
+	}
 }
 
 // Get implements MemberStore.
@@ -132,25 +151,40 @@ func (s *MemoryStore) Remove(ctx context.Context, app, id uuid.UUID) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.seqLocked(app, id); !ok {
+		return ErrMemberNotFound
+	}
+	s.deleteLocked(app, id)
+	return nil
+}
+
+// seqLocked is the position of member id in the group of app.
+func (s *MemoryStore) seqLocked(app, id uuid.UUID) (uint64, bool) {
 	g := s.groups[app]
 	if g == nil {
-		return ErrMemberNotFound
+		return 0, false
 	}
 	i, ok := g.index[id]
 	if !ok {
-		return ErrMemberNotFound
+		return 0, false
 	}
+	return g.entries[i].seq, true
+}
+
+// deleteLocked removes member id, which must be in the group of app.
+func (s *MemoryStore) deleteLocked(app, id uuid.UUID) {
+	g := s.groups[app]
+	i := g.index[id]
 	delete(g.index, id)
 	if len(g.index) == 0 {
 		delete(s.groups, app) // an empty group is the same as no group
-		return nil
+		return
 	}
 	g.entries[i].removed = true
 	g.entries[i].member = Member{} // let the strings go
 	if len(g.entries) >= compactAt && len(g.index) < len(g.entries)/2 {
 		g.compact()
 	}
-	return nil
 }
 
 // compact drops the tombstones; amortised over the removals that made them.
@@ -191,4 +225,10 @@ func (s *MemoryStore) List(ctx context.Context, app uuid.UUID, after Cursor, lim
 		page.Next = Cursor(e.seq)
 	}
 	return page, nil
+}
+
+// internStatus shares one copy of each status string among all members, so a
+// million members do not hold a million copies of "active".
+func internStatus(s string) generated.ConnectorStatus {
+	return generated.ConnectorStatus(unique.Make(s).Value())
 }

@@ -28,6 +28,8 @@ import (
 type options struct {
 	addr              string
 	token             string
+	state             string
+	maxHeaderBytes    int
 	maxBody           int64
 	logFormat         string
 	readHeaderTimeout time.Duration
@@ -63,7 +65,7 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	if err := serve(ctx, ln, opts, logger); err != nil {
-		logger.Error("server stopped", slog.Any("error", err))
+		logger.Error("connector-mock failed", slog.Any("error", err))
 		return 1
 	}
 	return 0
@@ -75,6 +77,8 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&o.token, "token", "", "the only bearer `token` accepted (default: any non-empty token)")
+	fs.StringVar(&o.state, "state", "", "keep the members in this `file` (bbolt), across restarts (default: in memory only)")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block in `bytes`")
 	fs.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in `bytes`")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to read a request's headers")
@@ -109,6 +113,9 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	if o.maxBody <= 0 {
 		return o, errors.New("--max-body must be positive")
 	}
+	if o.maxHeaderBytes <= 0 {
+		return o, errors.New("--max-header-bytes must be positive")
+	}
 	return o, nil
 }
 
@@ -124,8 +131,23 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 
 // serve runs the server on ln until ctx ends, then stops accepting and lets
 // requests in flight finish.
-func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) error {
-	handler, err := server.New(server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger})
+func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) (err error) {
+	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger}
+	if o.state != "" {
+		store, err := server.OpenDurableStore(o.state)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		// Closed last, after the requests in flight have finished with it.
+		defer func() {
+			if cerr := store.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("closing the state file: %w", cerr))
+			}
+		}()
+		cfg.Store = store
+	}
+	handler, err := server.New(cfg)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -136,9 +158,11 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 		ReadTimeout:       o.readTimeout,
 		WriteTimeout:      o.writeTimeout,
 		IdleTimeout:       o.idleTimeout,
+		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.Bool("token_required", o.token != ""))
+	logger.Info("listening", slog.String("addr", "http://"+ln.Addr().String()),
+		slog.Bool("token_required", o.token != ""), slog.String("state", stateDescription(o.state)))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -154,4 +178,11 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+func stateDescription(path string) string {
+	if path == "" {
+		return "in memory"
+	}
+	return path
 }

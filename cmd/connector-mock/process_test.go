@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// These tests run the built binary, as a user would, and signal it.
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+func mockBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "connector-mock-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "connector-mock")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// process is a running connector-mock.
+type process struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *lockedBuffer
+	exited chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var listeningLine = regexp.MustCompile(`msg=listening addr=(http://[0-9.:]+)`)
+
+func startMock(t *testing.T, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(mockBinary(t), append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	stderr := &lockedBuffer{}
+	pr, pw := io.Pipe()
+	cmd.Stderr = io.MultiWriter(stderr, pw)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, stderr: stderr, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait(); pw.Close() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	select {
+	case p.base = <-found:
+	case err := <-p.exited:
+		t.Fatalf("connector-mock exited before listening: %v\n%s", err, stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("connector-mock did not start:\n%s", stderr.String())
+	}
+	return p
+}
+
+func (p *process) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-p.exited:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("connector-mock did not exit:\n%s", p.stderr.String())
+		return nil
+	}
+}
+
+func addRequest(base, app, token string, body io.Reader) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, base+"/applications/"+app+"/connectorGroup/members/$ref", body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+func memberBody(id, name string) string {
+	return `{"id":"` + id + `","externalIp":"192.0.2.44","machineName":"` + name + `","status":"active"}`
+}
+
+func listIDs(t *testing.T, base, app, token string) map[string]bool {
+	t.Helper()
+	ids := map[string]bool{}
+	next := base + "/applications/" + app + "/connectorGroup/members?$top=999"
+	for next != "" {
+		req, _ := http.NewRequest(http.MethodGet, next, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Value    []struct{ ID string } `json:"value"`
+			NextLink string                `json:"@odata.nextLink"`
+		}
+		err = json.NewDecoder(rsp.Body).Decode(&page)
+		rsp.Body.Close()
+		if err != nil || rsp.StatusCode != 200 {
+			t.Fatalf("listing: %d %v", rsp.StatusCode, err)
+		}
+		for _, m := range page.Value {
+			if ids[m.ID] {
+				t.Errorf("member %s listed twice", m.ID)
+			}
+			ids[m.ID] = true
+		}
+		next = page.NextLink
+	}
+	return ids
+}
+
+// TestKillNineKeepsAcknowledgedWrites: every add the server acknowledged is
+// on disk, even when the process dies without a chance to flush anything.
+func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.db")
+	p := startMock(t, "--state", state)
+	app := uuid.NewString()
+	const adds = 400
+	acked := make(chan string, adds)
+	var wg sync.WaitGroup
+	transport := &http.Transport{MaxIdleConnsPerHost: 64}
+	client := &http.Client{Transport: transport}
+	for range adds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := uuid.NewString()
+			rsp, err := client.Do(addRequest(p.base, app, "t", strings.NewReader(memberBody(id, "kill"))))
+			if err != nil {
+				t.Errorf("add: %v", err)
+				return
+			}
+			rsp.Body.Close()
+			if rsp.StatusCode != http.StatusNoContent {
+				t.Errorf("add: status %d", rsp.StatusCode)
+				return
+			}
+			acked <- id
+		}()
+	}
+	wg.Wait()
+	close(acked)
+	transport.CloseIdleConnections()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.wait(t)
+
+	p2 := startMock(t, "--state", state)
+	stored := listIDs(t, p2.base, app, "t")
+	n := 0
+	for id := range acked {
+		n++
+		if !stored[id] {
+			t.Errorf("acknowledged member %s is gone after SIGKILL", id)
+		}
+	}
+	if n != adds || len(stored) != adds {
+		t.Errorf("%d acknowledged, %d stored; want %d and %d", n, len(stored), adds, adds)
+	}
+}
+
+// TestSigtermFinishesInFlight: on SIGTERM a request already being received
+// completes and is stored, new connections are refused, the process exits 0,
+// and the token never reached the log.
+func TestSigtermFinishesInFlight(t *testing.T) {
+	const token = "tok-7f3a9c-never-logged"
+	state := filepath.Join(t.TempDir(), "state.db")
+	p := startMock(t, "--state", state, "--token", token)
+	app := uuid.NewString()
+
+	// A wrong token too: neither may be logged.
+	wrong, _ := http.DefaultClient.Do(addRequest(p.base, app, "wrong-"+token, strings.NewReader("{}")))
+	if wrong == nil || wrong.StatusCode != 401 {
+		t.Fatalf("wrong token: %v", wrong)
+	}
+	wrong.Body.Close()
+
+	// Start a request whose body arrives slowly: it is in flight when SIGTERM comes.
+	id := uuid.NewString()
+	body := memberBody(id, "in-flight")
+	pr, pw := io.Pipe()
+	result := make(chan *http.Response, 1)
+	errc := make(chan error, 1)
+	go func() {
+		rsp, err := http.DefaultClient.Do(addRequest(p.base, app, token, pr))
+		if err != nil {
+			errc <- err
+			return
+		}
+		result <- rsp
+	}()
+	if _, err := pw.Write([]byte(body[:10])); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server is now reading the body
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// New connections are refused while the old one finishes.
+	host := strings.TrimPrefix(p.base, "http://")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", host, 200*time.Millisecond)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections 5s after SIGTERM")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := pw.Write([]byte(body[10:])); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	select {
+	case rsp := <-result:
+		rsp.Body.Close()
+		if rsp.StatusCode != http.StatusNoContent {
+			t.Errorf("the in-flight add got %d, want 204", rsp.StatusCode)
+		}
+	case err := <-errc:
+		t.Fatalf("the in-flight add failed: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the in-flight add got no answer")
+	}
+	if err := p.wait(t); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want status 0\n%s", err, p.stderr.String())
+	}
+	logs := p.stderr.String()
+	if strings.Contains(logs, token) {
+		t.Errorf("the token appears in the log:\n%s", logs)
+	}
+	if !strings.Contains(logs, "msg=stopped") {
+		t.Errorf("no clean stop in the log:\n%s", logs)
+	}
+
+	p2 := startMock(t, "--state", state, "--token", token)
+	if !listIDs(t, p2.base, app, token)[id] {
+		t.Error("the in-flight add was acknowledged but is not in the state after restart")
+	}
+}
+
+// TestBadStateFileStopsStartup: the binary refuses a corrupt file, names it,
+// exits non-zero, and leaves it as it was.
+func TestBadStateFileStopsStartup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	junk := bytes.Repeat([]byte("not a database "), 3000)
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(mockBinary(t), "--addr", "127.0.0.1:0", "--state", path).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), path) || strings.Contains(string(out), "msg=listening") {
+		t.Errorf("the message does not name the file, or the server started anyway:\n%s", out)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(after, junk) {
+		t.Error("the refused file was modified")
+	}
+}
+

@@ -1,0 +1,377 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrStoreClosed is returned by a DurableStore's writes after Close.
+var ErrStoreClosed = errors.New("the member store is closed")
+
+// stateFormat marks a file as this server's state; a file without it is
+// refused rather than written over.
+const stateFormat = "connector-mock-state/1"
+
+var (
+	bucketMeta    = []byte("meta")
+	bucketMembers = []byte("members")
+	keyFormat     = []byte("format")
+)
+
+// maxCommitBatch bounds how many writes share one transaction and one fsync.
+const maxCommitBatch = 512
+
+// DurableStore is a MemberStore whose every acknowledged change is on disk,
+// in a bbolt file, before Add or Remove returns. Reads are served from an
+// in-memory copy (a MemoryStore) loaded at Open.
+//
+// Writes go through one committer goroutine that takes every write waiting
+// and commits them in one transaction, with one fsync (group commit): the
+// more clients write at once, the more each fsync carries. A change writes
+// one key, so the disk work per change does not grow with the group.
+//
+// Keys are the application id followed by the member's position in insertion
+// order, so the file keeps the order the listing and the $skiptoken rely on.
+type DurableStore struct {
+	mem    *MemoryStore
+	db     *bolt.DB
+	path   string
+	writes chan *durableWrite
+	done   chan struct{}
+
+	mu     sync.RWMutex // guards closed; writers hold it for reading while they enqueue
+	closed bool
+}
+
+type durableWrite struct {
+	app    uuid.UUID
+	member Member // for an add
+	remove bool
+	result chan error
+}
+
+// storedMember is a member as the file holds it.
+type storedMember struct {
+	ID          uuid.UUID `json:"id"`
+	ExternalIP  string    `json:"externalIp"`
+	MachineName string    `json:"machineName"`
+	Status      string    `json:"status"`
+}
+
+// StateFileError says why a state file cannot be used. The file is left as it was.
+type StateFileError struct {
+	Path   string
+	Reason string
+	Err    error
+}
+
+func (e *StateFileError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("state file %s: %s: %v", e.Path, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("state file %s: %s", e.Path, e.Reason)
+}
+
+func (e *StateFileError) Unwrap() error { return e.Err }
+
+// OpenDurableStore opens the state file at path, creating it when it does not
+// exist. A file that exists but cannot be read as this server's state
+// (truncated, corrupt, another format, locked by another process) is an
+// *StateFileError, and the file is not modified: it is checked read-only first.
+func OpenDurableStore(path string) (*DurableStore, error) {
+	mem := NewMemoryStore()
+	if _, err := os.Stat(path); err == nil {
+		if err := loadStateFile(path, mem); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, &StateFileError{Path: path, Reason: "cannot be read", Err: err}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if meta.Get(keyFormat) == nil {
+			if err := meta.Put(keyFormat, []byte(stateFormat)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.CreateBucketIfNotExists(bucketMembers)
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, &StateFileError{Path: path, Reason: "cannot be initialised", Err: err}
+	}
+	s := &DurableStore{mem: mem, db: db, path: path, writes: make(chan *durableWrite, maxCommitBatch), done: make(chan struct{})}
+	go s.commitLoop()
+	return s, nil
+}
+
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
+		return &StateFileError{Path: path, Reason: "is in use by another process", Err: err}
+	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrChecksum):
+		return &StateFileError{Path: path, Reason: "is not a connector-mock state file, or is corrupt", Err: err}
+	case strings.Contains(err.Error(), "file size too small"):
+		return &StateFileError{Path: path, Reason: "is too small to be a state file (truncated, or another format)", Err: err}
+	}
+	return &StateFileError{Path: path, Reason: "cannot be opened", Err: err}
+}
+
+// loadStateFile checks the file read-only and loads its members into mem.
+// bbolt reads the file through mmap, so a truncated or corrupt file can fault
+// on a page past its end: the check runs with faults turned into panics, and
+// a panic into an error, rather than crash the process.
+func loadStateFile(path string, mem *MemoryStore) (err error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return &StateFileError{Path: path, Reason: "cannot be read", Err: err}
+	}
+	if info.Size() == 0 {
+		return &StateFileError{Path: path, Reason: "is empty (truncated?)"}
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = &StateFileError{Path: path, Reason: "is corrupt", Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return openError(path, err)
+	}
+	defer db.Close()
+	// bbolt grows its file a whole number of pages at a time.
+	if pageSize := int64(db.Info().PageSize); pageSize <= 0 || info.Size()%pageSize != 0 {
+		return &StateFileError{Path: path, Reason: fmt.Sprintf("is truncated: %d bytes is not a whole number of %d-byte pages", info.Size(), pageSize)}
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > info.Size() {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("is truncated: %d bytes, its pages need %d", info.Size(), tx.Size())}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || string(meta.Get(keyFormat)) != stateFormat {
+			return &StateFileError{Path: path, Reason: "is a bbolt file but not a " + stateFormat + " state file"}
+		}
+		for err := range tx.Check() {
+			return &StateFileError{Path: path, Reason: "is corrupt", Err: err}
+		}
+		members := tx.Bucket(bucketMembers)
+		if members == nil {
+			return &StateFileError{Path: path, Reason: "has no members bucket"}
+		}
+		return members.ForEach(func(k, v []byte) error {
+			app, seq, m, err := decodeMember(k, v)
+			if err != nil {
+				return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
+			}
+			mem.mu.Lock()
+			if mem.containsLocked(app, m.ID) {
+				mem.mu.Unlock()
+				return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", m.ID, app)}
+			}
+			mem.insertLocked(app, seq, m)
+			mem.mu.Unlock()
+			return nil
+		})
+	})
+}
+
+func memberKey(app uuid.UUID, seq uint64) []byte {
+	k := make([]byte, 24)
+	copy(k, app[:])
+	binary.BigEndian.PutUint64(k[16:], seq)
+	return k
+}
+
+func encodeMember(m Member) ([]byte, error) {
+	return json.Marshal(storedMember{ID: m.ID, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: string(m.Status)})
+}
+
+func decodeMember(k, v []byte) (uuid.UUID, uint64, Member, error) {
+	if len(k) != 24 {
+		return uuid.UUID{}, 0, Member{}, fmt.Errorf("key of %d bytes", len(k))
+	}
+	var sm storedMember
+	if err := json.Unmarshal(v, &sm); err != nil {
+		return uuid.UUID{}, 0, Member{}, err
+	}
+	app, _ := uuid.FromBytes(k[:16])
+	m := Member{ID: sm.ID, ExternalIP: sm.ExternalIP, MachineName: sm.MachineName, Status: internStatus(sm.Status)}
+	return app, binary.BigEndian.Uint64(k[16:]), m, nil
+}
+
+// Add implements MemberStore: it returns once the member is on disk.
+func (s *DurableStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
+	return s.write(ctx, &durableWrite{app: app, member: m})
+}
+
+// Remove implements MemberStore: it returns once the removal is on disk.
+func (s *DurableStore) Remove(ctx context.Context, app, id uuid.UUID) error {
+	return s.write(ctx, &durableWrite{app: app, member: Member{ID: id}, remove: true})
+}
+
+// Get implements MemberStore.
+func (s *DurableStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
+	return s.mem.Get(ctx, app, id)
+}
+
+// List implements MemberStore.
+func (s *DurableStore) List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error) {
+	return s.mem.List(ctx, app, after, limit)
+}
+
+// write hands w to the committer and waits for its verdict. Once handed over
+// a write is not abandoned when ctx ends: its outcome is what the caller must
+// learn, or an acknowledged-looking failure could hide a stored change.
+func (s *DurableStore) write(ctx context.Context, w *durableWrite) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.result = make(chan error, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrStoreClosed
+	}
+	s.writes <- w
+	s.mu.RUnlock()
+	return <-w.result
+}
+
+// commitLoop is the only writer: it batches what is waiting into one
+// transaction, so concurrent writers share an fsync.
+func (s *DurableStore) commitLoop() {
+	defer close(s.done)
+	batch := make([]*durableWrite, 0, maxCommitBatch)
+	for first := range s.writes {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxCommitBatch {
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// planned is one write of a batch that passed its checks.
+type planned struct {
+	w   *durableWrite
+	seq uint64
+}
+
+// commit checks each write against the state as the batch leaves it, writes
+// the valid ones in one transaction and, once that is on disk, applies them
+// to memory and answers every writer.
+func (s *DurableStore) commit(batch []*durableWrite) {
+	type key struct{ app, id uuid.UUID }
+	overlay := map[key]uint64{} // members this batch adds (seq) or removes (0)
+	var plan []planned
+	s.mem.mu.Lock()
+	next := s.mem.seq
+	for _, w := range batch {
+		k := key{w.app, w.member.ID}
+		seq, inBatch := overlay[k]
+		if !inBatch {
+			seq, _ = s.mem.seqLocked(w.app, w.member.ID)
+		}
+		switch {
+		case w.remove && seq == 0:
+			w.result <- ErrMemberNotFound
+		case w.remove:
+			overlay[k] = 0
+			plan = append(plan, planned{w: w, seq: seq})
+		case seq != 0:
+			w.result <- ErrDuplicateMember
+		default:
+			next++
+			overlay[k] = next
+			plan = append(plan, planned{w: w, seq: next})
+		}
+	}
+	s.mem.mu.Unlock()
+	if len(plan) == 0 {
+		return
+	}
+
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMembers)
+		for _, p := range plan {
+			k := memberKey(p.w.app, p.seq)
+			if p.w.remove {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+				continue
+			}
+			v, err := encodeMember(p.w.member)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("writing the state file %s: %w", s.path, err)
+		for _, p := range plan {
+			p.w.result <- err
+		}
+		return
+	}
+	s.mem.mu.Lock()
+	for _, p := range plan {
+		if p.w.remove {
+			s.mem.deleteLocked(p.w.app, p.w.member.ID)
+		} else {
+			s.mem.insertLocked(p.w.app, p.seq, p.w.member)
+		}
+	}
+	s.mem.mu.Unlock()
+	for _, p := range plan {
+		p.w.result <- nil
+	}
+}
+
+// Close waits for the writes already handed over, then closes the file.
+// Writes after Close fail with ErrStoreClosed.
+func (s *DurableStore) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.writes)
+	s.mu.Unlock()
+	<-s.done
+	return s.db.Close()
+}

@@ -1,0 +1,183 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/connector-group/members-api/server"
+)
+
+func openDurable(t *testing.T, path string) *server.DurableStore {
+	t.Helper()
+	s, err := server.OpenDurableStore(path)
+	if err != nil {
+		t.Fatalf("OpenDurableStore: %v", err)
+	}
+	return s
+}
+
+func TestDurableStoreSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := openDurable(t, path)
+	app := uuid.New()
+	var ids []uuid.UUID
+	for i := range 50 {
+		m := server.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m" + string(rune('A'+i%26)), Status: "active"}
+		if err := s.Add(ctx, app, m); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	for _, id := range ids[:10] {
+		if err := s.Remove(ctx, app, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A cursor issued before the restart must resume in the same place after it.
+	first, err := s.List(ctx, app, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(ctx, app, server.Member{ID: uuid.New()}); !errors.Is(err, server.ErrStoreClosed) {
+		t.Errorf("Add after Close: %v, want ErrStoreClosed", err)
+	}
+
+	s = openDurable(t, path)
+	defer s.Close()
+	if got := walk(t, s, app, 7); len(got) != 40 || got[0] != ids[10] || got[39] != ids[49] {
+		t.Fatalf("after reopening: %d members, want ids[10:50] in order", len(got))
+	}
+	rest, err := s.List(ctx, app, first.Next, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.Members) != 35 || rest.Members[0].ID != ids[15] {
+		t.Errorf("an old cursor resumed with %d members, want 35 from ids[15]", len(rest.Members))
+	}
+	m, err := s.Get(ctx, app, ids[20])
+	if err != nil || m.ExternalIP != "192.0.2.1" || m.Status != "active" {
+		t.Errorf("Get after reopening: %+v, %v", m, err)
+	}
+	// New members go after the old ones.
+	late := uuid.New()
+	if err := s.Add(ctx, app, server.Member{ID: late, ExternalIP: "192.0.2.9", MachineName: "late", Status: "inactive"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := walk(t, s, app, 100); got[len(got)-1] != late {
+		t.Errorf("a member added after reopening is not last")
+	}
+}
+
+// TestDurableStoreConcurrentWrites races adds of the same ids, so that
+// duplicates meet in one commit batch as well as across batches.
+func TestDurableStoreConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openDurable(t, filepath.Join(t.TempDir(), "state.db"))
+	defer s.Close()
+	app := uuid.New()
+	ids := make([]uuid.UUID, 64)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	var mu sync.Mutex
+	wins := map[uuid.UUID]int{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, id := range ids {
+				err := s.Add(ctx, app, server.Member{ID: id, ExternalIP: "192.0.2.1", MachineName: "w", Status: "active"})
+				switch {
+				case err == nil:
+					mu.Lock()
+					wins[id]++
+					mu.Unlock()
+				case !errors.Is(err, server.ErrDuplicateMember):
+					t.Errorf("worker %d: %v", w, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if wins[id] != 1 {
+			t.Errorf("member %v was added %d times, want exactly once", id, wins[id])
+		}
+	}
+	if got := walk(t, s, app, 1000); len(got) != len(ids) {
+		t.Errorf("%d members stored, want %d", len(got), len(ids))
+	}
+}
+
+func TestDurableStoreRefusesBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	s := openDurable(t, good)
+	app := uuid.New()
+	for range 200 {
+		if err := s.Add(context.Background(), app, server.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherBolt := filepath.Join(dir, "other.db")
+	makeOtherBoltFile(t, otherBolt)
+	otherData, _ := os.ReadFile(otherBolt)
+
+	corrupt := bytes.Clone(data)
+	for i := 2 * 4096; i < 3*4096 && i < len(corrupt); i++ { // a page past the two meta pages
+		corrupt[i] = 0xff
+	}
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"truncated to a page", data[:4096]},
+		{"truncated mid-file", data[:len(data)/2+123]},
+		{"truncated by a byte", data[:len(data)-1]},
+		{"corrupt page", corrupt},
+		{"JSON", []byte(`{"members": []}`)},
+		{"random bytes", bytes.Repeat([]byte{0x5a, 0x13, 0x77}, 20000)},
+		{"another bbolt file", otherData},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, "case.db")
+			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := server.OpenDurableStore(path)
+			if err == nil {
+				s.Close()
+				t.Fatal("OpenDurableStore accepted the file")
+			}
+			var sfe *server.StateFileError
+			if !errors.As(err, &sfe) || sfe.Path != path {
+				t.Errorf("err = %v (%T), want a *StateFileError naming %s", err, err, path)
+			}
+			after, _ := os.ReadFile(path)
+			if !bytes.Equal(after, tc.data) {
+				t.Error("the refused file was modified")
+			}
+		})
+	}
+}
