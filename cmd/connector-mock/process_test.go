@@ -321,4 +321,3 @@ func TestBadStateFileStopsStartup(t *testing.T) {
 		t.Error("the refused file was modified")
 	}
 }
-
