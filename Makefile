@@ -7,7 +7,11 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint test build run ci clean
+.PHONY: all generate check-generate lint test fuzz fuzz-smoke build run ci clean
+
+# How long each fuzz target runs under `make fuzz`.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := FuzzAddMember FuzzListAndGet FuzzSkipToken
 
 all: build
 
@@ -34,6 +38,17 @@ ifeq ($(RACE),)
 endif
 	$(GO) test $(RACE) -count=1 ./...
 
+## fuzz: each fuzz target for FUZZTIME (default 60s): make fuzz FUZZTIME=10m
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		echo "== $$target ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./server || exit 1; \
+	done
+
+## fuzz-smoke: each fuzz target briefly, as CI runs it
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
 ## build: the server and the CLI, into bin/
 build:
 	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./cmd/connectorctl
@@ -42,8 +57,8 @@ build:
 run:
 	$(GO) run ./cmd/connector-mock $(ARGS)
 
-## ci: what CI runs: the drift check, the linters, the tests
-ci: check-generate lint test
+## ci: what CI runs: the drift check, the linters, the tests, a fuzz smoke
+ci: check-generate lint test fuzz-smoke
 
 clean:
 	rm -rf $(BIN)

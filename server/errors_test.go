@@ -150,8 +150,12 @@ func TestErrorTable(t *testing.T) {
 			status: 404, code: "Request_ResourceNotFound"},
 		{name: "PUT on the collection", method: http.MethodPut, target: listPath(testApp), header: jsonHeader(), body: validBody,
 			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "GET"}},
-		{name: "GET on $ref", method: http.MethodDelete, target: addPath(testApp), header: authed(),
+		{name: "DELETE on the add path", method: http.MethodDelete, target: addPath(testApp), header: authed(),
 			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "POST"}},
+		{name: "GET on $ref is not a member named $ref", method: http.MethodGet, target: addPath(testApp), header: authed(),
+			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "POST"}},
+		{name: "empty applicationsId segment", method: http.MethodGet, target: listPath(""), header: authed(),
+			status: 404, code: "Request_ResourceNotFound"},
 		{name: "OPTIONS", method: http.MethodOptions, target: listPath(testApp),
 			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "GET"}},
 	}

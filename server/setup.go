@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -116,7 +117,55 @@ func newHandlers(spec *openapi3.T, store MemberStore) (*handlers, error) {
 type specOperation struct {
 	route      *routers.Route
 	secured    bool
+	shadows    []shadow
 	registered bool
+}
+
+// shadow is a more concrete spec path that Echo's router lets this
+// operation's template swallow: for …/members/{connectorId} (GET), the path
+// …/members/$ref (POST only). OpenAPI matches the concrete path first, so a
+// request whose parameters spell it out is a 405 for that path, not a call
+// to this operation with connectorId "$ref".
+type shadow struct {
+	literals map[string]string // parameter name -> the concrete path's segment
+	allow    string            // the methods the concrete path serves
+}
+
+// shadowsOf lists the spec paths more concrete than path that do not serve method.
+func shadowsOf(spec *openapi3.T, path, method string) []shadow {
+	segs := strings.Split(path, "/")
+	var out []shadow
+	for other, item := range spec.Paths.Map() {
+		if other == path || item.GetOperation(method) != nil {
+			continue
+		}
+		osegs := strings.Split(other, "/")
+		if len(osegs) != len(segs) {
+			continue
+		}
+		literals := map[string]string{}
+		match := true
+		for i, seg := range segs {
+			param := paramPattern.FindStringSubmatch(seg)
+			oparam := paramPattern.MatchString(osegs[i])
+			switch {
+			case param != nil && !oparam:
+				literals[param[1]] = osegs[i]
+			case param == nil && (oparam || seg != osegs[i]):
+				match = false
+			}
+		}
+		if !match || len(literals) == 0 {
+			continue
+		}
+		var methods []string
+		for m := range item.Operations() {
+			methods = append(methods, m)
+		}
+		sort.Strings(methods)
+		out = append(out, shadow{literals: literals, allow: strings.Join(methods, ", ")})
+	}
+	return out
 }
 
 // paramPattern matches an OpenAPI path parameter, {name}.
@@ -142,6 +191,7 @@ func specOperations(spec *openapi3.T) map[string]*specOperation {
 			ops[method+" "+echoPath] = &specOperation{
 				route:   &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
 				secured: secured,
+				shadows: shadowsOf(spec, path, method),
 			}
 		}
 	}
@@ -172,7 +222,7 @@ func (r *specRouter) add(method, path string, h echo.HandlerFunc, m []echo.Middl
 	if op.secured {
 		chain = append(chain, r.auth)
 	}
-	v := &requestValidator{route: op.route, options: r.options, maxBody: r.maxBody}
+	v := &requestValidator{route: op.route, shadows: op.shadows, options: r.options, maxBody: r.maxBody}
 	chain = append(chain, v.middleware)
 	return r.echo.Add(method, path, h, append(chain, m...)...)
 }

@@ -72,6 +72,7 @@ func validationOptions() *openapi3filter.Options {
 // request is never routed twice (Echo has routed it).
 type requestValidator struct {
 	route   *routers.Route
+	shadows []shadow
 	options *openapi3filter.Options
 	maxBody int64
 }
@@ -79,6 +80,12 @@ type requestValidator struct {
 func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		for _, sh := range v.shadows {
+			if sh.matches(c) {
+				c.Response().Header().Set(echo.HeaderAllow, sh.allow)
+				return echo.ErrMethodNotAllowed
+			}
+		}
 		if body := v.route.Operation.RequestBody; body != nil && body.Value != nil {
 			if err := v.checkContentType(req, body.Value); err != nil {
 				return err
@@ -90,9 +97,13 @@ func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		names, values := c.ParamNames(), c.ParamValues()
 		params := make(map[string]string, len(names))
 		for i, name := range names {
-			if i < len(values) {
-				params[name] = values[i]
+			if i >= len(values) || values[i] == "" {
+				// Echo matches an empty segment to a parameter; a path template
+				// does not (a path parameter is never empty), so to the spec
+				// this is no route at all.
+				return notFound(msgNotFoundRoute)
 			}
+			params[name] = values[i]
 		}
 		err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
 			Request:    req,
@@ -121,6 +132,9 @@ func (v *requestValidator) checkContentType(req *http.Request, body *openapi3.Re
 	}
 	mediaType, _, err := mime.ParseMediaType(ct)
 	if err == nil && body.Content.Get(mediaType) != nil {
+		// Media types are case-insensitive and may carry parameters; hand the
+		// validator the canonical form it matches the spec's content with.
+		req.Header.Set(echo.HeaderContentType, mediaType)
 		return nil
 	}
 	accepted := make([]string, 0, len(body.Content))
@@ -402,4 +416,13 @@ func targetOf(d generated.ErrorDetail) string {
 		return ""
 	}
 	return *d.Target
+}
+
+func (sh shadow) matches(c echo.Context) bool {
+	for name, literal := range sh.literals {
+		if c.Param(name) != literal {
+			return false
+		}
+	}
+	return true
 }
