@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint test fuzz fuzz-smoke build run ci clean
+.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -48,6 +48,17 @@ fuzz:
 ## fuzz-smoke: each fuzz target briefly, as CI runs it
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+## bench: the mock against a bare Echo baseline over loopback, interleaved, with ratios (under 2 minutes)
+bench:
+	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/baseline ./bench/driver
+	@command -v wrk >/dev/null || $(GO) build -o $(BIN)/hey github.com/rakyll/hey
+	$(BIN)/driver --mock $(BIN)/connector-mock --baseline $(BIN)/baseline --hey $(BIN)/hey
+
+## bench-go: the in-process Go benchmarks, each beside its bare-Echo baseline
+bench-go:
+	$(GO) test -run='^$$' -bench='Bare|Post|Get|ListPage' -benchmem -count=3 ./server
+	$(GO) test -run='^$$' -bench='MemoryPerMember' -benchtime=1x ./server
 
 ## build: the server and the CLI, into bin/
 build:

@@ -7,5 +7,6 @@ package tools
 
 import (
 	_ "github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen"
+	_ "github.com/rakyll/hey"
 	_ "honnef.co/go/tools/cmd/staticcheck"
 )

@@ -1,0 +1,314 @@
+// Command driver is `make bench`: it starts the mock server and the bare-Echo
+// baseline side by side on loopback, drives each with a load generator in
+// interleaved rounds, and prints req/s, p50/p99 latency and the ratio of the
+// mock to the baseline for each scenario. Ratios come from one run, so the
+// noise of a shared machine hits both sides alike.
+//
+// The load generator is wrk when it is on PATH, otherwise hey (pinned in
+// tools.go). Traffic goes to 127.0.0.1 only; everything started is stopped.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	app         = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	validBody   = `{"externalIp":"203.0.113.7","machineName":"connector-eu-01","status":"active"}`
+	pageExample = `{"@odata.type": "#microsoft.graph.connector", "externalIp": "String", "machineName": "String", "status": "String"}`
+)
+
+// scenario is one kind of request, sent to both servers.
+type scenario struct {
+	name   string
+	body   string
+	status int // what the mock must answer
+}
+
+var scenarios = []scenario{
+	{"POST valid (204)", validBody, 204},
+	{"POST invalid (400)", pageExample, 400},
+}
+
+// result is one load run.
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+func main() {
+	mock := flag.String("mock", "bin/connector-mock", "the mock server `binary`")
+	baseline := flag.String("baseline", "bin/baseline", "the baseline `binary`")
+	hey := flag.String("hey", "bin/hey", "the hey `binary`, used when wrk is not on PATH")
+	rounds := flag.Int("rounds", 3, "interleaved rounds")
+	duration := flag.Duration("duration", 5*time.Second, "load per run")
+	conns := flag.Int("connections", 32, "concurrent connections")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *mock, *baseline, *hey, *rounds, *duration, *conns); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, mockBin, baselineBin, heyBin string, rounds int, duration time.Duration, conns int) error {
+	gen, err := newGenerator(heyBin, conns, duration)
+	if err != nil {
+		return err
+	}
+	mockAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	baseAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	logs, err := os.CreateTemp("", "connector-mock-bench-*.log")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(logs.Name())
+	stopMock, err := start(ctx, logs, mockBin, "--addr", mockAddr)
+	if err != nil {
+		return err
+	}
+	defer stopMock()
+	stopBase, err := start(ctx, logs, baselineBin, "--addr", baseAddr)
+	if err != nil {
+		return err
+	}
+	defer stopBase()
+	for _, addr := range []string{mockAddr, baseAddr} {
+		if err := waitListening(ctx, addr); err != nil {
+			return err
+		}
+	}
+
+	fmt.Printf("load: %s, %d connections, %v a run, %d interleaved rounds; GOMAXPROCS of the servers: %d cores\n\n",
+		gen.name(), conns, duration, rounds, numCPU())
+	results := map[string][][2]result{} // scenario -> rounds of {mock, baseline}
+	for r := range rounds {
+		for _, sc := range scenarios {
+			var pair [2]result
+			// Alternate who goes first, so neither always runs on a warmer machine.
+			order := []int{0, 1}
+			if r%2 == 1 {
+				order = []int{1, 0}
+			}
+			for _, side := range order {
+				addr, want := mockAddr, sc.status
+				if side == 1 {
+					addr, want = baseAddr, 204
+				}
+				res, err := gen.run(ctx, "http://"+addr+"/applications/"+app+"/connectorGroup/members/$ref", sc.body, want)
+				if err != nil {
+					return fmt.Errorf("%s, round %d: %w", sc.name, r+1, err)
+				}
+				pair[side] = res
+			}
+			results[sc.name] = append(results[sc.name], pair)
+			fmt.Printf("round %d  %-20s mock %8.0f req/s   baseline %8.0f req/s   ratio %.2f\n",
+				r+1, sc.name, pair[0].rps, pair[1].rps, pair[0].rps/pair[1].rps)
+		}
+	}
+	fmt.Printf("\n%-20s %12s %12s %9s %9s %9s %9s %8s\n", "scenario", "mock req/s", "base req/s", "mock p50", "mock p99", "base p50", "base p99", "ratio")
+	for _, sc := range scenarios {
+		rs := results[sc.name]
+		m, b := median(rs, 0), median(rs, 1)
+		var ratios []float64
+		for _, p := range rs {
+			ratios = append(ratios, p[0].rps/p[1].rps)
+		}
+		slices.Sort(ratios)
+		fmt.Printf("%-20s %12.0f %12.0f %9s %9s %9s %9s %7.2fx\n", sc.name, m.rps, b.rps,
+			m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), b.p50.Round(time.Microsecond), b.p99.Round(time.Microsecond),
+			ratios[len(ratios)/2])
+	}
+	fmt.Println("\nratio = median over rounds of (mock req/s ÷ baseline req/s) in the same round")
+	return nil
+}
+
+// median picks the run with the median throughput of one side.
+func median(rs [][2]result, side int) result {
+	runs := make([]result, len(rs))
+	for i, p := range rs {
+		runs[i] = p[side]
+	}
+	slices.SortFunc(runs, func(a, b result) int { return int(a.rps - b.rps) })
+	return runs[len(runs)/2]
+}
+
+func numCPU() int {
+	if v, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil {
+		return v
+	}
+	return runtimeNumCPU()
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// start runs a server and returns the function that stops it.
+func start(ctx context.Context, logs *os.File, bin string, args ...string) (func(), error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}, nil
+}
+
+func waitListening(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("nothing listens on %s after 10s", addr)
+}
+
+// generator is a load generator.
+type generator interface {
+	name() string
+	run(ctx context.Context, url, body string, want int) (result, error)
+}
+
+func newGenerator(heyBin string, conns int, duration time.Duration) (generator, error) {
+	if path, err := exec.LookPath("wrk"); err == nil {
+		dir, err := os.MkdirTemp("", "bench-wrk")
+		if err != nil {
+			return nil, err
+		}
+		return &wrk{path: path, dir: dir, conns: conns, duration: duration}, nil
+	}
+	if _, err := os.Stat(heyBin); err != nil {
+		return nil, fmt.Errorf("neither wrk on PATH nor hey at %s: %w", heyBin, err)
+	}
+	return &heyGen{path: heyBin, conns: conns, duration: duration}, nil
+}
+
+// wrk drives load with wrk and a Lua script that sets method, headers and body.
+type wrk struct {
+	path, dir string
+	conns     int
+	duration  time.Duration
+}
+
+func (w *wrk) name() string { return "wrk" }
+
+func (w *wrk) run(ctx context.Context, url, body string, want int) (result, error) {
+	script := filepath.Join(w.dir, "post.lua")
+	lua := fmt.Sprintf(`wrk.method = "POST"
+wrk.body = %q
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench"
+local bad = 0
+response = function(status, headers, body) if status ~= %d then bad = bad + 1 end end
+done = function(summary, latency, requests) io.write(string.format("unexpected-status: %%d\n", bad)) end
+`, body, want)
+	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
+		return result{}, err
+	}
+	out, err := exec.CommandContext(ctx, w.path, "-t", "1", "-c", strconv.Itoa(w.conns),
+		"-d", fmt.Sprintf("%ds", int(w.duration.Seconds())), "--latency", "-s", script, url).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %w\n%s", err, out)
+	}
+	text := string(out)
+	// Counting statuses in Lua costs wrk a little per request: the same for both sides.
+	if m := regexp.MustCompile(`unexpected-status: (\d+)`).FindStringSubmatch(text); m == nil || m[1] != "0" {
+		return result{}, fmt.Errorf("answers other than %d:\n%s", want, text)
+	}
+	return parse(text, `Requests/sec:\s+([0-9.]+)`, `\s50%\s+([0-9.]+\w+)`, `\s99%\s+([0-9.]+\w+)`)
+}
+
+// heyGen drives load with hey.
+type heyGen struct {
+	path     string
+	conns    int
+	duration time.Duration
+}
+
+func (h *heyGen) name() string { return "hey" }
+
+func (h *heyGen) run(ctx context.Context, url, body string, want int) (result, error) {
+	out, err := exec.CommandContext(ctx, h.path, "-z", h.duration.String(), "-c", strconv.Itoa(h.conns),
+		"-m", "POST", "-T", "application/json", "-H", "Authorization: Bearer bench", "-d", body, url).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("hey: %w\n%s", err, out)
+	}
+	text := string(out)
+	if m := regexp.MustCompile(`\[(\d+)\]\s+\d+ responses`).FindAllStringSubmatch(text, -1); len(m) != 1 || m[0][1] != strconv.Itoa(want) {
+		return result{}, fmt.Errorf("answers other than %d:\n%s", want, text)
+	}
+	return parse(text, `Requests/sec:\s+([0-9.]+)`, `50%% in ([0-9.]+) secs`, `99%% in ([0-9.]+) secs`)
+}
+
+func parse(text, rpsPat, p50Pat, p99Pat string) (result, error) {
+	var r result
+	m := regexp.MustCompile(rpsPat).FindStringSubmatch(text)
+	if m == nil {
+		return r, errors.New("no Requests/sec in:\n" + text)
+	}
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	var err error
+	if r.p50, err = latency(text, p50Pat); err != nil {
+		return r, err
+	}
+	r.p99, err = latency(text, p99Pat)
+	return r, err
+}
+
+// latency reads "1.23ms" (wrk) or "0.0012" seconds (hey).
+func latency(text, pattern string) (time.Duration, error) {
+	m := regexp.MustCompile(strings.ReplaceAll(pattern, "%%", "%")).FindStringSubmatch(text)
+	if m == nil {
+		return 0, fmt.Errorf("no latency %q in:\n%s", pattern, text)
+	}
+	if d, err := time.ParseDuration(m[1]); err == nil {
+		return d, nil
+	}
+	secs, err := strconv.ParseFloat(m[1], 64)
+	return time.Duration(secs * float64(time.Second)), err
+}
+
+func runtimeNumCPU() int { return runtime.NumCPU() }

@@ -1,0 +1,168 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/server"
+)
+
+// The benchmarks run the request path in process. Each Bare* benchmark is the
+// baseline for the one beside it: a bare Echo handler on the same route that
+// only does what any handler must (decode the JSON into a struct, answer).
+// Compare them as ratios from one run: `make bench-go`.
+
+// bareEcho is the baseline server: no validation, no store, no logging.
+func bareEcho() http.Handler {
+	e := echo.New()
+	e.POST("/applications/:applicationsId/connectorGroup/members/$ref", func(c echo.Context) error {
+		var in generated.Connector
+		if err := json.NewDecoder(c.Request().Body).Decode(&in); err != nil {
+			return c.NoContent(http.StatusBadRequest)
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	e.GET("/applications/:applicationsId/connectorGroup/members/:connectorId", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, generated.Connector{ExternalIP: "203.0.113.7", MachineName: "connector-eu-01", Status: "active"})
+	})
+	return e
+}
+
+func benchServer(b *testing.B, store server.MemberStore) http.Handler {
+	b.Helper()
+	h, err := server.New(server.Config{Store: store}) // logs discarded, like the baseline
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+func runRequests(b *testing.B, h http.Handler, want int, newReq func() *http.Request) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, newReq())
+		if rec.Code != want {
+			b.Fatalf("status %d, want %d: %s", rec.Code, want, rec.Body)
+		}
+	}
+}
+
+func postRequest(body string) func() *http.Request {
+	return func() *http.Request {
+		req := httptest.NewRequest(http.MethodPost, addPath(testApp), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer bench")
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}
+}
+
+func BenchmarkBarePost(b *testing.B) {
+	runRequests(b, bareEcho(), http.StatusNoContent, postRequest(validBody))
+}
+
+func BenchmarkPostValid(b *testing.B) {
+	runRequests(b, benchServer(b, nil), http.StatusNoContent, postRequest(validBody))
+}
+
+func BenchmarkBarePostInvalid(b *testing.B) {
+	runRequests(b, bareEcho(), http.StatusNoContent, postRequest(pageExample)) // the bare handler takes anything
+}
+
+func BenchmarkPostInvalid(b *testing.B) {
+	runRequests(b, benchServer(b, nil), http.StatusBadRequest, postRequest(pageExample))
+}
+
+func getRequest(target string) func() *http.Request {
+	return func() *http.Request {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Authorization", "Bearer bench")
+		return req
+	}
+}
+
+func BenchmarkBareGet(b *testing.B) {
+	runRequests(b, bareEcho(), http.StatusOK, getRequest(memberPath(testApp, uuid.NewString())))
+}
+
+func BenchmarkGet(b *testing.B) {
+	store := server.NewMemoryStore()
+	app, id := uuid.MustParse(testApp), uuid.New()
+	if err := store.Add(context.Background(), app, server.Member{ID: id, ExternalIP: "203.0.113.7", MachineName: "connector-eu-01", Status: "active"}); err != nil {
+		b.Fatal(err)
+	}
+	runRequests(b, benchServer(b, store), http.StatusOK, getRequest(memberPath(testApp, id.String())))
+}
+
+// filledStore holds n members in the group of testApp.
+func filledStore(b *testing.B, n int) *server.MemoryStore {
+	b.Helper()
+	store := server.NewMemoryStore()
+	app := uuid.MustParse(testApp)
+	for i := range n {
+		m := server.Member{ID: uuid.New(), ExternalIP: "203.0.113.7", MachineName: fmt.Sprintf("connector-%07d", i), Status: "active"}
+		if err := store.Add(context.Background(), app, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return store
+}
+
+// BenchmarkListPage lists a page of 100 from the middle of groups of
+// different sizes: the cost must follow the page, not the group.
+func BenchmarkListPage(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			store := filledStore(b, n)
+			page, err := store.List(context.Background(), uuid.MustParse(testApp), 0, n/2)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := benchServer(b, store)
+			// Resume from the middle of the group, as a client paging through it would.
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, getRequest(listPath(testApp)+"?$top="+fmt.Sprint(n/2))())
+			var first generated.ConnectorCollection
+			if err := json.Unmarshal(rec.Body.Bytes(), &first); err != nil || first.OdataNextLink == nil || len(page.Members) != n/2 {
+				b.Fatalf("no nextLink from the middle: %v", err)
+			}
+			token := (*first.OdataNextLink)[strings.Index(*first.OdataNextLink, "$skiptoken="):]
+			runRequests(b, h, http.StatusOK, getRequest(listPath(testApp)+"?$top=100&"+token))
+		})
+	}
+}
+
+// BenchmarkMemoryPerMember reports the heap a stored member costs.
+func BenchmarkMemoryPerMember(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				before := heapInUse()
+				store := filledStore(b, n)
+				after := heapInUse()
+				b.ReportMetric(float64(after-before)/float64(n), "bytes/member")
+				runtime.KeepAlive(store)
+			}
+		})
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
