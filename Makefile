@@ -57,7 +57,7 @@ bench:
 
 ## bench-go: the in-process Go benchmarks, each beside its bare-Echo baseline
 bench-go:
-	$(GO) test -run='^$$' -bench='Bare|Post|Get|ListPage' -benchmem -count=3 ./server
+	$(GO) test -run='^$$' -bench='Bare|Post|Get|ListPage|ConcurrentAdds' -benchmem -count=3 ./server
 	$(GO) test -run='^$$' -bench='MemoryPerMember' -benchtime=1x ./server
 
 ## build: the server and the CLI, into bin/
