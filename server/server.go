@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -20,8 +21,12 @@ type handlers struct {
 	store      MemberStore
 	defaultTop int    // the spec's default for $top
 	memberPath string // the spec's path of one member, {applicationsId} and {connectorId} to fill
-	specYAML   []byte
-	specJSON   []byte
+
+	memberPathOnce  sync.Once
+	memberPathParts []string   // memberPath around its parameters
+	memberPathNames [][]string // the parameters, in order
+	specYAML        []byte
+	specJSON        []byte
 }
 
 var _ generated.ServerInterface = (*handlers)(nil)
@@ -161,9 +166,27 @@ func baseURL(c echo.Context) string {
 	return c.Scheme() + "://" + c.Request().Host
 }
 
+// memberURL fills the spec's member path; it splits the template once, at
+// the first call, rather than scanning it on every request.
 func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
-	path := strings.NewReplacer("{applicationsId}", app.String(), "{connectorId}", id.String()).Replace(h.memberPath)
-	return baseURL(c) + path
+	h.memberPathOnce.Do(func() {
+		h.memberPathParts = paramPattern.Split(h.memberPath, -1)
+		h.memberPathNames = paramPattern.FindAllStringSubmatch(h.memberPath, -1)
+	})
+	var b strings.Builder
+	b.WriteString(baseURL(c))
+	for i, part := range h.memberPathParts {
+		b.WriteString(part)
+		if i < len(h.memberPathNames) {
+			switch h.memberPathNames[i][1] {
+			case "applicationsId":
+				b.WriteString(app.String())
+			case "connectorId":
+				b.WriteString(id.String())
+			}
+		}
+	}
+	return b.String()
 }
 
 // nextLink repeats the request with the $skiptoken that resumes after next,

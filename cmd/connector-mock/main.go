@@ -52,7 +52,9 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "connector-mock:", err)
 		return 2
 	}
-	logger, err := newLogger(opts.logFormat, stderr)
+	logs := newLogWriter(stderr, 100*time.Millisecond)
+	defer logs.Close()
+	logger, err := newLogger(opts.logFormat, logs)
 	if err != nil {
 		fmt.Fprintln(stderr, "connector-mock:", err)
 		return 2
