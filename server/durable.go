@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/connector-group/members-api/generated"
 )
 
 // ErrStoreClosed is returned by a DurableStore's writes after Close.
@@ -215,7 +217,7 @@ func decodeMember(k, v []byte) (uuid.UUID, uint64, Member, error) {
 		return uuid.UUID{}, 0, Member{}, err
 	}
 	app, _ := uuid.FromBytes(k[:16])
-	m := Member{ID: sm.ID, ExternalIP: sm.ExternalIP, MachineName: sm.MachineName, Status: internStatus(sm.Status)}
+	m := Member{ID: sm.ID, ExternalIP: sm.ExternalIP, MachineName: sm.MachineName, Status: generated.ConnectorStatus(sm.Status)}
 	return app, binary.BigEndian.Uint64(k[16:]), m, nil
 }
 

@@ -15,26 +15,27 @@ import (
 // Messages the real service sends, kept word for word so that code written
 // against the mock meets the same text in production.
 const (
-	msgAlreadyMember   = "One or more added object references already exist for the following modified properties: 'members'."
-	msgNotFoundRoute   = "The requested resource does not exist."
-	msgInternal        = "An unexpected error occurred. The request-id identifies the details in the server's log."
-	msgInvalidJSON     = "The request body is not valid JSON."
-	msgMethodNotFound  = "The method is not allowed on this resource."
-	msgEntityTooLarge  = "The request body is larger than the server accepts."
-	msgNoContentType   = "The request has a body but no Content-Type."
-	msgTokenEmpty      = "Access token is empty."
-	msgTokenMalformed  = "Access token validation failure: the Authorization header must be 'Bearer <token>'."
-	msgTokenWrong      = "Access token validation failure: the token is not the one this server accepts."
-	msgInvalidSkipTok  = "value is not a $skiptoken this server issued"
-	wwwAuthenticate    = "Bearer"
-	wwwAuthInvalidTok  = `Bearer error="invalid_token"`
-	headerRequestID    = "request-id"
-	headerClientReqID  = "client-request-id"
-	headerODataEntity  = "OData-EntityId"
-	headerPrefApplied  = "Preference-Applied"
-	headerWWWAuth      = "WWW-Authenticate"
-	contextRequestID   = "connectormock.request-id"
-	contextClientReqID = "connectormock.client-request-id"
+	msgAlreadyMember  = "One or more added object references already exist for the following modified properties: 'members'."
+	msgNotFoundRoute  = "The requested resource does not exist."
+	msgInternal       = "An unexpected error occurred. The request-id identifies the details in the server's log."
+	msgInvalidJSON    = "The request body is not valid JSON."
+	msgMethodNotFound = "The method is not allowed on this resource."
+	msgEntityTooLarge = "The request body is larger than the server accepts."
+	msgNoContentType  = "The request has a body but no Content-Type."
+	msgTokenEmpty     = "Access token is empty."
+	msgTokenMalformed = "Access token validation failure: the Authorization header must be 'Bearer <token>'."
+	msgTokenWrong     = "Access token validation failure: the token is not the one this server accepts."
+	msgInvalidSkipTok = "value is not a $skiptoken this server issued"
+	wwwAuthenticate   = "Bearer"
+	wwwAuthInvalidTok = `Bearer error="invalid_token"`
+	headerRequestID   = "request-id"
+	headerClientReqID = "client-request-id"
+	headerODataEntity = "OData-EntityId"
+	headerPrefApplied = "Preference-Applied"
+	headerWWWAuth     = "WWW-Authenticate"
+	// contextValidatedBody holds the body the fast path decoded, as a pointer
+	// to the operation's generated body type.
+	contextValidatedBody = "connectormock.validated-body"
 )
 
 // apiError is a failure on its way to the client: the one error handler renders

@@ -50,8 +50,12 @@ func withField(name, raw string) string {
 var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func TestErrorTable(t *testing.T) {
+	runErrorTable(t, newHarness(t, server.Config{}))
+}
+
+func errorCases() []errorCase {
 	name256 := strings.Repeat("n", 256)
-	cases := []errorCase{
+	return []errorCase{
 		// The connector's rules.
 		post("page example with placeholder values", pageExample, "/externalIp", "/status"),
 		post("missing externalIp", withField("externalIp", ""), "/externalIp"),
@@ -159,8 +163,10 @@ func TestErrorTable(t *testing.T) {
 		{name: "OPTIONS", method: http.MethodOptions, target: listPath(testApp),
 			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "GET"}},
 	}
-	h := newHarness(t, server.Config{})
-	for _, tc := range cases {
+}
+
+func runErrorTable(t *testing.T, h *harness) {
+	for _, tc := range errorCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			header := tc.header.Clone()
 			if header == nil {

@@ -16,32 +16,44 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// Canonical forms of the headers set on every request, computed once: Go
+// would otherwise canonicalise each name on every Set.
+var (
+	canonicalRequestID       = http.CanonicalHeaderKey(headerRequestID)
+	canonicalClientRequestID = http.CanonicalHeaderKey(headerClientReqID)
+)
+
 // withRequestID gives every response a new request-id and echoes the
-// client-request-id, before anything else can fail.
+// client-request-id, before anything else can fail. The response headers are
+// where the rest of the server reads them back.
 func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := newRequestID()
-		c.Set(contextRequestID, id)
 		h := c.Response().Header()
-		h.Set(headerRequestID, id.String())
-		if cid := c.Request().Header.Get(headerClientReqID); cid != "" {
-			c.Set(contextClientReqID, cid)
-			h.Set(headerClientReqID, cid)
+		h[canonicalRequestID] = []string{newRequestID().String()}
+		if cid := c.Request().Header[canonicalClientRequestID]; len(cid) > 0 && cid[0] != "" {
+			h[canonicalClientRequestID] = cid[:1]
 		}
 		return next(c)
 	}
 }
 
+func requestID(c echo.Context) string {
+	if v := c.Response().Header()[canonicalRequestID]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func requestUUID(c echo.Context) uuid.UUID {
-	id, _ := c.Get(contextRequestID).(uuid.UUID)
+	id, _ := uuid.Parse(requestID(c))
 	return id
 }
 
-func requestID(c echo.Context) string { return requestUUID(c).String() }
-
 func clientRequestID(c echo.Context) string {
-	id, _ := c.Get(contextClientReqID).(string)
-	return id
+	if v := c.Response().Header()[canonicalClientRequestID]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // withAccessLog writes one line per request. It renders a failure itself

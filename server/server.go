@@ -34,17 +34,11 @@ var _ generated.ServerInterface = (*handlers)(nil)
 // AddConnectorGroupMember stores the connector the validator has already
 // checked, and answers 204 or, when asked with Prefer, 201 with the body.
 func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, params generated.AddConnectorGroupMemberParams) error {
-	data, err := io.ReadAll(c.Request().Body)
+	in, err := addBody(c)
 	if err != nil {
-		return badRequest([]generated.ErrorDetail{violation("", "The request body could not be read.")})
+		return err
 	}
-	var in generated.Connector
-	if err := json.Unmarshal(data, &in); err != nil {
-		// The validator decodes a stream and stops at the first value; this
-		// catches what follows it, such as `{...} garbage`.
-		return badRequest([]generated.ErrorDetail{violation("", msgInvalidJSON)})
-	}
-	m := Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: internStatus(string(in.Status))}
+	m := Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
 	if in.ID != nil {
 		m.ID = *in.ID
 	} else {
@@ -54,16 +48,43 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 		return fmt.Errorf("adding member %s to %s: %w", m.ID, app, err)
 	}
 
-	location := h.memberURL(c, app, m.ID)
+	location := []string{h.memberURL(c, app, m.ID)}
 	header := c.Response().Header()
-	header.Set(echo.HeaderLocation, location)
-	header.Set(headerODataEntity, location)
-	header.Add(echo.HeaderVary, "Prefer")
+	header[echo.HeaderLocation] = location
+	header[canonicalODataEntityID] = location
+	header[echo.HeaderVary] = varyPrefer
 	if wantsRepresentation(params.Prefer) {
-		header.Set(headerPrefApplied, "return=representation")
+		header[canonicalPrefApplied] = returnRepresentation
 		return c.JSON(http.StatusCreated, toConnector(m))
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// Response header names and values of the add, canonical and built once.
+var (
+	canonicalODataEntityID = http.CanonicalHeaderKey(headerODataEntity)
+	canonicalPrefApplied   = http.CanonicalHeaderKey(headerPrefApplied)
+	varyPrefer             = []string{"Prefer"}
+	returnRepresentation   = []string{"return=representation"}
+)
+
+// addBody is the validated body: decoded by the validator's fast path, or
+// here when kin-openapi checked it.
+func addBody(c echo.Context) (generated.AddConnectorGroupMemberJSONRequestBody, error) {
+	if in, ok := c.Get(contextValidatedBody).(*generated.AddConnectorGroupMemberJSONRequestBody); ok {
+		return *in, nil
+	}
+	var in generated.AddConnectorGroupMemberJSONRequestBody
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return in, badRequest([]generated.ErrorDetail{violation("", "The request body could not be read.")})
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		// The validator decodes a stream and stops at the first value; this
+		// catches what follows it, such as `{...} garbage`.
+		return in, badRequest([]generated.ErrorDetail{violation("", msgInvalidJSON)})
+	}
+	return in, nil
 }
 
 // wantsRepresentation reads the Prefer header (RFC 7240): a list of

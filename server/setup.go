@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -37,6 +38,10 @@ type Config struct {
 	Store MemberStore
 	// Logger receives one line per request and the detail of every 500; nil discards.
 	Logger *slog.Logger
+
+	// disableFastPath sends every request through kin-openapi; the
+	// differential tests compare the two paths.
+	disableFastPath bool
 }
 
 // New returns the mock server's HTTP handler. Every operation's route is
@@ -73,7 +78,10 @@ func New(cfg Config) (http.Handler, error) {
 	e.Use(withRequestID, withAccessLog(logger), withRecover, withOptionsRefused)
 
 	sr := &specRouter{echo: e, operations: specOperations(spec), auth: bearerAuth(cfg.Token),
-		options: validationOptions(), maxBody: maxBody}
+		options: validationOptions(), maxBody: maxBody, disableFastPath: cfg.disableFastPath,
+		bodyTypes: map[string]reflect.Type{
+			"addconnectorgroupmember": reflect.TypeFor[generated.AddConnectorGroupMemberJSONRequestBody](),
+		}}
 	generated.RegisterHandlers(sr, h)
 	if err := sr.done(); err != nil {
 		return nil, err
@@ -209,6 +217,10 @@ type specRouter struct {
 	options    *openapi3filter.Options
 	maxBody    int64
 	errs       []error
+	// bodyTypes are the generated body types, by lower-case operationId, that
+	// the fast path decodes into; disableFastPath leaves everything to kin-openapi.
+	bodyTypes       map[string]reflect.Type
+	disableFastPath bool
 }
 
 func (r *specRouter) add(method, path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) *echo.Route {
@@ -223,6 +235,21 @@ func (r *specRouter) add(method, path string, h echo.HandlerFunc, m []echo.Middl
 		chain = append(chain, r.auth)
 	}
 	v := &requestValidator{route: op.route, shadows: op.shadows, options: r.options, maxBody: r.maxBody}
+	if !r.disableFastPath {
+		formats := FormatValidators()
+		if params, ok := compileParams(op.route.PathItem, op.route.Operation, formats); ok {
+			v.fastParams = params
+			if params == nil {
+				v.fastParams = []fastParam{}
+			}
+		}
+		if rb := op.route.Operation.RequestBody; rb != nil && rb.Value != nil {
+			bodyType, known := r.bodyTypes[strings.ToLower(op.route.Operation.OperationID)]
+			if mt := rb.Value.Content.Get(echo.MIMEApplicationJSON); known && mt != nil && mt.Schema != nil && len(rb.Value.Content) == 1 {
+				v.fastBody, _ = compileBody(mt.Schema.Value, bodyType, formats)
+			}
+		}
+	}
 	chain = append(chain, v.middleware)
 	return r.echo.Add(method, path, h, append(chain, m...)...)
 }

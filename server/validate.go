@@ -73,8 +73,12 @@ func validationOptions() *openapi3filter.Options {
 type requestValidator struct {
 	route   *routers.Route
 	shadows []shadow
-	options *openapi3filter.Options
-	maxBody int64
+	// fastParams and fastBody, when set, let most valid requests and the
+	// usual invalid bodies skip kin-openapi (see fastpath.go).
+	fastParams []fastParam
+	fastBody   *fastBody
+	options    *openapi3filter.Options
+	maxBody    int64
 }
 
 func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
@@ -86,12 +90,28 @@ func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return echo.ErrMethodNotAllowed
 			}
 		}
+		var data []byte
 		if body := v.route.Operation.RequestBody; body != nil && body.Value != nil {
 			if err := v.checkContentType(req, body.Value); err != nil {
 				return err
 			}
-			if err := v.bufferBody(req); err != nil {
+			var err error
+			if data, err = v.bufferBody(req); err != nil {
 				return err
+			}
+		}
+		if v.fastParams != nil && paramsValid(v.fastParams, c.Param, req.Header) {
+			if v.route.Operation.RequestBody == nil {
+				return next(c)
+			}
+			if v.fastBody != nil {
+				switch verdict, value, details := v.fastBody.check(data); verdict {
+				case fastValid:
+					c.Set(contextValidatedBody, value.Interface())
+					return next(c)
+				case fastInvalid:
+					return badRequest(details)
+				}
 			}
 		}
 		names, values := c.ParamNames(), c.ParamValues()
@@ -150,27 +170,36 @@ func (v *requestValidator) checkContentType(req *http.Request, body *openapi3.Re
 // bufferBody reads the body into memory, up to maxBody bytes, so that the
 // validator and the handler read the same bytes and an oversize body is a 413
 // rather than a truncated read.
-func (v *requestValidator) bufferBody(req *http.Request) error {
+func (v *requestValidator) bufferBody(req *http.Request) ([]byte, error) {
 	tooLarge := &apiError{status: http.StatusRequestEntityTooLarge, code: generated.ErrorCodeRequestEntityTooLarge,
 		message: fmt.Sprintf("The request body is larger than %d bytes.", v.maxBody)}
 	if req.ContentLength > v.maxBody {
-		return tooLarge
+		return nil, tooLarge
 	}
 	if req.Body == nil || req.Body == http.NoBody {
-		return nil
+		return nil, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(req.Body, v.maxBody+1))
+	var data []byte
+	var err error
+	if n := req.ContentLength; n >= 0 {
+		// The length is known and within the limit: one allocation of the
+		// right size (net/http stops the body at Content-Length).
+		data = make([]byte, n)
+		_, err = io.ReadFull(req.Body, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(req.Body, v.maxBody+1))
+	}
 	if err != nil {
-		return badRequest([]generated.ErrorDetail{violation("", "The request body could not be read.")})
+		return nil, badRequest([]generated.ErrorDetail{violation("", "The request body could not be read.")})
 	}
 	if int64(len(data)) > v.maxBody {
-		return tooLarge
+		return nil, tooLarge
 	}
 	_ = req.Body.Close()
 	req.ContentLength = int64(len(data))
 	req.Body = io.NopCloser(bytes.NewReader(data))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	return nil
+	return data, nil
 }
 
 // requestViolations turns what kin-openapi reports into one 400 that lists
@@ -255,7 +284,6 @@ func describeParameterError(p *openapi3.Parameter, re *openapi3filter.RequestErr
 func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
 	path := se.JSONPointer()
 	s := se.Schema
-	v := quoteValue(se.Value)
 	switch se.SchemaField {
 	case "required":
 		// The path may end at the object or at the missing property itself.
@@ -263,23 +291,23 @@ func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
 		if len(path) == 0 || path[len(path)-1] != name {
 			path = append(path, name)
 		}
-		return pointer(path), fmt.Sprintf("property %s is required", name)
+		return pointer(path), msgRequired(name)
 	case "additionalProperties", "properties":
 		name := quotedName(se.Reason)
 		if len(path) == 0 || path[len(path)-1] != name {
 			path = append(path, name)
 		}
-		return pointer(path), fmt.Sprintf("property %s is not allowed", name)
+		return pointer(path), msgNotAllowed(name)
 	case "enum":
 		allowed := make([]string, 0, len(s.Enum))
 		for _, e := range s.Enum {
 			allowed = append(allowed, fmt.Sprint(e))
 		}
-		return pointer(path), fmt.Sprintf("value %s is not one of %s", v, strings.Join(allowed, ", "))
+		return pointer(path), msgEnum(se.Value, strings.Join(allowed, ", "))
 	case "format":
-		return pointer(path), fmt.Sprintf("value %s is not a valid %s", v, s.Format)
+		return pointer(path), msgFormat(se.Value, s.Format)
 	case "anyOf", "oneOf":
-		return pointer(path), fmt.Sprintf("value %s is not a valid %s", v, strings.Join(alternatives(s), " or "))
+		return pointer(path), msgAlternatives(se.Value, strings.Join(alternatives(s), " or "))
 	case "type":
 		if s.Type != nil && len(s.Type.Slice()) > 0 {
 			return pointer(path), fmt.Sprintf("value must be %s, not %s", article(s.Type.Slice()[0]), article(jsonKind(se.Value)))
@@ -287,21 +315,42 @@ func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
 	case "nullable":
 		return pointer(path), "value must not be null"
 	case "minLength":
-		return pointer(path), fmt.Sprintf("value must be at least %s long", characters(s.MinLength))
+		return pointer(path), msgMinLength(s.MinLength)
 	case "maxLength":
 		if s.MaxLength != nil {
-			return pointer(path), fmt.Sprintf("value must be at most %s long", characters(*s.MaxLength))
+			return pointer(path), msgMaxLength(*s.MaxLength)
 		}
 	case "minimum":
 		if s.Min != nil {
-			return pointer(path), fmt.Sprintf("value %s is less than the minimum %v", v, *s.Min)
+			return pointer(path), fmt.Sprintf("value %s is less than the minimum %v", quoteValue(se.Value), *s.Min)
 		}
 	case "maximum":
 		if s.Max != nil {
-			return pointer(path), fmt.Sprintf("value %s is more than the maximum %v", v, *s.Max)
+			return pointer(path), fmt.Sprintf("value %s is more than the maximum %v", quoteValue(se.Value), *s.Max)
 		}
 	}
 	return pointer(path), se.Reason
+}
+
+// The messages of the rules both the kin-openapi path and the fast path check,
+// written once so that the two cannot drift apart.
+
+func msgRequired(name string) string   { return fmt.Sprintf("property %s is required", name) }
+func msgNotAllowed(name string) string { return fmt.Sprintf("property %s is not allowed", name) }
+func msgEnum(v any, allowed string) string {
+	return fmt.Sprintf("value %s is not one of %s", quoteValue(v), allowed)
+}
+func msgFormat(v any, format string) string {
+	return fmt.Sprintf("value %s is not a valid %s", quoteValue(v), format)
+}
+func msgAlternatives(v any, alternatives string) string {
+	return fmt.Sprintf("value %s is not a valid %s", quoteValue(v), alternatives)
+}
+func msgMinLength(n uint64) string {
+	return fmt.Sprintf("value must be at least %s long", characters(n))
+}
+func msgMaxLength(n uint64) string {
+	return fmt.Sprintf("value must be at most %s long", characters(n))
 }
 
 func characters(n uint64) string {
@@ -366,7 +415,10 @@ func pointer(path []string) string {
 	var b strings.Builder
 	for _, p := range path {
 		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+		if strings.ContainsAny(p, "~/") {
+			p = strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
+		}
+		b.WriteString(p)
 	}
 	return b.String()
 }

@@ -1,0 +1,406 @@
+package server
+
+import (
+	"encoding"
+	"net/textproto"
+	"reflect"
+	"sort"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/connector-group/members-api/generated"
+)
+
+// The fast path checks the common request — a flat JSON object of strings —
+// with rules compiled at start-up from the same kin-openapi schema the
+// validator uses, in the same order and with the same messages, without
+// decoding the body into a map and walking it. Whatever it is not sure of (a
+// schema feature it was not built for, a value that is not a plain string, an
+// escape sequence, a duplicate key, a null) it leaves to kin-openapi, which
+// stays the reference. FuzzFastPathAgreesWithKin checks that the two agree.
+
+// fastVerdict is what the fast path concluded about a request.
+type fastVerdict int
+
+const (
+	fastUnsure  fastVerdict = iota // kin-openapi must decide
+	fastValid                      // kin-openapi would accept it
+	fastInvalid                    // kin-openapi would refuse it, with these details
+)
+
+// fastString is a compiled string schema.
+type fastString struct {
+	enum         []string // nil: any value
+	enumText     string
+	minLength    uint64
+	maxLength    *uint64
+	format       string
+	formatCheck  openapi3.StringFormatValidator
+	anyOf        []*fastString
+	alternatives string // the anyOf branches, for messages
+}
+
+// compileString compiles s, or reports that the fast path cannot stand in for
+// kin-openapi on it. needType says whether s must declare type string (a
+// branch of anyOf need not: its parent does).
+func compileString(s *openapi3.Schema, formats map[string]openapi3.StringFormatValidator, needType bool) (*fastString, bool) {
+	if s == nil || s.Nullable || s.Pattern != "" || s.Not != nil || len(s.OneOf) > 0 || len(s.AllOf) > 0 ||
+		s.ReadOnly || s.WriteOnly || s.Always != nil || s.Discriminator != nil {
+		return nil, false
+	}
+	switch {
+	case s.Type == nil || len(s.Type.Slice()) == 0:
+		if needType {
+			return nil, false
+		}
+	case len(s.Type.Slice()) != 1 || s.Type.Slice()[0] != openapi3.TypeString:
+		return nil, false
+	}
+	f := &fastString{minLength: s.MinLength, maxLength: s.MaxLength, format: s.Format}
+	if s.Format != "" {
+		check, ok := formats[s.Format]
+		if !ok {
+			return nil, false
+		}
+		f.formatCheck = check
+	}
+	for _, e := range s.Enum {
+		v, ok := e.(string)
+		if !ok {
+			return nil, false
+		}
+		f.enum = append(f.enum, v)
+	}
+	f.enumText = strings.Join(f.enum, ", ")
+	for _, ref := range s.AnyOf {
+		if ref.Value == nil {
+			return nil, false
+		}
+		branch, ok := compileString(ref.Value, formats, false)
+		if !ok || len(branch.anyOf) > 0 {
+			return nil, false
+		}
+		f.anyOf = append(f.anyOf, branch)
+	}
+	if len(s.AnyOf) > 0 {
+		f.alternatives = strings.Join(alternatives(s), " or ")
+	}
+	return f, true
+}
+
+// check returns the violations of v, in kin-openapi's order: anyOf, then
+// enum (each alone), then length and format together.
+func (f *fastString) check(target, v string) []generated.ErrorDetail {
+	if len(f.anyOf) > 0 {
+		ok := false
+		for _, b := range f.anyOf {
+			if len(b.check(target, v)) == 0 {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return []generated.ErrorDetail{violation(target, msgAlternatives(v, f.alternatives))}
+		}
+	}
+	if f.enum != nil {
+		found := false
+		for _, e := range f.enum {
+			if e == v {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return []generated.ErrorDetail{violation(target, msgEnum(v, f.enumText))}
+		}
+	}
+	var out []generated.ErrorDetail
+	if f.minLength != 0 || f.maxLength != nil {
+		var length uint64
+		for _, r := range v {
+			if utf16.IsSurrogate(r) {
+				length += 2
+			} else {
+				length++
+			}
+		}
+		if f.minLength != 0 && length < f.minLength {
+			out = append(out, violation(target, msgMinLength(f.minLength)))
+		}
+		if f.maxLength != nil && length > *f.maxLength {
+			out = append(out, violation(target, msgMaxLength(*f.maxLength)))
+		}
+	}
+	if f.formatCheck != nil && f.formatCheck.Validate(v) != nil {
+		out = append(out, violation(target, msgFormat(v, f.format)))
+	}
+	return out
+}
+
+// fastBody is a compiled schema of a flat object of string properties, bound
+// to the generated struct the handler decodes the body into.
+type fastBody struct {
+	props      map[string]*fastString
+	required   []string
+	additional bool
+	structType reflect.Type
+	fields     map[string]int // property -> field index in structType
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// compileBody compiles the request body schema s for bodies decoded into
+// structType, or reports that the fast path cannot stand in for kin-openapi.
+func compileBody(s *openapi3.Schema, structType reflect.Type, formats map[string]openapi3.StringFormatValidator) (*fastBody, bool) {
+	if s == nil || s.Type == nil || !s.Type.Is(openapi3.TypeObject) || s.Nullable || s.Not != nil ||
+		len(s.OneOf) > 0 || len(s.AnyOf) > 0 || len(s.AllOf) > 0 || s.Discriminator != nil ||
+		s.MinProps != 0 || s.MaxProps != nil || s.AdditionalProperties.Schema != nil || s.Always != nil ||
+		structType.Kind() != reflect.Struct {
+		return nil, false
+	}
+	b := &fastBody{props: map[string]*fastString{}, required: s.Required, structType: structType, fields: map[string]int{},
+		additional: s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has}
+	if b.additional {
+		return nil, false // unknown properties would need their own schema's check
+	}
+	for name, ref := range s.Properties {
+		if ref.Value == nil {
+			return nil, false
+		}
+		f, ok := compileString(ref.Value, formats, true)
+		if !ok {
+			return nil, false
+		}
+		b.props[name] = f
+	}
+	for i := range structType.NumField() {
+		field := structType.Field(i)
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		if _, ok := b.props[name]; !ok {
+			continue
+		}
+		t := field.Type
+		switch {
+		case t.Kind() == reflect.String:
+		case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String:
+		case reflect.PointerTo(t).Implements(textUnmarshaler):
+		case t.Kind() == reflect.Pointer && t.Implements(textUnmarshaler):
+		default:
+			return nil, false
+		}
+		b.fields[name] = i
+	}
+	if len(b.fields) != len(b.props) {
+		return nil, false
+	}
+	return b, true
+}
+
+// check scans data. When it is sure, it returns fastValid with the body
+// decoded into a new value of the struct type, or fastInvalid with every
+// violation, sorted by target as the kin-openapi path sorts them.
+func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.ErrorDetail) {
+	pairs, ok := scanFlatObject(data)
+	if !ok {
+		return fastUnsure, reflect.Value{}, nil
+	}
+	var details []generated.ErrorDetail
+	seen := make(map[string]bool, len(pairs))
+	// kin-openapi visits the properties in sorted order; the details are sorted by target anyway.
+	for _, p := range pairs {
+		seen[p.key] = true
+		f, known := b.props[p.key]
+		if !known {
+			details = append(details, violation(pointer([]string{p.key}), msgNotAllowed(p.key)))
+			continue
+		}
+		details = append(details, f.check(pointer([]string{p.key}), p.value)...)
+	}
+	for _, name := range b.required {
+		if !seen[name] {
+			details = append(details, violation(pointer([]string{name}), msgRequired(name)))
+		}
+	}
+	if len(details) > 0 {
+		sort.SliceStable(details, func(i, j int) bool { return targetOf(details[i]) < targetOf(details[j]) })
+		return fastInvalid, reflect.Value{}, details
+	}
+	out := reflect.New(b.structType)
+	for _, p := range pairs {
+		field := out.Elem().Field(b.fields[p.key])
+		if !setString(field, p.value) {
+			return fastUnsure, reflect.Value{}, nil
+		}
+	}
+	return fastValid, out, nil
+}
+
+// setString stores s in a field of one of the kinds compileBody allows.
+func setString(field reflect.Value, s string) bool {
+	t := field.Type()
+	switch {
+	case t.Kind() == reflect.String:
+		field.SetString(s)
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String:
+		v := reflect.New(t.Elem())
+		v.Elem().SetString(s)
+		field.Set(v)
+	case reflect.PointerTo(t).Implements(textUnmarshaler):
+		return field.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)) == nil
+	default: // a pointer to a TextUnmarshaler
+		v := reflect.New(t.Elem())
+		if v.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)) != nil {
+			return false
+		}
+		field.Set(v)
+	}
+	return true
+}
+
+type keyValue struct{ key, value string }
+
+// scanFlatObject reads a JSON object whose values are all strings, with no
+// escape sequences, no control characters and valid UTF-8, no duplicate keys
+// and nothing after it. Anything else: ok is false, and kin-openapi decides.
+func scanFlatObject(data []byte) (pairs []keyValue, ok bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil, skipSpace(data, i+1) == len(data)
+	}
+	pairs = make([]keyValue, 0, 8)
+	for {
+		key, next, ok := scanString(data, i)
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(data, next)
+		if i >= len(data) || data[i] != ':' {
+			return nil, false
+		}
+		value, next, ok := scanString(data, skipSpace(data, i+1))
+		if !ok {
+			return nil, false
+		}
+		for _, p := range pairs {
+			if p.key == key {
+				return nil, false
+			}
+		}
+		pairs = append(pairs, keyValue{key, value})
+		i = skipSpace(data, next)
+		if i >= len(data) {
+			return nil, false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return pairs, skipSpace(data, i+1) == len(data)
+		default:
+			return nil, false
+		}
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString reads a plain JSON string starting at data[i].
+func scanString(data []byte, i int) (s string, next int, ok bool) {
+	if i >= len(data) || data[i] != '"' {
+		return "", 0, false
+	}
+	start := i + 1
+	for j := start; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			raw := data[start:j]
+			if !utf8.Valid(raw) {
+				return "", 0, false
+			}
+			return string(raw), j + 1, true
+		case c == '\\' || c < 0x20:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// fastParam is a compiled path or header parameter of string type.
+type fastParam struct {
+	name     string
+	in       string
+	required bool
+	schema   *fastString
+}
+
+// compileParams compiles the operation's parameters (the path item's, unless
+// the operation overrides them), or reports that one of them is beyond the
+// fast path: not a plain string in the path or a header.
+func compileParams(item *openapi3.PathItem, op *openapi3.Operation, formats map[string]openapi3.StringFormatValidator) ([]fastParam, bool) {
+	var refs openapi3.Parameters
+	for _, p := range item.Parameters {
+		if p.Value != nil && op.Parameters.GetByInAndName(p.Value.In, p.Value.Name) == nil {
+			refs = append(refs, p)
+		}
+	}
+	refs = append(refs, op.Parameters...)
+	var out []fastParam
+	for _, ref := range refs {
+		p := ref.Value
+		if p == nil || p.Content != nil || p.Schema == nil || p.Schema.Value == nil ||
+			(p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInHeader) ||
+			(p.Style != "" && p.Style != openapi3.SerializationSimple) || p.AllowEmptyValue {
+			return nil, false
+		}
+		f, ok := compileString(p.Schema.Value, formats, true)
+		if !ok || len(f.anyOf) > 0 {
+			return nil, false
+		}
+		out = append(out, fastParam{name: p.Name, in: p.In, required: p.Required, schema: f})
+	}
+	return out, true
+}
+
+// paramsValid reports whether every parameter is certainly valid; false
+// means kin-openapi must look (it may be valid all the same).
+func paramsValid(params []fastParam, pathValue func(string) string, header map[string][]string) bool {
+	for _, p := range params {
+		var v string
+		switch p.in {
+		case openapi3.ParameterInPath:
+			v = pathValue(p.name)
+			if v == "" || strings.ContainsRune(v, '%') {
+				return false
+			}
+		default:
+			values, present := header[textproto.CanonicalMIMEHeaderKey(p.name)]
+			if !present {
+				if p.required {
+					return false
+				}
+				continue
+			}
+			if len(values) != 1 || values[0] == "" {
+				return false
+			}
+			v = values[0]
+		}
+		if len(p.schema.check(p.name, v)) > 0 {
+			return false
+		}
+	}
+	return true
+}
