@@ -33,9 +33,6 @@ const (
 	headerODataEntity = "OData-EntityId"
 	headerPrefApplied = "Preference-Applied"
 	headerWWWAuth     = "WWW-Authenticate"
-	// contextValidatedBody holds the body the fast path decoded, as a pointer
-	// to the operation's generated body type.
-	contextValidatedBody = "connectormock.validated-body"
 )
 
 // apiError is a failure on its way to the client: the one error handler renders

@@ -209,19 +209,30 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		return fastUnsure, reflect.Value{}, nil
 	}
 	var details []generated.ErrorDetail
-	seen := make(map[string]bool, len(pairs))
 	// kin-openapi visits the properties in sorted order; the details are sorted by target anyway.
 	for _, p := range pairs {
-		seen[p.key] = true
 		f, known := b.props[p.key]
 		if !known {
 			details = append(details, violation(pointer([]string{p.key}), msgNotAllowed(p.key)))
 			continue
 		}
-		details = append(details, f.check(pointer([]string{p.key}), p.value)...)
+		if d := f.check(p.key, p.value); len(d) > 0 {
+			for i := range d {
+				target := pointer([]string{p.key})
+				d[i].Target = &target
+			}
+			details = append(details, d...)
+		}
 	}
 	for _, name := range b.required {
-		if !seen[name] {
+		present := false
+		for _, p := range pairs {
+			if p.key == name {
+				present = true
+				break
+			}
+		}
+		if !present {
 			details = append(details, violation(pointer([]string{name}), msgRequired(name)))
 		}
 	}

@@ -29,7 +29,7 @@ var (
 func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h[canonicalRequestID] = []string{newRequestID().String()}
+		h[canonicalRequestID] = []string{newGUID().String()}
 		if cid := c.Request().Header[canonicalClientRequestID]; len(cid) > 0 && cid[0] != "" {
 			h[canonicalClientRequestID] = cid[:1]
 		}
@@ -150,10 +150,10 @@ func replaceFold(s, old, repl string) string {
 	}
 }
 
-// newRequestID makes a random (version 4) GUID. A request id needs to be
-// unique, not secret, so it comes from the runtime's fast ChaCha8 generator
-// instead of a crypto/rand read per request.
-func newRequestID() uuid.UUID {
+// newGUID makes a random (version 4) GUID. Request ids and the ids the mock
+// assigns to members need to be unique, not secret, so they come from the
+// runtime's fast ChaCha8 generator instead of a crypto/rand read each.
+func newGUID() uuid.UUID {
 	var id uuid.UUID
 	binary.LittleEndian.PutUint64(id[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(id[8:], rand.Uint64())

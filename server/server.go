@@ -42,7 +42,7 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 	if in.ID != nil {
 		m.ID = *in.ID
 	} else {
-		m.ID = uuid.New()
+		m.ID = newGUID()
 	}
 	if err := h.store.Add(c.Request().Context(), app, m); err != nil {
 		return fmt.Errorf("adding member %s to %s: %w", m.ID, app, err)
@@ -71,8 +71,10 @@ var (
 // addBody is the validated body: decoded by the validator's fast path, or
 // here when kin-openapi checked it.
 func addBody(c echo.Context) (generated.AddConnectorGroupMemberJSONRequestBody, error) {
-	if in, ok := c.Get(contextValidatedBody).(*generated.AddConnectorGroupMemberJSONRequestBody); ok {
-		return *in, nil
+	if vb, ok := c.Request().Body.(*validatedBody); ok {
+		if in, ok := vb.ValidatedValue().(*generated.AddConnectorGroupMemberJSONRequestBody); ok {
+			return *in, nil
+		}
 	}
 	var in generated.AddConnectorGroupMemberJSONRequestBody
 	data, err := io.ReadAll(c.Request().Body)
@@ -195,7 +197,10 @@ func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
 		h.memberPathNames = paramPattern.FindAllStringSubmatch(h.memberPath, -1)
 	})
 	var b strings.Builder
-	b.WriteString(baseURL(c))
+	b.Grow(len(h.memberPath) + len(c.Request().Host) + 2*36 + 8)
+	b.WriteString(c.Scheme())
+	b.WriteString("://")
+	b.WriteString(c.Request().Host)
 	for i, part := range h.memberPathParts {
 		b.WriteString(part)
 		if i < len(h.memberPathNames) {

@@ -107,7 +107,7 @@ func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if v.fastBody != nil {
 				switch verdict, value, details := v.fastBody.check(data); verdict {
 				case fastValid:
-					c.Set(contextValidatedBody, value.Interface())
+					req.Body = &validatedBody{ReadCloser: req.Body, value: value.Interface()}
 					return next(c)
 				case fastInvalid:
 					return badRequest(details)
@@ -478,3 +478,14 @@ func (sh shadow) matches(c echo.Context) bool {
 	}
 	return true
 }
+
+// validatedBody is a request body that carries what the fast path decoded
+// from it, so the handler does not decode it again. (kin-openapi's
+// KeepValidatedValue option uses the same device.)
+type validatedBody struct {
+	io.ReadCloser
+	value any
+}
+
+// ValidatedValue is the decoded body: a pointer to the operation's generated body type.
+func (b *validatedBody) ValidatedValue() any { return b.value }
