@@ -100,7 +100,9 @@ func OpenDurableStore(path string) (*DurableStore, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, &StateFileError{Path: path, Reason: "cannot be read", Err: err}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	// NoFreelistSync, as etcd runs bbolt: the freelist is not written on every
+	// commit but rebuilt at open, so a commit writes only the changed pages.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, openError(path, err)
 	}

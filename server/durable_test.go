@@ -143,7 +143,7 @@ func TestDurableStoreRefusesBadFiles(t *testing.T) {
 	otherData, _ := os.ReadFile(otherBolt)
 
 	corrupt := bytes.Clone(data)
-	for i := 2 * 4096; i < 3*4096 && i < len(corrupt); i++ { // a page past the two meta pages
+	for i := 2 * 4096; i < len(corrupt); i++ { // every page past the two meta pages
 		corrupt[i] = 0xff
 	}
 	cases := []struct {
@@ -154,7 +154,7 @@ func TestDurableStoreRefusesBadFiles(t *testing.T) {
 		{"truncated to a page", data[:4096]},
 		{"truncated mid-file", data[:len(data)/2+123]},
 		{"truncated by a byte", data[:len(data)-1]},
-		{"corrupt page", corrupt},
+		{"corrupt pages", corrupt},
 		{"JSON", []byte(`{"members": []}`)},
 		{"random bytes", bytes.Repeat([]byte{0x5a, 0x13, 0x77}, 20000)},
 		{"another bbolt file", otherData},
