@@ -55,8 +55,8 @@ func main() {
 	mock := flag.String("mock", "bin/connector-mock", "the mock server `binary`")
 	baseline := flag.String("baseline", "bin/baseline", "the baseline `binary`")
 	hey := flag.String("hey", "bin/hey", "the hey `binary`, used when wrk is not on PATH")
-	rounds := flag.Int("rounds", 3, "interleaved rounds")
-	duration := flag.Duration("duration", 5*time.Second, "load per run")
+	rounds := flag.Int("rounds", 5, "interleaved rounds")
+	duration := flag.Duration("duration", 4*time.Second, "load per run")
 	conns := flag.Int("connections", 32, "concurrent connections")
 	flag.Parse()
 
