@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/connector-group/members-api/generated"
 )
@@ -130,9 +131,9 @@ func OpenDurableStore(path string) (*DurableStore, error) {
 
 func openError(path string, err error) error {
 	switch {
-	case errors.Is(err, bolt.ErrTimeout):
+	case errors.Is(err, berrors.ErrTimeout):
 		return &StateFileError{Path: path, Reason: "is in use by another process", Err: err}
-	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrChecksum):
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return &StateFileError{Path: path, Reason: "is not a connector-mock state file, or is corrupt", Err: err}
 	case strings.Contains(err.Error(), "file size too small"):
 		return &StateFileError{Path: path, Reason: "is too small to be a state file (truncated, or another format)", Err: err}
