@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -172,21 +171,7 @@ func heapInUse() uint64 {
 // handler, to the in-memory store and to the durable one (an fsync per
 // commit, shared by the writes waiting): compare the two as a ratio.
 func BenchmarkConcurrentAdds(b *testing.B) {
-	stores := []struct {
-		name string
-		open func(b *testing.B) server.MemberStore
-	}{
-		{"memory", func(*testing.B) server.MemberStore { return server.NewMemoryStore() }},
-		{"durable", func(b *testing.B) server.MemberStore {
-			s, err := server.OpenDurableStore(filepath.Join(b.TempDir(), "state.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = s.Close() })
-			return s
-		}},
-	}
-	for _, st := range stores {
+	for _, st := range storeKinds {
 		b.Run("store="+st.name, func(b *testing.B) {
 			h := benchServer(b, st.open(b))
 			b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,19 +21,8 @@ import (
 // acknowledged removes, and that a paging walk sees every member that was
 // there for the whole walk exactly once.
 func TestConcurrentClients(t *testing.T) {
-	stores := map[string]func(t *testing.T) server.MemberStore{
-		"memory": func(*testing.T) server.MemberStore { return server.NewMemoryStore() },
-		"durable": func(t *testing.T) server.MemberStore {
-			s, err := server.OpenDurableStore(filepath.Join(t.TempDir(), "state.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		},
-	}
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) { runConcurrentClients(t, newStore(t)) })
+	for _, st := range storeKinds {
+		t.Run(st.name, func(t *testing.T) { runConcurrentClients(t, st.open(t)) })
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,4 +197,20 @@ func targets(e generated.ODataError) []string {
 		}
 	}
 	return out
+}
+
+// storeKinds are the MemberStores a test can run against, each opened fresh.
+var storeKinds = []struct {
+	name string
+	open func(tb testing.TB) server.MemberStore
+}{
+	{"memory", func(testing.TB) server.MemberStore { return server.NewMemoryStore() }},
+	{"durable", func(tb testing.TB) server.MemberStore {
+		s, err := server.OpenDurableStore(filepath.Join(tb.TempDir(), "state.db"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { _ = s.Close() })
+		return s
+	}},
 }

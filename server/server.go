@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -20,9 +19,7 @@ import (
 type handlers struct {
 	store      MemberStore
 	defaultTop int    // the spec's default for $top
-	memberPath string // the spec's path of one member, {applicationsId} and {connectorId} to fill
-
-	memberPathOnce  sync.Once
+	memberPath      string     // the spec's path of one member, {applicationsId} and {connectorId} to fill
 	memberPathParts []string   // memberPath around its parameters
 	memberPathNames [][]string // the parameters, in order
 	specYAML        []byte
@@ -189,13 +186,8 @@ func baseURL(c echo.Context) string {
 	return c.Scheme() + "://" + c.Request().Host
 }
 
-// memberURL fills the spec's member path; it splits the template once, at
-// the first call, rather than scanning it on every request.
+// memberURL fills the spec's member path, split once at start-up.
 func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
-	h.memberPathOnce.Do(func() {
-		h.memberPathParts = paramPattern.Split(h.memberPath, -1)
-		h.memberPathNames = paramPattern.FindAllStringSubmatch(h.memberPath, -1)
-	})
 	var b strings.Builder
 	b.Grow(len(h.memberPath) + len(c.Request().Host) + 2*36 + 8)
 	b.WriteString(c.Scheme())

@@ -118,6 +118,8 @@ func newHandlers(spec *openapi3.T, store MemberStore) (*handlers, error) {
 	if h.memberPath == "" {
 		return nil, errors.New("the spec has no getConnectorGroupMember operation")
 	}
+	h.memberPathParts = paramPattern.Split(h.memberPath, -1)
+	h.memberPathNames = paramPattern.FindAllStringSubmatch(h.memberPath, -1)
 	return h, nil
 }
 
