@@ -17,8 +17,8 @@ import (
 
 // handlers implements generated.ServerInterface over a MemberStore.
 type handlers struct {
-	store      MemberStore
-	defaultTop int    // the spec's default for $top
+	store           MemberStore
+	defaultTop      int        // the spec's default for $top
 	memberPath      string     // the spec's path of one member, {applicationsId} and {connectorId} to fill
 	memberPathParts []string   // memberPath around its parameters
 	memberPathNames [][]string // the parameters, in order
