@@ -233,6 +233,33 @@ func TestSigtermFinishesInFlight(t *testing.T) {
 	}
 	wrong.Body.Close()
 
+	// Load: clients adding as fast as they can until the server stops answering.
+	var loadWG sync.WaitGroup
+	loadAcked := make(chan string, 1<<16)
+	for range 8 {
+		loadWG.Add(1)
+		go func() {
+			defer loadWG.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for {
+				id := uuid.NewString()
+				rsp, err := client.Do(addRequest(p.base, app, token, strings.NewReader(memberBody(id, "load"))))
+				if err != nil {
+					return // the server has stopped accepting
+				}
+				rsp.Body.Close()
+				switch rsp.StatusCode {
+				case http.StatusNoContent:
+					loadAcked <- id
+				default:
+					t.Errorf("an add under load got %d", rsp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+
 	// Start a request whose body arrives slowly: it is in flight when SIGTERM comes.
 	id := uuid.NewString()
 	body := memberBody(id, "in-flight")
@@ -286,6 +313,8 @@ func TestSigtermFinishesInFlight(t *testing.T) {
 	if err := p.wait(t); err != nil {
 		t.Errorf("exit after SIGTERM: %v, want status 0\n%s", err, p.stderr.String())
 	}
+	loadWG.Wait()
+	close(loadAcked)
 	logs := p.stderr.String()
 	if strings.Contains(logs, token) {
 		t.Errorf("the token appears in the log:\n%s", logs)
@@ -295,8 +324,60 @@ func TestSigtermFinishesInFlight(t *testing.T) {
 	}
 
 	p2 := startMock(t, "--state", state, "--token", token)
-	if !listIDs(t, p2.base, app, token)[id] {
+	stored := listIDs(t, p2.base, app, token)
+	if !stored[id] {
 		t.Error("the in-flight add was acknowledged but is not in the state after restart")
+	}
+	n := 0
+	for acked := range loadAcked {
+		n++
+		if !stored[acked] {
+			t.Errorf("add %s was acknowledged under load but is gone after the restart", acked)
+		}
+	}
+	if n == 0 {
+		t.Error("the load made no acknowledged adds; the test proves nothing about them")
+	}
+	t.Logf("%d adds acknowledged under load before SIGTERM, all found after restart", n)
+}
+
+// TestMemoryModeTouchesNoDisk: without --state the server writes no file.
+func TestMemoryModeTouchesNoDisk(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(mockBinary(t), "--addr", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir, "HOME="+dir)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := listeningLine.FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("did not start:\n%s", stderr.String())
+	}
+	app := uuid.NewString()
+	for range 20 {
+		rsp, err := http.DefaultClient.Do(addRequest(base, app, "t", strings.NewReader(memberBody(uuid.NewString(), "m"))))
+		if err != nil || rsp.StatusCode != http.StatusNoContent {
+			t.Fatalf("add: %v %v", rsp, err)
+		}
+		rsp.Body.Close()
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("the in-memory server wrote %s", e.Name())
 	}
 }
 
