@@ -85,6 +85,8 @@ func errorCases() []errorCase {
 		post("unknown property", withField("connectorGroup", `"x"`), "/connectorGroup"),
 		post("case-folded twin of status", `{"externalIp":"203.0.113.7","machineName":"m","STATUS":"active"}`, "/STATUS", "/status"),
 		post("case-folded twin beside status", withField("Status", `"active"`), "/Status"),
+		post("unknown property with a control character", "{\"\x7f\":\"\"}", "/externalIp", "/machineName", "/status", "/\x7f"),
+		post("unknown property with an escaped quote", `{"a\"b":""}`, "/a\"b", "/externalIp", "/machineName", "/status"),
 		post("malformed JSON", `{"externalIp": "203.0.113.7",`, ""),
 		post("trailing garbage", validBody+` x`, ""),
 		post("empty body", ``, ""),

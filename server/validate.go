@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -400,14 +401,22 @@ func alternatives(s *openapi3.Schema) []string {
 }
 
 // quotedName finds the name in kin-openapi's reasons such as
-// `property "x" is missing` and `property "x" is unsupported`.
+// `property "x" is missing` and `property "x" is unsupported`. The name is
+// Go-quoted there (%q), so a name with unusual characters is unquoted back.
 func quotedName(reason string) string {
-	if _, rest, ok := strings.Cut(reason, `"`); ok {
-		if name, _, ok := strings.Cut(rest, `"`); ok {
-			return name
-		}
+	i := strings.IndexByte(reason, '"')
+	if i < 0 {
+		return ""
 	}
-	return ""
+	quoted, err := strconv.QuotedPrefix(reason[i:])
+	if err != nil {
+		return ""
+	}
+	name, err := strconv.Unquote(quoted)
+	if err != nil {
+		return ""
+	}
+	return name
 }
 
 // pointer renders a JSON pointer (RFC 6901), escaping ~ and /.
