@@ -2,7 +2,7 @@
 // generated client with authentication, typed errors and paging on top.
 //
 //	c, err := client.New("http://127.0.0.1:8080", client.WithToken("secret"))
-//	m, err := c.AddMember(ctx, app, client.Connector{ExternalIP: "203.0.113.7", MachineName: "eu-01", Status: client.StatusActive})
+//	m, err := c.AddMember(ctx, app, client.Connector{ExternalIP: "203.0.113.7", MachineName: "eu-01", Status: generated.ConnectorStatusActive})
 //	for m, err := range c.ListMembers(ctx, app) { … }
 //
 // Every non-2xx answer is an *APIError; test it with errors.Is against
@@ -27,14 +27,10 @@ import (
 // Connector is a member of a connector group, as the API shows it.
 type Connector = generated.Connector
 
-// Status is a connector's status; its values are the generated constants.
+// Status is a connector's status. Its values are the generated constants
+// (generated.ConnectorStatusActive, …): they are not copied here, so a status
+// added to the spec needs no change in this package.
 type Status = generated.ConnectorStatus
-
-// The statuses, re-exported from the generated code.
-const (
-	StatusActive   = generated.ConnectorStatusActive
-	StatusInactive = generated.ConnectorStatusInactive
-)
 
 const headerClientRequestID = "client-request-id"
 

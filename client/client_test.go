@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/client"
+	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/server"
 )
@@ -54,7 +55,7 @@ func start(t *testing.T, cfg server.Config, opts ...client.Option) (*client.Clie
 }
 
 func connector(name string) client.Connector {
-	return client.Connector{ExternalIP: "198.51.100.4", MachineName: name, Status: client.StatusActive}
+	return client.Connector{ExternalIP: "198.51.100.4", MachineName: name, Status: generated.ConnectorStatusActive}
 }
 
 func TestAddBothForms(t *testing.T) {
@@ -88,7 +89,7 @@ func TestAddBothForms(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetMember(the id from Location): %v", err)
 	}
-	if got.MachineName != "assigned" || got.ExternalIP != "198.51.100.4" || got.Status != client.StatusActive {
+	if got.MachineName != "assigned" || got.ExternalIP != "198.51.100.4" || got.Status != generated.ConnectorStatusActive {
 		t.Errorf("stored %+v", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/client"
+	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/server"
 )
@@ -67,7 +68,7 @@ func TestWorkflow(t *testing.T) {
 	}
 	code, out, _ = c.run("add", "--app", app, "--machine-name", "eu-02", "--external-ip", "2001:db8::2", "--status", "inactive", "--minimal", "--output", "json")
 	var added client.Connector
-	if code != 0 || json.Unmarshal([]byte(out), &added) != nil || added.ID == nil || added.Status != client.StatusInactive {
+	if code != 0 || json.Unmarshal([]byte(out), &added) != nil || added.ID == nil || added.Status != generated.ConnectorStatusInactive {
 		t.Fatalf("add --minimal --output json: %d %s", code, out)
 	}
 
