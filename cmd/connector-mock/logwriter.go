@@ -1,25 +1,43 @@
 package main
 
 import (
-	"bufio"
 	"io"
 	"sync"
 	"time"
 )
 
-// logWriter buffers the log and writes it out every interval, so that a busy
-// server makes one write system call per batch of lines rather than one per
-// request (measured: the unbuffered access log was a large share of a
-// request's cost under load). Close flushes what is left.
+// Sizes of the log buffer: it is written out when it holds logFlushAt bytes
+// (or every interval), and a writer that finds logMaxBuffered waiting writes
+// it out itself rather than let the buffer grow without bound.
+const (
+	logFlushAt     = 64 << 10
+	logMaxBuffered = 8 << 20
+)
+
+// logWriter collects log lines in memory and a goroutine of its own writes
+// them out, every interval or sooner when a batch is full. A request that
+// logs only appends to a buffer: it never waits for a write system call
+// (measured under load: one write per request line, and later a full
+// bufio.Writer flushing inside a request, were a visible share of its cost).
+// Close writes out the rest.
 type logWriter struct {
-	mu   sync.Mutex
-	buf  *bufio.Writer
+	out io.Writer
+
+	mu    sync.Mutex // guards buf and spare
+	buf   []byte     // lines waiting
+	spare []byte     // the other buffer, reused
+
+	writeMu sync.Mutex // one write to out at a time
+	err     error      // the first write error, reported by Close
+
+	kick chan struct{} // a batch is full
 	stop chan struct{}
 	done chan struct{}
 }
 
-func newLogWriter(w io.Writer, interval time.Duration) *logWriter {
-	l := &logWriter{buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+func newLogWriter(out io.Writer, interval time.Duration) *logWriter {
+	l := &logWriter{out: out, buf: make([]byte, 0, logFlushAt), spare: make([]byte, 0, logFlushAt),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		tick := time.NewTicker(interval)
@@ -27,30 +45,57 @@ func newLogWriter(w io.Writer, interval time.Duration) *logWriter {
 		for {
 			select {
 			case <-tick.C:
-				_ = l.Flush()
+			case <-l.kick:
 			case <-l.stop:
 				return
 			}
+			_ = l.Flush()
 		}
 	}()
 	return l
 }
 
-// Write implements io.Writer.
+// Write implements io.Writer. It keeps p; it never blocks on the output
+// unless logMaxBuffered bytes are already waiting.
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
+	if len(l.buf)+len(p) > logMaxBuffered {
+		l.mu.Unlock()
+		_ = l.Flush()
+		l.mu.Lock()
+	}
+	l.buf = append(l.buf, p...)
+	full := len(l.buf) >= logFlushAt
+	l.mu.Unlock()
+	if full {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
 }
 
-// Flush writes out what is buffered.
+// Flush writes out what is waiting.
 func (l *logWriter) Flush() error {
+	l.writeMu.Lock()
+	defer l.writeMu.Unlock()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Flush()
+	batch := l.buf
+	l.buf = l.spare[:0]
+	l.mu.Unlock()
+	if len(batch) > 0 {
+		if _, err := l.out.Write(batch); err != nil && l.err == nil {
+			l.err = err
+		}
+	}
+	l.mu.Lock()
+	l.spare = batch[:0]
+	l.mu.Unlock()
+	return l.err
 }
 
-// Close stops the flushing and flushes the rest.
+// Close stops the background writes and writes out the rest.
 func (l *logWriter) Close() error {
 	close(l.stop)
 	<-l.done
