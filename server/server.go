@@ -68,7 +68,7 @@ var (
 // addBody is the validated body: decoded by the validator's fast path, or
 // here when kin-openapi checked it.
 func addBody(c echo.Context) (generated.AddConnectorGroupMemberJSONRequestBody, error) {
-	if vb, ok := c.Request().Body.(*validatedBody); ok {
+	if vb, ok := c.Request().Body.(*bufferedBody); ok {
 		if in, ok := vb.ValidatedValue().(*generated.AddConnectorGroupMemberJSONRequestBody); ok {
 			return *in, nil
 		}

@@ -75,7 +75,7 @@ func New(cfg Config) (http.Handler, error) {
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.JSONSerializer = jsonSerializer{}
 	e.Pre(normalizeRefSegment)
-	e.Use(withRequestID, withAccessLog(logger), withRecover, withOptionsRefused)
+	e.Use(withCommon(logger))
 
 	sr := &specRouter{echo: e, operations: specOperations(spec), auth: bearerAuth(cfg.Token),
 		options: validationOptions(), maxBody: maxBody, disableFastPath: cfg.disableFastPath,

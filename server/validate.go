@@ -108,7 +108,9 @@ func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if v.fastBody != nil {
 				switch verdict, value, details := v.fastBody.check(data); verdict {
 				case fastValid:
-					req.Body = &validatedBody{ReadCloser: req.Body, value: value.Interface()}
+					if b, ok := req.Body.(*bufferedBody); ok {
+						b.validated = value.Interface()
+					}
 					return next(c)
 				case fastInvalid:
 					return badRequest(details)
@@ -151,6 +153,9 @@ func (v *requestValidator) checkContentType(req *http.Request, body *openapi3.Re
 		return &apiError{status: http.StatusUnsupportedMediaType, code: generated.ErrorCodeUnsupportedMediaType,
 			message: msgNoContentType, target: echo.HeaderContentType}
 	}
+	if _, ok := body.Content[ct]; ok {
+		return nil // the usual case: exactly a media type the spec names
+	}
 	mediaType, _, err := mime.ParseMediaType(ct)
 	if err == nil && body.Content.Get(mediaType) != nil {
 		// Media types are case-insensitive and may carry parameters; hand the
@@ -172,10 +177,8 @@ func (v *requestValidator) checkContentType(req *http.Request, body *openapi3.Re
 // validator and the handler read the same bytes and an oversize body is a 413
 // rather than a truncated read.
 func (v *requestValidator) bufferBody(req *http.Request) ([]byte, error) {
-	tooLarge := &apiError{status: http.StatusRequestEntityTooLarge, code: generated.ErrorCodeRequestEntityTooLarge,
-		message: fmt.Sprintf("The request body is larger than %d bytes.", v.maxBody)}
 	if req.ContentLength > v.maxBody {
-		return nil, tooLarge
+		return nil, v.tooLarge()
 	}
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
@@ -194,14 +197,35 @@ func (v *requestValidator) bufferBody(req *http.Request) ([]byte, error) {
 		return nil, badRequest([]generated.ErrorDetail{violation("", "The request body could not be read.")})
 	}
 	if int64(len(data)) > v.maxBody {
-		return nil, tooLarge
+		return nil, v.tooLarge()
 	}
 	_ = req.Body.Close()
 	req.ContentLength = int64(len(data))
-	req.Body = io.NopCloser(bytes.NewReader(data))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	b := &bufferedBody{}
+	b.Reset(data)
+	req.Body = b
 	return data, nil
 }
+
+func (v *requestValidator) tooLarge() *apiError {
+	return &apiError{status: http.StatusRequestEntityTooLarge, code: generated.ErrorCodeRequestEntityTooLarge,
+		message: fmt.Sprintf("The request body is larger than %d bytes.", v.maxBody)}
+}
+
+// bufferedBody is a request body read into memory. When the fast path has
+// decoded it, it also carries the result, so that the handler does not decode
+// it again (kin-openapi's KeepValidatedValue option uses the same device).
+type bufferedBody struct {
+	bytes.Reader
+	validated any
+}
+
+// Close implements io.Closer.
+func (*bufferedBody) Close() error { return nil }
+
+// ValidatedValue is what the fast path decoded: a pointer to the operation's
+// generated body type, or nil.
+func (b *bufferedBody) ValidatedValue() any { return b.validated }
 
 // requestViolations turns what kin-openapi reports into one 400 that lists
 // every violation: parameters first, in the order the spec lists them, then
@@ -487,14 +511,3 @@ func (sh shadow) matches(c echo.Context) bool {
 	}
 	return true
 }
-
-// validatedBody is a request body that carries what the fast path decoded
-// from it, so the handler does not decode it again. (kin-openapi's
-// KeepValidatedValue option uses the same device.)
-type validatedBody struct {
-	io.ReadCloser
-	value any
-}
-
-// ValidatedValue is the decoded body: a pointer to the operation's generated body type.
-func (b *validatedBody) ValidatedValue() any { return b.value }
