@@ -97,7 +97,7 @@ func (f *fastString) check(target, v string) []generated.ErrorDetail {
 	if len(f.anyOf) > 0 {
 		ok := false
 		for _, b := range f.anyOf {
-			if len(b.check(target, v)) == 0 {
+			if b.valid(v) {
 				ok = true
 				break
 			}
@@ -139,6 +139,27 @@ func (f *fastString) check(target, v string) []generated.ErrorDetail {
 		out = append(out, violation(target, msgFormat(v, f.format)))
 	}
 	return out
+}
+
+// valid is check without the messages: whether v breaks no rule.
+func (f *fastString) valid(v string) bool {
+	if len(f.anyOf) > 0 || f.enum != nil {
+		return len(f.check("", v)) == 0
+	}
+	if f.minLength != 0 || f.maxLength != nil {
+		var length uint64
+		for _, r := range v {
+			if utf16.IsSurrogate(r) {
+				length += 2
+			} else {
+				length++
+			}
+		}
+		if length < f.minLength || (f.maxLength != nil && length > *f.maxLength) {
+			return false
+		}
+	}
+	return f.formatCheck == nil || f.formatCheck.Validate(v) == nil
 }
 
 // fastBody is a compiled schema of a flat object of string properties, bound
@@ -409,7 +430,7 @@ func paramsValid(params []fastParam, pathValue func(string) string, header map[s
 			}
 			v = values[0]
 		}
-		if len(p.schema.check(p.name, v)) > 0 {
+		if !p.schema.valid(v) {
 			return false
 		}
 	}

@@ -360,29 +360,25 @@ func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
 // The messages of the rules both the kin-openapi path and the fast path check,
 // written once so that the two cannot drift apart.
 
-func msgRequired(name string) string   { return fmt.Sprintf("property %s is required", name) }
-func msgNotAllowed(name string) string { return fmt.Sprintf("property %s is not allowed", name) }
+func msgRequired(name string) string   { return "property " + name + " is required" }
+func msgNotAllowed(name string) string { return "property " + name + " is not allowed" }
 func msgEnum(v any, allowed string) string {
-	return fmt.Sprintf("value %s is not one of %s", quoteValue(v), allowed)
+	return "value " + quoteValue(v) + " is not one of " + allowed
 }
 func msgFormat(v any, format string) string {
-	return fmt.Sprintf("value %s is not a valid %s", quoteValue(v), format)
+	return "value " + quoteValue(v) + " is not a valid " + format
 }
 func msgAlternatives(v any, alternatives string) string {
-	return fmt.Sprintf("value %s is not a valid %s", quoteValue(v), alternatives)
+	return "value " + quoteValue(v) + " is not a valid " + alternatives
 }
-func msgMinLength(n uint64) string {
-	return fmt.Sprintf("value must be at least %s long", characters(n))
-}
-func msgMaxLength(n uint64) string {
-	return fmt.Sprintf("value must be at most %s long", characters(n))
-}
+func msgMinLength(n uint64) string { return "value must be at least " + characters(n) + " long" }
+func msgMaxLength(n uint64) string { return "value must be at most " + characters(n) + " long" }
 
 func characters(n uint64) string {
 	if n == 1 {
 		return "1 character"
 	}
-	return fmt.Sprintf("%d characters", n)
+	return strconv.FormatUint(n, 10) + " characters"
 }
 
 // jsonKind names the JSON type of a decoded value.
@@ -466,7 +462,7 @@ func quoteValue(v any) string {
 		if len(x) > max {
 			x = x[:max] + "…"
 		}
-		s = fmt.Sprintf("%q", x)
+		s = strconv.Quote(x)
 	case map[string]any:
 		s = "an object"
 	case []any:
