@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding"
 	"net/textproto"
 	"reflect"
@@ -225,22 +226,33 @@ func compileBody(s *openapi3.Schema, structType reflect.Type, formats map[string
 // decoded into a new value of the struct type, or fastInvalid with every
 // violation, sorted by target as the kin-openapi path sorts them.
 func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.ErrorDetail) {
-	pairs, ok := scanFlatObject(data)
+	var buf [8]keyValue
+	pairs, ok := scanFlatObject(data, buf[:0])
 	if !ok {
 		return fastUnsure, reflect.Value{}, nil
 	}
+	// The values become strings once, for the checks and the struct alike;
+	// the keys are looked up without becoming strings.
+	var vbuf [8]string
+	values := vbuf[:0]
+	for _, p := range pairs {
+		values = append(values, string(p.value))
+	}
 	var details []generated.ErrorDetail
 	// kin-openapi visits the properties in sorted order; the details are sorted by target anyway.
-	for _, p := range pairs {
-		f, known := b.props[p.key]
+	for i, p := range pairs {
+		f, known := b.props[string(p.key)]
 		if !known {
-			details = append(details, violation(pointer([]string{p.key}), msgNotAllowed(p.key)))
+			key := string(p.key)
+			details = append(details, violation(pointer([]string{key}), msgNotAllowed(key)))
 			continue
 		}
-		if d := f.check(p.key, p.value); len(d) > 0 {
-			for i := range d {
-				target := pointer([]string{p.key})
-				d[i].Target = &target
+		if !f.valid(values[i]) {
+			key := string(p.key)
+			d := f.check(key, values[i])
+			for j := range d {
+				target := pointer([]string{key})
+				d[j].Target = &target
 			}
 			details = append(details, d...)
 		}
@@ -248,7 +260,7 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 	for _, name := range b.required {
 		present := false
 		for _, p := range pairs {
-			if p.key == name {
+			if string(p.key) == name {
 				present = true
 				break
 			}
@@ -262,9 +274,9 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		return fastInvalid, reflect.Value{}, details
 	}
 	out := reflect.New(b.structType)
-	for _, p := range pairs {
-		field := out.Elem().Field(b.fields[p.key])
-		if !setString(field, p.value) {
+	for i, p := range pairs {
+		field := out.Elem().Field(b.fields[string(p.key)])
+		if !setString(field, values[i]) {
 			return fastUnsure, reflect.Value{}, nil
 		}
 	}
@@ -293,12 +305,14 @@ func setString(field reflect.Value, s string) bool {
 	return true
 }
 
-type keyValue struct{ key, value string }
+// keyValue is one member of a scanned object, as slices of the body.
+type keyValue struct{ key, value []byte }
 
 // scanFlatObject reads a JSON object whose values are all strings, with no
 // escape sequences, no control characters and valid UTF-8, no duplicate keys
 // and nothing after it. Anything else: ok is false, and kin-openapi decides.
-func scanFlatObject(data []byte) (pairs []keyValue, ok bool) {
+// The pairs are appended to pairs, which the caller may give room on its stack.
+func scanFlatObject(data []byte, pairs []keyValue) ([]keyValue, bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return nil, false
@@ -307,7 +321,6 @@ func scanFlatObject(data []byte) (pairs []keyValue, ok bool) {
 	if i < len(data) && data[i] == '}' {
 		return nil, skipSpace(data, i+1) == len(data)
 	}
-	pairs = make([]keyValue, 0, 8)
 	for {
 		key, next, ok := scanString(data, i)
 		if !ok {
@@ -322,7 +335,7 @@ func scanFlatObject(data []byte) (pairs []keyValue, ok bool) {
 			return nil, false
 		}
 		for _, p := range pairs {
-			if p.key == key {
+			if bytes.Equal(p.key, key) {
 				return nil, false
 			}
 		}
@@ -350,9 +363,9 @@ func skipSpace(data []byte, i int) int {
 }
 
 // scanString reads a plain JSON string starting at data[i].
-func scanString(data []byte, i int) (s string, next int, ok bool) {
+func scanString(data []byte, i int) (s []byte, next int, ok bool) {
 	if i >= len(data) || data[i] != '"' {
-		return "", 0, false
+		return nil, 0, false
 	}
 	start := i + 1
 	for j := start; j < len(data); j++ {
@@ -360,14 +373,14 @@ func scanString(data []byte, i int) (s string, next int, ok bool) {
 		case c == '"':
 			raw := data[start:j]
 			if !utf8.Valid(raw) {
-				return "", 0, false
+				return nil, 0, false
 			}
-			return string(raw), j + 1, true
+			return raw, j + 1, true
 		case c == '\\' || c < 0x20:
-			return "", 0, false
+			return nil, 0, false
 		}
 	}
-	return "", 0, false
+	return nil, 0, false
 }
 
 // fastParam is a compiled path or header parameter of string type.
