@@ -121,14 +121,7 @@ func (f *fastString) check(target, v string) []generated.ErrorDetail {
 	}
 	var out []generated.ErrorDetail
 	if f.minLength != 0 || f.maxLength != nil {
-		var length uint64
-		for _, r := range v {
-			if utf16.IsSurrogate(r) {
-				length += 2
-			} else {
-				length++
-			}
-		}
+		length := schemaLength(v)
 		if f.minLength != 0 && length < f.minLength {
 			out = append(out, violation(target, msgMinLength(f.minLength)))
 		}
@@ -142,20 +135,26 @@ func (f *fastString) check(target, v string) []generated.ErrorDetail {
 	return out
 }
 
+// schemaLength counts v as kin-openapi does for minLength and maxLength.
+func schemaLength(v string) uint64 {
+	var length uint64
+	for _, r := range v {
+		if utf16.IsSurrogate(r) {
+			length += 2
+		} else {
+			length++
+		}
+	}
+	return length
+}
+
 // valid is check without the messages: whether v breaks no rule.
 func (f *fastString) valid(v string) bool {
 	if len(f.anyOf) > 0 || f.enum != nil {
 		return len(f.check("", v)) == 0
 	}
 	if f.minLength != 0 || f.maxLength != nil {
-		var length uint64
-		for _, r := range v {
-			if utf16.IsSurrogate(r) {
-				length += 2
-			} else {
-				length++
-			}
-		}
+		length := schemaLength(v)
 		if length < f.minLength || (f.maxLength != nil && length > *f.maxLength) {
 			return false
 		}

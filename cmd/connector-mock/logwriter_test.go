@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,21 +8,10 @@ import (
 	"time"
 )
 
-type lockedWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
 // TestLogWriterKeepsEveryLine: lines written concurrently all come out, whole
 // and in each writer's order, by Close at the latest.
 func TestLogWriterKeepsEveryLine(t *testing.T) {
-	out := &lockedWriter{}
+	out := &lockedBuffer{}
 	l := newLogWriter(out, 5*time.Millisecond)
 	const writers, lines = 8, 5000
 	var wg sync.WaitGroup
@@ -41,7 +29,7 @@ func TestLogWriterKeepsEveryLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := make([]int, writers)
-	got := strings.Split(strings.TrimSuffix(out.b.String(), "\n"), "\n")
+	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(got) != writers*lines {
 		t.Fatalf("%d lines out, want %d", len(got), writers*lines)
 	}
@@ -60,15 +48,13 @@ func TestLogWriterKeepsEveryLine(t *testing.T) {
 
 // TestLogWriterFlushesOnItsOwn: a line shows up within the interval, without Close.
 func TestLogWriterFlushesOnItsOwn(t *testing.T) {
-	out := &lockedWriter{}
+	out := &lockedBuffer{}
 	l := newLogWriter(out, 10*time.Millisecond)
 	defer l.Close()
 	fmt.Fprintln(l, "hello")
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		out.mu.Lock()
-		s := out.b.String()
-		out.mu.Unlock()
+		s := out.String()
 		if s == "hello\n" {
 			return
 		}
