@@ -5,7 +5,6 @@ import (
 	"encoding"
 	"net/textproto"
 	"reflect"
-	"sort"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -269,7 +268,7 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		}
 	}
 	if len(details) > 0 {
-		sort.SliceStable(details, func(i, j int) bool { return targetOf(details[i]) < targetOf(details[j]) })
+		sortByTarget(details)
 		return fastInvalid, reflect.Value{}, details
 	}
 	out := reflect.New(b.structType)
@@ -384,10 +383,11 @@ func scanString(data []byte, i int) (s []byte, next int, ok bool) {
 
 // fastParam is a compiled path or header parameter of string type.
 type fastParam struct {
-	name     string
-	in       string
-	required bool
-	schema   *fastString
+	name      string
+	in        string
+	headerKey string // name in canonical header form, computed once
+	required  bool
+	schema    *fastString
 }
 
 // compileParams compiles the operation's parameters (the path item's, unless
@@ -413,7 +413,8 @@ func compileParams(item *openapi3.PathItem, op *openapi3.Operation, formats map[
 		if !ok || len(f.anyOf) > 0 {
 			return nil, false
 		}
-		out = append(out, fastParam{name: p.Name, in: p.In, required: p.Required, schema: f})
+		out = append(out, fastParam{name: p.Name, in: p.In, headerKey: textproto.CanonicalMIMEHeaderKey(p.Name),
+			required: p.Required, schema: f})
 	}
 	return out, true
 }
@@ -430,7 +431,7 @@ func paramsValid(params []fastParam, pathValue func(string) string, header map[s
 				return false
 			}
 		default:
-			values, present := header[textproto.CanonicalMIMEHeaderKey(p.name)]
+			values, present := header[p.headerKey]
 			if !present {
 				if p.required {
 					return false

@@ -7,7 +7,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -50,7 +49,7 @@ type Config struct {
 func New(cfg Config) (http.Handler, error) {
 	logger := cfg.Logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
 	maxBody := cfg.MaxBodyBytes
 	if maxBody <= 0 {
@@ -239,12 +238,7 @@ func (r *specRouter) add(method, path string, h echo.HandlerFunc, m []echo.Middl
 	v := &requestValidator{route: op.route, shadows: op.shadows, options: r.options, maxBody: r.maxBody}
 	if !r.disableFastPath {
 		formats := FormatValidators()
-		if params, ok := compileParams(op.route.PathItem, op.route.Operation, formats); ok {
-			v.fastParams = params
-			if params == nil {
-				v.fastParams = []fastParam{}
-			}
-		}
+		v.fastParams, v.fastParamsOK = compileParams(op.route.PathItem, op.route.Operation, formats)
 		if rb := op.route.Operation.RequestBody; rb != nil && rb.Value != nil {
 			bodyType, known := r.bodyTypes[strings.ToLower(op.route.Operation.OperationID)]
 			if mt := rb.Value.Content.Get(echo.MIMEApplicationJSON); known && mt != nil && mt.Schema != nil && len(rb.Value.Content) == 1 {

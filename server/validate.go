@@ -74,12 +74,14 @@ func validationOptions() *openapi3filter.Options {
 type requestValidator struct {
 	route   *routers.Route
 	shadows []shadow
-	// fastParams and fastBody, when set, let most valid requests and the
-	// usual invalid bodies skip kin-openapi (see fastpath.go).
-	fastParams []fastParam
-	fastBody   *fastBody
-	options    *openapi3filter.Options
-	maxBody    int64
+	// fastParamsOK says the operation's parameters compiled for the fast
+	// path; with fastParams and fastBody most valid requests and the usual
+	// invalid bodies skip kin-openapi (see fastpath.go).
+	fastParamsOK bool
+	fastParams   []fastParam
+	fastBody     *fastBody
+	options      *openapi3filter.Options
+	maxBody      int64
 }
 
 func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
@@ -101,7 +103,7 @@ func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		if v.fastParams != nil && paramsValid(v.fastParams, c.Param, req.Header) {
+		if v.fastParamsOK && paramsValid(v.fastParams, c.Param, req.Header) {
 			if v.route.Operation.RequestBody == nil {
 				return next(c)
 			}
@@ -281,8 +283,14 @@ func describeRequestError(err error) []generated.ErrorDetail {
 	if len(details) == 0 {
 		return []generated.ErrorDetail{violation("", "The request body does not match the API description.")}
 	}
-	sort.SliceStable(details, func(i, j int) bool { return targetOf(details[i]) < targetOf(details[j]) })
+	sortByTarget(details)
 	return details
+}
+
+// sortByTarget orders a body's violations by JSON pointer, keeping the
+// order of those on one target: both validation paths report them so.
+func sortByTarget(details []generated.ErrorDetail) {
+	sort.SliceStable(details, func(i, j int) bool { return targetOf(details[i]) < targetOf(details[j]) })
 }
 
 func describeParameterError(p *openapi3.Parameter, re *openapi3filter.RequestError) string {
@@ -311,18 +319,11 @@ func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
 	s := se.Schema
 	switch se.SchemaField {
 	case "required":
-		// The path may end at the object or at the missing property itself.
 		name := quotedName(se.Reason)
-		if len(path) == 0 || path[len(path)-1] != name {
-			path = append(path, name)
-		}
-		return pointer(path), msgRequired(name)
+		return pointer(withProperty(path, name)), msgRequired(name)
 	case "additionalProperties", "properties":
 		name := quotedName(se.Reason)
-		if len(path) == 0 || path[len(path)-1] != name {
-			path = append(path, name)
-		}
-		return pointer(path), msgNotAllowed(name)
+		return pointer(withProperty(path, name)), msgNotAllowed(name)
 	case "enum":
 		allowed := make([]string, 0, len(s.Enum))
 		for _, e := range s.Enum {
@@ -418,6 +419,15 @@ func alternatives(s *openapi3.Schema) []string {
 		return []string{"value"}
 	}
 	return names
+}
+
+// withProperty is the path to property name: kin-openapi's path may end at
+// the object or at the property itself.
+func withProperty(path []string, name string) []string {
+	if len(path) == 0 || path[len(path)-1] != name {
+		return append(path, name)
+	}
+	return path
 }
 
 // quotedName finds the name in kin-openapi's reasons such as
