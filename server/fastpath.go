@@ -245,11 +245,11 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 			details = append(details, violation(pointer([]string{key}), msgNotAllowed(key)))
 			continue
 		}
-		if !f.valid(values[i]) {
-			key := string(p.key)
-			d := f.check(key, values[i])
+		// One pass: check allocates only for a value that breaks a rule,
+		// and then the details share one target.
+		if d := f.check("", values[i]); len(d) > 0 {
+			target := pointer([]string{string(p.key)})
 			for j := range d {
-				target := pointer([]string{key})
 				d[j].Target = &target
 			}
 			details = append(details, d...)

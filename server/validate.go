@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -290,7 +291,7 @@ func describeRequestError(err error) []generated.ErrorDetail {
 // sortByTarget orders a body's violations by JSON pointer, keeping the
 // order of those on one target: both validation paths report them so.
 func sortByTarget(details []generated.ErrorDetail) {
-	sort.SliceStable(details, func(i, j int) bool { return targetOf(details[i]) < targetOf(details[j]) })
+	slices.SortStableFunc(details, func(a, b generated.ErrorDetail) int { return strings.Compare(targetOf(a), targetOf(b)) })
 }
 
 func describeParameterError(p *openapi3.Parameter, re *openapi3filter.RequestError) string {
