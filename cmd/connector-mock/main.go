@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/connector-group/members-api/internal/connwatch"
 	"github.com/connector-group/members-api/server"
 )
 
@@ -154,6 +155,13 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 		_ = ln.Close()
 		return err
 	}
+	// The server's timeouts become deadlines on every request; the watcher
+	// enforces them for a fraction of the cost of a runtime timer each.
+	if shortest := shortestTimeout(o); shortest > 0 {
+		watched := connwatch.Listen(ln, connwatch.Resolution(shortest))
+		defer watched.Stop()
+		ln = watched
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: o.readHeaderTimeout,
@@ -180,6 +188,17 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// shortestTimeout is the shortest of the server's timeouts that is set, or 0.
+func shortestTimeout(o options) time.Duration {
+	var shortest time.Duration
+	for _, d := range []time.Duration{o.readHeaderTimeout, o.readTimeout, o.writeTimeout, o.idleTimeout} {
+		if d > 0 && (shortest == 0 || d < shortest) {
+			shortest = d
+		}
+	}
+	return shortest
 }
 
 func stateDescription(path string) string {
