@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -249,5 +250,54 @@ func TestAccessLog(t *testing.T) {
 	}
 	if n := strings.Count(logs, "msg=request"); n != 1 {
 		t.Errorf("%d access log lines for one request:\n%s", n, logs)
+	}
+}
+
+// TestLocationScheme: the URLs the server hands out (Location, OData-EntityId,
+// @odata.nextLink) use the scheme the client reached it by, taking a proxy's
+// X-Forwarded-* headers only from a private or loopback peer, as Echo does.
+func TestLocationScheme(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	h.addMember(testApp, "a")
+	h.addMember(testApp, "b")
+	tests := []struct {
+		name   string
+		target string // host and scheme of the request
+		peer   string
+		header []string
+		want   string
+	}{
+		{"plain", "http://example.com", "192.0.2.1:1234", nil, "http"},
+		{"TLS", "https://example.com", "192.0.2.1:1234", nil, "https"},
+		{"proxy on loopback", "http://example.com", "127.0.0.1:1234", []string{"X-Forwarded-Proto", "https"}, "https"},
+		{"proxy on a private address", "http://example.com", "10.1.2.3:1234", []string{"X-Forwarded-Ssl", "on"}, "https"},
+		{"X-Url-Scheme from loopback", "http://example.com", "[::1]:1234", []string{"X-Url-Scheme", "https"}, "https"},
+		{"forwarded header from a public peer is ignored", "http://example.com", "192.0.2.1:1234", []string{"X-Forwarded-Proto", "https"}, "http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			send := func(method, path, body string, extra ...string) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(method, tt.target+path, strings.NewReader(body))
+				req.RemoteAddr = tt.peer
+				req.Header = jsonHeader(append(extra, tt.header...)...)
+				rec := httptest.NewRecorder()
+				h.handler.ServeHTTP(rec, req)
+				specChecker(t).MustCheck(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
+				return rec
+			}
+			rec := send(http.MethodPost, addPath(testApp), validBody)
+			want := tt.want + "://example.com" + listPath(testApp) + "/"
+			if loc := rec.Header().Get("Location"); rec.Code != http.StatusNoContent || !strings.HasPrefix(loc, want) {
+				t.Errorf("add: %d, Location %q, want it to start %q", rec.Code, loc, want)
+			}
+			rec = send(http.MethodGet, listPath(testApp)+"?$top=1", "")
+			var page generated.ConnectorCollection
+			if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || page.OdataNextLink == nil {
+				t.Fatalf("list: %d %s", rec.Code, rec.Body)
+			}
+			if next := *page.OdataNextLink; !strings.HasPrefix(next, tt.want+"://example.com"+listPath(testApp)+"?") {
+				t.Errorf("@odata.nextLink %q, want scheme %s", next, tt.want)
+			}
+		})
 	}
 }

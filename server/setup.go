@@ -73,6 +73,7 @@ func New(cfg Config) (http.Handler, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.JSONSerializer = jsonSerializer{}
+	e.SchemeExtractor = schemeOf(echo.ExtractSchemeFromHeaders())
 	e.Pre(normalizeRefSegment)
 	e.Use(withCommon(logger))
 
