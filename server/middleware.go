@@ -134,9 +134,11 @@ func refuseOptions(c echo.Context) bool {
 // normalizeRefSegment lets a client spell the OData path segment $ref as
 // %24ref. Echo routes on the raw path when the client escaped something, so
 // the escaped form is rewritten before routing; other escapes are left alone.
-func normalizeRefSegment(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		u := c.Request().URL
+// It wraps Echo rather than being Echo "Pre" middleware, which Echo would
+// wrap around the router anew on every request (three closures each).
+func normalizeRefSegment(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := r.URL
 		if u.RawPath != "" && strings.Contains(strings.ToLower(u.RawPath), "%24") {
 			raw := replaceFold(u.RawPath, "%24", "$")
 			if unescaped, err := url.PathUnescape(raw); err == nil && unescaped == u.Path {
@@ -145,8 +147,8 @@ func normalizeRefSegment(next echo.HandlerFunc) echo.HandlerFunc {
 				u.RawPath = raw
 			}
 		}
-		return next(c)
-	}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // replaceFold replaces every ASCII-case-insensitive match of old in s.

@@ -74,7 +74,6 @@ func New(cfg Config) (http.Handler, error) {
 	e.HTTPErrorHandler = errorHandler(logger)
 	e.JSONSerializer = jsonSerializer{}
 	e.SchemeExtractor = schemeOf(echo.ExtractSchemeFromHeaders())
-	e.Pre(normalizeRefSegment)
 	e.Use(withCommon(logger))
 
 	sr := &specRouter{echo: e, operations: specOperations(spec), auth: bearerAuth(cfg.Token),
@@ -86,7 +85,7 @@ func New(cfg Config) (http.Handler, error) {
 	if err := sr.done(); err != nil {
 		return nil, err
 	}
-	return e, nil
+	return normalizeRefSegment(e), nil
 }
 
 // newHandlers reads from the spec what the handlers need of it.
