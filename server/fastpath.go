@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"net/textproto"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -91,9 +92,10 @@ func compileString(s *openapi3.Schema, formats map[string]openapi3.StringFormatV
 	return f, true
 }
 
-// check returns the violations of v, in kin-openapi's order: anyOf, then
-// enum (each alone), then length and format together.
-func (f *fastString) check(target, v string) []generated.ErrorDetail {
+// check appends the violations of v to dst, in kin-openapi's order: anyOf,
+// then enum (each alone), then length and format together. It allocates
+// only for a value that breaks a rule.
+func (f *fastString) check(dst []generated.ErrorDetail, target *string, v string) []generated.ErrorDetail {
 	if len(f.anyOf) > 0 {
 		ok := false
 		for _, b := range f.anyOf {
@@ -103,35 +105,30 @@ func (f *fastString) check(target, v string) []generated.ErrorDetail {
 			}
 		}
 		if !ok {
-			return []generated.ErrorDetail{violation(target, msgAlternatives(v, f.alternatives))}
+			return append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
+				Message: msgAlternatives(quoteString(v), f.alternatives)})
 		}
 	}
-	if f.enum != nil {
-		found := false
-		for _, e := range f.enum {
-			if e == v {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return []generated.ErrorDetail{violation(target, msgEnum(v, f.enumText))}
-		}
+	if f.enum != nil && !slices.Contains(f.enum, v) {
+		return append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
+			Message: msgEnum(quoteString(v), f.enumText)})
 	}
-	var out []generated.ErrorDetail
 	if f.minLength != 0 || f.maxLength != nil {
 		length := schemaLength(v)
 		if f.minLength != 0 && length < f.minLength {
-			out = append(out, violation(target, msgMinLength(f.minLength)))
+			dst = append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
+				Message: msgMinLength(f.minLength)})
 		}
 		if f.maxLength != nil && length > *f.maxLength {
-			out = append(out, violation(target, msgMaxLength(*f.maxLength)))
+			dst = append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
+				Message: msgMaxLength(*f.maxLength)})
 		}
 	}
 	if f.formatCheck != nil && f.formatCheck.Validate(v) != nil {
-		out = append(out, violation(target, msgFormat(v, f.format)))
+		dst = append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
+			Message: msgFormat(quoteString(v), f.format)})
 	}
-	return out
+	return dst
 }
 
 // schemaLength counts v as kin-openapi does for minLength and maxLength.
@@ -149,8 +146,11 @@ func schemaLength(v string) uint64 {
 
 // valid is check without the messages: whether v breaks no rule.
 func (f *fastString) valid(v string) bool {
-	if len(f.anyOf) > 0 || f.enum != nil {
-		return len(f.check("", v)) == 0
+	if len(f.anyOf) > 0 && !slices.ContainsFunc(f.anyOf, func(b *fastString) bool { return b.valid(v) }) {
+		return false
+	}
+	if f.enum != nil && !slices.Contains(f.enum, v) {
+		return false
 	}
 	if f.minLength != 0 || f.maxLength != nil {
 		length := schemaLength(v)
@@ -164,12 +164,31 @@ func (f *fastString) valid(v string) bool {
 // fastBody is a compiled schema of a flat object of string properties, bound
 // to the generated struct the handler decodes the body into.
 type fastBody struct {
-	props      map[string]*fastString
+	props      map[string]*fastProperty
 	required   []string
-	additional bool
 	structType reflect.Type
-	fields     map[string]int // property -> field index in structType
 }
+
+// fastProperty is one property of a fastBody: its schema, its JSON pointer
+// (shared, read-only, by the details that name it) and the struct field it
+// is decoded into.
+type fastProperty struct {
+	schema *fastString
+	target *string
+	field  int
+	set    fieldSetter
+}
+
+// fieldSetter is how a string is stored in a field of one of the kinds
+// compileBody allows, decided once per field.
+type fieldSetter int
+
+const (
+	setString             fieldSetter = iota // string
+	setStringPointer                         // *string
+	setTextUnmarshaler                       // T where *T is an encoding.TextUnmarshaler
+	setTextUnmarshalerPtr                    // *T where *T is an encoding.TextUnmarshaler
+)
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
@@ -182,11 +201,10 @@ func compileBody(s *openapi3.Schema, structType reflect.Type, formats map[string
 		structType.Kind() != reflect.Struct {
 		return nil, false
 	}
-	b := &fastBody{props: map[string]*fastString{}, required: s.Required, structType: structType, fields: map[string]int{},
-		additional: s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has}
-	if b.additional {
+	if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
 		return nil, false // unknown properties would need their own schema's check
 	}
+	b := &fastBody{props: map[string]*fastProperty{}, required: s.Required, structType: structType}
 	for name, ref := range s.Properties {
 		if ref.Value == nil {
 			return nil, false
@@ -195,27 +213,35 @@ func compileBody(s *openapi3.Schema, structType reflect.Type, formats map[string
 		if !ok {
 			return nil, false
 		}
-		b.props[name] = f
+		target := pointer([]string{name})
+		b.props[name] = &fastProperty{schema: f, target: &target, field: -1}
 	}
 	for i := range structType.NumField() {
 		field := structType.Field(i)
 		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
-		if _, ok := b.props[name]; !ok {
+		p, ok := b.props[name]
+		if !ok {
 			continue
 		}
 		t := field.Type
 		switch {
 		case t.Kind() == reflect.String:
+			p.set = setString
 		case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String:
+			p.set = setStringPointer
 		case reflect.PointerTo(t).Implements(textUnmarshaler):
+			p.set = setTextUnmarshaler
 		case t.Kind() == reflect.Pointer && t.Implements(textUnmarshaler):
+			p.set = setTextUnmarshalerPtr
 		default:
 			return nil, false
 		}
-		b.fields[name] = i
+		p.field = i
 	}
-	if len(b.fields) != len(b.props) {
-		return nil, false
+	for _, p := range b.props {
+		if p.field < 0 {
+			return nil, false
+		}
 	}
 	return b, true
 }
@@ -229,42 +255,26 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 	if !ok {
 		return fastUnsure, reflect.Value{}, nil
 	}
-	// The values become strings once, for the checks and the struct alike;
-	// the keys are looked up without becoming strings.
-	var vbuf [8]string
-	values := vbuf[:0]
-	for _, p := range pairs {
-		values = append(values, string(p.value))
-	}
+	// One string for the whole body: the values are cut from it, for the
+	// checks and the struct alike. Keys are looked up without becoming strings.
+	body := string(data)
 	var details []generated.ErrorDetail
 	// kin-openapi visits the properties in sorted order; the details are sorted by target anyway.
-	for i, p := range pairs {
-		f, known := b.props[string(p.key)]
+	for _, p := range pairs {
+		prop, known := b.props[string(data[p.key.start:p.key.end])]
 		if !known {
-			key := string(p.key)
-			details = append(details, violation(pointer([]string{key}), msgNotAllowed(key)))
+			key := body[p.key.start:p.key.end]
+			target := pointer([]string{key})
+			details = append(details, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest,
+				Target: &target, Message: msgNotAllowed(key)})
 			continue
 		}
-		// One pass: check allocates only for a value that breaks a rule,
-		// and then the details share one target.
-		if d := f.check("", values[i]); len(d) > 0 {
-			target := pointer([]string{string(p.key)})
-			for j := range d {
-				d[j].Target = &target
-			}
-			details = append(details, d...)
-		}
+		details = prop.schema.check(details, prop.target, body[p.value.start:p.value.end])
 	}
 	for _, name := range b.required {
-		present := false
-		for _, p := range pairs {
-			if string(p.key) == name {
-				present = true
-				break
-			}
-		}
-		if !present {
-			details = append(details, violation(pointer([]string{name}), msgRequired(name)))
+		if !slices.ContainsFunc(pairs, func(p keyValue) bool { return string(data[p.key.start:p.key.end]) == name }) {
+			details = append(details, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest,
+				Target: b.props[name].target, Message: msgRequired(name)})
 		}
 	}
 	if len(details) > 0 {
@@ -272,29 +282,28 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		return fastInvalid, reflect.Value{}, details
 	}
 	out := reflect.New(b.structType)
-	for i, p := range pairs {
-		field := out.Elem().Field(b.fields[string(p.key)])
-		if !setString(field, values[i]) {
+	for _, p := range pairs {
+		prop := b.props[string(data[p.key.start:p.key.end])]
+		if !prop.set.store(out.Elem().Field(prop.field), body[p.value.start:p.value.end]) {
 			return fastUnsure, reflect.Value{}, nil
 		}
 	}
 	return fastValid, out, nil
 }
 
-// setString stores s in a field of one of the kinds compileBody allows.
-func setString(field reflect.Value, s string) bool {
-	t := field.Type()
-	switch {
-	case t.Kind() == reflect.String:
+// store stores s in field.
+func (set fieldSetter) store(field reflect.Value, s string) bool {
+	switch set {
+	case setString:
 		field.SetString(s)
-	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String:
-		v := reflect.New(t.Elem())
+	case setStringPointer:
+		v := reflect.New(field.Type().Elem())
 		v.Elem().SetString(s)
 		field.Set(v)
-	case reflect.PointerTo(t).Implements(textUnmarshaler):
+	case setTextUnmarshaler:
 		return field.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)) == nil
-	default: // a pointer to a TextUnmarshaler
-		v := reflect.New(t.Elem())
+	default: // setTextUnmarshalerPtr
+		v := reflect.New(field.Type().Elem())
 		if v.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)) != nil {
 			return false
 		}
@@ -303,8 +312,12 @@ func setString(field reflect.Value, s string) bool {
 	return true
 }
 
-// keyValue is one member of a scanned object, as slices of the body.
-type keyValue struct{ key, value []byte }
+// keyValue is one member of a scanned object: where its key and its
+// value (both strings, without their quotes) lie in the body.
+type keyValue struct{ key, value span }
+
+// span is a range of the body, [start, end).
+type span struct{ start, end int }
 
 // scanFlatObject reads a JSON object whose values are all strings, with no
 // escape sequences, no control characters and valid UTF-8, no duplicate keys
@@ -320,25 +333,25 @@ func scanFlatObject(data []byte, pairs []keyValue) ([]keyValue, bool) {
 		return nil, skipSpace(data, i+1) == len(data)
 	}
 	for {
-		key, next, ok := scanString(data, i)
+		key, ok := scanString(data, i)
 		if !ok {
 			return nil, false
 		}
-		i = skipSpace(data, next)
+		i = skipSpace(data, key.end+1)
 		if i >= len(data) || data[i] != ':' {
 			return nil, false
 		}
-		value, next, ok := scanString(data, skipSpace(data, i+1))
+		value, ok := scanString(data, skipSpace(data, i+1))
 		if !ok {
 			return nil, false
 		}
 		for _, p := range pairs {
-			if bytes.Equal(p.key, key) {
+			if bytes.Equal(data[p.key.start:p.key.end], data[key.start:key.end]) {
 				return nil, false
 			}
 		}
 		pairs = append(pairs, keyValue{key, value})
-		i = skipSpace(data, next)
+		i = skipSpace(data, value.end+1)
 		if i >= len(data) {
 			return nil, false
 		}
@@ -360,25 +373,25 @@ func skipSpace(data []byte, i int) int {
 	return i
 }
 
-// scanString reads a plain JSON string starting at data[i].
-func scanString(data []byte, i int) (s []byte, next int, ok bool) {
+// scanString reads a plain JSON string starting at data[i]: the span is
+// its content, and its closing quote is at span.end.
+func scanString(data []byte, i int) (span, bool) {
 	if i >= len(data) || data[i] != '"' {
-		return nil, 0, false
+		return span{}, false
 	}
 	start := i + 1
 	for j := start; j < len(data); j++ {
 		switch c := data[j]; {
 		case c == '"':
-			raw := data[start:j]
-			if !utf8.Valid(raw) {
-				return nil, 0, false
+			if !utf8.Valid(data[start:j]) {
+				return span{}, false
 			}
-			return raw, j + 1, true
+			return span{start, j}, true
 		case c == '\\' || c < 0x20:
-			return nil, 0, false
+			return span{}, false
 		}
 	}
-	return nil, 0, false
+	return span{}, false
 }
 
 // fastParam is a compiled path or header parameter of string type.

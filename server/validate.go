@@ -330,11 +330,11 @@ func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
 		for _, e := range s.Enum {
 			allowed = append(allowed, fmt.Sprint(e))
 		}
-		return pointer(path), msgEnum(se.Value, strings.Join(allowed, ", "))
+		return pointer(path), msgEnum(quoteValue(se.Value), strings.Join(allowed, ", "))
 	case "format":
-		return pointer(path), msgFormat(se.Value, s.Format)
+		return pointer(path), msgFormat(quoteValue(se.Value), s.Format)
 	case "anyOf", "oneOf":
-		return pointer(path), msgAlternatives(se.Value, strings.Join(alternatives(s), " or "))
+		return pointer(path), msgAlternatives(quoteValue(se.Value), strings.Join(alternatives(s), " or "))
 	case "type":
 		if s.Type != nil && len(s.Type.Slice()) > 0 {
 			return pointer(path), fmt.Sprintf("value must be %s, not %s", article(s.Type.Slice()[0]), article(jsonKind(se.Value)))
@@ -364,14 +364,14 @@ func describeSchemaError(se *openapi3.SchemaError) (target, message string) {
 
 func msgRequired(name string) string   { return "property " + name + " is required" }
 func msgNotAllowed(name string) string { return "property " + name + " is not allowed" }
-func msgEnum(v any, allowed string) string {
-	return "value " + quoteValue(v) + " is not one of " + allowed
+
+// The value arguments are as quoteValue (or quoteString) renders them.
+func msgEnum(value, allowed string) string { return "value " + value + " is not one of " + allowed }
+func msgFormat(value, format string) string {
+	return "value " + value + " is not a valid " + format
 }
-func msgFormat(v any, format string) string {
-	return "value " + quoteValue(v) + " is not a valid " + format
-}
-func msgAlternatives(v any, alternatives string) string {
-	return "value " + quoteValue(v) + " is not a valid " + alternatives
+func msgAlternatives(value, alternatives string) string {
+	return "value " + value + " is not a valid " + alternatives
 }
 func msgMinLength(n uint64) string { return "value must be at least " + characters(n) + " long" }
 func msgMaxLength(n uint64) string { return "value must be at most " + characters(n) + " long" }
@@ -470,10 +470,7 @@ func quoteValue(v any) string {
 	var s string
 	switch x := v.(type) {
 	case string:
-		if len(x) > max {
-			x = x[:max] + "…"
-		}
-		s = strconv.Quote(x)
+		return quoteString(x)
 	case map[string]any:
 		s = "an object"
 	case []any:
@@ -491,6 +488,15 @@ func quoteValue(v any) string {
 		}
 	}
 	return s
+}
+
+// quoteString is quoteValue for a string, without boxing it in an interface.
+func quoteString(s string) string {
+	const max = 64
+	if len(s) > max {
+		return strconv.Quote(s[:max] + "…")
+	}
+	return strconv.Quote(s)
 }
 
 func article(typ string) string {
