@@ -11,7 +11,7 @@ RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env 
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
-FUZZ_TARGETS := FuzzAddMember FuzzListAndGet FuzzSkipToken FuzzFastPathAgreesWithKin
+FUZZ_TARGETS := FuzzAddMember FuzzListAndGet FuzzSkipToken FuzzFastPathAgreesWithKin FuzzJSONEncoder
 
 all: build
 

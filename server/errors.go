@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -139,6 +141,16 @@ func classifyHTTPError(he *echo.HTTPError) *apiError {
 // errorHandler is the one path every failure takes to the client: it renders
 // the OData envelope with the request's ids and logs what the client is not told.
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	encode, compiled := compileJSON(reflect.TypeFor[generated.ODataError]())
+	write := func(c echo.Context, status int, body generated.ODataError) error {
+		if !compiled {
+			return c.JSON(status, body)
+		}
+		buf := envelopeBuffers.Get().(*[]byte)
+		defer envelopeBuffers.Put(buf)
+		*buf = append(encode((*buf)[:0], reflect.ValueOf(&body).Elem()), '\n') // as json.Encoder ends it
+		return c.JSONBlob(status, *buf)
+	}
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			logger.ErrorContext(c.Request().Context(), "error after the response was committed",
@@ -156,12 +168,15 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 				c.Response().Header().Add(k, v)
 			}
 		}
-		if werr := c.JSON(ae.status, envelope(c, ae)); werr != nil {
+		if werr := write(c, ae.status, envelope(c, ae)); werr != nil {
 			logger.ErrorContext(c.Request().Context(), "writing the error response",
 				slog.String("request_id", requestID(c)), slog.Any("error", werr))
 		}
 	}
 }
+
+// envelopeBuffers hold encoded envelopes while they are written out.
+var envelopeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // envelope builds the documented error body for ae.
 func envelope(c echo.Context, ae *apiError) generated.ODataError {
