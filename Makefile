@@ -11,7 +11,9 @@ RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env 
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
-FUZZ_TARGETS := FuzzAddMember FuzzListAndGet FuzzSkipToken FuzzFastPathAgreesWithKin FuzzJSONEncoder
+# package:target
+FUZZ_TARGETS := ./server:FuzzAddMember ./server:FuzzListAndGet ./server:FuzzSkipToken \
+	./server:FuzzFastPathAgreesWithKin ./server:FuzzJSONEncoder ./cmd/connector-mock:FuzzTextHandler
 
 all: build
 
@@ -41,9 +43,10 @@ endif
 ## fuzz: each fuzz target for FUZZTIME (default 60s): make fuzz FUZZTIME=10m
 ## (a new input is minimised for at most 10s, so a run spends its time fuzzing)
 fuzz:
-	@for target in $(FUZZ_TARGETS); do \
-		echo "== $$target ($(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10s ./server || exit 1; \
+	@for entry in $(FUZZ_TARGETS); do \
+		pkg=$${entry%%:*}; target=$${entry#*:}; \
+		echo "== $$target in $$pkg ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10s $$pkg || exit 1; \
 	done
 
 ## fuzz-smoke: each fuzz target briefly, as CI runs it

@@ -125,7 +125,7 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, nil)), nil
+		return slog.New(newTextHandler(w)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
