@@ -57,15 +57,20 @@ type MemberStore interface {
 	List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error)
 }
 
-// MemoryStore is a MemberStore held in memory. Each group is a slice in
+// MemoryStore is a MemberStore held in memory. Each group is its entries in
 // insertion order plus an index by id; removal leaves a tombstone that a later
 // compaction drops, so a page is found by binary search and costs in
 // proportion to its size, not to the size of the group.
 //
-// The entries hold no pointers: a member's strings live in one byte slice per
-// group and the entry keeps their offsets, and its status is a small number.
-// The garbage collector then never scans the members, which keeps a store of
-// a million members from slowing every request (measured under load).
+// The entries hold no pointers: a member's strings live in the group's byte
+// chunks and the entry keeps where, and its status is a small number. The
+// garbage collector then never scans the members, which keeps a store of a
+// million members from slowing every request (measured under load).
+//
+// Entries and strings are kept in chunks of a fixed size once a group
+// outgrows its first one, so a growing group never copies what it holds:
+// doubling one slice copied ~100 MB at a million members, under the lock,
+// and showed as a 125 ms p99 in `make bench`.
 type MemoryStore struct {
 	mu       sync.RWMutex
 	seq      uint64 // the last Cursor handed out, across all groups
@@ -74,19 +79,28 @@ type MemoryStore struct {
 	statusNo map[generated.ConnectorStatus]uint32 // and their numbers
 }
 
+// Chunk sizes: a chunk is allocated whole once the group has filled its
+// first one, which grows as an ordinary slice (most groups stay small).
+const (
+	entryChunk = 4096     // entries a chunk
+	dataChunk  = 64 << 10 // bytes of strings a chunk, unless one member needs more
+)
+
 type memoryGroup struct {
-	entries []memoryEntry     // ascending seq; removed entries are tombstones
-	index   map[uuid.UUID]int // id -> position in entries, live entries only
-	data    []byte            // the entries' strings
+	chunks [][]memoryEntry   // ascending seq; removed entries are tombstones
+	n      int               // entries in chunks, tombstones included
+	index  map[uuid.UUID]int // id -> position in chunks, live entries only
+	data   [][]byte          // the entries' strings
 }
 
 type memoryEntry struct {
-	seq              uint64
-	id               uuid.UUID
-	ipOff, ipLen     uint32
-	nameOff, nameLen uint32
-	status           uint32
-	removed          bool
+	seq        uint64
+	id         uuid.UUID
+	chunk, off uint32 // the strings, external IP then machine name, are data[chunk][off:]
+	ipLen      uint32
+	nameLen    uint32
+	status     uint32
+	removed    bool
 }
 
 // compactAt is the smallest group whose tombstones are worth compacting away.
@@ -135,28 +149,59 @@ func (s *MemoryStore) insertLocked(app uuid.UUID, seq uint64, m Member) {
 		s.statuses = append(s.statuses, m.Status)
 		s.statusNo[m.Status] = status
 	}
-	e := memoryEntry{seq: seq, id: m.ID, status: status}
-	e.ipOff, e.ipLen = g.appendString(m.ExternalIP)
-	e.nameOff, e.nameLen = g.appendString(m.MachineName)
-	g.index[m.ID] = len(g.entries)
-	g.entries = append(g.entries, e)
+	e := memoryEntry{seq: seq, id: m.ID, status: status, ipLen: uint32(len(m.ExternalIP)), nameLen: uint32(len(m.MachineName))}
+	e.chunk, e.off = g.appendStrings(m.ExternalIP, m.MachineName)
+	g.index[m.ID] = g.n
+	g.push(e)
 	if seq > s.seq {
 		s.seq = seq
 	}
 }
 
-func (g *memoryGroup) appendString(v string) (off, n uint32) {
-	off = uint32(len(g.data))
-	g.data = append(g.data, v...)
-	return off, uint32(len(v))
+// push appends e to the group's entries.
+func (g *memoryGroup) push(e memoryEntry) {
+	last := len(g.chunks) - 1
+	if last < 0 || len(g.chunks[last]) == entryChunk {
+		var chunk []memoryEntry
+		if last >= 0 { // the first chunk is full: the group is big, so are its chunks
+			chunk = make([]memoryEntry, 0, entryChunk)
+		}
+		g.chunks = append(g.chunks, chunk)
+		last++
+	}
+	g.chunks[last] = append(g.chunks[last], e)
+	g.n++
+}
+
+// at is the entry at position i.
+func (g *memoryGroup) at(i int) *memoryEntry {
+	return &g.chunks[i/entryChunk][i%entryChunk]
+}
+
+// appendStrings stores a and b one after the other and says where.
+func (g *memoryGroup) appendStrings(a, b string) (chunk, off uint32) {
+	need := len(a) + len(b)
+	last := len(g.data) - 1
+	if last < 0 || (len(g.data[last])+need > dataChunk && len(g.data[last]) > 0) {
+		var c []byte
+		if last >= 0 {
+			c = make([]byte, 0, max(dataChunk, need))
+		}
+		g.data = append(g.data, c)
+		last++
+	}
+	off = uint32(len(g.data[last]))
+	g.data[last] = append(append(g.data[last], a...), b...)
+	return uint32(last), off
 }
 
 // memberLocked rebuilds the member of entry e.
 func (s *MemoryStore) memberLocked(g *memoryGroup, e *memoryEntry) Member {
+	data := g.data[e.chunk][e.off:]
 	return Member{
 		ID:          e.id,
-		ExternalIP:  string(g.data[e.ipOff : e.ipOff+e.ipLen]),
-		MachineName: string(g.data[e.nameOff : e.nameOff+e.nameLen]),
+		ExternalIP:  string(data[:e.ipLen]),
+		MachineName: string(data[e.ipLen : e.ipLen+e.nameLen]),
 		Status:      s.statuses[e.status],
 	}
 }
@@ -176,7 +221,7 @@ func (s *MemoryStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error
 	if !ok {
 		return Member{}, ErrMemberNotFound
 	}
-	return s.memberLocked(g, &g.entries[i]), nil
+	return s.memberLocked(g, g.at(i)), nil
 }
 
 // Remove implements MemberStore.
@@ -203,7 +248,7 @@ func (s *MemoryStore) seqLocked(app, id uuid.UUID) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return g.entries[i].seq, true
+	return g.at(i).seq, true
 }
 
 // deleteLocked removes member id, which must be in the group of app.
@@ -215,8 +260,8 @@ func (s *MemoryStore) deleteLocked(app, id uuid.UUID) {
 		delete(s.groups, app) // an empty group is the same as no group
 		return
 	}
-	g.entries[i].removed = true
-	if len(g.entries) >= compactAt && len(g.index) < len(g.entries)/2 {
+	g.at(i).removed = true
+	if g.n >= compactAt && len(g.index) < g.n/2 {
 		g.compact()
 	}
 }
@@ -224,22 +269,19 @@ func (s *MemoryStore) deleteLocked(app, id uuid.UUID) {
 // compact drops the tombstones and their strings; amortised over the
 // removals that made them.
 func (g *memoryGroup) compact() {
-	live := make([]memoryEntry, 0, len(g.index))
-	data := make([]byte, 0, len(g.data)/2)
-	for _, e := range g.entries {
-		if e.removed {
-			continue
+	old, oldData := g.chunks, g.data
+	g.chunks, g.data, g.n = nil, nil, 0
+	for _, chunk := range old {
+		for _, e := range chunk {
+			if e.removed {
+				continue
+			}
+			data := oldData[e.chunk][e.off:]
+			e.chunk, e.off = g.appendStrings(string(data[:e.ipLen]), string(data[e.ipLen:e.ipLen+e.nameLen]))
+			g.index[e.id] = g.n
+			g.push(e)
 		}
-		ip := g.data[e.ipOff : e.ipOff+e.ipLen]
-		name := g.data[e.nameOff : e.nameOff+e.nameLen]
-		e.ipOff = uint32(len(data))
-		data = append(data, ip...)
-		e.nameOff = uint32(len(data))
-		data = append(data, name...)
-		g.index[e.id] = len(live)
-		live = append(live, e)
 	}
-	g.entries, g.data = live, data
 }
 
 // List implements MemberStore.
@@ -253,10 +295,10 @@ func (s *MemoryStore) List(ctx context.Context, app uuid.UUID, after Cursor, lim
 	if g == nil || limit <= 0 {
 		return Page{}, nil
 	}
-	start := sort.Search(len(g.entries), func(i int) bool { return g.entries[i].seq > uint64(after) })
+	start := sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) })
 	page := Page{Members: make([]Member, 0, min(limit, len(g.index)))}
-	for i := start; i < len(g.entries); i++ {
-		e := &g.entries[i]
+	for i := start; i < g.n; i++ {
+		e := g.at(i)
 		if e.removed {
 			continue
 		}

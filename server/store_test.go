@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -92,4 +94,56 @@ func TestMemoryStoreHonoursContext(t *testing.T) {
 	if err := s.Add(ctx, uuid.New(), server.Member{ID: uuid.New()}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Add with a cancelled context: %v", err)
 	}
+}
+
+// TestMemoryStoreAcrossChunks fills a group past several entry and string
+// chunks (one member's name larger than a whole chunk), removes members so
+// that compaction rebuilds them, and checks order, paging and every value.
+func TestMemoryStoreAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	s := server.NewMemoryStore()
+	app := uuid.New()
+	want := map[uuid.UUID]server.Member{}
+	var order []uuid.UUID
+	for i := range 10_000 {
+		name := strings.Repeat("n", 1+i%300)
+		if i == 5000 {
+			name = strings.Repeat("huge", 20_000) // 80 kB: a chunk of its own
+		}
+		m := server.Member{ID: uuid.New(), ExternalIP: fmt.Sprintf("192.0.2.%d", i%256), MachineName: name, Status: "active"}
+		if i%2 == 0 {
+			m.Status = "inactive"
+		}
+		if err := s.Add(ctx, app, m); err != nil {
+			t.Fatal(err)
+		}
+		want[m.ID] = m
+		order = append(order, m.ID)
+	}
+	check := func(stage string) {
+		t.Helper()
+		if got := walk(t, s, app, 777); !slices.Equal(got, order) {
+			t.Fatalf("%s: listing gives %d members, want the %d added, in order", stage, len(got), len(order))
+		}
+		for _, id := range order {
+			got, err := s.Get(ctx, app, id)
+			if err != nil || got != want[id] {
+				t.Fatalf("%s: Get(%s) = %+v, %v; want %+v", stage, id, got, err, want[id])
+			}
+		}
+	}
+	check("after adding")
+	var kept []uuid.UUID
+	for i, id := range order {
+		if i%3 != 0 { // two in three go: compaction runs along the way
+			if err := s.Remove(ctx, app, id); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, id)
+		} else {
+			kept = append(kept, id)
+		}
+	}
+	order = kept
+	check("after removing two in three")
 }
