@@ -164,9 +164,10 @@ func (f *fastString) valid(v string) bool {
 // fastBody is a compiled schema of a flat object of string properties, bound
 // to the generated struct the handler decodes the body into.
 type fastBody struct {
-	props      map[string]*fastProperty
-	required   []string
-	structType reflect.Type
+	props         map[string]*fastProperty
+	required      []string
+	requiredProps []*fastProperty // the properties of required, in its order
+	structType    reflect.Type
 }
 
 // fastProperty is one property of a fastBody: its schema, its JSON pointer
@@ -243,6 +244,13 @@ func compileBody(s *openapi3.Schema, structType reflect.Type, formats map[string
 			return nil, false
 		}
 	}
+	for _, name := range b.required {
+		p, ok := b.props[name]
+		if !ok {
+			return nil, false // required but not a property: kin-openapi says what that means
+		}
+		b.requiredProps = append(b.requiredProps, p)
+	}
 	return b, true
 }
 
@@ -256,13 +264,17 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		return fastUnsure, reflect.Value{}, nil
 	}
 	// One string for the whole body: the values are cut from it, for the
-	// checks and the struct alike. Keys are looked up without becoming strings.
+	// checks and the struct alike. Keys are looked up once, without becoming
+	// strings; props[i] is the property of pairs[i], nil for an unknown one.
 	body := string(data)
+	var propBuf [8]*fastProperty
+	props := propBuf[:0]
 	var details []generated.ErrorDetail
 	// kin-openapi visits the properties in sorted order; the details are sorted by target anyway.
 	for _, p := range pairs {
-		prop, known := b.props[string(data[p.key.start:p.key.end])]
-		if !known {
+		prop := b.props[string(data[p.key.start:p.key.end])]
+		props = append(props, prop)
+		if prop == nil {
 			key := body[p.key.start:p.key.end]
 			target := pointer([]string{key})
 			details = append(details, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest,
@@ -271,10 +283,10 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		}
 		details = prop.schema.check(details, prop.target, body[p.value.start:p.value.end])
 	}
-	for _, name := range b.required {
-		if !slices.ContainsFunc(pairs, func(p keyValue) bool { return string(data[p.key.start:p.key.end]) == name }) {
+	for i, req := range b.requiredProps {
+		if !slices.Contains(props, req) {
 			details = append(details, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest,
-				Target: b.props[name].target, Message: msgRequired(name)})
+				Target: req.target, Message: msgRequired(b.required[i])})
 		}
 	}
 	if len(details) > 0 {
@@ -282,9 +294,8 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		return fastInvalid, reflect.Value{}, details
 	}
 	out := reflect.New(b.structType)
-	for _, p := range pairs {
-		prop := b.props[string(data[p.key.start:p.key.end])]
-		if !prop.set.store(out.Elem().Field(prop.field), body[p.value.start:p.value.end]) {
+	for i, p := range pairs {
+		if !props[i].set.store(out.Elem().Field(props[i].field), body[p.value.start:p.value.end]) {
 			return fastUnsure, reflect.Value{}, nil
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/connector-group/members-api/generated"
 )
 
@@ -62,5 +64,37 @@ func TestFastPathCoversTheSpec(t *testing.T) {
 				t.Errorf("%s: decoded %+v", tc.body, c)
 			}
 		}
+	}
+}
+
+// TestFastPathDeclines: schemas the fast path was not built for are left to
+// kin-openapi whole, rather than half-checked.
+func TestFastPathDeclines(t *testing.T) {
+	str := &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}}
+	no := false
+	object := func(edit func(s *openapi3.Schema)) *openapi3.Schema {
+		s := &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject},
+			Properties:           openapi3.Schemas{"externalIp": {Value: str}, "machineName": {Value: str}, "status": {Value: str}},
+			AdditionalProperties: openapi3.AdditionalProperties{Has: &no}}
+		edit(s)
+		return s
+	}
+	for name, s := range map[string]*openapi3.Schema{
+		"required but not a property":   object(func(s *openapi3.Schema) { s.Required = []string{"status", "zone"} }),
+		"additional properties allowed": object(func(s *openapi3.Schema) { s.AdditionalProperties.Has = nil }),
+		"a number property": object(func(s *openapi3.Schema) {
+			s.Properties["machineName"] = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeNumber}}}
+		}),
+		"a pattern": object(func(s *openapi3.Schema) {
+			s.Properties["machineName"] = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Pattern: "^a"}}
+		}),
+		"a property the struct lacks": object(func(s *openapi3.Schema) { s.Properties["zone"] = &openapi3.SchemaRef{Value: str} }),
+	} {
+		if _, ok := compileBody(s, reflect.TypeFor[generated.Connector](), FormatValidators()); ok {
+			t.Errorf("%s: compiled; want it left to kin-openapi", name)
+		}
+	}
+	if _, ok := compileBody(object(func(*openapi3.Schema) {}), reflect.TypeFor[generated.Connector](), FormatValidators()); !ok {
+		t.Error("the plain schema did not compile: the cases above prove nothing")
 	}
 }
