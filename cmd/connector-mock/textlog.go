@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +23,19 @@ import (
 // w must accept concurrent writes of whole lines, as logWriter does: the
 // fast path writes each line with one Write, without the TextHandler's lock.
 type textHandler struct {
-	text *slog.TextHandler
-	w    io.Writer
+	text  *slog.TextHandler
+	w     io.Writer
+	clock atomic.Pointer[formattedSecond] // the second the last line was in, formatted
+}
+
+// formattedSecond is one second of a location, formatted as the TextHandler
+// writes times: the lines of a second differ only in their milliseconds, so
+// the rest is formatted once a second instead of once a line.
+type formattedSecond struct {
+	unix   int64
+	loc    *time.Location
+	prefix string // 2006-01-02T15:04:05
+	zone   string // Z or -07:00
 }
 
 func newTextHandler(w io.Writer) *textHandler {
@@ -45,7 +57,7 @@ func (h *textHandler) WithGroup(name string) slog.Handler { return h.text.WithGr
 func (h *textHandler) Handle(ctx context.Context, r slog.Record) error {
 	buf := lineBuffers.Get().(*[]byte)
 	defer lineBuffers.Put(buf)
-	line, ok := appendPlainLine((*buf)[:0], r)
+	line, ok := h.appendPlainLine((*buf)[:0], r)
 	*buf = line
 	if !ok {
 		return h.text.Handle(ctx, r)
@@ -59,10 +71,10 @@ var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return 
 // appendPlainLine appends r as the TextHandler (default options, no groups)
 // writes it, or reports false when r has something only the TextHandler
 // knows how to write.
-func appendPlainLine(b []byte, r slog.Record) ([]byte, bool) {
+func (h *textHandler) appendPlainLine(b []byte, r slog.Record) ([]byte, bool) {
 	if !r.Time.IsZero() {
 		b = append(b, "time="...)
-		b = appendRFC3339Millis(b, r.Time.Round(0))
+		b = h.appendTime(b, r.Time.Round(0))
 		b = append(b, ' ')
 	}
 	level := r.Level.String()
@@ -116,6 +128,25 @@ func plain(s string) bool {
 		}
 	}
 	return true
+}
+
+// appendTime appends t as appendRFC3339Millis does, from the second it is
+// in when that is the second of the last line.
+func (h *textHandler) appendTime(b []byte, t time.Time) []byte {
+	if s := h.clock.Load(); s != nil && s.unix == t.Unix() && s.loc == t.Location() {
+		ms := t.Nanosecond() / int(time.Millisecond)
+		b = append(b, s.prefix...)
+		b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+		return append(b, s.zone...)
+	}
+	n := len(b)
+	b = appendRFC3339Millis(b, t)
+	const prefixLen = len("2006-01-02T15:04:05")
+	if formatted := b[n:]; len(formatted) > prefixLen+4 && formatted[prefixLen] == '.' { // years 0-9999
+		h.clock.Store(&formattedSecond{unix: t.Unix(), loc: t.Location(),
+			prefix: string(formatted[:prefixLen]), zone: string(formatted[prefixLen+4:])})
+	}
+	return b
 }
 
 // appendRFC3339Millis is the TextHandler's time format: RFC 3339 with

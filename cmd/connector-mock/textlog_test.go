@@ -39,14 +39,44 @@ func FuzzTextHandler(f *testing.F) {
 	f.Add(int64(0), 4, "listening", "addr", "http://127.0.0.1:8080", int64(-1), int64(0))
 	f.Add(int64(1), -4, "a b", "k=v", `"quoted"`, int64(0), int64(-5))
 	f.Add(int64(2), 8, "naïve", "", "tab\there", int64(1), int64(1))
+	shared := newTextHandler(io.Discard) // its clock carries from one input to the next
+	zones := []*time.Location{time.UTC, time.Local, time.FixedZone("east", 5*3600+1800), time.FixedZone("west", -7*3600)}
 	f.Fuzz(func(t *testing.T, nanos int64, level int, msg, key, value string, n, d int64) {
-		r := slog.NewRecord(time.Unix(0, nanos), slog.Level(level), msg, 0)
-		r.AddAttrs(slog.String(key, value), slog.Int64("n", n), slog.Duration("d", time.Duration(d)),
-			slog.Bool("b", n%2 == 0), slog.Uint64("u", uint64(d)))
-		if got, want := viaTextHandler(t, r), textOf(t, r); got != want {
-			t.Fatalf("\n got %q\nwant %q", got, want)
+		at := time.Unix(0, nanos).In(zones[uint64(n)%uint64(len(zones))])
+		// Two lines, often in the same second: the second takes the cached one.
+		for _, when := range []time.Time{at, at.Add(time.Duration(d % int64(2*time.Second)))} {
+			r := slog.NewRecord(when, slog.Level(level), msg, 0)
+			r.AddAttrs(slog.String(key, value), slog.Int64("n", n), slog.Duration("d", time.Duration(d)),
+				slog.Bool("b", n%2 == 0), slog.Uint64("u", uint64(d)))
+			want := textOf(t, r)
+			if got := viaTextHandler(t, r); got != want {
+				t.Fatalf("\n got %q\nwant %q", got, want)
+			}
+			if line, ok := shared.appendPlainLine(nil, r); ok && string(line) != want {
+				t.Fatalf("with the clock of earlier lines:\n got %q\nwant %q", line, want)
+			}
 		}
 	})
+}
+
+// TestTextHandlerTimes: one handler, lines in the same second, the next
+// second, another zone and years its cache does not take, each as the
+// TextHandler writes it.
+func TestTextHandlerTimes(t *testing.T) {
+	h := newTextHandler(io.Discard)
+	base := time.Date(2026, 11, 28, 22, 56, 42, 0, time.UTC)
+	for _, at := range []time.Time{
+		base, base.Add(123 * time.Millisecond), base.Add(999999999), base.Add(time.Second),
+		base.Add(time.Second).In(time.FixedZone("plus", 3600)), base.Add(time.Second + 5*time.Millisecond),
+		base.In(time.Local), time.Date(10000, 1, 1, 0, 0, 0, 7e6, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		base.Add(-time.Nanosecond),
+	} {
+		r := record(at, slog.String("k", "v"))
+		line, ok := h.appendPlainLine(nil, r)
+		if want := textOf(t, r); !ok || string(line) != want {
+			t.Errorf("%v:\n got %q (%v)\nwant %q", at, line, ok, want)
+		}
+	}
 }
 
 func TestTextHandlerFallsBack(t *testing.T) {
@@ -111,7 +141,7 @@ func TestRequestLineTakesTheFastPath(t *testing.T) {
 		t.Fatalf("%d records logged, want one per request", len(rec.records))
 	}
 	for _, r := range rec.records {
-		line, ok := appendPlainLine(nil, r)
+		line, ok := newTextHandler(io.Discard).appendPlainLine(nil, r)
 		if !ok {
 			t.Errorf("the request line %q does not take the fast path", textOf(t, r))
 			continue
