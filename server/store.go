@@ -87,10 +87,10 @@ const (
 )
 
 type memoryGroup struct {
-	chunks [][]memoryEntry   // ascending seq; removed entries are tombstones
-	n      int               // entries in chunks, tombstones included
-	index  map[uuid.UUID]int // id -> position in chunks, live entries only
-	data   [][]byte          // the entries' strings
+	chunks [][]memoryEntry      // ascending seq; removed entries are tombstones
+	n      int                  // entries in chunks, tombstones included
+	index  map[uuid.UUID]uint32 // id -> position in chunks, live entries only (4 bytes: a smaller index misses the cache less; 2^32 entries would take some 400 GB)
+	data   [][]byte             // the entries' strings
 }
 
 type memoryEntry struct {
@@ -118,11 +118,14 @@ func (s *MemoryStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.containsLocked(app, m.ID) {
-		return ErrDuplicateMember
+	g := s.groups[app]
+	if g != nil {
+		if _, ok := g.index[m.ID]; ok {
+			return ErrDuplicateMember
+		}
 	}
 	s.seq++
-	s.insertLocked(app, s.seq, m)
+	s.insertInto(g, app, s.seq, m)
 	return nil
 }
 
@@ -138,9 +141,14 @@ func (s *MemoryStore) containsLocked(app, id uuid.UUID) bool {
 // insertLocked appends m to the group of app at position seq, which must be
 // above every seq the group holds.
 func (s *MemoryStore) insertLocked(app uuid.UUID, seq uint64, m Member) {
-	g := s.groups[app]
+	s.insertInto(s.groups[app], app, seq, m)
+}
+
+// insertInto is insertLocked for a caller that has looked up the group of
+// app already: g, or nil when app has none yet.
+func (s *MemoryStore) insertInto(g *memoryGroup, app uuid.UUID, seq uint64, m Member) {
 	if g == nil {
-		g = &memoryGroup{index: make(map[uuid.UUID]int)}
+		g = &memoryGroup{index: make(map[uuid.UUID]uint32)}
 		s.groups[app] = g
 	}
 	status, ok := s.statusNo[m.Status]
@@ -151,7 +159,7 @@ func (s *MemoryStore) insertLocked(app uuid.UUID, seq uint64, m Member) {
 	}
 	e := memoryEntry{seq: seq, id: m.ID, status: status, ipLen: uint32(len(m.ExternalIP)), nameLen: uint32(len(m.MachineName))}
 	e.chunk, e.off = g.appendStrings(m.ExternalIP, m.MachineName)
-	g.index[m.ID] = g.n
+	g.index[m.ID] = uint32(g.n)
 	g.push(e)
 	if seq > s.seq {
 		s.seq = seq
@@ -221,7 +229,7 @@ func (s *MemoryStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error
 	if !ok {
 		return Member{}, ErrMemberNotFound
 	}
-	return s.memberLocked(g, g.at(i)), nil
+	return s.memberLocked(g, g.at(int(i))), nil
 }
 
 // Remove implements MemberStore.
@@ -248,7 +256,7 @@ func (s *MemoryStore) seqLocked(app, id uuid.UUID) (uint64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return g.at(i).seq, true
+	return g.at(int(i)).seq, true
 }
 
 // deleteLocked removes member id, which must be in the group of app.
@@ -260,7 +268,7 @@ func (s *MemoryStore) deleteLocked(app, id uuid.UUID) {
 		delete(s.groups, app) // an empty group is the same as no group
 		return
 	}
-	g.at(i).removed = true
+	g.at(int(i)).removed = true
 	if g.n >= compactAt && len(g.index) < g.n/2 {
 		g.compact()
 	}
@@ -278,7 +286,7 @@ func (g *memoryGroup) compact() {
 			}
 			data := oldData[e.chunk][e.off:]
 			e.chunk, e.off = g.appendStrings(string(data[:e.ipLen]), string(data[e.ipLen:e.ipLen+e.nameLen]))
-			g.index[e.id] = g.n
+			g.index[e.id] = uint32(g.n)
 			g.push(e)
 		}
 	}
