@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-go build run ci clean
+.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -57,7 +57,13 @@ fuzz-smoke:
 bench:
 	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/baseline ./bench/driver
 	@command -v wrk >/dev/null || $(GO) build -o $(BIN)/hey github.com/rakyll/hey
-	$(BIN)/driver --mock $(BIN)/connector-mock --baseline $(BIN)/baseline --hey $(BIN)/hey
+	$(BIN)/driver --mock $(BIN)/connector-mock --baseline $(BIN)/baseline --hey $(BIN)/hey $(BENCH_ARGS)
+
+## bench-prism: make bench, then Stoplight Prism mocking the same spec beside the baseline (needs Node.js and npm)
+PRISM_VERSION ?= 5.16.0
+bench-prism:
+	npm install --prefix $(BIN)/prism --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
+	@$(MAKE) --no-print-directory bench BENCH_ARGS='--prism $(BIN)/prism/node_modules/.bin/prism'
 
 ## bench-go: the in-process Go benchmarks, each beside its bare-Echo baseline
 bench-go:

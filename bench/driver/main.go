@@ -5,7 +5,9 @@
 // noise of a shared machine hits both sides alike.
 //
 // The load generator is wrk when it is on PATH, otherwise hey (pinned in
-// tools.go). Traffic goes to 127.0.0.1 only; everything started is stopped.
+// tools.go). With --prism it then measures Stoplight Prism mocking the same
+// spec, beside the baseline (`make bench-prism`). Traffic goes to 127.0.0.1
+// only; everything started is stopped.
 package main
 
 import (
@@ -55,6 +57,8 @@ func main() {
 	mock := flag.String("mock", "bin/connector-mock", "the mock server `binary`")
 	baseline := flag.String("baseline", "bin/baseline", "the baseline `binary`")
 	hey := flag.String("hey", "bin/hey", "the hey `binary`, used when wrk is not on PATH")
+	prism := flag.String("prism", "", "also measure Stoplight Prism, this `binary` (prism-cli), mocking -spec")
+	spec := flag.String("spec", "openapi/connector.yaml", "the OpenAPI `file` Prism mocks")
 	rounds := flag.Int("rounds", 5, "interleaved rounds")
 	duration := flag.Duration("duration", 4*time.Second, "load per run")
 	conns := flag.Int("connections", 32, "concurrent connections")
@@ -62,13 +66,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *mock, *baseline, *hey, *rounds, *duration, *conns); err != nil {
+	if err := run(ctx, *mock, *baseline, *hey, *prism, *spec, *rounds, *duration, *conns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, mockBin, baselineBin, heyBin string, rounds int, duration time.Duration, conns int) error {
+func run(ctx context.Context, mockBin, baselineBin, heyBin, prismBin, spec string, rounds int, duration time.Duration, conns int) error {
 	gen, err := newGenerator(heyBin, conns, duration)
 	if err != nil {
 		return err
@@ -97,7 +101,7 @@ func run(ctx context.Context, mockBin, baselineBin, heyBin string, rounds int, d
 	}
 	defer stopBase()
 	for _, addr := range []string{mockAddr, baseAddr} {
-		if err := waitListening(ctx, addr); err != nil {
+		if err := waitListening(ctx, addr, 10*time.Second); err != nil {
 			return err
 		}
 	}
@@ -143,6 +147,45 @@ func run(ctx context.Context, mockBin, baselineBin, heyBin string, rounds int, d
 			ratios[len(ratios)/2])
 	}
 	fmt.Println("\nratio = median over rounds of (mock req/s ÷ baseline req/s) in the same round")
+	if prismBin != "" {
+		return comparePrism(ctx, gen, logs, prismBin, spec, baseAddr)
+	}
+	return nil
+}
+
+// comparePrism measures Stoplight Prism mocking the same spec, one run a
+// scenario, each beside a run of the baseline. Prism answers what it picks
+// from the spec (201 with an example body for a valid add), so its statuses
+// are reported, not required.
+func comparePrism(ctx context.Context, gen generator, logs *os.File, prismBin, spec, baseAddr string) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	stop, err := start(ctx, logs, prismBin, "mock", "-h", host, "-p", port, spec)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := waitListening(ctx, addr, time.Minute); err != nil {
+		return fmt.Errorf("prism: %w", err)
+	}
+	fmt.Printf("\n%-20s %12s %12s %9s %9s %8s\n", "Stoplight Prism", "prism req/s", "base req/s", "prism p50", "prism p99", "ratio")
+	for _, sc := range scenarios {
+		path := "/applications/" + app + "/connectorGroup/members/$ref"
+		p, err := gen.run(ctx, "http://"+addr+path, sc.body, 0)
+		if err != nil {
+			return fmt.Errorf("prism, %s: %w", sc.name, err)
+		}
+		b, err := gen.run(ctx, "http://"+baseAddr+path, sc.body, 204)
+		if err != nil {
+			return fmt.Errorf("baseline beside prism, %s: %w", sc.name, err)
+		}
+		label, _, _ := strings.Cut(sc.name, " (") // Prism's statuses are its own
+		fmt.Printf("%-20s %12.0f %12.0f %9s %9s %7.3fx\n", label, p.rps, b.rps,
+			p.p50.Round(time.Microsecond), p.p99.Round(time.Microsecond), p.rps/b.rps)
+	}
 	return nil
 }
 
@@ -191,8 +234,8 @@ func start(ctx context.Context, logs *os.File, bin string, args ...string) (func
 	}, nil
 }
 
-func waitListening(ctx context.Context, addr string) error {
-	deadline := time.Now().Add(10 * time.Second)
+func waitListening(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			return c.Close()
@@ -203,12 +246,13 @@ func waitListening(ctx context.Context, addr string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("nothing listens on %s after 10s", addr)
+	return fmt.Errorf("nothing listens on %s after %v", addr, timeout)
 }
 
 // generator is a load generator.
 type generator interface {
 	name() string
+	// run loads url with POSTs of body; every answer must have status want, unless want is 0.
 	run(ctx context.Context, url, body string, want int) (result, error)
 }
 
@@ -242,7 +286,8 @@ wrk.body = %q
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer bench"
 local bad = 0
-response = function(status, headers, body) if status ~= %d then bad = bad + 1 end end
+local want = %d
+response = function(status, headers, body) if want ~= 0 and status ~= want then bad = bad + 1 end end
 done = function(summary, latency, requests) io.write(string.format("unexpected-status: %%d\n", bad)) end
 `, body, want)
 	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
@@ -277,7 +322,7 @@ func (h *heyGen) run(ctx context.Context, url, body string, want int) (result, e
 		return result{}, fmt.Errorf("hey: %w\n%s", err, out)
 	}
 	text := string(out)
-	if m := regexp.MustCompile(`\[(\d+)\]\s+\d+ responses`).FindAllStringSubmatch(text, -1); len(m) != 1 || m[0][1] != strconv.Itoa(want) {
+	if m := regexp.MustCompile(`\[(\d+)\]\s+\d+ responses`).FindAllStringSubmatch(text, -1); want != 0 && (len(m) != 1 || m[0][1] != strconv.Itoa(want)) {
 		return result{}, fmt.Errorf("answers other than %d:\n%s", want, text)
 	}
 	return parse(text, `Requests/sec:\s+([0-9.]+)`, `50%% in ([0-9.]+) secs`, `99%% in ([0-9.]+) secs`)
