@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-prism bench-go build run ci clean
+.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-durable bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -58,6 +58,12 @@ bench:
 	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/baseline ./bench/driver
 	@command -v wrk >/dev/null || $(GO) build -o $(BIN)/hey github.com/rakyll/hey
 	$(BIN)/driver --mock $(BIN)/connector-mock --baseline $(BIN)/baseline --hey $(BIN)/hey $(BENCH_ARGS)
+
+## bench-durable: 32 clients adding to the mock with --state and to the mock in memory, interleaved, as a ratio
+bench-durable:
+	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/driver
+	@command -v wrk >/dev/null || $(GO) build -o $(BIN)/hey github.com/rakyll/hey
+	$(BIN)/driver --durable --mock $(BIN)/connector-mock --hey $(BIN)/hey --rounds 3
 
 ## bench-prism: make bench, then Stoplight Prism mocking the same spec beside the baseline (needs Node.js and npm)
 PRISM_VERSION ?= 5.16.0

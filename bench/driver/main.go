@@ -53,26 +53,42 @@ type result struct {
 	p50, p99 time.Duration
 }
 
+// config is what the command line sets.
+type config struct {
+	mockBin, baselineBin, heyBin, prismBin, spec string
+	rounds                                       int
+	duration                                     time.Duration
+	conns                                        int
+}
+
 func main() {
-	mock := flag.String("mock", "bin/connector-mock", "the mock server `binary`")
-	baseline := flag.String("baseline", "bin/baseline", "the baseline `binary`")
-	hey := flag.String("hey", "bin/hey", "the hey `binary`, used when wrk is not on PATH")
-	prism := flag.String("prism", "", "also measure Stoplight Prism, this `binary` (prism-cli), mocking -spec")
-	spec := flag.String("spec", "openapi/connector.yaml", "the OpenAPI `file` Prism mocks")
-	rounds := flag.Int("rounds", 5, "interleaved rounds")
-	duration := flag.Duration("duration", 4*time.Second, "load per run")
-	conns := flag.Int("connections", 32, "concurrent connections")
+	var cfg config
+	flag.StringVar(&cfg.mockBin, "mock", "bin/connector-mock", "the mock server `binary`")
+	flag.StringVar(&cfg.baselineBin, "baseline", "bin/baseline", "the baseline `binary`")
+	flag.StringVar(&cfg.heyBin, "hey", "bin/hey", "the hey `binary`, used when wrk is not on PATH")
+	flag.StringVar(&cfg.prismBin, "prism", "", "also measure Stoplight Prism, this `binary` (prism-cli), mocking -spec")
+	flag.StringVar(&cfg.spec, "spec", "openapi/connector.yaml", "the OpenAPI `file` Prism mocks")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "interleaved rounds")
+	flag.DurationVar(&cfg.duration, "duration", 4*time.Second, "load per run")
+	flag.IntVar(&cfg.conns, "connections", 32, "concurrent connections")
+	durable := flag.Bool("durable", false, "compare the mock with --state (durable) to the mock in memory, instead of the mock to the baseline")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *mock, *baseline, *hey, *prism, *spec, *rounds, *duration, *conns); err != nil {
+	do := run
+	if *durable {
+		do = runDurable
+	}
+	if err := do(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, mockBin, baselineBin, heyBin, prismBin, spec string, rounds int, duration time.Duration, conns int) error {
+func run(ctx context.Context, cfg config) error {
+	mockBin, baselineBin, heyBin, prismBin, spec := cfg.mockBin, cfg.baselineBin, cfg.heyBin, cfg.prismBin, cfg.spec
+	rounds, duration, conns := cfg.rounds, cfg.duration, cfg.conns
 	gen, err := newGenerator(heyBin, conns, duration)
 	if err != nil {
 		return err
