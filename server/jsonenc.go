@@ -42,12 +42,7 @@ func compileJSON(t reflect.Type) (jsonEncoder, bool) {
 		if !ok {
 			return nil, false
 		}
-		return func(b []byte, v reflect.Value) []byte {
-			if v.IsNil() {
-				return append(b, "null"...)
-			}
-			return elem(b, v.Elem())
-		}, true
+		return orNull(func(b []byte, v reflect.Value) []byte { return elem(b, v.Elem()) }), true
 	}
 	switch {
 	case t == timeType:
@@ -76,10 +71,7 @@ func compileJSON(t reflect.Type) (jsonEncoder, bool) {
 		if !ok {
 			return nil, false
 		}
-		return func(b []byte, v reflect.Value) []byte {
-			if v.IsNil() {
-				return append(b, "null"...)
-			}
+		return orNull(func(b []byte, v reflect.Value) []byte {
 			b = append(b, '[')
 			for i := range v.Len() {
 				if i > 0 {
@@ -88,11 +80,21 @@ func compileJSON(t reflect.Type) (jsonEncoder, bool) {
 				b = elem(b, v.Index(i))
 			}
 			return append(b, ']')
-		}, true
+		}), true
 	case reflect.Struct:
 		return compileStruct(t)
 	}
 	return nil, false
+}
+
+// orNull is write for a pointer or slice that is not nil; nil is null.
+func orNull(write jsonEncoder) jsonEncoder {
+	return func(b []byte, v reflect.Value) []byte {
+		if v.IsNil() {
+			return append(b, "null"...)
+		}
+		return write(b, v)
+	}
 }
 
 // valueOf is the T that v holds, read through its address when it has one,

@@ -31,29 +31,13 @@ func runDurable(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer logs.Close()
-	memAddr, err := freeAddr()
+	addrs, stopServers, err := startServers(ctx, logs,
+		[]string{cfg.mockBin}, []string{cfg.mockBin, "--state", filepath.Join(dir, "state.db")})
+	defer stopServers()
 	if err != nil {
 		return err
 	}
-	durAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	stopMem, err := start(ctx, logs, cfg.mockBin, "--addr", memAddr)
-	if err != nil {
-		return err
-	}
-	defer stopMem()
-	stopDur, err := start(ctx, logs, cfg.mockBin, "--addr", durAddr, "--state", filepath.Join(dir, "state.db"))
-	if err != nil {
-		return err
-	}
-	defer stopDur()
-	for _, addr := range []string{memAddr, durAddr} {
-		if err := waitListening(ctx, addr, 10*time.Second); err != nil {
-			return err
-		}
-	}
+	memAddr, durAddr := addrs[0], addrs[1]
 	sc := scenarios[0] // the valid add: stored
 	path := "/applications/" + app + "/connectorGroup/members/$ref"
 	fmt.Printf("load: %s, %d connections, %v a run, %d interleaved rounds: %s, in memory and with --state\n\n",

@@ -93,34 +93,18 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	mockAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	baseAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
 	logs, err := os.CreateTemp("", "connector-mock-bench-*.log")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(logs.Name())
-	stopMock, err := start(ctx, logs, mockBin, "--addr", mockAddr)
+	defer logs.Close()
+	addrs, stopServers, err := startServers(ctx, logs, []string{mockBin}, []string{baselineBin})
+	defer stopServers()
 	if err != nil {
 		return err
 	}
-	defer stopMock()
-	stopBase, err := start(ctx, logs, baselineBin, "--addr", baseAddr)
-	if err != nil {
-		return err
-	}
-	defer stopBase()
-	for _, addr := range []string{mockAddr, baseAddr} {
-		if err := waitListening(ctx, addr, 10*time.Second); err != nil {
-			return err
-		}
-	}
+	mockAddr, baseAddr := addrs[0], addrs[1]
 
 	fmt.Printf("load: %s, %d connections, %v a run, %d interleaved rounds; GOMAXPROCS of the servers: %d cores\n\n",
 		gen.name(), conns, duration, rounds, numCPU())
@@ -229,6 +213,36 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// startServers starts each command (a binary and its arguments) with --addr
+// on a free loopback port of its own, and waits until each listens. stop
+// stops what was started, whatever err says.
+func startServers(ctx context.Context, logs *os.File, commands ...[]string) (addrs []string, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+	for _, command := range commands {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, stop, err
+		}
+		s, err := start(ctx, logs, command[0], append(command[1:], "--addr", addr)...)
+		if err != nil {
+			return nil, stop, err
+		}
+		stops = append(stops, s)
+		addrs = append(addrs, addr)
+	}
+	for _, addr := range addrs {
+		if err := waitListening(ctx, addr, 10*time.Second); err != nil {
+			return nil, stop, err
+		}
+	}
+	return addrs, stop, nil
 }
 
 // start runs a server and returns the function that stops it.
