@@ -99,6 +99,12 @@ func (v *requestValidator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if err := v.checkContentType(req, body.Value); err != nil {
 				return err
 			}
+			// net/http gets its own body back, read to the end, once the
+			// handler is done: handed one of ours, it would copy whatever
+			// is left of it to io.Discard, allocating on every request
+			// (measured under load).
+			original := req.Body
+			defer func() { req.Body = original }()
 			var err error
 			if data, err = v.bufferBody(req); err != nil {
 				return err
