@@ -192,22 +192,24 @@ func baseURL(c echo.Context) string {
 // instead of three on every add.
 func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
 	scheme, host := c.Scheme(), c.Request().Host
-	b := make([]byte, 0, len(scheme)+len("://")+len(host)+len(h.memberPath)+2*36)
-	b = append(b, scheme...)
-	b = append(b, "://"...)
-	b = append(b, host...)
+	var b strings.Builder // its String does not copy: one allocation in all
+	b.Grow(len(scheme) + len("://") + len(host) + len(h.memberPath) + 2*36)
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(host)
+	var idBuf [36]byte
 	for i, part := range h.memberPathParts {
-		b = append(b, part...)
+		b.WriteString(part)
 		if i < len(h.memberPathNames) {
 			switch h.memberPathNames[i][1] {
 			case "applicationsId":
-				b = appendUUID(b, app)
+				b.Write(appendUUID(idBuf[:0], app))
 			case "connectorId":
-				b = appendUUID(b, id)
+				b.Write(appendUUID(idBuf[:0], id))
 			}
 		}
 	}
-	return string(b)
+	return b.String()
 }
 
 // appendUUID appends id in its canonical form, as uuid.UUID.String writes it.
