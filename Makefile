@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-durable bench-prism bench-go build run ci clean
+.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-bin bench-durable bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -54,15 +54,16 @@ fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 ## bench: the mock against a bare Echo baseline over loopback, interleaved, with ratios (under 2 minutes)
-bench:
-	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/baseline ./bench/driver
-	@command -v wrk >/dev/null || $(GO) build -o $(BIN)/hey github.com/rakyll/hey
+bench: bench-bin
 	$(BIN)/driver --mock $(BIN)/connector-mock --baseline $(BIN)/baseline --hey $(BIN)/hey $(BENCH_ARGS)
 
-## bench-durable: 32 clients adding to the mock with --state and to the mock in memory, interleaved, as a ratio
-bench-durable:
-	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/driver
+# bench-bin: what the load runs start: the server, the baseline, the driver, and hey when wrk is not on PATH
+bench-bin:
+	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/baseline ./bench/driver
 	@command -v wrk >/dev/null || $(GO) build -o $(BIN)/hey github.com/rakyll/hey
+
+## bench-durable: 32 clients adding to the mock with --state and to the mock in memory, interleaved, as a ratio
+bench-durable: bench-bin
 	$(BIN)/driver --durable --mock $(BIN)/connector-mock --hey $(BIN)/hey --rounds 3
 
 ## bench-prism: make bench, then Stoplight Prism mocking the same spec beside the baseline (needs Node.js and npm)

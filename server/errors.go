@@ -72,11 +72,16 @@ func badRequest(details []generated.ErrorDetail) *apiError {
 
 // violation is one entry of an error's details.
 func violation(target, message string) generated.ErrorDetail {
-	d := generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Message: message}
-	if target != "" {
-		d.Target = &target
+	if target == "" {
+		return violationAt(nil, message)
 	}
-	return d
+	return violationAt(&target, message)
+}
+
+// violationAt is violation for a target already held by pointer, such as a
+// property's JSON pointer built once at start-up and shared by its details.
+func violationAt(target *string, message string) generated.ErrorDetail {
+	return generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target, Message: message}
 }
 
 func unauthorized(message, challenge string) *apiError {

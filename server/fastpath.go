@@ -105,28 +105,23 @@ func (f *fastString) check(dst []generated.ErrorDetail, target *string, v string
 			}
 		}
 		if !ok {
-			return append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
-				Message: msgAlternatives(quoteString(v), f.alternatives)})
+			return append(dst, violationAt(target, msgAlternatives(quoteString(v), f.alternatives)))
 		}
 	}
 	if f.enum != nil && !slices.Contains(f.enum, v) {
-		return append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
-			Message: msgEnum(quoteString(v), f.enumText)})
+		return append(dst, violationAt(target, msgEnum(quoteString(v), f.enumText)))
 	}
 	if f.minLength != 0 || f.maxLength != nil {
 		length := schemaLength(v)
 		if f.minLength != 0 && length < f.minLength {
-			dst = append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
-				Message: msgMinLength(f.minLength)})
+			dst = append(dst, violationAt(target, msgMinLength(f.minLength)))
 		}
 		if f.maxLength != nil && length > *f.maxLength {
-			dst = append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
-				Message: msgMaxLength(*f.maxLength)})
+			dst = append(dst, violationAt(target, msgMaxLength(*f.maxLength)))
 		}
 	}
 	if f.formatCheck != nil && f.formatCheck.Validate(v) != nil {
-		dst = append(dst, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target,
-			Message: msgFormat(quoteString(v), f.format)})
+		dst = append(dst, violationAt(target, msgFormat(quoteString(v), f.format)))
 	}
 	return dst
 }
@@ -276,17 +271,14 @@ func (b *fastBody) check(data []byte) (fastVerdict, reflect.Value, []generated.E
 		props = append(props, prop)
 		if prop == nil {
 			key := body[p.key.start:p.key.end]
-			target := pointer([]string{key})
-			details = append(details, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest,
-				Target: &target, Message: msgNotAllowed(key)})
+			details = append(details, violation(pointer([]string{key}), msgNotAllowed(key)))
 			continue
 		}
 		details = prop.schema.check(details, prop.target, body[p.value.start:p.value.end])
 	}
 	for i, req := range b.requiredProps {
 		if !slices.Contains(props, req) {
-			details = append(details, generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest,
-				Target: req.target, Message: msgRequired(b.required[i])})
+			details = append(details, violationAt(req.target, msgRequired(b.required[i])))
 		}
 	}
 	if len(details) > 0 {

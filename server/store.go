@@ -158,7 +158,7 @@ func (s *MemoryStore) insertInto(g *memoryGroup, app uuid.UUID, seq uint64, m Me
 		s.statusNo[m.Status] = status
 	}
 	e := memoryEntry{seq: seq, id: m.ID, status: status, ipLen: uint32(len(m.ExternalIP)), nameLen: uint32(len(m.MachineName))}
-	e.chunk, e.off = g.appendStrings(m.ExternalIP, m.MachineName)
+	e.chunk, e.off = appendStrings(g, m.ExternalIP, m.MachineName)
 	g.index[m.ID] = uint32(g.n)
 	g.push(e)
 	if seq > s.seq {
@@ -186,8 +186,9 @@ func (g *memoryGroup) at(i int) *memoryEntry {
 	return &g.chunks[i/entryChunk][i%entryChunk]
 }
 
-// appendStrings stores a and b one after the other and says where.
-func (g *memoryGroup) appendStrings(a, b string) (chunk, off uint32) {
+// appendStrings stores a and b one after the other and says where; as bytes
+// too, so that compaction moves them without making strings of them.
+func appendStrings[T string | []byte](g *memoryGroup, a, b T) (chunk, off uint32) {
 	need := len(a) + len(b)
 	last := len(g.data) - 1
 	if last < 0 || (len(g.data[last])+need > dataChunk && len(g.data[last]) > 0) {
@@ -285,7 +286,7 @@ func (g *memoryGroup) compact() {
 				continue
 			}
 			data := oldData[e.chunk][e.off:]
-			e.chunk, e.off = g.appendStrings(string(data[:e.ipLen]), string(data[e.ipLen:e.ipLen+e.nameLen]))
+			e.chunk, e.off = appendStrings(g, data[:e.ipLen], data[e.ipLen:e.ipLen+e.nameLen])
 			g.index[e.id] = uint32(g.n)
 			g.push(e)
 		}

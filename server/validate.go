@@ -472,7 +472,6 @@ func pointer(path []string) string {
 // quoteValue renders a value the way it appeared in JSON, shortened so that a
 // huge input cannot make a huge error.
 func quoteValue(v any) string {
-	const max = 64
 	var s string
 	switch x := v.(type) {
 	case string:
@@ -489,18 +488,21 @@ func quoteValue(v any) string {
 			return "of this type"
 		}
 		s = string(b)
-		if len(s) > max {
-			s = s[:max] + "…"
+		if len(s) > maxQuoted {
+			s = s[:maxQuoted] + "…"
 		}
 	}
 	return s
 }
 
+// maxQuoted is how much of a value a message quotes, so that a huge input
+// cannot make a huge error.
+const maxQuoted = 64
+
 // quoteString is quoteValue for a string, without boxing it in an interface.
 func quoteString(s string) string {
-	const max = 64
-	if len(s) > max {
-		return strconv.Quote(s[:max] + "…")
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted] + "…")
 	}
 	return strconv.Quote(s)
 }
