@@ -19,7 +19,7 @@ all: build
 
 ## generate: regenerate generated/ from openapi/connector.yaml
 generate:
-	$(GO) generate ./generated
+	$(GO) generate ./generated/...
 
 ## check-generate: fail, naming each stale file, if generated/ is not what the spec makes
 check-generate:

@@ -133,16 +133,14 @@ type AddOption func(*generated.AddConnectorGroupMemberParams)
 // member; AddMember then returns m with the id the server assigned.
 func ReturnMinimal() AddOption {
 	return func(p *generated.AddConnectorGroupMemberParams) {
-		v := "return=minimal"
-		p.Prefer = &v
+		p.Prefer = &generated.Prefer{"return=minimal"}
 	}
 }
 
 // AddMember adds m to the connector group of app and returns the member as
 // stored. Leave m.ID nil to have the server assign one.
 func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts ...AddOption) (Connector, error) {
-	prefer := "return=representation"
-	params := generated.AddConnectorGroupMemberParams{Prefer: &prefer}
+	params := generated.AddConnectorGroupMemberParams{Prefer: &generated.Prefer{"return=representation"}}
 	for _, opt := range opts {
 		opt(&params)
 	}

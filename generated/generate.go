@@ -1,6 +1,13 @@
-// Package generated holds the code oapi-codegen writes from openapi/connector.yaml:
-// the models, the Echo server interface, the typed client and the embedded spec.
-// Never edit connector.gen.go by hand; change the spec and run `make generate`.
+// Package generated holds the models and the typed client that oapi-codegen
+// writes from openapi/connector.yaml. It imports neither Echo nor kin-openapi,
+// so a program that only calls the API pulls in neither.
+//
+// Everything under generated/ is written by `make generate` (go generate
+// ./generated/...) and never edited by hand:
+//   - connector.gen.go: the models and the client (this package);
+//   - echoapi/server.gen.go: the Echo server interface and the embedded spec;
+//   - validation/validation.gen.go: the request validators, plain Go written
+//     by internal/validatorgen from the same spec.
 package generated
 
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen --config=config.yaml ../openapi/connector.yaml

@@ -24,7 +24,7 @@ func TestCheckGenerateCatchesDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, f := range []string{"go.mod", "go.sum", "tools.go", "scripts", "generated", "openapi"} {
+	for _, f := range []string{"go.mod", "go.sum", "tools.go", "scripts", "generated", "openapi", "internal"} {
 		copyTree(t, filepath.Join(root, f), filepath.Join(dir, f))
 	}
 	check := func() (string, error) {
@@ -55,7 +55,7 @@ func TestCheckGenerateCatchesDrift(t *testing.T) {
 	if err == nil {
 		t.Fatalf("check-generate passed after the spec changed:\n%s", out)
 	}
-	if !strings.Contains(out, "generated/connector.gen.go is stale") {
+	if !strings.Contains(out, "generated/validation/validation.gen.go is stale") {
 		t.Errorf("check-generate failed without naming the stale file:\n%s", out)
 	}
 }

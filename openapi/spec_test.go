@@ -6,8 +6,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/openapi"
-	"github.com/connector-group/members-api/server"
 )
 
 func load(t *testing.T) *openapi3.T {
@@ -28,7 +28,7 @@ func TestSpecValid(t *testing.T) {
 	if err := spec.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
 		t.Fatalf("the spec is invalid: %v", err)
 	}
-	formats := openapi3.WithStringFormatValidators(server.FormatValidators())
+	formats := openapi3.WithStringFormatValidators(spectest.FormatValidators())
 	checked := 0
 	checkContent := func(where string, content openapi3.Content) {
 		for mediaType, mt := range content {

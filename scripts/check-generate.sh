@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# check-generate: regenerates the code into a temporary copy and compares it
-# with what is committed. Fails, naming each stale file, when they differ.
-# The generator's arguments are read from generated/generate.go, so this check
-# and `make generate` cannot drift apart.
+# check-generate: runs `go generate ./generated/...` in a temporary copy of the
+# module and compares every generated file with what is committed. Fails,
+# naming each stale file, when they differ. It runs the same go:generate
+# directives as `make generate`, so the two cannot drift apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-directive=$(grep -h '^//go:generate ' generated/*.go)
-args=${directive#*oapi-codegen/v2/cmd/oapi-codegen }
-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/oapi-codegen" github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
-cp -R generated openapi "$tmp/"
-rm -f "$tmp"/generated/*.gen.go
-(cd "$tmp/generated" && eval "\"$tmp/oapi-codegen\" $args")
+cp go.mod go.sum tools.go "$tmp/"
+mkdir -p "$tmp/internal"
+cp -R openapi generated "$tmp/"
+cp -R internal/validatorgen internal/reqcheck "$tmp/internal/"
+find "$tmp/generated" -name '*.gen.go' -delete
+(cd "$tmp" && go generate ./generated/...)
 
 stale=0
-for f in "$tmp"/generated/*.gen.go; do
-	name=generated/$(basename "$f")
+while IFS= read -r f; do
+	name=${f#"$tmp"/}
 	if [[ ! -f $name ]]; then
 		echo "check-generate: $name is missing: run 'make generate'" >&2
 		stale=1
@@ -27,13 +26,13 @@ for f in "$tmp"/generated/*.gen.go; do
 		diff -u "$name" "$f" | head -n 20 >&2 || true
 		stale=1
 	fi
-done
-for f in generated/*.gen.go; do
-	if [[ ! -f $tmp/generated/$(basename "$f") ]]; then
+done < <(find "$tmp/generated" -name '*.gen.go' | sort)
+while IFS= read -r f; do
+	if [[ ! -f $tmp/$f ]]; then
 		echo "check-generate: $f is no longer generated: delete it or run 'make generate'" >&2
 		stale=1
 	fi
-done
+done < <(find generated -name '*.gen.go' | sort)
 if [[ $stale -ne 0 ]]; then
 	exit 1
 fi

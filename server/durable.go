@@ -94,7 +94,13 @@ func (e *StateFileError) Unwrap() error { return e.Err }
 // *StateFileError, and the file is not modified: it is checked read-only first.
 func OpenDurableStore(path string) (*DurableStore, error) {
 	mem := NewMemoryStore()
-	if _, err := os.Stat(path); err == nil {
+	if info, err := os.Stat(path); err == nil {
+		switch {
+		case info.IsDir():
+			return nil, &StateFileError{Path: path, Reason: "is a directory; name a file (it is created if missing)"}
+		case !info.Mode().IsRegular():
+			return nil, &StateFileError{Path: path, Reason: fmt.Sprintf("is not a regular file but a %s", fileKind(info.Mode()))}
+		}
 		if err := loadStateFile(path, mem); err != nil {
 			return nil, err
 		}
@@ -127,6 +133,21 @@ func OpenDurableStore(path string) (*DurableStore, error) {
 	s := &DurableStore{mem: mem, db: db, path: path, writes: make(chan *durableWrite, maxCommitBatch), done: make(chan struct{})}
 	go s.commitLoop()
 	return s, nil
+}
+
+// fileKind names what a path that is not a regular file is.
+func fileKind(mode os.FileMode) string {
+	switch {
+	case mode&os.ModeCharDevice != 0:
+		return "character device"
+	case mode&os.ModeDevice != 0:
+		return "device"
+	case mode&os.ModeNamedPipe != 0:
+		return "named pipe"
+	case mode&os.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
 }
 
 func openError(path string, err error) error {
@@ -188,13 +209,9 @@ func loadStateFile(path string, mem *MemoryStore) (err error) {
 			if err != nil {
 				return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
 			}
-			mem.mu.Lock()
-			if mem.containsLocked(app, m.ID) {
-				mem.mu.Unlock()
+			if err := mem.load(app, seq, m); err != nil {
 				return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", m.ID, app)}
 			}
-			mem.insertLocked(app, seq, m)
-			mem.mu.Unlock()
 			return nil
 		})
 	})
@@ -293,18 +310,18 @@ type planned struct {
 
 // commit checks each write against the state as the batch leaves it, writes
 // the valid ones in one transaction and, once that is on disk, applies them
-// to memory and answers every writer.
+// to memory and answers every writer. The committer is the only writer of
+// s.mem, so what it reads of it stays true until it applies the batch.
 func (s *DurableStore) commit(batch []*durableWrite) {
 	type key struct{ app, id uuid.UUID }
 	overlay := map[key]uint64{} // members this batch adds (seq) or removes (0)
 	var plan []planned
-	s.mem.mu.Lock()
-	next := s.mem.seq
+	next := s.mem.lastPosition()
 	for _, w := range batch {
 		k := key{w.app, w.member.ID}
 		seq, inBatch := overlay[k]
 		if !inBatch {
-			seq, _ = s.mem.seqLocked(w.app, w.member.ID)
+			seq, _ = s.mem.position(w.app, w.member.ID)
 		}
 		switch {
 		case w.remove && seq == 0:
@@ -320,7 +337,6 @@ func (s *DurableStore) commit(batch []*durableWrite) {
 			plan = append(plan, planned{w: w, seq: next})
 		}
 	}
-	s.mem.mu.Unlock()
 	if len(plan) == 0 {
 		return
 	}
@@ -352,15 +368,11 @@ func (s *DurableStore) commit(batch []*durableWrite) {
 		}
 		return
 	}
-	s.mem.mu.Lock()
-	for _, p := range plan {
-		if p.w.remove {
-			s.mem.deleteLocked(p.w.app, p.w.member.ID)
-		} else {
-			s.mem.insertLocked(p.w.app, p.seq, p.w.member)
-		}
+	changes := make([]memberChange, len(plan))
+	for i, p := range plan {
+		changes[i] = memberChange{app: p.w.app, seq: p.seq, member: p.w.member, remove: p.w.remove}
 	}
-	s.mem.mu.Unlock()
+	s.mem.apply(changes)
 	for _, p := range plan {
 		p.w.result <- nil
 	}

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"reflect"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
 // Messages the real service sends, kept word for word so that code written
@@ -20,11 +19,12 @@ const (
 	msgAlreadyMember  = "One or more added object references already exist for the following modified properties: 'members'."
 	msgNotFoundRoute  = "The requested resource does not exist."
 	msgInternal       = "An unexpected error occurred. The request-id identifies the details in the server's log."
-	msgInvalidJSON    = "The request body is not valid JSON."
+	msgBodyStopped    = "The request body could not be read."
 	msgMethodNotFound = "The method is not allowed on this resource."
 	msgEntityTooLarge = "The request body is larger than the server accepts."
 	msgNoContentType  = "The request has a body but no Content-Type."
 	msgTokenEmpty     = "Access token is empty."
+	msgTokenTwice     = "Access token validation failure: send one Authorization header, not several."
 	msgTokenMalformed = "Access token validation failure: the Authorization header must be 'Bearer <token>'."
 	msgTokenWrong     = "Access token validation failure: the token is not the one this server accepts."
 	msgInvalidSkipTok = "value is not a $skiptoken this server issued"
@@ -59,29 +59,19 @@ func (e *apiError) Error() string {
 func (e *apiError) Unwrap() error { return e.cause }
 
 // badRequest is a 400 whose details list every violation; the summary repeats the first.
-func badRequest(details []generated.ErrorDetail) *apiError {
-	e := &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeRequestBadRequest, details: details}
-	if len(details) > 0 {
-		e.message = details[0].Message
-		if details[0].Target != nil {
-			e.target = *details[0].Target
+func badRequest(violations []reqcheck.Violation) *apiError {
+	e := &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeRequestBadRequest,
+		details: make([]generated.ErrorDetail, len(violations))}
+	for i, v := range violations {
+		e.details[i] = generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Message: v.Message}
+		if v.Target != "" {
+			e.details[i].Target = &v.Target
 		}
 	}
-	return e
-}
-
-// violation is one entry of an error's details.
-func violation(target, message string) generated.ErrorDetail {
-	if target == "" {
-		return violationAt(nil, message)
+	if len(violations) > 0 {
+		e.message, e.target = violations[0].Message, violations[0].Target
 	}
-	return violationAt(&target, message)
-}
-
-// violationAt is violation for a target already held by pointer, such as a
-// property's JSON pointer built once at start-up and shared by its details.
-func violationAt(target *string, message string) generated.ErrorDetail {
-	return generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Target: target, Message: message}
+	return e
 }
 
 func unauthorized(message, challenge string) *apiError {
@@ -136,61 +126,45 @@ func classifyHTTPError(he *echo.HTTPError) *apiError {
 	case http.StatusUnsupportedMediaType:
 		return &apiError{status: he.Code, code: generated.ErrorCodeUnsupportedMediaType, message: fmt.Sprint(he.Message)}
 	case http.StatusBadRequest:
-		return badRequest([]generated.ErrorDetail{violation("", fmt.Sprint(he.Message))})
+		return badRequest([]reqcheck.Violation{{Message: fmt.Sprint(he.Message)}})
 	case http.StatusUnauthorized:
 		return unauthorized(msgTokenMalformed, wwwAuthenticate)
 	}
 	return &apiError{status: http.StatusInternalServerError, code: generated.ErrorCodeInternalServerError, message: msgInternal, cause: he}
 }
 
-// errorHandler is the one path every failure takes to the client: it renders
-// the OData envelope with the request's ids and logs what the client is not told.
-func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
-	encode, compiled := compileJSON(reflect.TypeFor[generated.ODataError]())
-	write := func(c echo.Context, status int, body generated.ODataError) error {
-		if !compiled {
-			return c.JSON(status, body)
-		}
-		buf := envelopeBuffers.Get().(*[]byte)
-		defer envelopeBuffers.Put(buf)
-		*buf = append(encode((*buf)[:0], reflect.ValueOf(&body).Elem()), '\n') // as json.Encoder ends it
-		return c.JSONBlob(status, *buf)
+// renderError is the one path every failure takes to the client: it renders
+// the OData envelope with the request's ids and logs what the client is not
+// told. Echo's own errors (no route, wrong method) come here too.
+func renderError(c echo.Context, logger *slog.Logger, err error) {
+	rc := requestOf(c)
+	if c.Response().Committed {
+		logger.ErrorContext(c.Request().Context(), "error after the response was committed",
+			slog.String("request_id", rc.id.String()), slog.Any("error", err))
+		return
 	}
-	return func(err error, c echo.Context) {
-		if c.Response().Committed {
-			logger.ErrorContext(c.Request().Context(), "error after the response was committed",
-				slog.String("request_id", requestID(c)), slog.Any("error", err))
-			return
-		}
-		ae := classify(err)
-		if ae.status >= http.StatusInternalServerError {
-			logger.ErrorContext(c.Request().Context(), "internal error",
-				slog.String("request_id", requestID(c)), slog.Any("error", err))
-		}
-		for k, vs := range ae.header {
-			c.Response().Header().Del(k)
-			for _, v := range vs {
-				c.Response().Header().Add(k, v)
-			}
-		}
-		if werr := write(c, ae.status, envelope(c, ae)); werr != nil {
-			logger.ErrorContext(c.Request().Context(), "writing the error response",
-				slog.String("request_id", requestID(c)), slog.Any("error", werr))
-		}
+	ae := classify(err)
+	if ae.status >= http.StatusInternalServerError {
+		logger.ErrorContext(c.Request().Context(), "internal error",
+			slog.String("request_id", rc.id.String()), slog.Any("error", err))
+	}
+	for k, vs := range ae.header {
+		c.Response().Header()[k] = vs
+	}
+	if werr := c.JSON(ae.status, envelope(rc, ae)); werr != nil {
+		logger.ErrorContext(c.Request().Context(), "writing the error response",
+			slog.String("request_id", rc.id.String()), slog.Any("error", werr))
 	}
 }
 
-// envelopeBuffers hold encoded envelopes while they are written out.
-var envelopeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
 // envelope builds the documented error body for ae.
-func envelope(c echo.Context, ae *apiError) generated.ODataError {
+func envelope(rc *requestContext, ae *apiError) generated.ODataError {
 	body := generated.ODataError{Error: generated.MainError{
 		Code:    ae.code,
 		Message: ae.message,
 		InnerError: generated.InnerError{
 			Date:      time.Now().UTC().Truncate(time.Second),
-			RequestID: requestUUID(c),
+			RequestID: rc.id,
 		},
 	}}
 	if ae.target != "" {
@@ -199,7 +173,7 @@ func envelope(c echo.Context, ae *apiError) generated.ODataError {
 	if len(ae.details) > 0 {
 		body.Error.Details = &ae.details
 	}
-	if id := clientRequestID(c); id != "" {
+	if id := rc.Response().Header().Get(headerClientReqID); id != "" {
 		body.Error.InnerError.ClientRequestID = &id
 	}
 	return body

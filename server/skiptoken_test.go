@@ -2,29 +2,76 @@ package server
 
 import (
 	"testing"
+
+	"github.com/google/uuid"
 )
 
+var (
+	tokenApp   = uuid.MustParse("0f8fad5b-d9cb-469f-a165-70867728950e")
+	tokenOther = uuid.MustParse("0f8fad5b-d9cb-469f-a165-70867728950f")
+)
+
+func testTokens(t testing.TB) *skipTokens {
+	t.Helper()
+	tokens, err := newSkipTokens([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
+
 func FuzzSkipToken(f *testing.F) {
-	for _, seed := range []string{"", "AQAAAAAAAAAB", encodeSkipToken(0), encodeSkipToken(1<<63 + 5), "abc", "AQAAAAAAAAAB=", "AgAAAAAAAAAB", "AQAAAAAAAAA-", "%%%"} {
+	tokens := testTokens(f)
+	for _, seed := range []string{"", "AQAAAAAAAAAB", tokens.encode(tokenApp, 0), tokens.encode(tokenApp, 1<<63+5),
+		tokens.encode(tokenOther, 7), "abc", "AQAAAAAAAAAB=", "%%%"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		c, err := decodeSkipToken(token)
+		c, err := tokens.decode(tokenApp, token)
 		if err != nil {
 			return
 		}
-		// A token it accepts is one it could have issued: exactly one spelling per cursor.
-		if again := encodeSkipToken(c); again != token {
+		// A token it accepts is one it issued for this application: exactly
+		// one spelling per cursor.
+		if again := tokens.encode(tokenApp, c); again != token {
 			t.Fatalf("decoded %q to %d, which encodes as %q", token, c, again)
 		}
 	})
 }
 
 func TestSkipTokenRoundTrip(t *testing.T) {
+	tokens := testTokens(t)
 	for _, c := range []Cursor{0, 1, 42, 1<<32 + 7, 1<<64 - 1} {
-		got, err := decodeSkipToken(encodeSkipToken(c))
-		if err != nil || got != c {
+		token := tokens.encode(tokenApp, c)
+		if got, err := tokens.decode(tokenApp, token); err != nil || got != c {
 			t.Errorf("round trip of %d: %d, %v", c, got, err)
 		}
+		if _, err := tokens.decode(tokenOther, token); err == nil {
+			t.Errorf("a token for %s was accepted for %s", tokenApp, tokenOther)
+		}
+	}
+}
+
+// TestSkipTokenRevealsNothing: consecutive positions give unrelated tokens,
+// so a token says nothing of how many members were added before it, here or
+// in any other application; and another key's tokens are refused.
+func TestSkipTokenRevealsNothing(t *testing.T) {
+	tokens := testTokens(t)
+	a, b := tokens.encode(tokenApp, 1000), tokens.encode(tokenApp, 1001)
+	same := 0
+	for i := 1; i < len(a); i++ { // after the version character
+		if a[i] == b[i] {
+			same++
+		}
+	}
+	if same > 6 {
+		t.Errorf("tokens of consecutive positions share %d of %d characters: %s, %s", same, len(a)-1, a, b)
+	}
+	other, err := newSkipTokens([]byte("fedcba9876543210"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.decode(tokenApp, a); err == nil {
+		t.Error("a token made with another key was accepted")
 	}
 }

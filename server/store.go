@@ -129,13 +129,54 @@ func (s *MemoryStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	return nil
 }
 
-func (s *MemoryStore) containsLocked(app, id uuid.UUID) bool {
-	g := s.groups[app]
-	if g == nil {
-		return false
+// memberChange is one change a DurableStore has written to disk and applies
+// to its MemoryStore: an add at a position, or a removal.
+type memberChange struct {
+	app    uuid.UUID
+	seq    uint64 // the position of an add
+	member Member // for a removal, only its ID
+	remove bool
+}
+
+// load adds m to the group of app at position seq, as read back from a state
+// file, refusing a member the group holds already.
+func (s *MemoryStore) load(app uuid.UUID, seq uint64, m Member) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.groups[app]; g != nil {
+		if _, ok := g.index[m.ID]; ok {
+			return ErrDuplicateMember
+		}
 	}
-	_, ok := g.index[id]
-	return ok
+	s.insertLocked(app, seq, m)
+	return nil
+}
+
+// position is where member id stands in the group of app, if it is there.
+func (s *MemoryStore) position(app, id uuid.UUID) (uint64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.seqLocked(app, id)
+}
+
+// lastPosition is the last position handed out, across all groups.
+func (s *MemoryStore) lastPosition() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.seq
+}
+
+// apply makes changes, all checked already, under one lock.
+func (s *MemoryStore) apply(changes []memberChange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range changes {
+		if c.remove {
+			s.deleteLocked(c.app, c.member.ID)
+		} else {
+			s.insertLocked(c.app, c.seq, c.member)
+		}
+	}
 }
 
 // insertLocked appends m to the group of app at position seq, which must be

@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/connector-group/members-api/internal/connwatch"
 	"github.com/connector-group/members-api/server"
 )
 
@@ -113,19 +112,40 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	return o, o.check()
+}
+
+// check refuses values that make no sense, naming every such flag.
+func (o options) check() error {
+	var problems []error
 	if o.maxBody <= 0 {
-		return o, errors.New("--max-body must be positive")
+		problems = append(problems, errors.New("--max-body must be positive"))
 	}
 	if o.maxHeaderBytes <= 0 {
-		return o, errors.New("--max-header-bytes must be positive")
+		problems = append(problems, errors.New("--max-header-bytes must be positive"))
 	}
-	return o, nil
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"--read-header-timeout", o.readHeaderTimeout}, {"--read-timeout", o.readTimeout},
+		{"--write-timeout", o.writeTimeout}, {"--idle-timeout", o.idleTimeout}, {"--shutdown-timeout", o.shutdownTimeout},
+	} {
+		if d.value < 0 {
+			problems = append(problems, fmt.Errorf("%s must not be negative (0 turns it off), not %s", d.name, d.value))
+		}
+	}
+	if o.token != strings.TrimSpace(o.token) {
+		// Never print the token itself: it is a secret.
+		problems = append(problems, errors.New("--token begins or ends with white space, which no Authorization header can carry"))
+	}
+	return errors.Join(problems...)
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	switch format {
 	case "text":
-		return slog.New(newTextHandler(w)), nil
+		return slog.New(slog.NewTextHandler(w, nil)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
@@ -155,13 +175,6 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 		_ = ln.Close()
 		return err
 	}
-	// The server's timeouts become deadlines on every request; the watcher
-	// enforces them for a fraction of the cost of a runtime timer each.
-	if shortest := shortestTimeout(o); shortest > 0 {
-		watched := connwatch.Listen(ln, connwatch.Resolution(shortest))
-		defer watched.Stop()
-		ln = watched
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: o.readHeaderTimeout,
@@ -188,17 +201,6 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// shortestTimeout is the shortest of the server's timeouts that is set, or 0.
-func shortestTimeout(o options) time.Duration {
-	var shortest time.Duration
-	for _, d := range []time.Duration{o.readHeaderTimeout, o.readTimeout, o.writeTimeout, o.idleTimeout} {
-		if d > 0 && (shortest == 0 || d < shortest) {
-			shortest = d
-		}
-	}
-	return shortest
 }
 
 func stateDescription(path string) string {

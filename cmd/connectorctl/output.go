@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/client"
-	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/validation"
 )
 
 // printer writes results as a table for people or as JSON for programs.
@@ -58,20 +58,12 @@ func (p *printer) removed(id uuid.UUID) error {
 	return err
 }
 
-// statusValues lists the allowed statuses from the spec embedded in the
-// generated code, so the help follows the spec without a copy here.
+// statusValues lists the allowed statuses from the generated code, so the
+// help follows the spec without a copy here.
 func statusValues() []string {
-	spec, err := generated.GetSpec()
-	if err != nil {
-		return []string{"(unknown: " + err.Error() + ")"}
-	}
-	schema := spec.Components.Schemas["connector"]
-	if schema == nil || schema.Value == nil || schema.Value.Properties["status"] == nil {
-		return []string{"(see the spec)"}
-	}
 	var values []string
-	for _, v := range schema.Value.Properties["status"].Value.Enum {
-		values = append(values, fmt.Sprint(v))
+	for _, v := range validation.ConnectorStatusValues() {
+		values = append(values, string(v))
 	}
 	return values
 }

@@ -18,8 +18,9 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/connector-group/members-api/generated"
-	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/internal/reqcheck"
+
+	"github.com/connector-group/members-api/generated/echoapi"
 )
 
 // Checker validates responses against the spec. It finds each request's
@@ -32,7 +33,7 @@ type Checker struct {
 
 // New loads the embedded spec. Its servers are dropped so that any host matches.
 func New() (*Checker, error) {
-	spec, err := generated.GetSpec()
+	spec, err := echoapi.GetSpec()
 	if err != nil {
 		return nil, err
 	}
@@ -45,10 +46,53 @@ func New() (*Checker, error) {
 		IncludeResponseStatus: true,
 		MultiError:            true,
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.WithStringFormatValidators(server.FormatValidators()),
+			openapi3.WithStringFormatValidators(FormatValidators()),
 		},
 	}}, nil
 }
+
+// FormatValidators are the string formats as this API defines them, for
+// kin-openapi: a "uuid" is a GUID as the real service accepts it (any version
+// and variant bits), an "ipv6" has no zone. The generated validator
+// implements the same definitions (internal/reqcheck); the tests hold the two
+// to each other.
+func FormatValidators() map[string]openapi3.StringFormatValidator {
+	return map[string]openapi3.StringFormatValidator{
+		"uuid": openapi3.NewCallbackValidator(func(s string) error {
+			if !reqcheck.IsGUID(s) {
+				return errors.New("not a GUID")
+			}
+			return nil
+		}),
+		"ipv4": openapi3.NewIPValidator(true),
+		"ipv6": openapi3.NewCallbackValidator(func(s string) error {
+			if !reqcheck.IsIPv6(s) {
+				return errors.New("not an IPv6 address without a zone")
+			}
+			return nil
+		}),
+	}
+}
+
+// ValidationOptions are the kin-openapi options that check a request as the
+// server does: every violation, no schema dumps, the formats above.
+func ValidationOptions() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:          true,
+		AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+		SkipSettingDefaults: true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.DisableSchemaErrorDetails(),
+			openapi3.WithStringFormatValidators(FormatValidators()),
+		},
+	}
+}
+
+// Spec is the embedded spec as the checker reads it, its servers dropped.
+func (c *Checker) Spec() *openapi3.T { return c.spec }
+
+// Router is kin-openapi's router over the spec.
+func (c *Checker) Router() routers.Router { return c.router }
 
 // componentForStatus names the shared response a request that matches no
 // operation (an unknown route, a wrong method) must be answered with.
@@ -57,8 +101,21 @@ var componentForStatus = map[int]string{
 	http.StatusMethodNotAllowed: "MethodNotAllowed",
 }
 
-// Check validates one response to req against the spec.
+// Check validates one response to req against the spec. A HEAD request is
+// checked as the GET it is answered as, without a body.
 func (c *Checker) Check(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
+	opts := c.opts
+	if req.Method == http.MethodHead {
+		if len(body) > 0 {
+			return fmt.Errorf("HEAD %s: a body of %d bytes", req.URL.Path, len(body))
+		}
+		get := req.Clone(ctx)
+		get.Method = http.MethodGet
+		req = get
+		headOpts := *c.opts
+		headOpts.ExcludeResponseBody = true
+		opts = &headOpts
+	}
 	route, params, err := c.router.FindRoute(req)
 	if err != nil {
 		// No operation: the answer must be the documented 404 or 405.
@@ -79,7 +136,7 @@ func (c *Checker) Check(ctx context.Context, req *http.Request, status int, head
 		Status:                 status,
 		Header:                 header,
 		Body:                   io.NopCloser(bytes.NewReader(body)),
-		Options:                c.opts,
+		Options:                opts,
 	})
 }
 

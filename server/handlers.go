@@ -1,0 +1,251 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/echoapi"
+	"github.com/connector-group/members-api/generated/validation"
+	"github.com/connector-group/members-api/internal/reqcheck"
+)
+
+// handlers implements the generated echoapi.ServerInterface over a
+// MemberStore. The requests they get have been checked against the spec.
+type handlers struct {
+	store      MemberStore
+	tokens     *skipTokens
+	memberPath string // the spec's path of one member, {applicationsId} and {connectorId} to fill
+	specYAML   []byte
+	specJSON   []byte
+}
+
+var _ echoapi.ServerInterface = (*handlers)(nil)
+
+func newHandlers(store MemberStore, tokens *skipTokens, operations []reqcheck.Operation, specYAML []byte) (*handlers, error) {
+	h := &handlers{store: store, tokens: tokens, specYAML: specYAML}
+	for _, op := range operations {
+		if op.ID == "getConnectorGroupMember" {
+			h.memberPath = op.Path
+		}
+	}
+	if h.memberPath == "" {
+		return nil, errors.New("the spec has no getConnectorGroupMember operation")
+	}
+	const name = "openapi.json"
+	specJSON, err := echoapi.PathToRawSpec(name)[name]()
+	if err != nil {
+		return nil, fmt.Errorf("decoding the embedded spec: %w", err)
+	}
+	h.specJSON = specJSON
+	return h, nil
+}
+
+// storeContext is the context a handler gives the store: the request's
+// values without its cancellation. A change the server has begun is finished
+// and kept even if the client goes away (closes, or half-closes its side), so
+// that a client never has to guess whether an unanswered add was stored.
+func storeContext(c echo.Context) context.Context {
+	return context.WithoutCancel(c.Request().Context())
+}
+
+// AddConnectorGroupMember stores the connector the validator has decoded, and
+// answers 204 or, when asked with Prefer, 201 with the body.
+func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, params generated.AddConnectorGroupMemberParams) error {
+	in, ok := requestOf(c).body.(*generated.AddConnectorGroupMemberJSONRequestBody)
+	if !ok {
+		return errors.New("the add handler ran without a validated body")
+	}
+	m := Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
+	if in.ID != nil {
+		m.ID = *in.ID
+	} else {
+		m.ID = newGUID()
+	}
+	if err := h.store.Add(storeContext(c), app, m); err != nil {
+		return fmt.Errorf("adding member %s to %s: %w", m.ID, app, err)
+	}
+
+	location := []string{h.memberURL(c, app, m.ID)}
+	header := c.Response().Header()
+	header[echo.HeaderLocation] = location
+	header[canonicalODataEntityID] = location
+	header[echo.HeaderVary] = varyPrefer
+	if wantsRepresentation(params.Prefer) {
+		header[canonicalPrefApplied] = returnRepresentation
+		return c.JSON(http.StatusCreated, toConnector(m))
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// Response header names and values of the add, canonical and built once.
+var (
+	canonicalODataEntityID = http.CanonicalHeaderKey(headerODataEntity)
+	canonicalPrefApplied   = http.CanonicalHeaderKey(headerPrefApplied)
+	varyPrefer             = []string{"Prefer"}
+	returnRepresentation   = []string{"return=representation"}
+)
+
+// wantsRepresentation reads the preferences (RFC 7240): a list, possibly over
+// several Prefer lines (which the validator has joined), each a token with an
+// optional value and parameters after ";". Only the first "return" counts;
+// parameters and unknown preferences change nothing.
+func wantsRepresentation(prefer *generated.Prefer) bool {
+	if prefer == nil {
+		return false
+	}
+	for _, pref := range *prefer {
+		pref, _, _ = strings.Cut(pref, ";")
+		name, value, _ := strings.Cut(pref, "=")
+		if strings.EqualFold(strings.TrimSpace(name), "return") {
+			return strings.EqualFold(strings.Trim(strings.TrimSpace(value), `"`), "representation")
+		}
+	}
+	return false
+}
+
+// ListConnectorGroupMembers answers one page and, when more follow, the link to the next.
+func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.ApplicationsID, params generated.ListConnectorGroupMembersParams) error {
+	top := validation.ListConnectorGroupMembersTopDefault
+	if params.Top != nil {
+		top = int(*params.Top)
+	}
+	var after Cursor
+	if params.Skiptoken != nil {
+		var err error
+		if after, err = h.tokens.decode(app, *params.Skiptoken); err != nil {
+			return badRequest([]reqcheck.Violation{{Target: "$skiptoken", Message: msgInvalidSkipTok}})
+		}
+	}
+	page, err := h.store.List(storeContext(c), app, after, top)
+	if err != nil {
+		return fmt.Errorf("listing members of %s: %w", app, err)
+	}
+	out := generated.ConnectorCollection{Value: make([]generated.Connector, len(page.Members))}
+	for i, m := range page.Members {
+		out.Value[i] = toConnector(m)
+	}
+	if page.More {
+		next := h.nextLink(c, params.Top, h.tokens.encode(app, page.Next))
+		out.OdataNextLink = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// GetConnectorGroupMember answers the member, or 404.
+func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.GetConnectorGroupMemberParams) error {
+	m, err := h.store.Get(storeContext(c), app, id)
+	if errors.Is(err, ErrMemberNotFound) {
+		return memberNotFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("reading member %s of %s: %w", id, app, err)
+	}
+	return c.JSON(http.StatusOK, toConnector(m))
+}
+
+// RemoveConnectorGroupMember removes the member, or answers 404.
+func (h *handlers) RemoveConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.RemoveConnectorGroupMemberParams) error {
+	err := h.store.Remove(storeContext(c), app, id)
+	if errors.Is(err, ErrMemberNotFound) {
+		return memberNotFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("removing member %s of %s: %w", id, app, err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// GetHealth answers that the server is up.
+func (h *handlers) GetHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, generated.Health{Status: generated.HealthStatusOk})
+}
+
+// GetOpenAPIYAML serves the spec as it was written.
+func (h *handlers) GetOpenAPIYAML(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", h.specYAML)
+}
+
+// GetOpenAPIJSON serves the embedded spec as JSON.
+func (h *handlers) GetOpenAPIJSON(c echo.Context) error {
+	return c.JSONBlob(http.StatusOK, h.specJSON)
+}
+
+// toConnector is the stored member as the API shows it: id and type always set.
+func toConnector(m Member) generated.Connector {
+	id := m.ID
+	typ := generated.ConnectorOdataTypeHashMicrosoftGraphConnector
+	return generated.Connector{
+		OdataType:   &typ,
+		ID:          &id,
+		ExternalIP:  m.ExternalIP,
+		MachineName: m.MachineName,
+		Status:      m.Status,
+	}
+}
+
+// baseURL is the scheme and authority the client reached this server by. A
+// request without a Host (HTTP/1.0 may omit it) is answered with the address
+// it arrived on, so that Location and @odata.nextLink are always absolute.
+func baseURL(c echo.Context) string {
+	req := c.Request()
+	host := req.Host
+	if host == "" {
+		if addr, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = addr.String()
+		} else {
+			host = "localhost"
+		}
+	}
+	return schemeOf(req) + "://" + host
+}
+
+// memberURL is the absolute URL of member id of app: the spec's member path
+// with both ids filled in.
+func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
+	path := strings.Replace(h.memberPath, "{applicationsId}", app.String(), 1)
+	path = strings.Replace(path, "{connectorId}", id.String(), 1)
+	return baseURL(c) + path
+}
+
+// schemeOf is https for a TLS connection or, behind a proxy on a private
+// address, what its forwarding headers say (Echo's rule); otherwise http.
+func schemeOf(req *http.Request) string {
+	if req.TLS != nil {
+		return "https"
+	}
+	for _, name := range forwardingHeaders {
+		if _, ok := req.Header[name]; ok {
+			return echo.ExtractSchemeFromHeaders()(req)
+		}
+	}
+	return "http"
+}
+
+// forwardingHeaders are the headers Echo's scheme extractor reads.
+var forwardingHeaders = [...]string{echo.HeaderXForwardedProto, echo.HeaderXForwardedProtocol, echo.HeaderXForwardedSsl, echo.HeaderXUrlScheme}
+
+// nextLink repeats the request with the $skiptoken that resumes after this
+// page, keeping the page size the client asked for.
+func (h *handlers) nextLink(c echo.Context, top *int32, token string) string {
+	var b strings.Builder
+	b.WriteString(baseURL(c))
+	b.WriteString(c.Request().URL.EscapedPath())
+	b.WriteByte('?')
+	if top != nil {
+		b.WriteString("$top=")
+		b.WriteString(strconv.Itoa(int(*top)))
+		b.WriteByte('&')
+	}
+	b.WriteString("$skiptoken=")
+	b.WriteString(token)
+	return b.String()
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+// originalMethodKey keys the method a HEAD request came with, in the context
+// of the request routed as GET.
+type originalMethodKey struct{}
+
+// normalizePath prepares a request for routing, before Echo sees it:
+//
+//   - the OData segment $ref may be spelled %24ref (any case of the escape);
+//     no other escape changes routing: %2F stays part of its segment;
+//   - HEAD is answered wherever GET is (RFC 9110, 9.3.2): the request is
+//     routed as a GET, and net/http sends no body for the HEAD it came as.
+func normalizePath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := r.URL; u.RawPath != "" {
+			if raw, changed := unescapeDollar(u.RawPath); changed {
+				if strings.IndexByte(raw, '%') < 0 {
+					// Nothing else was escaped: route on the plain path.
+					u.RawPath = ""
+				} else {
+					u.RawPath = raw
+				}
+			}
+		}
+		if r.Method == http.MethodHead {
+			r = r.WithContext(context.WithValue(r.Context(), originalMethodKey{}, http.MethodHead))
+			r.Method = http.MethodGet
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unescapeDollar replaces every %24 (either case) in an escaped path with $,
+// in one pass.
+func unescapeDollar(raw string) (string, bool) {
+	i := strings.Index(raw, "%2")
+	if i < 0 {
+		return raw, false
+	}
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == '%' && i+2 < len(raw) && raw[i+1] == '2' && raw[i+2] == '4' {
+			if !changed {
+				b.Grow(len(raw))
+				b.WriteString(raw[:i])
+				changed = true
+			}
+			b.WriteByte('$')
+			i += 2
+			continue
+		}
+		if changed {
+			b.WriteByte(raw[i])
+		}
+	}
+	if !changed {
+		return raw, false
+	}
+	return b.String(), true
+}
