@@ -103,7 +103,7 @@ func (d *Decoder) describe(err error) (target, message string) {
 			name := lastToken(se.JSONPointer)
 			return shortPointer(se.JSONPointer), MsgDuplicate(name)
 		case !utf8.Valid(d.body):
-			return "", MsgInvalidUTF8
+			return shortPointer(se.JSONPointer), MsgInvalidUTF8
 		case strings.Contains(se.Err.Error(), "surrogate"):
 			return shortPointer(se.JSONPointer), MsgLoneSurrogate
 		}
@@ -295,9 +295,14 @@ func (d *Decoder) Next() bool {
 func (d *Decoder) Name() []byte { return d.levels[len(d.levels)-1].name }
 
 // Unknown reports the current property as one the schema does not allow and
-// skips its value.
+// skips its value. Past MaxViolations the violation is only counted: a body
+// of a hundred thousand unknown names builds a hundred messages.
 func (d *Decoder) Unknown() {
-	d.Violate(MsgNotAllowed(string(d.Name())))
+	if d.failed == nil && d.vs.Full() {
+		d.vs.Drop()
+	} else {
+		d.Violate(MsgNotAllowed(string(d.Name())))
+	}
 	d.Skip()
 }
 

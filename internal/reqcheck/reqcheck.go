@@ -46,6 +46,13 @@ func (v *Violations) Add(target, message string) {
 	v.list = append(v.list, Violation{Target: target, Message: message})
 }
 
+// Full reports that the list is at MaxViolations: a caller can count a
+// further violation (Drop) without building its message.
+func (v *Violations) Full() bool { return len(v.list) >= MaxViolations }
+
+// Drop counts a violation past MaxViolations without keeping it.
+func (v *Violations) Drop() { v.dropped++ }
+
 // Len is how many violations were found, including those past MaxViolations.
 func (v *Violations) Len() int { return len(v.list) + v.dropped }
 

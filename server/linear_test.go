@@ -1,0 +1,122 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connector-group/members-api/server"
+)
+
+// worstCase is an input built to cost the most per byte, of about n bytes.
+type worstCase struct {
+	name   string
+	status int
+	build  func(n int) (target, body string)
+}
+
+var worstCases = []worstCase{
+	{"distinct keys", 400, func(n int) (string, string) {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := 0; b.Len() < n-16; i++ {
+			fmt.Fprintf(&b, `"k%d":0,`, i)
+		}
+		b.WriteString(`"z":0}`)
+		return addPath(testApp), b.String()
+	}},
+	{"array", 400, func(n int) (string, string) {
+		return addPath(testApp), "[" + strings.Repeat("0,", n/2-1) + "0]"
+	}},
+	{"nesting", 400, func(n int) (string, string) {
+		return addPath(testApp), `{"x":` + strings.Repeat("[", n/2-4) + strings.Repeat("]", n/2-4) + "}"
+	}},
+	{"string", 400, func(n int) (string, string) {
+		return addPath(testApp), `{"machineName":"` + strings.Repeat("x", n-20) + `"}`
+	}},
+	{"escaped string", 400, func(n int) (string, string) {
+		return addPath(testApp), `{"machineName":"` + strings.Repeat(`\u0041`, (n-20)/6) + `"}`
+	}},
+	{"path of %24 escapes", 404, func(n int) (string, string) {
+		return "/applications/" + strings.Repeat("%24X", n/4), ""
+	}},
+}
+
+func worstRequest(target, body string) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// TestWorstCasesAreLinear: each input shaped to cost the most, at the size
+// limit (1 MiB; the path 60 KB), is answered in well under a second: under
+// 100 ms on the 2-core development machine, with room for a slower one (and
+// ten times that under the race detector).
+func TestWorstCasesAreLinear(t *testing.T) {
+	h, err := server.New(server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := 250 * time.Millisecond
+	if raceEnabled {
+		bound *= 10
+	}
+	for _, wc := range worstCases {
+		size := server.DefaultMaxBodyBytes - 64
+		if wc.status == 404 {
+			size = 60_000
+		}
+		target, body := wc.build(size)
+		if len(body) > server.DefaultMaxBodyBytes {
+			t.Fatalf("%s: the input is %d bytes, over the limit", wc.name, len(body))
+		}
+		req := worstRequest(target, body)
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		took := time.Since(start)
+		t.Logf("%-20s %8d bytes  %3d  %v", wc.name, max(len(body), len(target)), rec.Code, took)
+		if rec.Code != wc.status {
+			t.Errorf("%s: status %d, want %d\n%.300s", wc.name, rec.Code, wc.status, rec.Body.String())
+		}
+		if took > bound {
+			t.Errorf("%s: answered in %v, want under %v", wc.name, took, bound)
+		}
+		if rec.Body.Len() > 16<<10 { // at most 100 violations, each shortened
+			t.Errorf("%s: a %d-byte answer", wc.name, rec.Body.Len())
+		}
+	}
+}
+
+// BenchmarkWorstCase reports the cost per byte (with SetBytes, as MB/s) of
+// each worst case from 64 KiB to 1 MiB: flat throughput is linear time.
+func BenchmarkWorstCase(b *testing.B) {
+	h, err := server.New(server.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, wc := range worstCases {
+		sizes := []int{64 << 10, 256 << 10, 1<<20 - 64}
+		if wc.status == 404 {
+			sizes = []int{4 << 10, 16 << 10, 60_000} // a path: net/http caps the header block anyway
+		}
+		for _, size := range sizes {
+			target, body := wc.build(size)
+			b.Run(fmt.Sprintf("%s/%dKiB", strings.ReplaceAll(wc.name, " ", "_"), max(len(body), len(target))>>10), func(b *testing.B) {
+				b.SetBytes(int64(max(len(body), len(target))))
+				b.ReportAllocs()
+				for b.Loop() {
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, worstRequest(target, body))
+					if rec.Code != wc.status {
+						b.Fatalf("status %d", rec.Code)
+					}
+				}
+			})
+		}
+	}
+}
