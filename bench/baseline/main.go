@@ -1,6 +1,10 @@
 // Command baseline is the yardstick of `make bench`: a bare Echo server on the
-// same route as the mock's POST, that only decodes the JSON body into the
-// generated struct and answers 204. No validation, no store, no logging.
+// same route as the mock's POST that does only what any server of this API
+// must: it decodes the JSON body into the generated struct and answers 204
+// with the four headers the contract requires (Location, OData-EntityId,
+// Vary, and request-id with a new GUID), served by an http.Server with the
+// mock's default timeouts. No validation, no store, no logging: the ratio of
+// the two is the cost of the mock's own work.
 package main
 
 import (
@@ -9,9 +13,11 @@ import (
 	"log"
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/server"
 )
 
 func main() {
@@ -24,7 +30,22 @@ func main() {
 		if err := json.NewDecoder(c.Request().Body).Decode(&in); err != nil {
 			return c.NoContent(http.StatusBadRequest)
 		}
+		location := "http://" + c.Request().Host + "/applications/" + c.Param("applicationsId") + "/connectorGroup/members/" + uuid.NewString()
+		h := c.Response().Header()
+		h.Set("Location", location)
+		h.Set("OData-EntityId", location)
+		h.Set("Vary", "Prefer")
+		h.Set("request-id", uuid.NewString())
 		return c.NoContent(http.StatusNoContent)
 	})
-	log.Fatal(http.ListenAndServe(*addr, e))
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           e,
+		ReadHeaderTimeout: server.DefaultReadHeaderTimeout,
+		ReadTimeout:       server.DefaultReadTimeout,
+		WriteTimeout:      server.DefaultWriteTimeout,
+		IdleTimeout:       server.DefaultIdleTimeout,
+		MaxHeaderBytes:    server.DefaultMaxHeaderBytes,
+	}
+	log.Fatal(srv.ListenAndServe())
 }

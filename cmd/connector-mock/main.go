@@ -80,13 +80,13 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&o.token, "token", "", "the only bearer `token` accepted (default: any non-empty token)")
 	fs.StringVar(&o.state, "state", "", "keep the members in this `file` (bbolt), across restarts (default: in memory only)")
-	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 64<<10, "largest request header block in `bytes`")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request header block in `bytes`")
 	fs.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in `bytes`")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
-	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to read a request's headers")
-	fs.DurationVar(&o.readTimeout, "read-timeout", 30*time.Second, "time allowed to read a whole request")
-	fs.DurationVar(&o.writeTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
-	fs.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "time a kept-alive connection may sit idle")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read a request's headers")
+	fs.DurationVar(&o.readTimeout, "read-timeout", server.DefaultReadTimeout, "time allowed to read a whole request")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "time allowed to write a response")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a kept-alive connection may sit idle")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "time requests in flight get to finish on SIGINT or SIGTERM")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API from memory.\n"+
