@@ -33,6 +33,11 @@ func TestParseFlags(t *testing.T) {
 		{name: "bad environment value", env: map[string]string{"CONNECTOR_MOCK_MAX_BODY": "lots"}, wantErr: "CONNECTOR_MOCK_MAX_BODY"},
 		{name: "non-positive body limit", args: []string{"--max-body", "0"}, wantErr: "--max-body"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+		{name: "negative read timeout", args: []string{"--read-timeout", "-1s"}, wantErr: "--read-timeout must not be negative"},
+		{name: "negative timeouts, each named", args: []string{"--idle-timeout", "-1m", "--write-timeout", "-2s"},
+			wantErr: "--write-timeout must not be negative (0 turns it off), not -2s\n--idle-timeout must not be negative"},
+		{name: "token with surrounding spaces", args: []string{"--token", " s3cret "}, wantErr: "--token begins or ends with white space"},
+		{name: "zero timeout turns it off", args: []string{"--read-timeout", "0"}, want: func(o options) bool { return o.readTimeout == 0 }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,6 +46,9 @@ func TestParseFlags(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("the message shows the token: %v", err)
 				}
 				return
 			}

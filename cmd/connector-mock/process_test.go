@@ -402,3 +402,24 @@ func TestBadStateFileStopsStartup(t *testing.T) {
 		t.Error("the refused file was modified")
 	}
 }
+
+// TestStateThatIsNoFileStopsStartup: --state naming a directory or a device
+// says so, instead of a message about bbolt or locks.
+func TestStateThatIsNoFileStopsStartup(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{t.TempDir(), "is a directory"},
+		{"/dev/null", "is not a regular file but a character device"},
+	} {
+		if _, err := os.Stat(tc.path); err != nil {
+			t.Skipf("%s: %v", tc.path, err)
+		}
+		out, err := exec.Command(mockBinary(t), "--addr", "127.0.0.1:0", "--state", tc.path).CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Fatalf("--state %s: %v, want exit status 1\n%s", tc.path, err, out)
+		}
+		if !strings.Contains(string(out), tc.path) || !strings.Contains(string(out), tc.want) {
+			t.Errorf("--state %s: the message does not say %q:\n%s", tc.path, tc.want, out)
+		}
+	}
+}
