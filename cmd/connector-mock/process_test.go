@@ -82,7 +82,14 @@ var listeningLine = regexp.MustCompile(`msg=listening addr=(http://[0-9.:]+)`)
 
 func startMock(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startMockEnv(t, nil, args...)
+}
+
+// startMockEnv is startMock with extra environment variables (KEY=value).
+func startMockEnv(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(mockBinary(t), append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	stderr := &lockedBuffer{}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(stderr, pw)
