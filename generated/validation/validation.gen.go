@@ -26,31 +26,8 @@ func Operations() []reqcheck.Operation {
 
 // checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members).
 func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	if v := in.PathParam("applicationsId"); v == "" {
-		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
-	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
-			}
-		}
-	}
-	if lines := in.Header["Client-Request-Id"]; len(lines) > 1 {
-		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
-	} else if len(lines) == 1 {
-		v := lines[0]
-		switch {
-		default:
-			length1 := reqcheck.Length(v)
-			if length1 < 1 {
-				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
-			}
-			if length1 > 128 {
-				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
-			}
-		}
-	}
+	checkParameterApplicationsId(in, vs)
+	checkParameterClientRequestId(in, vs)
 	if vals := in.Query["$top"]; len(vals) > 1 {
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
@@ -88,49 +65,9 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 
 // checkAddConnectorGroupMember checks a request for addConnectorGroupMember (POST /applications/{applicationsId}/connectorGroup/members/$ref).
 func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	if v := in.PathParam("applicationsId"); v == "" {
-		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
-	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
-			}
-		}
-	}
-	if lines := in.Header["Client-Request-Id"]; len(lines) > 1 {
-		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
-	} else if len(lines) == 1 {
-		v := lines[0]
-		switch {
-		default:
-			length4 := reqcheck.Length(v)
-			if length4 < 1 {
-				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
-			}
-			if length4 > 128 {
-				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
-			}
-		}
-	}
-	if lines := in.Header["Prefer"]; len(lines) > 0 {
-		v := reqcheck.JoinFieldLines(lines)
-		in.Header["Prefer"] = []string{v}
-		items := reqcheck.SplitList(v)
-		if len(items) > 16 {
-			vs.Add("Prefer", reqcheck.MsgMaxItems(16))
-		}
-		for _, item := range items {
-			item = strings.TrimSpace(item)
-			switch {
-			default:
-				length5 := reqcheck.Length(item)
-				if length5 > 256 {
-					vs.Add("Prefer", reqcheck.MsgMaxLength(256))
-				}
-			}
-		}
-	}
+	checkParameterApplicationsId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	checkParameterPrefer(in, vs)
 	reqcheck.UnknownOptions(in.Query, vs)
 	if len(in.Body) == 0 {
 		vs.Add("", reqcheck.MsgBodyRequired)
@@ -147,82 +84,18 @@ func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 
 // checkGetConnectorGroupMember checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}).
 func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	if v := in.PathParam("applicationsId"); v == "" {
-		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
-	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
-			}
-		}
-	}
-	if v := in.PathParam("connectorId"); v == "" {
-		vs.Add("connectorId", reqcheck.MsgParamRequired("path", "connectorId"))
-	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("connectorId", reqcheck.MsgFormat(v, "uuid"))
-			}
-		}
-	}
-	if lines := in.Header["Client-Request-Id"]; len(lines) > 1 {
-		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
-	} else if len(lines) == 1 {
-		v := lines[0]
-		switch {
-		default:
-			length6 := reqcheck.Length(v)
-			if length6 < 1 {
-				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
-			}
-			if length6 > 128 {
-				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
-			}
-		}
-	}
+	checkParameterApplicationsId(in, vs)
+	checkParameterConnectorId(in, vs)
+	checkParameterClientRequestId(in, vs)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
 
 // checkRemoveConnectorGroupMember checks a request for removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
 func checkRemoveConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	if v := in.PathParam("applicationsId"); v == "" {
-		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
-	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
-			}
-		}
-	}
-	if v := in.PathParam("connectorId"); v == "" {
-		vs.Add("connectorId", reqcheck.MsgParamRequired("path", "connectorId"))
-	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("connectorId", reqcheck.MsgFormat(v, "uuid"))
-			}
-		}
-	}
-	if lines := in.Header["Client-Request-Id"]; len(lines) > 1 {
-		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
-	} else if len(lines) == 1 {
-		v := lines[0]
-		switch {
-		default:
-			length7 := reqcheck.Length(v)
-			if length7 < 1 {
-				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
-			}
-			if length7 > 128 {
-				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
-			}
-		}
-	}
+	checkParameterApplicationsId(in, vs)
+	checkParameterConnectorId(in, vs)
+	checkParameterClientRequestId(in, vs)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
@@ -264,97 +137,166 @@ func ErrorCodeValues() []generated.ErrorCode {
 	return []generated.ErrorCode{"Request_BadRequest", "InvalidAuthenticationToken", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError"}
 }
 
+// checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId).
+func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations) {
+	if v := in.PathParam("applicationsId"); v == "" {
+		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
+	} else {
+		switch {
+		default:
+			if !reqcheck.IsGUID(v) {
+				vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
+			}
+		}
+	}
+}
+
+// checkParameterClientRequestId checks the header parameter client-request-id (#/components/parameters/ClientRequestId).
+func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations) {
+	if lines := in.Header["Client-Request-Id"]; len(lines) > 1 {
+		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
+	} else if len(lines) == 1 {
+		v := lines[0]
+		switch {
+		default:
+			length1 := reqcheck.Length(v)
+			if length1 < 1 {
+				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
+			}
+			if length1 > 128 {
+				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
+			}
+		}
+	}
+}
+
+// checkParameterPrefer checks the header parameter Prefer (#/components/parameters/Prefer).
+func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
+	if lines := in.Header["Prefer"]; len(lines) > 0 {
+		v := reqcheck.JoinFieldLines(lines)
+		in.Header["Prefer"] = []string{v}
+		items := reqcheck.SplitList(v)
+		if len(items) > 16 {
+			vs.Add("Prefer", reqcheck.MsgMaxItems(16))
+		}
+		for _, item := range items {
+			item = strings.TrimSpace(item)
+			switch {
+			default:
+				length4 := reqcheck.Length(item)
+				if length4 > 256 {
+					vs.Add("Prefer", reqcheck.MsgMaxLength(256))
+				}
+			}
+		}
+	}
+}
+
+// checkParameterConnectorId checks the path parameter connectorId (#/components/parameters/ConnectorId).
+func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations) {
+	if v := in.PathParam("connectorId"); v == "" {
+		vs.Add("connectorId", reqcheck.MsgParamRequired("path", "connectorId"))
+	} else {
+		switch {
+		default:
+			if !reqcheck.IsGUID(v) {
+				vs.Add("connectorId", reqcheck.MsgFormat(v, "uuid"))
+			}
+		}
+	}
+}
+
 // decodeConnector reads a Connector, checking it against #/components/schemas/connector.
 func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	if !d.Object() {
 		return
 	}
-	var seen8 uint64
+	var seen5 uint64
 	for d.Next() {
 		switch string(d.Name()) {
 		case "@odata.type":
 			{
-				p9 := reqcheck.Alloc(&o.OdataType)
-				if s10, ok := d.String(); ok {
+				p6 := reqcheck.Alloc(&o.OdataType)
+				if s7, ok := d.String(); ok {
 					switch {
-					case s10 != "#microsoft.graph.connector":
-						d.Violate(reqcheck.MsgEnum(s10, "#microsoft.graph.connector"))
+					case s7 != "#microsoft.graph.connector":
+						d.Violate(reqcheck.MsgEnum(s7, "#microsoft.graph.connector"))
 					default:
 					}
-					reqcheck.SetString(p9, s10)
+					reqcheck.SetString(p6, s7)
 				}
 			}
 		case "externalIp":
-			seen8 |= 1 << 0
-			if s11, ok := d.String(); ok {
+			seen5 |= 1 << 0
+			if s8, ok := d.String(); ok {
 				switch {
-				case !(isBranch12(s11) || isBranch13(s11)):
-					d.Violate(reqcheck.MsgAlternatives(s11, "ipv4 or ipv6"))
+				case !(isBranch9(s8) || isBranch10(s8)):
+					d.Violate(reqcheck.MsgAlternatives(s8, "ipv4 or ipv6"))
 				default:
-					length14 := reqcheck.Length(s11)
-					if length14 > 45 {
+					length11 := reqcheck.Length(s8)
+					if length11 > 45 {
 						d.Violate(reqcheck.MsgMaxLength(45))
 					}
 				}
-				reqcheck.SetString(&o.ExternalIP, s11)
+				reqcheck.SetString(&o.ExternalIP, s8)
 			}
 		case "id":
 			{
-				p15 := reqcheck.Alloc(&o.ID)
-				if s16, ok := d.String(); ok {
+				p12 := reqcheck.Alloc(&o.ID)
+				if s13, ok := d.String(); ok {
 					switch {
 					default:
-						if !reqcheck.IsGUID(s16) {
-							d.Violate(reqcheck.MsgFormat(s16, "uuid"))
+						if !reqcheck.IsGUID(s13) {
+							d.Violate(reqcheck.MsgFormat(s13, "uuid"))
 						}
 					}
-					if id, ok := reqcheck.ParseGUID(s16); ok {
-						*p15 = id
+					if id, ok := reqcheck.ParseGUID(s13); ok {
+						*p12 = id
 					}
 				}
 			}
 		case "machineName":
-			seen8 |= 1 << 1
-			if s17, ok := d.String(); ok {
+			seen5 |= 1 << 1
+			if s14, ok := d.String(); ok {
 				switch {
 				default:
-					length18 := reqcheck.Length(s17)
-					if length18 < 1 {
+					length15 := reqcheck.Length(s14)
+					if length15 < 1 {
 						d.Violate(reqcheck.MsgMinLength(1))
 					}
-					if length18 > 255 {
+					if length15 > 255 {
 						d.Violate(reqcheck.MsgMaxLength(255))
 					}
 				}
-				reqcheck.SetString(&o.MachineName, s17)
+				reqcheck.SetString(&o.MachineName, s14)
 			}
 		case "status":
-			seen8 |= 1 << 2
-			if s19, ok := d.String(); ok {
+			seen5 |= 1 << 2
+			if s16, ok := d.String(); ok {
 				switch {
-				case s19 != "active" && s19 != "inactive":
-					d.Violate(reqcheck.MsgEnum(s19, "active, inactive"))
+				case s16 != "active" && s16 != "inactive":
+					d.Violate(reqcheck.MsgEnum(s16, "active, inactive"))
 				default:
 				}
-				reqcheck.SetString(&o.Status, s19)
+				reqcheck.SetString(&o.Status, s16)
 			}
 		default:
 			d.Unknown()
 		}
 	}
-	if seen8&(1<<0) == 0 {
+	if seen5&(1<<0) == 0 {
 		d.Missing("externalIp")
 	}
-	if seen8&(1<<1) == 0 {
+	if seen5&(1<<1) == 0 {
 		d.Missing("machineName")
 	}
-	if seen8&(1<<2) == 0 {
+	if seen5&(1<<2) == 0 {
 		d.Missing("status")
 	}
 }
 
-// isBranch12 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
-func isBranch12(s string) bool { return reqcheck.IsIPv4(s) }
+// isBranch9 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
+func isBranch9(s string) bool { return reqcheck.IsIPv4(s) }
 
-// isBranch13 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
-func isBranch13(s string) bool { return reqcheck.IsIPv6(s) }
+// isBranch10 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
+func isBranch10(s string) bool { return reqcheck.IsIPv6(s) }

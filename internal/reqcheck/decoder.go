@@ -230,19 +230,41 @@ func (d *Decoder) IsNull() bool {
 
 // Object starts reading an object; for any other value it reports the type,
 // skips it, and returns false.
-func (d *Decoder) Object() bool {
+func (d *Decoder) Object() bool { return d.enter('{', "object") }
+
+// enter reads the opening delimiter of an object ('{') or an array ('['),
+// starting a level; for any other value it reports the type, skips it, and
+// returns false.
+func (d *Decoder) enter(delim jsontext.Kind, typ string) bool {
 	if d.failed != nil {
 		return false
 	}
-	if d.dec.PeekKind() != '{' {
-		d.wrongType("object")
+	if d.dec.PeekKind() != delim {
+		d.wrongType(typ)
 		return false
 	}
 	if _, err := d.dec.ReadToken(); err != nil {
 		d.fail(err)
 		return false
 	}
-	d.levels = append(d.levels, level{name: d.spareName()})
+	d.levels = append(d.levels, level{array: delim == '[', index: -1, name: d.spareName()})
+	return true
+}
+
+// leave reads the closing delimiter of the current level if it comes next,
+// and reports whether it did (or reading failed): the level is done.
+func (d *Decoder) leave(delim jsontext.Kind) bool {
+	if d.failed != nil {
+		return true
+	}
+	if d.dec.PeekKind() != delim {
+		return false
+	}
+	if _, err := d.dec.ReadToken(); err != nil {
+		d.fail(err)
+		return true
+	}
+	d.levels = d.levels[:len(d.levels)-1]
 	return true
 }
 
@@ -257,18 +279,10 @@ func (d *Decoder) spareName() []byte {
 // Next reads the next property name of the current object; at the object's
 // end (or a syntactic error) it returns false and leaves the object.
 func (d *Decoder) Next() bool {
-	if d.failed != nil {
+	if d.leave('}') {
 		return false
 	}
 	l := &d.levels[len(d.levels)-1]
-	if d.dec.PeekKind() == '}' {
-		if _, err := d.dec.ReadToken(); err != nil {
-			d.fail(err)
-			return false
-		}
-		d.levels = d.levels[:len(d.levels)-1]
-		return false
-	}
 	raw, err := d.dec.ReadValue()
 	if err != nil {
 		d.fail(err)
@@ -311,38 +325,15 @@ func (d *Decoder) Skip() { d.read() }
 
 // Array starts reading an array; for any other value it reports the type,
 // skips it, and returns false.
-func (d *Decoder) Array() bool {
-	if d.failed != nil {
-		return false
-	}
-	if d.dec.PeekKind() != '[' {
-		d.wrongType("array")
-		return false
-	}
-	if _, err := d.dec.ReadToken(); err != nil {
-		d.fail(err)
-		return false
-	}
-	d.levels = append(d.levels, level{array: true, index: -1, name: d.spareName()})
-	return true
-}
+func (d *Decoder) Array() bool { return d.enter('[', "array") }
 
 // Element moves to the next item of the current array; at the array's end
 // (or a syntactic error) it returns false and leaves the array.
 func (d *Decoder) Element() bool {
-	if d.failed != nil {
+	if d.leave(']') {
 		return false
 	}
-	l := &d.levels[len(d.levels)-1]
-	if d.dec.PeekKind() == ']' {
-		if _, err := d.dec.ReadToken(); err != nil {
-			d.fail(err)
-			return false
-		}
-		d.levels = d.levels[:len(d.levels)-1]
-		return false
-	}
-	l.index++
+	d.levels[len(d.levels)-1].index++
 	return true
 }
 

@@ -66,6 +66,8 @@ type generator struct {
 	decoders bytes.Buffer      // the models' decode functions
 	helpers  bytes.Buffer      // the small functions and variables they use
 	decodeFn map[string]string // model type name -> its decode function
+	paramFn  map[string]string // component parameter -> its check function
+	paramFns bytes.Buffer      // those functions
 	queue    []decodeJob
 	patterns map[string]string // pattern -> the variable holding it compiled
 	anyOfs   map[string]string // branch expression -> its function
@@ -84,7 +86,7 @@ type decodeJob struct {
 func newGenerator(doc *openapi3.T, m *models, modelsImport, pkg, specName string) *generator {
 	return &generator{doc: doc, models: m, modelsImport: modelsImport, pkg: pkg, specName: specName,
 		imports:  map[string]string{"reqcheck": "github.com/connector-group/members-api/internal/reqcheck"},
-		decodeFn: map[string]string{}, patterns: map[string]string{}, anyOfs: map[string]string{}}
+		decodeFn: map[string]string{}, paramFn: map[string]string{}, patterns: map[string]string{}, anyOfs: map[string]string{}}
 }
 
 // operation is one operation of the document, in a stable order.
@@ -167,6 +169,7 @@ func (g *generator) generate() ([]byte, error) {
 	}
 	out.WriteString(")\n\n")
 	out.Write(body.Bytes())
+	out.Write(g.paramFns.Bytes())
 	out.Write(g.decoders.Bytes())
 	out.Write(g.helpers.Bytes())
 	return out.Bytes(), nil
@@ -255,16 +258,16 @@ func (g *generator) operationEntry(w *bytes.Buffer, o operation) {
 
 // parameters are the operation's parameters with the path item's, the
 // operation's winning (OpenAPI 3.0, 4.7.8), in the order the spec lists them.
-func parameters(o operation) []*openapi3.Parameter {
-	var out []*openapi3.Parameter
+func parameters(o operation) []*openapi3.ParameterRef {
+	var out []*openapi3.ParameterRef
 	for _, ref := range o.item.Parameters {
 		if ref.Value != nil && o.op.Parameters.GetByInAndName(ref.Value.In, ref.Value.Name) == nil {
-			out = append(out, ref.Value)
+			out = append(out, ref)
 		}
 	}
 	for _, ref := range o.op.Parameters {
 		if ref.Value != nil {
-			out = append(out, ref.Value)
+			out = append(out, ref)
 		}
 	}
 	return out
@@ -275,10 +278,15 @@ func (g *generator) checkFunction(w *bytes.Buffer, o operation) {
 	fmt.Fprintf(w, "// %s checks a request for %s (%s %s).\n", name, o.op.OperationID, o.method, o.path)
 	fmt.Fprintf(w, "func %s(in *reqcheck.Input, vs *reqcheck.Violations) any {\n", name)
 	var queryNames []string
-	for _, p := range parameters(o) {
-		g.parameter(w, o, p)
-		if p.In == openapi3.ParameterInQuery {
-			queryNames = append(queryNames, p.Name)
+	for _, ref := range parameters(o) {
+		if ref.Ref != "" {
+			// A shared parameter is checked by one function, whichever operation uses it.
+			fmt.Fprintf(w, "\t%s(in, vs)\n", g.parameterFunction(ref))
+		} else {
+			g.parameter(w, opWhere(o)+".parameters", ref.Value)
+		}
+		if ref.Value.In == openapi3.ParameterInQuery {
+			queryNames = append(queryNames, ref.Value.Name)
 		}
 	}
 	fmt.Fprintf(w, "\treqcheck.UnknownOptions(in.Query, vs")
@@ -317,9 +325,28 @@ func (g *generator) checkFunction(w *bytes.Buffer, o operation) {
 	w.WriteString("\tif !d.Finish() || vs.Len() > 0 {\n\t\treturn nil\n\t}\n\treturn body\n}\n\n")
 }
 
+// parameterFunction is the function that checks a shared (component)
+// parameter, written on first use.
+func (g *generator) parameterFunction(ref *openapi3.ParameterRef) string {
+	if fn, ok := g.paramFn[ref.Ref]; ok {
+		return fn
+	}
+	fn := "checkParameter" + goName(ref.Ref[strings.LastIndex(ref.Ref, "/")+1:])
+	g.paramFn[ref.Ref] = fn
+	var w bytes.Buffer
+	fmt.Fprintf(&w, "// %s checks the %s parameter %s (%s).\n", fn, ref.Value.In, ref.Value.Name, ref.Ref)
+	fmt.Fprintf(&w, "func %s(in *reqcheck.Input, vs *reqcheck.Violations) {\n", fn)
+	g.parameter(&w, ref.Ref, ref.Value)
+	w.WriteString("}\n\n")
+	g.paramFns.Write(w.Bytes())
+	return fn
+}
+
 // parameter writes the checks of one parameter.
-func (g *generator) parameter(w *bytes.Buffer, o operation, p *openapi3.Parameter) {
-	where := opWhere(o) + ".parameters." + p.In + "." + p.Name
+func (g *generator) parameter(w *bytes.Buffer, where string, p *openapi3.Parameter) {
+	if !strings.HasPrefix(where, "#/") {
+		where += "." + p.In + "." + p.Name
+	}
 	raw, _ := p.MarshalJSON()
 	var bad []string
 	for _, k := range jsonKeys(raw) {
@@ -810,7 +837,8 @@ func (g *generator) objectBody(w *bytes.Buffer, s *openapi3.Schema, st *ast.Stru
 // server and the client read them from the spec rather than a copy.
 func (g *generator) constants(w *bytes.Buffer, ops []operation) {
 	for _, o := range ops {
-		for _, p := range parameters(o) {
+		for _, ref := range parameters(o) {
+			p := ref.Value
 			if p.Schema == nil || p.Schema.Value == nil || typeOf(p.Schema.Value) != openapi3.TypeInteger {
 				continue
 			}
