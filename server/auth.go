@@ -14,27 +14,28 @@ import (
 // (both sides are hashed first, so not even the length leaks). Several
 // Authorization headers are refused: which one would count is ambiguous, and
 // a proxy and the server could pick different ones.
-func bearerAuth(want string) func(http.Header) error {
+// It returns the token it accepted.
+func bearerAuth(want string) func(http.Header) (string, error) {
 	wantSum := sha256.Sum256([]byte(want))
-	return func(h http.Header) error {
+	return func(h http.Header) (string, error) {
 		values := h[echo.HeaderAuthorization]
 		if len(values) > 1 {
-			return unauthorized(msgTokenTwice, wwwAuthInvalidTok)
+			return "", unauthorized(msgTokenTwice, wwwAuthInvalidTok)
 		}
 		if len(values) == 0 || strings.TrimSpace(values[0]) == "" {
-			return unauthorized(msgTokenEmpty, wwwAuthenticate)
+			return "", unauthorized(msgTokenEmpty, wwwAuthenticate)
 		}
 		scheme, token, ok := strings.Cut(values[0], " ")
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			return unauthorized(msgTokenMalformed, wwwAuthInvalidTok)
+			return "", unauthorized(msgTokenMalformed, wwwAuthInvalidTok)
 		}
 		if want != "" {
 			got := sha256.Sum256([]byte(token))
 			if subtle.ConstantTimeCompare(got[:], wantSum[:]) != 1 {
-				return unauthorized(msgTokenWrong, wwwAuthInvalidTok)
+				return "", unauthorized(msgTokenWrong, wwwAuthInvalidTok)
 			}
 		}
-		return nil
+		return token, nil
 	}
 }

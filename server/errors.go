@@ -20,6 +20,7 @@ const (
 	msgNotFoundRoute  = "The requested resource does not exist."
 	msgInternal       = "An unexpected error occurred. The request-id identifies the details in the server's log."
 	msgBodyStopped    = "The request body could not be read."
+	msgNotGzip        = "The request body is not valid gzip, as its Content-Encoding says."
 	msgMethodNotFound = "The method is not allowed on this resource."
 	msgEntityTooLarge = "The request body is larger than the server accepts."
 	msgNoContentType  = "The request has a body but no Content-Type."
@@ -36,6 +37,9 @@ const (
 	headerPrefApplied = "Preference-Applied"
 	headerWWWAuth     = "WWW-Authenticate"
 )
+
+// statusClientGone is what the log records for a request whose client went away.
+const statusClientGone = 499
 
 // apiError is a failure on its way to the client: the one error handler renders
 // it in the OData envelope. Everything the server refuses becomes one of these.
@@ -138,6 +142,11 @@ func classifyHTTPError(he *echo.HTTPError) *apiError {
 // told. Echo's own errors (no route, wrong method) come here too.
 func renderError(c echo.Context, logger *slog.Logger, err error) {
 	rc := requestOf(c)
+	if errors.Is(err, errClientGone) {
+		// Nothing is written: the log says 499, nginx's "client closed request".
+		c.Response().Status = statusClientGone
+		return
+	}
 	if c.Response().Committed {
 		logger.ErrorContext(c.Request().Context(), "error after the response was committed",
 			slog.String("request_id", rc.id.String()), slog.Any("error", err))

@@ -21,8 +21,10 @@ import (
 type requestContext struct {
 	echo.Context
 	id     uuid.UUID // the request-id
-	method string    // the method the client sent (HEAD is routed as GET)
-	body   any       // the body the generated validator decoded, or nil
+	method string        // the method the client sent (HEAD is routed as GET)
+	body   any           // the body the generated validator decoded, or nil
+	fault  int           // the status of the fault injected, or 0
+	delay  time.Duration // the latency injected
 }
 
 // requestOf is the requestContext of c; every request gets one from
@@ -57,13 +59,20 @@ func withCommon(logger *slog.Logger) echo.MiddlewareFunc {
 			if err := callRecovering(rc, next); err != nil {
 				renderError(rc, logger, err)
 			}
-			logger.LogAttrs(req.Context(), slog.LevelInfo, "request",
+			attrs := []slog.Attr{
 				slog.String("method", rc.method),
 				slog.String("path", req.URL.Path),
 				slog.Int("status", c.Response().Status),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", h.Get(headerRequestID)),
-			)
+			}
+			if rc.fault != 0 {
+				attrs = append(attrs, slog.Int("fault", rc.fault))
+			}
+			if rc.delay != 0 {
+				attrs = append(attrs, slog.Duration("latency", rc.delay))
+			}
+			logger.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
 			return nil
 		}
 	}

@@ -5,7 +5,7 @@
 //	normalizePath (paths.go)        %24ref spelled $ref; HEAD answered as GET
 //	Echo's router                   404, or 405 with Allow
 //	withCommon (middleware.go)      request-id, panic recovery, the error envelope, the access log
-//	operation (validate.go)         bearer token, Content-Type, body size, then the generated
+//	operation (validate.go)         bearer token, faults (faults.go), Content-Type, body size, then the generated
 //	                                validator (generated/validation) checks everything else and
 //	                                decodes the body into the generated model
 //	the generated wrapper           (generated/echoapi) binds the checked parameters
@@ -49,10 +49,33 @@ type Config struct {
 	// 24 or 32 bytes. Nil means a random key, so tokens last as long as the
 	// process.
 	SkipTokenKey []byte
+	// Faults make member operations slow, throttled or failing on purpose;
+	// Server.SetFaults changes them while the server runs.
+	Faults Faults
+	// Seed, when not 0, makes the faults and latencies drawn repeat from run
+	// to run for the same requests in the same order.
+	Seed uint64
 }
 
-// New returns the mock server's HTTP handler.
-func New(cfg Config) (http.Handler, error) {
+// Server is the mock server: an http.Handler whose misbehaviour can be
+// changed while it serves.
+type Server struct {
+	handler   http.Handler
+	misbehave *injector
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Faults are the misbehaviour settings in force.
+func (s *Server) Faults() Faults { return s.misbehave.settings() }
+
+// SetFaults replaces the misbehaviour settings, from the next request on. A
+// new rate limit starts every caller's window afresh.
+func (s *Server) SetFaults(f Faults) error { return s.misbehave.set(f) }
+
+// New returns the mock server.
+func New(cfg Config) (*Server, error) {
 	if cfg.Token != strings.TrimSpace(cfg.Token) {
 		return nil, errors.New("the token begins or ends with white space, which no Authorization header can carry")
 	}
@@ -72,6 +95,10 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	misbehave, err := newInjector(cfg.Faults, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
 	operations := validation.Operations()
 	h, err := newHandlers(store, tokens, operations, openapi.YAML)
 	if err != nil {
@@ -87,13 +114,13 @@ func New(cfg Config) (http.Handler, error) {
 	auth := bearerAuth(cfg.Token)
 	middlewares := make(map[string][]echo.MiddlewareFunc, len(operations))
 	for _, op := range operations {
-		middlewares[op.ID] = []echo.MiddlewareFunc{operationMiddleware(op, auth, maxBody, shadowsOf(op, operations))}
+		middlewares[op.ID] = []echo.MiddlewareFunc{operationMiddleware(op, auth, misbehave, maxBody, shadowsOf(op, operations))}
 	}
 	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	if err := servesEveryOperation(e, operations); err != nil {
 		return nil, err
 	}
-	return normalizePath(e), nil
+	return &Server{handler: normalizePath(e), misbehave: misbehave}, nil
 }
 
 // servesEveryOperation checks that the generated server registered a route

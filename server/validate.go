@@ -1,6 +1,8 @@
 package server
 
 import (
+	"compress/flate"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,17 +22,29 @@ import (
 )
 
 // operationMiddleware is what runs in front of one operation's generated
-// wrapper, in this order: the bearer token (401), a request that names a
-// more concrete path of the spec (405), an empty path segment (404), the
-// Content-Type (415), the body's size (413), and then the generated
-// validator, which checks the parameters, headers and body and decodes the
-// body into the generated model (400 listing every violation).
-func operationMiddleware(op reqcheck.Operation, auth func(http.Header) error, maxBody int64, shadows []shadow) echo.MiddlewareFunc {
+// wrapper, in this order: the bearer token (401); for a member operation,
+// the misbehaviour asked for (throttling, a fault, latency: faults.go), so
+// that a faulted request changes nothing; a request that names a more
+// concrete path of the spec (405); an empty path segment (404); the
+// Content-Type and Content-Encoding (415); the body's size (413); and then
+// the generated validator, which checks the parameters, headers and body and
+// decodes the body into the generated model (400 listing every violation).
+func operationMiddleware(op reqcheck.Operation, auth func(http.Header) (string, error), misbehave *injector, maxBody int64, shadows []shadow) echo.MiddlewareFunc {
+	member := slices.Contains(op.Tags, memberTag)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			var token string
 			if op.Secured {
-				if err := auth(req.Header); err != nil {
+				var err error
+				if token, err = auth(req.Header); err != nil {
+					return err
+				}
+			}
+			var d decision
+			if member {
+				var err error
+				if d, err = misbehaveOn(c, misbehave, token, maxBody); err != nil {
 					return err
 				}
 			}
@@ -60,11 +75,20 @@ func operationMiddleware(op reqcheck.Operation, auth func(http.Header) error, ma
 				if err := checkContentType(req, op.BodyMediaTypes); err != nil {
 					return err
 				}
-				body, err := readBody(c, maxBody)
+				gzipped, err := checkContentEncoding(req.Header)
+				if err != nil {
+					return err
+				}
+				body, err := readBody(c, maxBody, gzipped)
 				if err != nil {
 					return err
 				}
 				in.Body = body
+			}
+			if d.delay > 0 {
+				if err := wait(c, d.delay); err != nil {
+					return err
+				}
 			}
 			value := op.Check(&in, &vs)
 			if vs.Len() > 0 {
@@ -75,6 +99,62 @@ func operationMiddleware(op reqcheck.Operation, auth func(http.Header) error, ma
 		}
 	}
 }
+
+// memberTag marks the member operations in the spec: the ones that misbehave.
+const memberTag = "members"
+
+// misbehaveOn applies what the injector decides for this request: it sets
+// the rate-limit headers and, for a fault, waits out the latency and returns
+// the fault; otherwise it returns the delay still to wait, which the
+// middleware waits once the body is read. Only with the body read to its end
+// does net/http notice a client that goes away, so the wait can be cut short
+// at once. Nothing is locked while it waits.
+func misbehaveOn(c echo.Context, misbehave *injector, token string, maxBody int64) (decision, error) {
+	req := c.Request()
+	forced := forcedFault(req.Header)
+	if forced == 0 && !misbehave.active.Load() {
+		return decision{}, nil
+	}
+	d := misbehave.decide(token, forced)
+	header := c.Response().Header()
+	for k, v := range d.rateLimit {
+		header[k] = v
+	}
+	if d.fault == nil {
+		return d, nil
+	}
+	if d.delay > 0 {
+		if req.Body != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(req.Body, maxBody+1))
+		}
+		if err := wait(c, d.delay); err != nil {
+			return d, err
+		}
+	}
+	requestOf(c).fault = d.fault.status
+	e := &apiError{status: d.fault.status, code: FaultStatuses[d.fault.status], message: d.fault.message}
+	if d.fault.retryAfter > 0 {
+		e.header = http.Header{"Retry-After": {strconv.Itoa(d.fault.retryAfter)}}
+	}
+	return d, e
+}
+
+// wait waits out an injected delay, or until the client goes away.
+func wait(c echo.Context, delay time.Duration) error {
+	requestOf(c).delay = delay
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-c.Request().Context().Done():
+		return errClientGone
+	}
+}
+
+// errClientGone ends a request whose client went away while it waited: there
+// is nobody to answer.
+var errClientGone = errors.New("the client went away")
 
 // pathParam looks up a path parameter, unescaped: Echo hands them over as
 // they were in the path when it routed on the escaped form.
@@ -115,11 +195,41 @@ func checkContentType(req *http.Request, accepted []string) error {
 	return nil
 }
 
+// checkContentEncoding accepts a body sent as is (no Content-Encoding, or
+// identity) or compressed once with gzip, as the Microsoft Graph SDKs send
+// them; any other encoding is a 415 naming Content-Encoding, which tells such
+// a client to send the body uncompressed.
+func checkContentEncoding(header http.Header) (gzipped bool, err error) {
+	for _, line := range header[echo.HeaderContentEncoding] {
+		for _, coding := range strings.Split(line, ",") {
+			switch coding = strings.ToLower(strings.TrimSpace(coding)); coding {
+			case "", "identity":
+			case "gzip", "x-gzip":
+				if gzipped {
+					return false, unsupportedEncoding("gzip twice")
+				}
+				gzipped = true
+			default:
+				return false, unsupportedEncoding(coding)
+			}
+		}
+	}
+	return gzipped, nil
+}
+
+func unsupportedEncoding(coding string) *apiError {
+	return &apiError{status: http.StatusUnsupportedMediaType, code: generated.ErrorCodeUnsupportedMediaType,
+		message: fmt.Sprintf("Content-Encoding %s is not supported; send the body as is, or with gzip.", reqcheck.Quote(coding)),
+		target:  echo.HeaderContentEncoding}
+}
+
 // readBody reads the body whole, up to maxBody bytes: a larger body is a 413,
 // never a truncated read. Memory follows the bytes that arrive, not the
 // Content-Length the client announced: a client that announces a megabyte
-// and sends a byte costs a few hundred bytes.
-func readBody(c echo.Context, maxBody int64) ([]byte, error) {
+// and sends a byte costs a few hundred bytes. A gzipped body is decompressed
+// as it arrives, maxBody applying to the decompressed bytes (and to the
+// compressed ones too): a gzip bomb costs at most maxBody.
+func readBody(c echo.Context, maxBody int64, gzipped bool) ([]byte, error) {
 	req := c.Request()
 	if req.ContentLength > maxBody {
 		return nil, tooLarge(maxBody)
@@ -128,15 +238,26 @@ func readBody(c echo.Context, maxBody int64) ([]byte, error) {
 		return nil, nil
 	}
 	size := int64(512)
-	if 0 < req.ContentLength && req.ContentLength <= 16<<10 {
+	if !gzipped && 0 < req.ContentLength && req.ContentLength <= 16<<10 {
 		size = req.ContentLength + 1 // room to see the end without growing
+	}
+	var src io.Reader = req.Body
+	var compressed *limitedReader
+	if gzipped {
+		compressed = &limitedReader{r: req.Body, left: maxBody}
+		zr, err := gzip.NewReader(compressed)
+		if err != nil {
+			return nil, gzipError(c, compressed, err, maxBody)
+		}
+		defer zr.Close()
+		src = zr
 	}
 	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := req.Body.Read(buf[len(buf):cap(buf)])
+		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > maxBody {
 			return nil, tooLarge(maxBody)
@@ -145,9 +266,48 @@ func readBody(c echo.Context, maxBody int64) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
+			if gzipped {
+				return nil, gzipError(c, compressed, err, maxBody)
+			}
 			return nil, bodyReadError(c, err)
 		}
 	}
+}
+
+// limitedReader is io.LimitedReader that remembers it hit its limit, so a
+// compressed body past the limit is a 413 rather than a broken gzip stream.
+type limitedReader struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		l.exceeded = true
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// gzipError is the answer for a gzipped body that could not be read: too
+// large compressed, cut short by the client, or not gzip at all.
+func gzipError(c echo.Context, compressed *limitedReader, err error, maxBody int64) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case compressed.exceeded:
+		return tooLarge(maxBody)
+	case errors.Is(err, os.ErrDeadlineExceeded) || c.Request().Context().Err() != nil:
+		return bodyReadError(c, err)
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest([]reqcheck.Violation{{Target: echo.HeaderContentEncoding, Message: msgNotGzip}})
+	}
+	return bodyReadError(c, err)
 }
 
 // bodyReadError is the 400 for a body that stopped short. When the server's

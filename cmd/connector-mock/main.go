@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,8 @@ type options struct {
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	shutdownTimeout   time.Duration
+	faults            server.Faults
+	seed              uint64
 }
 
 func main() {
@@ -88,6 +91,12 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "time allowed to write a response")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a kept-alive connection may sit idle")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "time requests in flight get to finish on SIGINT or SIGTERM")
+	fs.Var(latencyFlag{&o.faults.Latency}, "latency", "delay every member operation by this `duration`, or a random one in a range (200ms, 50ms-300ms)")
+	fs.Float64Var(&o.faults.FaultRate, "fault-rate", 0, "the `share` (0 to 1) of member operations that fail with a status from --fault-codes")
+	fs.Var(faultCodesFlag{&o.faults.FaultCodes}, "fault-codes", "the `statuses` faults use, from 429, 500, 502, 503, 504 (default 429,503,504)")
+	fs.DurationVar(&o.faults.RetryAfter, "retry-after", time.Second, "the Retry-After sent with a 429 or 503 fault, in whole seconds, at least 1")
+	fs.Var(rateLimitFlag{&o.faults.RateLimit}, "rate-limit", "at most `requests/window` member operations per bearer token (120/60s); past it, 429")
+	fs.Uint64Var(&o.seed, "seed", 0, "draw faults and latencies from this `seed`, so a run can be repeated (default: a random one)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API from memory.\n"+
 			"Each flag may also be set as CONNECTOR_MOCK_<FLAG> (for example CONNECTOR_MOCK_MAX_BODY).\n\n")
@@ -135,6 +144,9 @@ func (o options) check() error {
 			problems = append(problems, fmt.Errorf("%s must not be negative (0 turns it off), not %s", d.name, d.value))
 		}
 	}
+	if err := o.faults.Check(); err != nil {
+		problems = append(problems, fmt.Errorf("the fault flags: %w", err))
+	}
 	if o.token != strings.TrimSpace(o.token) {
 		// Never print the token itself: it is a secret.
 		problems = append(problems, errors.New("--token begins or ends with white space, which no Authorization header can carry"))
@@ -155,7 +167,7 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 // serve runs the server on ln until ctx ends, then stops accepting and lets
 // requests in flight finish.
 func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) (err error) {
-	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger}
+	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed}
 	if o.state != "" {
 		store, err := server.OpenDurableStore(o.state)
 		if err != nil {
@@ -184,8 +196,13 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", slog.String("addr", "http://"+ln.Addr().String()),
-		slog.Bool("token_required", o.token != ""), slog.String("state", stateDescription(o.state)))
+	attrs := []any{slog.String("addr", "http://" + ln.Addr().String()),
+		slog.Bool("token_required", o.token != ""), slog.String("state", stateDescription(o.state))}
+	if f := o.faults; f.Latency.Max > 0 || f.FaultRate > 0 || f.RateLimit.Requests > 0 {
+		attrs = append(attrs, slog.String("latency", f.Latency.String()), slog.Float64("fault_rate", f.FaultRate),
+			slog.String("rate_limit", f.RateLimit.String()))
+	}
+	logger.Info("listening", attrs...)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -208,4 +225,53 @@ func stateDescription(path string) string {
 		return "in memory"
 	}
 	return path
+}
+
+// latencyFlag reads --latency with server.ParseLatency.
+type latencyFlag struct{ l *server.Latency }
+
+func (f latencyFlag) String() string {
+	if f.l == nil {
+		return ""
+	}
+	return f.l.String()
+}
+
+func (f latencyFlag) Set(s string) (err error) {
+	*f.l, err = server.ParseLatency(s)
+	return err
+}
+
+// rateLimitFlag reads --rate-limit with server.ParseRateLimit.
+type rateLimitFlag struct{ r *server.RateLimit }
+
+func (f rateLimitFlag) String() string {
+	if f.r == nil {
+		return ""
+	}
+	return f.r.String()
+}
+
+func (f rateLimitFlag) Set(s string) (err error) {
+	*f.r, err = server.ParseRateLimit(s)
+	return err
+}
+
+// faultCodesFlag reads --fault-codes with server.ParseFaultCodes.
+type faultCodesFlag struct{ codes *[]int }
+
+func (f faultCodesFlag) String() string {
+	if f.codes == nil {
+		return ""
+	}
+	parts := make([]string, len(*f.codes))
+	for i, c := range *f.codes {
+		parts[i] = strconv.Itoa(c)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f faultCodesFlag) Set(s string) (err error) {
+	*f.codes, err = server.ParseFaultCodes(s)
+	return err
 }

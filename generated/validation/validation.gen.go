@@ -14,13 +14,13 @@ import (
 // Operations describes every operation of the spec, with its checks.
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
-		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Secured: true, Check: checkListConnectorGroupMembers},
-		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Secured: true, Check: checkAddConnectorGroupMember, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
-		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Secured: true, Check: checkGetConnectorGroupMember},
-		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Secured: true, Check: checkRemoveConnectorGroupMember},
-		{ID: "getHealth", Method: "GET", Path: "/healthz", Secured: false, Check: checkGetHealth},
-		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Secured: false, Check: checkGetOpenAPIJSON},
-		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Secured: false, Check: checkGetOpenAPIYAML},
+		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
+		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
+		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
+		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveConnectorGroupMember},
+		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIJSON},
+		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIYAML},
 	}
 }
 
@@ -134,7 +134,7 @@ func ConnectorStatusValues() []generated.ConnectorStatus {
 
 // ErrorCodeValues are the values of errorCode, in the spec's order.
 func ErrorCodeValues() []generated.ErrorCode {
-	return []generated.ErrorCode{"Request_BadRequest", "InvalidAuthenticationToken", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError"}
+	return []generated.ErrorCode{"Request_BadRequest", "InvalidAuthenticationToken", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError", "TooManyRequests", "BadGateway", "ServiceUnavailable", "GatewayTimeout"}
 }
 
 // checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId).

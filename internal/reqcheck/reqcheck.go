@@ -99,6 +99,8 @@ type Operation struct {
 	Method string
 	// Path is the spec's path template, such as /applications/{applicationsId}.
 	Path string
+	// Tags are the operation's tags in the spec, such as "members".
+	Tags []string
 	// Secured says the operation requires authentication.
 	Secured bool
 	// BodyMediaTypes are the media types the request body may have; nil when

@@ -248,8 +248,8 @@ func (g *generator) jsonMediaTypes(o operation) []string {
 }
 
 func (g *generator) operationEntry(w *bytes.Buffer, o operation) {
-	fmt.Fprintf(w, "\t\t{ID: %q, Method: %q, Path: %q, Secured: %t, Check: %s",
-		o.op.OperationID, o.method, o.path, g.secured(o.op), checkName(o.op))
+	fmt.Fprintf(w, "\t\t{ID: %q, Method: %q, Path: %q, Tags: %#v, Secured: %t, Check: %s",
+		o.op.OperationID, o.method, o.path, o.op.Tags, g.secured(o.op), checkName(o.op))
 	if o.op.RequestBody != nil && o.op.RequestBody.Value != nil {
 		fmt.Fprintf(w, ", BodyRequired: %t, BodyMediaTypes: %#v", o.op.RequestBody.Value.Required, g.jsonMediaTypes(o))
 	}

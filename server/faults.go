@@ -1,0 +1,371 @@
+package server
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/connector-group/members-api/generated"
+)
+
+// Faults are the ways the mock misbehaves on purpose, so that client code can
+// be tested against a service that is slow, throttles and fails. They apply
+// to member operations only; the zero Faults is a well-behaved service.
+type Faults struct {
+	// Latency delays every member operation by a time drawn uniformly from
+	// the range (Min == Max for a fixed delay).
+	Latency Latency
+	// FaultRate is the share (0 to 1) of member operations that fail with a
+	// status drawn from FaultCodes.
+	FaultRate float64
+	// FaultCodes are the statuses faults use, from FaultStatuses; empty means
+	// DefaultFaultCodes.
+	FaultCodes []int
+	// RetryAfter is sent, in whole seconds and at least 1, with a 429 or 503
+	// fault; 0 means one second.
+	RetryAfter time.Duration
+	// RateLimit bounds member operations per bearer token; the zero value
+	// is no limit.
+	RateLimit RateLimit
+}
+
+// Latency is a range of delays.
+type Latency struct {
+	Min, Max time.Duration
+}
+
+// RateLimit is at most Requests member operations per bearer token in each
+// Window.
+type RateLimit struct {
+	Requests int
+	Window   time.Duration
+}
+
+// FaultStatuses are the statuses a fault can answer with, and the error code
+// each carries.
+var FaultStatuses = map[int]generated.ErrorCode{
+	http.StatusTooManyRequests:     generated.ErrorCodeTooManyRequests,
+	http.StatusInternalServerError: generated.ErrorCodeInternalServerError,
+	http.StatusBadGateway:          generated.ErrorCodeBadGateway,
+	http.StatusServiceUnavailable:  generated.ErrorCodeServiceUnavailable,
+	http.StatusGatewayTimeout:      generated.ErrorCodeGatewayTimeout,
+}
+
+// DefaultFaultCodes are the statuses faults use unless told otherwise: the
+// ones a client is expected to retry.
+var DefaultFaultCodes = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+
+// Check reports what is wrong with f, naming each setting.
+func (f Faults) Check() error {
+	var problems []error
+	if f.Latency.Min < 0 || f.Latency.Max < f.Latency.Min {
+		problems = append(problems, fmt.Errorf("latency %s: want a delay, or a range from the lower to the higher", f.Latency))
+	}
+	if math.IsNaN(f.FaultRate) || f.FaultRate < 0 || f.FaultRate > 1 {
+		problems = append(problems, fmt.Errorf("fault rate %v: want a share from 0 to 1", f.FaultRate))
+	}
+	for _, code := range f.FaultCodes {
+		if _, ok := FaultStatuses[code]; !ok {
+			problems = append(problems, fmt.Errorf("fault code %d: want one of 429, 500, 502, 503, 504", code))
+		}
+	}
+	if f.RetryAfter < 0 {
+		problems = append(problems, fmt.Errorf("retry-after %s: want a positive duration", f.RetryAfter))
+	}
+	if f.RateLimit.Requests < 0 || f.RateLimit.Requests > 0 && f.RateLimit.Window <= 0 {
+		problems = append(problems, fmt.Errorf("rate limit %s: want requests/window, such as 120/60s", f.RateLimit))
+	}
+	return errors.Join(problems...)
+}
+
+// String writes the latency as ParseLatency reads it; "" for none.
+func (l Latency) String() string {
+	switch {
+	case l.Max == 0:
+		return ""
+	case l.Min == l.Max:
+		return l.Min.String()
+	}
+	return l.Min.String() + "-" + l.Max.String()
+}
+
+// ParseLatency reads "200ms" or "50ms-300ms"; "" or "0" is none.
+func ParseLatency(s string) (Latency, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return Latency{}, nil
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	min, err := time.ParseDuration(strings.TrimSpace(lo))
+	if err != nil {
+		return Latency{}, fmt.Errorf("latency %q: %w", s, err)
+	}
+	max := min
+	if isRange {
+		if max, err = time.ParseDuration(strings.TrimSpace(hi)); err != nil {
+			return Latency{}, fmt.Errorf("latency %q: %w", s, err)
+		}
+	}
+	l := Latency{Min: min, Max: max}
+	if min < 0 || max < min {
+		return Latency{}, fmt.Errorf("latency %q: want a delay, or a range from the lower to the higher", s)
+	}
+	return l, nil
+}
+
+// String writes the limit as ParseRateLimit reads it; "" for none.
+func (r RateLimit) String() string {
+	if r.Requests == 0 {
+		return ""
+	}
+	return strconv.Itoa(r.Requests) + "/" + r.Window.String()
+}
+
+// ParseRateLimit reads "120/60s" (requests per window); "" or "0" is none.
+func ParseRateLimit(s string) (RateLimit, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return RateLimit{}, nil
+	}
+	n, w, ok := strings.Cut(s, "/")
+	requests, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || requests <= 0 {
+		return RateLimit{}, fmt.Errorf("rate limit %q: want requests/window, such as 120/60s", s)
+	}
+	window, err := time.ParseDuration(strings.TrimSpace(w))
+	if err != nil || window <= 0 {
+		return RateLimit{}, fmt.Errorf("rate limit %q: want requests/window, such as 120/60s", s)
+	}
+	return RateLimit{Requests: requests, Window: window}, nil
+}
+
+// ParseFaultCodes reads "429,503,504"; "" is the default set.
+func ParseFaultCodes(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var codes []int
+	for _, part := range strings.Split(s, ",") {
+		code, err := strconv.Atoi(strings.TrimSpace(part))
+		if _, ok := FaultStatuses[code]; err != nil || !ok {
+			return nil, fmt.Errorf("fault code %q: want one of 429, 500, 502, 503, 504", strings.TrimSpace(part))
+		}
+		codes = append(codes, code)
+	}
+	return codes, nil
+}
+
+// fault is one injected failure: the status and how long to tell the
+// client to wait (0: no Retry-After).
+type fault struct {
+	status     int
+	retryAfter int // seconds
+	message    string
+}
+
+// faultMessages are what each fault tells the client, in the real service's manner.
+var faultMessages = map[int]string{
+	http.StatusTooManyRequests:     "Too many requests. Retry after the time in Retry-After.",
+	http.StatusInternalServerError: msgInternal,
+	http.StatusBadGateway:          "The service received an invalid response from an upstream server.",
+	http.StatusServiceUnavailable:  "The service is temporarily unavailable. Retry after the time in Retry-After.",
+	http.StatusGatewayTimeout:      "The service timed out waiting for an upstream server.",
+}
+
+// injector decides, per member operation, whether and how to misbehave. It
+// is safe for concurrent use, and its settings can change at any time.
+type injector struct {
+	// active says some fault is set: without one, a request does not even
+	// take the lock (Prefer: code= still works).
+	active   atomic.Bool
+	mu       sync.Mutex
+	faults   Faults
+	rng      *rand.Rand
+	now      func() time.Time
+	callers  map[[sha256.Size]byte]*caller // by bearer token, hashed: no token is kept
+	lastSwep time.Time
+}
+
+// caller is what the injector remembers of one bearer token.
+type caller struct {
+	windowStart  time.Time
+	used         int
+	blockedUntil time.Time // an earlier 429 said to wait until then
+}
+
+// newInjector starts with faults; seed 0 draws faults and latencies from a
+// random seed, any other seed from that one, so a run can be repeated.
+func newInjector(faults Faults, seed uint64) (*injector, error) {
+	if err := faults.Check(); err != nil {
+		return nil, err
+	}
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	in := &injector{faults: faults, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: time.Now,
+		callers: map[[sha256.Size]byte]*caller{}}
+	in.active.Store(faults.set())
+	return in, nil
+}
+
+// set says whether any fault is set.
+func (f Faults) set() bool {
+	return f.Latency.Max > 0 || f.FaultRate > 0 || f.RateLimit.Requests > 0
+}
+
+func (in *injector) settings() Faults {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	f := in.faults
+	f.FaultCodes = slices.Clone(f.FaultCodes)
+	return f
+}
+
+func (in *injector) set(f Faults) error {
+	if err := f.Check(); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	f.FaultCodes = slices.Clone(f.FaultCodes)
+	if f.RateLimit != in.faults.RateLimit || !f.set() {
+		clear(in.callers) // a new limit, or none: every caller starts afresh
+	}
+	in.faults = f
+	in.active.Store(f.set())
+	return nil
+}
+
+// decision is what the injector makes of one member operation.
+type decision struct {
+	fault     *fault        // nil: no fault
+	delay     time.Duration // wait this long before answering
+	rateLimit http.Header   // RateLimit-* headers, when a limit is set
+}
+
+// decide draws this request's fate. token is the caller's bearer token;
+// forced is the status asked for with Prefer: code=, or 0. The draws happen
+// in a fixed order (fault, then latency), so a seed repeats a run.
+func (in *injector) decide(token string, forced int) decision {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	f := in.faults
+	var d decision
+	now := in.now()
+	if f.RateLimit.Requests > 0 || len(in.callers) > 0 {
+		c := in.caller(token, now)
+		if f.RateLimit.Requests > 0 {
+			if now.Sub(c.windowStart) >= f.RateLimit.Window {
+				c.windowStart, c.used = now, 0
+			}
+			c.used++
+			reset := c.windowStart.Add(f.RateLimit.Window).Sub(now)
+			d.rateLimit = http.Header{
+				"Ratelimit-Limit":     {strconv.Itoa(f.RateLimit.Requests)},
+				"Ratelimit-Remaining": {strconv.Itoa(max(f.RateLimit.Requests-c.used, 0))},
+				"Ratelimit-Reset":     {strconv.Itoa(ceilSeconds(reset))},
+			}
+			if c.used > f.RateLimit.Requests && now.After(c.blockedUntil) {
+				c.blockedUntil = now.Add(time.Duration(ceilSeconds(reset)) * time.Second)
+			}
+		}
+		if now.Before(c.blockedUntil) {
+			d.fault = &fault{status: http.StatusTooManyRequests, retryAfter: ceilSeconds(c.blockedUntil.Sub(now)),
+				message: faultMessages[http.StatusTooManyRequests]}
+		}
+	}
+	if d.fault == nil {
+		switch {
+		case forced != 0:
+			d.fault = in.fault(forced)
+		case f.FaultRate > 0 && in.rng.Float64() < f.FaultRate:
+			codes := f.FaultCodes
+			if len(codes) == 0 {
+				codes = DefaultFaultCodes
+			}
+			d.fault = in.fault(codes[in.rng.IntN(len(codes))])
+			if d.fault.status == http.StatusTooManyRequests {
+				// As the real service does: a retry before Retry-After has
+				// passed is throttled again.
+				in.caller(token, now).blockedUntil = now.Add(time.Duration(d.fault.retryAfter) * time.Second)
+			}
+		}
+	}
+	if f.Latency.Max > 0 {
+		d.delay = f.Latency.Min
+		if spread := f.Latency.Max - f.Latency.Min; spread > 0 {
+			d.delay += time.Duration(in.rng.Int64N(int64(spread) + 1))
+		}
+	}
+	return d
+}
+
+// fault builds the fault of status with the configured Retry-After.
+func (in *injector) fault(status int) *fault {
+	ft := &fault{status: status, message: faultMessages[status]}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		ft.retryAfter = max(ceilSeconds(in.faults.RetryAfter), 1)
+	}
+	return ft
+}
+
+// caller is the record of token, made on first use. Records whose window and
+// block have passed are swept once a window, so memory follows the tokens
+// seen recently.
+func (in *injector) caller(token string, now time.Time) *caller {
+	key := sha256.Sum256([]byte(token))
+	c, ok := in.callers[key]
+	if !ok {
+		c = &caller{windowStart: now}
+		in.callers[key] = c
+	}
+	window := max(in.faults.RateLimit.Window, time.Minute)
+	if now.Sub(in.lastSwep) > window {
+		in.lastSwep = now
+		for k, other := range in.callers {
+			if now.Sub(other.windowStart) > window && now.After(other.blockedUntil) && k != key {
+				delete(in.callers, k)
+			}
+		}
+	}
+	return c
+}
+
+// ceilSeconds is d in whole seconds, rounded up.
+func ceilSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// forcedFault reads Prefer: code=NNN (Stoplight Prism's convention) from the
+// request's Prefer lines: the first code= that names a fault status, or 0.
+// Other code= values are ignored.
+func forcedFault(header http.Header) int {
+	for _, line := range header[canonicalPrefer] {
+		for _, pref := range strings.Split(line, ",") {
+			pref, _, _ = strings.Cut(pref, ";")
+			name, value, _ := strings.Cut(pref, "=")
+			if !strings.EqualFold(strings.TrimSpace(name), "code") {
+				continue
+			}
+			code, err := strconv.Atoi(strings.Trim(strings.TrimSpace(value), `"`))
+			if _, ok := FaultStatuses[code]; err == nil && ok {
+				return code
+			}
+		}
+	}
+	return 0
+}
+
+var canonicalPrefer = http.CanonicalHeaderKey("Prefer")
