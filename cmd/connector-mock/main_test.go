@@ -37,6 +37,17 @@ func TestParseFlags(t *testing.T) {
 		{name: "negative timeouts, each named", args: []string{"--idle-timeout", "-1m", "--write-timeout", "-2s"},
 			wantErr: "--write-timeout must not be negative (0 turns it off), not -2s\n--idle-timeout must not be negative"},
 		{name: "token with surrounding spaces", args: []string{"--token", " s3cret "}, wantErr: "--token begins or ends with white space"},
+		{name: "fault flags", args: []string{"--latency", "50ms-300ms", "--fault-rate", "0.1", "--fault-codes", "429,503", "--rate-limit", "120/60s", "--seed", "42"},
+			want: func(o options) bool {
+				return o.faults.Latency.String() == "50ms-300ms" && o.faults.FaultRate == 0.1 && len(o.faults.FaultCodes) == 2 &&
+					o.faults.RateLimit.Requests == 120 && o.seed == 42
+			}},
+		{name: "fault flags from the environment", env: map[string]string{"CONNECTOR_MOCK_LATENCY": "200ms", "CONNECTOR_MOCK_RATE_LIMIT": "5/1s"},
+			want: func(o options) bool { return o.faults.Latency.Min == 200*time.Millisecond && o.faults.RateLimit.Requests == 5 }},
+		{name: "fault rate above 1", args: []string{"--fault-rate", "1.5"}, wantErr: "fault rate 1.5"},
+		{name: "fault code 418", args: []string{"--fault-codes", "418"}, wantErr: `fault code "418"`},
+		{name: "latency range upside down", args: []string{"--latency", "3s-1s"}, wantErr: "latency"},
+		{name: "rate limit without a window", args: []string{"--rate-limit", "5"}, wantErr: "rate limit"},
 		{name: "zero timeout turns it off", args: []string{"--read-timeout", "0"}, want: func(o options) bool { return o.readTimeout == 0 }},
 	}
 	for _, tc := range cases {

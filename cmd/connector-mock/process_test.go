@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -428,5 +429,37 @@ func TestStateThatIsNoFileStopsStartup(t *testing.T) {
 		if !strings.Contains(string(out), tc.path) || !strings.Contains(string(out), tc.want) {
 			t.Errorf("--state %s: the message does not say %q:\n%s", tc.path, tc.want, out)
 		}
+	}
+}
+
+// TestSeededRunsRepeat: two runs of the binary with --seed 7 --fault-rate
+// 0.5 answer the same sequence of adds with the same statuses.
+func TestSeededRunsRepeat(t *testing.T) {
+	run := func() []int {
+		p := startMock(t, "--seed", "7", "--fault-rate", "0.5", "--latency", "1ms-3ms")
+		var out []int
+		for i := range 30 {
+			req := addRequest(p.base, "0f8fad5b-d9cb-469f-a165-70867728950e", fmt.Sprintf("caller-%d", i),
+				strings.NewReader(memberBody(uuid.NewString(), "m")))
+			rsp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rsp.Body.Close()
+			out = append(out, rsp.StatusCode)
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.wait(t)
+		if !strings.Contains(p.stderr.String(), "fault=") {
+			t.Errorf("the log names no fault:\n%s", p.stderr.String())
+		}
+		return out
+	}
+	first, second := run(), run()
+	if !slices.Equal(first, second) {
+		t.Errorf("--seed 7 answered\n%v\nthen\n%v", first, second)
+	}
+	if !slices.Contains(first, http.StatusNoContent) || slices.Equal(slices.Compact(slices.Clone(first)), []int{http.StatusNoContent}) {
+		t.Errorf("30 adds at a fault rate of 0.5 answered %v", first)
 	}
 }
