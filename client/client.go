@@ -1,16 +1,57 @@
 // Package client is the Go client of the connector group members API: the
-// generated client with authentication, typed errors and paging on top.
+// generated request builders and models, with what production code relies
+// on around them.
 //
 //	c, err := client.New("http://127.0.0.1:8080", client.WithToken("secret"))
 //	m, err := c.AddMember(ctx, app, client.Connector{ExternalIP: "203.0.113.7", MachineName: "eu-01", Status: generated.ConnectorStatusActive})
 //	for m, err := range c.ListMembers(ctx, app) { … }
 //
+// # Timeouts
+//
+// Each attempt of a call gets WithTimeout (30 s by default) to be answered,
+// body included. The context's deadline bounds the whole call, retries and
+// their waits included: a wait that would outlast the deadline is not begun.
+//
+// # Retries
+//
+// A call is retried, WithRetries times (3 by default, 0 for none), when the
+// server answers 429, 503 or 504, or the connection fails (refused, reset,
+// closed before the answer). It waits as long as Retry-After says (seconds,
+// fractional seconds, or an HTTP date), or else backs off exponentially from
+// 200 ms, with jitter, up to 10 s. Each retry carries Retry-Attempt: n, and
+// every attempt of one call the same client-request-id. An attempt that times
+// out is not retried: the server may still be working on it.
+//
+// An add is safe to retry: the client gives the connector an id before the
+// first attempt, and when a retry is answered "already a member" and the
+// member stored under that id is the connector sent, the add succeeded (its
+// first answer was lost on the way).
+//
+// # Errors
+//
 // Every non-2xx answer is an *APIError; test it with errors.Is against
-// ErrNotFound, ErrAlreadyMember, ErrUnauthorized and ErrInvalidRequest.
+// ErrNotFound, ErrAlreadyMember, ErrUnauthorized, ErrInvalidRequest and
+// ErrThrottled. ErrNotFound means "no such member", never "no such route": a
+// wrong base URL is not mistaken for a missing member. An answer that is not
+// what the API describes (HTML, invalid JSON, a member without an id) is an
+// *UnexpectedResponseError naming the status and the request-id.
+//
+// # Concurrency
+//
+// A Client is safe for concurrent use. Its default transport keeps up to 64
+// idle connections to the server, so that goroutines sharing it reuse
+// connections instead of opening new ones.
+//
+// # Paging
+//
+// ListMembers follows @odata.nextLink page by page. PageSize sets the page
+// size within the range the spec allows (ListConnectorGroupMembersTopMinimum
+// to ListConnectorGroupMembersTopMaximum in generated/validation).
 package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -18,13 +59,15 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/validation"
 )
 
-// Connector is a member of a connector group, as the API shows it.
+// Connector is a connector to add: the generated model, whose ID is optional.
 type Connector = generated.Connector
 
 // Status is a connector's status. Its values are the generated constants
@@ -32,15 +75,33 @@ type Connector = generated.Connector
 // added to the spec needs no change in this package.
 type Status = generated.ConnectorStatus
 
+// Member is a member of a connector group as the server holds it. Its ID is
+// a value, not a pointer: a Member always has one, because an answer without
+// it is an error rather than a Member with a zero ID. (The generated model
+// keeps ID a pointer because on input it is optional.)
+type Member struct {
+	ID          uuid.UUID
+	ExternalIP  string
+	MachineName string
+	Status      Status
+}
+
+// Defaults of New.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultRetries = 3
+)
+
 const headerClientRequestID = "client-request-id"
 
 // Client calls the API. It is safe for concurrent use.
 type Client struct {
-	api    *generated.ClientWithResponses
-	server *url.URL
-	doer   generated.HttpRequestDoer
-	token  func(context.Context) (string, error)
-	agent  string
+	server  *url.URL
+	doer    *http.Client
+	token   func(context.Context) (string, error)
+	agent   string
+	timeout time.Duration
+	retries int
 }
 
 // Option configures New.
@@ -57,7 +118,7 @@ func WithToken(token string) Option {
 	}
 }
 
-// WithTokenSource asks source for the bearer token before every request, for
+// WithTokenSource asks source for the bearer token before every attempt, for
 // tokens that expire.
 func WithTokenSource(source func(context.Context) (string, error)) Option {
 	return func(c *Client) error {
@@ -69,7 +130,9 @@ func WithTokenSource(source func(context.Context) (string, error)) Option {
 	}
 }
 
-// WithHTTPClient sends requests through hc instead of http.DefaultClient.
+// WithHTTPClient sends requests through hc instead of the client's own,
+// whose transport keeps connections for concurrent use. WithTimeout still
+// bounds each attempt.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
@@ -80,10 +143,35 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithUserAgent sets the User-Agent header.
+// WithUserAgent sets the User-Agent header; the default names this client
+// and its version.
 func WithUserAgent(agent string) Option {
 	return func(c *Client) error {
 		c.agent = agent
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt of a call (default 30 s). The context's
+// deadline bounds the whole call.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("client: timeout %s: want a positive duration", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithRetries sets how many times a call is retried (default 3; 0 turns
+// retrying off).
+func WithRetries(n int) Option {
+	return func(c *Client) error {
+		if n < 0 {
+			return fmt.Errorf("client: %d retries: want 0 or more", n)
+		}
+		c.retries = n
 		return nil
 	}
 }
@@ -95,178 +183,302 @@ func New(server string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("client: server %q is not an http(s) URL", server)
 	}
-	c := &Client{server: u, doer: http.DefaultClient, agent: "connector-client-go"}
+	// The generated request builders resolve "./applications/…" against the
+	// server URL: without a trailing slash its last segment (the v1.0 of
+	// https://graph.microsoft.com/v1.0) would be dropped.
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/"
+	u.RawPath = ""
+	c := &Client{server: u, agent: userAgent(), timeout: DefaultTimeout, retries: DefaultRetries}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
 		}
 	}
-	c.api, err = generated.NewClientWithResponses(server,
-		generated.WithHTTPClient(c.doer), generated.WithRequestEditorFn(c.edit))
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+	if c.doer == nil {
+		c.doer = &http.Client{Transport: defaultTransport()}
 	}
 	return c, nil
 }
 
-// edit adds what every request carries: the token, the user agent and a
-// fresh client-request-id.
-func (c *Client) edit(ctx context.Context, req *http.Request) error {
-	if c.token != nil {
-		token, err := c.token(ctx)
-		if err != nil {
-			return fmt.Errorf("client: getting a token: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if c.agent != "" {
-		req.Header.Set("User-Agent", c.agent)
-	}
-	req.Header.Set(headerClientRequestID, uuid.NewString())
-	return nil
+// defaultTransport is net/http's default transport, keeping enough idle
+// connections to one server for goroutines sharing the client (net/http
+// keeps 2, so 16 goroutines would open and close connections all the time).
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
-// AddOption configures AddMember.
-type AddOption func(*generated.AddConnectorGroupMemberParams)
+// CallOption configures one call. An option that does not apply to a call
+// (PageSize on an add) is ignored.
+type CallOption func(*call)
+
+// call is what the options of one call set.
+type call struct {
+	header  http.Header
+	minimal bool
+	top     *int
+	inspect *Response
+}
+
+// Response is what a call learned of the server's last answer, for a caller
+// that wants it (Inspect).
+type Response struct {
+	// StatusCode is the HTTP status of the last answer.
+	StatusCode int
+	// RequestID is the server's id of the last attempt; quote it when reporting a problem.
+	RequestID string
+	// ClientRequestID is the id sent with every attempt of the call.
+	ClientRequestID string
+	// Attempts is how many attempts the call made.
+	Attempts int
+	// Header is the last answer's header.
+	Header http.Header
+}
+
+// WithHeader sends a header with every attempt of the call. A
+// client-request-id given so replaces the one the client makes.
+func WithHeader(name, value string) CallOption {
+	return func(c *call) {
+		if c.header == nil {
+			c.header = http.Header{}
+		}
+		c.header.Set(name, value)
+	}
+}
+
+// WithClientRequestID sends id as the call's client-request-id.
+func WithClientRequestID(id string) CallOption { return WithHeader(headerClientRequestID, id) }
+
+// Inspect fills *r with what the call learned of the server's answer,
+// request-id included, on success and on failure.
+func Inspect(r *Response) CallOption { return func(c *call) { c.inspect = r } }
 
 // ReturnMinimal asks the server for 204 No Content instead of the stored
-// member; AddMember then returns m with the id the server assigned.
-func ReturnMinimal() AddOption {
-	return func(p *generated.AddConnectorGroupMemberParams) {
-		p.Prefer = &generated.Prefer{"return=minimal"}
+// member on an add; the Member returned is then the connector sent.
+func ReturnMinimal() CallOption { return func(c *call) { c.minimal = true } }
+
+// PageSize asks ListMembers for n members a page ($top), within the range
+// the spec allows; the server's default otherwise.
+func PageSize(n int) CallOption { return func(c *call) { c.top = &n } }
+
+func settings(opts []CallOption) *call {
+	c := &call{}
+	for _, opt := range opts {
+		opt(c)
 	}
+	return c
 }
 
 // AddMember adds m to the connector group of app and returns the member as
-// stored. Leave m.ID nil to have the server assign one.
-func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts ...AddOption) (Connector, error) {
+// stored. Leave m.ID nil to have the client assign one (before the first
+// attempt, which makes the add safe to retry).
+func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts ...CallOption) (Member, error) {
+	cs := settings(opts)
+	if m.ID == nil {
+		id := uuid.New()
+		m.ID = &id
+	}
 	params := generated.AddConnectorGroupMemberParams{Prefer: &generated.Prefer{"return=representation"}}
-	for _, opt := range opts {
-		opt(&params)
+	if cs.minimal {
+		params.Prefer = &generated.Prefer{"return=minimal"}
 	}
-	rsp, err := c.api.AddConnectorGroupMemberWithResponse(ctx, app, &params, m)
+	req, err := generated.NewAddConnectorGroupMemberRequest(c.server.String(), app, &params, m)
 	if err != nil {
-		return Connector{}, err
+		return Member{}, fmt.Errorf("client: %w", err)
 	}
-	switch rsp.StatusCode() {
+	rep, err := c.send(ctx, req, cs)
+	if err != nil {
+		return Member{}, err
+	}
+	switch rep.status {
 	case http.StatusCreated:
-		if rsp.JSON201 == nil {
-			return Connector{}, fmt.Errorf("client: 201 without a connector body")
-		}
-		return *rsp.JSON201, nil
+		return decodeMember(rep)
 	case http.StatusNoContent:
-		id, err := idFromLocation(rsp.HTTPResponse.Header.Get("Location"))
-		if err != nil {
-			return Connector{}, err
+		id := *m.ID
+		if loc := rep.header.Get("Location"); loc != "" {
+			if id, err = idFromLocation(loc); err != nil {
+				return Member{}, rep.unexpected(err.Error())
+			}
 		}
-		typ := generated.ConnectorOdataTypeHashMicrosoftGraphConnector
-		m.ID, m.OdataType = &id, &typ
-		return m, nil
+		return Member{ID: id, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: m.Status}, nil
 	}
-	return Connector{}, newAPIError(rsp.HTTPResponse, rsp.Body)
+	apiErr := rep.apiError()
+	if rep.attempts > 1 && errors.Is(apiErr, ErrAlreadyMember) {
+		// A retry found the member there: if it is the connector sent, the
+		// first attempt stored it and its answer was lost.
+		if got, err := c.GetMember(ctx, app, *m.ID, opts...); err == nil &&
+			got.ExternalIP == m.ExternalIP && got.MachineName == m.MachineName && got.Status == m.Status {
+			return got, nil
+		}
+	}
+	return Member{}, apiErr
 }
 
 // idFromLocation reads the new member's id, the last segment of Location.
 func idFromLocation(location string) (uuid.UUID, error) {
 	u, err := url.Parse(location)
 	if err != nil || u.Path == "" {
-		return uuid.UUID{}, fmt.Errorf("client: 204 with no usable Location header (%q)", location)
+		return uuid.UUID{}, fmt.Errorf("204 with a Location that is no URL (%q)", location)
 	}
 	id, err := uuid.Parse(path.Base(u.Path))
 	if err != nil {
-		return uuid.UUID{}, fmt.Errorf("client: Location %q does not end in an id: %w", location, err)
+		return uuid.UUID{}, fmt.Errorf("204 with a Location that does not end in an id (%q)", location)
 	}
 	return id, nil
 }
 
 // GetMember returns the member id of the connector group of app.
-func (c *Client) GetMember(ctx context.Context, app, id uuid.UUID) (Connector, error) {
-	rsp, err := c.api.GetConnectorGroupMemberWithResponse(ctx, app, id, nil)
+func (c *Client) GetMember(ctx context.Context, app, id uuid.UUID, opts ...CallOption) (Member, error) {
+	req, err := generated.NewGetConnectorGroupMemberRequest(c.server.String(), app, id, nil)
 	if err != nil {
-		return Connector{}, err
+		return Member{}, fmt.Errorf("client: %w", err)
 	}
-	if rsp.StatusCode() == http.StatusOK && rsp.JSON200 != nil {
-		return *rsp.JSON200, nil
+	rep, err := c.send(ctx, req, settings(opts))
+	if err != nil {
+		return Member{}, err
 	}
-	return Connector{}, newAPIError(rsp.HTTPResponse, rsp.Body)
+	if rep.status != http.StatusOK {
+		return Member{}, rep.apiError()
+	}
+	return decodeMember(rep)
 }
 
 // RemoveMember removes the member id from the connector group of app.
-func (c *Client) RemoveMember(ctx context.Context, app, id uuid.UUID) error {
-	rsp, err := c.api.RemoveConnectorGroupMemberWithResponse(ctx, app, id, nil)
+func (c *Client) RemoveMember(ctx context.Context, app, id uuid.UUID, opts ...CallOption) error {
+	req, err := generated.NewRemoveConnectorGroupMemberRequest(c.server.String(), app, id, nil)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	rep, err := c.send(ctx, req, settings(opts))
 	if err != nil {
 		return err
 	}
-	if rsp.StatusCode() == http.StatusNoContent {
-		return nil
+	if rep.status != http.StatusNoContent {
+		return rep.apiError()
 	}
-	return newAPIError(rsp.HTTPResponse, rsp.Body)
+	return nil
 }
 
-// ListOption configures ListMembers.
-type ListOption func(*generated.ListConnectorGroupMembersParams)
-
-// PageSize asks for n members a page ($top); the server's default otherwise.
-func PageSize(n int) ListOption {
-	return func(p *generated.ListConnectorGroupMembersParams) {
-		top := int32(n)
-		p.Top = &top
-	}
-}
+// maxPages bounds how many pages one listing follows: a server whose links
+// lead on for ever cannot keep a caller in the loop.
+const maxPages = 1_000_000
 
 // ListMembers yields every member of the connector group of app, in insertion
 // order, fetching page after page by following @odata.nextLink. It stops at
-// the first error, which it yields.
-func (c *Client) ListMembers(ctx context.Context, app uuid.UUID, opts ...ListOption) iter.Seq2[Connector, error] {
-	return func(yield func(Connector, error) bool) {
-		var params generated.ListConnectorGroupMembersParams
-		for _, opt := range opts {
-			opt(&params)
-		}
-		rsp, err := c.api.ListConnectorGroupMembersWithResponse(ctx, app, &params)
-		for {
+// the first error, which it yields, and when ctx ends.
+func (c *Client) ListMembers(ctx context.Context, app uuid.UUID, opts ...CallOption) iter.Seq2[Member, error] {
+	return func(yield func(Member, error) bool) {
+		for page, err := range c.ListPages(ctx, app, opts...) {
 			if err != nil {
-				yield(Connector{}, err)
+				yield(Member{}, err)
 				return
 			}
-			if rsp.StatusCode() != http.StatusOK || rsp.JSON200 == nil {
-				yield(Connector{}, newAPIError(rsp.HTTPResponse, rsp.Body))
-				return
-			}
-			for _, m := range rsp.JSON200.Value {
+			for _, m := range page {
+				if err := ctx.Err(); err != nil {
+					yield(Member{}, err)
+					return
+				}
 				if !yield(m, nil) {
 					return
 				}
 			}
-			next := rsp.JSON200.OdataNextLink
-			if next == nil {
-				return
-			}
-			rsp, err = c.follow(ctx, *next)
 		}
 	}
 }
 
-// follow fetches a nextLink. The link is opaque, but it must point at the
-// server this client was made for: the token is never sent anywhere else.
-func (c *Client) follow(ctx context.Context, link string) (*generated.ListConnectorGroupMembersResponse, error) {
+// ListPages is ListMembers a page at a time, each yielded as it arrives.
+func (c *Client) ListPages(ctx context.Context, app uuid.UUID, opts ...CallOption) iter.Seq2[[]Member, error] {
+	return func(yield func([]Member, error) bool) {
+		cs := settings(opts)
+		var params generated.ListConnectorGroupMembersParams
+		if cs.top != nil {
+			n := *cs.top
+			if n < validation.ListConnectorGroupMembersTopMinimum || n > validation.ListConnectorGroupMembersTopMaximum {
+				yield(nil, fmt.Errorf("client: page size %d: want %d to %d", n,
+					validation.ListConnectorGroupMembersTopMinimum, validation.ListConnectorGroupMembersTopMaximum))
+				return
+			}
+			top := int32(n)
+			params.Top = &top
+		}
+		req, err := generated.NewListConnectorGroupMembersRequest(c.server.String(), app, &params)
+		seen := map[string]bool{}
+		for pages := 0; ; pages++ {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			var rep *reply
+			if rep, err = c.send(ctx, req, cs); err != nil {
+				yield(nil, err)
+				return
+			}
+			if rep.status != http.StatusOK {
+				yield(nil, rep.apiError())
+				return
+			}
+			var page generated.ConnectorCollection
+			if err := json.Unmarshal(rep.body, &page); err != nil {
+				yield(nil, rep.unexpected("the body is not a page of members: "+err.Error()))
+				return
+			}
+			members := make([]Member, len(page.Value))
+			for i, con := range page.Value {
+				if members[i], err = toMember(con); err != nil {
+					yield(nil, rep.unexpected(err.Error()))
+					return
+				}
+			}
+			if !yield(members, nil) || page.OdataNextLink == nil {
+				return
+			}
+			link := *page.OdataNextLink
+			if seen[link] || pages >= maxPages {
+				yield(nil, rep.unexpected(fmt.Sprintf("@odata.nextLink %q leads back to a page already read", link)))
+				return
+			}
+			seen[link] = true
+			req, err = c.nextRequest(ctx, link)
+		}
+	}
+}
+
+// nextRequest is the request for a nextLink. The link is opaque, but it must
+// point at the server this client was made for: the token is never sent
+// anywhere else. A relative link is resolved against the server.
+func (c *Client) nextRequest(ctx context.Context, link string) (*http.Request, error) {
 	u, err := url.Parse(link)
 	if err != nil {
 		return nil, fmt.Errorf("client: bad @odata.nextLink %q: %w", link, err)
 	}
+	u = c.server.ResolveReference(u)
 	if !strings.EqualFold(u.Scheme, c.server.Scheme) || !strings.EqualFold(u.Host, c.server.Host) {
 		return nil, fmt.Errorf("client: @odata.nextLink %q leaves the server %s", link, c.server.Host)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.edit(ctx, req); err != nil {
-		return nil, err
-	}
-	rsp, err := c.doer.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	return generated.ParseListConnectorGroupMembersResponse(rsp)
+	return http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 }
+
+// decodeMember reads a member from a 200 or 201.
+func decodeMember(rep *reply) (Member, error) {
+	var con generated.Connector
+	if err := json.Unmarshal(rep.body, &con); err != nil {
+		return Member{}, rep.unexpected("the body is not a connector: " + err.Error())
+	}
+	m, err := toMember(con)
+	if err != nil {
+		return Member{}, rep.unexpected(err.Error())
+	}
+	return m, nil
+}
+
+// toMember checks that the server's connector has what a stored member has.
+func toMember(con generated.Connector) (Member, error) {
+	if con.ID == nil {
+		return Member{}, errors.New("a member without an id")
+	}
+	return Member{ID: *con.ID, ExternalIP: con.ExternalIP, MachineName: con.MachineName, Status: con.Status}, nil
+}
+
+// UserAgent is the User-Agent the client sends.
+func (c *Client) UserAgent() string { return c.agent }

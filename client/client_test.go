@@ -67,7 +67,7 @@ func TestAddBothForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if full.ID == nil || full.OdataType == nil || full.MachineName != "full" {
+	if full.ID == uuid.Nil || full.MachineName != "full" {
 		t.Errorf("201 form returned %+v", full)
 	}
 	id := uuid.New()
@@ -77,7 +77,7 @@ func TestAddBothForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if min.ID == nil || *min.ID != id || min.MachineName != "minimal" || min.OdataType == nil {
+	if min.ID != id || min.MachineName != "minimal" {
 		t.Errorf("204 form returned %+v, want the input with id %v", min, id)
 	}
 	// Without an id, the 204 form learns the assigned one from Location.
@@ -85,7 +85,7 @@ func TestAddBothForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.GetMember(ctx, app, *assigned.ID)
+	got, err := c.GetMember(ctx, app, assigned.ID)
 	if err != nil {
 		t.Fatalf("GetMember(the id from Location): %v", err)
 	}
@@ -103,7 +103,9 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err = c.AddMember(ctx, app, m)
+	again := connector("dup")
+	again.ID = &m.ID
+	_, err = c.AddMember(ctx, app, again)
 	assertAPIError(t, err, client.ErrAlreadyMember, 400, "Request_BadRequest")
 	if errors.Is(err, client.ErrInvalidRequest) {
 		t.Error("a duplicate also matches ErrInvalidRequest")
@@ -121,7 +123,7 @@ func TestErrors(t *testing.T) {
 	assertAPIError(t, err, client.ErrNotFound, 404, "Request_ResourceNotFound")
 
 	wrong, _, _ := start(t, server.Config{Token: "right"}, client.WithToken("wrong"))
-	_, err = wrong.GetMember(ctx, app, *m.ID)
+	_, err = wrong.GetMember(ctx, app, m.ID)
 	assertAPIError(t, err, client.ErrUnauthorized, 401, "InvalidAuthenticationToken")
 	for _, err := range wrong.ListMembers(ctx, app) {
 		assertAPIError(t, err, client.ErrUnauthorized, 401, "InvalidAuthenticationToken")
@@ -162,7 +164,7 @@ func TestListPagingAcrossDeletions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, *m.ID)
+		ids = append(ids, m.ID)
 	}
 	before := len(rec.ids)
 	var seen []string

@@ -6,28 +6,34 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/connector-group/members-api/generated"
 )
 
 // Sentinel errors to test an *APIError against with errors.Is.
 var (
-	// ErrNotFound: no such member (404).
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound: no such member (404 naming connectorId). A 404 for a path
+	// the server does not serve, as from a wrong base URL, is not ErrNotFound.
+	ErrNotFound = errors.New("no such member")
 	// ErrAlreadyMember: the connector is already a member of the group (400).
 	ErrAlreadyMember = errors.New("already a member")
 	// ErrUnauthorized: the bearer token is missing, malformed or wrong (401).
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrInvalidRequest: the request breaks the API description (400, other than ErrAlreadyMember).
 	ErrInvalidRequest = errors.New("invalid request")
+	// ErrThrottled: the server throttled the call (429), retries included.
+	ErrThrottled = errors.New("throttled")
 )
 
 // APIError is a non-2xx answer from the server, as the OData error envelope
-// describes it.
+// describes it. An answer that is not the envelope (a proxy's HTML page)
+// still gives an APIError, with the status and the start of the body as
+// Message.
 type APIError struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
-	// Code is error.code, such as Request_BadRequest.
+	// Code is error.code, such as Request_BadRequest; empty when the body was no envelope.
 	Code generated.ErrorCode
 	// Message is error.message: the first problem, in one sentence.
 	Message string
@@ -39,12 +45,20 @@ type APIError struct {
 	RequestID string
 	// ClientRequestID is the id this client sent with the request.
 	ClientRequestID string
+	// RetryAfter is how long the server asked to wait (Retry-After), or 0.
+	RetryAfter time.Duration
+	// Attempts is how many attempts the call made.
+	Attempts int
 }
 
 // Error implements error.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s: %s", e.StatusCode, e.Code, e.Message)
+	fmt.Fprintf(&b, "%d", e.StatusCode)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	fmt.Fprintf(&b, ": %s", e.Message)
 	if e.Target != "" {
 		fmt.Fprintf(&b, " (target %s)", e.Target)
 	}
@@ -58,13 +72,15 @@ func (e *APIError) Error() string {
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.StatusCode == http.StatusNotFound
+		return e.StatusCode == http.StatusNotFound && e.Code == generated.ErrorCodeRequestResourceNotFound && e.Target == "connectorId"
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrAlreadyMember:
 		return e.alreadyMember()
 	case ErrInvalidRequest:
 		return e.StatusCode == http.StatusBadRequest && !e.alreadyMember()
+	case ErrThrottled:
+		return e.StatusCode == http.StatusTooManyRequests
 	}
 	return false
 }
@@ -77,19 +93,21 @@ func (e *APIError) alreadyMember() bool {
 		strings.Contains(strings.ToLower(e.Message), "already exist")
 }
 
-// newAPIError reads the error envelope of a non-2xx response. A body that is
-// not the envelope (a proxy's HTML page, say) still gives an *APIError with
-// the status and the start of the body.
-func newAPIError(rsp *http.Response, body []byte) *APIError {
+// apiError reads the error envelope of a non-2xx answer.
+func (r *reply) apiError() *APIError {
 	e := &APIError{
-		StatusCode:      rsp.StatusCode,
-		RequestID:       rsp.Header.Get("request-id"),
-		ClientRequestID: rsp.Request.Header.Get(headerClientRequestID),
+		StatusCode:      r.status,
+		RequestID:       r.header.Get("request-id"),
+		ClientRequestID: r.clientRequestID,
+		Attempts:        r.attempts,
+	}
+	if d := retryAfter(r.header, time.Now()); d > 0 {
+		e.RetryAfter = d
 	}
 	var env generated.ODataError
-	if err := json.Unmarshal(body, &env); err != nil || env.Error.Code == "" {
-		e.Message = http.StatusText(rsp.StatusCode)
-		if s := strings.TrimSpace(string(body)); s != "" {
+	if err := json.Unmarshal(r.body, &env); err != nil || env.Error.Code == "" {
+		e.Message = http.StatusText(r.status)
+		if s := strings.TrimSpace(string(r.body)); s != "" {
 			e.Message += ": " + truncate(s, 200)
 		}
 		return e
@@ -106,6 +124,26 @@ func newAPIError(rsp *http.Response, body []byte) *APIError {
 		e.RequestID = env.Error.InnerError.RequestID.String()
 	}
 	return e
+}
+
+// UnexpectedResponseError is a success answer that is not what the API
+// describes: a body that is not JSON, or a member without an id.
+type UnexpectedResponseError struct {
+	StatusCode int
+	RequestID  string
+	Reason     string
+}
+
+func (e *UnexpectedResponseError) Error() string {
+	s := fmt.Sprintf("client: the %d answer is not what the API describes: %s", e.StatusCode, e.Reason)
+	if e.RequestID != "" {
+		s += " [request-id " + e.RequestID + "]"
+	}
+	return s
+}
+
+func (r *reply) unexpected(reason string) error {
+	return &UnexpectedResponseError{StatusCode: r.status, RequestID: r.header.Get("request-id"), Reason: reason}
 }
 
 func truncate(s string, n int) string {

@@ -92,8 +92,13 @@ func notFound(message string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: generated.ErrorCodeRequestResourceNotFound, message: message}
 }
 
+// memberNotFound is the 404 for a member that does not exist. Its target,
+// connectorId, is what tells it from the 404 of an unknown route (no target):
+// a client can then tell "no such member" from "wrong base URL".
 func memberNotFound(id fmt.Stringer) *apiError {
-	return notFound(fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+	e := notFound(fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+	e.target = "connectorId"
+	return e
 }
 
 // classify maps any error a handler or middleware returns onto the apiError

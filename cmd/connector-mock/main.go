@@ -196,7 +196,7 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	attrs := []any{slog.String("addr", "http://" + ln.Addr().String()),
+	attrs := []any{slog.String("addr", "http://"+ln.Addr().String()),
 		slog.Bool("token_required", o.token != ""), slog.String("state", stateDescription(o.state))}
 	if f := o.faults; f.Latency.Max > 0 || f.FaultRate > 0 || f.RateLimit.Requests > 0 {
 		attrs = append(attrs, slog.String("latency", f.Latency.String()), slog.Float64("fault_rate", f.FaultRate),

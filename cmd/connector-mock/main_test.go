@@ -43,7 +43,9 @@ func TestParseFlags(t *testing.T) {
 					o.faults.RateLimit.Requests == 120 && o.seed == 42
 			}},
 		{name: "fault flags from the environment", env: map[string]string{"CONNECTOR_MOCK_LATENCY": "200ms", "CONNECTOR_MOCK_RATE_LIMIT": "5/1s"},
-			want: func(o options) bool { return o.faults.Latency.Min == 200*time.Millisecond && o.faults.RateLimit.Requests == 5 }},
+			want: func(o options) bool {
+				return o.faults.Latency.Min == 200*time.Millisecond && o.faults.RateLimit.Requests == 5
+			}},
 		{name: "fault rate above 1", args: []string{"--fault-rate", "1.5"}, wantErr: "fault rate 1.5"},
 		{name: "fault code 418", args: []string{"--fault-codes", "418"}, wantErr: `fault code "418"`},
 		{name: "latency range upside down", args: []string{"--latency", "3s-1s"}, wantErr: "latency"},

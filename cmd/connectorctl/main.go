@@ -1,13 +1,16 @@
 // Command connectorctl adds, lists, reads and removes the members of an
-// application's connector group through the generated client.
+// application's connector group, through the client package.
 //
 //	connectorctl add --app ID --machine-name NAME --external-ip IP --status S [--id ID]
-//	connectorctl list --app ID
+//	connectorctl list --app ID [--page-size N]
 //	connectorctl get --app ID --id ID
-//	connectorctl remove --app ID --id ID
+//	connectorctl remove --app ID --id ID [--ignore-not-found]
+//	connectorctl version | completion bash|zsh|fish|powershell
 //
-// An API error prints its code, message and request-id on stderr and exits 1;
-// a usage error exits 2.
+// --server and --token (or CONNECTORCTL_SERVER and CONNECTORCTL_TOKEN), -o,
+// -q, --timeout and --retries go before or after the command. An API or
+// network error prints the code, the message and the request-id and exits 1;
+// a usage error exits 2; an interrupt exits 130.
 package main
 
 import (

@@ -1,18 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/connector-group/members-api/client"
-	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/server"
 )
@@ -50,10 +53,20 @@ type cli struct {
 
 func (c cli) run(args ...string) (code int, stdout, stderr string) {
 	c.t.Helper()
+	return c.runContext(context.Background(), args...)
+}
+
+func (c cli) runContext(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	c.t.Helper()
 	var out, errOut bytes.Buffer
 	lookup := func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
-	code = run(context.Background(), args, &out, &errOut, lookup)
+	code = run(ctx, args, &out, &errOut, lookup)
 	return code, out.String(), errOut.String()
+}
+
+// member is a member as `-o json` prints it.
+type member struct {
+	ID, ExternalIP, MachineName, Status string
 }
 
 func TestWorkflow(t *testing.T) {
@@ -66,28 +79,40 @@ func TestWorkflow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "eu-01") || !strings.HasPrefix(out, "ID") {
 		t.Fatalf("add: %d\n%s%s", code, out, errOut)
 	}
-	code, out, _ = c.run("add", "--app", app, "--machine-name", "eu-02", "--external-ip", "2001:db8::2", "--status", "inactive", "--minimal", "--output", "json")
-	var added client.Connector
-	if code != 0 || json.Unmarshal([]byte(out), &added) != nil || added.ID == nil || added.Status != generated.ConnectorStatusInactive {
-		t.Fatalf("add --minimal --output json: %d %s", code, out)
+	// Global flags after the command or before it.
+	code, out, _ = c.run("-o", "json", "add", "--app", app, "--machine-name", "eu-02", "--external-ip", "2001:db8::2", "--status", "inactive", "--minimal")
+	var added member
+	if code != 0 || json.Unmarshal([]byte(out), &added) != nil || added.ID == "" || added.Status != "inactive" {
+		t.Fatalf("-o json add --minimal: %d %s", code, out)
 	}
 
 	code, out, _ = c.run("list", "--app", app, "--output", "json", "--page-size", "1")
-	var list []client.Connector
+	var list []member
 	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || list[0].MachineName != "eu-01" {
-		t.Fatalf("list: %d %s", code, out)
+		t.Fatalf("list -o json across two pages: %d %q", code, out)
 	}
 	code, out, _ = c.run("list", "--app", app)
 	if code != 0 || strings.Count(out, "\n") != 3 {
 		t.Errorf("list as a table: %d\n%s", code, out)
 	}
+	code, out, _ = c.run("list", "-q", "--app", app)
+	if code != 0 || out != id+"\n"+added.ID+"\n" {
+		t.Errorf("list -q: %d %q, want the two ids", code, out)
+	}
 	code, out, _ = c.run("get", "--app", app, "--id", id, "--output", "json")
-	var got client.Connector
+	var got member
 	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got.MachineName != "eu-01" {
 		t.Errorf("get: %d %s", code, out)
 	}
 	if code, out, _ = c.run("remove", "--app", app, "--id", id); code != 0 || !strings.Contains(out, "removed "+id) {
 		t.Errorf("remove: %d %s", code, out)
+	}
+	code, out, errOut = c.run("remove", "--app", app, "--id", id, "--ignore-not-found", "-o", "json")
+	if code != 0 || strings.TrimSpace(out) != `{"id":"`+id+`","removed":false}` {
+		t.Errorf("remove --ignore-not-found -o json of a removed member: %d %q %s", code, out, errOut)
+	}
+	if code, out, _ := c.run("list", "--app", uuid.NewString(), "-o", "json"); code != 0 || out != "[]\n" {
+		t.Errorf("an empty list -o json: %d %q", code, out)
 	}
 
 	// API errors: exit 1, code, message and request-id on stderr, nothing on stdout.
@@ -96,9 +121,11 @@ func TestWorkflow(t *testing.T) {
 		want []string
 	}{
 		{[]string{"get", "--app", app, "--id", id}, []string{"Request_ResourceNotFound", "status: 404"}},
+		{[]string{"remove", "--app", app, "--id", id}, []string{"Request_ResourceNotFound", "status: 404"}},
 		{[]string{"add", "--app", app, "--machine-name", "x", "--external-ip", "String", "--status", "String"},
 			[]string{"Request_BadRequest", `/status: value "String" is not one of active, inactive`, "/externalIp:"}},
 		{[]string{"list", "--app", app, "--token", "wrong"}, []string{"InvalidAuthenticationToken", "status: 401"}},
+		{[]string{"list", "--app", app, "-o", "json", "--token", "wrong"}, []string{"InvalidAuthenticationToken"}},
 	} {
 		code, out, errOut := c.run(tc.args...)
 		if code != exitError || out != "" {
@@ -126,6 +153,10 @@ func TestUsageErrors(t *testing.T) {
 		{"list", "--app", app, "extra"},
 		{"list", "--app", app, "--server", "not a url"},
 		{"list", "--no-such-flag"},
+		{"list", "--app", app, "--page-size", "-3"},
+		{"list", "--app", app, "--page-size", "1000"},
+		{"list", "--app", app, "--timeout", "0s"},
+		{"list", "--app", app, "--retries", "-1"},
 	} {
 		if code, out, errOut := c.run(args...); code != exitUsage || out != "" || errOut == "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 with a message", args, code, out, errOut)
@@ -133,24 +164,140 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-func TestNetworkErrorExitsOne(t *testing.T) {
+// TestMissingFlagsAreNamedAtOnce: every missing required flag, in a stable order.
+func TestMissingFlagsAreNamedAtOnce(t *testing.T) {
+	for range 5 {
+		code, _, errOut := cli{t: t}.run("add", "--app", uuid.NewString())
+		if code != exitUsage || !strings.Contains(errOut, `required flag(s) "external-ip", "machine-name", "status" not set`) {
+			t.Fatalf("exit %d:\n%s", code, errOut)
+		}
+	}
+}
+
+// TestTokenNeverPrinted: the token from CONNECTORCTL_TOKEN (or --token)
+// appears in no help, usage or error text.
+func TestTokenNeverPrinted(t *testing.T) {
+	url := checkedServer(t, server.Config{Token: "right"})
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_TOKEN": "secret-value", "CONNECTORCTL_SERVER": url}}
+	app := uuid.NewString()
+	for _, args := range [][]string{
+		{"--help"}, {"list", "--help"}, {"add", "--help"}, {"help", "remove"}, {},
+		{"list"}, {"list", "--page-size", "-3", "--app", app}, {"add", "--app", app}, {"frobnicate"},
+		{"list", "--app", app}, // 401: the server wants another token
+		{"list", "--app", app, "--token", "secret-value", "--server", "http://127.0.0.1:1"},
+		{"list", "--app", app, "--token", "secret-value", "--bogus"},
+	} {
+		_, out, errOut := c.run(args...)
+		if strings.Contains(out+errOut, "secret-value") {
+			t.Errorf("%q printed the token:\n%s%s", args, out, errOut)
+		}
+	}
+}
+
+func TestServerDownIsClear(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
 	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url}}
-	if code, _, errOut := c.run("list", "--app", uuid.NewString()); code != exitError || !strings.Contains(errOut, "connectorctl:") {
+	code, _, errOut := c.run("list", "--app", uuid.NewString(), "--retries", "0")
+	if code != exitError || !strings.Contains(errOut, "cannot reach the server at "+url) || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
 
-func TestAddHelpListsStatusesFromSpec(t *testing.T) {
-	code, _, errOut := cli{t: t}.run("add", "--help")
-	if code != exitOK {
+func TestInterruptExits130(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	code, _, errOut := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": srv.URL}}.runContext(ctx, "list", "--app", uuid.NewString())
+	if code != exitInterrupted || !strings.Contains(errOut, "interrupted") {
+		t.Errorf("exit %d, stderr %q; want 130", code, errOut)
+	}
+}
+
+// TestListPrintsEachPageAsItArrives: the second page is held back until the
+// first one has been printed; a CLI that buffered the list would never print.
+func TestListPrintsEachPageAsItArrives(t *testing.T) {
+	for _, format := range []string{"table", "json"} {
+		t.Run(format, func(t *testing.T) { listStreams(t, format) })
+	}
+}
+
+func listStreams(t *testing.T, format string) {
+	first := uuid.NewString()
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("$skiptoken") == "" {
+			fmt.Fprintf(w, `{"value":[{"id":%q,"externalIp":"192.0.2.1","machineName":"first","status":"active"}],"@odata.nextLink":"http://%s%s?$skiptoken=next"}`,
+				first, r.Host, r.URL.Path)
+			return
+		}
+		<-release
+		fmt.Fprintf(w, `{"value":[{"id":%q,"externalIp":"192.0.2.2","machineName":"second","status":"active"}]}`, uuid.NewString())
+	}))
+	defer srv.Close()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		lookup := func(k string) (string, bool) { return srv.URL, k == "CONNECTORCTL_SERVER" }
+		done <- run(context.Background(), []string{"list", "--app", uuid.NewString(), "-o", format}, pw, io.Discard, lookup)
+		pw.Close()
+	}()
+	seen := make(chan bool, 1)
+	printed := make(chan string, 1)
+	go func() {
+		var all strings.Builder
+		lines := bufio.NewScanner(pr)
+		for lines.Scan() {
+			all.WriteString(lines.Text() + "\n")
+			if strings.Contains(lines.Text(), first) {
+				seen <- true
+			}
+		}
+		printed <- all.String()
+	}()
+	select {
+	case <-seen:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the first page was not printed before the second arrived")
+	}
+	once.Do(func() { close(release) })
+	if code := <-done; code != exitOK {
 		t.Errorf("exit %d", code)
 	}
-	// The statuses come from the embedded spec; the test reads them from the same place.
-	want := "one of: " + strings.Join(statusValues(), ", ")
-	if !strings.Contains(errOut, want) || !strings.Contains(errOut, "active, inactive") {
-		t.Errorf("add --help lacks %q:\n%s", want, errOut)
+	all := <-printed
+	if format == "json" {
+		var list []member
+		if err := json.Unmarshal([]byte(all), &list); err != nil || len(list) != 2 {
+			t.Errorf("-o json printed page by page is not one JSON array of 2: %v\n%s", err, all)
+		}
+	}
+}
+
+func TestHelpVersionAndCompletion(t *testing.T) {
+	c := cli{t: t}
+	code, out, errOut := c.run("add", "--help")
+	want := "one of: active, inactive"
+	if code != exitOK || !strings.Contains(out, want) || errOut != "" {
+		t.Errorf("add --help: exit %d, stdout lacks %q or stderr %q:\n%s", code, want, errOut, out)
+	}
+	if code, out, _ := c.run("version"); code != exitOK || !strings.HasPrefix(out, "connectorctl ") || !strings.Contains(out, "connector-client-go/") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		if code, out, _ := c.run("completion", shell); code != exitOK || !strings.Contains(out, "connectorctl") {
+			t.Errorf("completion %s: exit %d, %d bytes", shell, code, len(out))
+		}
 	}
 }

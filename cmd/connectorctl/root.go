@@ -1,0 +1,394 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/connector-group/members-api/client"
+	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/validation"
+)
+
+// Exit statuses.
+const (
+	exitOK          = 0
+	exitError       = 1   // the API or the network said no
+	exitUsage       = 2   // the command line is wrong
+	exitInterrupted = 130 // SIGINT, as shells report it
+)
+
+const defaultServer = "http://127.0.0.1:8080"
+
+// failure is an error the API or the network gave: exit 1. Any other error
+// from a command is a usage error: exit 2.
+type failure struct{ err error }
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// globals are the flags every command takes.
+type globals struct {
+	server  string
+	token   string
+	output  string
+	quiet   bool
+	timeout time.Duration
+	retries int
+	lookup  func(string) (string, bool)
+	stdout  io.Writer
+}
+
+// run is main without the process: it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	g := &globals{lookup: lookup, stdout: stdout}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	switch {
+	case err == nil:
+		return exitOK
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "connectorctl: interrupted")
+		return exitInterrupted
+	}
+	var f *failure
+	if errors.As(err, &f) {
+		printFailure(stderr, g, f.err)
+		return exitError
+	}
+	fmt.Fprintf(stderr, "connectorctl: %v\nRun 'connectorctl --help' for usage.\n", err)
+	return exitUsage
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "connectorctl",
+		Short: "Manage the members of an application's connector group",
+		Long: "connectorctl adds, lists, reads and removes the connectors that are members of an\n" +
+			"application's connector group, against the mock or the real service.",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return errors.New("a command is required: add, list, get, remove, version or completion")
+		},
+	}
+	// No flag's default comes from the environment, so that --help never
+	// shows a value from it: the token above all.
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", "", "the API's base URL (env CONNECTORCTL_SERVER; default "+defaultServer+")")
+	pf.StringVar(&g.token, "token", "", "the bearer token (env CONNECTORCTL_TOKEN)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print ids only")
+	pf.DurationVar(&g.timeout, "timeout", client.DefaultTimeout, "time each attempt of a call has to be answered")
+	pf.IntVar(&g.retries, "retries", client.DefaultRetries, "how many times a call is retried on 429, 503, 504 or a failed connection (0: none)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), versionCommand())
+	return root
+}
+
+// connect makes the client and the printer the global flags ask for.
+func (g *globals) connect() (*client.Client, *printer, error) {
+	out, err := newPrinter(g.output, g.quiet, g.stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	server := g.server
+	if server == "" {
+		if v, ok := g.lookup("CONNECTORCTL_SERVER"); ok && v != "" {
+			server = v
+		} else {
+			server = defaultServer
+		}
+	}
+	g.server = server
+	token := g.token
+	if token == "" {
+		token, _ = g.lookup("CONNECTORCTL_TOKEN")
+	}
+	opts := []client.Option{client.WithUserAgent("connectorctl/" + version() + " " + clientAgent())}
+	if token != "" {
+		opts = append(opts, client.WithToken(token))
+	}
+	if g.timeout <= 0 {
+		return nil, nil, errors.New("--timeout must be positive")
+	}
+	if g.retries < 0 {
+		return nil, nil, errors.New("--retries must be 0 or more")
+	}
+	opts = append(opts, client.WithTimeout(g.timeout), client.WithRetries(g.retries))
+	c, err := client.New(server, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--server %q is not an http(s) URL", server)
+	}
+	return c, out, nil
+}
+
+// guid is a pflag.Value holding a GUID.
+type guid struct{ id *uuid.UUID }
+
+func (g guid) String() string {
+	if g.id == nil || *g.id == uuid.Nil {
+		return ""
+	}
+	return g.id.String()
+}
+
+func (g guid) Set(s string) error {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return fmt.Errorf("not a GUID: %q", s)
+	}
+	*g.id = id
+	return nil
+}
+
+func (guid) Type() string { return "GUID" }
+
+func guidFlag(cmd *cobra.Command, id *uuid.UUID, name, usage string, required bool) {
+	cmd.Flags().Var(guid{id}, name, usage)
+	if required {
+		_ = cmd.MarkFlagRequired(name)
+	}
+}
+
+func addCommand(g *globals) *cobra.Command {
+	var app, id uuid.UUID
+	var in client.Connector
+	var status string
+	var minimal bool
+	cmd := &cobra.Command{
+		Use:   "add --app GUID --machine-name NAME --external-ip IP --status STATUS",
+		Short: "Add a connector to the group",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, out, err := g.connect()
+			if err != nil {
+				return err
+			}
+			in.Status = generated.ConnectorStatus(status)
+			if id != uuid.Nil {
+				in.ID = &id
+			}
+			var opts []client.CallOption
+			if minimal {
+				opts = append(opts, client.ReturnMinimal())
+			}
+			m, err := c.AddMember(cmd.Context(), app, in, opts...)
+			if err != nil {
+				return &failure{err}
+			}
+			return out.member(m)
+		},
+	}
+	guidFlag(cmd, &app, "app", "the application's GUID", true)
+	guidFlag(cmd, &id, "id", "the connector's GUID (default: a new one)", false)
+	cmd.Flags().StringVar(&in.MachineName, "machine-name", "", "the connector's machine name")
+	cmd.Flags().StringVar(&in.ExternalIP, "external-ip", "", "the connector's external IPv4 or IPv6 address")
+	cmd.Flags().StringVar(&status, "status", "", "the connector's status, one of: "+strings.Join(statusValues(), ", "))
+	cmd.Flags().BoolVar(&minimal, "minimal", false, "ask for 204 No Content (Prefer: return=minimal) instead of the stored member")
+	for _, name := range []string{"machine-name", "external-ip", "status"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// statusValues lists the allowed statuses from the generated code, so the
+// help follows the spec without a copy here.
+func statusValues() []string {
+	var values []string
+	for _, v := range validation.ConnectorStatusValues() {
+		values = append(values, string(v))
+	}
+	return values
+}
+
+func listCommand(g *globals) *cobra.Command {
+	var app uuid.UUID
+	var pageSize int
+	cmd := &cobra.Command{
+		Use:   "list --app GUID",
+		Short: "List the members of the group, page by page as they arrive",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("page-size") && (pageSize < validation.ListConnectorGroupMembersTopMinimum || pageSize > validation.ListConnectorGroupMembersTopMaximum) {
+				return fmt.Errorf("--page-size %d: want %d to %d", pageSize,
+					validation.ListConnectorGroupMembersTopMinimum, validation.ListConnectorGroupMembersTopMaximum)
+			}
+			c, out, err := g.connect()
+			if err != nil {
+				return err
+			}
+			var opts []client.CallOption
+			if cmd.Flags().Changed("page-size") {
+				opts = append(opts, client.PageSize(pageSize))
+			}
+			list := out.list()
+			for page, err := range c.ListPages(cmd.Context(), app, opts...) {
+				if err != nil {
+					_ = list.abort()
+					return &failure{err}
+				}
+				if err := list.page(page); err != nil {
+					return &failure{err}
+				}
+			}
+			return list.close()
+		},
+	}
+	guidFlag(cmd, &app, "app", "the application's GUID", true)
+	cmd.Flags().IntVar(&pageSize, "page-size", validation.ListConnectorGroupMembersTopDefault,
+		fmt.Sprintf("members a page, %d to %d", validation.ListConnectorGroupMembersTopMinimum, validation.ListConnectorGroupMembersTopMaximum))
+	return cmd
+}
+
+func getCommand(g *globals) *cobra.Command {
+	var app, id uuid.UUID
+	cmd := &cobra.Command{
+		Use:   "get --app GUID --id GUID",
+		Short: "Show one member",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, out, err := g.connect()
+			if err != nil {
+				return err
+			}
+			m, err := c.GetMember(cmd.Context(), app, id)
+			if err != nil {
+				return &failure{err}
+			}
+			return out.member(m)
+		},
+	}
+	guidFlag(cmd, &app, "app", "the application's GUID", true)
+	guidFlag(cmd, &id, "id", "the connector's GUID", true)
+	return cmd
+}
+
+func removeCommand(g *globals) *cobra.Command {
+	var app, id uuid.UUID
+	var ignoreNotFound bool
+	cmd := &cobra.Command{
+		Use:   "remove --app GUID --id GUID",
+		Short: "Remove a member from the group",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, out, err := g.connect()
+			if err != nil {
+				return err
+			}
+			err = c.RemoveMember(cmd.Context(), app, id)
+			switch {
+			case err == nil:
+				return out.removed(id, true)
+			case ignoreNotFound && errors.Is(err, client.ErrNotFound):
+				return out.removed(id, false)
+			}
+			return &failure{err}
+		},
+	}
+	guidFlag(cmd, &app, "app", "the application's GUID", true)
+	guidFlag(cmd, &id, "id", "the connector's GUID", true)
+	cmd.Flags().BoolVar(&ignoreNotFound, "ignore-not-found", false, "succeed when there is no such member")
+	return cmd
+}
+
+func versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "connectorctl %s (%s, %s %s/%s)\n",
+				version(), clientAgent(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	}
+}
+
+// version is the module's version this binary was built from, or its
+// commit when built from a checkout.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "devel-" + s.Value[:12]
+		}
+	}
+	return "devel"
+}
+
+// clientAgent is the client package's own User-Agent, which the CLI's extends.
+func clientAgent() string {
+	c, err := client.New(defaultServer)
+	if err != nil {
+		return "connector-client-go"
+	}
+	return c.UserAgent()
+}
+
+// printFailure writes what the API or the network said: the code, the
+// message, every violation, the status and the request-id; for a server
+// that cannot be reached, which one and what to check.
+func printFailure(w io.Writer, g *globals, err error) {
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		code := string(ae.Code)
+		if code == "" {
+			code = fmt.Sprintf("HTTP %d", ae.StatusCode)
+		}
+		fmt.Fprintf(w, "connectorctl: %s: %s\n", code, ae.Message)
+		for _, d := range ae.Details {
+			target := "body"
+			if d.Target != nil && *d.Target != "" {
+				target = *d.Target
+			}
+			fmt.Fprintf(w, "  %s: %s\n", target, d.Message)
+		}
+		fmt.Fprintf(w, "  status: %d\n", ae.StatusCode)
+		if ae.RetryAfter > 0 {
+			fmt.Fprintf(w, "  retry after: %s\n", ae.RetryAfter)
+		}
+		if ae.Attempts > 1 {
+			fmt.Fprintf(w, "  attempts: %d\n", ae.Attempts)
+		}
+		fmt.Fprintf(w, "  request-id: %s\n", ae.RequestID)
+		return
+	}
+	var op *net.OpError
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial" {
+		fmt.Fprintf(w, "connectorctl: cannot reach the server at %s: %v\n  Is it running? Set --server or CONNECTORCTL_SERVER.\n", g.server, rootCause(err))
+		return
+	}
+	fmt.Fprintf(w, "connectorctl: %v\n", err)
+}
+
+// rootCause is the innermost error, for a short message.
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
