@@ -116,7 +116,7 @@ func (l *listing) page(members []client.Member) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 36, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 16, 4, 2, ' ', 0)
 	if !l.started {
 		fmt.Fprintln(tw, "ID\tMACHINE NAME\tEXTERNAL IP\tSTATUS")
 		l.started = true
