@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-bin bench-durable bench-prism bench-go build run ci clean
+.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -39,6 +39,7 @@ ifeq ($(RACE),)
 	@echo "test: no C compiler for cgo; running without -race"
 endif
 	$(GO) test $(RACE) -count=1 ./...
+	cd examples/registration && $(GO) test $(RACE) -count=1 ./...
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s): make fuzz FUZZTIME=10m
 ## (a new input is minimised for at most 10s, so a run spends its time fuzzing)
@@ -65,6 +66,10 @@ bench-bin:
 ## bench-durable: 32 clients adding to the mock with --state and to the mock in memory, interleaved, as a ratio
 bench-durable: bench-bin
 	$(BIN)/driver --durable --mock $(BIN)/connector-mock --hey $(BIN)/hey --rounds 3
+
+## bench-journal: the mock with its default journal against --journal-size 0, interleaved, as a ratio
+bench-journal: bench-bin
+	$(BIN)/driver --journal --mock $(BIN)/connector-mock --hey $(BIN)/hey
 
 ## bench-prism: make bench, then Stoplight Prism mocking the same spec beside the baseline (needs Node.js and npm)
 PRISM_VERSION ?= 5.16.0

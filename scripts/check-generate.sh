@@ -11,8 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 cp go.mod go.sum tools.go "$tmp/"
 mkdir -p "$tmp/internal"
 cp -R openapi generated "$tmp/"
-cp -R internal/validatorgen internal/reqcheck "$tmp/internal/"
-find "$tmp/generated" -name '*.gen.go' -delete
+cp -R internal/validatorgen internal/reqcheck internal/bundle "$tmp/internal/"
+find "$tmp/generated" \( -name '*.gen.go' -o -name '*.bundled.yaml' \) -delete
 (cd "$tmp" && go generate ./generated/...)
 
 stale=0
@@ -26,13 +26,13 @@ while IFS= read -r f; do
 		diff -u "$name" "$f" | head -n 20 >&2 || true
 		stale=1
 	fi
-done < <(find "$tmp/generated" -name '*.gen.go' | sort)
+done < <(find "$tmp/generated" \( -name '*.gen.go' -o -name '*.bundled.yaml' \) | sort)
 while IFS= read -r f; do
 	if [[ ! -f $tmp/$f ]]; then
 		echo "check-generate: $f is no longer generated: delete it or run 'make generate'" >&2
 		stale=1
 	fi
-done < <(find generated -name '*.gen.go' | sort)
+done < <(find generated \( -name '*.gen.go' -o -name '*.bundled.yaml' \) | sort)
 if [[ $stale -ne 0 ]]; then
 	exit 1
 fi

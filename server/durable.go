@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -61,6 +62,8 @@ type durableWrite struct {
 	app    uuid.UUID
 	member Member // for an add
 	remove bool
+	reset  bool       // empty the group of target, or all groups when it is nil
+	target *uuid.UUID // for a reset
 	result chan error
 }
 
@@ -251,6 +254,19 @@ func (s *DurableStore) Remove(ctx context.Context, app, id uuid.UUID) error {
 	return s.write(ctx, &durableWrite{app: app, member: Member{ID: id}, remove: true})
 }
 
+// Reset implements MemberStore: it returns once the file is emptied too.
+func (s *DurableStore) Reset(ctx context.Context, app *uuid.UUID) error {
+	return s.write(ctx, &durableWrite{reset: true, target: app})
+}
+
+// Applications implements MemberStore.
+func (s *DurableStore) Applications(ctx context.Context) ([]Application, error) {
+	return s.mem.Applications(ctx)
+}
+
+// Members is how many members the store holds in all.
+func (s *DurableStore) Members() int { return s.mem.Members() }
+
 // Get implements MemberStore.
 func (s *DurableStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
 	return s.mem.Get(ctx, app, id)
@@ -308,11 +324,58 @@ type planned struct {
 	seq uint64
 }
 
-// commit checks each write against the state as the batch leaves it, writes
+// commit writes a batch: the writes between resets together, each reset on
+// its own, in the order they came.
+func (s *DurableStore) commit(batch []*durableWrite) {
+	for len(batch) > 0 {
+		i := 0
+		for i < len(batch) && !batch[i].reset {
+			i++
+		}
+		if i > 0 {
+			s.commitChanges(batch[:i])
+		}
+		if i < len(batch) {
+			s.commitReset(batch[i])
+			i++
+		}
+		batch = batch[i:]
+	}
+}
+
+// commitReset empties the group of w.target, or every group, on disk and
+// then in memory.
+func (s *DurableStore) commitReset(w *durableWrite) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if w.target == nil {
+			if err := tx.DeleteBucket(bucketMembers); err != nil {
+				return err
+			}
+			_, err := tx.CreateBucket(bucketMembers)
+			return err
+		}
+		c := tx.Bucket(bucketMembers).Cursor()
+		prefix := w.target[:]
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		w.result <- fmt.Errorf("resetting the state file %s: %w", s.path, err)
+		return
+	}
+	s.mem.apply([]memberChange{{reset: true, target: w.target}})
+	w.result <- nil
+}
+
+// commitChanges checks each write against the state as the batch leaves it, writes
 // the valid ones in one transaction and, once that is on disk, applies them
 // to memory and answers every writer. The committer is the only writer of
 // s.mem, so what it reads of it stays true until it applies the batch.
-func (s *DurableStore) commit(batch []*durableWrite) {
+func (s *DurableStore) commitChanges(batch []*durableWrite) {
 	type key struct{ app, id uuid.UUID }
 	overlay := map[key]uint64{} // members this batch adds (seq) or removes (0)
 	var plan []planned

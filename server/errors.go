@@ -158,7 +158,9 @@ func renderError(c echo.Context, logger *slog.Logger, err error) {
 		return
 	}
 	ae := classify(err)
-	if ae.status >= http.StatusInternalServerError {
+	rc.errorCode = string(ae.code)
+	rc.details = ae.details
+	if ae.status >= http.StatusInternalServerError && rc.fault == 0 {
 		logger.ErrorContext(c.Request().Context(), "internal error",
 			slog.String("request_id", rc.id.String()), slog.Any("error", err))
 	}

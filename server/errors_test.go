@@ -327,6 +327,10 @@ func (s failingStore) Remove(context.Context, uuid.UUID, uuid.UUID) error { retu
 func (s failingStore) List(context.Context, uuid.UUID, server.Cursor, int) (server.Page, error) {
 	return server.Page{}, s.fail()
 }
+func (s failingStore) Reset(context.Context, *uuid.UUID) error { return s.fail() }
+func (s failingStore) Applications(context.Context) ([]server.Application, error) {
+	return nil, s.fail()
+}
 
 func TestInternalErrors(t *testing.T) {
 	for _, panics := range []bool{false, true} {

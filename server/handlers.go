@@ -26,12 +26,13 @@ type handlers struct {
 	memberPath string // the spec's path of one member, {applicationsId} and {connectorId} to fill
 	specYAML   []byte
 	specJSON   []byte
+	metrics    http.Handler
 }
 
 var _ echoapi.ServerInterface = (*handlers)(nil)
 
-func newHandlers(store MemberStore, tokens *skipTokens, operations []reqcheck.Operation, specYAML []byte) (*handlers, error) {
-	h := &handlers{store: store, tokens: tokens, specYAML: specYAML}
+func newHandlers(store MemberStore, tokens *skipTokens, operations []reqcheck.Operation, specYAML []byte, metrics http.Handler) (*handlers, error) {
+	h := &handlers{store: store, tokens: tokens, specYAML: specYAML, metrics: metrics}
 	for _, op := range operations {
 		if op.ID == "getConnectorGroupMember" {
 			h.memberPath = op.Path
@@ -167,6 +168,12 @@ func (h *handlers) RemoveConnectorGroupMember(c echo.Context, app generated.Appl
 // GetHealth answers that the server is up.
 func (h *handlers) GetHealth(c echo.Context) error {
 	return c.JSON(http.StatusOK, generated.Health{Status: generated.HealthStatusOk})
+}
+
+// GetMetrics serves the Prometheus metrics.
+func (h *handlers) GetMetrics(c echo.Context) error {
+	h.metrics.ServeHTTP(c.Response(), c.Request())
+	return nil
 }
 
 // GetOpenAPIYAML serves the spec as it was written.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
 )
 
 // requestContext is the Echo context of one request with what the server
@@ -20,11 +22,24 @@ import (
 // typed values from middleware to handler, without a map per request.
 type requestContext struct {
 	echo.Context
-	id     uuid.UUID // the request-id
+	id     uuid.UUID     // the request-id
 	method string        // the method the client sent (HEAD is routed as GET)
 	body   any           // the body the generated validator decoded, or nil
 	fault  int           // the status of the fault injected, or 0
 	delay  time.Duration // the latency injected
+
+	operation string                  // the operationId, once routed to one
+	rawBody   []byte                  // the request body as read (decompressed)
+	errorCode string                  // error.code of the answer, if it was an error
+	details   []generated.ErrorDetail // the violations, if it was a 400
+}
+
+// target is the target of violation i of the answer ("" for the body as a whole).
+func (rc *requestContext) target(i int) string {
+	if t := rc.details[i].Target; t != nil {
+		return *t
+	}
+	return ""
 }
 
 // requestOf is the requestContext of c; every request gets one from
@@ -38,11 +53,21 @@ func requestOf(c echo.Context) *requestContext {
 
 var canonicalClientRequestID = http.CanonicalHeaderKey(headerClientReqID)
 
+// observers are what learns of every answered request: the access log, the
+// journal and the metrics.
+type observers struct {
+	logger  *slog.Logger
+	journal *journal
+	metrics *metrics
+}
+
 // withCommon is what every request goes through, unknown routes included, in
 // this order: a request-id and the client-request-id echoed before anything
 // can fail; OPTIONS refused; a panic recovered into an error; the error
-// rendered, so that the status logged is the status sent; one access log line.
-func withCommon(logger *slog.Logger) echo.MiddlewareFunc {
+// rendered, so that the status logged is the status sent; one access log
+// line, the journal entry (but for the admin API and /metrics), the metrics.
+func withCommon(obs observers) echo.MiddlewareFunc {
+	logger := obs.logger
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -73,9 +98,19 @@ func withCommon(logger *slog.Logger) echo.MiddlewareFunc {
 				attrs = append(attrs, slog.Duration("latency", rc.delay))
 			}
 			logger.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
+			duration := time.Since(start)
+			obs.metrics.observe(rc, duration.Seconds())
+			if obs.journal.enabled() && !unjournaled(req.URL.Path) {
+				obs.journal.add(entryOf(rc, start, duration))
+			}
 			return nil
 		}
 	}
+}
+
+// unjournaled are the paths the journal leaves out: reading it must not change it.
+func unjournaled(path string) bool {
+	return strings.HasPrefix(path, "/_admin/") || path == "/metrics"
 }
 
 // callRecovering calls next, turning a panic into an error, so the client

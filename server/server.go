@@ -16,14 +16,19 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/connector-group/members-api/generated/admin/adminserver"
+	adminvalidation "github.com/connector-group/members-api/generated/admin/validation"
 	"github.com/connector-group/members-api/generated/echoapi"
 	"github.com/connector-group/members-api/generated/validation"
 	"github.com/connector-group/members-api/internal/reqcheck"
@@ -55,6 +60,9 @@ type Config struct {
 	// Seed, when not 0, makes the faults and latencies drawn repeat from run
 	// to run for the same requests in the same order.
 	Seed uint64
+	// JournalSize is how many requests the journal keeps: 0 means
+	// DefaultJournalSize, a negative number turns the journal off.
+	JournalSize int
 }
 
 // Server is the mock server: an http.Handler whose misbehaviour can be
@@ -62,6 +70,8 @@ type Config struct {
 type Server struct {
 	handler   http.Handler
 	misbehave *injector
+	journal   *journal
+	store     MemberStore
 }
 
 // ServeHTTP implements http.Handler.
@@ -73,6 +83,21 @@ func (s *Server) Faults() Faults { return s.misbehave.settings() }
 // SetFaults replaces the misbehaviour settings, from the next request on. A
 // new rate limit starts every caller's window afresh.
 func (s *Server) SetFaults(f Faults) error { return s.misbehave.set(f) }
+
+// Requests returns the journal's entries that pass f, newest first.
+func (s *Server) Requests(f RequestFilter) []JournalEntry { return s.journal.list(f) }
+
+// Reset empties every connector group and the journal (app nil), or the
+// group of app only, as POST /_admin/reset does.
+func (s *Server) Reset(ctx context.Context, app *uuid.UUID) error {
+	if err := s.store.Reset(ctx, app); err != nil {
+		return err
+	}
+	if app == nil {
+		s.journal.clear()
+	}
+	return nil
+}
 
 // New returns the mock server.
 func New(cfg Config) (*Server, error) {
@@ -100,27 +125,39 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	operations := validation.Operations()
-	h, err := newHandlers(store, tokens, operations, openapi.YAML)
-	if err != nil {
-		return nil, err
-	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}
-	e.HTTPErrorHandler = func(err error, c echo.Context) { renderError(c, logger, err) }
-	e.Use(withCommon(logger))
-
-	auth := bearerAuth(cfg.Token)
-	middlewares := make(map[string][]echo.MiddlewareFunc, len(operations))
-	for _, op := range operations {
-		middlewares[op.ID] = []echo.MiddlewareFunc{operationMiddleware(op, auth, misbehave, maxBody, shadowsOf(op, operations))}
+	journalSize := cfg.JournalSize
+	if journalSize == 0 {
+		journalSize = DefaultJournalSize
 	}
-	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
-	if err := servesEveryOperation(e, operations); err != nil {
+	journal := newJournal(max(journalSize, 0))
+	metrics := newMetrics(store)
+	h, err := newHandlers(store, tokens, operations, openapi.YAML, metrics.handler())
+	if err != nil {
 		return nil, err
 	}
-	return &Server{handler: normalizePath(e), misbehave: misbehave}, nil
+	e.HTTPErrorHandler = func(err error, c echo.Context) { renderError(c, logger, err) }
+	e.Use(withCommon(observers{logger: logger, journal: journal, metrics: metrics}))
+
+	// The API and the admin API: each operation behind the same middleware
+	// (token, misbehaviour for member operations, the generated validator).
+	auth := bearerAuth(cfg.Token)
+	adminOperations := adminvalidation.Operations()
+	all := append(slices.Clone(operations), adminOperations...)
+	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
+	for _, op := range all {
+		middlewares[op.ID] = []echo.MiddlewareFunc{operationMiddleware(op, auth, misbehave, maxBody, shadowsOf(op, all))}
+	}
+	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
+	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: store, journal: journal, misbehave: misbehave},
+		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
+	if err := servesEveryOperation(e, all); err != nil {
+		return nil, err
+	}
+	return &Server{handler: normalizePath(e), misbehave: misbehave, journal: journal, store: store}, nil
 }
 
 // servesEveryOperation checks that the generated server registered a route

@@ -55,6 +55,16 @@ type MemberStore interface {
 	// List returns up to limit members of the group of app that were added
 	// after the position after, in insertion order.
 	List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error)
+	// Reset empties the group of app, or every group when app is nil.
+	Reset(ctx context.Context, app *uuid.UUID) error
+	// Applications lists the applications whose groups have members.
+	Applications(ctx context.Context) ([]Application, error)
+}
+
+// Application is an application whose group has members, and how many.
+type Application struct {
+	ID      uuid.UUID
+	Members int
 }
 
 // MemoryStore is a MemberStore held in memory. Each group is its entries in
@@ -130,12 +140,14 @@ func (s *MemoryStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
 }
 
 // memberChange is one change a DurableStore has written to disk and applies
-// to its MemoryStore: an add at a position, or a removal.
+// to its MemoryStore: an add at a position, a removal, or a reset.
 type memberChange struct {
 	app    uuid.UUID
 	seq    uint64 // the position of an add
 	member Member // for a removal, only its ID
 	remove bool
+	reset  bool       // empty the group of target, or all groups when it is nil
+	target *uuid.UUID // for a reset
 }
 
 // load adds m to the group of app at position seq, as read back from a state
@@ -171,9 +183,12 @@ func (s *MemoryStore) apply(changes []memberChange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range changes {
-		if c.remove {
+		switch {
+		case c.reset:
+			s.resetLocked(c.target)
+		case c.remove:
 			s.deleteLocked(c.app, c.member.ID)
-		} else {
+		default:
 			s.insertLocked(c.app, c.seq, c.member)
 		}
 	}
@@ -360,4 +375,48 @@ func (s *MemoryStore) List(ctx context.Context, app uuid.UUID, after Cursor, lim
 		page.Next = Cursor(e.seq)
 	}
 	return page, nil
+}
+
+// Reset implements MemberStore.
+func (s *MemoryStore) Reset(ctx context.Context, app *uuid.UUID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetLocked(app)
+	return nil
+}
+
+func (s *MemoryStore) resetLocked(app *uuid.UUID) {
+	if app == nil {
+		clear(s.groups)
+		return
+	}
+	delete(s.groups, *app)
+}
+
+// Applications implements MemberStore.
+func (s *MemoryStore) Applications(ctx context.Context) ([]Application, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Application, 0, len(s.groups))
+	for id, g := range s.groups {
+		out = append(out, Application{ID: id, Members: len(g.index)})
+	}
+	return out, nil
+}
+
+// Members is how many members the store holds in all.
+func (s *MemoryStore) Members() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, g := range s.groups {
+		n += len(g.index)
+	}
+	return n
 }

@@ -34,6 +34,7 @@ func operationMiddleware(op reqcheck.Operation, auth func(http.Header) (string, 
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			requestOf(c).operation = op.ID
 			var token string
 			if op.Secured {
 				var err error
@@ -84,6 +85,7 @@ func operationMiddleware(op reqcheck.Operation, auth func(http.Header) (string, 
 					return err
 				}
 				in.Body = body
+				requestOf(c).rawBody = body
 			}
 			if d.delay > 0 {
 				if err := wait(c, d.delay); err != nil {

@@ -72,13 +72,17 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 4*time.Second, "load per run")
 	flag.IntVar(&cfg.conns, "connections", 32, "concurrent connections")
 	durable := flag.Bool("durable", false, "compare the mock with --state (durable) to the mock in memory, instead of the mock to the baseline")
+	journaled := flag.Bool("journal", false, "compare the mock with its default journal to the mock with --journal-size 0")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	do := run
-	if *durable {
+	switch {
+	case *durable:
 		do = runDurable
+	case *journaled:
+		do = runJournal
 	}
 	if err := do(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -40,6 +40,8 @@ type options struct {
 	shutdownTimeout   time.Duration
 	faults            server.Faults
 	seed              uint64
+	journalSize       int
+	seedFile          string
 }
 
 func main() {
@@ -97,6 +99,8 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.DurationVar(&o.faults.RetryAfter, "retry-after", time.Second, "the Retry-After sent with a 429 or 503 fault, in whole seconds, at least 1")
 	fs.Var(rateLimitFlag{&o.faults.RateLimit}, "rate-limit", "at most `requests/window` member operations per bearer token (120/60s); past it, 429")
 	fs.Uint64Var(&o.seed, "seed", 0, "draw faults and latencies from this `seed`, so a run can be repeated (default: a random one)")
+	fs.IntVar(&o.journalSize, "journal-size", server.DefaultJournalSize, "how many requests the journal keeps (GET /_admin/requests); 0 turns it off")
+	fs.StringVar(&o.seedFile, "seed-file", "", "load the members in this JSON or YAML `file` at start-up, each checked as a POST")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API from memory.\n"+
 			"Each flag may also be set as CONNECTOR_MOCK_<FLAG> (for example CONNECTOR_MOCK_MAX_BODY).\n\n")
@@ -144,6 +148,9 @@ func (o options) check() error {
 			problems = append(problems, fmt.Errorf("%s must not be negative (0 turns it off), not %s", d.name, d.value))
 		}
 	}
+	if o.journalSize < 0 {
+		problems = append(problems, fmt.Errorf("--journal-size must not be negative (0 turns the journal off), not %d", o.journalSize))
+	}
 	if err := o.faults.Check(); err != nil {
 		problems = append(problems, fmt.Errorf("the fault flags: %w", err))
 	}
@@ -167,7 +174,11 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 // serve runs the server on ln until ctx ends, then stops accepting and lets
 // requests in flight finish.
 func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) (err error) {
-	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed}
+	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed,
+		JournalSize: o.journalSize, Store: server.NewMemoryStore()}
+	if o.journalSize == 0 {
+		cfg.JournalSize = -1
+	}
 	if o.state != "" {
 		store, err := server.OpenDurableStore(o.state)
 		if err != nil {
@@ -181,6 +192,14 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 			}
 		}()
 		cfg.Store = store
+	}
+	if o.seedFile != "" {
+		result, err := server.Seed(ctx, cfg.Store, o.seedFile)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		logger.Info("seeded", slog.String("file", o.seedFile), slog.Int("added", result.Added), slog.Int("already_there", result.AlreadyThere))
 	}
 	handler, err := server.New(cfg)
 	if err != nil {

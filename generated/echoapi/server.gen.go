@@ -36,6 +36,9 @@ type ServerInterface interface {
 	// GetHealth Liveness of the mock server
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
+	// GetMetrics The mock server's Prometheus metrics
+	// (GET /metrics)
+	GetMetrics(ctx echo.Context) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -246,6 +249,15 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	return err
 }
 
+// GetMetrics converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMetrics(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMetrics(ctx)
+	return err
+}
+
 // GetOpenAPIJSON converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	var err error
@@ -316,6 +328,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.GetConnectorGroupMember, options.OperationMiddlewares["getConnectorGroupMember"]...)
 	router.DELETE(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId/$ref", wrapper.RemoveConnectorGroupMember, options.OperationMiddlewares["removeConnectorGroupMember"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 
@@ -326,79 +339,82 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7bxu5dv8qxPQCSYAZvSzbsYJF683m7vVtEhuxt0EbGVfUzJHE6xlyluRY1gYG+mn6wfpJikNynhpJ",
-	"Vl672Xr/yNoSn4fnfX7HH71QJKngwLXyRh89uKNJGoP5+TSWQKPVG0imIF9JKSR+ekvjDMzQ/JNQROCN",
-	"vHfwawZK/+NHGrkfPd9jnFfmhjEDrgNpvw5Y5I28ZBVo/GU48HwvohqXGvQGR0G/HwyeX/UPR73hqHf4",
-	"X57v1eYdhsdwEA6nwXPai4Lh7AiCk2mfBoPoIBzC4eyIHk+9e99LQCk6x1XPORAhSSIkEBpFEBEx/SeE",
-	"mkiYgQQegiLU3pnAHVOazIQkegFkJuJYLBmfk0REbMYgIqkUKUjNQI3Ik8SQSD3pePf39753xm9pzKJL",
-	"TXWmisurLEmoXHkj72qBB2FzxmlMUjqHJ4o4whN3R58sF0IBUWYNwhShJI1pCAsRRyA9f893iEBTFitv",
-	"9GH7uJJaZn0y9i61ZHw+9vAMXGgikIozQkPNbsEnjNufPN/TVM5BeyOva0/t3fufuxklhpKEpbdDfDuW",
-	"3h7VdoI7DZLT+Cz17q+b7PZVuelL0AeZ5VILCdFLwTmEuiFi/yYiqmlHr1Lc8V8SFkqhxEx35pKmi05Y",
-	"TPK9CiHwxgedXqffP+gcowziBY8H0+nx8cFhYP4ZDqbTYHp4fBxMp8eDg8PjY/w/PgkNF4zDW5rgjsUG",
-	"AWRBr+/5njv5yHO3MldYAI1AOp0Ri6WhPahQslQzwR3HJ6AXIlJGoFKqFyQSRuBisey452ASIm+kZQa+",
-	"p8IFJBSXctdXhtAebvjS6BHHSGdR+37ufZ8oMlnTOxOfQLgQEJHlAjhhmixohE+HJ9m282sRUrtH25Z0",
-	"qkScaSC/vHuNTIBX5bAkVj9sv+VMyIQid2SSIbOsbX3+E9X0FddMrzZdefv+PqGKmFUIpwkowvRnHumi",
-	"0JynaRoz2HCstBhmTqRA3oIkC8FFJiHa9/HfUQ2vWcK0+Wd9x7+JJUkoX7lbE9TT5s0s602BSpBEixvg",
-	"JKErktAbIIwToOGCLBmPxJI8XTK9IJMgkFRDEONGk2d13kgYZ0mWeKN+QRnGNcxB1k/5DhLKOB5+80nt",
-	"UyWESiAxzDQeRy+YcsfZsHFv18YKtpFHQSh4pEjGNYsNadzllaZSK0JnEtRiv723S6R9+CeKsMiZVqZK",
-	"g0cNq/78y9lPLyyb0ASQYyelUu9UJPihrJuxqJV334GWq9OZBvkAGmlBlpRpMoUZeg9artAZoHPK+PZz",
-	"7OCS/zAOQasoc7UESSJIAQ8gOJlYaZvsKy/v378/zfQCuGahMYit25UjmODErFeTVrhLIdRqv83vfS+l",
-	"kiagc/OAasLuoTYqsXKMYRXkDOSKDnl1C3JlfnYKjPLqaOcyFUaLzKXI0pydIUn1qmNcUm/koQHyfI9b",
-	"O0frx/o8xtppnE5JSOO4LggVx88ZJqMC8GOVCq6QIcxnFWmYFLexBri8z7qfXeNJevca+FwvvFF/8NxH",
-	"Hi1+b71QTtBNL1ZQvP5e7bQOK6t9HqGtPKwf6aLizz9999eX5Hgw7D3DY4UiSWigAJlSQ0RihgRn3Dpt",
-	"kii4BUnjMc9ljcSMg+qQiQSdSf6DEWcaT8hTfJsIZjSL9TMnrIoMesMXY54PlpBKUMC1YaxJZVSfGPti",
-	"xMu4fyUJO2N+UYgMoaifyOTFxDx/WrlYRTSNH4Wu5w0XS7QhY87mHJftjLlxDcuYzl2g4mV+8Op3867v",
-	"8VmqR28b3RhxjQ/SyovulapPyzQkqsGJg8OjtTdGd/TuzA7ul19TKenKapdcOsxqP9LoZ6phSVc2GuIa",
-	"uDGAFfHu/lPZ+5Sn+YuEGXrX3TIS7tpvVdf6XCaeMPs1Bdm8P2Ecw0iMJzlJM5miFno6CQLzbYARkJr4",
-	"uf4eEfzgh8PewHoUFee5MN1B4dq0Hc7N6DYcoartD2pex4MWKWc0FnJexAMXwdH3flukv32Jpta8rwdo",
-	"O/Yvp+ErVYLM3YxQlQ5azXhs2jSf0G3JjxghqAT/O9doSRXgDb4Mdxa21yeWUqjjpiJakakEeqOsAxaJ",
-	"MEuAa9+6x/i1C2X/fnn+1ifOPpVmlZVpEloJbR4Z+YszslNnVywBkenvQqsNH7XaV2KGM24zPJfG6pc5",
-	"1a/PEZciAb3AiCfjNg6AKPeANGUxagTnrhYhXixwNOqcinMbsOiZUSj0s3is98hjX4nH3pgc3VuhTR7P",
-	"5nO+AYNd5SlBk3ZXZJrp0qs1GUJrqmwKsfH2Rcpx2z3toN+bvG+F/qvI+Lci61tBVBYu8kTY04kpFXRs",
-	"HnqCUjupRGMTK5rcTZIi00CeckHq056NMJAyRCEa4lihE8CUMtURu9FMioRQspSCz8mUKpuPnK6MKrDL",
-	"PMrvV2GwC7qKBY2uhHiNZP6G4pv7jTHui0qfNg0CUunx2b/Ks6NLwEL4hdNbymI6jeG78BUP/sx23OSX",
-	"gyLBvP01i1T0781JV0K8oXzlPlXfTIFIoXUM0YikVGnrMlINVmn4RIKWDKI8/U45ASpjBpIMBydPFKnQ",
-	"eg/3EndY48rh4OSRK/9oXPkLp5leCMl++6Yuaa1UiO6ndXN8ktB4JmSCjCWtm9PgmPfv3wfNosu2+zZr",
-	"NL8/wVWWpkJqiN5AxOiVybx+M8JPXtp9Atx3UkVWoGYoCrqEhiGktij16FV8YSYospCGppU3w7ePIoYP",
-	"QOOLAgbljWY0VrDRNxQzAqZ+xwUPBnd3RWULXy+tLFNBNG3jIiRzmTAt60gf3PTrol5gUV6GnFWUzR6X",
-	"OOVE8CCVkDAFqpIK1QuqLTgrBxvMTJmpVoFcv2AN19NWUbMoDfz+BRE8Xtnw1+FTgGcJ3nMLHui6pZZS",
-	"RQh99Chfnc8MHKwotLH0dmgwW9VPjgyuanvNL1+ZnF0QGkUSlPLJ2YWFbJ1d3B51DLKoqPUMD5vH8727",
-	"YC6CtTOzB1UcO+Q8tS+Jhp7xNNM2PeUKZFQpNueGfhbvQ6cKuH72gtB4SVeKuFIWzhaZTjMTp+woQDaw",
-	"UrtO6QabwnWDHIPDwx1F2BJ3tV0mig0vc4BZQzJKFqgfv9hgq9S8FHEMYV4R3EN+zjkYnCOKh8NKbhQK",
-	"Dnf6NeM37STFb81SLyqPFq/ssxpkp1vfYTbrD9kGY6ogKYu65INojFMbFck6te26WylaVonqV32/AL2A",
-	"lsIL4yRTNS1QwAsLpGGr8KNOfGmwmG1kNV8bB9gVhU4vzop69ZLpRXXHViynK2Sd1nAkV+g5eQUu6B/v",
-	"QIlMhlDkwVoyjsVoC3UrUhkbnJL2vPh6IONXy8OtEfNauWUjHX8yWe+dMlBn79ARfxtvla9UhZp+XD9G",
-	"DiVtw/tUWdBsWi7VxosLoDFqnb0uU6qjnCnETQu9GqfZomPqwN19yNrmIa3RK3I+eKEK8INAM6P61kbX",
-	"F9sNRKne0exUW6LtuqXz8pWZqMB9N6XeYqlumYiNpPpWg6LSARPqGJjbgnLndTM+J1oQRS2E6iGKsioq",
-	"a6qy+eLbFqqMrIvFuh6bMal09VYO24OGAnhoFOcWYWomt/5+ef6WpIKhhiGMa1GUyF2aoaiw46+uxp5b",
-	"+L0ks0aPdY5BDwDCTDK9ujTQPEN9G5+iyl0//OTURcyGECPyo41lx1mvdxCaiNb8CJMOMeBsEd7k4RSh",
-	"3HrpBjLnwt+Mx6CUBdNBRHJ8rPlyUoBE8cz2VCUBFlqnNtBjfCZayBxFyjdQLOUTCTRSBuwkIRG3DuhU",
-	"mEBlPW5asfPocfMxr6MGmx74mI/5VRXsgDxuPETG5zEQa5YMDldmejEy3yUiglhZWMSrcCGcOznmhh9m",
-	"NAT7nSuG4KHxVzyX6S5RKYTmqHPgYAFnpjLCtJ8PHnNDeOenGgtKNSgXKTklYnGmShOmO+SUE1S5xDgX",
-	"PqEkZ6oxnzGIDfrOaizLoSaDhrddSqY1cGIkHLfnYml+hliBIdA5OlKTi/PLK/K///0/XUfgLoqmicGF",
-	"zegXnSvoI1hXzHzsHBYJMOYVzLWBV+ucxTKFtpZQDJnQHMAsi4nGS0Yim8ZgEWua6RhZ52UDypm/+enF",
-	"med7tyCVZaF+p9fpoSiLFDhNmTfyDjq9zgH6mFQvjLB0qyDP7sc65PO+dOt+xp3yy+PEVt3wxp0kFIkB",
-	"jzOuUEtjACEjkB0yabizhoJrLiu+/5rP+oIwjdFxZiCuBgGI9Iup0nmYaUF4EPnIKZyw2ZjnayyhbG+S",
-	"TooMcnQKegnALYWLBzqLvJH3min9skYAdz+vDuD9sANrb0Ms4+kvRIyCrN3TK13AQX/NQK5KfOBftEhr",
-	"6ECHqvRG/V6v4rwzrg9sh8qdRVSfnJz4O/DVbSZCpPTXDJxWc5XKVMItE5nKm7HWHm/j4dUNS7XzclsR",
-	"tkfDXQDb6waMcdDr7QlbS509bPYNlaGUUcKjbrc/OEZR6fRHz3vPe3WR6M2ez2h0OA2ik3AaDI9OZgHt",
-	"Hx0Gx73nR8fHg+cnhz3YICb/io/4Qx8tyuCopMkPp8V/r8qOtQ/fRV/T9f3DcXhtAXJLZnNDFPyYufzi",
-	"6euhFaG2GYWodSvhq5nS3z2lVofASYOT3ZOakei97x0+5Hxtca2ZO3jQ3fJY10w52D2lJSI2U4e7pzbi",
-	"ZiM4RbMr2hZrBEqHTa+1eTQcNtMtOUeL4+WW+Pp+zRa1naoc0m00m6A52DFjjQdx009yHLp2p4+/w5F9",
-	"LxWqxWV5z/RCZJrQopPIRSwmlrEOfV4KbbQ7WD/XtSQxNeaD3pC8FcSVadzkvDdygiGQCRjr7Y8ET1D0",
-	"VhSbNNskrLs66PXJSwm0CDbKZokxL7mFqiIka3NsTqOoza/x9mUl18RgbbUh9Y8iWu1ppiu9F/VecOO4",
-	"V0KbIk6sdnlvtoP79+z6HpLUtvOUR8HnMbX1O7wHPkNk45RVCuTp2cXtUZ7df1Y92acb815/FE2fj0Zf",
-	"0pgPqhcuUqKfYszb8S5low4pSlsJXZGpTTI4Ucjrl694KCLG5yMy/42ltm1ozN/kJCI/I4nI5U//biIJ",
-	"lIOiIRKXZqDIdFX0Gbm+SPYbjLmN6wzLgelPtHDcfBWIyHSlQWHAuHKxGbjD2ILVsH9oJabegnW/5o32",
-	"922iwNhjZ+NDs+39Sz0Qbv6itbOKPN2heZqwj2qv9zbnoxiXN2kH1S7tbTPrLd21huqg0lG9bYn1Fuya",
-	"9/bd+5F5h+y2WWbM7+1zDqyn1MqOddPoklqlZax1ExprvMkQ/wFY9JG3/sTxTP8BgUITY2zmHT5ks5by",
-	"3WMQ9aAg6jSKargSZ+/3j6E+OZ75WOkUuK+kRev+9s+gN/jbn5niSh7WkvmVvIqrInx9TNh83wruIZJY",
-	"oBMeldODlNM7sH87qYKB+8MmeCp/fOLb5oNq+rPIDkUQg0Um1PXoO1O2eZgqbXE77fToUVk9KqtHZdVU",
-	"VigaNWfKFAH/1BrLYrx+2+a2/c3CwD7bURM3tUpkkYoTN/sk4RwobYMr5uASTBELrq7ouE8W6k+XgQo2",
-	"xxt9uK7XPm6BgypqHhWwR42dNHWuucMvdHLKbnqt8xT46cXZ3y/P337ak639za4CadRK8QLT4jYucDR/",
-	"aPJf1f+8CVXEEWwL5Vc0iR9A+f88ffN6P8rnC/8/pbwjWJPy9TXqkLYP1/e4qNmyDXxyVZco8nRisEYy",
-	"45Nnnu9lMt4EfPDaoSESaGwWYyHUFlCjbtdWM8rqRiiS7m2/0zNFIXetjxvjRodT225iOiWwJDcx6we1",
-	"irpAmxmQGdMK4tkLwkXjD/nVVtQUzcH/BQAA//8=",
+	"7Fz7bhs5d38VYvoBsYHR1bIdK1i03my+fN4msRF7G7SREVEzRxI/z5CzJMeyNjDQp+mD9UmKQ3KuGklW",
+	"bptsvX9kZWl4Ozz38zvz0QtEnAgOXCtv+NGDOxonEZjPp5EEGi5fQzwB+UJKIfHbWxqlYB7NvglECN7Q",
+	"ewu/p6D0h59p6D56vsc4L40NIgZct6T9ucVCb+jFy5bGPwZ9z/dCqnGqfrd/1Or1Wv2nV73DYXcw7B7+",
+	"l+d7lXGHwTEcBINJ6ynthq3B9AhaJ5MebfXDg2AAh9Mjejzx7n0vBqXoDGc950CEJLGQQGgYQkjE5J8Q",
+	"aCJhChJ4AIpQe2YCd0xpMhWS6DmQqYgisWB8RmIRsimDkCRSJCA1AzUkT2JDIvWk7d3f3/veGb+lEQsv",
+	"NdWpyg+v0jimcukNvas5boTNGKcRSegMnijiCE/cGX2ymAsFRJk5CFOEkiSiAcxFFIL0/B3vIQRNWaS8",
+	"4fvNzxXUMvOTkXepJeOzkYd74EITgVScEhpodgs+Ydx+8nxPUzkD7Q29jt21d+9/7mKUGEoSltwO8O5Y",
+	"cntUWQnuNEhOo7PEu7+us9tX5aYvQR9klkstJITPBecQ6JqI/ZsIqaZtvUxwxX+JWSCFElPdnkmazNtB",
+	"Psj3SoTAEx+0u+1e76B9jDKIBzzuTybHxweHLfPPoD+ZtCaHx8etyeS4f3B4fIz/xyuhwZxxeENjXDFf",
+	"oAVpq9vzfM/tfOi5U5kjzIGGIJ3OiMTC0B5UIFmimeCO42PQcxEqI1AJ1XMSCiNwkVi03XUwCaE31DIF",
+	"31PBHGKKU7njK0NoDxd8bvSIY6SzsHk9d79PFBmv6J2xTyCYCwjJYg6cME3mNMSrw51sWvmVCKhdo2lJ",
+	"OlEiSjWQ396+QibAo3JYEKsfNp9yKmRMkTtSyZBZVpY+/4Vq+oJrppfrjrx5fZ9QRcwshNMYFGH6M7d0",
+	"kWvO0ySJGKzZVpI/ZnakQN6CJHPBRSoh3PXy31INr1jMtPlndcV/iAWJKV+6UxPU0+bOLOtNgEqQRIsb",
+	"4CSmSxLTGyCME6DBnCwYD8WC7C2YnpNxqyWphlaEC433q7wRM87iNPaGvZwyjGuYgazu8i3ElHHc/Pqd",
+	"2quKCZVAIphq3I6eM+W2s2bh7raFFWwij4JA8FCRlGsWGdK4wytNpVaETiWo+W5rb5ZIe/FPFGGhM61M",
+	"FQaPGlZ9+dvZL88sm9AYkGPHhVJvlyT4oaybsrCRd9+ClsvTqQb5ABppQRaUaTKBKXoPWi7RGaAzyvjm",
+	"fWzhkv8wDkGjKHO1AElCSAA3IDgZW2kb7yov7969O031HLhmgTGIjcsVTzDBiZmvIq1wl0Cg1W6L3/te",
+	"QiWNQWfmAdWEXUOtVWLFM4ZVkDOQK9rkxS3IpfnsFBjl5aedy5QbLTKTIk0ydoY40cu2cUm9oYcGyPM9",
+	"bu0crW7r8xhrq3E6JQGNoqoglBw/Z5iMCsCvVSK4QoYw35WkYZyfxhrg4jyrfnaFJ+ndK+AzPfeGvf5T",
+	"H3k0/7vxQBlB191YTvHqfTXTOijN9nmEtvKwuqWLkj+/9/bvz8lxf9Ddx20FIo5pSwEypYaQRAwJzrh1",
+	"2iRRcAuSRiOeyRqJGAfVJmMJOpX8JyPONBqTPbybEKY0jfS+E1ZF+t3BsxHPHpaQSFDAtWGscempHjH2",
+	"xYiXcf8KErZH/CIXGUJRP5Hxs7G5/qR0sJJoGj8KXc8bLhZoQ0aczThO2x5x4xoWMZ07QMnLfO9Vz+Zd",
+	"3+O1lLfe9HTtiWu8kEZedLdUvlqmIVY1TuwfHq3cMbqjd2f24V7xM5WSLq12yaTDzPYzDV9SDQu6tNEQ",
+	"18CNASyJd+efyp6n2M3fJEzRu+4UkXDH/qo61ucy8YRZry7I5v4J4xhGYjzJSZLKBLXQ3rjVMr+2MAJS",
+	"Yz/T30OCX/x02O1bj6LkPOemu5W7Nk2bcyM6NUeobPtbFa/jQZMUI2oTOS/igZPg0/d+U6S/eYq61ryv",
+	"Bmhb1i+G4S2VgsztjFCWDlrOeKxbNBvQaciPGCEoBf9b52hIFeAJvgx35rbXJ5ZSqOMmIlySiQR6o6wD",
+	"FoogjYFr37rH+LMLZX+9PH/jE2efCrPKijQJLYU2j4z8xRnZqbMrFoNI9Q+h1QaPWu0rMcMZtxmeS2P1",
+	"i5zq1+eISxGDnmPEk3IbB0CYeUCasgg1gnNX8xAvEvg06pySc9ti4b5RKPSzeKz7yGNficdemxzdG6FN",
+	"Hs/mc74Bg11lKUGTdldkkurCqzUZQmuqbAqxdvd5ynHTOe1DfzZ53wj9d5Hyb0XWN4KoNJhnibC9sSkV",
+	"tG0eeoxSOy5FY2MrmtwNkiLVQPa4INVh+0MMpAxRiIYoUugEMKVMdcQuNJUiJpQspOAzMqHK5iMnS6MK",
+	"7DSP8vtVGOyCLiNBwyshXiGZv6H4Zn5jhOui0qd1g4BUerz2r3Lt6BKwAH7j9JayiE4i+CF8xYO/sh03",
+	"+eVWnmDefJt5KvrP5qQrIV5TvnTfqm+mQKTQOoJwSBKqtHUZqQarNHwiQUsGYZZ+p5wAlREDSQb9kyeK",
+	"lGi9g3uJK6xw5aB/8siV3xtX/sZpqudCsj++qUtaKRWi+2ndHJ/ENJoKGSNjSevm1Djm3bt3rXrRZdN5",
+	"6zWaP5/gKk0SITWEryFk9MpkXr8Z4cfP7TotXHdcRlagZsgLuoQGASS2KPXoVXxhJsizkIampTvDuw9D",
+	"hhdAo4scBuUNpzRSsNY3FFMCpn7HBW/17+7yyhbeXlKapoRo2sRFSOYiYVrUkd674dd5vcCivAw5yyib",
+	"HQ5xyongrURCzBSoUipUz6m24KwMbDA1ZaZKBXL1gBVcT1NFzaI08PdnRPBoacNfh08BnsZ4zg14oOuG",
+	"WkoZIfTRo3x5PjVwsLzQxpLbgcFslb85MriqzTW/bGZydkFoGEpQyidnFxaydXZxe9Q2yKK81jM4rG/P",
+	"9+5aM9Fa2TN7UMWxTc4Te5No6BlPUm3TU65ARpViM27oZ/E+dKKA6/1nhEYLulTElbJwtEh1kpo4ZUsB",
+	"soaV2rZL97ApXNfI0T883FKELXBXm2UiX/AyA5jVJKNgger28wU2Ss1zEUUQZBXBHeTnnIPBOaJ4OKzk",
+	"WqHgcKdfMX7TTFL81Uz1rHRp0dJeq0F2uvkdZrN6kU0wphKSMq9LPojGOLRWkaxS2867kaJFlah61Hdz",
+	"0HNoKLwwTlJV0QI5vDBHGjYKP+rE5waL2URW87NxgF1R6PTiLK9XL5iel1dsxHK6QtZpBUdyhZ6Tl+OC",
+	"PrwFJVIZQJ4Ha8g45k9bqFueyljjlDTnxVcDGb9cHm6MmFfKLWvp+IvJem+VgSp7B474m3iruKUy1PTj",
+	"6jYyKGkT3qfMgmbRYqomXpwDjVDr7HSYQh1lTCFuGuhV280GHVMF7u5C1iYPaYVeofPBc1WAX7Q0M6pv",
+	"5enqZNuBKOUzmpUqUzQdt3BevjIT5bjvutRbLNUtE5GRVN9qUFQ6YEIdA3ObU+68bsZnRAuiqIVQPURR",
+	"lkVlRVXWb3zTRKUnq2KxqsemTCpdPpXD9qChAB4YxblBmOrJrV8vz9+QRDDUMIRxLfISuUsz5BV2/NPV",
+	"2DMLv5NkVuixyjHoAUCQSqaXlwaaZ6hv41NUuaubH5+6iNkQYkh+trHsKO12DwIT0ZqPMG4TA84WwU0W",
+	"ThHKrZduIHMu/E15BEpZMB2EJMPHmh/HOUgU92x3VRBgrnViAz3Gp6KBzGGofAPFUj6RQENlwE4SYnHr",
+	"gE65CVTW46YlO48eNx/xKmqw7oGP+IhflcEOyOPGQ2R8FgGxZsngcGWq50PzWyxCiJSFRbwI5sK5kyNu",
+	"+GFKA7C/uWIIbhr/xH2Z7hKVQGC2OgMOFnBmKiNM+9nDI24I7/xUY0GpBuUiJadELM5UacJ0m5xygiqX",
+	"GOfCJ5RkTDXiUwaRQd9ZjWU51GTQ8LQLybQGToyE4/JcLMxniBQYAp2jIzW+OL+8Iv/73//TcQTuoGia",
+	"GFzYjH7euYI+gnXFzNfOYZEAI17CXBt4tc5YLFVoawnFkAnNAUzTiGg8ZCjSSQQWsaaZjpB1ntegnNmd",
+	"n16ceb53C1JZFuq1u+0uirJIgNOEeUPvoN1tH6CPSfXcCEunDPLsfKxCPu8Lt+4lrpQdHgc26obXbieB",
+	"iA14nHGFWhoDCBmCbJNxzZ01FFxxWfH+V3zWZ4RpjI5TA3E1CECkX0SVzsJMC8KD0EdO4YRNRzybYwFF",
+	"e5N0UmSQoxPQCwBuKZxf0FnoDb1XTOnnFQK483lVAO/7LVh7G2IZT38uIhRk7a5e6RwO+nsKclngA/+m",
+	"RVJBBzpUpTfsdbsl551xfWA7VO4sovrk5MTfgq9uMhEiob+n4LSaq1QmEm6ZSFXWjLVyeWs3r25Yop2X",
+	"24iwPRpsA9he12CM/W53R9ha4uxhvW+oCKWMEh52Or3+MYpKuzd82n3arYpEd/p0SsPDSSs8CSatwdHJ",
+	"tEV7R4et4+7To+Pj/tOTwy6sEZN/xUv8qYcWpX9U0OSn0/y/F0XH2vsfoq/p+v7hOLymALkhs7kmCn7M",
+	"XH7x9PXAilDTiFzUOqXw1QzpbR9SqUPgoP7J9kH1SPTe9w4fsr+muNaM7T/obFmsa4YcbB/SEBGboYPt",
+	"Q2txsxGcvNkVbYs1AoXDplfaPGoOm+mWnKHF8TJLfH2/YouadlU80qk1m6A52DJihQdx0U9yHDp2pY9/",
+	"wpZ9LxGqwWV5x/RcpJrQvJPIRSwmlrEOfVYKrbU7WD/XtSQxNeL97oC8EcSVadzgrDdyjCGQCRir7Y8E",
+	"d5D3VuSL1NskrLva7/bIcwk0DzaKZokRL7iFqjwka3JsTsOwya/xdmUl18RgbbUh9c8iXO5opku9F9Ve",
+	"cOO4l0KbPE4sd3mvt4O79+z6HpLUtvMUW8HrMbX1OzwHXkNo45RlAmTv7OL2KMvu75d39unGvNsbhpOn",
+	"w+GXNOb98oHzlOinGPNmvEvRqEPy0lZMl2RikwxOFLL65QseiJDx2ZDM/mCJbRsa8dcZichLJBG5/OXf",
+	"TSSBcpA3ROLUDBSZLPM+I9cXyf6AEbdxnWE5MP2JFo6bzQIhmSw1KAwYly42A7cZW7Aa9A6txFRbsO5X",
+	"vNHerk0UGHtsbXyot71/qQvCxZ81dlaRvS2apw77KPd6b3I+8ueyJu1WuUt708hqS3elobpV6qjeNMVq",
+	"C3bFe/vh/cisQ3bTKPPMn+1z9q2n1MiOVdPoklqFZax0ExprvM4Qfwcs+shbf+F4pveAQKGOMTbjDh+y",
+	"WEP57jGIelAQdRqGFVyJs/e7x1CfHM98LHUK3JfSolV/+yXoNf72Z6a44oe1ZH4lr+IqD18fEzY/toJ7",
+	"iCTm6IRH5fQg5fQW7LuTShi47zbBU3r5xLfNB1X0Z54dCiECi0yo6tG3pmzzMFXa4Hba4eGjsnpUVo/K",
+	"qq6sUDQqzpQpAv6lNZbFeP2xyW37h4WBfbajJm4qlcg8FSdudknCOVDaGlfMwSWYIhZcXdJxnyzUny4D",
+	"JWyON3x/Xa193AIHldc8SmCPCjtp6lzzGLRkwXrYQdGv+wHn+uCOqz5ooWn0Mb9V39L9fuyP+JoxH8LU",
+	"PvvBveSsGN04zIFTcMCUsiiVkK1q8VP3Y7JHtSn1k6OBa/NV/oi7t1hp8y63PZOK3B/v+6S+gMl+qA9Z",
+	"z5abPBAhNO7HCeE4x9KQl4LIlGsWwxOVf5lIEYBST1RTeeAl6NeO4lsZX8Od7iQRZbVOl4Z3njW++xJX",
+	"8bPXJFxI80oFSBXBeR1i57vm5asq/z5R5UPEORUbmNqBctqZulings4T4KcXZ79enr/5ND20cik5fK7x",
+	"UnKglls4B4d95/dQeWcPVcQRbAPllzSOHkD5/zx9/Wo3ymcT/z+lvCNYnfLVOao4zffX9zipWbIJUVUT",
+	"M7I3NgA6mfLxvud7qYzWoXm8ZryTBBqZyVgAlQnUsNOxJbqiZBeIuHPba3dNpdMd6+PaZIgDX272m9oF",
+	"Wirzm1Y3ar2PXGkb5CTTCqLpM8JF7e2UlRk1RR/n/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

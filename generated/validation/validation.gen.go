@@ -19,6 +19,7 @@ func Operations() []reqcheck.Operation {
 		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
 		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveConnectorGroupMember},
 		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetMetrics},
 		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIJSON},
 		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIYAML},
 	}
@@ -102,6 +103,12 @@ func checkRemoveConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations
 
 // checkGetHealth checks a request for getHealth (GET /healthz).
 func checkGetHealth(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkGetMetrics checks a request for getMetrics (GET /metrics).
+func checkGetMetrics(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -20,18 +21,21 @@ import (
 
 	"github.com/connector-group/members-api/internal/reqcheck"
 
+	"github.com/connector-group/members-api/generated/admin/adminserver"
 	"github.com/connector-group/members-api/generated/echoapi"
 )
 
-// Checker validates responses against the spec. It finds each request's
-// operation with kin-openapi's own router, independently of the server's.
+// Checker validates responses against the spec, and those of the admin API
+// against its own. It finds each request's operation with kin-openapi's own
+// router, independently of the server's.
 type Checker struct {
-	spec   *openapi3.T
-	router routers.Router
-	opts   *openapi3filter.Options
+	spec        *openapi3.T
+	router      routers.Router
+	adminRouter routers.Router
+	opts        *openapi3filter.Options
 }
 
-// New loads the embedded spec. Its servers are dropped so that any host matches.
+// New loads the embedded specs. Their servers are dropped so that any host matches.
 func New() (*Checker, error) {
 	spec, err := echoapi.GetSpec()
 	if err != nil {
@@ -42,7 +46,16 @@ func New() (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Checker{spec: spec, router: router, opts: &openapi3filter.Options{
+	adminSpec, err := adminserver.GetSpec()
+	if err != nil {
+		return nil, err
+	}
+	adminSpec.Servers = nil
+	adminRouter, err := gorillamux.NewRouter(adminSpec)
+	if err != nil {
+		return nil, err
+	}
+	return &Checker{spec: spec, router: router, adminRouter: adminRouter, opts: &openapi3filter.Options{
 		IncludeResponseStatus: true,
 		MultiError:            true,
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
@@ -116,7 +129,11 @@ func (c *Checker) Check(ctx context.Context, req *http.Request, status int, head
 		headOpts.ExcludeResponseBody = true
 		opts = &headOpts
 	}
-	route, params, err := c.router.FindRoute(req)
+	router := c.router
+	if strings.HasPrefix(req.URL.Path, "/_admin/") {
+		router = c.adminRouter
+	}
+	route, params, err := router.FindRoute(req)
 	if err != nil {
 		// No operation: the answer must be the documented 404 or 405.
 		name, ok := componentForStatus[status]

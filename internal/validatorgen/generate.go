@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -722,6 +723,19 @@ func (g *generator) valueOf(w *bytes.Buffer, s *openapi3.Schema, t ast.Expr, ptr
 		}
 		text, n := g.fresh("text"), g.fresh("n")
 		fmt.Fprintf(w, "\tif %s, %s, ok := d.Integer(%d); ok {\n", text, n, bits)
+		if len(s.Enum) > 0 {
+			var conds, values []string
+			for _, e := range s.Enum {
+				f, ok := e.(float64)
+				if !ok || f != math.Trunc(f) {
+					g.problems.add(&unsupportedError{where: where, keyword: "enum", detail: "an integer enum with a value that is no integer"})
+					continue
+				}
+				conds = append(conds, fmt.Sprintf("%s != %s", n, num(f)))
+				values = append(values, num(f))
+			}
+			fmt.Fprintf(w, "\tif %s {\n\td.Violate(reqcheck.MsgEnum(%s, %q))\n\t}\n", strings.Join(conds, " && "), text, strings.Join(values, ", "))
+		}
 		g.bounds(w, s, n, text, func(msg string) string { return "d.Violate(" + msg + ")" })
 		fmt.Fprintf(w, "\t_ = %s\n\treqcheck.SetInt(%s, %s)\n\t}\n", text, ptr, n)
 	case openapi3.TypeNumber:

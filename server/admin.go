@@ -1,0 +1,174 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated/admin"
+	"github.com/connector-group/members-api/generated/admin/adminserver"
+	"github.com/connector-group/members-api/internal/reqcheck"
+)
+
+// adminHandlers implements the admin API (openapi/admin.yaml): the journal,
+// reset, the fault settings and the applications.
+type adminHandlers struct {
+	store     MemberStore
+	journal   *journal
+	misbehave *injector
+}
+
+var _ adminserver.ServerInterface = (*adminHandlers)(nil)
+
+// ListRequests answers the journal, newest first, filtered.
+func (a *adminHandlers) ListRequests(c echo.Context, params admin.ListRequestsParams) error {
+	f := RequestFilter{Operation: params.Operation}
+	if params.ApplicationID != nil {
+		f.ApplicationID = params.ApplicationID.String()
+	}
+	if params.Status != nil {
+		f.Status = *params.Status
+	}
+	if params.Top != nil {
+		f.Top = *params.Top
+	}
+	entries := a.journal.list(f)
+	out := admin.RequestList{Value: make([]admin.JournalEntry, len(entries))}
+	for i, e := range entries {
+		out.Value[i] = journalEntryJSON(e)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// journalEntryJSON is an entry as the admin API shows it.
+func journalEntryJSON(e JournalEntry) admin.JournalEntry {
+	out := admin.JournalEntry{
+		Time: e.Time, RequestID: e.RequestID, Method: e.Method, Path: e.Path, Operation: e.Operation,
+		Status: e.Status, DurationMs: float64(e.Duration.Microseconds()) / 1000, Headers: e.Headers,
+	}
+	if out.Headers == nil {
+		out.Headers = map[string]string{}
+	}
+	optional := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	out.ClientRequestID, out.ApplicationID, out.ErrorCode = optional(e.ClientRequestID), optional(e.ApplicationID), optional(e.ErrorCode)
+	out.UserAgent, out.Body = optional(e.UserAgent), optional(e.Body)
+	if e.Fault != 0 {
+		out.Fault = &e.Fault
+	}
+	if len(e.Targets) > 0 {
+		out.Targets = &e.Targets
+	}
+	return out
+}
+
+// ClearRequests empties the journal.
+func (a *adminHandlers) ClearRequests(c echo.Context, _ admin.ClearRequestsParams) error {
+	a.journal.clear()
+	return c.NoContent(http.StatusNoContent)
+}
+
+// Reset empties every group and the journal, or one application's group.
+func (a *adminHandlers) Reset(c echo.Context, params admin.ResetParams) error {
+	if err := a.store.Reset(storeContext(c), params.ApplicationID); err != nil {
+		return fmt.Errorf("resetting: %w", err)
+	}
+	if params.ApplicationID == nil {
+		a.journal.clear()
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// GetFaults answers the settings in force.
+func (a *adminHandlers) GetFaults(c echo.Context, _ admin.GetFaultsParams) error {
+	return c.JSON(http.StatusOK, faultSettingsJSON(a.misbehave.settings()))
+}
+
+// SetFaults replaces the settings and answers them.
+func (a *adminHandlers) SetFaults(c echo.Context, _ admin.SetFaultsParams) error {
+	in, ok := requestOf(c).body.(*admin.SetFaultsJSONRequestBody)
+	if !ok {
+		return errors.New("the faults handler ran without a validated body")
+	}
+	f, err := faultsFromJSON(*in)
+	if err != nil {
+		return err
+	}
+	if err := a.misbehave.set(f); err != nil {
+		return badRequest([]reqcheck.Violation{{Message: err.Error()}})
+	}
+	return c.JSON(http.StatusOK, faultSettingsJSON(a.misbehave.settings()))
+}
+
+// faultsFromJSON reads the settings of a PUT; what the spec cannot say (that
+// a latency parses) is a 400 naming the property.
+func faultsFromJSON(in admin.FaultSettings) (Faults, error) {
+	var f Faults
+	var problems []reqcheck.Violation
+	var err error
+	if in.Latency != nil {
+		if f.Latency, err = ParseLatency(*in.Latency); err != nil {
+			problems = append(problems, reqcheck.Violation{Target: "/latency", Message: err.Error()})
+		}
+	}
+	if in.RateLimit != nil {
+		if f.RateLimit, err = ParseRateLimit(*in.RateLimit); err != nil {
+			problems = append(problems, reqcheck.Violation{Target: "/rateLimit", Message: err.Error()})
+		}
+	}
+	if in.RetryAfter != nil && strings.TrimSpace(*in.RetryAfter) != "" {
+		if f.RetryAfter, err = time.ParseDuration(strings.TrimSpace(*in.RetryAfter)); err != nil || f.RetryAfter < 0 {
+			problems = append(problems, reqcheck.Violation{Target: "/retryAfter", Message: fmt.Sprintf("retry-after %s: want a duration such as 2s", reqcheck.Quote(*in.RetryAfter))})
+		}
+	}
+	if in.FaultRate != nil {
+		f.FaultRate = *in.FaultRate
+	}
+	if in.FaultCodes != nil {
+		for _, code := range *in.FaultCodes {
+			f.FaultCodes = append(f.FaultCodes, int(code))
+		}
+	}
+	if len(problems) > 0 {
+		return Faults{}, badRequest(problems)
+	}
+	return f, nil
+}
+
+// faultSettingsJSON is the settings as the admin API shows them: every one,
+// off ones empty or 0.
+func faultSettingsJSON(f Faults) admin.FaultSettings {
+	latency, rateLimit := f.Latency.String(), f.RateLimit.String()
+	retryAfter := max(f.RetryAfter, time.Second).String()
+	codes := f.FaultCodes
+	if len(codes) == 0 {
+		codes = DefaultFaultCodes
+	}
+	out := make([]admin.FaultSettingsFaultCodes, len(codes))
+	for i, code := range codes {
+		out[i] = admin.FaultSettingsFaultCodes(code)
+	}
+	rate := f.FaultRate
+	return admin.FaultSettings{Latency: &latency, FaultRate: &rate, FaultCodes: &out, RetryAfter: &retryAfter, RateLimit: &rateLimit}
+}
+
+// ListApplications answers the applications with members.
+func (a *adminHandlers) ListApplications(c echo.Context, _ admin.ListApplicationsParams) error {
+	apps, err := a.store.Applications(storeContext(c))
+	if err != nil {
+		return fmt.Errorf("listing the applications: %w", err)
+	}
+	out := admin.ApplicationList{Value: make([]admin.Application, len(apps))}
+	for i, app := range apps {
+		out.Value[i] = admin.Application{ID: app.ID, MemberCount: app.Members}
+	}
+	return c.JSON(http.StatusOK, out)
+}

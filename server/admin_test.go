@@ -1,0 +1,343 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/connector-group/members-api/generated/admin"
+	"github.com/connector-group/members-api/server"
+)
+
+func (h *harness) journal(query string) []admin.JournalEntry {
+	h.t.Helper()
+	res := h.do(http.MethodGet, "/_admin/requests"+query, authed(), nil)
+	if res.status != http.StatusOK {
+		h.t.Fatalf("GET /_admin/requests%s: %d %s", query, res.status, res.body)
+	}
+	var list admin.RequestList
+	if err := json.Unmarshal(res.body, &list); err != nil {
+		h.t.Fatal(err)
+	}
+	return list.Value
+}
+
+// TestJournalRecordsWhatWasSent: a refused add is in the journal with its
+// targets, its client-request-id and its body; the token is not.
+func TestJournalRecordsWhatWasSent(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	app := uuid.NewString()
+	header := jsonHeader("client-request-id", "my-test-42", "Prefer", "return=minimal", "User-Agent", "app-under-test/1.0")
+	header.Set("Authorization", "Bearer very-secret-token")
+	h.do(http.MethodPost, addPath(app), header, strings.NewReader(pageExample))
+	entries := h.journal("")
+	if len(entries) != 1 {
+		t.Fatalf("%d entries, want 1", len(entries))
+	}
+	e := entries[0]
+	want := admin.JournalEntry{Method: "POST", Path: addPath(app), Operation: "addConnectorGroupMember", Status: 400}
+	if e.Method != want.Method || e.Path != want.Path || e.Operation != want.Operation || e.Status != want.Status ||
+		deref(e.ApplicationID) != app || deref(e.ClientRequestID) != "my-test-42" || deref(e.ErrorCode) != "Request_BadRequest" ||
+		deref(e.Body) != pageExample || deref(e.UserAgent) != "app-under-test/1.0" || e.Headers["Prefer"] != "return=minimal" {
+		t.Errorf("entry %+v", e)
+	}
+	if e.Targets == nil || !slices.Equal(*e.Targets, []string{"/externalIp", "/status"}) {
+		t.Errorf("targets %v", e.Targets)
+	}
+	raw := h.do(http.MethodGet, "/_admin/requests", authed(), nil)
+	if strings.Contains(string(raw.body), "very-secret-token") || strings.Contains(string(raw.body), "Authorization") {
+		t.Errorf("the journal keeps the token:\n%s", raw.body)
+	}
+}
+
+func TestJournalFilters(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	a, b := uuid.NewString(), uuid.NewString()
+	h.add(a, validBody)
+	h.add(b, validBody)
+	h.add(b, pageExample)
+	h.list(listPath(a))
+	h.do(http.MethodGet, "/nowhere", authed(), nil)
+	for _, tc := range []struct {
+		query string
+		want  []int // the statuses, newest first
+	}{
+		{"", []int{404, 200, 400, 204, 204}},
+		{"?applicationId=" + b, []int{400, 204}},
+		{"?operation=addConnectorGroupMember", []int{400, 204, 204}},
+		{"?operation=", []int{404}},
+		{"?status=204", []int{204, 204}},
+		{"?$top=2", []int{404, 200}},
+		{"?applicationId=" + a + "&operation=listConnectorGroupMembers", []int{200}},
+	} {
+		var got []int
+		for _, e := range h.journal(tc.query) {
+			got = append(got, e.Status)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: statuses %v, want %v", tc.query, got, tc.want)
+		}
+	}
+	res := h.do(http.MethodGet, "/_admin/requests?status=99", authed(), nil)
+	assertError(t, res, 400, "Request_BadRequest", "")
+	if res := h.do(http.MethodGet, "/_admin/requests", nil, nil); res.status != http.StatusUnauthorized {
+		t.Errorf("the journal without a token: %d", res.status)
+	}
+}
+
+func TestJournalKeepsTheLastN(t *testing.T) {
+	h := newHarness(t, server.Config{JournalSize: 5})
+	for i := range 8 {
+		h.do(http.MethodGet, "/nowhere/"+strconv.Itoa(i), authed(), nil)
+	}
+	var paths []string
+	for _, e := range h.journal("") {
+		paths = append(paths, e.Path)
+	}
+	if want := []string{"/nowhere/7", "/nowhere/6", "/nowhere/5", "/nowhere/4", "/nowhere/3"}; !slices.Equal(paths, want) {
+		t.Errorf("kept %v, want %v", paths, want)
+	}
+	if res := h.do(http.MethodDelete, "/_admin/requests", authed(), nil); res.status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", res.status)
+	}
+	if n := len(h.journal("")); n != 0 {
+		t.Errorf("%d entries after DELETE", n)
+	}
+	off := newHarness(t, server.Config{JournalSize: -1})
+	off.add(testApp, validBody)
+	if n := len(off.journal("")); n != 0 {
+		t.Errorf("a journal turned off kept %d entries", n)
+	}
+}
+
+func (h *harness) applications() map[string]int {
+	h.t.Helper()
+	res := h.do(http.MethodGet, "/_admin/applications", authed(), nil)
+	var list admin.ApplicationList
+	if err := json.Unmarshal(res.body, &list); err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, a := range list.Value {
+		out[a.ID.String()] = a.MemberCount
+	}
+	return out
+}
+
+// TestReset: one application's group, or everything with the journal; with
+// a state file, durably (a restart shows the reset held).
+func TestReset(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			store := kind.open(t)
+			if kind.name == "durable" {
+				s, err := server.OpenDurableStore(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				store = s
+			}
+			h := newHarness(t, server.Config{Store: store})
+			a, b := uuid.NewString(), uuid.NewString()
+			h.addMember(a, "a1")
+			h.addMember(a, "a2")
+			h.addMember(b, "b1")
+			if got := h.applications(); got[a] != 2 || got[b] != 1 || len(got) != 2 {
+				t.Fatalf("applications %v", got)
+			}
+			if res := h.do(http.MethodPost, "/_admin/reset?applicationId="+a, authed(), nil); res.status != http.StatusNoContent {
+				t.Fatalf("reset %s: %d %s", a, res.status, res.body)
+			}
+			if got := h.applications(); got[a] != 0 || got[b] != 1 {
+				t.Errorf("after resetting %s: %v", a, got)
+			}
+			if len(h.journal("")) == 0 {
+				t.Error("resetting one application emptied the journal")
+			}
+			if kind.name == "durable" {
+				_ = store.(*server.DurableStore).Close()
+				reopened, err := server.OpenDurableStore(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer reopened.Close()
+				h = newHarness(t, server.Config{Store: reopened})
+				if got := h.applications(); got[a] != 0 || got[b] != 1 {
+					t.Errorf("after a restart: %v, want the reset of %s kept", got, a)
+				}
+			}
+			if res := h.do(http.MethodPost, "/_admin/reset", authed(), nil); res.status != http.StatusNoContent {
+				t.Fatalf("reset: %d", res.status)
+			}
+			if got := h.applications(); len(got) != 0 || len(h.journal("")) != 0 { // admin requests are not journaled
+				t.Errorf("after resetting everything: %v", got)
+			}
+			if kind.name == "durable" {
+				h.addMember(b, "after-reset")
+			}
+		})
+	}
+}
+
+// TestFaultsAtRunTime: PUT /_admin/faults changes the next request.
+func TestFaultsAtRunTime(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	res := h.do(http.MethodGet, "/_admin/faults", authed(), nil)
+	var got admin.FaultSettings
+	if err := json.Unmarshal(res.body, &got); err != nil || *got.FaultRate != 0 || *got.Latency != "" || len(*got.FaultCodes) != 3 {
+		t.Fatalf("the defaults: %s", res.body)
+	}
+	res = h.do(http.MethodPut, "/_admin/faults", jsonHeader(), strings.NewReader(`{"faultRate":1,"faultCodes":[503],"retryAfter":"3s"}`))
+	if res.status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", res.status, res.body)
+	}
+	next := h.add(uuid.NewString(), validBody)
+	assertError(t, next, 503, "ServiceUnavailable", "")
+	if next.header.Get("Retry-After") != "3" {
+		t.Errorf("Retry-After %q", next.header.Get("Retry-After"))
+	}
+	if res := h.do(http.MethodGet, "/_admin/faults", authed(), nil); !strings.Contains(string(res.body), `"faultRate":1`) {
+		t.Errorf("GET after PUT: %s", res.body)
+	}
+	for _, tc := range []struct{ body, target string }{
+		{`{"latency":"fast"}`, "/latency"},
+		{`{"faultCodes":[418]}`, "/faultCodes/0"},
+		{`{"faultRate":2}`, "/faultRate"},
+		{`{"rateLimit":"lots"}`, "/rateLimit"},
+		{`{"surprise":true}`, "/surprise"},
+	} {
+		res := h.do(http.MethodPut, "/_admin/faults", jsonHeader(), strings.NewReader(tc.body))
+		assertError(t, res, 400, "Request_BadRequest", "")
+		if got := targets(decodeError(t, res.body)); !slices.Contains(got, tc.target) {
+			t.Errorf("%s: targets %v, want %s", tc.body, got, tc.target)
+		}
+	}
+	if res := h.do(http.MethodPut, "/_admin/faults", jsonHeader(), strings.NewReader(`{}`)); res.status != http.StatusOK {
+		t.Fatalf("PUT {}: %d", res.status)
+	}
+	if res := h.add(uuid.NewString(), validBody); res.status != http.StatusNoContent {
+		t.Errorf("after turning the faults off: %d", res.status)
+	}
+}
+
+var metricLine = regexp.MustCompile(`(?m)^(connector_mock_\w+)(\{[^}]*\})? (\S+)$`)
+
+func (h *harness) metrics() map[string]float64 {
+	h.t.Helper()
+	res := h.do(http.MethodGet, "/metrics", nil, nil)
+	if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Type"), "text/plain") {
+		h.t.Fatalf("GET /metrics: %d %s", res.status, res.header.Get("Content-Type"))
+	}
+	out := map[string]float64{}
+	for _, m := range metricLine.FindAllStringSubmatch(string(res.body), -1) {
+		v, _ := strconv.ParseFloat(m[3], 64)
+		out[m[1]+m[2]] = v
+	}
+	return out
+}
+
+func TestMetricsMove(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	h.add(testApp, validBody)
+	h.add(testApp, validBody)
+	h.add(testApp, pageExample)
+	h.add(testApp, validBody, "Prefer", "code=503")
+	m := h.metrics()
+	for series, want := range map[string]float64{
+		`connector_mock_requests_total{operation="addConnectorGroupMember",status="204"}`: 2,
+		`connector_mock_requests_total{operation="addConnectorGroupMember",status="400"}`: 1,
+		`connector_mock_validation_failures_total{target="/status"}`:                      1,
+		`connector_mock_validation_failures_total{target="/externalIp"}`:                  1,
+		`connector_mock_faults_injected_total{code="503"}`:                                1,
+		`connector_mock_members`: 2,
+		`connector_mock_request_duration_seconds_count{operation="addConnectorGroupMember"}`: 4,
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %v, want %v", series, m[series], want)
+		}
+	}
+	// A made-up property name per request cannot grow the series without bound.
+	for i := range 100 {
+		h.add(testApp, fmt.Sprintf(`{"made-up-%d":1}`, i))
+	}
+	targets := 0
+	for series := range h.metrics() {
+		if strings.HasPrefix(series, "connector_mock_validation_failures_total") {
+			targets++
+		}
+	}
+	if targets > 65 {
+		t.Errorf("%d target series after 100 made-up names", targets)
+	}
+}
+
+func writeSeed(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSeedFile(t *testing.T) {
+	ctx := context.Background()
+	app := "0f8fad5b-d9cb-469f-a165-70867728950e"
+	yamlSeed := writeSeed(t, "seed.yaml", `applications:
+  - id: `+app+`
+    members:
+      - {externalIp: 203.0.113.7, machineName: eu-01, status: active}
+      - id: 72bb7735-7735-42bb-b577-bb723577bb72
+        externalIp: "2001:db8::7"
+        machineName: eu-02
+        status: inactive
+`)
+	jsonSeed := writeSeed(t, "seed.json", `{"applications":[{"id":"`+app+`","members":[{"externalIp":"203.0.113.7","machineName":"eu-01","status":"active"}]}]}`)
+	for _, path := range []string{yamlSeed, jsonSeed} {
+		store := server.NewMemoryStore()
+		if _, err := server.Seed(ctx, store, path); err != nil {
+			t.Fatalf("%s: %v", filepath.Base(path), err)
+		}
+		h := newHarness(t, server.Config{Store: store})
+		if got := h.listAll(app, 0); len(got) == 0 || got[0] != "eu-01" {
+			t.Errorf("%s: seeded %v", filepath.Base(path), got)
+		}
+	}
+	for _, tc := range []struct{ content, want string }{
+		{`applications: [{id: ` + app + `, members: [{externalIp: 1.2.3.4, machineName: m, status: busy}]}]`,
+			`applications[0] (` + app + `) members[0]: /status: value "busy" is not one of active, inactive`},
+		{`applications: [{id: ` + app + `, members: [{machineName: m, status: active}, {externalIp: 1.2.3.4, machineName: m, status: active, colour: red}]}]`,
+			`members[0]: /externalIp: property "externalIp" is required`},
+		{`applications: [{id: nope, members: []}]`, `applications[0]: id "nope" is not a GUID`},
+		{`apps: []`, `field apps not found`},
+	} {
+		_, err := server.Seed(ctx, server.NewMemoryStore(), writeSeed(t, "bad.yaml", tc.content))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n%v\nwant it to say %q", tc.content, err, tc.want)
+		}
+	}
+	// Seeding a state file that has the members already adds nothing twice.
+	state := filepath.Join(t.TempDir(), "state.db")
+	for round, want := range []server.SeedResult{{Added: 2}, {AlreadyThere: 2}} {
+		store, err := server.OpenDurableStore(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := server.Seed(ctx, store, yamlSeed)
+		_ = store.Close()
+		if err != nil || got != want {
+			t.Errorf("round %d: %+v, %v; want %+v", round, got, err, want)
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package server
+
+import (
+	"encoding/binary"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// DefaultJournalSize is how many requests the journal keeps unless told otherwise.
+const DefaultJournalSize = 10_000
+
+// JournalEntry is one request the mock received, and how it answered: what
+// a test asserts its code sent. The Authorization header is never kept.
+type JournalEntry struct {
+	Time            time.Time
+	RequestID       uuid.UUID
+	ClientRequestID string
+	Method          string
+	Path            string // without the query, cut at 2 KiB
+	Operation       string // the operationId; empty for a request that matched none
+	ApplicationID   string // the path's applicationsId, when it had one
+	Status          int
+	ErrorCode       string   // error.code of a non-2xx answer
+	Targets         []string // the violations' targets
+	Fault           int      // the status of a fault injected on purpose, or 0
+	Duration        time.Duration
+	UserAgent       string
+	Headers         map[string]string // Content-Encoding, Prefer, Retry-Attempt, SdkVersion, when sent
+	Body            string            // as text, decompressed, cut at 4 KiB
+}
+
+// RequestFilter selects journal entries; a zero field selects everything.
+type RequestFilter struct {
+	ApplicationID string
+	// Operation, when not nil, is the operationId to match ("" for requests
+	// that matched no operation).
+	Operation *string
+	Status    int
+	// Top is the most entries to return; 0 for all.
+	Top int
+}
+
+// What one entry keeps at the most, so that the journal's memory is bounded
+// whatever clients send: with 10,000 entries, some 110 MiB at the very worst.
+const (
+	journalBody       = 4 << 10
+	journalPath       = 2 << 10
+	journalText       = 256 // user agent, client-request-id, header values
+	journalTargets    = 20
+	journalTargetText = 256
+)
+
+// journaledHeaders are the request headers an entry keeps.
+var journaledHeaders = [...]string{"Content-Encoding", "Prefer", "Retry-Attempt", "Sdkversion"}
+
+// journal is a ring of the last entries. It is safe for concurrent use; a
+// request holds its lock only to put an entry in its slot.
+//
+// Each entry is kept packed in one byte slice (packEntry): a slot holds one
+// pointer, to bytes the garbage collector does not look into. Kept as
+// JournalEntry values, 10,000 entries are some 150,000 pointers that every
+// collection marks, which cost the default journal 5 to 10% of the mock's
+// throughput under load (measured).
+type journal struct {
+	mu    sync.Mutex
+	slots [][]byte
+	next  int // the slot the next entry goes in
+	count int // entries held, up to size
+	size  int // entries kept at the most; 0 keeps none
+}
+
+// newJournal keeps the last size entries; size 0 keeps none.
+func newJournal(size int) *journal {
+	return &journal{slots: make([][]byte, 0, min(size, 1024)), size: size}
+}
+
+func (j *journal) enabled() bool { return j.size > 0 }
+
+func (j *journal) add(e JournalEntry) {
+	if j.size == 0 {
+		return
+	}
+	packed := packEntry(e)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.slots) < j.size {
+		j.slots = append(j.slots, packed)
+	} else {
+		j.slots[j.next] = packed
+	}
+	j.next = (j.next + 1) % j.size
+	j.count = min(j.count+1, j.size)
+}
+
+// list returns the entries that pass f, newest first.
+func (j *journal) list(f RequestFilter) []JournalEntry {
+	j.mu.Lock()
+	packed := make([][]byte, 0, j.count)
+	for i := 1; i <= j.count; i++ {
+		packed = append(packed, j.slots[(j.next-i+j.size)%j.size])
+	}
+	j.mu.Unlock()
+	out := []JournalEntry{}
+	for _, p := range packed {
+		e := unpackEntry(p)
+		if f.ApplicationID != "" && !strings.EqualFold(e.ApplicationID, f.ApplicationID) ||
+			f.Operation != nil && e.Operation != *f.Operation ||
+			f.Status != 0 && e.Status != f.Status {
+			continue
+		}
+		out = append(out, e)
+		if f.Top > 0 && len(out) == f.Top {
+			break
+		}
+	}
+	return out
+}
+
+func (j *journal) clear() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	clear(j.slots)
+	j.slots = j.slots[:0]
+	j.next, j.count = 0, 0
+}
+
+// packEntry writes e as bytes: the fixed-size fields, then every string
+// length-prefixed, then the targets and the headers, each counted.
+func packEntry(e JournalEntry) []byte {
+	size := 64 + len(e.ClientRequestID) + len(e.Method) + len(e.Path) + len(e.Operation) + len(e.ApplicationID) +
+		len(e.ErrorCode) + len(e.UserAgent) + len(e.Body)
+	for _, t := range e.Targets {
+		size += 4 + len(t)
+	}
+	for k, v := range e.Headers {
+		size += 8 + len(k) + len(v)
+	}
+	b := make([]byte, 0, size)
+	b = binary.AppendVarint(b, e.Time.UnixNano())
+	b = append(b, e.RequestID[:]...)
+	b = binary.AppendUvarint(b, uint64(e.Status))
+	b = binary.AppendUvarint(b, uint64(e.Fault))
+	b = binary.AppendVarint(b, int64(e.Duration))
+	for _, s := range [...]string{e.ClientRequestID, e.Method, e.Path, e.Operation, e.ApplicationID, e.ErrorCode, e.UserAgent, e.Body} {
+		b = appendString(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Targets)))
+	for _, t := range e.Targets {
+		b = appendString(b, t)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Headers)))
+	for k, v := range e.Headers {
+		b = appendString(appendString(b, k), v)
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// unpackEntry reads what packEntry wrote.
+func unpackEntry(b []byte) JournalEntry {
+	var e JournalEntry
+	varint := func() int64 {
+		v, n := binary.Varint(b)
+		b = b[n:]
+		return v
+	}
+	uvarint := func() uint64 {
+		v, n := binary.Uvarint(b)
+		b = b[n:]
+		return v
+	}
+	str := func() string {
+		n := uvarint()
+		s := string(b[:n])
+		b = b[n:]
+		return s
+	}
+	e.Time = time.Unix(0, varint()).UTC()
+	copy(e.RequestID[:], b)
+	b = b[len(e.RequestID):]
+	e.Status, e.Fault, e.Duration = int(uvarint()), int(uvarint()), time.Duration(varint())
+	for _, p := range [...]*string{&e.ClientRequestID, &e.Method, &e.Path, &e.Operation, &e.ApplicationID, &e.ErrorCode, &e.UserAgent, &e.Body} {
+		*p = str()
+	}
+	if n := uvarint(); n > 0 {
+		e.Targets = make([]string, n)
+		for i := range e.Targets {
+			e.Targets[i] = str()
+		}
+	}
+	if n := uvarint(); n > 0 {
+		e.Headers = make(map[string]string, n)
+		for range n {
+			k := str()
+			e.Headers[k] = str()
+		}
+	}
+	return e
+}
+
+// entryOf builds the journal entry of a request that has been answered.
+func entryOf(rc *requestContext, start time.Time, duration time.Duration) JournalEntry {
+	req := rc.Request()
+	e := JournalEntry{
+		Time:            start.UTC(),
+		RequestID:       rc.id,
+		ClientRequestID: cut(req.Header.Get(headerClientReqID), journalText),
+		Method:          rc.method,
+		Path:            cut(req.URL.Path, journalPath),
+		Operation:       rc.operation,
+		ApplicationID:   cut(rc.Param("applicationsId"), journalText),
+		Status:          rc.Response().Status,
+		ErrorCode:       rc.errorCode,
+		Fault:           rc.fault,
+		Duration:        duration,
+		UserAgent:       cut(req.UserAgent(), journalText),
+		Body:            cut(string(rc.rawBody), journalBody),
+	}
+	if n := len(rc.details); n > 0 {
+		e.Targets = make([]string, 0, min(n, journalTargets))
+		for i := range min(n, journalTargets) {
+			e.Targets = append(e.Targets, cut(rc.target(i), journalTargetText))
+		}
+	}
+	for _, name := range journaledHeaders {
+		if v := req.Header.Get(name); v != "" {
+			if e.Headers == nil {
+				e.Headers = map[string]string{}
+			}
+			e.Headers[http.CanonicalHeaderKey(name)] = cut(v, journalText)
+		}
+	}
+	return e
+}
+
+// cut keeps at most n bytes of s, on a character boundary, as valid UTF-8.
+func cut(s string, n int) string {
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
