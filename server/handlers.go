@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -23,7 +24,9 @@ import (
 type handlers struct {
 	store      MemberStore
 	tokens     *skipTokens
-	memberPath string // the spec's path of one member, {applicationsId} and {connectorId} to fill
+	memberPath string    // the spec's path of one member, {applicationsId} and {connectorId} to fill
+	pathParts  [3]string // memberPath around its two parameters
+	appFirst   bool      // whether {applicationsId} comes before {connectorId}
 	specYAML   []byte
 	specJSON   []byte
 	metrics    http.Handler
@@ -41,6 +44,16 @@ func newHandlers(store MemberStore, tokens *skipTokens, operations []reqcheck.Op
 	if h.memberPath == "" {
 		return nil, errors.New("the spec has no getConnectorGroupMember operation")
 	}
+	a, c := strings.Index(h.memberPath, "{applicationsId}"), strings.Index(h.memberPath, "{connectorId}")
+	if a < 0 || c < 0 {
+		return nil, fmt.Errorf("the member path %s lacks {applicationsId} or {connectorId}", h.memberPath)
+	}
+	first, firstLen, second, secondLen := a, len("{applicationsId}"), c, len("{connectorId}")
+	h.appFirst = a < c
+	if !h.appFirst {
+		first, firstLen, second, secondLen = c, len("{connectorId}"), a, len("{applicationsId}")
+	}
+	h.pathParts = [3]string{h.memberPath[:first], h.memberPath[first+firstLen : second], h.memberPath[second+secondLen:]}
 	const name = "openapi.json"
 	specJSON, err := echoapi.PathToRawSpec(name)[name]()
 	if err != nil {
@@ -206,21 +219,58 @@ func baseURL(c echo.Context) string {
 	req := c.Request()
 	host := req.Host
 	if host == "" {
-		if addr, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			host = addr.String()
-		} else {
-			host = "localhost"
-		}
+		host = localHost(req)
 	}
 	return schemeOf(req) + "://" + host
 }
 
-// memberURL is the absolute URL of member id of app: the spec's member path
-// with both ids filled in.
+// localHost names the server by the address the request arrived on.
+func localHost(req *http.Request) string {
+	if addr, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		return addr.String()
+	}
+	return "localhost"
+}
+
+// memberURL is the absolute URL of member id of app: the spec's member path,
+// split at start-up, with both ids written in place (one allocation: this
+// runs on every add).
 func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
-	path := strings.Replace(h.memberPath, "{applicationsId}", app.String(), 1)
-	path = strings.Replace(path, "{connectorId}", id.String(), 1)
-	return baseURL(c) + path
+	req := c.Request()
+	scheme, host := schemeOf(req), req.Host
+	if host == "" {
+		host = localHost(req)
+	}
+	first, second := app, id
+	if !h.appFirst {
+		first, second = id, app
+	}
+	var b strings.Builder
+	b.Grow(len(scheme) + 3 + len(host) + len(h.memberPath) + 2*36)
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(host)
+	var buf [36]byte
+	b.WriteString(h.pathParts[0])
+	b.Write(guidText(&buf, first))
+	b.WriteString(h.pathParts[1])
+	b.Write(guidText(&buf, second))
+	b.WriteString(h.pathParts[2])
+	return b.String()
+}
+
+// guidText writes id in its canonical form, as uuid.UUID.String does, into buf.
+func guidText(buf *[36]byte, id uuid.UUID) []byte {
+	hex.Encode(buf[0:8], id[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], id[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], id[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], id[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], id[10:])
+	return buf[:]
 }
 
 // schemeOf is https for a TLS connection or, behind a proxy on a private

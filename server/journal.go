@@ -81,11 +81,10 @@ func newJournal(size int) *journal {
 
 func (j *journal) enabled() bool { return j.size > 0 }
 
-func (j *journal) add(e JournalEntry) {
+func (j *journal) add(packed []byte) {
 	if j.size == 0 {
 		return
 	}
-	packed := packEntry(e)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.slots) < j.size {
@@ -129,33 +128,53 @@ func (j *journal) clear() {
 	j.next, j.count = 0, 0
 }
 
-// packEntry writes e as bytes: the fixed-size fields, then every string
-// length-prefixed, then the targets and the headers, each counted.
-func packEntry(e JournalEntry) []byte {
-	size := 64 + len(e.ClientRequestID) + len(e.Method) + len(e.Path) + len(e.Operation) + len(e.ApplicationID) +
-		len(e.ErrorCode) + len(e.UserAgent) + len(e.Body)
-	for _, t := range e.Targets {
-		size += 4 + len(t)
+// packRequest writes the journal entry of an answered request as bytes: the
+// fixed-size fields, then every string length-prefixed (cut to its bound),
+// then the targets and the headers, each counted. One allocation: this runs
+// on every request.
+func packRequest(rc *requestContext, start time.Time, duration time.Duration) []byte {
+	req := rc.Request()
+	strs := [...]string{
+		cut(req.Header.Get(headerClientReqID), journalText), rc.method, cut(req.URL.Path, journalPath), rc.operation,
+		cut(rc.Param("applicationsId"), journalText), rc.errorCode, cut(req.UserAgent(), journalText),
 	}
-	for k, v := range e.Headers {
-		size += 8 + len(k) + len(v)
+	body := rc.rawBody[:min(len(rc.rawBody), journalBody)]
+	size := 48 + len(body)
+	for _, s := range strs {
+		size += 3 + len(s)
+	}
+	targets := min(len(rc.details), journalTargets)
+	for i := range targets {
+		size += 3 + min(len(rc.target(i)), journalTargetText)
+	}
+	var headers [len(journaledHeaders)]string
+	nHeaders := 0
+	for i, name := range journaledHeaders {
+		if v := req.Header.Get(name); v != "" {
+			headers[i] = cut(v, journalText)
+			nHeaders++
+			size += 4 + len(name) + len(headers[i])
+		}
 	}
 	b := make([]byte, 0, size)
-	b = binary.AppendVarint(b, e.Time.UnixNano())
-	b = append(b, e.RequestID[:]...)
-	b = binary.AppendUvarint(b, uint64(e.Status))
-	b = binary.AppendUvarint(b, uint64(e.Fault))
-	b = binary.AppendVarint(b, int64(e.Duration))
-	for _, s := range [...]string{e.ClientRequestID, e.Method, e.Path, e.Operation, e.ApplicationID, e.ErrorCode, e.UserAgent, e.Body} {
+	b = binary.AppendVarint(b, start.UnixNano())
+	b = append(b, rc.id[:]...)
+	b = binary.AppendUvarint(b, uint64(rc.Response().Status))
+	b = binary.AppendUvarint(b, uint64(rc.fault))
+	b = binary.AppendVarint(b, int64(duration))
+	for _, s := range strs {
 		b = appendString(b, s)
 	}
-	b = binary.AppendUvarint(b, uint64(len(e.Targets)))
-	for _, t := range e.Targets {
-		b = appendString(b, t)
+	b = append(binary.AppendUvarint(b, uint64(len(body))), body...)
+	b = binary.AppendUvarint(b, uint64(targets))
+	for i := range targets {
+		b = appendString(b, cut(rc.target(i), journalTargetText))
 	}
-	b = binary.AppendUvarint(b, uint64(len(e.Headers)))
-	for k, v := range e.Headers {
-		b = appendString(appendString(b, k), v)
+	b = binary.AppendUvarint(b, uint64(nHeaders))
+	for i, name := range journaledHeaders {
+		if headers[i] != "" {
+			b = appendString(appendString(b, http.CanonicalHeaderKey(name)), headers[i])
+		}
 	}
 	return b
 }
@@ -201,41 +220,6 @@ func unpackEntry(b []byte) JournalEntry {
 		for range n {
 			k := str()
 			e.Headers[k] = str()
-		}
-	}
-	return e
-}
-
-// entryOf builds the journal entry of a request that has been answered.
-func entryOf(rc *requestContext, start time.Time, duration time.Duration) JournalEntry {
-	req := rc.Request()
-	e := JournalEntry{
-		Time:            start.UTC(),
-		RequestID:       rc.id,
-		ClientRequestID: cut(req.Header.Get(headerClientReqID), journalText),
-		Method:          rc.method,
-		Path:            cut(req.URL.Path, journalPath),
-		Operation:       rc.operation,
-		ApplicationID:   cut(rc.Param("applicationsId"), journalText),
-		Status:          rc.Response().Status,
-		ErrorCode:       rc.errorCode,
-		Fault:           rc.fault,
-		Duration:        duration,
-		UserAgent:       cut(req.UserAgent(), journalText),
-		Body:            cut(string(rc.rawBody), journalBody),
-	}
-	if n := len(rc.details); n > 0 {
-		e.Targets = make([]string, 0, min(n, journalTargets))
-		for i := range min(n, journalTargets) {
-			e.Targets = append(e.Targets, cut(rc.target(i), journalTargetText))
-		}
-	}
-	for _, name := range journaledHeaders {
-		if v := req.Header.Get(name); v != "" {
-			if e.Headers == nil {
-				e.Headers = map[string]string{}
-			}
-			e.Headers[http.CanonicalHeaderKey(name)] = cut(v, journalText)
 		}
 	}
 	return e

@@ -101,7 +101,7 @@ func withCommon(obs observers) echo.MiddlewareFunc {
 			duration := time.Since(start)
 			obs.metrics.observe(rc, duration.Seconds())
 			if obs.journal.enabled() && !unjournaled(req.URL.Path) {
-				obs.journal.add(entryOf(rc, start, duration))
+				obs.journal.add(packRequest(rc, start, duration))
 			}
 			return nil
 		}
