@@ -114,6 +114,14 @@ func TestWorkflow(t *testing.T) {
 	if code, out, _ := c.run("list", "--app", uuid.NewString(), "-o", "json"); code != 0 || out != "[]\n" {
 		t.Errorf("an empty list -o json: %d %q", code, out)
 	}
+	// The journal: what was sent, newest first.
+	code, out, errOut = c.run("requests", "--app", app, "--operation", "removeConnectorGroupMember")
+	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, "404") || !strings.Contains(out, "Request_ResourceNotFound") {
+		t.Errorf("requests --operation removeConnectorGroupMember: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ = c.run("requests", "--status", "400", "-o", "json"); code != 0 || strings.Contains(out, "tok") && strings.Contains(out, "Bearer") {
+		t.Errorf("requests -o json: %d %s", code, out)
+	}
 
 	// API errors: exit 1, code, message and request-id on stderr, nothing on stdout.
 	for _, tc := range []struct {

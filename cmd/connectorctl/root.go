@@ -83,7 +83,7 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return errors.New("a command is required: add, list, get, remove, version or completion")
+			return errors.New("a command is required: add, list, get, remove, requests, version or completion")
 		},
 	}
 	// No flag's default comes from the environment, so that --help never
@@ -96,7 +96,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.DurationVar(&g.timeout, "timeout", client.DefaultTimeout, "time each attempt of a call has to be answered")
 	pf.IntVar(&g.retries, "retries", client.DefaultRetries, "how many times a call is retried on 429, 503, 504 or a failed connection (0: none)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), versionCommand())
+	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), requestsCommand(g), versionCommand())
 	return root
 }
 
