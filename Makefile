@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
+.PHONY: all generate check-generate lint breaking changelog test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -25,13 +25,32 @@ generate:
 check-generate:
 	./scripts/check-generate.sh
 
-## lint: gofmt, go vet, staticcheck, and the spec loaded and validated by kin-openapi (examples included)
-lint:
+## lint: gofmt, go vet, staticcheck, the spec loaded and validated by kin-openapi (examples included), and
+## Spectral's OpenAPI ruleset over both documents with warnings as failures (Spectral, pinned, is installed
+## with npm into bin/ on first use; make run and make test need only Go)
+SPECTRAL_VERSION ?= 6.16.3
+SPECTRAL := $(BIN)/spectral/node_modules/.bin/spectral
+lint: $(BIN)/spectral/.installed-$(SPECTRAL_VERSION)
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt: not formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck ./...
 	$(GO) test -count=1 -run 'TestSpec' ./openapi
+	$(SPECTRAL) lint openapi/connector.yaml openapi/admin.yaml --ruleset .spectral.yaml --fail-severity warn
+
+$(BIN)/spectral/.installed-$(SPECTRAL_VERSION):
+	rm -rf $(BIN)/spectral
+	npm install --prefix $(BIN)/spectral --no-audit --no-fund --loglevel=error @stoplight/spectral-cli@$(SPECTRAL_VERSION)
+	touch $@
+
+## breaking: fail on a change to a spec that breaks its clients unless info.version's major was raised
+## (oasdiff, pinned in go.mod; the base is the commit that set the spec's current version: see README)
+breaking:
+	./scripts/breaking.sh
+
+## changelog: every change to the specs since that base, as oasdiff describes it
+changelog:
+	./scripts/breaking.sh changelog
 
 ## test: every test, with the race detector when the machine has cgo
 test:
@@ -90,8 +109,9 @@ build:
 run:
 	$(GO) run ./cmd/connector-mock $(ARGS)
 
-## ci: what CI runs: the drift check, the linters, the tests, a fuzz smoke
-ci: check-generate lint test fuzz-smoke
+## ci: what CI runs: the drift check, the linters (Spectral included), the breaking-change gate, the tests,
+## a fuzz smoke
+ci: check-generate lint breaking test fuzz-smoke
 
 clean:
 	rm -rf $(BIN)

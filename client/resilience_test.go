@@ -396,3 +396,16 @@ func TestAddsAgainstAFaultyMock(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownStatusIsTolerated: a status the client's spec does not list (a
+// newer server's `degraded`) reaches the caller as it is, not as an error.
+func TestUnknownStatusIsTolerated(t *testing.T) {
+	c, _ := newScripted(t, nil, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(strings.Replace(memberJSON, `"active"`, `"degraded"`, 1)))
+	})
+	m, err := c.GetMember(context.Background(), uuid.New(), uuid.New())
+	if err != nil || m.Status != "degraded" {
+		t.Errorf("a member with status degraded: %+v, %v", m, err)
+	}
+}

@@ -23,7 +23,7 @@ import (
 type requestContext struct {
 	echo.Context
 	id     uuid.UUID     // the request-id
-	method string        // the method the client sent (HEAD is routed as GET)
+	method string        // the method the client sent
 	body   any           // the body the generated validator decoded, or nil
 	fault  int           // the status of the fault injected, or 0
 	delay  time.Duration // the latency injected
@@ -73,9 +73,6 @@ func withCommon(obs observers) echo.MiddlewareFunc {
 			start := time.Now()
 			req := c.Request()
 			rc := &requestContext{Context: c, id: newGUID(), method: req.Method}
-			if m, ok := req.Context().Value(originalMethodKey{}).(string); ok {
-				rc.method = m
-			}
 			h := c.Response().Header()
 			h.Set(headerRequestID, rc.id.String())
 			if cid := req.Header[canonicalClientRequestID]; len(cid) > 0 && cid[0] != "" {
@@ -135,7 +132,7 @@ func callRecovering(c echo.Context, next echo.HandlerFunc) (err error) {
 // refuseOptions makes OPTIONS like any other method the path does not allow
 // (405 with Allow) instead of Echo's undocumented 204: the mock does not do
 // CORS, and every response it sends is in the spec. It also drops OPTIONS
-// from the Allow that Echo lists for every path, and adds HEAD where GET is.
+// from the Allow that Echo lists for every path.
 func refuseOptions(c echo.Context) bool {
 	allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string)
 	if !ok {
@@ -143,9 +140,6 @@ func refuseOptions(c echo.Context) bool {
 	}
 	methods := strings.Split(allow, ", ")
 	methods = slices.DeleteFunc(methods, func(m string) bool { return m == http.MethodOptions })
-	if slices.Contains(methods, http.MethodGet) {
-		methods = append(methods, http.MethodHead)
-	}
 	c.Set(echo.ContextKeyHeaderAllow, strings.Join(methods, ", "))
 	return c.Request().Method == http.MethodOptions
 }

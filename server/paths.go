@@ -1,21 +1,13 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 )
 
-// originalMethodKey keys the method a HEAD request came with, in the context
-// of the request routed as GET.
-type originalMethodKey struct{}
-
-// normalizePath prepares a request for routing, before Echo sees it:
-//
-//   - the OData segment $ref may be spelled %24ref (any case of the escape);
-//     no other escape changes routing: %2F stays part of its segment;
-//   - HEAD is answered wherever GET is (RFC 9110, 9.3.2): the request is
-//     routed as a GET, and net/http sends no body for the HEAD it came as.
+// normalizePath prepares a request's path for routing, before Echo sees it:
+// the OData segment $ref may be spelled %24ref; no other escape changes
+// routing: %2F stays part of its segment.
 func normalizePath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := r.URL; u.RawPath != "" {
@@ -27,10 +19,6 @@ func normalizePath(next http.Handler) http.Handler {
 					u.RawPath = raw
 				}
 			}
-		}
-		if r.Method == http.MethodHead {
-			r = r.WithContext(context.WithValue(r.Context(), originalMethodKey{}, http.MethodHead))
-			r.Method = http.MethodGet
 		}
 		next.ServeHTTP(w, r)
 	})

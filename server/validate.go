@@ -22,10 +22,10 @@ import (
 )
 
 // operationMiddleware is what runs in front of one operation's generated
-// wrapper, in this order: the bearer token (401); for a member operation,
-// the misbehaviour asked for (throttling, a fault, latency: faults.go), so
-// that a faulted request changes nothing; a request that names a more
-// concrete path of the spec (405); an empty path segment (404); the
+// wrapper, in this order: a request that names a more concrete path of the
+// spec (405); the bearer token (401); for a member operation, the
+// misbehaviour asked for (throttling, a fault, latency: faults.go), so that a
+// faulted request changes nothing; an empty path segment (404); the
 // Content-Type and Content-Encoding (415); the body's size (413); and then
 // the generated validator, which checks the parameters, headers and body and
 // decodes the body into the generated model (400 listing every violation).
@@ -35,6 +35,14 @@ func operationMiddleware(op reqcheck.Operation, auth func(http.Header) (string, 
 		return func(c echo.Context) error {
 			req := c.Request()
 			requestOf(c).operation = op.ID
+			// The route first (DESIGN: 404/405 before 401), as Echo's router
+			// would answer it if it knew the spec's more concrete paths.
+			for _, sh := range shadows {
+				if sh.matches(c) {
+					c.Response().Header().Set(echo.HeaderAllow, sh.allow)
+					return echo.ErrMethodNotAllowed
+				}
+			}
 			var token string
 			if op.Secured {
 				var err error
@@ -47,12 +55,6 @@ func operationMiddleware(op reqcheck.Operation, auth func(http.Header) (string, 
 				var err error
 				if d, err = misbehaveOn(c, misbehave, token, maxBody); err != nil {
 					return err
-				}
-			}
-			for _, sh := range shadows {
-				if sh.matches(c) {
-					c.Response().Header().Set(echo.HeaderAllow, sh.allow)
-					return echo.ErrMethodNotAllowed
 				}
 			}
 			for _, v := range c.ParamValues()[:len(c.ParamNames())] {

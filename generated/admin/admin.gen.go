@@ -216,6 +216,9 @@ type ConnectorBadRequest = ConnectorODataError
 // ConnectorInternalServerError The body of every non-2xx response.
 type ConnectorInternalServerError = ConnectorODataError
 
+// ConnectorMethodNotAllowed The body of every non-2xx response.
+type ConnectorMethodNotAllowed = ConnectorODataError
+
 // ConnectorPayloadTooLarge The body of every non-2xx response.
 type ConnectorPayloadTooLarge = ConnectorODataError
 
@@ -231,8 +234,20 @@ type ListApplicationsParams struct {
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// HeadApplicationsParams defines parameters for HeadApplications.
+type HeadApplicationsParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // GetFaultsParams defines parameters for GetFaults.
 type GetFaultsParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// HeadFaultsParams defines parameters for HeadFaults.
+type HeadFaultsParams struct {
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
@@ -251,6 +266,24 @@ type ClearRequestsParams struct {
 
 // ListRequestsParams defines parameters for ListRequests.
 type ListRequestsParams struct {
+	// ApplicationID Only the requests about this application.
+	ApplicationID *openapi_types.UUID `form:"applicationId,omitempty" json:"applicationId,omitempty"`
+
+	// Operation Only the requests for this operation (an operationId; empty for requests that matched none).
+	Operation *string `form:"operation,omitempty" json:"operation,omitempty"`
+
+	// Status Only the requests answered with this status.
+	Status *int `form:"status,omitempty" json:"status,omitempty"`
+
+	// Top At most this many entries.
+	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// HeadRequestsParams defines parameters for HeadRequests.
+type HeadRequestsParams struct {
 	// ApplicationID Only the requests about this application.
 	ApplicationID *openapi_types.UUID `form:"applicationId,omitempty" json:"applicationId,omitempty"`
 
@@ -355,13 +388,31 @@ type ClientInterface interface {
 
 	// ListApplications The applications whose groups have members, with their member counts
 	//
+	// An application whose group is empty is not listed.
+	//
 	// Corresponds with GET /_admin/applications (the `ListApplications` operationId).
 	ListApplications(ctx context.Context, params *ListApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadApplications The headers of the same GET, without the body
+	//
+	// HEAD is answered wherever GET is.
+	//
+	// Corresponds with HEAD /_admin/applications (the `HeadApplications` operationId).
+	HeadApplications(ctx context.Context, params *HeadApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFaults The fault settings in force
+	//
+	// Every setting, those turned off as an empty string or 0.
 	//
 	// Corresponds with GET /_admin/faults (the `GetFaults` operationId).
 	GetFaults(ctx context.Context, params *GetFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadFaults The headers of the same GET, without the body
+	//
+	// HEAD is answered wherever GET is.
+	//
+	// Corresponds with HEAD /_admin/faults (the `HeadFaults` operationId).
+	HeadFaults(ctx context.Context, params *HeadFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetFaultsWithBody Replace the fault settings, from the next request on
 	//
@@ -389,6 +440,8 @@ type ClientInterface interface {
 
 	// ClearRequests Empty the journal
 	//
+	// Removes every entry; the members are left alone.
+	//
 	// Corresponds with DELETE /_admin/requests (the `ClearRequests` operationId).
 	ClearRequests(ctx context.Context, params *ClearRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -401,6 +454,13 @@ type ClientInterface interface {
 	// Corresponds with GET /_admin/requests (the `ListRequests` operationId).
 	ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadRequests The headers of the same GET, without the body
+	//
+	// HEAD is answered wherever GET is.
+	//
+	// Corresponds with HEAD /_admin/requests (the `HeadRequests` operationId).
+	HeadRequests(ctx context.Context, params *HeadRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Reset Empty every connector group and the journal, or one application's group
 	//
 	// Without `applicationId`, every member of every group and the journal
@@ -412,6 +472,8 @@ type ClientInterface interface {
 }
 
 // ListApplications The applications whose groups have members, with their member counts
+//
+// An application whose group is empty is not listed.
 //
 // Corresponds with GET /_admin/applications (the `ListApplications` operationId).
 func (c *Client) ListApplications(ctx context.Context, params *ListApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -426,11 +488,47 @@ func (c *Client) ListApplications(ctx context.Context, params *ListApplicationsP
 	return c.Client.Do(req)
 }
 
+// HeadApplications The headers of the same GET, without the body
+//
+// HEAD is answered wherever GET is.
+//
+// Corresponds with HEAD /_admin/applications (the `HeadApplications` operationId).
+func (c *Client) HeadApplications(ctx context.Context, params *HeadApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadApplicationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFaults The fault settings in force
+//
+// Every setting, those turned off as an empty string or 0.
 //
 // Corresponds with GET /_admin/faults (the `GetFaults` operationId).
 func (c *Client) GetFaults(ctx context.Context, params *GetFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFaultsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadFaults The headers of the same GET, without the body
+//
+// HEAD is answered wherever GET is.
+//
+// Corresponds with HEAD /_admin/faults (the `HeadFaults` operationId).
+func (c *Client) HeadFaults(ctx context.Context, params *HeadFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadFaultsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -487,6 +585,8 @@ func (c *Client) SetFaults(ctx context.Context, params *SetFaultsParams, body Se
 
 // ClearRequests Empty the journal
 //
+// Removes every entry; the members are left alone.
+//
 // Corresponds with DELETE /_admin/requests (the `ClearRequests` operationId).
 func (c *Client) ClearRequests(ctx context.Context, params *ClearRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewClearRequestsRequest(c.Server, params)
@@ -509,6 +609,23 @@ func (c *Client) ClearRequests(ctx context.Context, params *ClearRequestsParams,
 // Corresponds with GET /_admin/requests (the `ListRequests` operationId).
 func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadRequests The headers of the same GET, without the body
+//
+// HEAD is answered wherever GET is.
+//
+// Corresponds with HEAD /_admin/requests (the `HeadRequests` operationId).
+func (c *Client) HeadRequests(ctx context.Context, params *HeadRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadRequestsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -580,6 +697,48 @@ func NewListApplicationsRequest(server string, params *ListApplicationsParams) (
 	return req, nil
 }
 
+// NewHeadApplicationsRequest constructs an http.Request for the HeadApplications method
+func NewHeadApplicationsRequest(server string, params *HeadApplicationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/_admin/applications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.ClientRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetFaultsRequest constructs an http.Request for the GetFaults method
 func NewGetFaultsRequest(server string, params *GetFaultsParams) (*http.Request, error) {
 	var err error
@@ -600,6 +759,48 @@ func NewGetFaultsRequest(server string, params *GetFaultsParams) (*http.Request,
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.ClientRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadFaultsRequest constructs an http.Request for the HeadFaults method
+func NewHeadFaultsRequest(server string, params *HeadFaultsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/_admin/faults")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -824,6 +1025,111 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 	return req, nil
 }
 
+// NewHeadRequestsRequest constructs an http.Request for the HeadRequests method
+func NewHeadRequestsRequest(server string, params *HeadRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/_admin/requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ApplicationID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "applicationId", *params.ApplicationID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Operation != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "operation", *params.Operation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Top != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$top", *params.Top, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.ClientRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewResetRequest constructs an http.Request for the Reset method
 func NewResetRequest(server string, params *ResetParams) (*http.Request, error) {
 	var err error
@@ -939,17 +1245,39 @@ type ClientWithResponsesInterface interface {
 
 	// ListApplicationsWithResponse The applications whose groups have members, with their member counts
 	//
+	// An application whose group is empty is not listed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /_admin/applications (the `ListApplications` operationId).
 	ListApplicationsWithResponse(ctx context.Context, params *ListApplicationsParams, reqEditors ...RequestEditorFn) (*ListApplicationsResponse, error)
 
+	// HeadApplicationsWithResponse The headers of the same GET, without the body
+	//
+	// HEAD is answered wherever GET is.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /_admin/applications (the `HeadApplications` operationId).
+	HeadApplicationsWithResponse(ctx context.Context, params *HeadApplicationsParams, reqEditors ...RequestEditorFn) (*HeadApplicationsResponse, error)
+
 	// GetFaultsWithResponse The fault settings in force
+	//
+	// Every setting, those turned off as an empty string or 0.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /_admin/faults (the `GetFaults` operationId).
 	GetFaultsWithResponse(ctx context.Context, params *GetFaultsParams, reqEditors ...RequestEditorFn) (*GetFaultsResponse, error)
+
+	// HeadFaultsWithResponse The headers of the same GET, without the body
+	//
+	// HEAD is answered wherever GET is.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /_admin/faults (the `HeadFaults` operationId).
+	HeadFaultsWithResponse(ctx context.Context, params *HeadFaultsParams, reqEditors ...RequestEditorFn) (*HeadFaultsResponse, error)
 
 	// SetFaultsWithBodyWithResponse Replace the fault settings, from the next request on
 	//
@@ -977,6 +1305,8 @@ type ClientWithResponsesInterface interface {
 
 	// ClearRequestsWithResponse Empty the journal
 	//
+	// Removes every entry; the members are left alone.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /_admin/requests (the `ClearRequests` operationId).
@@ -992,6 +1322,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /_admin/requests (the `ListRequests` operationId).
 	ListRequestsWithResponse(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*ListRequestsResponse, error)
+
+	// HeadRequestsWithResponse The headers of the same GET, without the body
+	//
+	// HEAD is answered wherever GET is.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /_admin/requests (the `HeadRequests` operationId).
+	HeadRequestsWithResponse(ctx context.Context, params *HeadRequestsParams, reqEditors ...RequestEditorFn) (*HeadRequestsResponse, error)
 
 	// ResetWithResponse Empty every connector group and the journal, or one application's group
 	//
@@ -1027,6 +1366,13 @@ type ListApplicationsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ListApplicationsResponse405Headers the declared response headers of an HTTP 405 response for ListApplications
+type ListApplicationsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ListApplicationsResponse500Headers the declared response headers of an HTTP 500 response for ListApplications
 type ListApplicationsResponse500Headers struct {
 	RateLimitLimit     *int
@@ -1045,6 +1391,8 @@ type ListApplicationsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ConnectorInternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -1053,6 +1401,8 @@ type ListApplicationsResponse struct {
 	Headers400 *ListApplicationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListApplicationsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListApplicationsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListApplicationsResponse500Headers
 }
@@ -1070,6 +1420,11 @@ func (r ListApplicationsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListApplicationsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ListApplicationsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -1106,6 +1461,123 @@ func (r ListApplicationsResponse) ContentType() string {
 	return ""
 }
 
+// HeadApplicationsResponse200Headers the declared response headers of an HTTP 200 response for HeadApplications
+type HeadApplicationsResponse200Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadApplicationsResponse400Headers the declared response headers of an HTTP 400 response for HeadApplications
+type HeadApplicationsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// HeadApplicationsResponse401Headers the declared response headers of an HTTP 401 response for HeadApplications
+type HeadApplicationsResponse401Headers struct {
+	WWWAuthenticate string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadApplicationsResponse405Headers the declared response headers of an HTTP 405 response for HeadApplications
+type HeadApplicationsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadApplicationsResponse500Headers the declared response headers of an HTTP 500 response for HeadApplications
+type HeadApplicationsResponse500Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+type HeadApplicationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApplicationList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConnectorBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ConnectorInternalServerError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadApplicationsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadApplicationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadApplicationsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *HeadApplicationsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *HeadApplicationsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HeadApplicationsResponse) GetJSON200() *ApplicationList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadApplicationsResponse) GetJSON400() *ConnectorBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeadApplicationsResponse) GetJSON401() *ConnectorUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r HeadApplicationsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeadApplicationsResponse) GetJSON500() *ConnectorInternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadApplicationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadApplicationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadApplicationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadApplicationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFaultsResponse200Headers the declared response headers of an HTTP 200 response for GetFaults
 type GetFaultsResponse200Headers struct {
 	ClientRequestID *string
@@ -1128,6 +1600,13 @@ type GetFaultsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// GetFaultsResponse405Headers the declared response headers of an HTTP 405 response for GetFaults
+type GetFaultsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetFaultsResponse500Headers the declared response headers of an HTTP 500 response for GetFaults
 type GetFaultsResponse500Headers struct {
 	RateLimitLimit     *int
@@ -1146,6 +1625,8 @@ type GetFaultsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ConnectorInternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -1154,6 +1635,8 @@ type GetFaultsResponse struct {
 	Headers400 *GetFaultsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetFaultsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetFaultsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetFaultsResponse500Headers
 }
@@ -1171,6 +1654,11 @@ func (r GetFaultsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetFaultsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetFaultsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -1207,6 +1695,123 @@ func (r GetFaultsResponse) ContentType() string {
 	return ""
 }
 
+// HeadFaultsResponse200Headers the declared response headers of an HTTP 200 response for HeadFaults
+type HeadFaultsResponse200Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadFaultsResponse400Headers the declared response headers of an HTTP 400 response for HeadFaults
+type HeadFaultsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// HeadFaultsResponse401Headers the declared response headers of an HTTP 401 response for HeadFaults
+type HeadFaultsResponse401Headers struct {
+	WWWAuthenticate string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadFaultsResponse405Headers the declared response headers of an HTTP 405 response for HeadFaults
+type HeadFaultsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadFaultsResponse500Headers the declared response headers of an HTTP 500 response for HeadFaults
+type HeadFaultsResponse500Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+type HeadFaultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Faults
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConnectorBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ConnectorInternalServerError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadFaultsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadFaultsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadFaultsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *HeadFaultsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *HeadFaultsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HeadFaultsResponse) GetJSON200() *Faults {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadFaultsResponse) GetJSON400() *ConnectorBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeadFaultsResponse) GetJSON401() *ConnectorUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r HeadFaultsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeadFaultsResponse) GetJSON500() *ConnectorInternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadFaultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadFaultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadFaultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadFaultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SetFaultsResponse200Headers the declared response headers of an HTTP 200 response for SetFaults
 type SetFaultsResponse200Headers struct {
 	ClientRequestID *string
@@ -1225,6 +1830,13 @@ type SetFaultsResponse400Headers struct {
 // SetFaultsResponse401Headers the declared response headers of an HTTP 401 response for SetFaults
 type SetFaultsResponse401Headers struct {
 	WWWAuthenticate string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// SetFaultsResponse405Headers the declared response headers of an HTTP 405 response for SetFaults
+type SetFaultsResponse405Headers struct {
+	Allow           string
 	ClientRequestID *string
 	RequestID       openapi_types.UUID
 }
@@ -1265,6 +1877,8 @@ type SetFaultsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *ConnectorPayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -1277,6 +1891,8 @@ type SetFaultsResponse struct {
 	Headers400 *SetFaultsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SetFaultsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *SetFaultsResponse405Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *SetFaultsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -1298,6 +1914,11 @@ func (r SetFaultsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r SetFaultsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r SetFaultsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -1366,6 +1987,13 @@ type ClearRequestsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ClearRequestsResponse405Headers the declared response headers of an HTTP 405 response for ClearRequests
+type ClearRequestsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ClearRequestsResponse500Headers the declared response headers of an HTTP 500 response for ClearRequests
 type ClearRequestsResponse500Headers struct {
 	RateLimitLimit     *int
@@ -1382,6 +2010,8 @@ type ClearRequestsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ConnectorInternalServerError
 	// Headers204 the parsed response headers for an HTTP 204 response
@@ -1390,6 +2020,8 @@ type ClearRequestsResponse struct {
 	Headers400 *ClearRequestsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ClearRequestsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ClearRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ClearRequestsResponse500Headers
 }
@@ -1402,6 +2034,11 @@ func (r ClearRequestsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ClearRequestsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ClearRequestsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -1460,6 +2097,13 @@ type ListRequestsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ListRequestsResponse405Headers the declared response headers of an HTTP 405 response for ListRequests
+type ListRequestsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ListRequestsResponse500Headers the declared response headers of an HTTP 500 response for ListRequests
 type ListRequestsResponse500Headers struct {
 	RateLimitLimit     *int
@@ -1478,6 +2122,8 @@ type ListRequestsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ConnectorInternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -1486,6 +2132,8 @@ type ListRequestsResponse struct {
 	Headers400 *ListRequestsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListRequestsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ListRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListRequestsResponse500Headers
 }
@@ -1503,6 +2151,11 @@ func (r ListRequestsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListRequestsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ListRequestsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -1539,6 +2192,123 @@ func (r ListRequestsResponse) ContentType() string {
 	return ""
 }
 
+// HeadRequestsResponse200Headers the declared response headers of an HTTP 200 response for HeadRequests
+type HeadRequestsResponse200Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadRequestsResponse400Headers the declared response headers of an HTTP 400 response for HeadRequests
+type HeadRequestsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// HeadRequestsResponse401Headers the declared response headers of an HTTP 401 response for HeadRequests
+type HeadRequestsResponse401Headers struct {
+	WWWAuthenticate string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadRequestsResponse405Headers the declared response headers of an HTTP 405 response for HeadRequests
+type HeadRequestsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// HeadRequestsResponse500Headers the declared response headers of an HTTP 500 response for HeadRequests
+type HeadRequestsResponse500Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+type HeadRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RequestList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConnectorBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ConnectorInternalServerError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadRequestsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadRequestsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadRequestsResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *HeadRequestsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *HeadRequestsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r HeadRequestsResponse) GetJSON200() *RequestList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadRequestsResponse) GetJSON400() *ConnectorBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeadRequestsResponse) GetJSON401() *ConnectorUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r HeadRequestsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeadRequestsResponse) GetJSON500() *ConnectorInternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ResetResponse204Headers the declared response headers of an HTTP 204 response for Reset
 type ResetResponse204Headers struct {
 	ClientRequestID *string
@@ -1561,6 +2331,13 @@ type ResetResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ResetResponse405Headers the declared response headers of an HTTP 405 response for Reset
+type ResetResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ResetResponse500Headers the declared response headers of an HTTP 500 response for Reset
 type ResetResponse500Headers struct {
 	RateLimitLimit     *int
@@ -1577,6 +2354,8 @@ type ResetResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *ConnectorInternalServerError
 	// Headers204 the parsed response headers for an HTTP 204 response
@@ -1585,6 +2364,8 @@ type ResetResponse struct {
 	Headers400 *ResetResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ResetResponse401Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ResetResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ResetResponse500Headers
 }
@@ -1597,6 +2378,11 @@ func (r ResetResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ResetResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ResetResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -1635,6 +2421,8 @@ func (r ResetResponse) ContentType() string {
 
 // ListApplicationsWithResponse The applications whose groups have members, with their member counts
 //
+// An application whose group is empty is not listed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /_admin/applications (the `ListApplications` operationId).
@@ -1646,7 +2434,24 @@ func (c *ClientWithResponses) ListApplicationsWithResponse(ctx context.Context, 
 	return ParseListApplicationsResponse(rsp)
 }
 
+// HeadApplicationsWithResponse The headers of the same GET, without the body
+//
+// HEAD is answered wherever GET is.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /_admin/applications (the `HeadApplications` operationId).
+func (c *ClientWithResponses) HeadApplicationsWithResponse(ctx context.Context, params *HeadApplicationsParams, reqEditors ...RequestEditorFn) (*HeadApplicationsResponse, error) {
+	rsp, err := c.HeadApplications(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadApplicationsResponse(rsp)
+}
+
 // GetFaultsWithResponse The fault settings in force
+//
+// Every setting, those turned off as an empty string or 0.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1657,6 +2462,21 @@ func (c *ClientWithResponses) GetFaultsWithResponse(ctx context.Context, params 
 		return nil, err
 	}
 	return ParseGetFaultsResponse(rsp)
+}
+
+// HeadFaultsWithResponse The headers of the same GET, without the body
+//
+// HEAD is answered wherever GET is.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /_admin/faults (the `HeadFaults` operationId).
+func (c *ClientWithResponses) HeadFaultsWithResponse(ctx context.Context, params *HeadFaultsParams, reqEditors ...RequestEditorFn) (*HeadFaultsResponse, error) {
+	rsp, err := c.HeadFaults(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadFaultsResponse(rsp)
 }
 
 // SetFaultsWithBodyWithResponse Replace the fault settings, from the next request on
@@ -1697,6 +2517,8 @@ func (c *ClientWithResponses) SetFaultsWithResponse(ctx context.Context, params 
 
 // ClearRequestsWithResponse Empty the journal
 //
+// Removes every entry; the members are left alone.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /_admin/requests (the `ClearRequests` operationId).
@@ -1723,6 +2545,21 @@ func (c *ClientWithResponses) ListRequestsWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseListRequestsResponse(rsp)
+}
+
+// HeadRequestsWithResponse The headers of the same GET, without the body
+//
+// HEAD is answered wherever GET is.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /_admin/requests (the `HeadRequests` operationId).
+func (c *ClientWithResponses) HeadRequestsWithResponse(ctx context.Context, params *HeadRequestsParams, reqEditors ...RequestEditorFn) (*HeadRequestsResponse, error) {
+	rsp, err := c.HeadRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadRequestsResponse(rsp)
 }
 
 // ResetWithResponse Empty every connector group and the journal, or one application's group
@@ -1776,6 +2613,13 @@ func ParseListApplicationsResponse(rsp *http.Response) (*ListApplicationsRespons
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ConnectorInternalServerError
@@ -1866,8 +2710,230 @@ func ParseListApplicationsResponse(rsp *http.Response) (*ListApplicationsRespons
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListApplicationsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListApplicationsResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadApplicationsResponse parses an HTTP response from a HeadApplicationsWithResponse call
+func ParseHeadApplicationsResponse(rsp *http.Response) (*HeadApplicationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadApplicationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApplicationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConnectorBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ConnectorUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ConnectorInternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadApplicationsResponse200Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadApplicationsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadApplicationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers HeadApplicationsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers HeadApplicationsResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -1943,6 +3009,13 @@ func ParseGetFaultsResponse(rsp *http.Response) (*GetFaultsResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ConnectorInternalServerError
@@ -2033,8 +3106,230 @@ func ParseGetFaultsResponse(rsp *http.Response) (*GetFaultsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetFaultsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetFaultsResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadFaultsResponse parses an HTTP response from a HeadFaultsWithResponse call
+func ParseHeadFaultsResponse(rsp *http.Response) (*HeadFaultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadFaultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Faults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConnectorBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ConnectorUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ConnectorInternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadFaultsResponse200Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadFaultsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadFaultsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers HeadFaultsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers HeadFaultsResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -2110,6 +3405,13 @@ func ParseSetFaultsResponse(rsp *http.Response) (*SetFaultsResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest ConnectorPayloadTooLarge
@@ -2214,6 +3516,30 @@ func ParseSetFaultsResponse(rsp *http.Response) (*SetFaultsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers SetFaultsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 413:
 		var headers SetFaultsResponse413Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -2364,6 +3690,13 @@ func ParseClearRequestsResponse(rsp *http.Response) (*ClearRequestsResponse, err
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ConnectorInternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2453,6 +3786,30 @@ func ParseClearRequestsResponse(rsp *http.Response) (*ClearRequestsResponse, err
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers ClearRequestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ClearRequestsResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -2530,6 +3887,13 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ConnectorInternalServerError
@@ -2620,8 +3984,230 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers ListRequestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListRequestsResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadRequestsResponse parses an HTTP response from a HeadRequestsWithResponse call
+func ParseHeadRequestsResponse(rsp *http.Response) (*HeadRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConnectorBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ConnectorUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ConnectorInternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadRequestsResponse200Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadRequestsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadRequestsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers HeadRequestsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers HeadRequestsResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -2693,6 +4279,13 @@ func ParseResetResponse(rsp *http.Response) (*ResetResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ConnectorInternalServerError
@@ -2783,6 +4376,30 @@ func ParseResetResponse(rsp *http.Response) (*ResetResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 405:
+		var headers ResetResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers ResetResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {

@@ -24,27 +24,45 @@ type ServerInterface interface {
 	// ListConnectorGroupMembers List the members of the application's connector group
 	// (GET /applications/{applicationsId}/connectorGroup/members)
 	ListConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params ListConnectorGroupMembersParams) error
+	// HeadConnectorGroupMembers The list's headers, without the body (RFC 9110: HEAD is GET without the content).
+	// (HEAD /applications/{applicationsId}/connectorGroup/members)
+	HeadConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params HeadConnectorGroupMembersParams) error
 	// AddConnectorGroupMember Add a connector to the application's connector group
 	// (POST /applications/{applicationsId}/connectorGroup/members/$ref)
 	AddConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, params AddConnectorGroupMemberParams) error
 	// GetConnectorGroupMember Read one member of the application's connector group
 	// (GET /applications/{applicationsId}/connectorGroup/members/{connectorId})
 	GetConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params GetConnectorGroupMemberParams) error
+	// HeadConnectorGroupMember The member's headers, without the body.
+	// (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId})
+	HeadConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params HeadConnectorGroupMemberParams) error
 	// RemoveConnectorGroupMember Remove a connector from the application's connector group
 	// (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref)
 	RemoveConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params RemoveConnectorGroupMemberParams) error
 	// GetHealth Liveness of the mock server
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
+	// HeadHealth Liveness, without the body.
+	// (HEAD /healthz)
+	HeadHealth(ctx echo.Context) error
 	// GetMetrics The mock server's Prometheus metrics
 	// (GET /metrics)
 	GetMetrics(ctx echo.Context) error
+	// HeadMetrics The metrics headers, without the body.
+	// (HEAD /metrics)
+	HeadMetrics(ctx echo.Context) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
+	// HeadOpenAPIJSON The document headers, without the body.
+	// (HEAD /openapi.json)
+	HeadOpenAPIJSON(ctx echo.Context) error
 	// GetOpenAPIYAML This document, as YAML
 	// (GET /openapi.yaml)
 	GetOpenAPIYAML(ctx echo.Context) error
+	// HeadOpenAPIYAML The document headers, without the body.
+	// (HEAD /openapi.yaml)
+	HeadOpenAPIYAML(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -98,6 +116,55 @@ func (w *ServerInterfaceWrapper) ListConnectorGroupMembers(ctx echo.Context) err
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListConnectorGroupMembers(ctx, applicationsID, params)
+	return err
+}
+
+// HeadConnectorGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadConnectorGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadConnectorGroupMembersParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadConnectorGroupMembers(ctx, applicationsID, params)
 	return err
 }
 
@@ -196,6 +263,50 @@ func (w *ServerInterfaceWrapper) GetConnectorGroupMember(ctx echo.Context) error
 	return err
 }
 
+// HeadConnectorGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadConnectorGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadConnectorGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadConnectorGroupMember(ctx, applicationsID, connectorID, params)
+	return err
+}
+
 // RemoveConnectorGroupMember converts echo context to params.
 func (w *ServerInterfaceWrapper) RemoveConnectorGroupMember(ctx echo.Context) error {
 	var err error
@@ -249,12 +360,30 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	return err
 }
 
+// HeadHealth converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadHealth(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadHealth(ctx)
+	return err
+}
+
 // GetMetrics converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMetrics(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMetrics(ctx)
+	return err
+}
+
+// HeadMetrics converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadMetrics(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadMetrics(ctx)
 	return err
 }
 
@@ -267,12 +396,30 @@ func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	return err
 }
 
+// HeadOpenAPIJSON converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadOpenAPIJSON(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadOpenAPIJSON(ctx)
+	return err
+}
+
 // GetOpenAPIYAML converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPIYAML(ctx)
+	return err
+}
+
+// HeadOpenAPIYAML converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadOpenAPIYAML(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadOpenAPIYAML(ctx)
 	return err
 }
 
@@ -325,12 +472,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.POST(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$ref", wrapper.AddConnectorGroupMember, options.OperationMiddlewares["addConnectorGroupMember"]...)
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members", wrapper.ListConnectorGroupMembers, options.OperationMiddlewares["listConnectorGroupMembers"]...)
+	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members", wrapper.HeadConnectorGroupMembers, options.OperationMiddlewares["headConnectorGroupMembers"]...)
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.GetConnectorGroupMember, options.OperationMiddlewares["getConnectorGroupMember"]...)
+	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.HeadConnectorGroupMember, options.OperationMiddlewares["headConnectorGroupMember"]...)
 	router.DELETE(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId/$ref", wrapper.RemoveConnectorGroupMember, options.OperationMiddlewares["removeConnectorGroupMember"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.HEAD(options.BaseURL+"/healthz", wrapper.HeadHealth, options.OperationMiddlewares["headHealth"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
+	router.HEAD(options.BaseURL+"/metrics", wrapper.HeadMetrics, options.OperationMiddlewares["headMetrics"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
+	router.HEAD(options.BaseURL+"/openapi.yaml", wrapper.HeadOpenAPIYAML, options.OperationMiddlewares["headOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
+	router.HEAD(options.BaseURL+"/openapi.json", wrapper.HeadOpenAPIJSON, options.OperationMiddlewares["headOpenAPIJSON"]...)
 
 }
 
@@ -339,82 +492,88 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fz7bhs5d38VYvoBsYHR1bIdK1i03my+fN4msRF7G7SREVEzRxI/z5CzJMeyNjDQp+mD9UmKQ3KuGklW",
-	"bptsvX9kZWl4Ozz38zvz0QtEnAgOXCtv+NGDOxonEZjPp5EEGi5fQzwB+UJKIfHbWxqlYB7NvglECN7Q",
-	"ewu/p6D0h59p6D56vsc4L40NIgZct6T9ucVCb+jFy5bGPwZ9z/dCqnGqfrd/1Or1Wv2nV73DYXcw7B7+",
-	"l+d7lXGHwTEcBINJ6ynthq3B9AhaJ5MebfXDg2AAh9Mjejzx7n0vBqXoDGc950CEJLGQQGgYQkjE5J8Q",
-	"aCJhChJ4AIpQe2YCd0xpMhWS6DmQqYgisWB8RmIRsimDkCRSJCA1AzUkT2JDIvWk7d3f3/veGb+lEQsv",
-	"NdWpyg+v0jimcukNvas5boTNGKcRSegMnijiCE/cGX2ymAsFRJk5CFOEkiSiAcxFFIL0/B3vIQRNWaS8",
-	"4fvNzxXUMvOTkXepJeOzkYd74EITgVScEhpodgs+Ydx+8nxPUzkD7Q29jt21d+9/7mKUGEoSltwO8O5Y",
-	"cntUWQnuNEhOo7PEu7+us9tX5aYvQR9klkstJITPBecQ6JqI/ZsIqaZtvUxwxX+JWSCFElPdnkmazNtB",
-	"Psj3SoTAEx+0u+1e76B9jDKIBzzuTybHxweHLfPPoD+ZtCaHx8etyeS4f3B4fIz/xyuhwZxxeENjXDFf",
-	"oAVpq9vzfM/tfOi5U5kjzIGGIJ3OiMTC0B5UIFmimeCO42PQcxEqI1AJ1XMSCiNwkVi03XUwCaE31DIF",
-	"31PBHGKKU7njK0NoDxd8bvSIY6SzsHk9d79PFBmv6J2xTyCYCwjJYg6cME3mNMSrw51sWvmVCKhdo2lJ",
-	"OlEiSjWQ396+QibAo3JYEKsfNp9yKmRMkTtSyZBZVpY+/4Vq+oJrppfrjrx5fZ9QRcwshNMYFGH6M7d0",
-	"kWvO0ySJGKzZVpI/ZnakQN6CJHPBRSoh3PXy31INr1jMtPlndcV/iAWJKV+6UxPU0+bOLOtNgEqQRIsb",
-	"4CSmSxLTGyCME6DBnCwYD8WC7C2YnpNxqyWphlaEC433q7wRM87iNPaGvZwyjGuYgazu8i3ElHHc/Pqd",
-	"2quKCZVAIphq3I6eM+W2s2bh7raFFWwij4JA8FCRlGsWGdK4wytNpVaETiWo+W5rb5ZIe/FPFGGhM61M",
-	"FQaPGlZ9+dvZL88sm9AYkGPHhVJvlyT4oaybsrCRd9+ClsvTqQb5ABppQRaUaTKBKXoPWi7RGaAzyvjm",
-	"fWzhkv8wDkGjKHO1AElCSAA3IDgZW2kb7yov7969O031HLhmgTGIjcsVTzDBiZmvIq1wl0Cg1W6L3/te",
-	"QiWNQWfmAdWEXUOtVWLFM4ZVkDOQK9rkxS3IpfnsFBjl5aedy5QbLTKTIk0ydoY40cu2cUm9oYcGyPM9",
-	"bu0crW7r8xhrq3E6JQGNoqoglBw/Z5iMCsCvVSK4QoYw35WkYZyfxhrg4jyrfnaFJ+ndK+AzPfeGvf5T",
-	"H3k0/7vxQBlB191YTvHqfTXTOijN9nmEtvKwuqWLkj+/9/bvz8lxf9Ddx20FIo5pSwEypYaQRAwJzrh1",
-	"2iRRcAuSRiOeyRqJGAfVJmMJOpX8JyPONBqTPbybEKY0jfS+E1ZF+t3BsxHPHpaQSFDAtWGscempHjH2",
-	"xYiXcf8KErZH/CIXGUJRP5Hxs7G5/qR0sJJoGj8KXc8bLhZoQ0aczThO2x5x4xoWMZ07QMnLfO9Vz+Zd",
-	"3+O1lLfe9HTtiWu8kEZedLdUvlqmIVY1TuwfHq3cMbqjd2f24V7xM5WSLq12yaTDzPYzDV9SDQu6tNEQ",
-	"18CNASyJd+efyp6n2M3fJEzRu+4UkXDH/qo61ucy8YRZry7I5v4J4xhGYjzJSZLKBLXQ3rjVMr+2MAJS",
-	"Yz/T30OCX/x02O1bj6LkPOemu5W7Nk2bcyM6NUeobPtbFa/jQZMUI2oTOS/igZPg0/d+U6S/eYq61ryv",
-	"Bmhb1i+G4S2VgsztjFCWDlrOeKxbNBvQaciPGCEoBf9b52hIFeAJvgx35rbXJ5ZSqOMmIlySiQR6o6wD",
-	"FoogjYFr37rH+LMLZX+9PH/jE2efCrPKijQJLYU2j4z8xRnZqbMrFoNI9Q+h1QaPWu0rMcMZtxmeS2P1",
-	"i5zq1+eISxGDnmPEk3IbB0CYeUCasgg1gnNX8xAvEvg06pySc9ti4b5RKPSzeKz7yGNficdemxzdG6FN",
-	"Hs/mc74Bg11lKUGTdldkkurCqzUZQmuqbAqxdvd5ynHTOe1DfzZ53wj9d5Hyb0XWN4KoNJhnibC9sSkV",
-	"tG0eeoxSOy5FY2MrmtwNkiLVQPa4INVh+0MMpAxRiIYoUugEMKVMdcQuNJUiJpQspOAzMqHK5iMnS6MK",
-	"7DSP8vtVGOyCLiNBwyshXiGZv6H4Zn5jhOui0qd1g4BUerz2r3Lt6BKwAH7j9JayiE4i+CF8xYO/sh03",
-	"+eVWnmDefJt5KvrP5qQrIV5TvnTfqm+mQKTQOoJwSBKqtHUZqQarNHwiQUsGYZZ+p5wAlREDSQb9kyeK",
-	"lGi9g3uJK6xw5aB/8siV3xtX/sZpqudCsj++qUtaKRWi+2ndHJ/ENJoKGSNjSevm1Djm3bt3rXrRZdN5",
-	"6zWaP5/gKk0SITWEryFk9MpkXr8Z4cfP7TotXHdcRlagZsgLuoQGASS2KPXoVXxhJsizkIampTvDuw9D",
-	"hhdAo4scBuUNpzRSsNY3FFMCpn7HBW/17+7yyhbeXlKapoRo2sRFSOYiYVrUkd674dd5vcCivAw5yyib",
-	"HQ5xyongrURCzBSoUipUz6m24KwMbDA1ZaZKBXL1gBVcT1NFzaI08PdnRPBoacNfh08BnsZ4zg14oOuG",
-	"WkoZIfTRo3x5PjVwsLzQxpLbgcFslb85MriqzTW/bGZydkFoGEpQyidnFxaydXZxe9Q2yKK81jM4rG/P",
-	"9+5aM9Fa2TN7UMWxTc4Te5No6BlPUm3TU65ARpViM27oZ/E+dKKA6/1nhEYLulTElbJwtEh1kpo4ZUsB",
-	"soaV2rZL97ApXNfI0T883FKELXBXm2UiX/AyA5jVJKNgger28wU2Ss1zEUUQZBXBHeTnnIPBOaJ4OKzk",
-	"WqHgcKdfMX7TTFL81Uz1rHRp0dJeq0F2uvkdZrN6kU0wphKSMq9LPojGOLRWkaxS2867kaJFlah61Hdz",
-	"0HNoKLwwTlJV0QI5vDBHGjYKP+rE5waL2URW87NxgF1R6PTiLK9XL5iel1dsxHK6QtZpBUdyhZ6Tl+OC",
-	"PrwFJVIZQJ4Ha8g45k9bqFueyljjlDTnxVcDGb9cHm6MmFfKLWvp+IvJem+VgSp7B474m3iruKUy1PTj",
-	"6jYyKGkT3qfMgmbRYqomXpwDjVDr7HSYQh1lTCFuGuhV280GHVMF7u5C1iYPaYVeofPBc1WAX7Q0M6pv",
-	"5enqZNuBKOUzmpUqUzQdt3BevjIT5bjvutRbLNUtE5GRVN9qUFQ6YEIdA3ObU+68bsZnRAuiqIVQPURR",
-	"lkVlRVXWb3zTRKUnq2KxqsemTCpdPpXD9qChAB4YxblBmOrJrV8vz9+QRDDUMIRxLfISuUsz5BV2/NPV",
-	"2DMLv5NkVuixyjHoAUCQSqaXlwaaZ6hv41NUuaubH5+6iNkQYkh+trHsKO12DwIT0ZqPMG4TA84WwU0W",
-	"ThHKrZduIHMu/E15BEpZMB2EJMPHmh/HOUgU92x3VRBgrnViAz3Gp6KBzGGofAPFUj6RQENlwE4SYnHr",
-	"gE65CVTW46YlO48eNx/xKmqw7oGP+IhflcEOyOPGQ2R8FgGxZsngcGWq50PzWyxCiJSFRbwI5sK5kyNu",
-	"+GFKA7C/uWIIbhr/xH2Z7hKVQGC2OgMOFnBmKiNM+9nDI24I7/xUY0GpBuUiJadELM5UacJ0m5xygiqX",
-	"GOfCJ5RkTDXiUwaRQd9ZjWU51GTQ8LQLybQGToyE4/JcLMxniBQYAp2jIzW+OL+8Iv/73//TcQTuoGia",
-	"GFzYjH7euYI+gnXFzNfOYZEAI17CXBt4tc5YLFVoawnFkAnNAUzTiGg8ZCjSSQQWsaaZjpB1ntegnNmd",
-	"n16ceb53C1JZFuq1u+0uirJIgNOEeUPvoN1tH6CPSfXcCEunDPLsfKxCPu8Lt+4lrpQdHgc26obXbieB",
-	"iA14nHGFWhoDCBmCbJNxzZ01FFxxWfH+V3zWZ4RpjI5TA3E1CECkX0SVzsJMC8KD0EdO4YRNRzybYwFF",
-	"e5N0UmSQoxPQCwBuKZxf0FnoDb1XTOnnFQK483lVAO/7LVh7G2IZT38uIhRk7a5e6RwO+nsKclngA/+m",
-	"RVJBBzpUpTfsdbsl551xfWA7VO4sovrk5MTfgq9uMhEiob+n4LSaq1QmEm6ZSFXWjLVyeWs3r25Yop2X",
-	"24iwPRpsA9he12CM/W53R9ha4uxhvW+oCKWMEh52Or3+MYpKuzd82n3arYpEd/p0SsPDSSs8CSatwdHJ",
-	"tEV7R4et4+7To+Pj/tOTwy6sEZN/xUv8qYcWpX9U0OSn0/y/F0XH2vsfoq/p+v7hOLymALkhs7kmCn7M",
-	"XH7x9PXAilDTiFzUOqXw1QzpbR9SqUPgoP7J9kH1SPTe9w4fsr+muNaM7T/obFmsa4YcbB/SEBGboYPt",
-	"Q2txsxGcvNkVbYs1AoXDplfaPGoOm+mWnKHF8TJLfH2/YouadlU80qk1m6A52DJihQdx0U9yHDp2pY9/",
-	"wpZ9LxGqwWV5x/RcpJrQvJPIRSwmlrEOfVYKrbU7WD/XtSQxNeL97oC8EcSVadzgrDdyjCGQCRir7Y8E",
-	"d5D3VuSL1NskrLva7/bIcwk0DzaKZokRL7iFqjwka3JsTsOwya/xdmUl18RgbbUh9c8iXO5opku9F9Ve",
-	"cOO4l0KbPE4sd3mvt4O79+z6HpLUtvMUW8HrMbX1OzwHXkNo45RlAmTv7OL2KMvu75d39unGvNsbhpOn",
-	"w+GXNOb98oHzlOinGPNmvEvRqEPy0lZMl2RikwxOFLL65QseiJDx2ZDM/mCJbRsa8dcZichLJBG5/OXf",
-	"TSSBcpA3ROLUDBSZLPM+I9cXyf6AEbdxnWE5MP2JFo6bzQIhmSw1KAwYly42A7cZW7Aa9A6txFRbsO5X",
-	"vNHerk0UGHtsbXyot71/qQvCxZ81dlaRvS2apw77KPd6b3I+8ueyJu1WuUt708hqS3elobpV6qjeNMVq",
-	"C3bFe/vh/cisQ3bTKPPMn+1z9q2n1MiOVdPoklqFZax0ExprvM4Qfwcs+shbf+F4pveAQKGOMTbjDh+y",
-	"WEP57jGIelAQdRqGFVyJs/e7x1CfHM98LHUK3JfSolV/+yXoNf72Z6a44oe1ZH4lr+IqD18fEzY/toJ7",
-	"iCTm6IRH5fQg5fQW7LuTShi47zbBU3r5xLfNB1X0Z54dCiECi0yo6tG3pmzzMFXa4Hba4eGjsnpUVo/K",
-	"qq6sUDQqzpQpAv6lNZbFeP2xyW37h4WBfbajJm4qlcg8FSdudknCOVDaGlfMwSWYIhZcXdJxnyzUny4D",
-	"JWyON3x/Xa193AIHldc8SmCPCjtp6lzzGLRkwXrYQdGv+wHn+uCOqz5ooWn0Mb9V39L9fuyP+JoxH8LU",
-	"PvvBveSsGN04zIFTcMCUsiiVkK1q8VP3Y7JHtSn1k6OBa/NV/oi7t1hp8y63PZOK3B/v+6S+gMl+qA9Z",
-	"z5abPBAhNO7HCeE4x9KQl4LIlGsWwxOVf5lIEYBST1RTeeAl6NeO4lsZX8Od7iQRZbVOl4Z3njW++xJX",
-	"8bPXJFxI80oFSBXBeR1i57vm5asq/z5R5UPEORUbmNqBctqZulings4T4KcXZ79enr/5ND20cik5fK7x",
-	"UnKglls4B4d95/dQeWcPVcQRbAPllzSOHkD5/zx9/Wo3ymcT/z+lvCNYnfLVOao4zffX9zipWbIJUVUT",
-	"M7I3NgA6mfLxvud7qYzWoXm8ZryTBBqZyVgAlQnUsNOxJbqiZBeIuHPba3dNpdMd6+PaZIgDX272m9oF",
-	"Wirzm1Y3ar2PXGkb5CTTCqLpM8JF7e2UlRk1RR/n/wIAAP//",
+	"7H37bhu5kverEP0dIA7QkiVZtmMZg289SU7Gs0lsxJ4NdiMjorpLEk+6yR6SbVkTGNin2QfbJ1kUyb6q",
+	"JVm5Z6D8kdgSr8W681fMRy8QcSI4cK28wUcP7micRGB+Posk0HDxCuIxyOdSComf3tIoBdM0+yQQIXgD",
+	"7w38mYLS73+lofvR8z3GealvEDHguiXt1y0WegMvXrQ0/tLveb4XUo1D9Tq9o1a32+o9ue4eDjr9Qefw",
+	"vzzfq/Q7DI7hIOiPW09oJ2z1J0fQOhl3aasXHgR9OJwc0eOxd+97MShFpzjqBQciJImFBELDEEIixv+C",
+	"QBMJE5DAA1CE2j0TuGNKk4mQRM+ATEQUiTnjUxKLkE0YhCSRIgGpGagBeRQbEqlHbe/+/t73zvktjVh4",
+	"palOVb55lcYxlQtv4F3PcCFsyjiNSEKn8EgRR3ji9uiT+UwoIMqMQZgilCQRDWAmohCk5295DiFoyiLl",
+	"Dd6tb1dQy4xPht6VloxPhx6ugQtNBFJxQmig2S34hHH7k+d7msopaG/g7dtVe/f+505GiaEkYcltH8+O",
+	"JbdHlZngToPkNDpPvPubOrt9VW76EvRBZrnSQkL4VHAOga6J2L+JkGra1osEZ/x/MQukUGKi21NJk1k7",
+	"yDv5XokQuOODdqfd7R60j1EGcYPHvfH4+PjgsGX+6vfG49b48Pi4NR4f9w4Oj4/xXzwSGswYh9c0xhnz",
+	"CVqQtjpdz/fcygee25XZwgxoCNLpjEjMDe1BBZIlmgnuOD4GPROhMgKVUD0joTACF4l52x0HkxB6Ay1T",
+	"8D0VzCCmOJTbvjKE9nDCp0aPOEY6D5vnc+f7SJHRkt4Z+QSCmYCQzGfACdNkRkM8OlzJuplfioDaOZqm",
+	"pGMlolQD+ePNS2QC3CqHObH6Yf0uJ0LGFLkjlQyZZWnqi2dU0+dcM71YteX18/uEKmJGIZzGoAjTn7mk",
+	"y1xzniVJxGDFspK8mVmRAnkLkswEF6mEcNvDf0M1vGQx0+av5Rl/E3MSU75wuyaop82ZWdYbA5UgiRYf",
+	"gJOYLkhMPwBhnAANZmTOeCjmZG/O9IyMWi1JNbQinGj0uMobMeMsTmNv0M0pw7iGKcjqKt9ATBnHxa9e",
+	"qT2qmFAJJIKJxuXoGVNuOSsm7myaWME68igIBA8VSblmkSGN27zSVGpF6ESCmm0393qJtAf/SBEWOtPK",
+	"VGHwqGHVF3+cPzu1bEJjQI4dFUq9XZLgh7JuysJG3n0DWi7OJhrkA2ikBZlTpskYJug9aLlAZ4BOKePr",
+	"17GBS/7DOASNoszVHCQJIQFcgOBkZKVttK28vH379izVM+CaBcYgNk5XtGCCEzNeRVrhLoFAq+0mv/e9",
+	"hEoag87MA6oJO4daqcSKNoZVkDOQK9rk+S3IhfnZKTDKy62dy5QbLTKVIk0ydoY40Yu2cUm9gYcGyPM9",
+	"bu0crS7r8xhro3E6IwGNoqoglBw/Z5iMCsCPVSK4QoYwn5WkYZTvxhrgYj/LfnaFJ+ndS+BTPfMG3d4T",
+	"H3k0/71xQxlBV51YTvHqeTXTOiiN9nmEtvKwvKTLkj+/9+afT8lxr995jMsKRBzTlgJkSg0hiRgSnHHr",
+	"tEmi4BYkjYY8kzUSMQ6qTUYSdCr5L0acaTQie3g2IUxoGunHTlgV6XX6p0OeNZaQSFDAtWGsUalVlxj7",
+	"YsTLuH8FCdtDfpmLDKGon8jodGSOPyltrCSaxo9C1/MDF3O0IUPOphyHbQ+5cQ2LmM5toORlvvOqe/Nu",
+	"7vFYyktval1rcYMH0siL7pTKR8s0xKrGib3Do6UzRnf07tw27hZfUynpwmqXTDrMaL/S8AXVMKcLGw1x",
+	"DdwYwJJ47/9L2f0Uq/mHhAl61/tFJLxvv1X71ucy8YSZry7I5vwJ4xhGYjzJSZLKBLXQ3qjVMt+2MAJS",
+	"Iz/T3wOCH/xy2OlZj6LkPOemu5W7Nk2Lcz32a45Q2fa3Kl7HgwYpetQGcl7EAwfB1vd+U6S/foi61ryv",
+	"Bmgb5i+64SmVgszNjFCWDlrOeKyaNOuw35AfMUJQCv43jtGQKsAdfBnuzG2vTyylUMeNRbggYwn0g7IO",
+	"WCiCNAaufese49culP396uK1T5x9KswqK9IktBTa7Bj5izOyU2fXLAaR6p9Cq/V3Wu0rMcM5txmeK2P1",
+	"i5zq1+eIKxGDnmHEk3IbB0CYeUCasgg1gnNX8xAvEtgadU7JuW2x8LFRKPSzeKyz47GvxGOvTI7utdAm",
+	"j2fzOd+Awa6zlKBJuysyTnXh1ZoMoeEim0E8JSOzupFx39GIIdcw2yMLEvOkj2vEtJ9HWlkikmllZ5Uw",
+	"SRWoGk/lqcx19LONvvexvRb6nyLl3+q4Xgui0mCWJdj2RuYKom3z2yPUBqNSlDeyIs9dJylSDWSPC1Lt",
+	"9niAAZohCtEQRQqdC6aUuXWxE02kiAklcyn4lIypsnnO8cKcqh1mpxe+CoNd0kUkaHgtxEsk8zdUC5k/",
+	"GuG8KL+0bmiQSrtj/yrHjq4GC+APTm8pi+g4gp/CBz34O/sHJm/dyhPX608zT3F/b066FuIV5Qv3qfpm",
+	"CkQKrSMIByShSltXlGqwSsMnErRkEGZpfcoJUBkxkKTfO3mkSInWW7itOMMSV/Z7Jzuu/NG48g9OUz0T",
+	"kv31TV3dyhUkU5mb45OYRhMhY2Qsad2cGse8ffu2Vb/MWbff+t3P9ye4SpNESA3hKwgZvTYZ3W9G+NFT",
+	"O08L5x2VERuoGYqYgQYBJFrtvIqvwAR5dtPQtHRmePZhyPAAaHSZw6u8wYRGClb6hmJCwIR8XPBW7+4u",
+	"vzHD00tKw5SQUuu4CMlcJGKL+6l3rvtNfg9h0WOGnGX0zhabOONE8FYiIWYKVCnFqmdUW9BXBmKYmOur",
+	"ys3m8gYreKGmmzqL/sDvT4ng0cJmgB3uBXga4z7X4IxuGu5oysijjx7li4uJgZnlF3gsue0bLFj5kyOD",
+	"11p/l5iNTM4vCQ1DCUr55PzSQsHOL2+P2gaxlN8h9Q/ry/O9u9ZUtJbWzB50k9kmF4k9STT0jCeptmkv",
+	"d/FGlWJTbuhncUR0rIDrx6eERnO6UMRdkWFvkeokNXHKhovNGgZr0ypdY3MhXiNH7/Bww+VugedaLxP5",
+	"hFcZcK0mGQULVJefT7BWap6KKIIgu2ncQn4uOBj8JIqHw2CuFAoOd/ol4x+aSYrfmqFOS4cWLeyxGsSo",
+	"G99hQasH2QSPKiE08/vOB9EYu9ZuOqvUtuOupWhx+1Td6tsZ6Bk0XOgwTlJV0QI5bDFHMDYKP+rEpwbj",
+	"2URW87VxgN1l09nleX4PPmd6Vp6xESPqLsjOKviUa/ScvBxv9P4NKJHKAPI8WEMmM29tIXR5KmOFU9Kc",
+	"b18OZPzytXNjxLx0jbOSjs9MNn2jDFTZO3DEX8dbxSmVIawfl5eRQVSbcERlFjSTFkM18eIMaIRaZ6vN",
+	"FOooYwrxoYFetdWs0TFVQPA2ZG3ykJboFTofPFcF+EFLM6P6llpXB9sMcCnv0cxUGaJpu4Xz8pWZKMeT",
+	"16Xept9vmYiMpPpWg6LSARPqGPjcjHLndTM+JVoQRS006yGKsiwqS6qyfuLrBiq1rIrFsh6bMKl0eVcO",
+	"M4SGAnhgFOcaYaont36/unhNEsFQwxDGtciv3l2aIb+5x1/d3X1m4beSzAo9ljkGPQAIUsn04spA/gz1",
+	"bXyKKnd58aMzFzEbQgzIrzaWHaadzkFgIlrzI4zaxIC+RfAhC6cI5dZLN1A8F/6mPAKlLEgPQpLhbs2X",
+	"oxx8imu2qyoIMNM6sYEe4xORRZE0MBR34KOKt+TwgJkhR1OE8qIp4xjh+V4qIzeuGuzvT5mepeN2IOLC",
+	"NrfMEPtuiBZNmLecuwxD5dtrJ59IoKEy4C0Jsbh1wK18PGU9fVryL9DT50NeRUHWPf8hH/LrMngDZct4",
+	"poxPIyDWHBpcsUz1bGDvvUQIkbIwj+fBTDg3dsgNH05oAPY7dwmDi8ZfcV2mWkYlEJilToGDBdCZGxmm",
+	"/azxkJsDd/6xsdxUg3IRmlNeFjerNGG6Tc44QVVPjFPjE0oyZh7yCYPIoAmtprSSYTJ3uNu5ZFoDJ0az",
+	"4PRczM3PECkwBLpAB250eXF1Tf73v/8nO7R9VAkm9hf2JiGvxEGGsC6g+dg5ShJgyEsYcgMX1xlrpwpt",
+	"PKEYqqEZgkkaEY2bDEU6jsAi8DTTEbLj09Ws6PneLUhlWajX7rQ7yFkiAY5MNvAO2p32Afq2VM+MkO6X",
+	"Qav7H6sQ1vuCZV+UORY7NuqkV24lgYgNGJ5xhdYBAxcZgmyTUc2NNhRccpXx/Jd85VPCNEblqYHsGkQj",
+	"0i+iSmfhrQUVQugjp3DCJkOejTGHolxLOikySNgx6DkAtxTOD+g89AbeS6b00woB3P68KiD53YbaARva",
+	"mQhjJiIUZO2OXukc3vpnCnJR4B3/oUVSQTs6lKg36HY6paCBcX1gK27uLEL85OTE34AXbzJNIqF/puC0",
+	"qbshTSTcMpGqrLhs6fBWLl59YIl23nUjYviovwkwfFODZfY6nS1heImzw/U6qCKEM0p6sL/f7R2jqLS7",
+	"gyedJ52qSHQmTyY0PBy3wpNg3OofnUxatHt02DruPDk6Pu49OTnswAox+f94iL900ZL1jgqa/HKW/3le",
+	"VOC9+ynqtG7uH44rbArMGzKqK6LvXcb0i6fN+1aEmnrkorZfCptNl+7mLpX7D9PpcHOnpcgaO/ZONnes",
+	"h873vnf4kI01BeKmb+9BRMmCc9PlYHOXhhDedO1v7loL9I3E5VW/aJQc/ij39PRSvUvN0zNlo1M0VV5m",
+	"wm9cxWVD2dLzs2cma2wSLLa4UaLrRV48vyZMDYq6KldXjH6T4zmfcGFCkPaSOf0NaLgzpztzujOnO3O6",
+	"M6c7c/pDmFNU1hEz9f25BZszPROpLgpZTPnfSbfbGZDMOKIpLLdzitRgc5pMbc3ANa24aLJfK3BFG7Oh",
+	"xxJj46SfFNzv25k+focl+14iVENa4a0jNM2rl91hmTynTfZlMKlaiaXNRbkyaKaGvNfpk9eCOAiH65y9",
+	"xzAinMYmmVx9coHgCvJ6znySemmmTSn1Ol3yVALNE5FFgeaQF44ZVTmDNSUfzsJGZ8nblpVc4aR1AAyp",
+	"fxXhYkvbX6r3rIqOSa6V0o95Drn8ssxq47r9OyG+hyS1JcTFUvB4DO7uDveBxxDaXOIiAbJ3fnl7lN38",
+	"Py6v7NM9hE53EI6fDAZf0kPolTecX5d+iofQjIUtioNJDnuJ6YKM7QWEE4UM2/ScByJkfDog079YYkuV",
+	"h/xVRiLyAklErp79u8n2oRzkjzDg0AwUGS/y2mb3FgP7C4bc5l4Ny4F5E8GWAGWjQEjGCw2qTc74wuVP",
+	"wS3Ggln63UMrMdWy7/slF7e7beFmGEK4sdiy/tTOlzognPy0sZqb7G3QPHVIaPl9mXUeTd4ueximVX4Z",
+	"Zl3P6jMylUdcWqVXXNYNsfzsS8Ul/Omd0+xVjnW9TJvv7cj2rBfVyI5V0+gungrLWHnBwFjjVYb4B2DR",
+	"HW/tgqTlIKn7gOijXrhk+h0+ZJUNmKBdZPagyOwsDCtgVecobJ/n/ORA6GOp/PB+5Z3ndZ6LRZfemm6j",
+	"CfudvvOpqoWNlarGHNhSDg3yZwsL2C5uPbu0X4oVXoBeESt8Zs4vftgTFl/JIyoou8tg/eTK+QHKIEdd",
+	"7lJeX1exvgH7SGVNu/y8F0g7PbfTczs9t9NzDal9K1brkvvfLWFfesDw2+b3K25tnu0PIYKmZz3flACn",
+	"doTTb+jZ2tkfpvT7qxYf7tTqTq3u1OoXcx9RpiqhuQG4fKoP+VMoWluG9NfKJMBZVow2Y1HlwWPzjzpF",
+	"p7b6OHK7KYr/zVY7fbY/Kz5UkDr5rZL4sM19kqu9WuGxug0yRWwNcUnBfluN8omy/ukyWyp38Qbvbqro",
+	"vFvgoHJUXqmOocL+mn6n+GnHYX8TDtvkyRoOQ9UVg5YsWF2zUTht75Fb3zvSqvdaaBp9zFnIt2d8P/KH",
+	"fEWf92Fq2753L94XvRu7ucoe7DChLEolZLNaj/J+RPaoNsBOctR3b7Mpf8jdk+baPOy/Z+6IH48e+6Q+",
+	"gbmWUu+zh3bc4IEIoXE9ziyN8kIk8kIQmXLNYnik8g8TKQJQ6pFakYt95Si+Ucg03On9JKKs9jxJwwP4",
+	"jf8RCs7iZ29mXkrzviakiuC4rtxpJzflaLDQxo9UmWBxfmI/gIresc+Pyj6WZA/NJeQa2JXftTM7uvIa",
+	"KS/DdNiwokISVZYtoVSE6Ye6kxcJ8LPL89+vLl5/msVf4qm84reRp/IaTzdxvqEdG+VsVHkqnSriDucH",
+	"0Ds7bvkRlU6uEz5V6yxoHD1Y67hyaN/8Hye4esJ4EKUGCrSVzvnPs1cvt+OibJ1b2rEdF22vc9zh/Dg6",
+	"Z8ctfwOdUx20+v7Hu5t7nMWsoanEr+adk72ReSBBpnz0uPKkxlJ5mddcgCeBRmYwFsDymxwG3l3AvQMR",
+	"79922x2DknfbWg3zcY9rrE92tovyvSzZubxQm4zJ40rzMgbTCqLJCm2bj6ipd39z/38BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

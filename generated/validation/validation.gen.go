@@ -15,13 +15,19 @@ import (
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
+		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkHeadConnectorGroupMembers},
 		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
+		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkHeadConnectorGroupMember},
 		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveConnectorGroupMember},
 		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkHeadHealth},
 		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetMetrics},
+		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkHeadMetrics},
 		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIJSON},
+		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkHeadOpenAPIJSON},
 		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIYAML},
+		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkHeadOpenAPIYAML},
 	}
 }
 
@@ -64,6 +70,45 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 	return nil
 }
 
+// checkHeadConnectorGroupMembers checks a request for headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
+func checkHeadConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterApplicationsId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n4, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
+		} else {
+			if n4 < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
+			}
+			if n4 > 999 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
+			}
+			_ = n4
+		}
+	}
+	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
+		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		switch {
+		default:
+			length5 := reqcheck.Length(v)
+			if length5 < 1 {
+				vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
+			}
+			if length5 > 64 {
+				vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
+			}
+		}
+	}
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	return nil
+}
+
 // checkAddConnectorGroupMember checks a request for addConnectorGroupMember (POST /applications/{applicationsId}/connectorGroup/members/$ref).
 func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterApplicationsId(in, vs)
@@ -92,6 +137,15 @@ func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 	return nil
 }
 
+// checkHeadConnectorGroupMember checks a request for headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}).
+func checkHeadConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterApplicationsId(in, vs)
+	checkParameterConnectorId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
 // checkRemoveConnectorGroupMember checks a request for removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
 func checkRemoveConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterApplicationsId(in, vs)
@@ -107,8 +161,20 @@ func checkGetHealth(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	return nil
 }
 
+// checkHeadHealth checks a request for headHealth (HEAD /healthz).
+func checkHeadHealth(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
 // checkGetMetrics checks a request for getMetrics (GET /metrics).
 func checkGetMetrics(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkHeadMetrics checks a request for headMetrics (HEAD /metrics).
+func checkHeadMetrics(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
@@ -119,8 +185,20 @@ func checkGetOpenAPIJSON(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	return nil
 }
 
+// checkHeadOpenAPIJSON checks a request for headOpenAPIJSON (HEAD /openapi.json).
+func checkHeadOpenAPIJSON(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
 // checkGetOpenAPIYAML checks a request for getOpenAPIYAML (GET /openapi.yaml).
 func checkGetOpenAPIYAML(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkHeadOpenAPIYAML checks a request for headOpenAPIYAML (HEAD /openapi.yaml).
+func checkHeadOpenAPIYAML(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
@@ -133,6 +211,15 @@ const ListConnectorGroupMembersTopMinimum = 1
 
 // ListConnectorGroupMembersTopMaximum is the greatest value of listConnectorGroupMembers's query parameter $top.
 const ListConnectorGroupMembersTopMaximum = 999
+
+// HeadConnectorGroupMembersTopDefault is the default of headConnectorGroupMembers's query parameter $top.
+const HeadConnectorGroupMembersTopDefault = 100
+
+// HeadConnectorGroupMembersTopMinimum is the least value of headConnectorGroupMembers's query parameter $top.
+const HeadConnectorGroupMembersTopMinimum = 1
+
+// HeadConnectorGroupMembersTopMaximum is the greatest value of headConnectorGroupMembers's query parameter $top.
+const HeadConnectorGroupMembersTopMaximum = 999
 
 // ConnectorStatusValues are the values of connectorStatus, in the spec's order.
 func ConnectorStatusValues() []generated.ConnectorStatus {
@@ -190,8 +277,8 @@ func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
 			item = strings.TrimSpace(item)
 			switch {
 			default:
-				length4 := reqcheck.Length(item)
-				if length4 > 256 {
+				length6 := reqcheck.Length(item)
+				if length6 > 256 {
 					vs.Add("Prefer", reqcheck.MsgMaxLength(256))
 				}
 			}
@@ -218,92 +305,92 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	if !d.Object() {
 		return
 	}
-	var seen5 uint64
+	var seen7 uint64
 	for d.Next() {
 		switch string(d.Name()) {
 		case "@odata.type":
 			{
-				p6 := reqcheck.Alloc(&o.OdataType)
-				if s7, ok := d.String(); ok {
+				p8 := reqcheck.Alloc(&o.OdataType)
+				if s9, ok := d.String(); ok {
 					switch {
-					case s7 != "#microsoft.graph.connector":
-						d.Violate(reqcheck.MsgEnum(s7, "#microsoft.graph.connector"))
+					case s9 != "#microsoft.graph.connector":
+						d.Violate(reqcheck.MsgEnum(s9, "#microsoft.graph.connector"))
 					default:
 					}
-					reqcheck.SetString(p6, s7)
+					reqcheck.SetString(p8, s9)
 				}
 			}
 		case "externalIp":
-			seen5 |= 1 << 0
-			if s8, ok := d.String(); ok {
+			seen7 |= 1 << 0
+			if s10, ok := d.String(); ok {
 				switch {
-				case !(isBranch9(s8) || isBranch10(s8)):
-					d.Violate(reqcheck.MsgAlternatives(s8, "ipv4 or ipv6"))
+				case !(isBranch11(s10) || isBranch12(s10)):
+					d.Violate(reqcheck.MsgAlternatives(s10, "ipv4 or ipv6"))
 				default:
-					length11 := reqcheck.Length(s8)
-					if length11 > 45 {
+					length13 := reqcheck.Length(s10)
+					if length13 > 45 {
 						d.Violate(reqcheck.MsgMaxLength(45))
 					}
 				}
-				reqcheck.SetString(&o.ExternalIP, s8)
+				reqcheck.SetString(&o.ExternalIP, s10)
 			}
 		case "id":
 			{
-				p12 := reqcheck.Alloc(&o.ID)
-				if s13, ok := d.String(); ok {
+				p14 := reqcheck.Alloc(&o.ID)
+				if s15, ok := d.String(); ok {
 					switch {
 					default:
-						if !reqcheck.IsGUID(s13) {
-							d.Violate(reqcheck.MsgFormat(s13, "uuid"))
+						if !reqcheck.IsGUID(s15) {
+							d.Violate(reqcheck.MsgFormat(s15, "uuid"))
 						}
 					}
-					if id, ok := reqcheck.ParseGUID(s13); ok {
-						*p12 = id
+					if id, ok := reqcheck.ParseGUID(s15); ok {
+						*p14 = id
 					}
 				}
 			}
 		case "machineName":
-			seen5 |= 1 << 1
-			if s14, ok := d.String(); ok {
+			seen7 |= 1 << 1
+			if s16, ok := d.String(); ok {
 				switch {
 				default:
-					length15 := reqcheck.Length(s14)
-					if length15 < 1 {
+					length17 := reqcheck.Length(s16)
+					if length17 < 1 {
 						d.Violate(reqcheck.MsgMinLength(1))
 					}
-					if length15 > 255 {
+					if length17 > 255 {
 						d.Violate(reqcheck.MsgMaxLength(255))
 					}
 				}
-				reqcheck.SetString(&o.MachineName, s14)
+				reqcheck.SetString(&o.MachineName, s16)
 			}
 		case "status":
-			seen5 |= 1 << 2
-			if s16, ok := d.String(); ok {
+			seen7 |= 1 << 2
+			if s18, ok := d.String(); ok {
 				switch {
-				case s16 != "active" && s16 != "inactive":
-					d.Violate(reqcheck.MsgEnum(s16, "active, inactive"))
+				case s18 != "active" && s18 != "inactive":
+					d.Violate(reqcheck.MsgEnum(s18, "active, inactive"))
 				default:
 				}
-				reqcheck.SetString(&o.Status, s16)
+				reqcheck.SetString(&o.Status, s18)
 			}
 		default:
 			d.Unknown()
 		}
 	}
-	if seen5&(1<<0) == 0 {
+	if seen7&(1<<0) == 0 {
 		d.Missing("externalIp")
 	}
-	if seen5&(1<<1) == 0 {
+	if seen7&(1<<1) == 0 {
 		d.Missing("machineName")
 	}
-	if seen5&(1<<2) == 0 {
+	if seen7&(1<<2) == 0 {
 		d.Missing("status")
 	}
 }
 
-// isBranch9 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
-func isBranch9(s string) bool { return reqcheck.IsIPv4(s) }
+// isBranch11 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
+func isBranch11(s string) bool { return reqcheck.IsIPv4(s) }
 
-// isBranch10 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
-func isBranch10(s string) bool { return reqcheck.IsIPv6(s) }
+// isBranch12 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
+func isBranch12(s string) bool { return reqcheck.IsIPv6(s) }

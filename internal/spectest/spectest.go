@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -30,13 +31,25 @@ import (
 // router, independently of the server's.
 type Checker struct {
 	spec        *openapi3.T
+	adminSpec   *openapi3.T
 	router      routers.Router
 	adminRouter routers.Router
 	opts        *openapi3filter.Options
 }
 
+// yamlAsText makes kin-openapi read an application/yaml body as the text it
+// is, as the spec declares it (type: string), rather than decode the YAML.
+var yamlAsText sync.Once
+
 // New loads the embedded specs. Their servers are dropped so that any host matches.
 func New() (*Checker, error) {
+	yamlAsText.Do(func() {
+		openapi3filter.RegisterBodyDecoder("application/yaml",
+			func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+				b, err := io.ReadAll(body)
+				return string(b), err
+			})
+	})
 	spec, err := echoapi.GetSpec()
 	if err != nil {
 		return nil, err
@@ -55,7 +68,7 @@ func New() (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Checker{spec: spec, router: router, adminRouter: adminRouter, opts: &openapi3filter.Options{
+	return &Checker{spec: spec, adminSpec: adminSpec, router: router, adminRouter: adminRouter, opts: &openapi3filter.Options{
 		IncludeResponseStatus: true,
 		MultiError:            true,
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
@@ -103,6 +116,9 @@ func ValidationOptions() *openapi3filter.Options {
 
 // Spec is the embedded spec as the checker reads it, its servers dropped.
 func (c *Checker) Spec() *openapi3.T { return c.spec }
+
+// AdminSpec is the admin API's embedded spec, its servers dropped.
+func (c *Checker) AdminSpec() *openapi3.T { return c.adminSpec }
 
 // Router is kin-openapi's router over the spec.
 func (c *Checker) Router() routers.Router { return c.router }

@@ -24,9 +24,15 @@ type ServerInterface interface {
 	// ListApplications The applications whose groups have members, with their member counts
 	// (GET /_admin/applications)
 	ListApplications(ctx echo.Context, params ListApplicationsParams) error
+	// HeadApplications The headers of the same GET, without the body
+	// (HEAD /_admin/applications)
+	HeadApplications(ctx echo.Context, params HeadApplicationsParams) error
 	// GetFaults The fault settings in force
 	// (GET /_admin/faults)
 	GetFaults(ctx echo.Context, params GetFaultsParams) error
+	// HeadFaults The headers of the same GET, without the body
+	// (HEAD /_admin/faults)
+	HeadFaults(ctx echo.Context, params HeadFaultsParams) error
 	// SetFaults Replace the fault settings, from the next request on
 	// (PUT /_admin/faults)
 	SetFaults(ctx echo.Context, params SetFaultsParams) error
@@ -36,6 +42,9 @@ type ServerInterface interface {
 	// ListRequests The journal of the requests the mock received, newest first
 	// (GET /_admin/requests)
 	ListRequests(ctx echo.Context, params ListRequestsParams) error
+	// HeadRequests The headers of the same GET, without the body
+	// (HEAD /_admin/requests)
+	HeadRequests(ctx echo.Context, params HeadRequestsParams) error
 	// Reset Empty every connector group and the journal, or one application's group
 	// (POST /_admin/reset)
 	Reset(ctx echo.Context, params ResetParams) error
@@ -75,6 +84,35 @@ func (w *ServerInterfaceWrapper) ListApplications(ctx echo.Context) error {
 	return err
 }
 
+// HeadApplications converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadApplications(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadApplicationsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ConnectorClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadApplications(ctx, params)
+	return err
+}
+
 // GetFaults converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFaults(ctx echo.Context) error {
 	var err error
@@ -101,6 +139,35 @@ func (w *ServerInterfaceWrapper) GetFaults(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetFaults(ctx, params)
+	return err
+}
+
+// HeadFaults converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadFaults(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadFaultsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ConnectorClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadFaults(ctx, params)
 	return err
 }
 
@@ -218,6 +285,62 @@ func (w *ServerInterfaceWrapper) ListRequests(ctx echo.Context) error {
 	return err
 }
 
+// HeadRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadRequests(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadRequestsParams
+	// ------------- Optional query parameter "applicationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "applicationId", ctx.QueryParams(), &params.ApplicationID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationId: %s", err))
+	}
+
+	// ------------- Optional query parameter "operation" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "operation", ctx.QueryParams(), &params.Operation, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter operation: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ConnectorClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadRequests(ctx, params)
+	return err
+}
+
 // Reset converts echo context to params.
 func (w *ServerInterfaceWrapper) Reset(ctx echo.Context) error {
 	var err error
@@ -301,10 +424,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/_admin/applications", wrapper.ListApplications, options.OperationMiddlewares["listApplications"]...)
+	router.HEAD(options.BaseURL+"/_admin/applications", wrapper.HeadApplications, options.OperationMiddlewares["headApplications"]...)
 	router.GET(options.BaseURL+"/_admin/faults", wrapper.GetFaults, options.OperationMiddlewares["getFaults"]...)
+	router.HEAD(options.BaseURL+"/_admin/faults", wrapper.HeadFaults, options.OperationMiddlewares["headFaults"]...)
 	router.PUT(options.BaseURL+"/_admin/faults", wrapper.SetFaults, options.OperationMiddlewares["setFaults"]...)
 	router.DELETE(options.BaseURL+"/_admin/requests", wrapper.ClearRequests, options.OperationMiddlewares["clearRequests"]...)
 	router.GET(options.BaseURL+"/_admin/requests", wrapper.ListRequests, options.OperationMiddlewares["listRequests"]...)
+	router.HEAD(options.BaseURL+"/_admin/requests", wrapper.HeadRequests, options.OperationMiddlewares["headRequests"]...)
 	router.POST(options.BaseURL+"/_admin/reset", wrapper.Reset, options.OperationMiddlewares["reset"]...)
 
 }
@@ -314,66 +440,71 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ft7b9u4lv8qBPcCcQDJkZ240/Fg/0gft5u7faHJbIBtgjEjHttsJFKXpOL4Fv7uCz4kUbbsxN220zto",
-	"/ygcSyQPD3/n9ePxZ5yKvBAcuFZ4/BnDPcmLDOznVHAOqRbyj9NMAqHLN5DfgHwppZDm+R3JSrCDqm9S",
-	"QQGP8Qf4ZwlK//GMUP8RR5hxHoxNMwZcx9I9jhnFY5wvY23+OBniCFOizVTDZPgkHgzi4dOLwWicnIyT",
-	"0f/iCLfGjdJf4Dg9uYmfkoTGJ9MnEP96MyDxkB6nJzCaPiG/3OBVhHNQiszMrO84ICFRLiQgQilQJG4+",
-	"QaqRhClI4CkoRNyeEdwzpdFUSKTngKYiy8SC8RnKBWVTBhQVUhQgNQM1Rge5VZE66OPVahUFKjzjdyRj",
-	"9FwTXapaDarMcyKXeIwv5kYkNmOcZKggMzhQyB8G8ruN0GIuFCBl50BMIYKKjKQwFxkFiaM9T4SCJixT",
-	"ePxx93uN3uz86Aqfa8n47AobGbjQSBh9ThFJNbuDCDHuPuEIayJnoPEYHzmp8Sr6/y5GkNUkYsXdiTlF",
-	"Vtw9aa0E9xokJ9lZgVfX68D7prj6GvqxuJkDoSDXrPC5tRmvqjNqdwMqlazQTHCPIb+DA4UmGzY2iRCk",
-	"cwEULebAEdNoTqgRro8jrNI55MRMqpeF2Yyym8BtGH8gGl6znGn736YI/yUWKCd8iZwhIGMaxDxT1nxu",
-	"gEiQSItb4CgnS5STW0CMIyDpHC0Yp2KBegum52gSx5JoiDOz0OSwLWLOOMvLHI8HUSUu4xpmILfJ+wFy",
-	"wrjZ0HaZxdQImSMiAWUw1UYwPWfKC7ZFhOTxIijYpTIFqeBUoZJrlll1eYUoTaRWiEwlqPmXSrEbNgrk",
-	"HcgDhRj1vo6pxu8QxGGBXv1+9uI3K5ciOSCi0KSxrX4As763JCaB4rGWJYQiT4XMiYF8WTKKo51wu7y8",
-	"PC31HLhmqTXcLtlJ8wYTHNmVwMlpd4XgvoBUq91irYuxinBBJMlB72+IpyglWdbWZ+DGvRFadJmvVSG4",
-	"AkS4/S5QqtUkMzM6h4AjzEluxNyMny1UkPvXwGd6jseD4dPIoKT+O+raaSWD3egLwTs0/cL7idA1bQbx",
-	"z/hvEqZ4jP/jqEksjvyYo+0qXLV972OnCSYw2/g7KTNdHZYGbq2NFEXmsXH0SZm9fA5U1bWOe6qOpma6",
-	"c9Ca8ZlyK2yiz76ElH/LHOBUyPSHV1XzIAi/DysuzA9JmBVuE6QacLQzm1wZmAcJ0h6zdSRWZn+PO+Fm",
-	"mncviCbV8I2DPkW1L4iQ061JPW4EXaIbCeRWOY9JRVrmwHXkop157FOAf5y/exsh7wnqZW0S5xNN4mPm",
-	"GnLq8BHXIfeRB94O1asomKoVDfecrhm7NqWPbntPZ8YZRP64JnLGXUZ5buNJU8R8DSfzWAieixz03FQe",
-	"JXcBDSjqGTS5PN5AyUeUOphnwrxtwBrEn5jRQ4tE4n0X45/cbIKjopSFqTF6kzi2T2OTrKtJhCbvbXE0",
-	"RuaL/xwlicvJfiL1h0Lqe7LMBKEXQrw2lcV3R+lF4PYyI4GBHlmHpdHmT/D8cOD5nZtUWkj2L6B/DnLC",
-	"8pAplDOlGJ9FKCeZKRuMj5JoIQWfrcHn8vIyXq8UHqeN9RLjRz8iVRaFkBroG6CMXNhc/k84qslzt2Js",
-	"JJiERIcx9brsRyRNoXC1109r/9OhVCfGag0p9k9KmflMsvc1pYnHU5IpiHARfPUZOwEeqOQj7BLa56J0",
-	"yHyAtWlq84/YzhcOv66HOKrWTB/I/5q58mWPPdRkKdOQq4dsI9TVqpaFSEmWG8K7mbsk7rSwh8TeEmHF",
-	"FMEdyCXigsfD+/uaSDC21t5qTQc/zvqNKTSVVLgzN9Hundl3nluKt4utsY9tEulrptP3Z4hwtQCp0IJp",
-	"S3ABNzD52E0R+4rvtEX7XJiYgaN6xAdQopQpvBX676LkBk5vQM8FfSv0aZaJBdDm7ZdcM72sk6YId7pZ",
-	"s/JmHRDhCyHeEL70cykc4WeEviIaFmSJI2xeZin8zskdYRm5ycxM/vEFy0GUIbob41nT6Aub5e+J8dQf",
-	"w+POvTm5kNX+vClaxVp3ccUhXOzyzVS7cdPm6ffZZJeP3ZCZ+qygdlrmi1izHLo8V3uyhynLcNd2pdYU",
-	"uzfemNt3O9z66mfdQl9aj3LHRGatKnI3BXoOEmxCJiS4hN5FelOOaoEUWVqm8jGOtBvWGy51/d7mcVMG",
-	"Y9oQ7uDtmFQ63Clzm1Jg8hpH4O0A/jo/9I/zd29RIUw8k4hxLWoGyNfaNYFk/vQUEid51zq7railmS5k",
-	"tWnL/aLL5Zxod9GZkZnyNyKO7zfCKqRAb8YXu6LBltpyu2DJOVCOcFCoVPAbgrzQS0uOnwx/jdAoObYM",
-	"+Cg5aWHJhwLzzihJolEyjEbJcTRKTq43s4gI5+T+zA0dbULKLv9h60WCmhNpL+q6Lq+IRlPCMtRLDOIH",
-	"lvxofIkonV/PyX2d4nTczfDScqWrCGfEoGzZBSUKGVmi3jBJcnXowCMJnwHqjZJcxcf2+1B/3FPzAe3/",
-	"5KTLqVXpaceqGuVC6YojUkf+6mlTEwXIdp3WGwyToyfJF4oEWi5Pp9oRyJtH8sE8j+0L9gbVYMWoxKDF",
-	"sVe9YXvlgXp43VWH1XwSpQntL7mWyz2N5h2vyTVrLrlIb5GEFNgd0Miiei4WiGmf5wDdNKEgv9x2Rxe8",
-	"os5oZZsF0fOo60J3Q9fGGe28NHZ5JVFIw71GPQrG10pQCuhhhNJSI6LRCfpv9qxz/nS/++mNsN3swvjg",
-	"rdugpYPiG9UO55UJbpjajoTUPuobB+vQVaXS7pw6l7eo2+XmqoPZSq7agJAEkwfuK6iRuwHYldnsUHJV",
-	"pb/kqaCWSnE0blRZltbGdCxGz+nt/4BUTdg3xxCI2dhKbjPpTmFqT9GtovrxGbVqaOyWBCZENMqJTudA",
-	"a0eysZDBffca5olF8Rw8yBygmI5sgSFKZ6b/LE2u0/O4HhpcH/Z3JINnjyt6VX2DtXm8Ln/YEiXrXEQd",
-	"IP9iVKtmWiqglYpaAXIzSVmLejbH3Vjx0id2tdqJlMZfteParhy5VCBPZ5512p3C+CkaRdYY8gcZAqdW",
-	"YcvWG9voynn8zN+cBmhFiS/lAQxIIC0l08tz26xgl3VB1VS1m4c1OfXErNXGGD1zAfiqTJLj1IZh+xEm",
-	"kQF+1XBw+v6s7hYx67sVmqOca104fo/xqeiCCAkCmm+mENOpqdQJ0jZigGIUqtUQ0wqy6dj+7VWFxPSK",
-	"BzhTxsE3wVGCAn9d2r5Jd3FTz+GKh4HPBjmRUdVHF1Vm6tMRWWagKsO3rEJRZEs3j2VKrrgjH1j9yoFC",
-	"wO8gEwWg3lSKvLma7S9JnkVoIZnWYEqDFFwddNi/4lf8FXCDV6AoY7e1AsZoYjuaZv7pBN2UnGawdj1s",
-	"3ZDbW2Fbe8R0bWGzTZsx96qp6BGhOePu/76bltp3D80Or7iRFJQ/LwqZigIP6D6/TOeiOkevXddMR7SQ",
-	"ClkFMN2/Mjaomc4MSJ7Xd9UzKcrCZ4TKYiJCVhqzcxzhOxc88BgP+kk/8dGAk4LhMT7uJ/1jb+0W7kd/",
-	"+P0Eh2u+9/VVECjwGBu7Pg1fXGtZGSbJV2PB11nFLQR4KLctHrkwNZ5maZkRU+TRjav8H+5e4cSprWts",
-	"rd6jzk4RO3iwz+DW5dIqwqP91u6i3qwjbXXQtjyF65a1qFVoTu6gwm5U2x+TVYWTipJb7k4TUzR/xBad",
-	"+HqtDexjt8TNK7vOzExWwX5atyp1Av4VaN/M1I303WrzQ/+KJ7yl3eobH1yEi3Jb0m8iUC2Pjz6OPelN",
-	"4tjX+ZMI1R0VNjBEV3yzxSKObT0cE1Pv+i/CHlh0WnWbL12Dqih1dMUJ93m0y75seYF0KSvewktnQjfq",
-	"TRqyZuICx6QpwidoJtANSW+RI7CYRBQcVA9dWGjD9LwFU6uvZ77K3KORLGfqBoyBtvKxkFTy9M/xdYvD",
-	"SfqDgEjBDTuCW1wH9gQFbtMNeOh7+r64GbDdTLr697XUk8HxPsPXm0zsDKP9BOi4X/kWLuMD2F9IdOaX",
-	"Nt0xDzjc18wXsgXIui8JHHeVxjpvkIEjE9tm8TwDIoP7oDVcnDy8R9uD+1fz3y+tkwpqg06v3Umwu3uJ",
-	"mqeyFbyJ7p5nr9NQm9ZOjnLQkqXGp3JYmBGW7Y+ueFmYIZM49hLEiv0LJlXnfx+1Cy3X12BqB3QLhf4N",
-	"3QjKQF1xIqHNh3X4RpM8BhhYC0brDGK2RK0iidw4moKpMKmp+8Etd9G0g7fZw7267R8Wpf49QNPV0SM8",
-	"pHJC/rUetkHjHG6TvlX6b21i/wLJK7q1yveY8hzdNklq4qElhmPxR7/+GnD6g6TzFxfbeHW7tv2VB3At",
-	"GWyV4G9aFN3rDxLzL9rdRXH9DQujkGPZUhT5zbXN7mcV9J1z5IZ5aZtDx91EeE7fr/iRVVvVV83QheoI",
-	"HJee8J20XOQk8r0z1f1W1UvjOI6KG/GKdP5eQi7ugP7mnAnzlEpFh1hdEx066wPlpxM8W/av+KX/WZtx",
-	"MjBxw+1nNGWZvV43XpQBRVqICNFSkhs7cCO0uPayB2JKFW3bEaQt1FcPJ9c/k51WsuNQla5xaGv4sjch",
-	"gkPXOXUlowF/bM89ZI4/XpszcBxfFyou1ujcniMsZcknhzjCpcw8MTw+OhoMf+kn/aQ/GD9NnibWyLws",
-	"W2clNTPs7uP6Aais+Kvr1f8FAAD//w==",
+	"7Fz/b9s4lv9XCN4CTQDJlpO4M+PifkjbbDd702nRZC7ANcGYkZ5tTiVSS1JxvIX/9wMfqW+W7MTddqZ3",
+	"m/mhcCSRfHz8vO+P85nGMsulAGE0nXymcM+yPAX8HUshIDZS/XaaKmDJ6i1kt6DOlJLKvr9jaQE4qHwS",
+	"ywTohH6AfxSgzW8vWeJ/0oByIRpj45SDMKFyr0Oe0AnNVqGxf5wc0YAmzNipjqKj5+FoFB79eDkaT6KT",
+	"STT+HxrQ1rhx/AMcxye34Y8sSsKT2XMIf7odsfAoOY5PYDx7zn64peuAZqA1m9tZ3wkgUpFMKiAsSSAh",
+	"8vZ3iA1RMAMFIgZNmNszgXuuDZlJRcwCyEymqVxyMSeZTPiMQ0JyJXNQhoOekGcZskg/G9D1eh00WHgu",
+	"7ljKkwvDTKErNugiy5ha0Qm9XFiS+JwLlpKczeGZJv4wiN9tQJYLqYFonINwTRjJUxbDQqYJKBrseSIJ",
+	"GMZTTScfd39X8w3nJ9f0wigu5tfU0iCkIdLyc0ZYbPgdBIQL94sG1DA1B0MndOiopuvgX12MEeQk4fnd",
+	"iT1Fnt89b60E9waUYOl5Ttc3m8D7prj6GvxB3CyAJaA6UpjKJe4BdKx4brgUHjkZmIVMNEI0Z2ZBEokQ",
+	"TuVy4LfFFSR0YlQBAdXxAjJmpzKr3BKukWDahuwrlFF/NOdJ/8qeY880mXZkehoQiBcSErJcgCDckAVL",
+	"LDMsTY+j4QMz8DPPuMF/uiT8TS5JxsSKOMEjVhSZfed4cQtMgSJGfgJBMrYiGfsEhAsCLF6QJReJXJKD",
+	"JTcLMg1DxQyEqV1oetgmMeOCZ0VGJ6OgJJcLA3NQ2+j9ABnjwm5oO81yZonMCFNAUpgZS5hZcO0J20JC",
+	"9HgSNOximYZYikSTQhieIrs8Q7RhymjCZgr04kup2A0bDeoO1DNNeOJ1K9e1nmNEwJK8+fX89QukS7MM",
+	"CNNkWsvyoAGz3RCfSZUxK2JFwRMa7ITb1dXVaWEWIAyPUVH00c7qL7gUBFcCRyfuisB9DrHR+0neOqA5",
+	"UywD0xH8BwXxlMQsTdv8bJgNL4SILvtY51JoIEzgswZTkZPczugUEA2oYJkls2uvW6hg9z+DmJsFnYyO",
+	"fgwsSqq/g76dljTgRl9L0cPp115PNFVh12n4TP+iYEYn9D+GtSMz9GOG21m4buv6x07TmMBu46+sSE15",
+	"WAYEShvL89RjY/i7tnv53GBV3zrurR7O7HQXYAwXc+1W6KIPPyLaf2UPcCZV/N2zqn7RMPcPM67pj7Km",
+	"F7qNkHLAcKf3urYwbzhke8zW48jZ/T3uhOtp3r1mhpXDOwd9SipdEBDHW+vq3MpkRW4VsE/aacxExkUG",
+	"wgTO2tnX3uX4+8W7XwLiNUG1LDqN3rFl3mZuIKcyH2Flch954G1TvQ4aU7Ws4Z7T1WM3pvTWbe/p7DiL",
+	"yO9XRM6F82Av0J7UQdPXUDKPheCFtE6ljXQK4QwaJOTAosnFDRZK3qJUxjyV9msL1ob9CXlyiEhkXndx",
+	"8bubTQqSFyq3Mc3BNAzxbWiDAz0NyPQ9BmMTYh/85ziKnE/2hNTvCqlvMfD4RRoMTiD5w2F6WUY8GKdr",
+	"clsYF/xgqGiJQiy6AOkFmSKdU5Lixwbjae5GDMjZHahVHUL4j7gJKpeqjLO40W5VBbNCg95AZhWpPY67",
+	"7vPv+6Dfs1UqWXIp5c82ZP1Tzrm0b6mlwB4I29Q/VmyetMR3B55fhY2ZpOL//JM0RCsPwDXJuNZczAOS",
+	"sdTGh9YYKbJUUsw34HN1dRVuhoSP48ZmLPm9H5Eu8lwqA8lbSDi7xKDtTziq6Su3YmgpmDYzaFbUa+XM",
+	"4hhyo5+k/buAUhUB6Q2k4J9Jwu1vlr6vcuV0MmOphoDmjUefqSPggZRNQF3k8koWDpkPpOfqJMxHivM1",
+	"h99UQ1wNwE7foP9n7uLUPfZQZeG5gUw/JBtNXq0rWphSbNUh3s3cR3GvhD1E9hYLK2cE0BMSUoRH9/dV",
+	"xsjKWnurVZ3hcdJvRaEOmZs7cxPt3hl+8wprB31pOXyN0YIPjk/fnxMm9BKUJktuMJMJwsLkY3/twYf2",
+	"p6383qW1GTSoRnwALQsVwy/S/FUWwsKp4wRXX58Jw82qcpoC2qtm7crdgC+gl1K+ZWLl59I0oC9Z8oYZ",
+	"WLIVDaj9mMfwq2B3jKfsNrUz+deXPANZNNFdC88GR19jOLcnxmN/DI879/rkmuWSz13SynJIX1GgCRdc",
+	"vp5qN27aBaB9NtmnYzs0J94rqJSWfRAankGf5mpP9nBuurlrXKk1xe6N1+L2hx1uVVPclFAXW91xmaJU",
+	"Ba4kZBagAB0yqcA59M7SczEnRhLNVpiSfowi7Yd1R6VuFgQfN2VjTBvCPQlarrRp7pS7TWmwfo3L1O4A",
+	"/mYi8O8X734hubT2TBEujKxSfT6pUmUK7Z8+VyhY1rfObilqcaYPWe389H7W5WrBjKugp2yufenLFXYs",
+	"sZpoMF37gitabOktZSTMwoJ2mSVNCg0vCGS5WWHIfnL0U0DG0TGWOsbRSQtL3hTYb8ZRFIyjo2AcHQfj",
+	"6OSm60UENGP3527ouAspXP7D1oqRXjCFFeC+KiUzZMZ4Sg4ii/gRZrlqXSILp9czdl+5OD1FOFFgUnwd",
+	"0JRZlK36oJRAylbk4CiKMn3owKOYmAM5GEeZDo/xeZN/wtdgGvWd5yd9Sq10T3tWNSST2pTJQD30NcYu",
+	"J3JQ7TjtYHQUDZ9HX0gSGLU6nRlXKegeyQf7PsQPsDRvsWJZYtHi0pQHR+2VR/rhddc9UvO7LKxpPxNG",
+	"rfYUmneiyqK69JOMPxEFMfA7SAJE9UIuCTfez4GkK0IN/3JbMbbxiT5PStnMmVkEfZX7Dq+tMtrZHeD8",
+	"SqaJgXtDDhKwulaB1pAcBiQuDGGGnJD/4i9754/3a0TomO16F1YHb91GUjgovtVtc16KYEfUdjik+Gpg",
+	"FaxDV+lKu3PqXR5Rt0vNlQezNYuOBiFqTN5QX40YuR+AfZ7NDiaXUfqZiGWCqRSXrw9KyTLGig5i9CL5",
+	"9N+gdG327TE0yKxlxeVXe4mpNEU/i6rX5wmyoZZb1hAhZkjGTLyApFIknYUs7vvXwIwvc50lDmQOUNwE",
+	"GGDIwonpPwrr6xx4XB9ZXB8OdjiD548LenVVquwer/MftljJyhfRz4j/MKhYMys0JCWLWgay66RsWD30",
+	"cTsrXnnHrmI7U8rqq7Zd2+UjFxrU6dxnnXa7MH6KmpEVhvxBNoFTsbAl67Vs9Pk8fuZvngZoWYkvzQNY",
+	"kEBcKG5WF9iVgss6o2qj2u5hTU99Yha5MSEvnQG+LqLoOEYzjD9hGljgl2WQ0/fnVVuQXd+tUB/lwpjc",
+	"5fe4mMkyjchiZKHvKLls1aXnSha5dwpc5G6DF8O4sAcT0EKlfl49GQ7n3CyK20Ess9pFD3GKoZ8iZDnv",
+	"qrDKCUVD6rt15Gxm12TEoKUCzRMod0m40ZDOJvi3PyIiZ9eigW9tDUttlBVo8PX4dquGs9dmAdeiaXDR",
+	"uMo00QNyWXrE3g1SRQq6VDiYzcjzdOXmwQzNtXBJD1598kwTEHeQyhzIwUzJrObxYMWyNCBLxY0BG5LE",
+	"4OKvw8G1uBZvQFg5gYSk/FPFgAmZYsvc3L+dkttCJCls9B+g+nN7y7F3TM42FrbbRE/9oJwqGbIk48L9",
+	"O3DTJvjtod3htbCUgvbnlUCqg4bmdb/P4oUsz9Fz13WHMiOVJsgAbgbXVvYNN6kF3qstoLOYCAhSY3dO",
+	"A3rnjBad0NEgGkTeCgkLrQk9HkSDY69lUMyGv/n9NA7XPu+P60TT6/KNvY4err3x8qnvlGvjtGfDxtEJ",
+	"tSrptLnWRlvVURR9tQT+ZkJ0S+6+uXWMe4W04anhcZEyG58mnXaT764kcuLY1je2Yu+wt5sJB4/2Gdyq",
+	"i+Hw8T7DO3nHdUDH+5Hfl3hEM9JqTG/pqwZWNVmwOyglKKi0AFdlfBfLQmDm0rC5tqYLZYTeeI+0pzv1",
+	"7PQ1din5gMY6jMoqO/Lm7JJw3ZWDvwFLnuTgSQ7+ADnwTGtlr96cXba9f4yG+wDfbO/92E9a/cmu87WT",
+	"ldZmVrWg9toZl3b1LkjgG15MoYQNHGcz61ww4e2Nc7GrGLItZW/A+G7XfvHazWg/9AlWvbDa0tL7zbXm",
+	"04H+P9cTAc2LbSklS1MFOR9juNz8wTQMfRZ5GpCqMRPd/+BadDs1wxCzrSGbGVD+QfMqDTktL8mt3D0X",
+	"WZjgWvQpHtRNPivuqUM9dTCtSwFTFx5M6xTvlMwluWXxJ+LKI1yRBJxmPHTOfxv8Fy1lhvx66XOYe/Sj",
+	"Z1zfgnWAWtF+s2ThiwvHN60KQTQYNdL0tM6901Ymnfr0N20ns+mRvxrwxXcK2ndS1v/W4n8yOt5nis0u",
+	"SJxhvN8eehoAvoUe+gB4N7Q3EYFxsX0h4L4qzRDMkG2qo4arUeY7nEJJoa/a9QEyeQfaN5CAMGr1wnfO",
+	"uii7uuvGUp+AbYvmqxSYanQ8bGDz5GEm4XWiJ8PUAcQZ6tpGIqvX+OzwIqtiDhowdCRdMbrKmWAOZjrM",
+	"wCgeW9MgYGlHYEk8uBZFbodMw9BTEGr+T5iW9yAHpJ2NdM1/6MV8gty8sBaTg74WFkOtolGPirfhWQNG",
+	"GzZ1s8yWrkgro8dunZW2LlVtBarbcZjgry/HtUtse909fJiU6nZk3fp4wESz3tEsUlbDOrWOw23Ut/Lj",
+	"W6/0fQHltTPq0gJc+0LWNkqq7HyLDFfqHv/0U6PwPYp6759uKz7j2njn1WokDlsp+IuRef/6o8j+F+xu",
+	"Nbz5hqmHZiFiS9rBb64tdk95hv978UNdaWhLVE8PQPOov3nA+KRQnxTqk0J9UqhPCZl/PXGryhsgXzXd",
+	"I3WP+37lNzlt6dVp4KO0shWvbPt3ZciynOptkfO6FYZ3yQungbivwpaxHXKXmaaGf6b9dFKkq8G1uPL/",
+	"qxWrmWDqhuNvMuMplLVPDgkxUgYkKRS7xYEde+RuwjxgiMqYp2122kR9dRt08xS1fu2o1QFzs11kA6LY",
+	"9yUF9B11X2aj0S2D0Gn2yXy8scfoOgv6gHW50URy4NokVCGmh612lclwODr6YRANosFo8mP0Y4Ry6mnZ",
+	"Oiur+lFc9+GggUskf32z/t8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

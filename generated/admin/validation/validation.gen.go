@@ -13,10 +13,13 @@ import (
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
+		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkHeadApplications},
 		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkGetFaults},
+		{ID: "headFaults", Method: "HEAD", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkHeadFaults},
 		{ID: "setFaults", Method: "PUT", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkSetFaults, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
 		{ID: "clearRequests", Method: "DELETE", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkClearRequests},
 		{ID: "listRequests", Method: "GET", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListRequests},
+		{ID: "headRequests", Method: "HEAD", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkHeadRequests},
 		{ID: "reset", Method: "POST", Path: "/_admin/reset", Tags: []string{"admin"}, Secured: true, Check: checkReset},
 	}
 }
@@ -28,8 +31,22 @@ func checkListApplications(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	return nil
 }
 
+// checkHeadApplications checks a request for headApplications (HEAD /_admin/applications).
+func checkHeadApplications(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorClientRequestId(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
 // checkGetFaults checks a request for getFaults (GET /_admin/faults).
 func checkGetFaults(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorClientRequestId(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkHeadFaults checks a request for headFaults (HEAD /_admin/faults).
+func checkHeadFaults(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterConnectorClientRequestId(in, vs)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
@@ -121,6 +138,68 @@ func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	return nil
 }
 
+// checkHeadRequests checks a request for headRequests (HEAD /_admin/requests).
+func checkHeadRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorClientRequestId(in, vs)
+	if vals := in.Query["applicationId"]; len(vals) > 1 {
+		vs.Add("applicationId", reqcheck.MsgRepeated("query", "applicationId", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		switch {
+		default:
+			if !reqcheck.IsGUID(v) {
+				vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
+			}
+		}
+	}
+	if vals := in.Query["operation"]; len(vals) > 1 {
+		vs.Add("operation", reqcheck.MsgRepeated("query", "operation", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		switch {
+		default:
+			length5 := reqcheck.Length(v)
+			if length5 > 128 {
+				vs.Add("operation", reqcheck.MsgMaxLength(128))
+			}
+		}
+	}
+	if vals := in.Query["status"]; len(vals) > 1 {
+		vs.Add("status", reqcheck.MsgRepeated("query", "status", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n6, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("status", reqcheck.MsgNotInteger(v))
+		} else {
+			if n6 < 100 {
+				vs.Add("status", reqcheck.MsgMinimum(v, "100", false))
+			}
+			if n6 > 599 {
+				vs.Add("status", reqcheck.MsgMaximum(v, "599", false))
+			}
+			_ = n6
+		}
+	}
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n7, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
+		} else {
+			if n7 < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
+			}
+			if n7 > 100000 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "100000", false))
+			}
+			_ = n7
+		}
+	}
+	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "operation", "status", "$top")
+	return nil
+}
+
 // checkReset checks a request for reset (POST /_admin/reset).
 func checkReset(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterConnectorClientRequestId(in, vs)
@@ -150,6 +229,18 @@ const ListRequestsTopMinimum = 1
 
 // ListRequestsTopMaximum is the greatest value of listRequests's query parameter $top.
 const ListRequestsTopMaximum = 100000
+
+// HeadRequestsStatusMinimum is the least value of headRequests's query parameter status.
+const HeadRequestsStatusMinimum = 100
+
+// HeadRequestsStatusMaximum is the greatest value of headRequests's query parameter status.
+const HeadRequestsStatusMaximum = 599
+
+// HeadRequestsTopMinimum is the least value of headRequests's query parameter $top.
+const HeadRequestsTopMinimum = 1
+
+// HeadRequestsTopMaximum is the greatest value of headRequests's query parameter $top.
+const HeadRequestsTopMaximum = 100000
 
 // ConnectorErrorCodeValues are the values of connector_errorCode, in the spec's order.
 func ConnectorErrorCodeValues() []generated.ConnectorErrorCode {
@@ -184,16 +275,16 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 		switch string(d.Name()) {
 		case "faultCodes":
 			{
-				p5 := reqcheck.Alloc(&o.FaultCodes)
+				p8 := reqcheck.Alloc(&o.FaultCodes)
 				if d.Array() {
 					for d.Element() {
-						e6 := reqcheck.Grow(p5)
-						if text7, n8, ok := d.Integer(64); ok {
-							if n8 != 429 && n8 != 500 && n8 != 502 && n8 != 503 && n8 != 504 {
-								d.Violate(reqcheck.MsgEnum(text7, "429, 500, 502, 503, 504"))
+						e9 := reqcheck.Grow(p8)
+						if text10, n11, ok := d.Integer(64); ok {
+							if n11 != 429 && n11 != 500 && n11 != 502 && n11 != 503 && n11 != 504 {
+								d.Violate(reqcheck.MsgEnum(text10, "429, 500, 502, 503, 504"))
 							}
-							_ = text7
-							reqcheck.SetInt(e6, n8)
+							_ = text10
+							reqcheck.SetInt(e9, n11)
 						}
 					}
 					if d.Count() > 5 {
@@ -203,35 +294,21 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 			}
 		case "faultRate":
 			{
-				p9 := reqcheck.Alloc(&o.FaultRate)
-				if text10, f11, ok := d.Number(); ok {
-					if f11 < 0 {
-						d.Violate(reqcheck.MsgMinimum(text10, "0", false))
+				p12 := reqcheck.Alloc(&o.FaultRate)
+				if text13, f14, ok := d.Number(); ok {
+					if f14 < 0 {
+						d.Violate(reqcheck.MsgMinimum(text13, "0", false))
 					}
-					if f11 > 1 {
-						d.Violate(reqcheck.MsgMaximum(text10, "1", false))
+					if f14 > 1 {
+						d.Violate(reqcheck.MsgMaximum(text13, "1", false))
 					}
-					_ = text10
-					reqcheck.SetFloat(p9, f11)
+					_ = text13
+					reqcheck.SetFloat(p12, f14)
 				}
 			}
 		case "latency":
 			{
-				p12 := reqcheck.Alloc(&o.Latency)
-				if s13, ok := d.String(); ok {
-					switch {
-					default:
-						length14 := reqcheck.Length(s13)
-						if length14 > 64 {
-							d.Violate(reqcheck.MsgMaxLength(64))
-						}
-					}
-					reqcheck.SetString(p12, s13)
-				}
-			}
-		case "rateLimit":
-			{
-				p15 := reqcheck.Alloc(&o.RateLimit)
+				p15 := reqcheck.Alloc(&o.Latency)
 				if s16, ok := d.String(); ok {
 					switch {
 					default:
@@ -243,9 +320,9 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 					reqcheck.SetString(p15, s16)
 				}
 			}
-		case "retryAfter":
+		case "rateLimit":
 			{
-				p18 := reqcheck.Alloc(&o.RetryAfter)
+				p18 := reqcheck.Alloc(&o.RateLimit)
 				if s19, ok := d.String(); ok {
 					switch {
 					default:
@@ -255,6 +332,20 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 						}
 					}
 					reqcheck.SetString(p18, s19)
+				}
+			}
+		case "retryAfter":
+			{
+				p21 := reqcheck.Alloc(&o.RetryAfter)
+				if s22, ok := d.String(); ok {
+					switch {
+					default:
+						length23 := reqcheck.Length(s22)
+						if length23 > 64 {
+							d.Violate(reqcheck.MsgMaxLength(64))
+						}
+					}
+					reqcheck.SetString(p21, s22)
 				}
 			}
 		default:

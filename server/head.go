@@ -1,0 +1,48 @@
+package server
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/admin"
+)
+
+// HEAD is answered wherever GET is (RFC 9110, 9.3.2): each HEAD operation of
+// the specs is its GET, and net/http sends no body for a HEAD request.
+
+// HeadConnectorGroupMembers answers as ListConnectorGroupMembers, without the body.
+func (h *handlers) HeadConnectorGroupMembers(c echo.Context, app generated.ApplicationsID, params generated.HeadConnectorGroupMembersParams) error {
+	return h.ListConnectorGroupMembers(c, app, generated.ListConnectorGroupMembersParams(params))
+}
+
+// HeadConnectorGroupMember answers as GetConnectorGroupMember, without the body.
+func (h *handlers) HeadConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, params generated.HeadConnectorGroupMemberParams) error {
+	return h.GetConnectorGroupMember(c, app, id, generated.GetConnectorGroupMemberParams(params))
+}
+
+// HeadHealth answers as GetHealth, without the body.
+func (h *handlers) HeadHealth(c echo.Context) error { return h.GetHealth(c) }
+
+// HeadMetrics answers as GetMetrics, without the body.
+func (h *handlers) HeadMetrics(c echo.Context) error { return h.GetMetrics(c) }
+
+// HeadOpenAPIJSON answers as GetOpenAPIJSON, without the body.
+func (h *handlers) HeadOpenAPIJSON(c echo.Context) error { return h.GetOpenAPIJSON(c) }
+
+// HeadOpenAPIYAML answers as GetOpenAPIYAML, without the body.
+func (h *handlers) HeadOpenAPIYAML(c echo.Context) error { return h.GetOpenAPIYAML(c) }
+
+// HeadApplications answers as ListApplications, without the body.
+func (a *adminHandlers) HeadApplications(c echo.Context, params admin.HeadApplicationsParams) error {
+	return a.ListApplications(c, admin.ListApplicationsParams(params))
+}
+
+// HeadFaults answers as GetFaults, without the body.
+func (a *adminHandlers) HeadFaults(c echo.Context, params admin.HeadFaultsParams) error {
+	return a.GetFaults(c, admin.GetFaultsParams(params))
+}
+
+// HeadRequests answers as ListRequests, without the body.
+func (a *adminHandlers) HeadRequests(c echo.Context, params admin.HeadRequestsParams) error {
+	return a.ListRequests(c, admin.ListRequestsParams(params))
+}
