@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint breaking changelog test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
+.PHONY: all generate check-generate lint breaking changelog tidy test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -100,6 +100,12 @@ bench-prism:
 bench-go:
 	$(GO) test -run='^$$' -bench='Bare|Post|Get|ListPage|ConcurrentAdds' -benchmem -count=3 ./server
 	$(GO) test -run='^$$' -bench='MemoryPerMember' -benchtime=1x ./server
+
+## tidy: go mod tidy for the module and examples/registration, which builds against it (replace) and so
+## needs tidying whenever the module's dependencies change
+tidy:
+	$(GO) mod tidy
+	cd examples/registration && $(GO) mod tidy
 
 ## build: the server and the CLI, into bin/
 build:

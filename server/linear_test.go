@@ -53,15 +53,16 @@ func worstRequest(target, body string) *http.Request {
 }
 
 // TestWorstCasesAreLinear: each input shaped to cost the most, at the size
-// limit (1 MiB; the path 60 KB), is answered in well under a second: under
-// 100 ms on the 2-core development machine, with room for a slower one (and
-// ten times that under the race detector).
+// limit (1 MiB; the path 60 KB), is answered in under a second: 8 to 72 ms on
+// the 2-core development machine when it is idle (the log says how long), with
+// room for a busy CI machine, and ten times that under the race detector. A
+// quadratic path takes seconds to minutes here (15.8 s before the fix).
 func TestWorstCasesAreLinear(t *testing.T) {
 	h, err := server.New(server.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bound := 250 * time.Millisecond
+	bound := time.Second
 	if raceEnabled {
 		bound *= 10
 	}

@@ -15,23 +15,23 @@ import (
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
-		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkHeadConnectorGroupMembers},
+		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
-		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkHeadConnectorGroupMember},
-		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveConnectorGroupMember},
+		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
+		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
 		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkHeadHealth},
-		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetMetrics},
-		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkHeadMetrics},
-		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIJSON},
-		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkHeadOpenAPIJSON},
-		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetOpenAPIYAML},
-		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkHeadOpenAPIYAML},
+		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
 	}
 }
 
-// checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members).
+// checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members) and headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
 func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterApplicationsId(in, vs)
 	checkParameterClientRequestId(in, vs)
@@ -39,16 +39,16 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		if n2, ok := reqcheck.ParseInteger(v, 64); !ok {
+		if n1, ok := reqcheck.ParseInteger(v, 64); !ok {
 			vs.Add("$top", reqcheck.MsgNotInteger(v))
 		} else {
-			if n2 < 1 {
+			if n1 < 1 {
 				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
 			}
-			if n2 > 999 {
+			if n1 > 999 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
 			}
-			_ = n2
+			_ = n1
 		}
 	}
 	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
@@ -57,50 +57,11 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 		v := vals[0]
 		switch {
 		default:
-			length3 := reqcheck.Length(v)
-			if length3 < 1 {
+			length2 := reqcheck.Length(v)
+			if length2 < 1 {
 				vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
 			}
-			if length3 > 64 {
-				vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
-			}
-		}
-	}
-	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
-	return nil
-}
-
-// checkHeadConnectorGroupMembers checks a request for headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
-func checkHeadConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterApplicationsId(in, vs)
-	checkParameterClientRequestId(in, vs)
-	if vals := in.Query["$top"]; len(vals) > 1 {
-		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n4, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("$top", reqcheck.MsgNotInteger(v))
-		} else {
-			if n4 < 1 {
-				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			}
-			if n4 > 999 {
-				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
-			}
-			_ = n4
-		}
-	}
-	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
-		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		switch {
-		default:
-			length5 := reqcheck.Length(v)
-			if length5 < 1 {
-				vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
-			}
-			if length5 > 64 {
+			if length2 > 64 {
 				vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 			}
 		}
@@ -128,7 +89,7 @@ func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 	return body
 }
 
-// checkGetConnectorGroupMember checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}).
+// checkGetConnectorGroupMember checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}) and headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}) and removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
 func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterApplicationsId(in, vs)
 	checkParameterConnectorId(in, vs)
@@ -137,68 +98,8 @@ func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 	return nil
 }
 
-// checkHeadConnectorGroupMember checks a request for headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}).
-func checkHeadConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterApplicationsId(in, vs)
-	checkParameterConnectorId(in, vs)
-	checkParameterClientRequestId(in, vs)
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkRemoveConnectorGroupMember checks a request for removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
-func checkRemoveConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterApplicationsId(in, vs)
-	checkParameterConnectorId(in, vs)
-	checkParameterClientRequestId(in, vs)
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkGetHealth checks a request for getHealth (GET /healthz).
+// checkGetHealth checks a request for getHealth (GET /healthz) and headHealth (HEAD /healthz) and getMetrics (GET /metrics) and headMetrics (HEAD /metrics) and getOpenAPIJSON (GET /openapi.json) and headOpenAPIJSON (HEAD /openapi.json) and getOpenAPIYAML (GET /openapi.yaml) and headOpenAPIYAML (HEAD /openapi.yaml).
 func checkGetHealth(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkHeadHealth checks a request for headHealth (HEAD /healthz).
-func checkHeadHealth(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkGetMetrics checks a request for getMetrics (GET /metrics).
-func checkGetMetrics(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkHeadMetrics checks a request for headMetrics (HEAD /metrics).
-func checkHeadMetrics(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkGetOpenAPIJSON checks a request for getOpenAPIJSON (GET /openapi.json).
-func checkGetOpenAPIJSON(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkHeadOpenAPIJSON checks a request for headOpenAPIJSON (HEAD /openapi.json).
-func checkHeadOpenAPIJSON(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkGetOpenAPIYAML checks a request for getOpenAPIYAML (GET /openapi.yaml).
-func checkGetOpenAPIYAML(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkHeadOpenAPIYAML checks a request for headOpenAPIYAML (HEAD /openapi.yaml).
-func checkHeadOpenAPIYAML(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
@@ -277,8 +178,8 @@ func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
 			item = strings.TrimSpace(item)
 			switch {
 			default:
-				length6 := reqcheck.Length(item)
-				if length6 > 256 {
+				length1 := reqcheck.Length(item)
+				if length1 > 256 {
 					vs.Add("Prefer", reqcheck.MsgMaxLength(256))
 				}
 			}
@@ -305,92 +206,92 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	if !d.Object() {
 		return
 	}
-	var seen7 uint64
+	var seen1 uint64
 	for d.Next() {
 		switch string(d.Name()) {
 		case "@odata.type":
 			{
-				p8 := reqcheck.Alloc(&o.OdataType)
-				if s9, ok := d.String(); ok {
+				p2 := reqcheck.Alloc(&o.OdataType)
+				if s3, ok := d.String(); ok {
 					switch {
-					case s9 != "#microsoft.graph.connector":
-						d.Violate(reqcheck.MsgEnum(s9, "#microsoft.graph.connector"))
+					case s3 != "#microsoft.graph.connector":
+						d.Violate(reqcheck.MsgEnum(s3, "#microsoft.graph.connector"))
 					default:
 					}
-					reqcheck.SetString(p8, s9)
+					reqcheck.SetString(p2, s3)
 				}
 			}
 		case "externalIp":
-			seen7 |= 1 << 0
-			if s10, ok := d.String(); ok {
+			seen1 |= 1 << 0
+			if s4, ok := d.String(); ok {
 				switch {
-				case !(isBranch11(s10) || isBranch12(s10)):
-					d.Violate(reqcheck.MsgAlternatives(s10, "ipv4 or ipv6"))
+				case !(isBranch1(s4) || isBranch2(s4)):
+					d.Violate(reqcheck.MsgAlternatives(s4, "ipv4 or ipv6"))
 				default:
-					length13 := reqcheck.Length(s10)
-					if length13 > 45 {
+					length5 := reqcheck.Length(s4)
+					if length5 > 45 {
 						d.Violate(reqcheck.MsgMaxLength(45))
 					}
 				}
-				reqcheck.SetString(&o.ExternalIP, s10)
+				reqcheck.SetString(&o.ExternalIP, s4)
 			}
 		case "id":
 			{
-				p14 := reqcheck.Alloc(&o.ID)
-				if s15, ok := d.String(); ok {
+				p6 := reqcheck.Alloc(&o.ID)
+				if s7, ok := d.String(); ok {
 					switch {
 					default:
-						if !reqcheck.IsGUID(s15) {
-							d.Violate(reqcheck.MsgFormat(s15, "uuid"))
+						if !reqcheck.IsGUID(s7) {
+							d.Violate(reqcheck.MsgFormat(s7, "uuid"))
 						}
 					}
-					if id, ok := reqcheck.ParseGUID(s15); ok {
-						*p14 = id
+					if id, ok := reqcheck.ParseGUID(s7); ok {
+						*p6 = id
 					}
 				}
 			}
 		case "machineName":
-			seen7 |= 1 << 1
-			if s16, ok := d.String(); ok {
+			seen1 |= 1 << 1
+			if s8, ok := d.String(); ok {
 				switch {
 				default:
-					length17 := reqcheck.Length(s16)
-					if length17 < 1 {
+					length9 := reqcheck.Length(s8)
+					if length9 < 1 {
 						d.Violate(reqcheck.MsgMinLength(1))
 					}
-					if length17 > 255 {
+					if length9 > 255 {
 						d.Violate(reqcheck.MsgMaxLength(255))
 					}
 				}
-				reqcheck.SetString(&o.MachineName, s16)
+				reqcheck.SetString(&o.MachineName, s8)
 			}
 		case "status":
-			seen7 |= 1 << 2
-			if s18, ok := d.String(); ok {
+			seen1 |= 1 << 2
+			if s10, ok := d.String(); ok {
 				switch {
-				case s18 != "active" && s18 != "inactive":
-					d.Violate(reqcheck.MsgEnum(s18, "active, inactive"))
+				case s10 != "active" && s10 != "inactive":
+					d.Violate(reqcheck.MsgEnum(s10, "active, inactive"))
 				default:
 				}
-				reqcheck.SetString(&o.Status, s18)
+				reqcheck.SetString(&o.Status, s10)
 			}
 		default:
 			d.Unknown()
 		}
 	}
-	if seen7&(1<<0) == 0 {
+	if seen1&(1<<0) == 0 {
 		d.Missing("externalIp")
 	}
-	if seen7&(1<<1) == 0 {
+	if seen1&(1<<1) == 0 {
 		d.Missing("machineName")
 	}
-	if seen7&(1<<2) == 0 {
+	if seen1&(1<<2) == 0 {
 		d.Missing("status")
 	}
 }
 
-// isBranch11 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
-func isBranch11(s string) bool { return reqcheck.IsIPv4(s) }
+// isBranch1 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
+func isBranch1(s string) bool { return reqcheck.IsIPv4(s) }
 
-// isBranch12 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
-func isBranch12(s string) bool { return reqcheck.IsIPv6(s) }
+// isBranch2 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
+func isBranch2(s string) bool { return reqcheck.IsIPv6(s) }

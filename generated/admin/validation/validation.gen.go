@@ -13,40 +13,19 @@ import (
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
-		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkHeadApplications},
-		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkGetFaults},
-		{ID: "headFaults", Method: "HEAD", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkHeadFaults},
+		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
+		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
+		{ID: "headFaults", Method: "HEAD", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
 		{ID: "setFaults", Method: "PUT", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkSetFaults, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
-		{ID: "clearRequests", Method: "DELETE", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkClearRequests},
+		{ID: "clearRequests", Method: "DELETE", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
 		{ID: "listRequests", Method: "GET", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListRequests},
-		{ID: "headRequests", Method: "HEAD", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkHeadRequests},
+		{ID: "headRequests", Method: "HEAD", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListRequests},
 		{ID: "reset", Method: "POST", Path: "/_admin/reset", Tags: []string{"admin"}, Secured: true, Check: checkReset},
 	}
 }
 
-// checkListApplications checks a request for listApplications (GET /_admin/applications).
+// checkListApplications checks a request for listApplications (GET /_admin/applications) and headApplications (HEAD /_admin/applications) and getFaults (GET /_admin/faults) and headFaults (HEAD /_admin/faults) and clearRequests (DELETE /_admin/requests).
 func checkListApplications(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkHeadApplications checks a request for headApplications (HEAD /_admin/applications).
-func checkHeadApplications(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkGetFaults checks a request for getFaults (GET /_admin/faults).
-func checkGetFaults(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkHeadFaults checks a request for headFaults (HEAD /_admin/faults).
-func checkHeadFaults(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterConnectorClientRequestId(in, vs)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
@@ -69,14 +48,7 @@ func checkSetFaults(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	return body
 }
 
-// checkClearRequests checks a request for clearRequests (DELETE /_admin/requests).
-func checkClearRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
-	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
-}
-
-// checkListRequests checks a request for listRequests (GET /_admin/requests).
+// checkListRequests checks a request for listRequests (GET /_admin/requests) and headRequests (HEAD /_admin/requests).
 func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterConnectorClientRequestId(in, vs)
 	if vals := in.Query["applicationId"]; len(vals) > 1 {
@@ -96,104 +68,42 @@ func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		v := vals[0]
 		switch {
 		default:
-			length2 := reqcheck.Length(v)
-			if length2 > 128 {
+			length1 := reqcheck.Length(v)
+			if length1 > 128 {
 				vs.Add("operation", reqcheck.MsgMaxLength(128))
 			}
 		}
 	}
 	if vals := in.Query["status"]; len(vals) > 1 {
 		vs.Add("status", reqcheck.MsgRepeated("query", "status", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n2, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("status", reqcheck.MsgNotInteger(v))
+		} else {
+			if n2 < 100 {
+				vs.Add("status", reqcheck.MsgMinimum(v, "100", false))
+			}
+			if n2 > 599 {
+				vs.Add("status", reqcheck.MsgMaximum(v, "599", false))
+			}
+			_ = n2
+		}
+	}
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
 		if n3, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("status", reqcheck.MsgNotInteger(v))
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
 		} else {
-			if n3 < 100 {
-				vs.Add("status", reqcheck.MsgMinimum(v, "100", false))
+			if n3 < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
 			}
-			if n3 > 599 {
-				vs.Add("status", reqcheck.MsgMaximum(v, "599", false))
+			if n3 > 100000 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "100000", false))
 			}
 			_ = n3
-		}
-	}
-	if vals := in.Query["$top"]; len(vals) > 1 {
-		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n4, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("$top", reqcheck.MsgNotInteger(v))
-		} else {
-			if n4 < 1 {
-				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			}
-			if n4 > 100000 {
-				vs.Add("$top", reqcheck.MsgMaximum(v, "100000", false))
-			}
-			_ = n4
-		}
-	}
-	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "operation", "status", "$top")
-	return nil
-}
-
-// checkHeadRequests checks a request for headRequests (HEAD /_admin/requests).
-func checkHeadRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
-	if vals := in.Query["applicationId"]; len(vals) > 1 {
-		vs.Add("applicationId", reqcheck.MsgRepeated("query", "applicationId", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
-			}
-		}
-	}
-	if vals := in.Query["operation"]; len(vals) > 1 {
-		vs.Add("operation", reqcheck.MsgRepeated("query", "operation", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		switch {
-		default:
-			length5 := reqcheck.Length(v)
-			if length5 > 128 {
-				vs.Add("operation", reqcheck.MsgMaxLength(128))
-			}
-		}
-	}
-	if vals := in.Query["status"]; len(vals) > 1 {
-		vs.Add("status", reqcheck.MsgRepeated("query", "status", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n6, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("status", reqcheck.MsgNotInteger(v))
-		} else {
-			if n6 < 100 {
-				vs.Add("status", reqcheck.MsgMinimum(v, "100", false))
-			}
-			if n6 > 599 {
-				vs.Add("status", reqcheck.MsgMaximum(v, "599", false))
-			}
-			_ = n6
-		}
-	}
-	if vals := in.Query["$top"]; len(vals) > 1 {
-		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n7, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("$top", reqcheck.MsgNotInteger(v))
-		} else {
-			if n7 < 1 {
-				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			}
-			if n7 > 100000 {
-				vs.Add("$top", reqcheck.MsgMaximum(v, "100000", false))
-			}
-			_ = n7
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "operation", "status", "$top")
@@ -275,16 +185,16 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 		switch string(d.Name()) {
 		case "faultCodes":
 			{
-				p8 := reqcheck.Alloc(&o.FaultCodes)
+				p1 := reqcheck.Alloc(&o.FaultCodes)
 				if d.Array() {
 					for d.Element() {
-						e9 := reqcheck.Grow(p8)
-						if text10, n11, ok := d.Integer(64); ok {
-							if n11 != 429 && n11 != 500 && n11 != 502 && n11 != 503 && n11 != 504 {
-								d.Violate(reqcheck.MsgEnum(text10, "429, 500, 502, 503, 504"))
+						e2 := reqcheck.Grow(p1)
+						if text3, n4, ok := d.Integer(64); ok {
+							if n4 != 429 && n4 != 500 && n4 != 502 && n4 != 503 && n4 != 504 {
+								d.Violate(reqcheck.MsgEnum(text3, "429, 500, 502, 503, 504"))
 							}
-							_ = text10
-							reqcheck.SetInt(e9, n11)
+							_ = text3
+							reqcheck.SetInt(e2, n4)
 						}
 					}
 					if d.Count() > 5 {
@@ -294,58 +204,58 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 			}
 		case "faultRate":
 			{
-				p12 := reqcheck.Alloc(&o.FaultRate)
-				if text13, f14, ok := d.Number(); ok {
-					if f14 < 0 {
-						d.Violate(reqcheck.MsgMinimum(text13, "0", false))
+				p5 := reqcheck.Alloc(&o.FaultRate)
+				if text6, f7, ok := d.Number(); ok {
+					if f7 < 0 {
+						d.Violate(reqcheck.MsgMinimum(text6, "0", false))
 					}
-					if f14 > 1 {
-						d.Violate(reqcheck.MsgMaximum(text13, "1", false))
+					if f7 > 1 {
+						d.Violate(reqcheck.MsgMaximum(text6, "1", false))
 					}
-					_ = text13
-					reqcheck.SetFloat(p12, f14)
+					_ = text6
+					reqcheck.SetFloat(p5, f7)
 				}
 			}
 		case "latency":
 			{
-				p15 := reqcheck.Alloc(&o.Latency)
-				if s16, ok := d.String(); ok {
+				p8 := reqcheck.Alloc(&o.Latency)
+				if s9, ok := d.String(); ok {
 					switch {
 					default:
-						length17 := reqcheck.Length(s16)
-						if length17 > 64 {
+						length10 := reqcheck.Length(s9)
+						if length10 > 64 {
 							d.Violate(reqcheck.MsgMaxLength(64))
 						}
 					}
-					reqcheck.SetString(p15, s16)
+					reqcheck.SetString(p8, s9)
 				}
 			}
 		case "rateLimit":
 			{
-				p18 := reqcheck.Alloc(&o.RateLimit)
-				if s19, ok := d.String(); ok {
+				p11 := reqcheck.Alloc(&o.RateLimit)
+				if s12, ok := d.String(); ok {
 					switch {
 					default:
-						length20 := reqcheck.Length(s19)
-						if length20 > 64 {
+						length13 := reqcheck.Length(s12)
+						if length13 > 64 {
 							d.Violate(reqcheck.MsgMaxLength(64))
 						}
 					}
-					reqcheck.SetString(p18, s19)
+					reqcheck.SetString(p11, s12)
 				}
 			}
 		case "retryAfter":
 			{
-				p21 := reqcheck.Alloc(&o.RetryAfter)
-				if s22, ok := d.String(); ok {
+				p14 := reqcheck.Alloc(&o.RetryAfter)
+				if s15, ok := d.String(); ok {
 					switch {
 					default:
-						length23 := reqcheck.Length(s22)
-						if length23 > 64 {
+						length16 := reqcheck.Length(s15)
+						if length16 > 64 {
 							d.Violate(reqcheck.MsgMaxLength(64))
 						}
 					}
-					reqcheck.SetString(p21, s22)
+					reqcheck.SetString(p14, s15)
 				}
 			}
 		default:
