@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint breaking changelog tidy test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
+.PHONY: all generate check-generate lint breaking changelog tidy e2e update-swagger-ui test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -106,6 +106,21 @@ bench-go:
 tidy:
 	$(GO) mod tidy
 	cd examples/registration && $(GO) mod tidy
+
+## e2e: the pages (/docs, /_admin/) driven in a real headless Chromium (Debian's chromium package) with
+## chromedp; screenshots into bin/e2e/. Not part of make test, which needs only Go.
+e2e:
+	$(GO) test -tags e2e -count=1 -timeout 3m -v ./e2e/
+
+## update-swagger-ui: vendor swagger-ui-dist (pinned below) into server/pages/swaggerui, which /docs serves
+## embedded; records the version in VERSION. Needs npm; nothing else does.
+SWAGGER_UI_VERSION ?= 5.35.0
+update-swagger-ui:
+	rm -rf $(BIN)/swagger-ui && mkdir -p $(BIN)/swagger-ui server/pages/swaggerui
+	cd $(BIN)/swagger-ui && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz
+	cd $(BIN)/swagger-ui/package && cp swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css \
+		favicon-32x32.png LICENSE NOTICE ../../../server/pages/swaggerui/
+	echo "swagger-ui-dist $(SWAGGER_UI_VERSION) (npm), by make update-swagger-ui" > server/pages/swaggerui/VERSION
 
 ## build: the server and the CLI, into bin/
 build:

@@ -39,6 +39,18 @@ type ServerInterface interface {
 	// RemoveConnectorGroupMember Remove a connector from the application's connector group
 	// (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref)
 	RemoveConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params RemoveConnectorGroupMemberParams) error
+	// GetDocs The API reference, rendered by Swagger UI
+	// (GET /docs)
+	GetDocs(ctx echo.Context) error
+	// HeadDocs The page's headers, without the body
+	// (HEAD /docs)
+	HeadDocs(ctx echo.Context) error
+	// GetDocsAsset A file of the API reference page (Swagger UI's script, style sheet, icon, licence)
+	// (GET /docs/assets/{asset})
+	GetDocsAsset(ctx echo.Context, asset string) error
+	// HeadDocsAsset The file's headers, without the body
+	// (HEAD /docs/assets/{asset})
+	HeadDocsAsset(ctx echo.Context, asset string) error
 	// GetHealth Liveness of the mock server
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -351,6 +363,56 @@ func (w *ServerInterfaceWrapper) RemoveConnectorGroupMember(ctx echo.Context) er
 	return err
 }
 
+// GetDocs converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocs(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocs(ctx)
+	return err
+}
+
+// HeadDocs converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadDocs(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadDocs(ctx)
+	return err
+}
+
+// GetDocsAsset converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocsAsset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "asset" -------------
+	var asset string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "asset", ctx.Param("asset"), &asset, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter asset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocsAsset(ctx, asset)
+	return err
+}
+
+// HeadDocsAsset converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadDocsAsset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "asset" -------------
+	var asset string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "asset", ctx.Param("asset"), &asset, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter asset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadDocsAsset(ctx, asset)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -478,6 +540,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId/$ref", wrapper.RemoveConnectorGroupMember, options.OperationMiddlewares["removeConnectorGroupMember"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.HEAD(options.BaseURL+"/healthz", wrapper.HeadHealth, options.OperationMiddlewares["headHealth"]...)
+	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
+	router.HEAD(options.BaseURL+"/docs", wrapper.HeadDocs, options.OperationMiddlewares["headDocs"]...)
+	router.GET(options.BaseURL+"/docs/assets/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
+	router.HEAD(options.BaseURL+"/docs/assets/:asset", wrapper.HeadDocsAsset, options.OperationMiddlewares["headDocsAsset"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics, options.OperationMiddlewares["getMetrics"]...)
 	router.HEAD(options.BaseURL+"/metrics", wrapper.HeadMetrics, options.OperationMiddlewares["headMetrics"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
@@ -492,88 +558,93 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37bhu5kverEP0dIA7QkiVZtmMZg289SU7Gs0lsxJ4NdiMjorpLEk+6yR6SbVkTGNin2QfbJ1kUyb6q",
-	"JVm5Z6D8kdgSr8W681fMRy8QcSI4cK28wUcP7micRGB+Posk0HDxCuIxyOdSComf3tIoBdM0+yQQIXgD",
-	"7w38mYLS73+lofvR8z3GealvEDHguiXt1y0WegMvXrQ0/tLveb4XUo1D9Tq9o1a32+o9ue4eDjr9Qefw",
-	"vzzfq/Q7DI7hIOiPW09oJ2z1J0fQOhl3aasXHgR9OJwc0eOxd+97MShFpzjqBQciJImFBELDEEIixv+C",
-	"QBMJE5DAA1CE2j0TuGNKk4mQRM+ATEQUiTnjUxKLkE0YhCSRIgGpGagBeRQbEqlHbe/+/t73zvktjVh4",
-	"palOVb55lcYxlQtv4F3PcCFsyjiNSEKn8EgRR3ji9uiT+UwoIMqMQZgilCQRDWAmohCk5295DiFoyiLl",
-	"Dd6tb1dQy4xPht6VloxPhx6ugQtNBFJxQmig2S34hHH7k+d7msopaG/g7dtVe/f+505GiaEkYcltH8+O",
-	"JbdHlZngToPkNDpPvPubOrt9VW76EvRBZrnSQkL4VHAOga6J2L+JkGra1osEZ/x/MQukUGKi21NJk1k7",
-	"yDv5XokQuOODdqfd7R60j1EGcYPHvfH4+PjgsGX+6vfG49b48Pi4NR4f9w4Oj4/xXzwSGswYh9c0xhnz",
-	"CVqQtjpdz/fcygee25XZwgxoCNLpjEjMDe1BBZIlmgnuOD4GPROhMgKVUD0joTACF4l52x0HkxB6Ay1T",
-	"8D0VzCCmOJTbvjKE9nDCp0aPOEY6D5vnc+f7SJHRkt4Z+QSCmYCQzGfACdNkRkM8OlzJuplfioDaOZqm",
-	"pGMlolQD+ePNS2QC3CqHObH6Yf0uJ0LGFLkjlQyZZWnqi2dU0+dcM71YteX18/uEKmJGIZzGoAjTn7mk",
-	"y1xzniVJxGDFspK8mVmRAnkLkswEF6mEcNvDf0M1vGQx0+av5Rl/E3MSU75wuyaop82ZWdYbA5UgiRYf",
-	"gJOYLkhMPwBhnAANZmTOeCjmZG/O9IyMWi1JNbQinGj0uMobMeMsTmNv0M0pw7iGKcjqKt9ATBnHxa9e",
-	"qT2qmFAJJIKJxuXoGVNuOSsm7myaWME68igIBA8VSblmkSGN27zSVGpF6ESCmm0393qJtAf/SBEWOtPK",
-	"VGHwqGHVF3+cPzu1bEJjQI4dFUq9XZLgh7JuysJG3n0DWi7OJhrkA2ikBZlTpskYJug9aLlAZ4BOKePr",
-	"17GBS/7DOASNoszVHCQJIQFcgOBkZKVttK28vH379izVM+CaBcYgNk5XtGCCEzNeRVrhLoFAq+0mv/e9",
-	"hEoag87MA6oJO4daqcSKNoZVkDOQK9rk+S3IhfnZKTDKy62dy5QbLTKVIk0ydoY40Yu2cUm9gYcGyPM9",
-	"bu0crS7r8xhro3E6IwGNoqoglBw/Z5iMCsCPVSK4QoYwn5WkYZTvxhrgYj/LfnaFJ+ndS+BTPfMG3d4T",
-	"H3k0/71xQxlBV51YTvHqeTXTOiiN9nmEtvKwvKTLkj+/9+afT8lxr995jMsKRBzTlgJkSg0hiRgSnHHr",
-	"tEmi4BYkjYY8kzUSMQ6qTUYSdCr5L0acaTQie3g2IUxoGunHTlgV6XX6p0OeNZaQSFDAtWGsUalVlxj7",
-	"YsTLuH8FCdtDfpmLDKGon8jodGSOPyltrCSaxo9C1/MDF3O0IUPOphyHbQ+5cQ2LmM5toORlvvOqe/Nu",
-	"7vFYyktval1rcYMH0siL7pTKR8s0xKrGib3Do6UzRnf07tw27hZfUynpwmqXTDrMaL/S8AXVMKcLGw1x",
-	"DdwYwJJ47/9L2f0Uq/mHhAl61/tFJLxvv1X71ucy8YSZry7I5vwJ4xhGYjzJSZLKBLXQ3qjVMt+2MAJS",
-	"Iz/T3wOCH/xy2OlZj6LkPOemu5W7Nk2Lcz32a45Q2fa3Kl7HgwYpetQGcl7EAwfB1vd+U6S/foi61ryv",
-	"Bmgb5i+64SmVgszNjFCWDlrOeKyaNOuw35AfMUJQCv43jtGQKsAdfBnuzG2vTyylUMeNRbggYwn0g7IO",
-	"WCiCNAaufese49culP396uK1T5x9KswqK9IktBTa7Bj5izOyU2fXLAaR6p9Cq/V3Wu0rMcM5txmeK2P1",
-	"i5zq1+eIKxGDnmHEk3IbB0CYeUCasgg1gnNX8xAvEtgadU7JuW2x8LFRKPSzeKyz47GvxGOvTI7utdAm",
-	"j2fzOd+Awa6zlKBJuysyTnXh1ZoMoeEim0E8JSOzupFx39GIIdcw2yMLEvOkj2vEtJ9HWlkikmllZ5Uw",
-	"SRWoGk/lqcx19LONvvexvRb6nyLl3+q4Xgui0mCWJdj2RuYKom3z2yPUBqNSlDeyIs9dJylSDWSPC1Lt",
-	"9niAAZohCtEQRQqdC6aUuXWxE02kiAklcyn4lIypsnnO8cKcqh1mpxe+CoNd0kUkaHgtxEsk8zdUC5k/",
-	"GuG8KL+0bmiQSrtj/yrHjq4GC+APTm8pi+g4gp/CBz34O/sHJm/dyhPX608zT3F/b066FuIV5Qv3qfpm",
-	"CkQKrSMIByShSltXlGqwSsMnErRkEGZpfcoJUBkxkKTfO3mkSInWW7itOMMSV/Z7Jzuu/NG48g9OUz0T",
-	"kv31TV3dyhUkU5mb45OYRhMhY2Qsad2cGse8ffu2Vb/MWbff+t3P9ye4SpNESA3hKwgZvTYZ3W9G+NFT",
-	"O08L5x2VERuoGYqYgQYBJFrtvIqvwAR5dtPQtHRmePZhyPAAaHSZw6u8wYRGClb6hmJCwIR8XPBW7+4u",
-	"vzHD00tKw5SQUuu4CMlcJGKL+6l3rvtNfg9h0WOGnGX0zhabOONE8FYiIWYKVCnFqmdUW9BXBmKYmOur",
-	"ys3m8gYreKGmmzqL/sDvT4ng0cJmgB3uBXga4z7X4IxuGu5oysijjx7li4uJgZnlF3gsue0bLFj5kyOD",
-	"11p/l5iNTM4vCQ1DCUr55PzSQsHOL2+P2gaxlN8h9Q/ry/O9u9ZUtJbWzB50k9kmF4k9STT0jCeptmkv",
-	"d/FGlWJTbuhncUR0rIDrx6eERnO6UMRdkWFvkeokNXHKhovNGgZr0ypdY3MhXiNH7/Bww+VugedaLxP5",
-	"hFcZcK0mGQULVJefT7BWap6KKIIgu2ncQn4uOBj8JIqHw2CuFAoOd/ol4x+aSYrfmqFOS4cWLeyxGsSo",
-	"G99hQasH2QSPKiE08/vOB9EYu9ZuOqvUtuOupWhx+1Td6tsZ6Bk0XOgwTlJV0QI5bDFHMDYKP+rEpwbj",
-	"2URW87VxgN1l09nleX4PPmd6Vp6xESPqLsjOKviUa/ScvBxv9P4NKJHKAPI8WEMmM29tIXR5KmOFU9Kc",
-	"b18OZPzytXNjxLx0jbOSjs9MNn2jDFTZO3DEX8dbxSmVIawfl5eRQVSbcERlFjSTFkM18eIMaIRaZ6vN",
-	"FOooYwrxoYFetdWs0TFVQPA2ZG3ykJboFTofPFcF+EFLM6P6llpXB9sMcCnv0cxUGaJpu4Xz8pWZKMeT",
-	"16Xept9vmYiMpPpWg6LSARPqGPjcjHLndTM+JVoQRS006yGKsiwqS6qyfuLrBiq1rIrFsh6bMKl0eVcO",
-	"M4SGAnhgFOcaYaont36/unhNEsFQwxDGtciv3l2aIb+5x1/d3X1m4beSzAo9ljkGPQAIUsn04spA/gz1",
-	"bXyKKnd58aMzFzEbQgzIrzaWHaadzkFgIlrzI4zaxIC+RfAhC6cI5dZLN1A8F/6mPAKlLEgPQpLhbs2X",
-	"oxx8imu2qyoIMNM6sYEe4xORRZE0MBR34KOKt+TwgJkhR1OE8qIp4xjh+V4qIzeuGuzvT5mepeN2IOLC",
-	"NrfMEPtuiBZNmLecuwxD5dtrJ59IoKEy4C0Jsbh1wK18PGU9fVryL9DT50NeRUHWPf8hH/LrMngDZct4",
-	"poxPIyDWHBpcsUz1bGDvvUQIkbIwj+fBTDg3dsgNH05oAPY7dwmDi8ZfcV2mWkYlEJilToGDBdCZGxmm",
-	"/azxkJsDd/6xsdxUg3IRmlNeFjerNGG6Tc44QVVPjFPjE0oyZh7yCYPIoAmtprSSYTJ3uNu5ZFoDJ0az",
-	"4PRczM3PECkwBLpAB250eXF1Tf73v/8nO7R9VAkm9hf2JiGvxEGGsC6g+dg5ShJgyEsYcgMX1xlrpwpt",
-	"PKEYqqEZgkkaEY2bDEU6jsAi8DTTEbLj09Ws6PneLUhlWajX7rQ7yFkiAY5MNvAO2p32Afq2VM+MkO6X",
-	"Qav7H6sQ1vuCZV+UORY7NuqkV24lgYgNGJ5xhdYBAxcZgmyTUc2NNhRccpXx/Jd85VPCNEblqYHsGkQj",
-	"0i+iSmfhrQUVQugjp3DCJkOejTGHolxLOikySNgx6DkAtxTOD+g89AbeS6b00woB3P68KiD53YbaARva",
-	"mQhjJiIUZO2OXukc3vpnCnJR4B3/oUVSQTs6lKg36HY6paCBcX1gK27uLEL85OTE34AXbzJNIqF/puC0",
-	"qbshTSTcMpGqrLhs6fBWLl59YIl23nUjYviovwkwfFODZfY6nS1heImzw/U6qCKEM0p6sL/f7R2jqLS7",
-	"gyedJ52qSHQmTyY0PBy3wpNg3OofnUxatHt02DruPDk6Pu49OTnswAox+f94iL900ZL1jgqa/HKW/3le",
-	"VOC9+ynqtG7uH44rbArMGzKqK6LvXcb0i6fN+1aEmnrkorZfCptNl+7mLpX7D9PpcHOnpcgaO/ZONnes",
-	"h873vnf4kI01BeKmb+9BRMmCc9PlYHOXhhDedO1v7loL9I3E5VW/aJQc/ij39PRSvUvN0zNlo1M0VV5m",
-	"wm9cxWVD2dLzs2cma2wSLLa4UaLrRV48vyZMDYq6KldXjH6T4zmfcGFCkPaSOf0NaLgzpztzujOnO3O6",
-	"M6c7c/pDmFNU1hEz9f25BZszPROpLgpZTPnfSbfbGZDMOKIpLLdzitRgc5pMbc3ANa24aLJfK3BFG7Oh",
-	"xxJj46SfFNzv25k+focl+14iVENa4a0jNM2rl91hmTynTfZlMKlaiaXNRbkyaKaGvNfpk9eCOAiH65y9",
-	"xzAinMYmmVx9coHgCvJ6znySemmmTSn1Ol3yVALNE5FFgeaQF44ZVTmDNSUfzsJGZ8nblpVc4aR1AAyp",
-	"fxXhYkvbX6r3rIqOSa6V0o95Drn8ssxq47r9OyG+hyS1JcTFUvB4DO7uDveBxxDaXOIiAbJ3fnl7lN38",
-	"Py6v7NM9hE53EI6fDAZf0kPolTecX5d+iofQjIUtioNJDnuJ6YKM7QWEE4UM2/ScByJkfDog079YYkuV",
-	"h/xVRiLyAklErp79u8n2oRzkjzDg0AwUGS/y2mb3FgP7C4bc5l4Ny4F5E8GWAGWjQEjGCw2qTc74wuVP",
-	"wS3Ggln63UMrMdWy7/slF7e7beFmGEK4sdiy/tTOlzognPy0sZqb7G3QPHVIaPl9mXUeTd4ueximVX4Z",
-	"Zl3P6jMylUdcWqVXXNYNsfzsS8Ul/Omd0+xVjnW9TJvv7cj2rBfVyI5V0+gungrLWHnBwFjjVYb4B2DR",
-	"HW/tgqTlIKn7gOijXrhk+h0+ZJUNmKBdZPagyOwsDCtgVecobJ/n/ORA6GOp/PB+5Z3ndZ6LRZfemm6j",
-	"CfudvvOpqoWNlarGHNhSDg3yZwsL2C5uPbu0X4oVXoBeESt8Zs4vftgTFl/JIyoou8tg/eTK+QHKIEdd",
-	"7lJeX1exvgH7SGVNu/y8F0g7PbfTczs9t9NzDal9K1brkvvfLWFfesDw2+b3K25tnu0PIYKmZz3flACn",
-	"doTTb+jZ2tkfpvT7qxYf7tTqTq3u1OoXcx9RpiqhuQG4fKoP+VMoWluG9NfKJMBZVow2Y1HlwWPzjzpF",
-	"p7b6OHK7KYr/zVY7fbY/Kz5UkDr5rZL4sM19kqu9WuGxug0yRWwNcUnBfluN8omy/ukyWyp38Qbvbqro",
-	"vFvgoHJUXqmOocL+mn6n+GnHYX8TDtvkyRoOQ9UVg5YsWF2zUTht75Fb3zvSqvdaaBp9zFnIt2d8P/KH",
-	"fEWf92Fq2753L94XvRu7ucoe7DChLEolZLNaj/J+RPaoNsBOctR3b7Mpf8jdk+baPOy/Z+6IH48e+6Q+",
-	"gbmWUu+zh3bc4IEIoXE9ziyN8kIk8kIQmXLNYnik8g8TKQJQ6pFakYt95Si+Ucg03On9JKKs9jxJwwP4",
-	"jf8RCs7iZ29mXkrzviakiuC4rtxpJzflaLDQxo9UmWBxfmI/gIresc+Pyj6WZA/NJeQa2JXftTM7uvIa",
-	"KS/DdNiwokISVZYtoVSE6Ye6kxcJ8LPL89+vLl5/msVf4qm84reRp/IaTzdxvqEdG+VsVHkqnSriDucH",
-	"0Ds7bvkRlU6uEz5V6yxoHD1Y67hyaN/8Hye4esJ4EKUGCrSVzvnPs1cvt+OibJ1b2rEdF22vc9zh/Dg6",
-	"Z8ctfwOdUx20+v7Hu5t7nMWsoanEr+adk72ReSBBpnz0uPKkxlJ5mddcgCeBRmYwFsDymxwG3l3AvQMR",
-	"79922x2DknfbWg3zcY9rrE92tovyvSzZubxQm4zJ40rzMgbTCqLJCm2bj6ipd39z/38BAAD//w==",
+	"7H39cho5l/etqPqdqthTDQaM7ZjU1LtMkifj2Xy4Ys+m9gneILoPoCfdUo+kNmZSrtqr2QvbK9k6kvoL",
+	"GjBJ7CRTzB8TG/R5dL71O/InLxBxIjhwrbzeJw9uaJxEYH7uRxJoOH8F8QjkcymFxE+vaZSCaZp9EogQ",
+	"vJ73Fv5MQekPv9LQ/ej5HuO81DeIGHDdkPbrBgu9nhfPGxp/6XY83wupxqE6rc5xo91udB5fto96rW6v",
+	"dfRPz/cq/Y6CEzgMuqPGY9oKG93xMTROR23a6ISHQReOxsf0ZOTd+l4MStEJjvqGAxGSxEICoWEIIRGj",
+	"f0GgiYQxSOABKELtngncMKXJWEiip0DGIorEjPEJiUXIxgxCkkiRgNQMVI88ig2J1KOmd3t763tn/JpG",
+	"LLzQVKcq37xK45jKudfzLqe4EDZhnEYkoRN4pIgjPHF79MlsKhQQZcYgTBFKkogGMBVRCNLztzyHEDRl",
+	"kfJ679e3K6hlxicD70JLxicDD9fAhSYCqTgmNNDsGnzCuP3J8z1N5QS01/MO7Kq9W/9LJ6PEUJKw5LqL",
+	"Z8eS6+PKTHCjQXIanSXe7dUiu90rN30N+iCzXGghIXwqOIdAL4jYv4mQatrU8wRn/H8xC6RQYqybE0mT",
+	"aTPIO/leiRC448Nmq9luHzZPUAZxgyed0ejk5PCoYf7X7YxGjdHRyUljNDrpHB6dnOC/eCQ0mDIOr2mM",
+	"M+YTNCBttNqe77mV9zy3K7OFKdAQpNMZkZgZ2oMKJEs0E9xxfAx6KkJlBCqhekpCYQQuErOmOw4mIfR6",
+	"WqbgeyqYQkxxKLd9ZQjt4YRPjR5xjHQW1s/nzveRIsMlvTP0CQRTASGZTYETpsmUhnh0uJJ1M78UAbVz",
+	"1E1JR0pEqQbyx9uXyAS4VQ4zYvXD+l2OhYwpckcqGTLL0tRvnlFNn3PN9HzVltfP7xOqiBmFcBqDIkx/",
+	"4ZLOc83ZT5KIwYplJXkzsyIF8hokmQouUgnhtof/lmp4yWKmzf+WZ/xNzEhM+dztmqCeNmdmWW8EVIIk",
+	"WnwETmI6JzH9CIRxAjSYkhnjoZiRvRnTUzJsNCTV0IhwouF+lTdixlmcxl6vnVOGcQ0TkNVVvoWYMo6L",
+	"X71Se1QxoRJIBGONy9FTptxyVkzc2jSxgnXkURAIHiqScs0iQxq3eaWp1IrQsQQ13W7u9RJpD/6RIix0",
+	"ppWpwuBRw6ov/jh79sSyCY0BOXZYKPVmSYLvyropC2t59y1oOe+PNcg70EgLMqNMkxGM0XvQco7OAJ1Q",
+	"xtevYwOX/IdxCGpFmasZSBJCArgAwcnQSttwW3l59+5dP9VT4JoFxiDWTle0YIITM15FWuEmgUCr7Sa/",
+	"9b2EShqDzswDqgk7h1qpxIo2hlWQM5ArmuT5Nci5+dkpMMrLrZ3LlBstMpEiTTJ2hjjR86ZxSb2ehwbI",
+	"8z1u7RytLuvLGGujceqTgEZRVRBKjp8zTEYF4McqEVwhQ5jPStIwzHdjDXCxn2U/u8KT9OYl8Imeer12",
+	"57GPPJr/XruhjKCrTiynePW86mkdlEb7MkJbeVhe0nnJn997+4+n5KTTbe3jsgIRx7ShAJlSQ0gihgRn",
+	"3Dptkii4BkmjAc9kjUSMg2qSoQSdSv6LEWcaDckenk0IY5pGet8JqyKdVvfJgGeNJSQSFHBtGGtYatUm",
+	"xr4Y8TLuX0HC5oCf5yJDKOonMnwyNMeflDZWEk3jR6Hr+ZGLGdqQAWcTjsM2B9y4hkVM5zZQ8jLfe9W9",
+	"eVe3eCzlpde1XmhxhQdSy4vulMpHyzTEaoETO0fHS2eM7ujNmW3cLr6mUtK51S6ZdJjRfqXhC6phRuc2",
+	"GuIauDGAJfE++Jey+ylW85OEMXrXB0UkfGC/VQfW5zLxhJlvUZDN+RPGMYzEeJKTJJUJaqG9YaNhvm1g",
+	"BKSGfqa/ewQ/+OWo1bEeRcl5zk13I3dt6hbnehwsOEJl29+oeB13GqTosTCQ8yLuOAi2vvXrIv31Qyxq",
+	"zdtqgLZh/qIbnlIpyNzMCGXpoOWMx6pJsw4HNfkRIwSl4H/jGDWpAtzB1+HO3Pb6xFIKddxIhHMykkA/",
+	"KuuAhSJIY+Dat+4xfu1C2d8v3rz2ibNPhVllRZqElkKbHSN/dUZ26uySxSBS/UNote5Oq90TM5xxm+G5",
+	"MFa/yKneP0dciBj0FCOelNs4AMLMA9KURagRnLuah3iRwNaoc0rObYOF+0ah0C/isdaOx+6Jx16ZHN1r",
+	"oU0ez+ZzHoDBLrOUoEm7KzJKdeHVmgyh4SKbQXxChmZ1Q+O+oxFDrmG2RxYk5kkf14hpP4+0skQk08rO",
+	"KmGcKlALPJWnMtfRzzb61sf2Wuh/iJQ/1HG9FkSlwTRLsO0NzRVE0+a3h6gNhqUob2hFnrtOUqQayB4X",
+	"pNptv4cBmiEK0RBFCp0LppS5dbETjaWICSUzKfiEjKiyec7R3JyqHWanF+6Fwc7pPBI0vBTiJZL5AdVC",
+	"5o9GOC/KL100NEil3bHfy7Gjq8EC+IPTa8oiOorgh/BBD//O/oHJWzfyxPX608xT3N+aky6FeEX53H2q",
+	"HkyBSKF1BGGPJFRp64pSDVZp+ESClgzCLK1POQEqIwaSdDunjxQp0XoLtxVnWOLKbud0x5XfG1f+wWmq",
+	"p0Kyvx7U1a1cQTKVuTk+iWk0FjJGxpLWzVngmHfv3jUWL3PW7Xfx7ufbE1ylSSKkhvAVhIxemozugxF+",
+	"+NTO08B5h2XEBmqGImagQQCJVjuv4h6YIM9uGpqWzgzPPgwZHgCNznN4ldcb00jBSt9QjAmYkI8L3ujc",
+	"3OQ3Znh6SWmYElJqHRchmYtEbHE/9d51v8rvISx6zJCzjN7ZYhN9TgRvJBJipkCVUqx6SrUFfWUghrG5",
+	"vqrcbC5vsIIXqrups+gP/P4JETya2wyww70AT2Pc5xqc0VXNHU0ZefTJo3z+ZmxgZvkFHkuuuwYLVv7k",
+	"2OC11t8lZiOTs3NCw1CCUj45O7dQsLPz6+OmQSzld0jdo8Xl+d5NYyIaS2tmd7rJbJI3iT1JNPSMJ6m2",
+	"aS938UaVYhNu6GdxRHSkgOv9J4RGMzpXxF2RYW+R6iQ1ccqGi80FDNamVbrG5kJ8gRydo6MNl7sFnmu9",
+	"TOQTXmTAtQXJKFiguvx8grVS81REEQTZTeMW8vOGg8FPong4DOZKoeBwo18y/rGepPitGepJ6dCiuT1W",
+	"gxh14zssaPUg6+BRJYRmft95Jxpj14Wbziq17bhrKVrcPlW3+m4Kego1FzqMk1RVtEAOW8wRjLXCjzrx",
+	"qcF41pHVfG0cYHfZ1D8/y+/BZ0xPyzPWYkTdBVm/gk+5RM/Jy/FGH96CEqkMIM+D1WQy89YWQpenMlY4",
+	"JfX59uVAxi9fO9dGzEvXOCvp+Mxk0zfKQJW9A0f8dbxVnFIZwvppeRkZRLUOR1RmQTNpMVQdL06BRqh1",
+	"ttpMoY4yphAfa+i1sJo1OqYKCN6GrHUe0hK9QueD56oAP2hoZlTfUuvqYJsBLuU9mpkqQ9Rtt3Be7pmJ",
+	"cjz5otTb9Ps1E5GRVN9qUFQ6YEIdA5+bUu68bsYnRAuiqIVm3UVRlkVlSVUunvi6gUotq2KxrMfGTCpd",
+	"3pXDDKGhAB4YxblGmBaTW79fvHlNEsFQwxDGtciv3l2aIb+5x1/d3X1m4beSzAo9ljkGPQAIUsn0/MJA",
+	"/gz1bXyKKnd58cO+i5gNIXrkVxvLDtJW6zAwEa35EYZNYkDfIviYhVOEcuulGyieC39THoFSFqQHIclw",
+	"t+bLYQ4+xTXbVRUEmGqd2ECP8bHIokgaGIo78FHFW3J4wMyQoylCedGUcYzwfC+VkRtX9Q4OJkxP01Ez",
+	"EHFhmxtmiAM3RIMmzFvOXYah8u21k08k0FAZ8JaEWFw74FY+nrKePi35F+jp8wGvoiAXPf8BH/DLMngD",
+	"Zct4poxPIiDWHBpcsUz1tGfvvUQIkbIwj+fBVDg3dsANH45pAPY7dwmDi8ZfcV2mWkYlEJilToCDBdCZ",
+	"Gxmm/azxgJsDd/6xsdxUg3IRmlNeFjerNGG6SfqcoKonxqnxCSUZMw/4mEFk0IRWU1rJMJk73O1MMq2B",
+	"E6NZcHouZuZniBQYAr1BB254/ubikvzvf/9PdmgHqBJM7C/sTUJeiYMMYV1A87FzlCTAgJcw5AYurjPW",
+	"ThXaeEIxVEMzBOM0Iho3GYp0FIFF4GmmI2THp6tZ0fO9a5DKslCn2Wq2kLNEAhyZrOcdNlvNQ/RtqZ4a",
+	"IT0og1YPPlUhrLcFy74ocyx2rNVJr9xKAhEbMDzjCq0DBi4yBNkkwwU32lBwyVXG81/ylZ8QpjEqTw1k",
+	"1yAakX4RVToLby2oEEIfOYUTNh7wbIwZFOVa0kmRQcKOQM8AuKVwfkBnodfzXjKln1YI4PbnVQHJ7zfU",
+	"DtjQzkQYUxGhIGt39Ern8NY/U5DzAu/4kxZJBe3oUKJer91qlYIGxvWhrbi5sQjx09NTfwNevM40iYT+",
+	"mYLTpu6GNJFwzUSqsuKypcNbuXj1kSXaede1iOHj7ibA8NUCLLPTam0Jw0ucHV6sgypCOKOkewcH7c4J",
+	"ikqz3XvcetyqikRr/HhMw6NRIzwNRo3u8em4QdvHR42T1uPjk5PO49OjFqwQk/+Ph/hLGy1Z57igyS/9",
+	"/L/nRQXe+x+iTuvq9u64wrrAvCajuiL63mVMv3ravGtFqK5HLmoHpbDZdGlv7lK5/zCdjjZ3WoqssWPn",
+	"dHPHxdD51veO7rKxukDc9O3ciShZcG66HG7uUhPCm67dzV0XAn0jcXnVLxolhz/KPT29VO+y4OmZstEJ",
+	"miovM+FXruKypmzpef+ZyRqbBIstbpToepEXzy8JU72irsrVFaPf5HjOJ1yYEKS5ZE5/AxruzOnOnO7M",
+	"6c6c7szpzpx+F+YUlXXETH1/bsFmTE9FqotCFlP+d9put3okM45oCsvtnCI12Jw6U7tg4OpWXDQ5WChw",
+	"RRuzoccSY+OknxXcH9iZPn2DJfteIlRNWuGdIzTNq5fdYZk8p032ZTCphRJLm4tyZdBMDXin1SWvBXEQ",
+	"Dtc5e49hSDiNTTK5+uQCwRXk9Zz5JIulmTal1Gm1yVMJNE9EFgWaA144ZlTlDFaXfOiHtc6Sty0rucJJ",
+	"6wAYUv8qwvmWtr9U71kVHZNcK6Uf8xxy+WWZ1cZ1+3dCfA9JakuIi6Xg8Rjc3Q3uA48htLnEeQJk7+z8",
+	"+ji7+d8vr+zzPYRWuxeOHvd6X9ND6JQ3nF+Xfo6HUI+FLYqDSQ57iemcjOwFhBOFDNv0nAciZHzSI5O/",
+	"WGJLlQf8VUYi8gJJRC6e/bvJ9qEc5I8w4NAMFBnN89pm9xYD+wsG3OZeDcuBeRPBlgBlo0BIRnMNqkn6",
+	"fO7yp+AWY8Es3faRlZhq2fftkovb3rZwMwwh3FhsufjUztc6IJz8SW01N9nboHkWIaHl92XWeTR5u+xh",
+	"mEb5ZZh1PavPyFQecWmUXnFZN8Tysy8Vl/CHd06zVznW9TJtvrUj27FeVC07Vk2ju3gqLGPlBQNjjVcZ",
+	"4u+ARXe8tQuSloOk9h2ij8XCJdPv6C6rrMEE7SKzO0Vm/TCsgFWdo7B9nvOzA6FPpfLD25V3npd5LhZd",
+	"emu6jSbstrrOp6oWNlaqGnNgSzk0yJ8tLGC7uPXs0n4pVngBekWs8IU5v/huT1jck0dUUHaXwfrBlfMd",
+	"lEGOutylvO5Xsb4F+0jlgnb5cS+Qdnpup+d2em6n52pS+1as1iX3v1nCvvSA4cPm9ytubZ7tDyGCumc9",
+	"35YAp3aEJw/o2drZ76b0u6sWH+7U6k6t7tTqV3MfUaYqobkBuHyuD/lDKNpQBGpNBqACoefkYkYnE5Dk",
+	"jzOydw08tCmBDAG/n/1VhoF3KeeEaSJSPfDMc76uvs0i35+gK1x9UrlZF/s/w8Vt9IE13OiDqY6jail8",
+	"zWPLda9qTWBBiT6s1vhMef58uSyVtHi991eLfkX//Kz4ex8+kcBDE+mM5qXDrzC8pl8QMdXHQrtzf/Bz",
+	"d9C9ld7k8pFn2uOAKgUavTT8d306ccwiUMR0I5GgofKtRggLTTtinMr5Nhqij/Nuglpmsz9SeaFY3UPn",
+	"bqg1D9ZXsYkJ1Uhrr+f91/t+45+08VercXpV/Nj80Lj6+Sfvc2CLPx/8XGXsHMtpSVQzaC2r466/Kas/",
+	"lI9zL7LRN/TL3PmKdrRoxL1CLT5SxBLfJ0rPIyBqCqB9wgLBfRKxAHvtP4Ty3InETiTu1Vw4vtnSXNia",
+	"979Wmoh+9vLBFGWu9JKI+Ufd1Sj8Zkvrvzh5Kj5WYOE5hEl83Aa85Ar9V7Ci2yBTxD5Ys3NITCnINXBQ",
+	"eQlIqWj262nPL0nW7zjsb8Jhm9KmueqKQUu2JlQuMoQfkFs/ONKqD1poGn3KWci3Z3w79Ad8RZ8PYWrb",
+	"fnB/XqnoXdvNlZFjhzFlUSohm9WmL2+HZI9qU0VEjrvuIWDlD7j7+zna/BWpPQNI3B/u+2RxAoOBUh+y",
+	"Vx3d4IEIoXY9LgcyzKveyQtBZMo1i9FmZB8mUgSg1CO14uL/laP43eLAJKKMf0Yg6M7Vzx5oP5fmMXdI",
+	"FcFxXW39Tm7KVw+FNn6kygSL8xP7DlT0jn2+V/axJLvrxVWugd1bD83Mjq5MMuQJS1eIUDzHgSrLZisV",
+	"Yfqu7uSbBHj//Oz3izevP8/iL/FU/rxMLU/lD4q4ifMN7dgoZ6PK3+WhirjD+Q70zo5bvkelk+uEz9U6",
+	"c2rzzHfSOu7tHd/8QT1cPWE8iFKDO99K5/xn/9XL7bgoW+eWdmzHRdvrHHc434/O2XHL30DnVAetPjb3",
+	"/uoWZzFrWJXRLT8wtjc0r3HJlA/3K++3Lb1l4NW/9iCBRmYwFsDyA3CmlrCoLQxEfHDdbrZMSabb1mpM",
+	"uXvJbf3NerPIQ2c368sLtcmYPK40z7AxrSAar9C2+YiaerdXt/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -5,6 +5,7 @@
 package validation
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/connector-group/members-api/generated"
@@ -20,14 +21,18 @@ func Operations() []reqcheck.Operation {
 		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
 		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
 		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
-		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
-		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetHealth},
+		{ID: "getDocs", Method: "GET", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "headDocs", Method: "HEAD", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "getDocsAsset", Method: "GET", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
+		{ID: "headDocsAsset", Method: "HEAD", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
+		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
 	}
 }
 
@@ -98,8 +103,28 @@ func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 	return nil
 }
 
-// checkGetHealth checks a request for getHealth (GET /healthz) and headHealth (HEAD /healthz) and getMetrics (GET /metrics) and headMetrics (HEAD /metrics) and getOpenAPIJSON (GET /openapi.json) and headOpenAPIJSON (HEAD /openapi.json) and getOpenAPIYAML (GET /openapi.yaml) and headOpenAPIYAML (HEAD /openapi.yaml).
-func checkGetHealth(in *reqcheck.Input, vs *reqcheck.Violations) any {
+// checkGetDocs checks a request for getDocs (GET /docs) and headDocs (HEAD /docs) and getHealth (GET /healthz) and headHealth (HEAD /healthz) and getMetrics (GET /metrics) and headMetrics (HEAD /metrics) and getOpenAPIJSON (GET /openapi.json) and headOpenAPIJSON (HEAD /openapi.json) and getOpenAPIYAML (GET /openapi.yaml) and headOpenAPIYAML (HEAD /openapi.yaml).
+func checkGetDocs(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkGetDocsAsset checks a request for getDocsAsset (GET /docs/assets/{asset}) and headDocsAsset (HEAD /docs/assets/{asset}).
+func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	if v := in.PathParam("asset"); v == "" {
+		vs.Add("asset", reqcheck.MsgParamRequired("path", "asset"))
+	} else {
+		switch {
+		default:
+			length1 := reqcheck.Length(v)
+			if length1 > 64 {
+				vs.Add("asset", reqcheck.MsgMaxLength(64))
+			}
+			if !pattern1.MatchString(v) {
+				vs.Add("asset", reqcheck.MsgPattern(v, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))
+			}
+		}
+	}
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
@@ -225,7 +250,7 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 			seen1 |= 1 << 0
 			if s4, ok := d.String(); ok {
 				switch {
-				case !(isBranch1(s4) || isBranch2(s4)):
+				case !(isBranch2(s4) || isBranch3(s4)):
 					d.Violate(reqcheck.MsgAlternatives(s4, "ipv4 or ipv6"))
 				default:
 					length5 := reqcheck.Length(s4)
@@ -290,8 +315,10 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	}
 }
 
-// isBranch1 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
-func isBranch1(s string) bool { return reqcheck.IsIPv4(s) }
+var pattern1 = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-// isBranch2 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
-func isBranch2(s string) bool { return reqcheck.IsIPv6(s) }
+// isBranch2 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
+func isBranch2(s string) bool { return reqcheck.IsIPv4(s) }
+
+// isBranch3 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
+func isBranch3(s string) bool { return reqcheck.IsIPv6(s) }

@@ -37,18 +37,24 @@ type Checker struct {
 	opts        *openapi3filter.Options
 }
 
-// yamlAsText makes kin-openapi read an application/yaml body as the text it
-// is, as the spec declares it (type: string), rather than decode the YAML.
-var yamlAsText sync.Once
+// asText makes kin-openapi read the bodies the spec declares as strings (the
+// YAML document, the pages and their files) as the text or bytes they are,
+// rather than decode the YAML or refuse a type it has no decoder for.
+var asText sync.Once
+
+// textTypes are the media types read so.
+var textTypes = []string{"application/yaml", "text/html", "text/css", "text/javascript", "application/javascript", "image/png", "text/plain"}
 
 // New loads the embedded specs. Their servers are dropped so that any host matches.
 func New() (*Checker, error) {
-	yamlAsText.Do(func() {
-		openapi3filter.RegisterBodyDecoder("application/yaml",
-			func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-				b, err := io.ReadAll(body)
-				return string(b), err
-			})
+	asText.Do(func() {
+		for _, mediaType := range textTypes {
+			openapi3filter.RegisterBodyDecoder(mediaType,
+				func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+					b, err := io.ReadAll(body)
+					return string(b), err
+				})
+		}
 	})
 	spec, err := echoapi.GetSpec()
 	if err != nil {

@@ -21,6 +21,12 @@ import (
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetDashboard The mock's dashboard page
+	// (GET /_admin/)
+	GetDashboard(ctx echo.Context) error
+	// HeadDashboard The page's headers, without the body
+	// (HEAD /_admin/)
+	HeadDashboard(ctx echo.Context) error
 	// ListApplications The applications whose groups have members, with their member counts
 	// (GET /_admin/applications)
 	ListApplications(ctx echo.Context, params ListApplicationsParams) error
@@ -53,6 +59,24 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetDashboard converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDashboard(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDashboard(ctx)
+	return err
+}
+
+// HeadDashboard converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadDashboard(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadDashboard(ctx)
+	return err
 }
 
 // ListApplications converts echo context to params.
@@ -423,6 +447,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/_admin/", wrapper.GetDashboard, options.OperationMiddlewares["getDashboard"]...)
+	router.HEAD(options.BaseURL+"/_admin/", wrapper.HeadDashboard, options.OperationMiddlewares["headDashboard"]...)
 	router.GET(options.BaseURL+"/_admin/applications", wrapper.ListApplications, options.OperationMiddlewares["listApplications"]...)
 	router.HEAD(options.BaseURL+"/_admin/applications", wrapper.HeadApplications, options.OperationMiddlewares["headApplications"]...)
 	router.GET(options.BaseURL+"/_admin/faults", wrapper.GetFaults, options.OperationMiddlewares["getFaults"]...)
@@ -440,71 +466,74 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fz/b9s4lv9XCN4CTQDJlpO4M+PifkjbbDd702nRZC7ANcGYkZ5tTiVSS1JxvIX/9wMfqW+W7MTddqZ3",
-	"m/mhcCSRfHz8vO+P85nGMsulAGE0nXymcM+yPAX8HUshIDZS/XaaKmDJ6i1kt6DOlJLKvr9jaQE4qHwS",
-	"ywTohH6AfxSgzW8vWeJ/0oByIRpj45SDMKFyr0Oe0AnNVqGxf5wc0YAmzNipjqKj5+FoFB79eDkaT6KT",
-	"STT+HxrQ1rhx/AMcxye34Y8sSsKT2XMIf7odsfAoOY5PYDx7zn64peuAZqA1m9tZ3wkgUpFMKiAsSSAh",
-	"8vZ3iA1RMAMFIgZNmNszgXuuDZlJRcwCyEymqVxyMSeZTPiMQ0JyJXNQhoOekGcZskg/G9D1eh00WHgu",
-	"7ljKkwvDTKErNugiy5ha0Qm9XFiS+JwLlpKczeGZJv4wiN9tQJYLqYFonINwTRjJUxbDQqYJKBrseSIJ",
-	"GMZTTScfd39X8w3nJ9f0wigu5tfU0iCkIdLyc0ZYbPgdBIQL94sG1DA1B0MndOiopuvgX12MEeQk4fnd",
-	"iT1Fnt89b60E9waUYOl5Ttc3m8D7prj6GvxB3CyAJaA6UpjKJe4BdKx4brgUHjkZmIVMNEI0Z2ZBEokQ",
-	"TuVy4LfFFSR0YlQBAdXxAjJmpzKr3BKukWDahuwrlFF/NOdJ/8qeY880mXZkehoQiBcSErJcgCDckAVL",
-	"LDMsTY+j4QMz8DPPuMF/uiT8TS5JxsSKOMEjVhSZfed4cQtMgSJGfgJBMrYiGfsEhAsCLF6QJReJXJKD",
-	"JTcLMg1DxQyEqV1oetgmMeOCZ0VGJ6OgJJcLA3NQ2+j9ABnjwm5oO81yZonMCFNAUpgZS5hZcO0J20JC",
-	"9HgSNOximYZYikSTQhieIrs8Q7RhymjCZgr04kup2A0bDeoO1DNNeOJ1K9e1nmNEwJK8+fX89QukS7MM",
-	"CNNkWsvyoAGz3RCfSZUxK2JFwRMa7ITb1dXVaWEWIAyPUVH00c7qL7gUBFcCRyfuisB9DrHR+0neOqA5",
-	"UywD0xH8BwXxlMQsTdv8bJgNL4SILvtY51JoIEzgswZTkZPczugUEA2oYJkls2uvW6hg9z+DmJsFnYyO",
-	"fgwsSqq/g76dljTgRl9L0cPp115PNFVh12n4TP+iYEYn9D+GtSMz9GOG21m4buv6x07TmMBu46+sSE15",
-	"WAYEShvL89RjY/i7tnv53GBV3zrurR7O7HQXYAwXc+1W6KIPPyLaf2UPcCZV/N2zqn7RMPcPM67pj7Km",
-	"F7qNkHLAcKf3urYwbzhke8zW48jZ/T3uhOtp3r1mhpXDOwd9SipdEBDHW+vq3MpkRW4VsE/aacxExkUG",
-	"wgTO2tnX3uX4+8W7XwLiNUG1LDqN3rFl3mZuIKcyH2Flch954G1TvQ4aU7Ws4Z7T1WM3pvTWbe/p7DiL",
-	"yO9XRM6F82Av0J7UQdPXUDKPheCFtE6ljXQK4QwaJOTAosnFDRZK3qJUxjyV9msL1ob9CXlyiEhkXndx",
-	"8bubTQqSFyq3Mc3BNAzxbWiDAz0NyPQ9BmMTYh/85ziKnE/2hNTvCqlvMfD4RRoMTiD5w2F6WUY8GKdr",
-	"clsYF/xgqGiJQiy6AOkFmSKdU5Lixwbjae5GDMjZHahVHUL4j7gJKpeqjLO40W5VBbNCg95AZhWpPY67",
-	"7vPv+6Dfs1UqWXIp5c82ZP1Tzrm0b6mlwB4I29Q/VmyetMR3B55fhY2ZpOL//JM0RCsPwDXJuNZczAOS",
-	"sdTGh9YYKbJUUsw34HN1dRVuhoSP48ZmLPm9H5Eu8lwqA8lbSDi7xKDtTziq6Su3YmgpmDYzaFbUa+XM",
-	"4hhyo5+k/buAUhUB6Q2k4J9Jwu1vlr6vcuV0MmOphoDmjUefqSPggZRNQF3k8koWDpkPpOfqJMxHivM1",
-	"h99UQ1wNwE7foP9n7uLUPfZQZeG5gUw/JBtNXq0rWphSbNUh3s3cR3GvhD1E9hYLK2cE0BMSUoRH9/dV",
-	"xsjKWnurVZ3hcdJvRaEOmZs7cxPt3hl+8wprB31pOXyN0YIPjk/fnxMm9BKUJktuMJMJwsLkY3/twYf2",
-	"p6383qW1GTSoRnwALQsVwy/S/FUWwsKp4wRXX58Jw82qcpoC2qtm7crdgC+gl1K+ZWLl59I0oC9Z8oYZ",
-	"WLIVDaj9mMfwq2B3jKfsNrUz+deXPANZNNFdC88GR19jOLcnxmN/DI879/rkmuWSz13SynJIX1GgCRdc",
-	"vp5qN27aBaB9NtmnYzs0J94rqJSWfRAankGf5mpP9nBuurlrXKk1xe6N1+L2hx1uVVPclFAXW91xmaJU",
-	"Ba4kZBagAB0yqcA59M7SczEnRhLNVpiSfowi7Yd1R6VuFgQfN2VjTBvCPQlarrRp7pS7TWmwfo3L1O4A",
-	"/mYi8O8X734hubT2TBEujKxSfT6pUmUK7Z8+VyhY1rfObilqcaYPWe389H7W5WrBjKugp2yufenLFXYs",
-	"sZpoMF37gitabOktZSTMwoJ2mSVNCg0vCGS5WWHIfnL0U0DG0TGWOsbRSQtL3hTYb8ZRFIyjo2AcHQfj",
-	"6OSm60UENGP3527ouAspXP7D1oqRXjCFFeC+KiUzZMZ4Sg4ii/gRZrlqXSILp9czdl+5OD1FOFFgUnwd",
-	"0JRZlK36oJRAylbk4CiKMn3owKOYmAM5GEeZDo/xeZN/wtdgGvWd5yd9Sq10T3tWNSST2pTJQD30NcYu",
-	"J3JQ7TjtYHQUDZ9HX0gSGLU6nRlXKegeyQf7PsQPsDRvsWJZYtHi0pQHR+2VR/rhddc9UvO7LKxpPxNG",
-	"rfYUmneiyqK69JOMPxEFMfA7SAJE9UIuCTfez4GkK0IN/3JbMbbxiT5PStnMmVkEfZX7Dq+tMtrZHeD8",
-	"SqaJgXtDDhKwulaB1pAcBiQuDGGGnJD/4i9754/3a0TomO16F1YHb91GUjgovtVtc16KYEfUdjik+Gpg",
-	"FaxDV+lKu3PqXR5Rt0vNlQezNYuOBiFqTN5QX40YuR+AfZ7NDiaXUfqZiGWCqRSXrw9KyTLGig5i9CL5",
-	"9N+gdG327TE0yKxlxeVXe4mpNEU/i6rX5wmyoZZb1hAhZkjGTLyApFIknYUs7vvXwIwvc50lDmQOUNwE",
-	"GGDIwonpPwrr6xx4XB9ZXB8OdjiD548LenVVquwer/MftljJyhfRz4j/MKhYMys0JCWLWgay66RsWD30",
-	"cTsrXnnHrmI7U8rqq7Zd2+UjFxrU6dxnnXa7MH6KmpEVhvxBNoFTsbAl67Vs9Pk8fuZvngZoWYkvzQNY",
-	"kEBcKG5WF9iVgss6o2qj2u5hTU99Yha5MSEvnQG+LqLoOEYzjD9hGljgl2WQ0/fnVVuQXd+tUB/lwpjc",
-	"5fe4mMkyjchiZKHvKLls1aXnSha5dwpc5G6DF8O4sAcT0EKlfl49GQ7n3CyK20Ess9pFD3GKoZ8iZDnv",
-	"qrDKCUVD6rt15Gxm12TEoKUCzRMod0m40ZDOJvi3PyIiZ9eigW9tDUttlBVo8PX4dquGs9dmAdeiaXDR",
-	"uMo00QNyWXrE3g1SRQq6VDiYzcjzdOXmwQzNtXBJD1598kwTEHeQyhzIwUzJrObxYMWyNCBLxY0BG5LE",
-	"4OKvw8G1uBZvQFg5gYSk/FPFgAmZYsvc3L+dkttCJCls9B+g+nN7y7F3TM42FrbbRE/9oJwqGbIk48L9",
-	"O3DTJvjtod3htbCUgvbnlUCqg4bmdb/P4oUsz9Fz13WHMiOVJsgAbgbXVvYNN6kF3qstoLOYCAhSY3dO",
-	"A3rnjBad0NEgGkTeCgkLrQk9HkSDY69lUMyGv/n9NA7XPu+P60TT6/KNvY4err3x8qnvlGvjtGfDxtEJ",
-	"tSrptLnWRlvVURR9tQT+ZkJ0S+6+uXWMe4W04anhcZEyG58mnXaT764kcuLY1je2Yu+wt5sJB4/2Gdyq",
-	"i+Hw8T7DO3nHdUDH+5Hfl3hEM9JqTG/pqwZWNVmwOyglKKi0AFdlfBfLQmDm0rC5tqYLZYTeeI+0pzv1",
-	"7PQ1din5gMY6jMoqO/Lm7JJw3ZWDvwFLnuTgSQ7+ADnwTGtlr96cXba9f4yG+wDfbO/92E9a/cmu87WT",
-	"ldZmVrWg9toZl3b1LkjgG15MoYQNHGcz61ww4e2Nc7GrGLItZW/A+G7XfvHazWg/9AlWvbDa0tL7zbXm",
-	"04H+P9cTAc2LbSklS1MFOR9juNz8wTQMfRZ5GpCqMRPd/+BadDs1wxCzrSGbGVD+QfMqDTktL8mt3D0X",
-	"WZjgWvQpHtRNPivuqUM9dTCtSwFTFx5M6xTvlMwluWXxJ+LKI1yRBJxmPHTOfxv8Fy1lhvx66XOYe/Sj",
-	"Z1zfgnWAWtF+s2ThiwvHN60KQTQYNdL0tM6901Ymnfr0N20ns+mRvxrwxXcK2ndS1v/W4n8yOt5nis0u",
-	"SJxhvN8eehoAvoUe+gB4N7Q3EYFxsX0h4L4qzRDMkG2qo4arUeY7nEJJoa/a9QEyeQfaN5CAMGr1wnfO",
-	"uii7uuvGUp+AbYvmqxSYanQ8bGDz5GEm4XWiJ8PUAcQZ6tpGIqvX+OzwIqtiDhowdCRdMbrKmWAOZjrM",
-	"wCgeW9MgYGlHYEk8uBZFbodMw9BTEGr+T5iW9yAHpJ2NdM1/6MV8gty8sBaTg74WFkOtolGPirfhWQNG",
-	"GzZ1s8yWrkgro8dunZW2LlVtBarbcZjgry/HtUtse909fJiU6nZk3fp4wESz3tEsUlbDOrWOw23Ut/Lj",
-	"W6/0fQHltTPq0gJc+0LWNkqq7HyLDFfqHv/0U6PwPYp6759uKz7j2njn1WokDlsp+IuRef/6o8j+F+xu",
-	"Nbz5hqmHZiFiS9rBb64tdk95hv978UNdaWhLVE8PQPOov3nA+KRQnxTqk0J9UqhPCZl/PXGryhsgXzXd",
-	"I3WP+37lNzlt6dVp4KO0shWvbPt3ZciynOptkfO6FYZ3yQungbivwpaxHXKXmaaGf6b9dFKkq8G1uPL/",
-	"qxWrmWDqhuNvMuMplLVPDgkxUgYkKRS7xYEde+RuwjxgiMqYp2122kR9dRt08xS1fu2o1QFzs11kA6LY",
-	"9yUF9B11X2aj0S2D0Gn2yXy8scfoOgv6gHW50URy4NokVCGmh612lclwODr6YRANosFo8mP0Y4Ry6mnZ",
-	"Oiur+lFc9+GggUskf32z/t8AAAD//w==",
+	"7Fx7b9u4lv8qBPcCSQDJlpO403Gxf6Rtbm/uTqdFk9kAWwdjWjy2OZFIXZKK4yn83Rd86GXJTtxpZ7J7",
+	"0z8C2xLJw8PfeR/2C45FmgkOXCs8+oLhnqRZAvZzLDiHWAv561kigdDVe0inIM+lFNI8vyNJDnZQ8Uss",
+	"KOAR/gT/ykHpX18T6j/iADPOa2PjhAHXoXSPQ0bxCKerUJsvp8c4wJRoM9VxdPwiHAzC45dXg+EoOh1F",
+	"w//BAW6MG8Y/wEl8Og1fkoiGp7MXEP44HZDwmJ7EpzCcvSA/TPE6wCkoReZm1g8ckJAoFRIQoRQoEtPf",
+	"INZIwgwk8BgUIm7PCO6Z0mgmJNILQDORJGLJ+BylgrIZA4oyKTKQmoEaoYPUskgd9PB6vQ5qLLzgdyRh",
+	"9FITnauSDSpPUyJXeISvFoYkNmecJCgjczhQyB8G8rsN0HIhFCBl50BMIYKyhMSwEAkFiYM9T4SCJixR",
+	"ePR593sV3+z8aIwvtWR8PsaGBi40EoafM0Rize4gQIy7TzjAmsg5aDzCfUc1Xgd/dDGCLCcRy+5OzSmy",
+	"7O5FYyW41yA5SS4yvL7ZBN53xdW34I/FzQIIBdmSwkQs7R5AxZJlmgnukZOCXgiqLEQzoheICgvhRCx7",
+	"fltMAsUjLXMIsIoXkBIzlV5lhnBlCcZNyL6xMuqP5oJ2r+w5dqDQpCXTkwBBvBBA0XIBHDGNFoQaZhia",
+	"HkfDJ6LhJ5Yybf+0SfiHWKKU8BVygoeMKBLzzPFiCkSCRFrcAkcpWaGU3AJiHAGJF2jJOBVLdLhkeoEm",
+	"YSiJhjAxC02OmiSmjLM0T/FoEBTkMq5hDnIbvZ8gJYybDW2nWcwMkSkiElACM20I0wumPGFbSIgeT4KC",
+	"XSxTEAtOFcq5Zolll2eI0kRqhchMglp8LRW7YaNA3oE8UIhRr1uZqvQcQRyW6N0vF29fWboUSQERhSaV",
+	"LPdqMNsN8ZmQKTEilueM4mAn3K6vr89yvQCuWWwVRRftpHqDCY7sSuDotLtCcJ9BrNV+krcOcEYkSUG3",
+	"BP9BQTxDMUmSJj9rZsMLoUWX+VllgitAhNvfaky1nGRmRqeAcIA5SQ2ZbXvdQAW5/wn4XC/waHD8MjAo",
+	"Kb8HXTstaLAbfSt4B6ffej1RV4Vtp+EL/puEGR7h/+hXjkzfj+lvZ+G6qesfO01tArONv5M80cVhaeBW",
+	"2kiWJR4b/d+U2cuXGqu61nFPVX9mprsErRmfK7dCG332JaT8W+YAZ0LGT55V1YOauX+YcXV/lNS90G2E",
+	"FAP6O73XtYF5zSHbY7YOR87s73EnXE3z4S3RpBjeOugzVOqCADneGldnKugKTSWQW+U0JhVxngLXgbN2",
+	"5rF3Of55+eHnAHlNUC5rnUbv2BJvMzeQU5qPsDS5jzzwpqleB7WpGtZwz+mqsRtTeuu293RmnEHk0xWR",
+	"C+482EtrT6qg6VsomcdC8FIYp9JEOjl3Bg0oOjRocnGDgZK3KKUxT4R524C1Zn9CRo8sEonXXYz/5mYT",
+	"HGW5zExMczgJQ/s0NMGBmgRo8tEGYyNkfvjPYRQ5n+wZqU8Kqe9t4PGz0DY4Afqnw/SqiHhsnK7QNNcu",
+	"+LGhoiHKYtEFSK/QxNI5QYl9Wdt4mrkRPXR+B3JVhRD+JaaD0qUq4iymlVtVwixXoDaQWUZqj+Oue/1p",
+	"H/RHskoEoVdC/GRC1r/knAv7lhgKzIGQTf1jxOZZSzw58PzCTcwkJPv9L9IQjTwAUyhlSjE+D1BKEhMf",
+	"GmMk0VIKPt+Az/X1dbgZEj6OG5ux5FM/IpVnmZAa6HugjFzZoO0vOKrJG7diaCiY1DNoRtQr5UziGDKt",
+	"nqX9SUCpjIDUBlLsV0qZ+UySj2WuHI9mJFEQ4Kz20xfsCHggZRNgF7m8EblD5gPpuSoJ8xnb+erDb8oh",
+	"rgZgpq/R/xNzceoeeyiz8ExDqh6SjTqv1iUtREqyahHvZu6iuFPCHiJ7i4UVMwTWE+KCh8f392XGyMha",
+	"c6tlneFx0m9EoQqZ6ztzE+3emX3nja0ddKXl7GMbLfjg+OzjBSJcLUEqtGTaZjKBG5h87q49+ND+rJHf",
+	"uzI2AwfliE+gRC5j+Fnov4ucGzi1nODy7XOumV6VTlOAO9WsWbkd8AX4Soj3hK/8XAoH+DWh74iGJVnh",
+	"AJuXWQy/cHJHWEKmiZnJP75iKYi8ju5KeDY4+taGc3tiPPbH8Lhzr06uXi750iatKId0FQXqcLHLV1Pt",
+	"xk2zALTPJrt0bItm6r2CUmmZH0LNUujSXM3JHs5N13dtV2pMsXvjlbj9aYdb1hQ3JdTFVndMJFaqAlcS",
+	"0guQYB0yIcE59M7SMz5HWiBFVjYl/RhF2g3rlkrdLAg+bsramCaEOxK0TCpd3ylzm1Jg/BqXqd0B/M1E",
+	"4D8vP/yMMmHsmUSMa1Gm+nxSpcwUmq8+V8hJ2rXObilqcKYLWc389H7W5XpBtKugJ2SufOnLFXYMsQop",
+	"0G37Ylc02FJbykg2CwvKZZYUyhW8QpBmemVD9tPjHwM0jE5sqWMYnTaw5E2BeWcYRcEwOg6G0UkwjE5v",
+	"2l5EgFNyf+GGDtuQsst/2loxUgsibQW4q0pJNJoRlqDDyCB+YLNclS4RudPrKbkvXZyOIhzPbVJ8HeCE",
+	"GJStuqBEISErdHgcRak6cuCRhM8BHQ6jVIUn9vc6/7ivwdTqOy9Ou5Ra4Z52rKpRKpQukoGq72uMbU5k",
+	"IJtx2uHgOOq/iL6SJNBydTbTrlLQPpJP5nloX7CleYMVwxKDFpemPDxurjxQD6+77pCa30RuTPs513K1",
+	"p9B84GUW1aWfRHyLJMTA7oAGFtULsURMez8HaFuEav7ltmJs7RV1QQvZzIheBF2V+xavjTLa2R3g/Eqi",
+	"kIZ7jQ4pGF0rQSmgRwGKc42IRqfov9jrzvnj/RoRWma72oXRwVu3QXMHxfeqac4LEWyJ2g6H1D7qGQXr",
+	"0FW40u6cOpe3qNul5oqD2ZpFtwYhqk1eU1+1GLkbgF2ezQ4mF1H6OY8FtakUl68PCsnS2oiOxeglvf1v",
+	"kKoy++YYamRWsuLyq53ElJqim0Xl4wtq2VDJLamJENEoJTpeAC0VSWshg/vuNWzGl7jOEgcyByimAxtg",
+	"iNyJ6b9y4+scelwfG1wf9XY4gxePC3pVWapsH6/zH7ZYydIXUQfIvxiUrJnlCmjBooaBbDspG1bP+rit",
+	"Fa+9Y1eynUhp9FXTru3ykXMF8mzus067XRg/RcXIEkP+IOvAKVnYkPVKNrp8Hj/zd08DNKzE1+YBDEgg",
+	"ziXTq0vblWKXdUbVRLXtw5qc+cSs5cYIvXYGeJxH0UlszbD9CJPAAL8og5x9vCjbgsz6boXqKBdaZy6/",
+	"x/hMFGlEElsW+o6Sq0Zdei5FnnmnwEXuJnjRhHFzMAHOZeLnVaN+f870Ip/2YpFWLnpop+j7KUKSsbYK",
+	"K51Qa0h9t46YzcyaBGlrqUAxCsUuEdMKktnIfvdHhMRszGv4VsawVEZZggJfj2+2ajh7rRcw5nWDa42r",
+	"SKjqoavCI/ZukMwTUIXCsdmMLEtWbh6boRlzl/Rg5SsHCgG/g0RkgA5nUqQVj3srkiYBWkqmNZiQJAYX",
+	"fx31xnzM3wE3cgIUJey2ZMAITWzL3Nw/naBpzmkCG/0HVv25vWW2d0zMNhY227Se+mExFe0TmjLu/vbc",
+	"tNS+e2R2OOaGUlD+vCgkKqhpXvf5PF6I4hw9d113KNFCKmQZwHRvbGRfM50Y4L3ZAjqDiQBZaszOcYDv",
+	"nNHCIzzoRb3IWyFuoDXCJ72od+K1jBWz/q9uP+ZzdyxXP3VDrfeBY5Fz7TdXYCyxjaIzlmiQqoamMS87",
+	"f8wMFmwOOBmZA+IAVCEunAftmufKHZkjiEmSqDG3FdJDXQwj6tYJN3MG+xYgs8D0BX5NpkjwZHXkOFmz",
+	"tXiE34F+S9RiKoikeKO16ziKNooIxgPsL3SaNKsHHT1iXfZ3vtnn9A1qIKeOxq6x5V76ne1LdvBwn8Gt",
+	"TOE6wMP91u9KFdYVPx59vgk2GssNtA8UosUxWU7a7mMTx3/GFiL4xruJHS2j52dvbeuQjzKMFyeNBkLv",
+	"zq8Qs4FRExT/AEKfUfG0UeFvGXhWNF1YG9K1AbIOSjVXt2HbVR6vB5f+/oJTu0x5H91X+BKmtHMSm0gy",
+	"nlddcz4Mpq+vU27WfbYgrr51m97jAhmzx+I8IRIJSVtddU+u8vsH8T3YZ3Cj/P+0xKMhEA23rIZVhRbk",
+	"DgpHISidHSabJvy7a9RnOXiWgz9BDjzTGkn6d+dXj7IQzVsMn7tJq17Zdb43NWszKzvtO+2Mqy551zjw",
+	"fX06lxyoie9MDEW4tzfOmyhTZS1n1jf1d4vXbkb7oc+w6oTVlpsL311rPh/o/3M9EeAs35Y5NzRVIbOq",
+	"lSAPJ2Hoi2WTAJX95zbLEYx5uyE9DG1RKSQzDdL/UL8xiM6Ku8Ard51P5DoY8y7FY3WTL/556qyeOpxU",
+	"Fc+Jy4JMqkrWBM0FmpL4FrkqMJOIgtOMnZH5ZUOZWX699qWaPa7dpExNwThAjaRmvTLra6gnN41CaNQb",
+	"1KqRuCox4kbBEPsqH27W7PCxvwH11Venmlfv1v/W4n86ONlnis1mbzvDcL89dPQ5fQ899AnsFfjOfKtN",
+	"/5kHHO7LCjSyhYAdgW2R1nUKJYGuov4nSMUdKN8nB1zL1St/QcAlE8srvSTxdaamaL5JgMhaY9cGNk8f",
+	"ZpK9NflsmFqAOLe6tpZL7TQ+O7zIsmZtDZh1JEUzkRqgST8FLVnslDSa9KmIjY3gsDRDbQtQMOZ5ZsZO",
+	"wtCTEir2O0yKe9891Ky+uGZn687cQqZfGdPJQI25AVOjSN6h602cVsPThnHdbCtIVqhRwSBTZ66Nb1WZ",
+	"g/I2sC1oVpeBmy0Fe921fpiU8jZ41ep9SHi9vltvyiiHtWq7R9uob9QDt15h/grKK6/U5QeY8oX7bZSU",
+	"1cgGGa61Z/jjj7VGn0HUed9+W7ONXdve8TeqicFWCv6mRda9/iAy/4LdrdU33zEHUS+8bsk/+M01xe45",
+	"4fB/L5CoKqtNieroeaof9XePHJ8V6rNCfVaozwr1OTPzxzO4srjx9k3zPkJ1+PHXfpOThl6dBD5cK1qP",
+	"i2tOrh5ZtI94W+S8bmnjPPrKaSDmu06KIM9yl+i6hj9QfjrBk1VvzK/9fy1lNBNM3HD7Gc1YAkURlAFF",
+	"WogA0VySqR3Yskfu5t8DhqgIfppmp0nUN7dBN8/h67cOXx0wN9vjNiBq+1wFh66j7kpxNNsBmn2Bn2/M",
+	"MbpOqi5gXW00zR26tjCZ88lRoz1v1O8Pjn/oRb2oNxi9jF5GVk49LVtnJWX/neu27tVwaclf36z/NwAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

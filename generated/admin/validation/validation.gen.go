@@ -12,6 +12,8 @@ import (
 // Operations describes every operation of the spec, with its checks.
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
+		{ID: "getDashboard", Method: "GET", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkGetDashboard},
+		{ID: "headDashboard", Method: "HEAD", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkGetDashboard},
 		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
 		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
 		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
@@ -22,6 +24,12 @@ func Operations() []reqcheck.Operation {
 		{ID: "headRequests", Method: "HEAD", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListRequests},
 		{ID: "reset", Method: "POST", Path: "/_admin/reset", Tags: []string{"admin"}, Secured: true, Check: checkReset},
 	}
+}
+
+// checkGetDashboard checks a request for getDashboard (GET /_admin/) and headDashboard (HEAD /_admin/).
+func checkGetDashboard(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
 }
 
 // checkListApplications checks a request for listApplications (GET /_admin/applications) and headApplications (HEAD /_admin/applications) and getFaults (GET /_admin/faults) and headFaults (HEAD /_admin/faults) and clearRequests (DELETE /_admin/requests).

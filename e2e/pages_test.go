@@ -1,0 +1,177 @@
+//go:build e2e
+
+// Package e2e drives the mock's pages in a real headless Chromium (Debian's
+// chromium package) with chromedp: `make e2e`. It is behind the e2e build
+// tag, so that `make test` needs only Go.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
+
+	"github.com/connector-group/members-api/server"
+)
+
+// browser starts a headless Chromium for t.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("no chromium on PATH (apt-get install chromium): %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The browser lives as long as the context of the first call: start it
+	// here, on the test's, not on a step's that ends with the step.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshot writes the page to bin/e2e/name.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "bin", "e2e")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: bin/e2e/%s (%d bytes)", name, len(png))
+}
+
+// step runs one named step within 15 s; on failure it saves a screenshot
+// (bin/e2e/failed.png) and fails t naming the step.
+func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	stepCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(stepCtx, actions...); err != nil {
+		screenshot(t, ctx, "failed.png")
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// waitFor polls the page until the JavaScript condition holds, within 15 s:
+// the dashboard builds its rows with script, which chromedp's WaitVisible
+// does not see appear.
+func waitFor(t *testing.T, ctx context.Context, name, condition string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](condition, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		screenshot(t, ctx, "failed.png")
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// TestPagesInChromium: the API reference's "Try it out" adds a member
+// (204); the dashboard shows that add and the application, sets a fault that
+// the next API call meets (503, in the journal), and resets everything.
+func TestPagesInChromium(t *testing.T) {
+	const token = "e2e-token"
+	mock, err := server.New(server.Config{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	ctx := browser(t)
+	app := uuid.NewString()
+	add := "#operations-members-AddConnectorGroupMember" // /openapi.json is the embedded copy: oapi-codegen capitalises operationIds
+
+	// The reference: authorise once, then Try it out on the add.
+	step(t, ctx, "open /docs", chromedp.Navigate(srv.URL+"/docs"), chromedp.WaitVisible(`.swagger-ui .info .title`))
+	step(t, ctx, "open Authorize", chromedp.Click(`.swagger-ui button.authorize`), chromedp.WaitVisible(`.modal-ux .auth-container input`))
+	step(t, ctx, "authorise", chromedp.SendKeys(`.modal-ux .auth-container input`, token),
+		chromedp.Click(`.modal-ux button.modal-btn.auth.authorize`), chromedp.Click(`.modal-ux button.btn-done`))
+	step(t, ctx, "expand the add", chromedp.Click(add+` .opblock-summary-control`), chromedp.WaitVisible(add+` .try-out__btn`))
+	step(t, ctx, "try it out", chromedp.Click(add+` .try-out__btn`),
+		chromedp.SendKeys(add+` tr[data-param-name="applicationsId"] input`, app))
+	step(t, ctx, "execute", chromedp.Click(add+` .execute`), chromedp.WaitVisible(add+` .live-responses-table tr.response .response-col_status`))
+	status, err := chromedp.Run(ctx, chromedp.Text(add+` .live-responses-table tr.response .response-col_status`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status, "204") {
+		t.Fatalf("Try it out answered %q, want 204", status)
+	}
+	screenshot(t, ctx, "docs.png")
+
+	// The dashboard: it asks for the token, then shows the add and the application.
+	step(t, ctx, "open /_admin/", chromedp.Navigate(srv.URL+"/_admin/"))
+	waitFor(t, ctx, "see the token prompt", `!document.querySelector("#auth").hidden`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+		`(() => { document.querySelector("#token").value = %q; document.querySelector("#auth-form").requestSubmit(); return true })()`, token))); err != nil {
+		t.Fatalf("give the token: %v", err)
+	}
+	waitFor(t, ctx, "see the add", `document.querySelector('#journal tr[data-operation="addConnectorGroupMember"][data-status="204"]') !== null`)
+	apps, err := chromedp.Run(ctx, chromedp.Text(`#apps`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(apps, app) || !strings.Contains(apps, "1") {
+		t.Errorf("applications %q, want %s with 1 member", apps, app)
+	}
+	screenshot(t, ctx, "dashboard.png")
+
+	// A fault rate of 1 with code 503, set in the form: the next call fails, and the journal says so.
+	err = chromedp.Do(ctx, chromedp.SetValue(`#faults input[name=faultRate]`, "1"))
+	if err == nil {
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](
+			`(() => { for (const b of document.querySelectorAll("#faults input[name=code]")) b.checked = b.value === "503"; return true })()`))
+	}
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.Click(`#faults button[type=submit]`))
+	}
+	if err == nil {
+		_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#status").textContent.includes("applied")`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+	}
+	if err != nil {
+		t.Fatalf("the fault form: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/applications/"+app+"/connectorGroup/members", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("the call after setting the fault: %d, want 503", rsp.StatusCode)
+	}
+	waitFor(t, ctx, "see the 503", `document.querySelector('#journal tr[data-status="503"]') !== null`)
+	fault, err := chromedp.Run(ctx, chromedp.Text(`#journal tr[data-status="503"]`))
+	if err != nil || !strings.Contains(fault, "injected 503") {
+		t.Fatalf("the 503 in the journal: %q, %v", fault, err)
+	}
+	screenshot(t, ctx, "dashboard-fault.png")
+
+	// Reset everything, the confirmation answered yes: the journal and the applications are empty.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`(() => { window.confirm = () => true; document.querySelector("#reset-all").click(); return true })()`)); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	waitFor(t, ctx, "see everything reset",
+		`document.querySelectorAll("#journal tr").length === 0 && document.querySelector("#apps").textContent.includes("none yet")`)
+	fmt.Fprintln(os.Stderr, "e2e: reference and dashboard driven in Chromium")
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"errors"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/connector-group/members-api/server/pages"
+)
+
+// The pages: the API reference (Swagger UI) at /docs, its files at
+// /docs/assets/NAME, and the dashboard at /_admin/, all embedded.
+
+// GetDocs serves the API reference page.
+func (h *handlers) GetDocs(c echo.Context) error {
+	return c.HTMLBlob(http.StatusOK, pages.Docs())
+}
+
+// HeadDocs answers as GetDocs, without the body.
+func (h *handlers) HeadDocs(c echo.Context) error { return h.GetDocs(c) }
+
+// GetDocsAsset serves one of the files the reference page loads.
+func (h *handlers) GetDocsAsset(c echo.Context, asset string) error {
+	data, err := fs.ReadFile(pages.Assets(), asset)
+	if errors.Is(err, fs.ErrNotExist) {
+		return notFound(msgNotFoundRoute)
+	}
+	if err != nil {
+		return err
+	}
+	contentType := mime.TypeByExtension(path.Ext(asset))
+	if contentType == "" {
+		contentType = "text/plain; charset=utf-8" // the licence texts
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	return c.Blob(http.StatusOK, contentType, data)
+}
+
+// HeadDocsAsset answers as GetDocsAsset, without the body.
+func (h *handlers) HeadDocsAsset(c echo.Context, asset string) error { return h.GetDocsAsset(c, asset) }
+
+// GetDashboard serves the dashboard page.
+func (a *adminHandlers) GetDashboard(c echo.Context) error {
+	return c.HTMLBlob(http.StatusOK, pages.Dashboard())
+}
+
+// HeadDashboard answers as GetDashboard, without the body.
+func (a *adminHandlers) HeadDashboard(c echo.Context) error { return a.GetDashboard(c) }
