@@ -173,5 +173,15 @@ func TestPagesInChromium(t *testing.T) {
 	}
 	waitFor(t, ctx, "see everything reset",
 		`document.querySelectorAll("#journal tr").length === 0 && document.querySelector("#apps").textContent.includes("none yet")`)
+	// A mock that accepts any token: the dashboard works without asking.
+	open, err := server.New(server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	openSrv := httptest.NewServer(open)
+	defer openSrv.Close()
+	step(t, ctx, "open a tokenless /_admin/", chromedp.Navigate(openSrv.URL+"/_admin/"))
+	waitFor(t, ctx, "no token asked", `document.querySelector("#auth").hidden && document.querySelector("#apps").textContent.includes("none yet")`)
+	screenshot(t, ctx, "dashboard-fresh.png")
 	fmt.Fprintln(os.Stderr, "e2e: reference and dashboard driven in Chromium")
 }
