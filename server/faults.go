@@ -193,7 +193,14 @@ type injector struct {
 	now      func() time.Time
 	callers  map[[sha256.Size]byte]*caller // by bearer token, hashed: no token is kept
 	lastSwep time.Time
+	// maxCallers bounds callers: without --token any token is accepted, so
+	// a client making up a token per request could grow it without bound.
+	maxCallers int
 }
+
+// defaultMaxCallers is how many bearer tokens the injector remembers at the
+// most (some 15 MB); one more is served, but not counted against a limit.
+const defaultMaxCallers = 100_000
 
 // caller is what the injector remembers of one bearer token.
 type caller struct {
@@ -212,7 +219,7 @@ func newInjector(faults Faults, seed uint64) (*injector, error) {
 		seed = rand.Uint64()
 	}
 	in := &injector{faults: faults, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: time.Now,
-		callers: map[[sha256.Size]byte]*caller{}}
+		callers: map[[sha256.Size]byte]*caller{}, maxCallers: defaultMaxCallers}
 	in.active.Store(faults.set())
 	return in, nil
 }
@@ -320,24 +327,39 @@ func (in *injector) fault(status int) *fault {
 
 // caller is the record of token, made on first use. Records whose window and
 // block have passed are swept once a window, so memory follows the tokens
-// seen recently.
+// seen recently; at maxCallers they are swept at most once a second, and a
+// token that still finds no room gets a record that is not kept (it is not
+// rate-limited: a mock's memory matters more than one caller's limit).
 func (in *injector) caller(token string, now time.Time) *caller {
 	key := sha256.Sum256([]byte(token))
-	c, ok := in.callers[key]
-	if !ok {
-		c = &caller{windowStart: now}
+	if c, ok := in.callers[key]; ok {
+		in.sweep(now, key, max(in.faults.RateLimit.Window, time.Minute))
+		return c
+	}
+	in.sweep(now, key, max(in.faults.RateLimit.Window, time.Minute))
+	if len(in.callers) >= in.maxCallers {
+		in.sweep(now, key, time.Second)
+	}
+	c := &caller{windowStart: now}
+	if len(in.callers) < in.maxCallers {
 		in.callers[key] = c
 	}
+	return c
+}
+
+// sweep drops the records whose window and block have passed, if the last
+// sweep is older than every.
+func (in *injector) sweep(now time.Time, keep [sha256.Size]byte, every time.Duration) {
+	if now.Sub(in.lastSwep) <= every {
+		return
+	}
+	in.lastSwep = now
 	window := max(in.faults.RateLimit.Window, time.Minute)
-	if now.Sub(in.lastSwep) > window {
-		in.lastSwep = now
-		for k, other := range in.callers {
-			if now.Sub(other.windowStart) > window && now.After(other.blockedUntil) && k != key {
-				delete(in.callers, k)
-			}
+	for k, other := range in.callers {
+		if now.Sub(other.windowStart) > window && now.After(other.blockedUntil) && k != keep {
+			delete(in.callers, k)
 		}
 	}
-	return c
 }
 
 // ceilSeconds is d in whole seconds, rounded up.
