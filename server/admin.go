@@ -20,6 +20,7 @@ type adminHandlers struct {
 	store     MemberStore
 	journal   *journal
 	misbehave *injector
+	dashboard []byte // the /_admin/ page, rendered at start-up
 }
 
 var _ adminserver.ServerInterface = (*adminHandlers)(nil)

@@ -6,9 +6,11 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/connector-group/members-api/internal/reqcheck"
 	"github.com/connector-group/members-api/server/pages"
 )
 
@@ -43,9 +45,25 @@ func (h *handlers) GetDocsAsset(c echo.Context, asset string) error {
 // HeadDocsAsset answers as GetDocsAsset, without the body.
 func (h *handlers) HeadDocsAsset(c echo.Context, asset string) error { return h.GetDocsAsset(c, asset) }
 
-// GetDashboard serves the dashboard page.
+// GetDashboard serves the dashboard page, rendered at start-up.
 func (a *adminHandlers) GetDashboard(c echo.Context) error {
-	return c.HTMLBlob(http.StatusOK, pages.Dashboard())
+	return c.HTMLBlob(http.StatusOK, a.dashboard)
+}
+
+// dashboardPage renders the dashboard with the member operations of the
+// spec and the fault statuses, so that it lists neither from a copy.
+func dashboardPage(operations []reqcheck.Operation) ([]byte, error) {
+	var data pages.DashboardData
+	for _, op := range operations {
+		if slices.Contains(op.Tags, memberTag) {
+			data.Operations = append(data.Operations, op.ID)
+		}
+	}
+	for code := range FaultStatuses {
+		data.FaultCodes = append(data.FaultCodes, code)
+	}
+	slices.Sort(data.FaultCodes)
+	return pages.Dashboard(data)
 }
 
 // HeadDashboard answers as GetDashboard, without the body.

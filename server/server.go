@@ -152,7 +152,11 @@ func New(cfg Config) (*Server, error) {
 		middlewares[op.ID] = []echo.MiddlewareFunc{operationMiddleware(op, auth, misbehave, maxBody, shadowsOf(op, all))}
 	}
 	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
-	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: store, journal: journal, misbehave: misbehave},
+	dashboard, err := dashboardPage(operations)
+	if err != nil {
+		return nil, err
+	}
+	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: store, journal: journal, misbehave: misbehave, dashboard: dashboard},
 		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	if err := servesEveryOperation(e, all); err != nil {
 		return nil, err

@@ -5,7 +5,10 @@
 package pages
 
 import (
+	"bytes"
 	"embed"
+	"fmt"
+	"html/template"
 	"io/fs"
 )
 
@@ -15,8 +18,26 @@ var files embed.FS
 // Docs is the /docs page.
 func Docs() []byte { return must(files.ReadFile("docs.html")) }
 
-// Dashboard is the /_admin/ page.
-func Dashboard() []byte { return must(files.ReadFile("dashboard.html")) }
+// DashboardData is what the dashboard lists from the generated code rather
+// than from a copy: the operations its journal filter offers and the fault
+// codes its form offers.
+type DashboardData struct {
+	Operations []string
+	FaultCodes []int
+}
+
+// Dashboard renders the /_admin/ page (html/template), once, at start-up.
+func Dashboard(data DashboardData) ([]byte, error) {
+	t, err := template.ParseFS(files, "dashboard.html")
+	if err != nil {
+		return nil, fmt.Errorf("the dashboard template: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return nil, fmt.Errorf("rendering the dashboard: %w", err)
+	}
+	return b.Bytes(), nil
+}
 
 // Assets are the files /docs loads (/docs/assets/NAME): Swagger UI's.
 func Assets() fs.FS {
