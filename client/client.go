@@ -188,7 +188,7 @@ func New(server string, opts ...Option) (*Client, error) {
 	// https://graph.microsoft.com/v1.0) would be dropped.
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/"
 	u.RawPath = ""
-	c := &Client{server: u, agent: userAgent(), timeout: DefaultTimeout, retries: DefaultRetries}
+	c := &Client{server: u, agent: DefaultUserAgent(), timeout: DefaultTimeout, retries: DefaultRetries}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err

@@ -204,8 +204,9 @@ func backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// userAgent names this client and the version of the module it was built from.
-func userAgent() string {
+// DefaultUserAgent is the User-Agent a Client sends unless WithUserAgent says
+// otherwise: this client and the version of the module it was built from.
+func DefaultUserAgent() string {
 	version := "devel"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		const module = "github.com/connector-group/members-api"

@@ -119,7 +119,7 @@ func (g *globals) connect() (*client.Client, *printer, error) {
 	if token == "" {
 		token, _ = g.lookup("CONNECTORCTL_TOKEN")
 	}
-	opts := []client.Option{client.WithUserAgent("connectorctl/" + version() + " " + clientAgent())}
+	opts := []client.Option{client.WithUserAgent("connectorctl/" + version() + " " + client.DefaultUserAgent())}
 	if token != "" {
 		opts = append(opts, client.WithToken(token))
 	}
@@ -313,7 +313,7 @@ func versionCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "connectorctl %s (%s, %s %s/%s)\n",
-				version(), clientAgent(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				version(), client.DefaultUserAgent(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
@@ -335,15 +335,6 @@ func version() string {
 		}
 	}
 	return "devel"
-}
-
-// clientAgent is the client package's own User-Agent, which the CLI's extends.
-func clientAgent() string {
-	c, err := client.New(defaultServer)
-	if err != nil {
-		return "connector-client-go"
-	}
-	return c.UserAgent()
 }
 
 // printFailure writes what the API or the network said: the code, the
