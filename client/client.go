@@ -64,7 +64,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/generated"
-	"github.com/connector-group/members-api/generated/validation"
 )
 
 // Connector is a connector to add: the generated model, whose ID is optional.
@@ -394,9 +393,9 @@ func (c *Client) ListPages(ctx context.Context, app uuid.UUID, opts ...CallOptio
 		var params generated.ListConnectorGroupMembersParams
 		if cs.top != nil {
 			n := *cs.top
-			if n < validation.ListConnectorGroupMembersTopMinimum || n > validation.ListConnectorGroupMembersTopMaximum {
+			if n < generated.ListConnectorGroupMembersTopMinimum || n > generated.ListConnectorGroupMembersTopMaximum {
 				yield(nil, fmt.Errorf("client: page size %d: want %d to %d", n,
-					validation.ListConnectorGroupMembersTopMinimum, validation.ListConnectorGroupMembersTopMaximum))
+					generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
 				return
 			}
 			top := int32(n)

@@ -369,25 +369,3 @@ func ceilSeconds(d time.Duration) int {
 	}
 	return int((d + time.Second - 1) / time.Second)
 }
-
-// forcedFault reads Prefer: code=NNN (Stoplight Prism's convention) from the
-// request's Prefer lines: the first code= that names a fault status, or 0.
-// Other code= values are ignored.
-func forcedFault(header http.Header) int {
-	for _, line := range header[canonicalPrefer] {
-		for _, pref := range strings.Split(line, ",") {
-			pref, _, _ = strings.Cut(pref, ";")
-			name, value, _ := strings.Cut(pref, "=")
-			if !strings.EqualFold(strings.TrimSpace(name), "code") {
-				continue
-			}
-			code, err := strconv.Atoi(strings.Trim(strings.TrimSpace(value), `"`))
-			if _, ok := FaultStatuses[code]; err == nil && ok {
-				return code
-			}
-		}
-	}
-	return 0
-}
-
-var canonicalPrefer = http.CanonicalHeaderKey("Prefer")

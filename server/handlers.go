@@ -15,7 +15,6 @@ import (
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/echoapi"
-	"github.com/connector-group/members-api/generated/validation"
 	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
@@ -73,7 +72,7 @@ func storeContext(c echo.Context) context.Context {
 
 // AddConnectorGroupMember stores the connector the validator has decoded, and
 // answers 204 or, when asked with Prefer, 201 with the body.
-func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, params generated.AddConnectorGroupMemberParams) error {
+func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, _ generated.AddConnectorGroupMemberParams) error {
 	in, ok := requestOf(c).body.(*generated.AddConnectorGroupMemberJSONRequestBody)
 	if !ok {
 		return errors.New("the add handler ran without a validated body")
@@ -93,7 +92,7 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 	header[echo.HeaderLocation] = location
 	header[canonicalODataEntityID] = location
 	header[echo.HeaderVary] = varyPrefer
-	if wantsRepresentation(params.Prefer) {
+	if requestOf(c).prefer.representation {
 		header[canonicalPrefApplied] = returnRepresentation
 		return c.JSON(http.StatusCreated, toConnector(m))
 	}
@@ -108,27 +107,9 @@ var (
 	returnRepresentation   = []string{"return=representation"}
 )
 
-// wantsRepresentation reads the preferences (RFC 7240): a list, possibly over
-// several Prefer lines (which the validator has joined), each a token with an
-// optional value and parameters after ";". Only the first "return" counts;
-// parameters and unknown preferences change nothing.
-func wantsRepresentation(prefer *generated.Prefer) bool {
-	if prefer == nil {
-		return false
-	}
-	for _, pref := range *prefer {
-		pref, _, _ = strings.Cut(pref, ";")
-		name, value, _ := strings.Cut(pref, "=")
-		if strings.EqualFold(strings.TrimSpace(name), "return") {
-			return strings.EqualFold(strings.Trim(strings.TrimSpace(value), `"`), "representation")
-		}
-	}
-	return false
-}
-
 // ListConnectorGroupMembers answers one page and, when more follow, the link to the next.
 func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.ApplicationsID, params generated.ListConnectorGroupMembersParams) error {
-	top := validation.ListConnectorGroupMembersTopDefault
+	top := generated.ListConnectorGroupMembersTopDefault
 	if params.Top != nil {
 		top = int(*params.Top)
 	}

@@ -25,6 +25,7 @@ type requestContext struct {
 	id     uuid.UUID     // the request-id
 	method string        // the method the client sent
 	body   any           // the body the generated validator decoded, or nil
+	prefer preferences   // what the Prefer header asks for
 	fault  int           // the status of the fault injected, or 0
 	delay  time.Duration // the latency injected
 

@@ -50,10 +50,17 @@ func operationMiddleware(op reqcheck.Operation, auth func(http.Header) (string, 
 					return err
 				}
 			}
+			prefer := parsePrefer(req.Header[canonicalPrefer])
+			requestOf(c).prefer = prefer
+			if lines := req.Header[canonicalPrefer]; len(lines) > 1 {
+				// The generated binder takes one field line; several are one
+				// list (RFC 9110, 5.3), so they reach it as the one line they mean.
+				req.Header[canonicalPrefer] = []string{strings.Join(lines, ", ")}
+			}
 			var d decision
 			if member {
 				var err error
-				if d, err = misbehaveOn(c, misbehave, token, maxBody); err != nil {
+				if d, err = misbehaveOn(c, misbehave, token, prefer.fault, maxBody); err != nil {
 					return err
 				}
 			}
@@ -113,9 +120,8 @@ const memberTag = "members"
 // middleware waits once the body is read. Only with the body read to its end
 // does net/http notice a client that goes away, so the wait can be cut short
 // at once. Nothing is locked while it waits.
-func misbehaveOn(c echo.Context, misbehave *injector, token string, maxBody int64) (decision, error) {
+func misbehaveOn(c echo.Context, misbehave *injector, token string, forced int, maxBody int64) (decision, error) {
 	req := c.Request()
-	forced := forcedFault(req.Header)
 	if forced == 0 && !misbehave.active.Load() {
 		return decision{}, nil
 	}

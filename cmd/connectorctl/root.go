@@ -17,7 +17,6 @@ import (
 
 	"github.com/connector-group/members-api/client"
 	"github.com/connector-group/members-api/generated"
-	"github.com/connector-group/members-api/generated/validation"
 )
 
 // Exit statuses.
@@ -210,7 +209,7 @@ func addCommand(g *globals) *cobra.Command {
 // help follows the spec without a copy here.
 func statusValues() []string {
 	var values []string
-	for _, v := range validation.ConnectorStatusValues() {
+	for _, v := range generated.ConnectorStatusValues() {
 		values = append(values, string(v))
 	}
 	return values
@@ -224,9 +223,9 @@ func listCommand(g *globals) *cobra.Command {
 		Short: "List the members of the group, page by page as they arrive",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("page-size") && (pageSize < validation.ListConnectorGroupMembersTopMinimum || pageSize > validation.ListConnectorGroupMembersTopMaximum) {
+			if cmd.Flags().Changed("page-size") && (pageSize < generated.ListConnectorGroupMembersTopMinimum || pageSize > generated.ListConnectorGroupMembersTopMaximum) {
 				return fmt.Errorf("--page-size %d: want %d to %d", pageSize,
-					validation.ListConnectorGroupMembersTopMinimum, validation.ListConnectorGroupMembersTopMaximum)
+					generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum)
 			}
 			c, out, err := g.connect()
 			if err != nil {
@@ -250,8 +249,8 @@ func listCommand(g *globals) *cobra.Command {
 		},
 	}
 	guidFlag(cmd, &app, "app", "the application's GUID", true)
-	cmd.Flags().IntVar(&pageSize, "page-size", validation.ListConnectorGroupMembersTopDefault,
-		fmt.Sprintf("members a page, %d to %d", validation.ListConnectorGroupMembersTopMinimum, validation.ListConnectorGroupMembersTopMaximum))
+	cmd.Flags().IntVar(&pageSize, "page-size", generated.ListConnectorGroupMembersTopDefault,
+		fmt.Sprintf("members a page, %d to %d", generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
 	return cmd
 }
 

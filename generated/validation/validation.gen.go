@@ -6,7 +6,6 @@ package validation
 
 import (
 	"regexp"
-	"strings"
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/reqcheck"
@@ -17,26 +16,26 @@ func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
-		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
-		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
-		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
-		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
-		{ID: "getDocs", Method: "GET", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "headDocs", Method: "HEAD", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyMediaTypes: []string{"application/json"}},
+		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
+		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
+		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
+		{ID: "getDocs", Method: "GET", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "headDocs", Method: "HEAD", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getDocsAsset", Method: "GET", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
 		{ID: "headDocsAsset", Method: "HEAD", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
-		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
-		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkGetDocs},
+		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 	}
 }
 
-// checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members) and headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
+// checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members), headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
 func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterApplicationsId(in, vs)
 	checkParameterClientRequestId(in, vs)
@@ -44,31 +43,24 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		if n1, ok := reqcheck.ParseInteger(v, 64); !ok {
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
 			vs.Add("$top", reqcheck.MsgNotInteger(v))
 		} else {
-			if n1 < 1 {
+			if n < 1 {
 				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			}
-			if n1 > 999 {
+			} else if n > 999 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
 			}
-			_ = n1
 		}
 	}
 	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
 		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		switch {
-		default:
-			length2 := reqcheck.Length(v)
-			if length2 < 1 {
-				vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
-			}
-			if length2 > 64 {
-				vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
-			}
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
+		} else if length > 64 {
+			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
@@ -94,8 +86,8 @@ func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 	return body
 }
 
-// checkGetConnectorGroupMember checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}) and headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}) and removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
-func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
+// checkApplicationsIdConnectorIdClientRequestID checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}), headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}), removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
+func checkApplicationsIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterApplicationsId(in, vs)
 	checkParameterConnectorId(in, vs)
 	checkParameterClientRequestId(in, vs)
@@ -103,58 +95,26 @@ func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 	return nil
 }
 
-// checkGetDocs checks a request for getDocs (GET /docs) and headDocs (HEAD /docs) and getHealth (GET /healthz) and headHealth (HEAD /healthz) and getMetrics (GET /metrics) and headMetrics (HEAD /metrics) and getOpenAPIJSON (GET /openapi.json) and headOpenAPIJSON (HEAD /openapi.json) and getOpenAPIYAML (GET /openapi.yaml) and headOpenAPIYAML (HEAD /openapi.yaml).
-func checkGetDocs(in *reqcheck.Input, vs *reqcheck.Violations) any {
+// checkNoParameters checks a request for getDocs (GET /docs), headDocs (HEAD /docs), getHealth (GET /healthz), headHealth (HEAD /healthz), getMetrics (GET /metrics), headMetrics (HEAD /metrics), getOpenAPIJSON (GET /openapi.json), headOpenAPIJSON (HEAD /openapi.json), getOpenAPIYAML (GET /openapi.yaml), headOpenAPIYAML (HEAD /openapi.yaml).
+func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
 
-// checkGetDocsAsset checks a request for getDocsAsset (GET /docs/assets/{asset}) and headDocsAsset (HEAD /docs/assets/{asset}).
+// checkGetDocsAsset checks a request for getDocsAsset (GET /docs/assets/{asset}), headDocsAsset (HEAD /docs/assets/{asset}).
 func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	if v := in.PathParam("asset"); v == "" {
 		vs.Add("asset", reqcheck.MsgParamRequired("path", "asset"))
 	} else {
-		switch {
-		default:
-			length1 := reqcheck.Length(v)
-			if length1 > 64 {
-				vs.Add("asset", reqcheck.MsgMaxLength(64))
-			}
-			if !pattern1.MatchString(v) {
-				vs.Add("asset", reqcheck.MsgPattern(v, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))
-			}
+		if reqcheck.Length(v) > 64 {
+			vs.Add("asset", reqcheck.MsgMaxLength(64))
+		}
+		if !assetPattern.MatchString(v) {
+			vs.Add("asset", reqcheck.MsgPattern(v, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
-}
-
-// ListConnectorGroupMembersTopDefault is the default of listConnectorGroupMembers's query parameter $top.
-const ListConnectorGroupMembersTopDefault = 100
-
-// ListConnectorGroupMembersTopMinimum is the least value of listConnectorGroupMembers's query parameter $top.
-const ListConnectorGroupMembersTopMinimum = 1
-
-// ListConnectorGroupMembersTopMaximum is the greatest value of listConnectorGroupMembers's query parameter $top.
-const ListConnectorGroupMembersTopMaximum = 999
-
-// HeadConnectorGroupMembersTopDefault is the default of headConnectorGroupMembers's query parameter $top.
-const HeadConnectorGroupMembersTopDefault = 100
-
-// HeadConnectorGroupMembersTopMinimum is the least value of headConnectorGroupMembers's query parameter $top.
-const HeadConnectorGroupMembersTopMinimum = 1
-
-// HeadConnectorGroupMembersTopMaximum is the greatest value of headConnectorGroupMembers's query parameter $top.
-const HeadConnectorGroupMembersTopMaximum = 999
-
-// ConnectorStatusValues are the values of connectorStatus, in the spec's order.
-func ConnectorStatusValues() []generated.ConnectorStatus {
-	return []generated.ConnectorStatus{"active", "inactive"}
-}
-
-// ErrorCodeValues are the values of errorCode, in the spec's order.
-func ErrorCodeValues() []generated.ErrorCode {
-	return []generated.ErrorCode{"Request_BadRequest", "InvalidAuthenticationToken", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError", "TooManyRequests", "BadGateway", "ServiceUnavailable", "GatewayTimeout"}
 }
 
 // checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId).
@@ -162,11 +122,8 @@ func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations) {
 	if v := in.PathParam("applicationsId"); v == "" {
 		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
 	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
-			}
+		if !reqcheck.IsGUID(v) {
+			vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
 		}
 	}
 }
@@ -177,15 +134,10 @@ func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations) 
 		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
 	} else if len(lines) == 1 {
 		v := lines[0]
-		switch {
-		default:
-			length1 := reqcheck.Length(v)
-			if length1 < 1 {
-				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
-			}
-			if length1 > 128 {
-				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
-			}
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("client-request-id", reqcheck.MsgMinLength(1))
+		} else if length > 128 {
+			vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
 		}
 	}
 }
@@ -193,20 +145,13 @@ func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations) 
 // checkParameterPrefer checks the header parameter Prefer (#/components/parameters/Prefer).
 func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
 	if lines := in.Header["Prefer"]; len(lines) > 0 {
-		v := reqcheck.JoinFieldLines(lines)
-		in.Header["Prefer"] = []string{v}
-		items := reqcheck.SplitList(v)
+		items := reqcheck.ListItems(lines)
 		if len(items) > 16 {
 			vs.Add("Prefer", reqcheck.MsgMaxItems(16))
 		}
 		for _, item := range items {
-			item = strings.TrimSpace(item)
-			switch {
-			default:
-				length1 := reqcheck.Length(item)
-				if length1 > 256 {
-					vs.Add("Prefer", reqcheck.MsgMaxLength(256))
-				}
+			if reqcheck.Length(item) > 256 {
+				vs.Add("Prefer", reqcheck.MsgMaxLength(256))
 			}
 		}
 	}
@@ -217,11 +162,8 @@ func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations) {
 	if v := in.PathParam("connectorId"); v == "" {
 		vs.Add("connectorId", reqcheck.MsgParamRequired("path", "connectorId"))
 	} else {
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("connectorId", reqcheck.MsgFormat(v, "uuid"))
-			}
+		if !reqcheck.IsGUID(v) {
+			vs.Add("connectorId", reqcheck.MsgFormat(v, "uuid"))
 		}
 	}
 }
@@ -231,94 +173,69 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	if !d.Object() {
 		return
 	}
-	var seen1 uint64
+	var seen uint64
 	for d.Next() {
 		switch string(d.Name()) {
 		case "@odata.type":
-			{
-				p2 := reqcheck.Alloc(&o.OdataType)
-				if s3, ok := d.String(); ok {
-					switch {
-					case s3 != "#microsoft.graph.connector":
-						d.Violate(reqcheck.MsgEnum(s3, "#microsoft.graph.connector"))
-					default:
-					}
-					reqcheck.SetString(p2, s3)
+			if odataType, ok := d.String(); ok {
+				if odataType != "#microsoft.graph.connector" {
+					d.Violate(reqcheck.MsgEnum(odataType, "#microsoft.graph.connector"))
 				}
+				reqcheck.SetString(reqcheck.Alloc(&o.OdataType), odataType)
 			}
 		case "externalIp":
-			seen1 |= 1 << 0
-			if s4, ok := d.String(); ok {
+			seen |= 1 << 0
+			if externalIp, ok := d.String(); ok {
 				switch {
-				case !(isBranch2(s4) || isBranch3(s4)):
-					d.Violate(reqcheck.MsgAlternatives(s4, "ipv4 or ipv6"))
+				case !(reqcheck.IsIPv4(externalIp) || reqcheck.IsIPv6(externalIp)):
+					d.Violate(reqcheck.MsgAlternatives(externalIp, "ipv4 or ipv6"))
 				default:
-					length5 := reqcheck.Length(s4)
-					if length5 > 45 {
+					if reqcheck.Length(externalIp) > 45 {
 						d.Violate(reqcheck.MsgMaxLength(45))
 					}
 				}
-				reqcheck.SetString(&o.ExternalIP, s4)
+				reqcheck.SetString(&o.ExternalIP, externalIp)
 			}
 		case "id":
-			{
-				p6 := reqcheck.Alloc(&o.ID)
-				if s7, ok := d.String(); ok {
-					switch {
-					default:
-						if !reqcheck.IsGUID(s7) {
-							d.Violate(reqcheck.MsgFormat(s7, "uuid"))
-						}
-					}
-					if id, ok := reqcheck.ParseGUID(s7); ok {
-						*p6 = id
-					}
+			if idValue, ok := d.String(); ok {
+				if !reqcheck.IsGUID(idValue) {
+					d.Violate(reqcheck.MsgFormat(idValue, "uuid"))
+				}
+				if id, ok := reqcheck.ParseGUID(idValue); ok {
+					*reqcheck.Alloc(&o.ID) = id
 				}
 			}
 		case "machineName":
-			seen1 |= 1 << 1
-			if s8, ok := d.String(); ok {
-				switch {
-				default:
-					length9 := reqcheck.Length(s8)
-					if length9 < 1 {
-						d.Violate(reqcheck.MsgMinLength(1))
-					}
-					if length9 > 255 {
-						d.Violate(reqcheck.MsgMaxLength(255))
-					}
+			seen |= 1 << 1
+			if machineName, ok := d.String(); ok {
+				if length := reqcheck.Length(machineName); length < 1 {
+					d.Violate(reqcheck.MsgMinLength(1))
+				} else if length > 255 {
+					d.Violate(reqcheck.MsgMaxLength(255))
 				}
-				reqcheck.SetString(&o.MachineName, s8)
+				reqcheck.SetString(&o.MachineName, machineName)
 			}
 		case "status":
-			seen1 |= 1 << 2
-			if s10, ok := d.String(); ok {
-				switch {
-				case s10 != "active" && s10 != "inactive":
-					d.Violate(reqcheck.MsgEnum(s10, "active, inactive"))
-				default:
+			seen |= 1 << 2
+			if status, ok := d.String(); ok {
+				if status != "active" && status != "inactive" {
+					d.Violate(reqcheck.MsgEnum(status, "active, inactive"))
 				}
-				reqcheck.SetString(&o.Status, s10)
+				reqcheck.SetString(&o.Status, status)
 			}
 		default:
 			d.Unknown()
 		}
 	}
-	if seen1&(1<<0) == 0 {
+	if seen&(1<<0) == 0 {
 		d.Missing("externalIp")
 	}
-	if seen1&(1<<1) == 0 {
+	if seen&(1<<1) == 0 {
 		d.Missing("machineName")
 	}
-	if seen1&(1<<2) == 0 {
+	if seen&(1<<2) == 0 {
 		d.Missing("status")
 	}
 }
 
-var pattern1 = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-// isBranch2 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[0].
-func isBranch2(s string) bool { return reqcheck.IsIPv4(s) }
-
-// isBranch3 tells whether s passes #/components/schemas/connector.properties.externalIp.anyOf[1].
-func isBranch3(s string) bool { return reqcheck.IsIPv6(s) }
+var assetPattern = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")

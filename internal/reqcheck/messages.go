@@ -2,7 +2,6 @@ package reqcheck
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -153,6 +152,3 @@ func article(typ string) string {
 	}
 	return "a " + typ
 }
-
-// JoinOr joins alternatives for MsgAlternatives: "ipv4 or ipv6".
-func JoinOr(names ...string) string { return strings.Join(names, " or ") }

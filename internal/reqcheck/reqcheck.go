@@ -106,8 +106,6 @@ type Operation struct {
 	// BodyMediaTypes are the media types the request body may have; nil when
 	// the operation takes no body.
 	BodyMediaTypes []string
-	// BodyRequired says the operation requires a body.
-	BodyRequired bool
 	// Check checks the request's parameters, headers and body against the
 	// spec, adding what it breaks to vs. With no violation it returns the
 	// decoded body (a pointer to the operation's generated body type), or nil
@@ -132,19 +130,17 @@ func UnknownOptions(query url.Values, vs *Violations, declared ...string) {
 	}
 }
 
-// JoinFieldLines is a list-based header sent as several field lines, as one
-// value (RFC 9110, section 5.3).
-func JoinFieldLines(lines []string) string {
-	if len(lines) == 1 {
-		return lines[0]
+// ListItems is the items of a list-based header (RFC 9110, section 5.3):
+// every field line split on its commas, each item trimmed. Several lines are
+// one list.
+func ListItems(lines []string) []string {
+	var items []string
+	for _, line := range lines {
+		for item := range strings.SplitSeq(line, ",") {
+			items = append(items, strings.TrimSpace(item))
+		}
 	}
-	return strings.Join(lines, ", ")
-}
-
-// SplitList splits a list-based header's value on its commas, as the
-// generated server code binds it (the "simple" style).
-func SplitList(value string) []string {
-	return strings.Split(value, ",")
+	return items
 }
 
 // The setters below let generated code store a checked value in a field of

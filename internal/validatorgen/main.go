@@ -19,7 +19,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"go/format"
@@ -33,40 +32,45 @@ func main() {
 	modelsPath := flag.String("models", "", "the Go file oapi-codegen wrote the models into")
 	modelsImport := flag.String("models-import", "", "the import path of the models package")
 	pkg := flag.String("package", "validation", "the package name of the output")
-	out := flag.String("out", "", "the Go file to write")
+	out := flag.String("out", "", "the Go file to write the validators into")
+	valuesOut := flag.String("values-out", "", "the Go file, beside the models, to write the enum values and parameter bounds into")
 	flag.Parse()
-	if *specPath == "" || *modelsPath == "" || *modelsImport == "" || *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: validatorgen -spec FILE -models FILE -models-import PATH -out FILE [-package NAME]")
+	if *specPath == "" || *modelsPath == "" || *modelsImport == "" || *out == "" || *valuesOut == "" {
+		fmt.Fprintln(os.Stderr, "usage: validatorgen -spec FILE -models FILE -models-import PATH -out FILE -values-out FILE [-package NAME]")
 		os.Exit(2)
 	}
-	if err := run(*specPath, *modelsPath, *modelsImport, *pkg, *out); err != nil {
+	if err := run(*specPath, *modelsPath, *modelsImport, *pkg, *out, *valuesOut); err != nil {
 		fmt.Fprintln(os.Stderr, "validatorgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(specPath, modelsPath, modelsImport, pkg, out string) error {
+func run(specPath, modelsPath, modelsImport, pkg, out, valuesOut string) error {
 	doc, err := loadSpec(specPath)
 	if err != nil {
 		return err
 	}
-	models, err := parseModels(modelsPath)
+	models, err := parseModels(modelsPath, nil)
 	if err != nil {
 		return err
 	}
 	// The spec is named as the repository does (openapi/connector.yaml), not
 	// by the relative path go generate happened to run with.
 	specName := filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(specPath)), filepath.Base(specPath)))
-	g := newGenerator(doc, models, modelsImport, pkg, specName)
-	src, err := g.generate()
+	generated, err := generate(doc, models, modelsImport, pkg, specName)
 	if err != nil {
 		return err
 	}
-	formatted, err := format.Source(src)
-	if err != nil {
-		return fmt.Errorf("formatting the generated code (a generator bug): %w\n%s", err, numbered(src))
+	for path, src := range map[string][]byte{out: generated.validation, valuesOut: generated.values} {
+		formatted, err := format.Source(src)
+		if err != nil {
+			return fmt.Errorf("formatting %s (a generator bug): %w\n%s", path, err, numbered(src))
+		}
+		if err := os.WriteFile(path, formatted, 0o644); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(out, formatted, 0o644)
+	return nil
 }
 
 // numbered is src with line numbers, to find what format.Source complains about.
@@ -93,10 +97,3 @@ func (e *unsupportedError) Error() string {
 	}
 	return msg
 }
-
-// errs collects every problem, so one run names them all.
-type errs []error
-
-func (e *errs) add(err error) { *e = append(*e, err) }
-
-func (e errs) join() error { return errors.Join(e...) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -9,28 +8,12 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/getkin/kin-openapi/openapi3"
 )
-
-// loadSpec loads and validates the document with kin-openapi, refusing
-// references to other documents (the spec is one self-contained file).
-func loadSpec(path string) (*openapi3.T, error) {
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = false
-	doc, err := loader.LoadFromFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", path, err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		return nil, fmt.Errorf("%s is not a valid OpenAPI document: %w", path, err)
-	}
-	return doc, nil
-}
 
 // models is what oapi-codegen declared in the models file: the validator
 // decodes into these types, by these field names.
 type models struct {
+	pkg     string              // the package's name
 	types   map[string]ast.Expr // type name -> its definition (an alias's target too)
 	imports map[string]string   // package name used in the file -> import path
 }
@@ -41,13 +24,18 @@ type field struct {
 	typ  ast.Expr
 }
 
-func parseModels(path string) (*models, error) {
+// parseModels reads the models file at path, or src when it is not nil.
+func parseModels(path string, src []byte) (*models, error) {
 	fset := token.NewFileSet()
-	file, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+	var from any
+	if src != nil {
+		from = src
+	}
+	file, err := parser.ParseFile(fset, path, from, parser.SkipObjectResolution)
 	if err != nil {
 		return nil, fmt.Errorf("reading the models %s: %w", path, err)
 	}
-	m := &models{types: map[string]ast.Expr{}, imports: map[string]string{}}
+	m := &models{pkg: file.Name.Name, types: map[string]ast.Expr{}, imports: map[string]string{}}
 	for _, imp := range file.Imports {
 		p, _ := strconv.Unquote(imp.Path.Value)
 		name := p[strings.LastIndex(p, "/")+1:]

@@ -14,26 +14,26 @@ func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "getDashboard", Method: "GET", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkGetDashboard},
 		{ID: "headDashboard", Method: "HEAD", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkGetDashboard},
-		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
-		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
-		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
-		{ID: "headFaults", Method: "HEAD", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
-		{ID: "setFaults", Method: "PUT", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkSetFaults, BodyRequired: true, BodyMediaTypes: []string{"application/json"}},
-		{ID: "clearRequests", Method: "DELETE", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
+		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
+		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
+		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
+		{ID: "headFaults", Method: "HEAD", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
+		{ID: "setFaults", Method: "PUT", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkSetFaults, BodyMediaTypes: []string{"application/json"}},
+		{ID: "clearRequests", Method: "DELETE", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "listRequests", Method: "GET", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListRequests},
 		{ID: "headRequests", Method: "HEAD", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListRequests},
 		{ID: "reset", Method: "POST", Path: "/_admin/reset", Tags: []string{"admin"}, Secured: true, Check: checkReset},
 	}
 }
 
-// checkGetDashboard checks a request for getDashboard (GET /_admin/) and headDashboard (HEAD /_admin/).
+// checkGetDashboard checks a request for getDashboard (GET /_admin/), headDashboard (HEAD /_admin/).
 func checkGetDashboard(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
 }
 
-// checkListApplications checks a request for listApplications (GET /_admin/applications) and headApplications (HEAD /_admin/applications) and getFaults (GET /_admin/faults) and headFaults (HEAD /_admin/faults) and clearRequests (DELETE /_admin/requests).
-func checkListApplications(in *reqcheck.Input, vs *reqcheck.Violations) any {
+// checkClientRequestID checks a request for listApplications (GET /_admin/applications), headApplications (HEAD /_admin/applications), getFaults (GET /_admin/faults), headFaults (HEAD /_admin/faults), clearRequests (DELETE /_admin/requests).
+func checkClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterConnectorClientRequestId(in, vs)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
@@ -56,62 +56,51 @@ func checkSetFaults(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	return body
 }
 
-// checkListRequests checks a request for listRequests (GET /_admin/requests) and headRequests (HEAD /_admin/requests).
+// checkListRequests checks a request for listRequests (GET /_admin/requests), headRequests (HEAD /_admin/requests).
 func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterConnectorClientRequestId(in, vs)
 	if vals := in.Query["applicationId"]; len(vals) > 1 {
 		vs.Add("applicationId", reqcheck.MsgRepeated("query", "applicationId", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
-			}
+		if !reqcheck.IsGUID(v) {
+			vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
 		}
 	}
 	if vals := in.Query["operation"]; len(vals) > 1 {
 		vs.Add("operation", reqcheck.MsgRepeated("query", "operation", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		switch {
-		default:
-			length1 := reqcheck.Length(v)
-			if length1 > 128 {
-				vs.Add("operation", reqcheck.MsgMaxLength(128))
-			}
+		if reqcheck.Length(v) > 128 {
+			vs.Add("operation", reqcheck.MsgMaxLength(128))
 		}
 	}
 	if vals := in.Query["status"]; len(vals) > 1 {
 		vs.Add("status", reqcheck.MsgRepeated("query", "status", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		if n2, ok := reqcheck.ParseInteger(v, 64); !ok {
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
 			vs.Add("status", reqcheck.MsgNotInteger(v))
 		} else {
-			if n2 < 100 {
+			if n < 100 {
 				vs.Add("status", reqcheck.MsgMinimum(v, "100", false))
-			}
-			if n2 > 599 {
+			} else if n > 599 {
 				vs.Add("status", reqcheck.MsgMaximum(v, "599", false))
 			}
-			_ = n2
 		}
 	}
 	if vals := in.Query["$top"]; len(vals) > 1 {
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		if n3, ok := reqcheck.ParseInteger(v, 64); !ok {
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
 			vs.Add("$top", reqcheck.MsgNotInteger(v))
 		} else {
-			if n3 < 1 {
+			if n < 1 {
 				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			}
-			if n3 > 100000 {
+			} else if n > 100000 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "100000", false))
 			}
-			_ = n3
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "operation", "status", "$top")
@@ -125,44 +114,12 @@ func checkReset(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		vs.Add("applicationId", reqcheck.MsgRepeated("query", "applicationId", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		switch {
-		default:
-			if !reqcheck.IsGUID(v) {
-				vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
-			}
+		if !reqcheck.IsGUID(v) {
+			vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "applicationId")
 	return nil
-}
-
-// ListRequestsStatusMinimum is the least value of listRequests's query parameter status.
-const ListRequestsStatusMinimum = 100
-
-// ListRequestsStatusMaximum is the greatest value of listRequests's query parameter status.
-const ListRequestsStatusMaximum = 599
-
-// ListRequestsTopMinimum is the least value of listRequests's query parameter $top.
-const ListRequestsTopMinimum = 1
-
-// ListRequestsTopMaximum is the greatest value of listRequests's query parameter $top.
-const ListRequestsTopMaximum = 100000
-
-// HeadRequestsStatusMinimum is the least value of headRequests's query parameter status.
-const HeadRequestsStatusMinimum = 100
-
-// HeadRequestsStatusMaximum is the greatest value of headRequests's query parameter status.
-const HeadRequestsStatusMaximum = 599
-
-// HeadRequestsTopMinimum is the least value of headRequests's query parameter $top.
-const HeadRequestsTopMinimum = 1
-
-// HeadRequestsTopMaximum is the greatest value of headRequests's query parameter $top.
-const HeadRequestsTopMaximum = 100000
-
-// ConnectorErrorCodeValues are the values of connector_errorCode, in the spec's order.
-func ConnectorErrorCodeValues() []generated.ConnectorErrorCode {
-	return []generated.ConnectorErrorCode{"Request_BadRequest", "InvalidAuthenticationToken", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError", "TooManyRequests", "BadGateway", "ServiceUnavailable", "GatewayTimeout"}
 }
 
 // checkParameterConnectorClientRequestId checks the header parameter client-request-id (#/components/parameters/connector_ClientRequestId).
@@ -171,15 +128,10 @@ func checkParameterConnectorClientRequestId(in *reqcheck.Input, vs *reqcheck.Vio
 		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
 	} else if len(lines) == 1 {
 		v := lines[0]
-		switch {
-		default:
-			length1 := reqcheck.Length(v)
-			if length1 < 1 {
-				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
-			}
-			if length1 > 128 {
-				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
-			}
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("client-request-id", reqcheck.MsgMinLength(1))
+		} else if length > 128 {
+			vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
 		}
 	}
 }
@@ -192,79 +144,50 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 	for d.Next() {
 		switch string(d.Name()) {
 		case "faultCodes":
-			{
-				p1 := reqcheck.Alloc(&o.FaultCodes)
-				if d.Array() {
-					for d.Element() {
-						e2 := reqcheck.Grow(p1)
-						if text3, n4, ok := d.Integer(64); ok {
-							if n4 != 429 && n4 != 500 && n4 != 502 && n4 != 503 && n4 != 504 {
-								d.Violate(reqcheck.MsgEnum(text3, "429, 500, 502, 503, 504"))
-							}
-							_ = text3
-							reqcheck.SetInt(e2, n4)
+			if d.Array() {
+				list := reqcheck.Alloc(&o.FaultCodes)
+				for d.Element() {
+					item := reqcheck.Grow(list)
+					if text, itemValue, ok := d.Integer(64); ok {
+						if itemValue != 429 && itemValue != 500 && itemValue != 502 && itemValue != 503 && itemValue != 504 {
+							d.Violate(reqcheck.MsgEnum(text, "429, 500, 502, 503, 504"))
 						}
+						reqcheck.SetInt(item, itemValue)
 					}
-					if d.Count() > 5 {
-						d.Violate(reqcheck.MsgMaxItems(5))
-					}
+				}
+				if d.Count() > 5 {
+					d.Violate(reqcheck.MsgMaxItems(5))
 				}
 			}
 		case "faultRate":
-			{
-				p5 := reqcheck.Alloc(&o.FaultRate)
-				if text6, f7, ok := d.Number(); ok {
-					if f7 < 0 {
-						d.Violate(reqcheck.MsgMinimum(text6, "0", false))
-					}
-					if f7 > 1 {
-						d.Violate(reqcheck.MsgMaximum(text6, "1", false))
-					}
-					_ = text6
-					reqcheck.SetFloat(p5, f7)
+			if text, faultRate, ok := d.Number(); ok {
+				if faultRate < 0 {
+					d.Violate(reqcheck.MsgMinimum(text, "0", false))
+				} else if faultRate > 1 {
+					d.Violate(reqcheck.MsgMaximum(text, "1", false))
 				}
+				reqcheck.SetFloat(reqcheck.Alloc(&o.FaultRate), faultRate)
 			}
 		case "latency":
-			{
-				p8 := reqcheck.Alloc(&o.Latency)
-				if s9, ok := d.String(); ok {
-					switch {
-					default:
-						length10 := reqcheck.Length(s9)
-						if length10 > 64 {
-							d.Violate(reqcheck.MsgMaxLength(64))
-						}
-					}
-					reqcheck.SetString(p8, s9)
+			if latency, ok := d.String(); ok {
+				if reqcheck.Length(latency) > 64 {
+					d.Violate(reqcheck.MsgMaxLength(64))
 				}
+				reqcheck.SetString(reqcheck.Alloc(&o.Latency), latency)
 			}
 		case "rateLimit":
-			{
-				p11 := reqcheck.Alloc(&o.RateLimit)
-				if s12, ok := d.String(); ok {
-					switch {
-					default:
-						length13 := reqcheck.Length(s12)
-						if length13 > 64 {
-							d.Violate(reqcheck.MsgMaxLength(64))
-						}
-					}
-					reqcheck.SetString(p11, s12)
+			if rateLimit, ok := d.String(); ok {
+				if reqcheck.Length(rateLimit) > 64 {
+					d.Violate(reqcheck.MsgMaxLength(64))
 				}
+				reqcheck.SetString(reqcheck.Alloc(&o.RateLimit), rateLimit)
 			}
 		case "retryAfter":
-			{
-				p14 := reqcheck.Alloc(&o.RetryAfter)
-				if s15, ok := d.String(); ok {
-					switch {
-					default:
-						length16 := reqcheck.Length(s15)
-						if length16 > 64 {
-							d.Violate(reqcheck.MsgMaxLength(64))
-						}
-					}
-					reqcheck.SetString(p14, s15)
+			if retryAfter, ok := d.String(); ok {
+				if reqcheck.Length(retryAfter) > 64 {
+					d.Violate(reqcheck.MsgMaxLength(64))
 				}
+				reqcheck.SetString(reqcheck.Alloc(&o.RetryAfter), retryAfter)
 			}
 		default:
 			d.Unknown()

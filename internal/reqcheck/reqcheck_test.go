@@ -1,0 +1,165 @@
+package reqcheck
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// decodeOpen reads body as an object whose property "s" is a string and
+// "n" an object of strings; every other property is refused.
+func decodeOpen(body string) (Violations, bool) {
+	var vs Violations
+	d := NewDecoder([]byte(body), &vs)
+	if d.Object() {
+		for d.Next() {
+			switch string(d.Name()) {
+			case "s":
+				d.String()
+			case "n":
+				if d.Object() {
+					for d.Next() {
+						d.String()
+					}
+				}
+			default:
+				d.Unknown()
+			}
+		}
+	}
+	ok := d.Finish()
+	return vs, ok
+}
+
+func TestDecoder(t *testing.T) {
+	for _, c := range []struct {
+		name, body string
+		want       []Violation
+	}{
+		{"valid", `{"s": "x", "n": {"a": "b"}}`, nil},
+		{"duplicate name", `{"s": "x", "s": "y"}`, []Violation{{"/s", MsgDuplicate("s")}}},
+		{"duplicate nested", `{"n": {"a": "1", "a": "2"}}`, []Violation{{"/n/a", MsgDuplicate("a")}}},
+		{"lone surrogate", `{"s": "\ud800"}`, []Violation{{"/s", MsgLoneSurrogate}}},
+		{"invalid UTF-8", "{\"s\": \"\xff\"}", []Violation{{"/s", MsgInvalidUTF8}}},
+		{"two values", `{} {}`, []Violation{{"", MsgInvalidJSON}}},
+		{"not JSON", `{"s": }`, []Violation{{"", MsgInvalidJSON}}},
+		{"cut short", `{"s": "x"`, []Violation{{"", MsgInvalidJSON}}},
+		{"wrong type", `{"s": 1}`, []Violation{{"/s", MsgType("string", "number")}}},
+		{"pointer escaping", `{"a/b~c": 1}`, []Violation{{"/a~1b~0c", MsgNotAllowed("a/b~c")}}},
+		{"sorted by pointer", `{"z": 1, "s": 2}`, []Violation{{"/s", MsgType("string", "number")}, {"/z", MsgNotAllowed("z")}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			vs, ok := decodeOpen(c.body)
+			if ok != (len(c.want) == 0) {
+				t.Errorf("Finish = %t with %v", ok, vs.List())
+			}
+			if got := vs.List(); !slices.Equal(got, c.want) {
+				t.Errorf("violations %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestSurrogatePairIsOneCharacter: an escaped pair is a character, stored as one.
+func TestSurrogatePairIsOneCharacter(t *testing.T) {
+	var vs Violations
+	d := NewDecoder([]byte(`"\ud83d\ude00"`), &vs)
+	s, ok := d.String()
+	if !d.Finish() || !ok || s != "😀" || Length(s) != 1 {
+		t.Errorf("got %q (ok %t, length %d), %v", s, ok, Length(s), vs.List())
+	}
+}
+
+// TestDepth: nesting past jsontext's limit is refused as not JSON, with
+// a message that does not quote the 10,000-level pointer.
+func TestDepth(t *testing.T) {
+	for _, depth := range []int{9_000, 20_000} {
+		body := strings.Repeat(`{"n":`, depth) + "{}" + strings.Repeat("}", depth)
+		var vs Violations
+		d := NewDecoder([]byte(body), &vs)
+		d.Skip()
+		ok := d.Finish()
+		if depth < 10_000 && !ok {
+			t.Errorf("depth %d refused: %v", depth, vs.List())
+		}
+		if depth > 10_000 {
+			if ok || vs.List()[0].Message != MsgInvalidJSON || len(vs.List()[0].Target) > 200 {
+				t.Errorf("depth %d: %v", depth, vs.List())
+			}
+		}
+	}
+}
+
+// TestViolationCap: past MaxViolations the violations are counted, not
+// kept, and the list says how many were left out.
+func TestViolationCap(t *testing.T) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range 250 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d": 0`, i)
+	}
+	b.WriteByte('}')
+	vs, ok := decodeOpen(b.String())
+	if ok || vs.Len() != 250 {
+		t.Fatalf("Len = %d, ok %t; want 250 violations", vs.Len(), ok)
+	}
+	list := vs.List()
+	if len(list) != MaxViolations+1 || list[MaxViolations].Message != msgDropped(150) {
+		t.Errorf("%d kept, last %q; want %d and %q", len(list), list[len(list)-1], MaxViolations+1, msgDropped(150))
+	}
+}
+
+func TestShortenAndQuote(t *testing.T) {
+	long := strings.Repeat("é", 100) // 200 bytes
+	s := Shorten(long)
+	if len(s) > maxQuoted+len("…") || !strings.HasSuffix(s, "…") || !strings.HasPrefix(long, strings.TrimSuffix(s, "…")) {
+		t.Errorf("Shorten cut %q badly", s)
+	}
+	if Quote("a\"b") != `"a\"b"` {
+		t.Errorf("Quote = %s", Quote("a\"b"))
+	}
+}
+
+func TestUnknownOptions(t *testing.T) {
+	query, _ := url.ParseQuery("$top=1&$filter=x&$expand=y&plain=1")
+	var vs Violations
+	UnknownOptions(query, &vs, "$top")
+	want := []Violation{{"$expand", MsgUnsupportedOption("$expand")}, {"$filter", MsgUnsupportedOption("$filter")}}
+	if got := vs.List(); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestListItems(t *testing.T) {
+	got := ListItems([]string{"return=minimal, odata.maxpagesize=5", " code=429 "})
+	want := []string{"return=minimal", "odata.maxpagesize=5", "code=429"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ListItems = %q, want %q", got, want)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	for _, c := range []struct {
+		check func(string) bool
+		value string
+		want  bool
+	}{
+		{IsGUID, "0f8fad5b-d9cb-469f-a165-70867728950e", true},
+		{IsGUID, "0f8fad5b-d9cb-469f-a165-70867728950", false},
+		{IsIPv4, "10.0.0.1", true},
+		{IsIPv4, "10.0.0.01", false},
+		{IsIPv6, "fe80::1", true},
+		{IsIPv6, "fe80::1%eth0", false},
+		{IsDateTime, "2026-12-02T04:31:02Z", true},
+		{IsDateTime, "2026-12-02T04:31:02", false},
+	} {
+		if got := c.check(c.value); got != c.want {
+			t.Errorf("check(%q) = %t, want %t", c.value, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,535 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// writer collects generated lines; gofmt indents them afterwards.
+type writer struct{ bytes.Buffer }
+
+// text is what w holds, without its last newline: to embed in a line.
+func (w *writer) text() string { return strings.TrimSuffix(w.String(), "\n") }
+
+func (w *writer) line(format string, args ...any) {
+	fmt.Fprintf(w, format, args...)
+	w.WriteByte('\n')
+}
+
+// rangeCheck is a value checked against a lower and an upper bound, either
+// of which may be absent, with an optional init statement.
+type rangeCheck struct {
+	init                       string
+	low, lowMsg, high, highMsg string
+}
+
+func (w *writer) rangeCheck(r rangeCheck) {
+	init := ""
+	if r.init != "" {
+		init = r.init + "; "
+	}
+	switch {
+	case r.low != "" && r.high != "":
+		w.line("if %s%s {\n%s\n} else if %s {\n%s\n}", init, r.low, r.lowMsg, r.high, r.highMsg)
+	case r.low != "":
+		w.line("if %s%s {\n%s\n}", init, r.low, r.lowMsg)
+	case r.high != "":
+		w.line("if %s%s {\n%s\n}", init, r.high, r.highMsg)
+	}
+}
+
+// subject is a value being checked: its Go expression, its text as the
+// client wrote it (for messages), and how a violation is reported.
+type subject struct {
+	value, text string
+	report      func(message string) string
+}
+
+// guard is a check that stands alone: a value that breaks it is checked no
+// further (it is none of the allowed values; nothing more is worth saying).
+type guard interface {
+	check
+	violation(e *emitter, v subject) (cond, report string)
+}
+
+func (c enum) violation(_ *emitter, v subject) (string, string) {
+	conds := make([]string, len(c.values))
+	for i, value := range c.values {
+		conds[i] = v.value + " != " + value
+	}
+	return strings.Join(conds, " && "), v.report(fmt.Sprintf("reqcheck.MsgEnum(%s, %q)", v.text, c.listed))
+}
+
+func (c anyOf) violation(e *emitter, v subject) (string, string) {
+	return "!(" + c.holds(e, v) + ")", v.report(fmt.Sprintf("reqcheck.MsgAlternatives(%s, %q)", v.value, c.names()))
+}
+
+// opPlan is one operation as the generated code checks it.
+type opPlan struct {
+	operation
+	params     []paramPlan
+	body       *bodyPlan
+	mediaTypes []string
+}
+
+type paramPlan struct {
+	p     *openapi3.Parameter
+	ref   string // the component, for a shared parameter
+	value *node
+}
+
+type bodyPlan struct {
+	required bool
+	typeName string // the generated body type
+	value    *node
+}
+
+// enumList is a model type whose values the generated code lists.
+type enumList struct {
+	typeName, schema string
+	values           []string // Go literals
+}
+
+// emitter writes the generated files from the plans.
+type emitter struct {
+	models       *models
+	modelsImport string
+	b            *builder
+
+	imports     map[string]string // name -> path, of what the output uses
+	patterns    map[string]string // expression -> the variable holding it compiled
+	patternVars writer
+	decoders    writer
+	decoderOf   map[string]bool // model types with a decode function written or queued
+	queue       []decodeJob
+	paramFns    writer
+	paramFnOf   map[string]string // component parameter -> its check function
+	enums       map[string]enumList
+	usedNames   map[string]bool
+}
+
+type decodeJob struct {
+	typeName string
+	value    *node
+	st       *ast.StructType
+}
+
+func newEmitter(m *models, modelsImport string, b *builder) *emitter {
+	return &emitter{models: m, modelsImport: modelsImport, b: b,
+		imports:  map[string]string{"reqcheck": "github.com/connector-group/members-api/internal/reqcheck"},
+		patterns: map[string]string{}, decoderOf: map[string]bool{}, paramFnOf: map[string]string{},
+		enums: map[string]enumList{}, usedNames: map[string]bool{}}
+}
+
+// checkFunction writes the body of an operation's check function.
+func (e *emitter) checkFunction(w *writer, o opPlan) {
+	var query []string
+	for _, pp := range o.params {
+		if pp.ref != "" {
+			w.line("%s(in, vs)", e.parameterFunction(pp))
+		} else {
+			e.parameter(w, pp)
+		}
+		if pp.p.In == openapi3.ParameterInQuery {
+			query = append(query, strconv.Quote(pp.p.Name))
+		}
+	}
+	w.line("reqcheck.UnknownOptions(%s)", strings.Join(append([]string{"in.Query", "vs"}, query...), ", "))
+	if o.body == nil {
+		w.line("return nil")
+		return
+	}
+	e.imports["generated"] = e.modelsImport
+	w.line("if len(in.Body) == 0 {")
+	if o.body.required {
+		w.line(`vs.Add("", reqcheck.MsgBodyRequired)`)
+	}
+	w.line("return nil\n}")
+	w.line("body := new(generated.%s)", o.body.typeName)
+	w.line("d := reqcheck.NewDecoder(in.Body, vs)")
+	e.value(w, o.body.value, &ast.Ident{Name: o.body.typeName}, "body", "body")
+	w.line("if !d.Finish() || vs.Len() > 0 {\nreturn nil\n}\nreturn body")
+}
+
+// parameterFunction is the function that checks a shared parameter, the
+// same whichever operation uses it, written on first use.
+func (e *emitter) parameterFunction(pp paramPlan) string {
+	if fn, ok := e.paramFnOf[pp.ref]; ok {
+		return fn
+	}
+	fn := "checkParameter" + goName(pp.ref[strings.LastIndex(pp.ref, "/")+1:])
+	e.paramFnOf[pp.ref] = fn
+	e.paramFns.line("// %s checks the %s parameter %s (%s).", fn, pp.p.In, pp.p.Name, pp.ref)
+	e.paramFns.line("func %s(in *reqcheck.Input, vs *reqcheck.Violations) {", fn)
+	e.parameter(&e.paramFns, pp)
+	e.paramFns.line("}\n")
+	return fn
+}
+
+// parameter writes the checks of one parameter.
+func (e *emitter) parameter(w *writer, pp paramPlan) {
+	p, n := pp.p, pp.value
+	report := func(msg string) string { return fmt.Sprintf("vs.Add(%q, %s)", p.Name, msg) }
+	required := report(fmt.Sprintf("reqcheck.MsgParamRequired(%q, %q)", p.In, p.Name))
+	switch p.In {
+	case openapi3.ParameterInPath:
+		var checks writer
+		e.scalar(&checks, n, "v", report)
+		if checks.Len() == 0 {
+			w.line("if in.PathParam(%q) == \"\" {\n%s\n}", p.Name, required)
+			return
+		}
+		w.line("if v := in.PathParam(%q); v == \"\" {\n%s\n} else {\n%s}", p.Name, required, checks.text())
+	case openapi3.ParameterInQuery:
+		e.single(w, fmt.Sprintf("vals := in.Query[%q]", p.Name), "vals", p, n, report)
+	case openapi3.ParameterInHeader:
+		key := http.CanonicalHeaderKey(p.Name)
+		if n.typ != openapi3.TypeArray {
+			e.single(w, fmt.Sprintf("lines := in.Header[%q]", key), "lines", p, n, report)
+			return
+		}
+		// A list-based header (RFC 9110, 5.3): its field lines are one list.
+		w.line("if lines := in.Header[%q]; len(lines) > 0 {", key)
+		w.line("items := reqcheck.ListItems(lines)")
+		e.checks(w, n, subject{value: "len(items)", report: report})
+		if n.items != nil {
+			var checks writer
+			e.scalar(&checks, n.items, "item", report)
+			if checks.Len() > 0 {
+				w.line("for _, item := range items {\n%s}", checks.text())
+			}
+		}
+		if p.Required {
+			w.line("} else {\n%s", required)
+		}
+		w.line("}")
+	default:
+		e.b.unsupported(n.where, "in", "parameters in "+p.In)
+	}
+}
+
+// single writes the checks of a parameter that is given at most once.
+func (e *emitter) single(w *writer, init, list string, p *openapi3.Parameter, n *node, report func(string) string) {
+	w.line("if %s; len(%s) > 1 {\n%s", init, list, report(fmt.Sprintf("reqcheck.MsgRepeated(%q, %q, len(%s))", p.In, p.Name, list)))
+	if p.Required {
+		w.line("} else if len(%s) == 0 {\n%s", list, report(fmt.Sprintf("reqcheck.MsgParamRequired(%q, %q)", p.In, p.Name)))
+	}
+	var checks writer
+	e.scalar(&checks, n, "v", report)
+	if checks.Len() > 0 {
+		w.line("} else if len(%s) == 1 {\nv := %s[0]\n%s", list, list, checks.text())
+	}
+	w.line("}")
+}
+
+// scalar writes the checks of a parameter's text v.
+func (e *emitter) scalar(w *writer, n *node, v string, report func(string) string) {
+	switch n.typ {
+	case openapi3.TypeString:
+		e.checks(w, n, subject{value: v, text: v, report: report})
+	case openapi3.TypeInteger, openapi3.TypeNumber:
+		parse, local, msg := "reqcheck.ParseInteger(%s, 64)", "n", "reqcheck.MsgNotInteger(%s)"
+		if n.typ == openapi3.TypeNumber {
+			parse, local, msg = "reqcheck.ParseNumber(%s)", "f", "reqcheck.MsgNotNumber(%s)"
+		}
+		var checks writer
+		e.checks(&checks, n, subject{value: local, text: v, report: report})
+		if checks.Len() == 0 {
+			local = "_"
+		}
+		w.line("if %s, ok := %s; !ok {\n%s", local, fmt.Sprintf(parse, v), report(fmt.Sprintf(msg, v)))
+		if checks.Len() > 0 {
+			w.line("} else {\n%s", checks.text())
+		}
+		w.line("}")
+	case openapi3.TypeBoolean:
+		w.line("if _, ok := reqcheck.ParseBoolean(%s); !ok {\n%s\n}", v, report("reqcheck.MsgNotBoolean("+v+")"))
+	default:
+		e.b.unsupported(n.where, "type", fmt.Sprintf("a parameter of type %q", n.typ))
+	}
+}
+
+// checks writes a value's checks: the guards (anyOf, enum) each alone, and
+// the others together once the value passed every guard.
+func (e *emitter) checks(w *writer, n *node, v subject) {
+	var guards []guard
+	var rest []check
+	for _, c := range n.checks {
+		if g, ok := c.(guard); ok {
+			guards = append(guards, g)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	if len(guards) == 0 || len(guards) == 1 && len(rest) == 0 {
+		for _, c := range n.checks {
+			c.emit(e, w, v)
+		}
+		return
+	}
+	w.line("switch {")
+	for _, g := range guards {
+		cond, report := g.violation(e, v)
+		w.line("case %s:\n%s", cond, report)
+	}
+	if len(rest) > 0 {
+		w.line("default:")
+		for _, c := range rest {
+			c.emit(e, w, v)
+		}
+	}
+	w.line("}")
+}
+
+// value writes code that reads the current JSON value into the field ptr
+// points at, of Go type t, checking it against n. name is the base of the
+// locals' names: the property's, or "item".
+func (e *emitter) value(w *writer, n *node, t ast.Expr, ptr, name string) {
+	if star, ok := t.(*ast.StarExpr); ok {
+		t, ptr = star.X, "reqcheck.Alloc("+ptr+")"
+	}
+	if n.nullable {
+		w.line("if !d.IsNull() {")
+		defer w.line("}")
+	}
+	def, named := e.models.resolve(t)
+	report := func(msg string) string { return "d.Violate(" + msg + ")" }
+	if len(n.enum) > 0 && named != "" {
+		e.enumList(named, n)
+	}
+	switch n.typ {
+	case openapi3.TypeObject:
+		st, ok := def.(*ast.StructType)
+		if !ok {
+			e.b.fail(fmt.Errorf("%s: the model's type for this object is not a struct", n.where))
+			return
+		}
+		if named != "" {
+			w.line("decode%s(d, %s)", named, ptr)
+			e.decoder(named, n, st)
+			return
+		}
+		w.line("if o := %s; d.Object() {", ptr)
+		e.objectBody(w, n, st)
+		w.line("}")
+	case openapi3.TypeArray:
+		at, ok := def.(*ast.ArrayType)
+		if !ok || at.Len != nil || n.items == nil {
+			e.b.fail(fmt.Errorf("%s: the model's type for this array is not a slice, or the array has no items", n.where))
+			return
+		}
+		w.line("if d.Array() {\nlist := %s\nfor d.Element() {\nitem := reqcheck.Grow(list)", ptr)
+		e.value(w, n.items, at.Elt, "item", "item")
+		w.line("}")
+		e.checks(w, n, subject{value: "d.Count()", report: report})
+		w.line("}")
+	case openapi3.TypeString:
+		v := local(name)
+		w.line("if %s, ok := d.String(); ok {", v)
+		e.checks(w, n, subject{value: v, text: v, report: report})
+		e.assignString(w, def, v, ptr, n.where)
+		w.line("}")
+	case openapi3.TypeInteger, openapi3.TypeNumber:
+		v, read, set := local(name), "d.Number()", "reqcheck.SetFloat"
+		if n.typ == openapi3.TypeInteger {
+			read, set = fmt.Sprintf("d.Integer(%d)", intBits(def)), "reqcheck.SetInt"
+		}
+		text := "text"
+		if len(n.checks) == 0 {
+			text = "_"
+		}
+		w.line("if %s, %s, ok := %s; ok {", text, v, read)
+		e.checks(w, n, subject{value: v, text: "text", report: report})
+		w.line("%s(%s, %s)\n}", set, ptr, v)
+	case openapi3.TypeBoolean:
+		v := local(name)
+		w.line("if %s, ok := d.Boolean(); ok {\nreqcheck.SetBool(%s, %s)\n}", v, ptr, v)
+	}
+}
+
+// intBits is the size of the model's integer type.
+func intBits(t ast.Expr) int {
+	if id, ok := t.(*ast.Ident); ok {
+		switch id.Name {
+		case "int8":
+			return 8
+		case "int16":
+			return 16
+		case "int32":
+			return 32
+		}
+	}
+	return 64
+}
+
+// assignString stores a checked string in its field, parsing it when the
+// model keeps it as a GUID or a time.
+func (e *emitter) assignString(w *writer, def ast.Expr, v, ptr, where string) {
+	sel, ok := def.(*ast.SelectorExpr)
+	if !ok {
+		w.line("reqcheck.SetString(%s, %s)", ptr, v)
+		return
+	}
+	pkg, _ := sel.X.(*ast.Ident)
+	path := ""
+	if pkg != nil {
+		path = e.models.imports[pkg.Name]
+	}
+	switch {
+	case sel.Sel.Name == "UUID" && strings.HasSuffix(path, "/types") || path == "github.com/google/uuid":
+		w.line("if id, ok := reqcheck.ParseGUID(%s); ok {\n*%s = id\n}", v, ptr)
+	case path == "time" && sel.Sel.Name == "Time":
+		w.line("if t, ok := reqcheck.ParseDateTime(%s); ok {\n*%s = t\n}", v, ptr)
+	default:
+		e.b.fail(fmt.Errorf("%s: the model keeps this string as %s.%s, which the generator cannot fill", where, pkg, sel.Sel.Name))
+	}
+}
+
+// decoder queues the decode function of a model struct type on first use.
+func (e *emitter) decoder(typeName string, n *node, st *ast.StructType) {
+	if e.decoderOf[typeName] {
+		return
+	}
+	e.decoderOf[typeName] = true
+	e.queue = append(e.queue, decodeJob{typeName: typeName, value: n, st: st})
+}
+
+// writeDecoders writes the queued decode functions, and those they queue.
+func (e *emitter) writeDecoders() {
+	for len(e.queue) > 0 {
+		job := e.queue[0]
+		e.queue = e.queue[1:]
+		w := &e.decoders
+		w.line("// decode%s reads a %s, checking it against %s.", job.typeName, job.typeName, job.value.where)
+		w.line("func decode%s(d *reqcheck.Decoder, o *generated.%s) {\nif !d.Object() {\nreturn\n}", job.typeName, job.typeName)
+		e.objectBody(w, job.value, job.st)
+		w.line("}\n")
+	}
+}
+
+// objectBody writes the loop over the properties of the object o points
+// at, and the required checks after it.
+func (e *emitter) objectBody(w *writer, n *node, st *ast.StructType) {
+	fieldsByName := fields(st)
+	if len(n.required) > 0 {
+		w.line("var seen uint64")
+	}
+	w.line("for d.Next() {\nswitch string(d.Name()) {")
+	for _, p := range n.properties {
+		f, ok := fieldsByName[p.name]
+		if !ok {
+			e.b.fail(fmt.Errorf("%s: the model has no field for property %q", n.where, p.name))
+			continue
+		}
+		w.line("case %q:", p.name)
+		if i := slices.Index(n.required, p.name); i >= 0 {
+			w.line("seen |= 1 << %d", i)
+		}
+		e.value(w, p.value, f.typ, "&o."+f.name, p.name)
+	}
+	if n.closed {
+		w.line("default:\nd.Unknown()")
+	} else {
+		w.line("default:\nd.Skip()")
+	}
+	w.line("}\n}")
+	for i, r := range n.required {
+		w.line("if seen&(1<<%d) == 0 {\nd.Missing(%q)\n}", i, r)
+	}
+}
+
+// pattern is the variable holding a compiled pattern, named for the first
+// value it checks.
+func (e *emitter) pattern(c pattern) string {
+	if name, ok := e.patterns[c.expr]; ok {
+		return name
+	}
+	name := lastWord(c.where) + "Pattern"
+	for i := 2; e.usedNames[name]; i++ {
+		name = lastWord(c.where) + "Pattern" + strconv.Itoa(i)
+	}
+	e.usedNames[name] = true
+	e.patterns[c.expr] = name
+	e.imports["regexp"] = "regexp"
+	e.patternVars.line("var %s = regexp.MustCompile(%q)\n", name, c.expr)
+	return name
+}
+
+// enumList records that the model type typeName is the enum n, whose values
+// the generated code lists.
+func (e *emitter) enumList(typeName string, n *node) {
+	if _, ok := e.enums[typeName]; ok {
+		return
+	}
+	l := enumList{typeName: typeName, schema: n.where}
+	for _, v := range n.enum {
+		switch v := v.(type) {
+		case string:
+			l.values = append(l.values, strconv.Quote(v))
+		case float64:
+			l.values = append(l.values, num(v))
+		}
+	}
+	e.enums[typeName] = l
+}
+
+// sortedEnums are the enum lists by type name.
+func (e *emitter) sortedEnums() []enumList {
+	out := make([]enumList, 0, len(e.enums))
+	for _, l := range e.enums {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].typeName < out[j].typeName })
+	return out
+}
+
+// reserved are the names a property's local must not take: the generated
+// code's own locals and packages.
+var reserved = []string{"d", "o", "ok", "in", "vs", "body", "seen", "item", "list", "text", "length", "id", "t",
+	"reqcheck", "generated", "regexp", "strings"}
+
+// local is a Go local named for a property: "machineName" for machineName,
+// "odataType" for @odata.type.
+func local(name string) string {
+	g := goName(name)
+	if g == "" {
+		return "value"
+	}
+	r := []rune(g)
+	for i := 0; i < len(r) && unicode.IsUpper(r[i]) && (i == 0 || i+1 == len(r) || unicode.IsUpper(r[i+1])); i++ {
+		r[i] = unicode.ToLower(r[i])
+	}
+	l := string(r)
+	if !token.IsIdentifier(l) || slices.Contains(reserved, l) || types.Universe.Lookup(l) != nil {
+		l += "Value"
+	}
+	return l
+}
+
+// lastWord is the last name in a schema's location, as a Go local: "asset"
+// for paths./docs/assets/{asset}.get.parameters.path.asset.schema.
+func lastWord(where string) string {
+	words := strings.FieldsFunc(where, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for i := len(words) - 1; i >= 0; i-- {
+		switch words[i] {
+		case "schema", "items", "anyOf", "properties":
+			continue
+		}
+		if _, err := strconv.Atoi(words[i]); err == nil {
+			continue
+		}
+		return local(words[i])
+	}
+	return "value"
+}
