@@ -17,6 +17,7 @@ import (
 
 	"github.com/connector-group/members-api/client"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/faults"
 )
 
 // scripted serves the answers of script in turn (the last one for ever), and
@@ -337,7 +338,7 @@ func TestConnectionRefusedIsRetried(t *testing.T) {
 // failing 30% of member operations with 429, 503 and 504 all succeed, and
 // list back exactly once each.
 func TestAddsAgainstAFaultyMock(t *testing.T) {
-	mock, err := server.New(server.Config{Faults: server.Faults{FaultRate: 0.3,
+	mock, err := server.New(server.Config{Faults: faults.Settings{FaultRate: 0.3,
 		FaultCodes: []int{429, 503, 504}, RetryAfter: time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +374,7 @@ func TestAddsAgainstAFaultyMock(t *testing.T) {
 	for id := range added {
 		want[id] = true
 	}
-	if err := mock.SetFaults(server.Faults{}); err != nil {
+	if err := mock.SetFaults(faults.Settings{}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.New(srv.URL, client.WithToken("reader"))

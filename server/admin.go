@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,14 +11,17 @@ import (
 	"github.com/connector-group/members-api/generated/admin"
 	"github.com/connector-group/members-api/generated/admin/adminserver"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/server/faults"
+	"github.com/connector-group/members-api/server/journal"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // adminHandlers implements the admin API (openapi/admin.yaml): the journal,
 // reset, the fault settings and the applications.
 type adminHandlers struct {
-	store     MemberStore
-	journal   *journal
-	misbehave *injector
+	store     store.Store
+	journal   *journal.Journal
+	misbehave *faults.Injector
 	dashboard []byte // the /_admin/ page, rendered at start-up
 }
 
@@ -27,7 +29,7 @@ var _ adminserver.ServerInterface = (*adminHandlers)(nil)
 
 // ListRequests answers the journal, newest first, filtered.
 func (a *adminHandlers) ListRequests(c echo.Context, params admin.ListRequestsParams) error {
-	f := RequestFilter{Operation: params.Operation}
+	f := journal.Filter{Operation: params.Operation}
 	if params.ApplicationID != nil {
 		f.ApplicationID = params.ApplicationID.String()
 	}
@@ -37,7 +39,7 @@ func (a *adminHandlers) ListRequests(c echo.Context, params admin.ListRequestsPa
 	if params.Top != nil {
 		f.Top = *params.Top
 	}
-	entries := a.journal.list(f)
+	entries := a.journal.List(f)
 	out := admin.RequestList{Value: make([]admin.JournalEntry, len(entries))}
 	for i, e := range entries {
 		out.Value[i] = journalEntryJSON(e)
@@ -46,7 +48,7 @@ func (a *adminHandlers) ListRequests(c echo.Context, params admin.ListRequestsPa
 }
 
 // journalEntryJSON is an entry as the admin API shows it.
-func journalEntryJSON(e JournalEntry) admin.JournalEntry {
+func journalEntryJSON(e journal.Entry) admin.JournalEntry {
 	out := admin.JournalEntry{
 		Time: e.Time, RequestID: e.RequestID, Method: e.Method, Path: e.Path, Operation: e.Operation,
 		Status: e.Status, DurationMs: float64(e.Duration.Microseconds()) / 1000, Headers: e.Headers,
@@ -73,7 +75,7 @@ func journalEntryJSON(e JournalEntry) admin.JournalEntry {
 
 // ClearRequests empties the journal.
 func (a *adminHandlers) ClearRequests(c echo.Context, _ admin.ClearRequestsParams) error {
-	a.journal.clear()
+	a.journal.Clear()
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -83,45 +85,45 @@ func (a *adminHandlers) Reset(c echo.Context, params admin.ResetParams) error {
 		return fmt.Errorf("resetting: %w", err)
 	}
 	if params.ApplicationID == nil {
-		a.journal.clear()
+		a.journal.Clear()
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
 // GetFaults answers the settings in force.
 func (a *adminHandlers) GetFaults(c echo.Context, _ admin.GetFaultsParams) error {
-	return c.JSON(http.StatusOK, faultSettingsJSON(a.misbehave.settings()))
+	return c.JSON(http.StatusOK, faultSettingsJSON(a.misbehave.Settings()))
 }
 
 // SetFaults replaces the settings and answers them.
 func (a *adminHandlers) SetFaults(c echo.Context, _ admin.SetFaultsParams) error {
-	in, ok := requestOf(c).body.(*admin.SetFaultsJSONRequestBody)
-	if !ok {
-		return errors.New("the faults handler ran without a validated body")
+	in, err := bodyOf[admin.SetFaultsJSONRequestBody](c)
+	if err != nil {
+		return err
 	}
 	f, err := faultsFromJSON(*in)
 	if err != nil {
 		return err
 	}
-	if err := a.misbehave.set(f); err != nil {
+	if err := a.misbehave.Set(f); err != nil {
 		return badRequest([]reqcheck.Violation{{Message: err.Error()}})
 	}
-	return c.JSON(http.StatusOK, faultSettingsJSON(a.misbehave.settings()))
+	return c.JSON(http.StatusOK, faultSettingsJSON(a.misbehave.Settings()))
 }
 
 // faultsFromJSON reads the settings of a PUT; what the spec cannot say (that
 // a latency parses) is a 400 naming the property.
-func faultsFromJSON(in admin.FaultSettings) (Faults, error) {
-	var f Faults
+func faultsFromJSON(in admin.FaultSettings) (faults.Settings, error) {
+	var f faults.Settings
 	var problems []reqcheck.Violation
 	var err error
 	if in.Latency != nil {
-		if f.Latency, err = ParseLatency(*in.Latency); err != nil {
+		if f.Latency, err = faults.ParseLatency(*in.Latency); err != nil {
 			problems = append(problems, reqcheck.Violation{Target: "/latency", Message: err.Error()})
 		}
 	}
 	if in.RateLimit != nil {
-		if f.RateLimit, err = ParseRateLimit(*in.RateLimit); err != nil {
+		if f.RateLimit, err = faults.ParseRateLimit(*in.RateLimit); err != nil {
 			problems = append(problems, reqcheck.Violation{Target: "/rateLimit", Message: err.Error()})
 		}
 	}
@@ -139,19 +141,19 @@ func faultsFromJSON(in admin.FaultSettings) (Faults, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return Faults{}, badRequest(problems)
+		return faults.Settings{}, badRequest(problems)
 	}
 	return f, nil
 }
 
 // faultSettingsJSON is the settings as the admin API shows them: every one,
 // off ones empty or 0.
-func faultSettingsJSON(f Faults) admin.FaultSettings {
+func faultSettingsJSON(f faults.Settings) admin.FaultSettings {
 	latency, rateLimit := f.Latency.String(), f.RateLimit.String()
 	retryAfter := max(f.RetryAfter, time.Second).String()
 	codes := f.FaultCodes
 	if len(codes) == 0 {
-		codes = DefaultFaultCodes
+		codes = faults.DefaultCodes()
 	}
 	out := make([]admin.FaultSettingsFaultCodes, len(codes))
 	for i, code := range codes {

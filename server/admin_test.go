@@ -17,6 +17,7 @@ import (
 
 	"github.com/connector-group/members-api/generated/admin"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 func (h *harness) journal(query string) []admin.JournalEntry {
@@ -140,15 +141,15 @@ func TestReset(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.db")
-			store := kind.open(t)
+			members := kind.open(t)
 			if kind.name == "durable" {
-				s, err := server.OpenDurableStore(path)
+				s, err := store.OpenDurable(path)
 				if err != nil {
 					t.Fatal(err)
 				}
-				store = s
+				members = s
 			}
-			h := newHarness(t, server.Config{Store: store})
+			h := newHarness(t, server.Config{Store: members})
 			a, b := uuid.NewString(), uuid.NewString()
 			h.addMember(a, "a1")
 			h.addMember(a, "a2")
@@ -166,8 +167,8 @@ func TestReset(t *testing.T) {
 				t.Error("resetting one application emptied the journal")
 			}
 			if kind.name == "durable" {
-				_ = store.(*server.DurableStore).Close()
-				reopened, err := server.OpenDurableStore(path)
+				_ = members.(*store.Durable).Close()
+				reopened, err := store.OpenDurable(path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -305,11 +306,11 @@ func TestSeedFile(t *testing.T) {
 `)
 	jsonSeed := writeSeed(t, "seed.json", `{"applications":[{"id":"`+app+`","members":[{"externalIp":"203.0.113.7","machineName":"eu-01","status":"active"}]}]}`)
 	for _, path := range []string{yamlSeed, jsonSeed} {
-		store := server.NewMemoryStore()
-		if _, err := server.Seed(ctx, store, path); err != nil {
+		members := store.NewMemory()
+		if _, err := server.Seed(ctx, members, path); err != nil {
 			t.Fatalf("%s: %v", filepath.Base(path), err)
 		}
-		h := newHarness(t, server.Config{Store: store})
+		h := newHarness(t, server.Config{Store: members})
 		if got := h.listAll(app, 0); len(got) == 0 || got[0] != "eu-01" {
 			t.Errorf("%s: seeded %v", filepath.Base(path), got)
 		}
@@ -322,7 +323,7 @@ func TestSeedFile(t *testing.T) {
 		{`applications: [{id: nope, members: []}]`, `applications[0]: id "nope" is not a GUID`},
 		{`apps: []`, `field apps not found`},
 	} {
-		_, err := server.Seed(ctx, server.NewMemoryStore(), writeSeed(t, "bad.yaml", tc.content))
+		_, err := server.Seed(ctx, store.NewMemory(), writeSeed(t, "bad.yaml", tc.content))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\n%v\nwant it to say %q", tc.content, err, tc.want)
 		}
@@ -330,12 +331,12 @@ func TestSeedFile(t *testing.T) {
 	// Seeding a state file that has the members already adds nothing twice.
 	state := filepath.Join(t.TempDir(), "state.db")
 	for round, want := range []server.SeedResult{{Added: 2}, {AlreadyThere: 2}} {
-		store, err := server.OpenDurableStore(state)
+		members, err := store.OpenDurable(state)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := server.Seed(ctx, store, yamlSeed)
-		_ = store.Close()
+		got, err := server.Seed(ctx, members, yamlSeed)
+		_ = members.Close()
 		if err != nil || got != want {
 			t.Errorf("round %d: %+v, %v; want %+v", round, got, err, want)
 		}

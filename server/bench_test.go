@@ -15,6 +15,7 @@ import (
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // The benchmarks run the request path in process. Each Bare* benchmark is the
@@ -38,9 +39,9 @@ func bareEcho() http.Handler {
 	return e
 }
 
-func benchServer(b *testing.B, store server.MemberStore) http.Handler {
+func benchServer(b *testing.B, members store.Store) http.Handler {
 	b.Helper()
-	h, err := server.New(server.Config{Store: store}) // logs discarded, like the baseline
+	h, err := server.New(server.Config{Store: members}) // logs discarded, like the baseline
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,26 +99,26 @@ func BenchmarkBareGet(b *testing.B) {
 }
 
 func BenchmarkGet(b *testing.B) {
-	store := server.NewMemoryStore()
+	members := store.NewMemory()
 	app, id := uuid.MustParse(testApp), uuid.New()
-	if err := store.Add(context.Background(), app, server.Member{ID: id, ExternalIP: "203.0.113.7", MachineName: "connector-eu-01", Status: "active"}); err != nil {
+	if err := members.Add(context.Background(), app, store.Member{ID: id, ExternalIP: "203.0.113.7", MachineName: "connector-eu-01", Status: "active"}); err != nil {
 		b.Fatal(err)
 	}
-	runRequests(b, benchServer(b, store), http.StatusOK, getRequest(memberPath(testApp, id.String())))
+	runRequests(b, benchServer(b, members), http.StatusOK, getRequest(memberPath(testApp, id.String())))
 }
 
 // filledStore holds n members in the group of testApp.
-func filledStore(b *testing.B, n int) *server.MemoryStore {
+func filledStore(b *testing.B, n int) *store.Memory {
 	b.Helper()
-	store := server.NewMemoryStore()
+	members := store.NewMemory()
 	app := uuid.MustParse(testApp)
 	for i := range n {
-		m := server.Member{ID: uuid.New(), ExternalIP: "203.0.113.7", MachineName: fmt.Sprintf("connector-%07d", i), Status: "active"}
-		if err := store.Add(context.Background(), app, m); err != nil {
+		m := store.Member{ID: uuid.New(), ExternalIP: "203.0.113.7", MachineName: fmt.Sprintf("connector-%07d", i), Status: "active"}
+		if err := members.Add(context.Background(), app, m); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return store
+	return members
 }
 
 // BenchmarkListPage lists a page of 100 from the middle of groups of
@@ -150,10 +151,10 @@ func BenchmarkMemoryPerMember(b *testing.B) {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				before := heapInUse()
-				store := filledStore(b, n)
+				members := filledStore(b, n)
 				after := heapInUse()
 				b.ReportMetric(float64(after-before)/float64(n), "bytes/member")
-				runtime.KeepAlive(store)
+				runtime.KeepAlive(members)
 			}
 		})
 	}

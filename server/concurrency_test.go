@@ -13,6 +13,7 @@ import (
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // TestConcurrentClients runs 32 clients that add, remove, read and page
@@ -26,13 +27,13 @@ func TestConcurrentClients(t *testing.T) {
 	}
 }
 
-func runConcurrentClients(t *testing.T, store server.MemberStore) {
+func runConcurrentClients(t *testing.T, members store.Store) {
 	const (
 		workers = 32
 		opsEach = 60
 		stable  = 40
 	)
-	h := newHarness(t, server.Config{Store: store})
+	h := newHarness(t, server.Config{Store: members})
 	apps := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
 	stableIDs := map[string]map[string]bool{}
 	for _, app := range apps {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // Messages the real service sends, kept word for word so that code written
@@ -44,13 +45,14 @@ const statusClientGone = 499
 // apiError is a failure on its way to the client: the one error handler renders
 // it in the OData envelope. Everything the server refuses becomes one of these.
 type apiError struct {
-	status  int
-	code    generated.ErrorCode
-	message string
-	target  string
-	details []generated.ErrorDetail
-	header  http.Header // extra response headers, such as WWW-Authenticate
-	cause   error       // logged, never sent
+	status     int
+	code       generated.ErrorCode
+	message    string
+	target     string
+	violations []reqcheck.Violation // the details of a 400
+	fault      int                  // the status of an injected fault, or 0
+	header     http.Header          // extra response headers, such as WWW-Authenticate
+	cause      error                // logged, never sent
 }
 
 func (e *apiError) Error() string {
@@ -64,14 +66,7 @@ func (e *apiError) Unwrap() error { return e.cause }
 
 // badRequest is a 400 whose details list every violation; the summary repeats the first.
 func badRequest(violations []reqcheck.Violation) *apiError {
-	e := &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeRequestBadRequest,
-		details: make([]generated.ErrorDetail, len(violations))}
-	for i, v := range violations {
-		e.details[i] = generated.ErrorDetail{Code: generated.ErrorCodeRequestBadRequest, Message: v.Message}
-		if v.Target != "" {
-			e.details[i].Target = &v.Target
-		}
-	}
+	e := &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeRequestBadRequest, violations: violations}
 	if len(violations) > 0 {
 		e.message, e.target = violations[0].Message, violations[0].Target
 	}
@@ -110,9 +105,9 @@ func classify(err error) *apiError {
 		return ae
 	}
 	switch {
-	case errors.Is(err, ErrDuplicateMember):
+	case errors.Is(err, store.ErrDuplicateMember):
 		return &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeRequestBadRequest, message: msgAlreadyMember, cause: err}
-	case errors.Is(err, ErrMemberNotFound):
+	case errors.Is(err, store.ErrMemberNotFound):
 		return &apiError{status: http.StatusNotFound, code: generated.ErrorCodeRequestResourceNotFound, message: err.Error(), cause: err}
 	}
 	var he *echo.HTTPError
@@ -143,34 +138,32 @@ func classifyHTTPError(he *echo.HTTPError) *apiError {
 }
 
 // renderError is the one path every failure takes to the client: it renders
-// the OData envelope with the request's ids and logs what the client is not
-// told. Echo's own errors (no route, wrong method) come here too.
-func renderError(c echo.Context, logger *slog.Logger, err error) {
-	rc := requestOf(c)
+// the OData envelope with the request's ids, logs what the client is not
+// told, and returns how the request was answered. Echo's own errors (no
+// route, wrong method) come here too.
+func renderError(rc *requestContext, logger *slog.Logger, err error) outcome {
 	if errors.Is(err, errClientGone) {
 		// Nothing is written: the log says 499, nginx's "client closed request".
-		c.Response().Status = statusClientGone
-		return
+		return outcome{status: statusClientGone}
 	}
-	if c.Response().Committed {
-		logger.ErrorContext(c.Request().Context(), "error after the response was committed",
+	if rc.Response().Committed {
+		logger.ErrorContext(rc.Request().Context(), "error after the response was committed",
 			slog.String("request_id", rc.id.String()), slog.Any("error", err))
-		return
+		return outcome{status: rc.Response().Status}
 	}
 	ae := classify(err)
-	rc.errorCode = string(ae.code)
-	rc.details = ae.details
-	if ae.status >= http.StatusInternalServerError && rc.fault == 0 {
-		logger.ErrorContext(c.Request().Context(), "internal error",
+	if ae.status >= http.StatusInternalServerError && ae.fault == 0 {
+		logger.ErrorContext(rc.Request().Context(), "internal error",
 			slog.String("request_id", rc.id.String()), slog.Any("error", err))
 	}
 	for k, vs := range ae.header {
-		c.Response().Header()[k] = vs
+		rc.Response().Header()[k] = vs
 	}
-	if werr := c.JSON(ae.status, envelope(rc, ae)); werr != nil {
-		logger.ErrorContext(c.Request().Context(), "writing the error response",
+	if werr := rc.JSON(ae.status, envelope(rc, ae)); werr != nil {
+		logger.ErrorContext(rc.Request().Context(), "writing the error response",
 			slog.String("request_id", rc.id.String()), slog.Any("error", werr))
 	}
+	return outcome{status: ae.status, code: ae.code, violations: ae.violations, fault: ae.fault}
 }
 
 // envelope builds the documented error body for ae.
@@ -186,8 +179,15 @@ func envelope(rc *requestContext, ae *apiError) generated.ODataError {
 	if ae.target != "" {
 		body.Error.Target = &ae.target
 	}
-	if len(ae.details) > 0 {
-		body.Error.Details = &ae.details
+	if len(ae.violations) > 0 {
+		details := make([]generated.ErrorDetail, len(ae.violations))
+		for i, v := range ae.violations {
+			details[i] = generated.ErrorDetail{Code: ae.code, Message: v.Message}
+			if v.Target != "" {
+				details[i].Target = &v.Target
+			}
+		}
+		body.Error.Details = &details
 	}
 	if id := rc.Response().Header().Get(headerClientReqID); id != "" {
 		body.Error.InnerError.ClientRequestID = &id

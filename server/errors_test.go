@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // errorCase is one request the server must refuse, and how.
@@ -319,18 +320,19 @@ func (s failingStore) fail() error {
 	}
 	return errDiskOnFire
 }
-func (s failingStore) Add(context.Context, uuid.UUID, server.Member) error { return s.fail() }
-func (s failingStore) Get(context.Context, uuid.UUID, uuid.UUID) (server.Member, error) {
-	return server.Member{}, s.fail()
+func (s failingStore) Add(context.Context, uuid.UUID, store.Member) error { return s.fail() }
+func (s failingStore) Get(context.Context, uuid.UUID, uuid.UUID) (store.Member, error) {
+	return store.Member{}, s.fail()
 }
 func (s failingStore) Remove(context.Context, uuid.UUID, uuid.UUID) error { return s.fail() }
-func (s failingStore) List(context.Context, uuid.UUID, server.Cursor, int) (server.Page, error) {
-	return server.Page{}, s.fail()
+func (s failingStore) List(context.Context, uuid.UUID, store.Cursor, int) (store.Page, error) {
+	return store.Page{}, s.fail()
 }
 func (s failingStore) Reset(context.Context, *uuid.UUID) error { return s.fail() }
-func (s failingStore) Applications(context.Context) ([]server.Application, error) {
+func (s failingStore) Applications(context.Context) ([]store.Application, error) {
 	return nil, s.fail()
 }
+func (s failingStore) Members() int { return 0 }
 
 func TestInternalErrors(t *testing.T) {
 	for _, panics := range []bool{false, true} {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/faults"
 )
 
 func gzipped(t testing.TB, data []byte) []byte {
@@ -161,7 +162,7 @@ func statuses(t *testing.T, h *harness, n int) []int {
 // TestSeededFaultsRepeat: the same seed gives the same faults for the same
 // requests in the same order.
 func TestSeededFaultsRepeat(t *testing.T) {
-	cfg := server.Config{Seed: 7, Faults: server.Faults{FaultRate: 0.5}}
+	cfg := server.Config{Seed: 7, Faults: faults.Settings{FaultRate: 0.5}}
 	first := statuses(t, newHarness(t, cfg), 40)
 	second := statuses(t, newHarness(t, cfg), 40)
 	if !slices.Equal(first, second) {
@@ -179,7 +180,7 @@ func TestSeededFaultsRepeat(t *testing.T) {
 	if faulted < 8 || faulted > 32 {
 		t.Errorf("%d of 40 faulted at a rate of 0.5", faulted)
 	}
-	other := statuses(t, newHarness(t, server.Config{Seed: 8, Faults: server.Faults{FaultRate: 0.5}}), 40)
+	other := statuses(t, newHarness(t, server.Config{Seed: 8, Faults: faults.Settings{FaultRate: 0.5}}), 40)
 	if slices.Equal(first, other) {
 		t.Error("seeds 7 and 8 gave the same 40 statuses")
 	}
@@ -189,7 +190,7 @@ func TestSeededFaultsRepeat(t *testing.T) {
 // the RateLimit headers on each, 429 past it; and a retry before the 429's
 // Retry-After has passed is throttled again, even in the next window.
 func TestRateLimit(t *testing.T) {
-	h := newHarness(t, server.Config{Faults: server.Faults{RateLimit: server.RateLimit{Requests: 5, Window: 1500 * time.Millisecond}}})
+	h := newHarness(t, server.Config{Faults: faults.Settings{RateLimit: faults.RateLimit{Requests: 5, Window: 1500 * time.Millisecond}}})
 	get := func(token string) result {
 		return h.do(http.MethodGet, listPath(testApp), http.Header{"Authorization": {"Bearer " + token}}, nil)
 	}
@@ -232,7 +233,7 @@ func TestRateLimit(t *testing.T) {
 // TestLatency: an add waits at least the latency; a client that goes away
 // frees its goroutine at once, and nothing is stored.
 func TestLatency(t *testing.T) {
-	h := newHarness(t, server.Config{Faults: server.Faults{Latency: server.Latency{Min: 200 * time.Millisecond, Max: 200 * time.Millisecond}}})
+	h := newHarness(t, server.Config{Faults: faults.Settings{Latency: faults.Latency{Min: 200 * time.Millisecond, Max: 200 * time.Millisecond}}})
 	start := time.Now()
 	if res := h.add(uuid.NewString(), validBody); res.status != http.StatusNoContent {
 		t.Fatalf("status %d", res.status)
@@ -244,7 +245,7 @@ func TestLatency(t *testing.T) {
 		t.Errorf("the log does not say the latency:\n%s", h.logs.String())
 	}
 
-	srv := realServer(t, server.Config{Faults: server.Faults{Latency: server.Latency{Min: 10 * time.Second, Max: 10 * time.Second}}})
+	srv := realServer(t, server.Config{Faults: faults.Settings{Latency: faults.Latency{Min: 10 * time.Second, Max: 10 * time.Second}}})
 	app := uuid.NewString()
 	baseline := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -263,7 +264,7 @@ func TestLatency(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > baseline {
 		t.Errorf("%d goroutines a second after the client went, %d before it came", n, baseline)
 	}
-	srv.Config.Handler.(*server.Server).SetFaults(server.Faults{})
+	srv.Config.Handler.(*server.Server).SetFaults(faults.Settings{})
 	checked := &http.Client{Transport: &spectest.Transport{Checker: specChecker(t), T: t}}
 	get, _ := http.NewRequest(http.MethodGet, srv.URL+listPath(app), nil)
 	get.Header.Set("Authorization", "Bearer t")
@@ -282,7 +283,7 @@ func TestLatency(t *testing.T) {
 func TestSetFaultsTakesEffect(t *testing.T) {
 	h := newHarness(t, server.Config{})
 	s := h.handler.(*server.Server)
-	if err := s.SetFaults(server.Faults{FaultRate: 1, FaultCodes: []int{502}}); err != nil {
+	if err := s.SetFaults(faults.Settings{FaultRate: 1, FaultCodes: []int{502}}); err != nil {
 		t.Fatal(err)
 	}
 	if res := h.add(uuid.NewString(), validBody); res.status != http.StatusBadGateway {
@@ -291,10 +292,10 @@ func TestSetFaultsTakesEffect(t *testing.T) {
 	if got := s.Faults(); got.FaultRate != 1 || !slices.Equal(got.FaultCodes, []int{502}) {
 		t.Errorf("Faults() = %+v", got)
 	}
-	if err := s.SetFaults(server.Faults{FaultRate: 2}); err == nil {
+	if err := s.SetFaults(faults.Settings{FaultRate: 2}); err == nil {
 		t.Error("a fault rate of 2 was accepted")
 	}
-	if err := s.SetFaults(server.Faults{}); err != nil {
+	if err := s.SetFaults(faults.Settings{}); err != nil {
 		t.Fatal(err)
 	}
 	if res := h.add(uuid.NewString(), validBody); res.status != http.StatusNoContent {
@@ -307,9 +308,9 @@ func TestSetFaultsTakesEffect(t *testing.T) {
 // and the final state is exactly the acknowledged adds less the
 // acknowledged removes. Run under -race by make test.
 func TestMisbehavingConcurrently(t *testing.T) {
-	h := newHarness(t, server.Config{Faults: server.Faults{
-		FaultRate: 0.3, RateLimit: server.RateLimit{Requests: 100, Window: time.Second},
-		Latency: server.Latency{Min: time.Millisecond, Max: 5 * time.Millisecond},
+	h := newHarness(t, server.Config{Faults: faults.Settings{
+		FaultRate: 0.3, RateLimit: faults.RateLimit{Requests: 100, Window: time.Second},
+		Latency: faults.Latency{Min: time.Millisecond, Max: 5 * time.Millisecond},
 	}})
 	app := uuid.NewString()
 	var mu sync.Mutex
@@ -357,7 +358,7 @@ func TestMisbehavingConcurrently(t *testing.T) {
 	if len(unexpected) > 0 {
 		t.Errorf("statuses no fault explains: %v", unexpected)
 	}
-	if err := h.handler.(*server.Server).SetFaults(server.Faults{}); err != nil {
+	if err := h.handler.(*server.Server).SetFaults(faults.Settings{}); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}

@@ -16,12 +16,13 @@ import (
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/echoapi"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // handlers implements the generated echoapi.ServerInterface over a
-// MemberStore. The requests they get have been checked against the spec.
+// store.Store. The requests they get have been checked against the spec.
 type handlers struct {
-	store      MemberStore
+	store      store.Store
 	tokens     *skipTokens
 	memberPath string    // the spec's path of one member, {applicationsId} and {connectorId} to fill
 	pathParts  [3]string // memberPath around its two parameters
@@ -33,7 +34,7 @@ type handlers struct {
 
 var _ echoapi.ServerInterface = (*handlers)(nil)
 
-func newHandlers(store MemberStore, tokens *skipTokens, operations []reqcheck.Operation, specYAML []byte, metrics http.Handler) (*handlers, error) {
+func newHandlers(store store.Store, tokens *skipTokens, operations []reqcheck.Operation, specYAML []byte, metrics http.Handler) (*handlers, error) {
 	h := &handlers{store: store, tokens: tokens, specYAML: specYAML, metrics: metrics}
 	for _, op := range operations {
 		if op.ID == "getConnectorGroupMember" {
@@ -73,11 +74,15 @@ func storeContext(c echo.Context) context.Context {
 // AddConnectorGroupMember stores the connector the validator has decoded, and
 // answers 204 or, when asked with Prefer, 201 with the body.
 func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, _ generated.AddConnectorGroupMemberParams) error {
-	in, ok := requestOf(c).body.(*generated.AddConnectorGroupMemberJSONRequestBody)
-	if !ok {
-		return errors.New("the add handler ran without a validated body")
+	ca, err := callOf(c)
+	if err != nil {
+		return err
 	}
-	m := Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
+	in, err := bodyOf[generated.AddConnectorGroupMemberJSONRequestBody](c)
+	if err != nil {
+		return err
+	}
+	m := store.Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
 	if in.ID != nil {
 		m.ID = *in.ID
 	} else {
@@ -92,7 +97,7 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 	header[echo.HeaderLocation] = location
 	header[canonicalODataEntityID] = location
 	header[echo.HeaderVary] = varyPrefer
-	if requestOf(c).prefer.representation {
+	if ca.prefer.representation {
 		header[canonicalPrefApplied] = returnRepresentation
 		return c.JSON(http.StatusCreated, toConnector(m))
 	}
@@ -113,7 +118,7 @@ func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.Appli
 	if params.Top != nil {
 		top = int(*params.Top)
 	}
-	var after Cursor
+	var after store.Cursor
 	if params.Skiptoken != nil {
 		var err error
 		if after, err = h.tokens.decode(app, *params.Skiptoken); err != nil {
@@ -138,7 +143,7 @@ func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.Appli
 // GetConnectorGroupMember answers the member, or 404.
 func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.GetConnectorGroupMemberParams) error {
 	m, err := h.store.Get(storeContext(c), app, id)
-	if errors.Is(err, ErrMemberNotFound) {
+	if errors.Is(err, store.ErrMemberNotFound) {
 		return memberNotFound(id)
 	}
 	if err != nil {
@@ -150,7 +155,7 @@ func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.Applica
 // RemoveConnectorGroupMember removes the member, or answers 404.
 func (h *handlers) RemoveConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.RemoveConnectorGroupMemberParams) error {
 	err := h.store.Remove(storeContext(c), app, id)
-	if errors.Is(err, ErrMemberNotFound) {
+	if errors.Is(err, store.ErrMemberNotFound) {
 		return memberNotFound(id)
 	}
 	if err != nil {
@@ -181,7 +186,7 @@ func (h *handlers) GetOpenAPIJSON(c echo.Context) error {
 }
 
 // toConnector is the stored member as the API shows it: id and type always set.
-func toConnector(m Member) generated.Connector {
+func toConnector(m store.Member) generated.Connector {
 	id := m.ID
 	typ := generated.ConnectorOdataTypeHashMicrosoftGraphConnector
 	return generated.Connector{

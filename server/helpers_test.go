@@ -18,6 +18,7 @@ import (
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 const (
@@ -205,11 +206,11 @@ func targets(e generated.ODataError) []string {
 // storeKinds are the MemberStores a test can run against, each opened fresh.
 var storeKinds = []struct {
 	name string
-	open func(tb testing.TB) server.MemberStore
+	open func(tb testing.TB) store.Store
 }{
-	{"memory", func(testing.TB) server.MemberStore { return server.NewMemoryStore() }},
-	{"durable", func(tb testing.TB) server.MemberStore {
-		s, err := server.OpenDurableStore(filepath.Join(tb.TempDir(), "state.db"))
+	{"memory", func(testing.TB) store.Store { return store.NewMemory() }},
+	{"durable", func(tb testing.TB) store.Store {
+		s, err := store.OpenDurable(filepath.Join(tb.TempDir(), "state.db"))
 		if err != nil {
 			tb.Fatal(err)
 		}

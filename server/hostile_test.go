@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // The findings of an attack on the server, each as a user would see it: the
@@ -329,19 +330,19 @@ func TestHTTP10WithoutHost(t *testing.T) {
 // slowStore waits before each write, long enough for net/http to notice a
 // client that half-closed its side and cancel the request's context.
 type slowStore struct {
-	server.MemberStore
+	store.Store
 	delay time.Duration
 }
 
-func (s slowStore) Add(ctx context.Context, app uuid.UUID, m server.Member) error {
+func (s slowStore) Add(ctx context.Context, app uuid.UUID, m store.Member) error {
 	time.Sleep(s.delay)
-	return s.MemberStore.Add(ctx, app, m)
+	return s.Store.Add(ctx, app, m)
 }
 
 // TestHalfClosedClientGetsNo500: a client that half-closes after sending
 // its request still gets its answer, and the add it asked for is kept.
 func TestHalfClosedClientGetsNo500(t *testing.T) {
-	srv := realServer(t, server.Config{Store: slowStore{server.NewMemoryStore(), 100 * time.Millisecond}})
+	srv := realServer(t, server.Config{Store: slowStore{store.NewMemory(), 100 * time.Millisecond}})
 	app := uuid.NewString()
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {

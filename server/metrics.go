@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/connector-group/members-api/server/store"
 )
 
 // metrics are the mock's Prometheus series, on a registry of the server's
@@ -43,10 +45,7 @@ type requestSeries struct {
 // series kept for ever. Past the bound, targets are counted as "(other)".
 const maxTargetLabels = 64
 
-// members is what the members gauge reads: a store that can count.
-type members interface{ Members() int }
-
-func newMetrics(store MemberStore) *metrics {
+func newMetrics(members store.Store) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -66,35 +65,32 @@ func newMetrics(store MemberStore) *metrics {
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.validations, m.faults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if counter, ok := store.(members); ok {
-		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "connector_mock_members", Help: "Members held, in all groups.",
-		}, func() float64 { return float64(counter.Members()) }))
-	}
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "connector_mock_members", Help: "Members held, in all groups.",
+	}, func() float64 { return float64(members.Members()) }))
 	return m
 }
 
-// observe counts one answered request.
-func (m *metrics) observe(rc *requestContext, seconds float64) {
-	status := rc.Response().Status
-	key := seriesKey{rc.operation, status}
+// observe counts one answered request for operation ("" for no route).
+func (m *metrics) observe(operation string, out outcome, seconds float64) {
+	key := seriesKey{operation, out.status}
 	s, ok := m.series.Load(key)
 	if !ok {
 		s, _ = m.series.LoadOrStore(key, &requestSeries{
-			requests: m.requests.WithLabelValues(rc.operation, strconv.Itoa(status)),
-			duration: m.duration.WithLabelValues(rc.operation),
+			requests: m.requests.WithLabelValues(operation, strconv.Itoa(out.status)),
+			duration: m.duration.WithLabelValues(operation),
 		})
 	}
 	rs := s.(*requestSeries)
 	rs.requests.Inc()
 	rs.duration.Observe(seconds)
-	if rc.fault != 0 {
-		m.faults.WithLabelValues(strconv.Itoa(rc.fault)).Inc()
+	if out.fault != 0 {
+		m.faults.WithLabelValues(strconv.Itoa(out.fault)).Inc()
 	}
-	if status == http.StatusBadRequest && len(rc.details) > 0 {
+	if out.status == http.StatusBadRequest && len(out.violations) > 0 {
 		m.mu.Lock()
-		for i := range rc.details {
-			m.target(rc.target(i)).Inc()
+		for _, v := range out.violations {
+			m.target(v.Target).Inc()
 		}
 		m.mu.Unlock()
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -15,41 +16,61 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/server/journal"
 )
 
-// requestContext is the Echo context of one request with what the server
-// learns about the request on its way through: Echo's documented way to carry
-// typed values from middleware to handler, without a map per request.
+// requestContext is the Echo context of one request (Echo's documented way
+// to carry typed values from middleware to handler). withCommon makes it with
+// the request's id; the operation's middleware sets call, once, to what it
+// made of the request; nothing else writes to it.
 type requestContext struct {
 	echo.Context
-	id     uuid.UUID     // the request-id
-	method string        // the method the client sent
-	body   any           // the body the generated validator decoded, or nil
-	prefer preferences   // what the Prefer header asks for
-	fault  int           // the status of the fault injected, or 0
-	delay  time.Duration // the latency injected
-
-	operation string                  // the operationId, once routed to one
-	rawBody   []byte                  // the request body as read (decompressed)
-	errorCode string                  // error.code of the answer, if it was an error
-	details   []generated.ErrorDetail // the violations, if it was a 400
+	id     uuid.UUID // the request-id
+	method string    // the method the client sent
+	call   *call     // nil until (or unless) the request matched an operation
 }
 
-// target is the target of violation i of the answer ("" for the body as a whole).
-func (rc *requestContext) target(i int) string {
-	if t := rc.details[i].Target; t != nil {
-		return *t
-	}
-	return ""
+// call is what the server made of a request for one of the spec's
+// operations: its parameters parsed once and its body checked and decoded.
+// The handler, the log line, the metrics and the journal read it.
+type call struct {
+	operation string        // the operationId
+	app       string        // the applicationsId as sent, when the path has one
+	prefer    preferences   // what the Prefer header asks for
+	body      any           // the body the generated validator decoded, when it passed
+	raw       []byte        // the body as read (decompressed)
+	delay     time.Duration // the latency injected
 }
 
-// requestOf is the requestContext of c; every request gets one from
-// withCommon before anything else runs.
-func requestOf(c echo.Context) *requestContext {
-	if rc, ok := c.(*requestContext); ok {
-		return rc
+// outcome is how a request was answered, as renderError returns it.
+type outcome struct {
+	status     int
+	code       generated.ErrorCode // error.code of a non-2xx answer
+	violations []reqcheck.Violation
+	fault      int // the status of the fault injected, or 0
+}
+
+// callOf is the call the operation's middleware made for c.
+func callOf(c echo.Context) (*call, error) {
+	if rc, ok := c.(*requestContext); ok && rc.call != nil {
+		return rc.call, nil
 	}
-	return &requestContext{Context: c, method: c.Request().Method}
+	return nil, errors.New("a handler ran without its operation's middleware")
+}
+
+// bodyOf is the body the generated validator decoded for c, as the
+// generated type T.
+func bodyOf[T any](c echo.Context) (*T, error) {
+	ca, err := callOf(c)
+	if err != nil {
+		return nil, err
+	}
+	body, ok := ca.body.(*T)
+	if !ok {
+		return nil, fmt.Errorf("the handler wants a %T body, the validator decoded a %T", body, ca.body)
+	}
+	return body, nil
 }
 
 var canonicalClientRequestID = http.CanonicalHeaderKey(headerClientReqID)
@@ -58,17 +79,17 @@ var canonicalClientRequestID = http.CanonicalHeaderKey(headerClientReqID)
 // journal and the metrics.
 type observers struct {
 	logger  *slog.Logger
-	journal *journal
+	journal *journal.Journal
 	metrics *metrics
 }
 
 // withCommon is what every request goes through, unknown routes included, in
 // this order: a request-id and the client-request-id echoed before anything
 // can fail; OPTIONS refused; a panic recovered into an error; the error
-// rendered, so that the status logged is the status sent; one access log
-// line, the journal entry (but for the admin API, /metrics and /docs), the metrics.
+// rendered, so that the status logged is the status sent; then the outcome
+// told to the access log, the metrics and (but for the admin API, /metrics
+// and the pages) the journal.
 func withCommon(obs observers) echo.MiddlewareFunc {
-	logger := obs.logger
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -79,30 +100,47 @@ func withCommon(obs observers) echo.MiddlewareFunc {
 			if cid := req.Header[canonicalClientRequestID]; len(cid) > 0 && cid[0] != "" {
 				h[canonicalClientRequestID] = cid[:1]
 			}
+			out := outcome{}
 			if err := callRecovering(rc, next); err != nil {
-				renderError(rc, logger, err)
+				out = renderError(rc, obs.logger, err)
+			} else {
+				out.status = c.Response().Status
 			}
-			attrs := []slog.Attr{
-				slog.String("method", rc.method),
-				slog.String("path", req.URL.Path),
-				slog.Int("status", c.Response().Status),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("request_id", h.Get(headerRequestID)),
-			}
-			if rc.fault != 0 {
-				attrs = append(attrs, slog.Int("fault", rc.fault))
-			}
-			if rc.delay != 0 {
-				attrs = append(attrs, slog.Duration("latency", rc.delay))
-			}
-			logger.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
-			duration := time.Since(start)
-			obs.metrics.observe(rc, duration.Seconds())
-			if obs.journal.enabled() && !unjournaled(req.URL.Path) {
-				obs.journal.add(packRequest(rc, start, duration))
-			}
+			obs.observe(rc, out, start)
 			return nil
 		}
+	}
+}
+
+// observe tells the access log, the metrics and the journal of an answered request.
+func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
+	req := rc.Request()
+	ca := rc.call
+	if ca == nil {
+		ca = &call{}
+	}
+	duration := time.Since(start)
+	attrs := []slog.Attr{
+		slog.String("method", rc.method),
+		slog.String("path", req.URL.Path),
+		slog.Int("status", out.status),
+		slog.Duration("duration", duration),
+		slog.String("request_id", rc.id.String()),
+	}
+	if out.fault != 0 {
+		attrs = append(attrs, slog.Int("fault", out.fault))
+	}
+	if ca.delay != 0 {
+		attrs = append(attrs, slog.Duration("latency", ca.delay))
+	}
+	obs.logger.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
+	obs.metrics.observe(ca.operation, out, duration.Seconds())
+	if obs.journal.Enabled() && !unjournaled(req.URL.Path) {
+		obs.journal.Add(&journal.Request{
+			Time: start, ID: rc.id, Method: rc.method, Path: req.URL.Path, Header: req.Header,
+			Operation: ca.operation, ApplicationID: ca.app, Status: out.status, ErrorCode: string(out.code),
+			Violations: out.violations, Fault: out.fault, Duration: duration, Body: ca.raw,
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/server/faults"
 	"github.com/connector-group/members-api/server/pages"
 )
 
@@ -59,10 +60,7 @@ func dashboardPage(operations []reqcheck.Operation) ([]byte, error) {
 			data.Operations = append(data.Operations, op.ID)
 		}
 	}
-	for code := range FaultStatuses {
-		data.FaultCodes = append(data.FaultCodes, code)
-	}
-	slices.Sort(data.FaultCodes)
+	data.FaultCodes = faults.Statuses()
 	return pages.Dashboard(data)
 }
 

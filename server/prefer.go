@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/connector-group/members-api/server/faults"
 )
 
 // preferences are what a request's Prefer header asks for, read once.
@@ -35,10 +37,8 @@ func parsePrefer(lines []string) preferences {
 				sawReturn = true
 				p.representation = strings.EqualFold(value, "representation")
 			case strings.EqualFold(name, "code") && p.fault == 0:
-				if code, err := strconv.Atoi(value); err == nil {
-					if _, ok := FaultStatuses[code]; ok {
-						p.fault = code
-					}
+				if code, err := strconv.Atoi(value); err == nil && faults.IsStatus(code) {
+					p.fault = code
 				}
 			}
 		}

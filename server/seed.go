@@ -15,6 +15,7 @@ import (
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/validation"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // seedFile is what --seed-file holds, in JSON or YAML:
@@ -37,7 +38,7 @@ type SeedResult struct {
 // with the rule. A member without an id gets one derived from its
 // application and position, so seeding the same file into a state file that
 // has it already adds nothing twice.
-func Seed(ctx context.Context, store MemberStore, path string) (SeedResult, error) {
+func Seed(ctx context.Context, members store.Store, path string) (SeedResult, error) {
 	var result SeedResult
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -80,14 +81,14 @@ func Seed(ctx context.Context, store MemberStore, path string) (SeedResult, erro
 				return result, fmt.Errorf("%s: %s", where, strings.Join(rules, "; "))
 			}
 			c := value.(*generated.AddConnectorGroupMemberJSONRequestBody)
-			m := Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
+			m := store.Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
 			if c.ID != nil {
 				m.ID = *c.ID
 			} else {
 				m.ID = uuid.NewSHA1(app, fmt.Appendf(nil, "seed member %d", j))
 			}
-			switch err := store.Add(ctx, app, m); {
-			case errors.Is(err, ErrDuplicateMember):
+			switch err := members.Add(ctx, app, m); {
+			case errors.Is(err, store.ErrDuplicateMember):
 				result.AlreadyThere++
 			case err != nil:
 				return result, fmt.Errorf("%s: %w", where, err)

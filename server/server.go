@@ -33,6 +33,9 @@ import (
 	"github.com/connector-group/members-api/generated/validation"
 	"github.com/connector-group/members-api/internal/reqcheck"
 	"github.com/connector-group/members-api/openapi"
+	"github.com/connector-group/members-api/server/faults"
+	"github.com/connector-group/members-api/server/journal"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted unless Config says otherwise.
@@ -46,8 +49,8 @@ type Config struct {
 	Token string
 	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Store keeps the members; nil means a new MemoryStore.
-	Store MemberStore
+	// Store keeps the members; nil means a new store.Memory.
+	Store store.Store
 	// Logger receives one line per request and the detail of every 500; nil discards.
 	Logger *slog.Logger
 	// SkipTokenKey authenticates the $skiptoken values the server issues: 16,
@@ -56,12 +59,12 @@ type Config struct {
 	SkipTokenKey []byte
 	// Faults make member operations slow, throttled or failing on purpose;
 	// Server.SetFaults changes them while the server runs.
-	Faults Faults
+	Faults faults.Settings
 	// Seed, when not 0, makes the faults and latencies drawn repeat from run
 	// to run for the same requests in the same order.
 	Seed uint64
 	// JournalSize is how many requests the journal keeps: 0 means
-	// DefaultJournalSize, a negative number turns the journal off.
+	// journal.DefaultSize, a negative number turns the journal off.
 	JournalSize int
 }
 
@@ -69,23 +72,23 @@ type Config struct {
 // changed while it serves.
 type Server struct {
 	handler   http.Handler
-	misbehave *injector
-	journal   *journal
-	store     MemberStore
+	misbehave *faults.Injector
+	journal   *journal.Journal
+	store     store.Store
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Faults are the misbehaviour settings in force.
-func (s *Server) Faults() Faults { return s.misbehave.settings() }
+func (s *Server) Faults() faults.Settings { return s.misbehave.Settings() }
 
 // SetFaults replaces the misbehaviour settings, from the next request on. A
 // new rate limit starts every caller's window afresh.
-func (s *Server) SetFaults(f Faults) error { return s.misbehave.set(f) }
+func (s *Server) SetFaults(f faults.Settings) error { return s.misbehave.Set(f) }
 
 // Requests returns the journal's entries that pass f, newest first.
-func (s *Server) Requests(f RequestFilter) []JournalEntry { return s.journal.list(f) }
+func (s *Server) Requests(f journal.Filter) []journal.Entry { return s.journal.List(f) }
 
 // Reset empties every connector group and the journal (app nil), or the
 // group of app only, as POST /_admin/reset does.
@@ -94,7 +97,7 @@ func (s *Server) Reset(ctx context.Context, app *uuid.UUID) error {
 		return err
 	}
 	if app == nil {
-		s.journal.clear()
+		s.journal.Clear()
 	}
 	return nil
 }
@@ -112,56 +115,55 @@ func New(cfg Config) (*Server, error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBodyBytes
 	}
-	store := cfg.Store
-	if store == nil {
-		store = NewMemoryStore()
+	members := cfg.Store
+	if members == nil {
+		members = store.NewMemory()
 	}
 	tokens, err := newSkipTokens(cfg.SkipTokenKey)
 	if err != nil {
 		return nil, err
 	}
-	misbehave, err := newInjector(cfg.Faults, cfg.Seed)
+	misbehave, err := faults.NewInjector(cfg.Faults, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
-	operations := validation.Operations()
-
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.JSONSerializer = jsonSerializer{}
 	journalSize := cfg.JournalSize
 	if journalSize == 0 {
-		journalSize = DefaultJournalSize
+		journalSize = journal.DefaultSize
 	}
-	journal := newJournal(max(journalSize, 0))
-	metrics := newMetrics(store)
-	h, err := newHandlers(store, tokens, operations, openapi.YAML, metrics.handler())
+	requests := journal.New(max(journalSize, 0))
+	metrics := newMetrics(members)
+	operations := validation.Operations()
+	h, err := newHandlers(members, tokens, operations, openapi.YAML, metrics.handler())
 	if err != nil {
 		return nil, err
 	}
-	e.HTTPErrorHandler = func(err error, c echo.Context) { renderError(c, logger, err) }
-	e.Use(withCommon(observers{logger: logger, journal: journal, metrics: metrics}))
-
-	// The API and the admin API: each operation behind the same middleware
-	// (token, misbehaviour for member operations, the generated validator).
-	auth := bearerAuth(cfg.Token)
-	adminOperations := adminvalidation.Operations()
-	all := append(slices.Clone(operations), adminOperations...)
-	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
-	for _, op := range all {
-		middlewares[op.ID] = []echo.MiddlewareFunc{operationMiddleware(op, auth, misbehave, maxBody, shadowsOf(op, all))}
-	}
-	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	dashboard, err := dashboardPage(operations)
 	if err != nil {
 		return nil, err
 	}
-	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: store, journal: journal, misbehave: misbehave, dashboard: dashboard},
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.JSONSerializer = jsonSerializer{}
+	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}))
+	// The API and the admin API: each operation behind the same checks
+	// (token, misbehaviour for member operations, the generated validator).
+	auth := bearerAuth(cfg.Token)
+	all := append(slices.Clone(operations), adminvalidation.Operations()...)
+	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
+	for _, op := range all {
+		checks := &operationChecks{op: op, member: slices.Contains(op.Tags, memberTag), auth: auth,
+			misbehave: misbehave, maxBody: maxBody, shadows: shadowsOf(op, all)}
+		middlewares[op.ID] = []echo.MiddlewareFunc{checks.middleware}
+	}
+	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
+	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: members, journal: requests, misbehave: misbehave, dashboard: dashboard},
 		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	if err := servesEveryOperation(e, all); err != nil {
 		return nil, err
 	}
-	return &Server{handler: normalizePath(e), misbehave: misbehave, journal: journal, store: store}, nil
+	return &Server{handler: normalizePath(e), misbehave: misbehave, journal: requests, store: members}, nil
 }
 
 // servesEveryOperation checks that the generated server registered a route

@@ -19,139 +19,153 @@ import (
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/server/faults"
 )
 
-// operationMiddleware is what runs in front of one operation's generated
-// wrapper, in this order: a request that names a more concrete path of the
-// spec (405); the bearer token (401); for a member operation, the
-// misbehaviour asked for (throttling, a fault, latency: faults.go), so that a
+// operationChecks are what runs in front of one operation's generated
+// wrapper.
+type operationChecks struct {
+	op        reqcheck.Operation
+	member    bool // a member operation: it misbehaves on purpose
+	auth      func(http.Header) (string, error)
+	misbehave *faults.Injector
+	maxBody   int64
+	shadows   []shadow
+}
+
+// middleware makes the call of each request for the operation, publishes it
+// (once) for the handler and the observers, and goes on to the generated
+// wrapper when the request passed every check.
+func (o *operationChecks) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		rc, ok := c.(*requestContext)
+		if !ok {
+			return errors.New("an operation ran without withCommon")
+		}
+		ca, err := o.prepare(rc)
+		rc.call = &ca
+		if err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// prepare checks a request in this order: a path that names a more concrete
+// path of the spec (405); the bearer token (401); for a member operation,
+// the misbehaviour asked for (throttling, a fault, latency), so that a
 // faulted request changes nothing; an empty path segment (404); the
 // Content-Type and Content-Encoding (415); the body's size (413); and then
 // the generated validator, which checks the parameters, headers and body and
 // decodes the body into the generated model (400 listing every violation).
-func operationMiddleware(op reqcheck.Operation, auth func(http.Header) (string, error), misbehave *injector, maxBody int64, shadows []shadow) echo.MiddlewareFunc {
-	member := slices.Contains(op.Tags, memberTag)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			requestOf(c).operation = op.ID
-			// The route first (DESIGN: 404/405 before 401), as Echo's router
-			// would answer it if it knew the spec's more concrete paths.
-			for _, sh := range shadows {
-				if sh.matches(c) {
-					c.Response().Header().Set(echo.HeaderAllow, sh.allow)
-					return echo.ErrMethodNotAllowed
-				}
-			}
-			var token string
-			if op.Secured {
-				var err error
-				if token, err = auth(req.Header); err != nil {
-					return err
-				}
-			}
-			prefer := parsePrefer(req.Header[canonicalPrefer])
-			requestOf(c).prefer = prefer
-			if lines := req.Header[canonicalPrefer]; len(lines) > 1 {
-				// The generated binder takes one field line; several are one
-				// list (RFC 9110, 5.3), so they reach it as the one line they mean.
-				req.Header[canonicalPrefer] = []string{strings.Join(lines, ", ")}
-			}
-			var d decision
-			if member {
-				var err error
-				if d, err = misbehaveOn(c, misbehave, token, prefer.fault, maxBody); err != nil {
-					return err
-				}
-			}
-			for _, v := range c.ParamValues()[:len(c.ParamNames())] {
-				if v == "" {
-					// Echo matches an empty segment to a parameter; a path template
-					// does not (a path parameter is never empty), so to the spec
-					// this is no route at all.
-					return notFound(msgNotFoundRoute)
-				}
-			}
-			in := reqcheck.Input{PathParam: pathParam(c), Header: req.Header}
-			var vs reqcheck.Violations
-			if req.URL.RawQuery != "" {
-				query, err := url.ParseQuery(req.URL.RawQuery)
-				if err != nil {
-					vs.Add("", reqcheck.MsgInvalidQuery)
-				}
-				in.Query = query
-			}
-			if op.BodyMediaTypes != nil {
-				if err := checkContentType(req, op.BodyMediaTypes); err != nil {
-					return err
-				}
-				gzipped, err := checkContentEncoding(req.Header)
-				if err != nil {
-					return err
-				}
-				body, err := readBody(c, maxBody, gzipped)
-				if err != nil {
-					return err
-				}
-				in.Body = body
-				requestOf(c).rawBody = body
-			}
-			if d.delay > 0 {
-				if err := wait(c, d.delay); err != nil {
-					return err
-				}
-			}
-			value := op.Check(&in, &vs)
-			if vs.Len() > 0 {
-				return badRequest(vs.List())
-			}
-			requestOf(c).body = value
-			return next(c)
+// The call it returns says as much as it learnt, also when it fails.
+func (o *operationChecks) prepare(c echo.Context) (call, error) {
+	req := c.Request()
+	ca := call{operation: o.op.ID, app: c.Param("applicationsId")}
+	// The route first (DESIGN: 404/405 before 401), as Echo's router
+	// would answer it if it knew the spec's more concrete paths.
+	for _, sh := range o.shadows {
+		if sh.matches(c) {
+			c.Response().Header().Set(echo.HeaderAllow, sh.allow)
+			return ca, echo.ErrMethodNotAllowed
 		}
 	}
+	var token string
+	if o.op.Secured {
+		var err error
+		if token, err = o.auth(req.Header); err != nil {
+			return ca, err
+		}
+	}
+	lines := req.Header[canonicalPrefer]
+	ca.prefer = parsePrefer(lines)
+	if len(lines) > 1 {
+		// The generated binder takes one field line; several are one list
+		// (RFC 9110, 5.3), so they reach it as the one line they mean.
+		req.Header[canonicalPrefer] = []string{strings.Join(lines, ", ")}
+	}
+	var delay time.Duration
+	if o.member && (ca.prefer.fault != 0 || o.misbehave.Active()) {
+		d := o.misbehave.Decide(token, ca.prefer.fault)
+		for k, v := range d.RateLimit {
+			c.Response().Header()[k] = v
+		}
+		if d.Fault != nil {
+			ca.delay = d.Delay
+			return ca, o.fault(c, d)
+		}
+		delay = d.Delay
+	}
+	for _, v := range c.ParamValues()[:len(c.ParamNames())] {
+		if v == "" {
+			// Echo matches an empty segment to a parameter; a path template
+			// does not (a path parameter is never empty), so to the spec
+			// this is no route at all.
+			return ca, notFound(msgNotFoundRoute)
+		}
+	}
+	in := reqcheck.Input{PathParam: pathParam(c), Header: req.Header}
+	var vs reqcheck.Violations
+	if req.URL.RawQuery != "" {
+		query, err := url.ParseQuery(req.URL.RawQuery)
+		if err != nil {
+			vs.Add("", reqcheck.MsgInvalidQuery)
+		}
+		in.Query = query
+	}
+	if o.op.BodyMediaTypes != nil {
+		if err := checkContentType(req, o.op.BodyMediaTypes); err != nil {
+			return ca, err
+		}
+		gzipped, err := checkContentEncoding(req.Header)
+		if err != nil {
+			return ca, err
+		}
+		if ca.raw, err = readBody(c, o.maxBody, gzipped); err != nil {
+			return ca, err
+		}
+		in.Body = ca.raw
+	}
+	// Only with the body read to its end does net/http notice a client
+	// that goes away, so the wait comes after it and can be cut short.
+	if delay > 0 {
+		ca.delay = delay
+		if err := wait(c, delay); err != nil {
+			return ca, err
+		}
+	}
+	value := o.op.Check(&in, &vs)
+	if vs.Len() > 0 {
+		return ca, badRequest(vs.List())
+	}
+	ca.body = value
+	return ca, nil
 }
 
 // memberTag marks the member operations in the spec: the ones that misbehave.
 const memberTag = "members"
 
-// misbehaveOn applies what the injector decides for this request: it sets
-// the rate-limit headers and, for a fault, waits out the latency and returns
-// the fault; otherwise it returns the delay still to wait, which the
-// middleware waits once the body is read. Only with the body read to its end
-// does net/http notice a client that goes away, so the wait can be cut short
-// at once. Nothing is locked while it waits.
-func misbehaveOn(c echo.Context, misbehave *injector, token string, forced int, maxBody int64) (decision, error) {
-	req := c.Request()
-	if forced == 0 && !misbehave.active.Load() {
-		return decision{}, nil
-	}
-	d := misbehave.decide(token, forced)
-	header := c.Response().Header()
-	for k, v := range d.rateLimit {
-		header[k] = v
-	}
-	if d.fault == nil {
-		return d, nil
-	}
-	if d.delay > 0 {
-		if req.Body != nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(req.Body, maxBody+1))
+// fault waits out the latency drawn with it (the body read and dropped
+// first, so that a client going away cuts the wait short) and returns the
+// fault's answer. Nothing is locked while it waits.
+func (o *operationChecks) fault(c echo.Context, d faults.Decision) error {
+	if d.Delay > 0 {
+		if body := c.Request().Body; body != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(body, o.maxBody+1))
 		}
-		if err := wait(c, d.delay); err != nil {
-			return d, err
+		if err := wait(c, d.Delay); err != nil {
+			return err
 		}
 	}
-	requestOf(c).fault = d.fault.status
-	e := &apiError{status: d.fault.status, code: FaultStatuses[d.fault.status], message: d.fault.message}
-	if d.fault.retryAfter > 0 {
-		e.header = http.Header{"Retry-After": {strconv.Itoa(d.fault.retryAfter)}}
+	e := &apiError{status: d.Fault.Status, code: faults.Code(d.Fault.Status), message: d.Fault.Message, fault: d.Fault.Status}
+	if d.Fault.RetryAfter > 0 {
+		e.header = http.Header{"Retry-After": {strconv.Itoa(d.Fault.RetryAfter)}}
 	}
-	return d, e
+	return e
 }
 
 // wait waits out an injected delay, or until the client goes away.
 func wait(c echo.Context, delay time.Duration) error {
-	requestOf(c).delay = delay
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	select {
@@ -234,11 +248,11 @@ func unsupportedEncoding(coding string) *apiError {
 }
 
 // readBody reads the body whole, up to maxBody bytes: a larger body is a 413,
-// never a truncated read. Memory follows the bytes that arrive, not the
-// Content-Length the client announced: a client that announces a megabyte
-// and sends a byte costs a few hundred bytes. A gzipped body is decompressed
-// as it arrives, maxBody applying to the decompressed bytes (and to the
-// compressed ones too): a gzip bomb costs at most maxBody.
+// never a truncated read. io.ReadAll grows its buffer as bytes arrive, so
+// memory follows the bytes a client sends, not the Content-Length it
+// announced. A gzipped body is decompressed as it arrives, maxBody applying
+// to the compressed bytes and to the decompressed ones: a gzip bomb costs at
+// most maxBody.
 func readBody(c echo.Context, maxBody int64, gzipped bool) ([]byte, error) {
 	req := c.Request()
 	if req.ContentLength > maxBody {
@@ -247,72 +261,34 @@ func readBody(c echo.Context, maxBody int64, gzipped bool) ([]byte, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
 	}
-	size := int64(512)
-	if !gzipped && 0 < req.ContentLength && req.ContentLength <= 16<<10 {
-		size = req.ContentLength + 1 // room to see the end without growing
-	}
-	var src io.Reader = req.Body
-	var compressed *limitedReader
+	var src io.Reader = http.MaxBytesReader(c.Response(), req.Body, maxBody)
 	if gzipped {
-		compressed = &limitedReader{r: req.Body, left: maxBody}
-		zr, err := gzip.NewReader(compressed)
+		zr, err := gzip.NewReader(src)
 		if err != nil {
-			return nil, gzipError(c, compressed, err, maxBody)
+			return nil, gzipError(c, err)
 		}
 		defer zr.Close()
-		src = zr
+		src = io.LimitReader(zr, maxBody+1)
 	}
-	buf := make([]byte, 0, size)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := src.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > maxBody {
-			return nil, tooLarge(maxBody)
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			if gzipped {
-				return nil, gzipError(c, compressed, err, maxBody)
-			}
-			return nil, bodyReadError(c, err)
-		}
+	body, err := io.ReadAll(src)
+	switch {
+	case err != nil && gzipped:
+		return nil, gzipError(c, err)
+	case err != nil:
+		return nil, bodyReadError(c, err)
+	case int64(len(body)) > maxBody:
+		return nil, tooLarge(maxBody)
 	}
-}
-
-// limitedReader is io.LimitedReader that remembers it hit its limit, so a
-// compressed body past the limit is a 413 rather than a broken gzip stream.
-type limitedReader struct {
-	r        io.Reader
-	left     int64
-	exceeded bool
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		l.exceeded = true
-		return 0, io.EOF
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
+	return body, nil
 }
 
 // gzipError is the answer for a gzipped body that could not be read: too
 // large compressed, cut short by the client, or not gzip at all.
-func gzipError(c echo.Context, compressed *limitedReader, err error, maxBody int64) error {
+func gzipError(c echo.Context, err error) error {
 	var corrupt flate.CorruptInputError
+	var tooBig *http.MaxBytesError
 	switch {
-	case compressed.exceeded:
-		return tooLarge(maxBody)
-	case errors.Is(err, os.ErrDeadlineExceeded) || c.Request().Context().Err() != nil:
+	case errors.As(err, &tooBig), errors.Is(err, os.ErrDeadlineExceeded) || c.Request().Context().Err() != nil:
 		return bodyReadError(c, err)
 	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt), errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest([]reqcheck.Violation{{Target: echo.HeaderContentEncoding, Message: msgNotGzip}})

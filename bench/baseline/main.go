@@ -17,7 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/connector-group/members-api/generated"
-	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/internal/httplimits"
 )
 
 func main() {
@@ -41,11 +41,11 @@ func main() {
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           e,
-		ReadHeaderTimeout: server.DefaultReadHeaderTimeout,
-		ReadTimeout:       server.DefaultReadTimeout,
-		WriteTimeout:      server.DefaultWriteTimeout,
-		IdleTimeout:       server.DefaultIdleTimeout,
-		MaxHeaderBytes:    server.DefaultMaxHeaderBytes,
+		ReadHeaderTimeout: httplimits.DefaultReadHeaderTimeout,
+		ReadTimeout:       httplimits.DefaultReadTimeout,
+		WriteTimeout:      httplimits.DefaultWriteTimeout,
+		IdleTimeout:       httplimits.DefaultIdleTimeout,
+		MaxHeaderBytes:    httplimits.DefaultMaxHeaderBytes,
 	}
 	log.Fatal(srv.ListenAndServe())
 }

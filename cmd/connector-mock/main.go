@@ -17,12 +17,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/connector-group/members-api/internal/httplimits"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/faults"
+	"github.com/connector-group/members-api/server/journal"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // options is what the command line and the environment configure.
@@ -38,7 +41,7 @@ type options struct {
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	shutdownTimeout   time.Duration
-	faults            server.Faults
+	faults            faults.Settings
 	seed              uint64
 	journalSize       int
 	seedFile          string
@@ -85,21 +88,21 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&o.token, "token", "", "the only bearer `token` accepted (default: any non-empty token)")
 	fs.StringVar(&o.state, "state", "", "keep the members in this `file` (bbolt), across restarts (default: in memory only)")
-	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request header block in `bytes`")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", httplimits.DefaultMaxHeaderBytes, "largest request header block in `bytes`")
 	fs.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in `bytes`")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
-	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "time allowed to read a request's headers")
-	fs.DurationVar(&o.readTimeout, "read-timeout", server.DefaultReadTimeout, "time allowed to read a whole request")
-	fs.DurationVar(&o.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "time allowed to write a response")
-	fs.DurationVar(&o.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a kept-alive connection may sit idle")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", httplimits.DefaultReadHeaderTimeout, "time allowed to read a request's headers")
+	fs.DurationVar(&o.readTimeout, "read-timeout", httplimits.DefaultReadTimeout, "time allowed to read a whole request")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", httplimits.DefaultWriteTimeout, "time allowed to write a response")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", httplimits.DefaultIdleTimeout, "time a kept-alive connection may sit idle")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "time requests in flight get to finish on SIGINT or SIGTERM")
-	fs.Var(latencyFlag{&o.faults.Latency}, "latency", "delay every member operation by this `duration`, or a random one in a range (200ms, 50ms-300ms)")
+	fs.TextVar(&o.faults.Latency, "latency", faults.Latency{}, "delay every member operation by this `duration`, or a random one in a range (200ms, 50ms-300ms)")
 	fs.Float64Var(&o.faults.FaultRate, "fault-rate", 0, "the `share` (0 to 1) of member operations that fail with a status from --fault-codes")
-	fs.Var(faultCodesFlag{&o.faults.FaultCodes}, "fault-codes", "the `statuses` faults use, from 429, 500, 502, 503, 504 (default 429,503,504)")
+	fs.TextVar(&o.faults.FaultCodes, "fault-codes", faults.Codes(nil), "the `statuses` faults use, from 429, 500, 502, 503, 504 (default 429,503,504)")
 	fs.DurationVar(&o.faults.RetryAfter, "retry-after", time.Second, "the Retry-After sent with a 429 or 503 fault, in whole seconds, at least 1")
-	fs.Var(rateLimitFlag{&o.faults.RateLimit}, "rate-limit", "at most `requests/window` member operations per bearer token (120/60s); past it, 429")
+	fs.TextVar(&o.faults.RateLimit, "rate-limit", faults.RateLimit{}, "at most `requests/window` member operations per bearer token (120/60s); past it, 429")
 	fs.Uint64Var(&o.seed, "seed", 0, "draw faults and latencies from this `seed`, so a run can be repeated (default: a random one)")
-	fs.IntVar(&o.journalSize, "journal-size", server.DefaultJournalSize, "how many requests the journal keeps (GET /_admin/requests); 0 turns it off")
+	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "how many requests the journal keeps (GET /_admin/requests); 0 turns it off")
 	fs.StringVar(&o.seedFile, "seed-file", "", "load the members in this JSON or YAML `file` at start-up, each checked as a POST")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API from memory.\n"+
@@ -175,23 +178,23 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 // requests in flight finish.
 func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) (err error) {
 	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed,
-		JournalSize: o.journalSize, Store: server.NewMemoryStore()}
+		JournalSize: o.journalSize, Store: store.NewMemory()}
 	if o.journalSize == 0 {
 		cfg.JournalSize = -1
 	}
 	if o.state != "" {
-		store, err := server.OpenDurableStore(o.state)
+		members, err := store.OpenDurable(o.state)
 		if err != nil {
 			_ = ln.Close()
 			return err
 		}
 		// Closed last, after the requests in flight have finished with it.
 		defer func() {
-			if cerr := store.Close(); cerr != nil {
+			if cerr := members.Close(); cerr != nil {
 				err = errors.Join(err, fmt.Errorf("closing the state file: %w", cerr))
 			}
 		}()
-		cfg.Store = store
+		cfg.Store = members
 	}
 	if o.seedFile != "" {
 		result, err := server.Seed(ctx, cfg.Store, o.seedFile)
@@ -244,53 +247,4 @@ func stateDescription(path string) string {
 		return "in memory"
 	}
 	return path
-}
-
-// latencyFlag reads --latency with server.ParseLatency.
-type latencyFlag struct{ l *server.Latency }
-
-func (f latencyFlag) String() string {
-	if f.l == nil {
-		return ""
-	}
-	return f.l.String()
-}
-
-func (f latencyFlag) Set(s string) (err error) {
-	*f.l, err = server.ParseLatency(s)
-	return err
-}
-
-// rateLimitFlag reads --rate-limit with server.ParseRateLimit.
-type rateLimitFlag struct{ r *server.RateLimit }
-
-func (f rateLimitFlag) String() string {
-	if f.r == nil {
-		return ""
-	}
-	return f.r.String()
-}
-
-func (f rateLimitFlag) Set(s string) (err error) {
-	*f.r, err = server.ParseRateLimit(s)
-	return err
-}
-
-// faultCodesFlag reads --fault-codes with server.ParseFaultCodes.
-type faultCodesFlag struct{ codes *[]int }
-
-func (f faultCodesFlag) String() string {
-	if f.codes == nil {
-		return ""
-	}
-	parts := make([]string, len(*f.codes))
-	for i, c := range *f.codes {
-		parts[i] = strconv.Itoa(c)
-	}
-	return strings.Join(parts, ",")
-}
-
-func (f faultCodesFlag) Set(s string) (err error) {
-	*f.codes, err = server.ParseFaultCodes(s)
-	return err
 }

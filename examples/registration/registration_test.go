@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/faults"
 	"github.com/connector-group/members-api/server/mocktest"
 
 	"example.com/registration"
@@ -34,7 +34,7 @@ func TestEnsureAddsOnceAndSurvivesThrottling(t *testing.T) {
 	if err := m.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SetFaults(server.Faults{RateLimit: server.RateLimit{Requests: 1, Window: time.Second}}); err != nil {
+	if err := m.SetFaults(faults.Settings{RateLimit: faults.RateLimit{Requests: 1, Window: time.Second}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := registration.Ensure(ctx, m.Client(), app, id, "eu-01", "203.0.113.7"); err != nil {

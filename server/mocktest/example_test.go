@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/client"
-	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/faults"
 	"github.com/connector-group/members-api/server/mocktest"
 )
 
@@ -36,12 +36,12 @@ func Example() {
 	app := uuid.MustParse("0f8fad5b-d9cb-469f-a165-70867728950e")
 
 	// The service throttles the first add, then recovers.
-	if err := m.SetFaults(server.Faults{FaultRate: 1, FaultCodes: []int{429}, RetryAfter: time.Second}); err != nil {
+	if err := m.SetFaults(faults.Settings{FaultRate: 1, FaultCodes: []int{429}, RetryAfter: time.Second}); err != nil {
 		log.Fatal(err)
 	}
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		_ = m.SetFaults(server.Faults{})
+		_ = m.SetFaults(faults.Settings{})
 	}()
 
 	id, err := registerConnector(context.Background(), m.Client(), app, "eu-01", "203.0.113.7")

@@ -22,6 +22,8 @@ import (
 
 	"github.com/connector-group/members-api/client"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/faults"
+	"github.com/connector-group/members-api/server/journal"
 )
 
 // Mock is a running mock server.
@@ -42,7 +44,7 @@ type Option func(*server.Config)
 func WithToken(token string) Option { return func(c *server.Config) { c.Token = token } }
 
 // WithFaults starts the mock misbehaving.
-func WithFaults(f server.Faults) Option { return func(c *server.Config) { c.Faults = f } }
+func WithFaults(f faults.Settings) Option { return func(c *server.Config) { c.Faults = f } }
 
 // WithSeed makes the faults and latencies drawn repeat from run to run.
 func WithSeed(seed uint64) Option { return func(c *server.Config) { c.Seed = seed } }
@@ -98,24 +100,24 @@ func (m *Mock) Client(opts ...client.Option) *client.Client {
 }
 
 // Filter selects journal entries; combine them, all must hold.
-type Filter func(*server.RequestFilter)
+type Filter func(*journal.Filter)
 
 // Operation selects the requests for an operationId, such as
 // "addConnectorGroupMember" ("" for requests that matched no operation).
-func Operation(id string) Filter { return func(f *server.RequestFilter) { f.Operation = &id } }
+func Operation(id string) Filter { return func(f *journal.Filter) { f.Operation = &id } }
 
 // Application selects the requests about one application.
 func Application(app uuid.UUID) Filter {
-	return func(f *server.RequestFilter) { f.ApplicationID = app.String() }
+	return func(f *journal.Filter) { f.ApplicationID = app.String() }
 }
 
 // Status selects the requests answered with status.
-func Status(status int) Filter { return func(f *server.RequestFilter) { f.Status = status } }
+func Status(status int) Filter { return func(f *journal.Filter) { f.Status = status } }
 
 // Requests returns what the mock received and answered, newest first, that
 // passes every filter.
-func (m *Mock) Requests(filters ...Filter) []server.JournalEntry {
-	var f server.RequestFilter
+func (m *Mock) Requests(filters ...Filter) []journal.Entry {
+	var f journal.Filter
 	for _, filter := range filters {
 		filter(&f)
 	}
@@ -127,7 +129,7 @@ func (m *Mock) Reset() error { return m.server.Reset(context.Background(), nil) 
 
 // SetFaults changes the misbehaviour from the next request on; it refuses
 // settings that make no sense.
-func (m *Mock) SetFaults(f server.Faults) error { return m.server.SetFaults(f) }
+func (m *Mock) SetFaults(f faults.Settings) error { return m.server.SetFaults(f) }
 
 // Server is the mock itself, for what this package does not wrap.
 func (m *Mock) Server() *server.Server { return m.server }

@@ -1,4 +1,4 @@
-package server_test
+package store_test
 
 import (
 	"bytes"
@@ -11,14 +11,14 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
-func openDurable(t *testing.T, path string) *server.DurableStore {
+func openDurable(t *testing.T, path string) *store.Durable {
 	t.Helper()
-	s, err := server.OpenDurableStore(path)
+	s, err := store.OpenDurable(path)
 	if err != nil {
-		t.Fatalf("OpenDurableStore: %v", err)
+		t.Fatalf("OpenDurable: %v", err)
 	}
 	return s
 }
@@ -30,7 +30,7 @@ func TestDurableStoreSurvivesReopen(t *testing.T) {
 	app := uuid.New()
 	var ids []uuid.UUID
 	for i := range 50 {
-		m := server.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m" + string(rune('A'+i%26)), Status: "active"}
+		m := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m" + string(rune('A'+i%26)), Status: "active"}
 		if err := s.Add(ctx, app, m); err != nil {
 			t.Fatal(err)
 		}
@@ -49,8 +49,8 @@ func TestDurableStoreSurvivesReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Add(ctx, app, server.Member{ID: uuid.New()}); !errors.Is(err, server.ErrStoreClosed) {
-		t.Errorf("Add after Close: %v, want ErrStoreClosed", err)
+	if err := s.Add(ctx, app, store.Member{ID: uuid.New()}); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Add after Close: %v, want ErrClosed", err)
 	}
 
 	s = openDurable(t, path)
@@ -71,7 +71,7 @@ func TestDurableStoreSurvivesReopen(t *testing.T) {
 	}
 	// New members go after the old ones.
 	late := uuid.New()
-	if err := s.Add(ctx, app, server.Member{ID: late, ExternalIP: "192.0.2.9", MachineName: "late", Status: "inactive"}); err != nil {
+	if err := s.Add(ctx, app, store.Member{ID: late, ExternalIP: "192.0.2.9", MachineName: "late", Status: "inactive"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := walk(t, s, app, 100); got[len(got)-1] != late {
@@ -98,13 +98,13 @@ func TestDurableStoreConcurrentWrites(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for _, id := range ids {
-				err := s.Add(ctx, app, server.Member{ID: id, ExternalIP: "192.0.2.1", MachineName: "w", Status: "active"})
+				err := s.Add(ctx, app, store.Member{ID: id, ExternalIP: "192.0.2.1", MachineName: "w", Status: "active"})
 				switch {
 				case err == nil:
 					mu.Lock()
 					wins[id]++
 					mu.Unlock()
-				case !errors.Is(err, server.ErrDuplicateMember):
+				case !errors.Is(err, store.ErrDuplicateMember):
 					t.Errorf("worker %d: %v", w, err)
 				}
 			}
@@ -127,7 +127,7 @@ func TestDurableStoreRefusesBadFiles(t *testing.T) {
 	s := openDurable(t, good)
 	app := uuid.New()
 	for range 200 {
-		if err := s.Add(context.Background(), app, server.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}); err != nil {
+		if err := s.Add(context.Background(), app, store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,12 +165,12 @@ func TestDurableStoreRefusesBadFiles(t *testing.T) {
 			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s, err := server.OpenDurableStore(path)
+			s, err := store.OpenDurable(path)
 			if err == nil {
 				s.Close()
-				t.Fatal("OpenDurableStore accepted the file")
+				t.Fatal("OpenDurable accepted the file")
 			}
-			var sfe *server.StateFileError
+			var sfe *store.StateFileError
 			if !errors.As(err, &sfe) || sfe.Path != path {
 				t.Errorf("err = %v (%T), want a *StateFileError naming %s", err, err, path)
 			}

@@ -1,4 +1,7 @@
-package server
+// Package store keeps the members of every application's connector group:
+// in memory (Memory), or in memory and in a bbolt file (Durable). It knows
+// nothing of HTTP.
+package store
 
 import (
 	"context"
@@ -11,7 +14,7 @@ import (
 	"github.com/connector-group/members-api/generated"
 )
 
-// ErrDuplicateMember is returned by MemberStore.Add when the connector is
+// ErrDuplicateMember is returned by Store.Add when the connector is
 // already a member of the application's connector group.
 var ErrDuplicateMember = errors.New("connector is already a member")
 
@@ -42,10 +45,10 @@ type Page struct {
 	More bool
 }
 
-// MemberStore keeps the members of every application's connector group. Every
+// Store keeps the members of every application's connector group. Every
 // application starts with an empty group. Implementations are safe for
 // concurrent use.
-type MemberStore interface {
+type Store interface {
 	// Add appends m to the group of app, or returns ErrDuplicateMember.
 	Add(ctx context.Context, app uuid.UUID, m Member) error
 	// Get returns the member id of the group of app, or ErrMemberNotFound.
@@ -59,6 +62,8 @@ type MemberStore interface {
 	Reset(ctx context.Context, app *uuid.UUID) error
 	// Applications lists the applications whose groups have members.
 	Applications(ctx context.Context) ([]Application, error)
+	// Members is how many members the store holds, in all groups.
+	Members() int
 }
 
 // Application is an application whose group has members, and how many.
@@ -67,7 +72,7 @@ type Application struct {
 	Members int
 }
 
-// MemoryStore is a MemberStore held in memory. Each group is its entries in
+// Memory is a Store held in memory. Each group is its entries in
 // insertion order plus an index by id; removal leaves a tombstone that a later
 // compaction drops, so a page is found by binary search and costs in
 // proportion to its size, not to the size of the group.
@@ -81,7 +86,7 @@ type Application struct {
 // outgrows its first one, so a growing group never copies what it holds:
 // doubling one slice copied ~100 MB at a million members, under the lock,
 // and showed as a 125 ms p99 in `make bench`.
-type MemoryStore struct {
+type Memory struct {
 	mu       sync.RWMutex
 	seq      uint64 // the last Cursor handed out, across all groups
 	groups   map[uuid.UUID]*memoryGroup
@@ -116,13 +121,13 @@ type memoryEntry struct {
 // compactAt is the smallest group whose tombstones are worth compacting away.
 const compactAt = 64
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{groups: make(map[uuid.UUID]*memoryGroup), statusNo: make(map[generated.ConnectorStatus]uint32)}
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{groups: make(map[uuid.UUID]*memoryGroup), statusNo: make(map[generated.ConnectorStatus]uint32)}
 }
 
-// Add implements MemberStore.
-func (s *MemoryStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
+// Add implements Store.
+func (s *Memory) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -139,8 +144,8 @@ func (s *MemoryStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	return nil
 }
 
-// memberChange is one change a DurableStore has written to disk and applies
-// to its MemoryStore: an add at a position, a removal, or a reset.
+// memberChange is one change a Durable has written to disk and applies
+// to its Memory: an add at a position, a removal, or a reset.
 type memberChange struct {
 	app    uuid.UUID
 	seq    uint64 // the position of an add
@@ -152,7 +157,7 @@ type memberChange struct {
 
 // load adds m to the group of app at position seq, as read back from a state
 // file, refusing a member the group holds already.
-func (s *MemoryStore) load(app uuid.UUID, seq uint64, m Member) error {
+func (s *Memory) load(app uuid.UUID, seq uint64, m Member) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g := s.groups[app]; g != nil {
@@ -165,21 +170,21 @@ func (s *MemoryStore) load(app uuid.UUID, seq uint64, m Member) error {
 }
 
 // position is where member id stands in the group of app, if it is there.
-func (s *MemoryStore) position(app, id uuid.UUID) (uint64, bool) {
+func (s *Memory) position(app, id uuid.UUID) (uint64, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.seqLocked(app, id)
 }
 
 // lastPosition is the last position handed out, across all groups.
-func (s *MemoryStore) lastPosition() uint64 {
+func (s *Memory) lastPosition() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.seq
 }
 
 // apply makes changes, all checked already, under one lock.
-func (s *MemoryStore) apply(changes []memberChange) {
+func (s *Memory) apply(changes []memberChange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range changes {
@@ -196,13 +201,13 @@ func (s *MemoryStore) apply(changes []memberChange) {
 
 // insertLocked appends m to the group of app at position seq, which must be
 // above every seq the group holds.
-func (s *MemoryStore) insertLocked(app uuid.UUID, seq uint64, m Member) {
+func (s *Memory) insertLocked(app uuid.UUID, seq uint64, m Member) {
 	s.insertInto(s.groups[app], app, seq, m)
 }
 
 // insertInto is insertLocked for a caller that has looked up the group of
 // app already: g, or nil when app has none yet.
-func (s *MemoryStore) insertInto(g *memoryGroup, app uuid.UUID, seq uint64, m Member) {
+func (s *Memory) insertInto(g *memoryGroup, app uuid.UUID, seq uint64, m Member) {
 	if g == nil {
 		g = &memoryGroup{index: make(map[uuid.UUID]uint32)}
 		s.groups[app] = g
@@ -261,7 +266,7 @@ func appendStrings[T string | []byte](g *memoryGroup, a, b T) (chunk, off uint32
 }
 
 // memberLocked rebuilds the member of entry e.
-func (s *MemoryStore) memberLocked(g *memoryGroup, e *memoryEntry) Member {
+func (s *Memory) memberLocked(g *memoryGroup, e *memoryEntry) Member {
 	data := g.data[e.chunk][e.off:]
 	return Member{
 		ID:          e.id,
@@ -271,8 +276,8 @@ func (s *MemoryStore) memberLocked(g *memoryGroup, e *memoryEntry) Member {
 	}
 }
 
-// Get implements MemberStore.
-func (s *MemoryStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
+// Get implements Store.
+func (s *Memory) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
 	if err := ctx.Err(); err != nil {
 		return Member{}, err
 	}
@@ -289,8 +294,8 @@ func (s *MemoryStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error
 	return s.memberLocked(g, g.at(int(i))), nil
 }
 
-// Remove implements MemberStore.
-func (s *MemoryStore) Remove(ctx context.Context, app, id uuid.UUID) error {
+// Remove implements Store.
+func (s *Memory) Remove(ctx context.Context, app, id uuid.UUID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -304,7 +309,7 @@ func (s *MemoryStore) Remove(ctx context.Context, app, id uuid.UUID) error {
 }
 
 // seqLocked is the position of member id in the group of app.
-func (s *MemoryStore) seqLocked(app, id uuid.UUID) (uint64, bool) {
+func (s *Memory) seqLocked(app, id uuid.UUID) (uint64, bool) {
 	g := s.groups[app]
 	if g == nil {
 		return 0, false
@@ -317,7 +322,7 @@ func (s *MemoryStore) seqLocked(app, id uuid.UUID) (uint64, bool) {
 }
 
 // deleteLocked removes member id, which must be in the group of app.
-func (s *MemoryStore) deleteLocked(app, id uuid.UUID) {
+func (s *Memory) deleteLocked(app, id uuid.UUID) {
 	g := s.groups[app]
 	i := g.index[id]
 	delete(g.index, id)
@@ -349,8 +354,8 @@ func (g *memoryGroup) compact() {
 	}
 }
 
-// List implements MemberStore.
-func (s *MemoryStore) List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error) {
+// List implements Store.
+func (s *Memory) List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error) {
 	if err := ctx.Err(); err != nil {
 		return Page{}, err
 	}
@@ -377,8 +382,8 @@ func (s *MemoryStore) List(ctx context.Context, app uuid.UUID, after Cursor, lim
 	return page, nil
 }
 
-// Reset implements MemberStore.
-func (s *MemoryStore) Reset(ctx context.Context, app *uuid.UUID) error {
+// Reset implements Store.
+func (s *Memory) Reset(ctx context.Context, app *uuid.UUID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -388,7 +393,7 @@ func (s *MemoryStore) Reset(ctx context.Context, app *uuid.UUID) error {
 	return nil
 }
 
-func (s *MemoryStore) resetLocked(app *uuid.UUID) {
+func (s *Memory) resetLocked(app *uuid.UUID) {
 	if app == nil {
 		clear(s.groups)
 		return
@@ -396,8 +401,8 @@ func (s *MemoryStore) resetLocked(app *uuid.UUID) {
 	delete(s.groups, *app)
 }
 
-// Applications implements MemberStore.
-func (s *MemoryStore) Applications(ctx context.Context) ([]Application, error) {
+// Applications implements Store.
+func (s *Memory) Applications(ctx context.Context) ([]Application, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -410,8 +415,8 @@ func (s *MemoryStore) Applications(ctx context.Context) ([]Application, error) {
 	return out, nil
 }
 
-// Members is how many members the store holds in all.
-func (s *MemoryStore) Members() int {
+// Members implements Store.
+func (s *Memory) Members() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := 0

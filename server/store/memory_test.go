@@ -1,4 +1,4 @@
-package server_test
+package store_test
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // walk lists the whole group of app, limit members a page.
-func walk(t *testing.T, s server.MemberStore, app uuid.UUID, limit int) []uuid.UUID {
+func walk(t *testing.T, s store.Store, app uuid.UUID, limit int) []uuid.UUID {
 	t.Helper()
 	var ids []uuid.UUID
-	var after server.Cursor
+	var after store.Cursor
 	for {
 		page, err := s.List(context.Background(), app, after, limit)
 		if err != nil {
@@ -38,11 +38,11 @@ func walk(t *testing.T, s server.MemberStore, app uuid.UUID, limit int) []uuid.U
 
 func TestMemoryStoreCompaction(t *testing.T) {
 	ctx := context.Background()
-	s := server.NewMemoryStore()
+	s := store.NewMemory()
 	app := uuid.New()
 	var all []uuid.UUID
 	for range 300 {
-		m := server.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}
+		m := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}
 		if err := s.Add(ctx, app, m); err != nil {
 			t.Fatal(err)
 		}
@@ -79,10 +79,10 @@ func TestMemoryStoreCompaction(t *testing.T) {
 			t.Errorf("Get(%v) after compaction: %v", id, err)
 		}
 	}
-	if err := s.Remove(ctx, app, all[1]); !errors.Is(err, server.ErrMemberNotFound) {
+	if err := s.Remove(ctx, app, all[1]); !errors.Is(err, store.ErrMemberNotFound) {
 		t.Errorf("removing twice: %v, want ErrMemberNotFound", err)
 	}
-	if err := s.Add(ctx, app, server.Member{ID: kept[0]}); !errors.Is(err, server.ErrDuplicateMember) {
+	if err := s.Add(ctx, app, store.Member{ID: kept[0]}); !errors.Is(err, store.ErrDuplicateMember) {
 		t.Errorf("adding twice: %v, want ErrDuplicateMember", err)
 	}
 }
@@ -90,8 +90,8 @@ func TestMemoryStoreCompaction(t *testing.T) {
 func TestMemoryStoreHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	s := server.NewMemoryStore()
-	if err := s.Add(ctx, uuid.New(), server.Member{ID: uuid.New()}); !errors.Is(err, context.Canceled) {
+	s := store.NewMemory()
+	if err := s.Add(ctx, uuid.New(), store.Member{ID: uuid.New()}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Add with a cancelled context: %v", err)
 	}
 }
@@ -101,16 +101,16 @@ func TestMemoryStoreHonoursContext(t *testing.T) {
 // that compaction rebuilds them, and checks order, paging and every value.
 func TestMemoryStoreAcrossChunks(t *testing.T) {
 	ctx := context.Background()
-	s := server.NewMemoryStore()
+	s := store.NewMemory()
 	app := uuid.New()
-	want := map[uuid.UUID]server.Member{}
+	want := map[uuid.UUID]store.Member{}
 	var order []uuid.UUID
 	for i := range 10_000 {
 		name := strings.Repeat("n", 1+i%300)
 		if i == 5000 {
 			name = strings.Repeat("huge", 20_000) // 80 kB: a chunk of its own
 		}
-		m := server.Member{ID: uuid.New(), ExternalIP: fmt.Sprintf("192.0.2.%d", i%256), MachineName: name, Status: "active"}
+		m := store.Member{ID: uuid.New(), ExternalIP: fmt.Sprintf("192.0.2.%d", i%256), MachineName: name, Status: "active"}
 		if i%2 == 0 {
 			m.Status = "inactive"
 		}

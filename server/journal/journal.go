@@ -1,4 +1,6 @@
-package server
+// Package journal keeps the last requests the mock answered, packed in a
+// bounded ring, for tests to ask what their code sent.
+package journal
 
 import (
 	"encoding/binary"
@@ -9,14 +11,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
-// DefaultJournalSize is how many requests the journal keeps unless told otherwise.
-const DefaultJournalSize = 10_000
+// DefaultSize is how many requests the journal keeps unless told otherwise.
+const DefaultSize = 10_000
 
-// JournalEntry is one request the mock received, and how it answered: what
+// Entry is one request the mock received, and how it answered: what
 // a test asserts its code sent. The Authorization header is never kept.
-type JournalEntry struct {
+type Entry struct {
 	Time            time.Time
 	RequestID       uuid.UUID
 	ClientRequestID string
@@ -34,8 +38,8 @@ type JournalEntry struct {
 	Body            string            // as text, decompressed, cut at 4 KiB
 }
 
-// RequestFilter selects journal entries; a zero field selects everything.
-type RequestFilter struct {
+// Filter selects journal entries; a zero field selects everything.
+type Filter struct {
 	ApplicationID string
 	// Operation, when not nil, is the operationId to match ("" for requests
 	// that matched no operation).
@@ -58,15 +62,15 @@ const (
 // journaledHeaders are the request headers an entry keeps.
 var journaledHeaders = [...]string{"Content-Encoding", "Prefer", "Retry-Attempt", "Sdkversion"}
 
-// journal is a ring of the last entries. It is safe for concurrent use; a
+// Journal is a ring of the last entries. It is safe for concurrent use; a
 // request holds its lock only to put an entry in its slot.
 //
-// Each entry is kept packed in one byte slice (packEntry): a slot holds one
+// Each entry is kept packed in one byte slice (pack): a slot holds one
 // pointer, to bytes the garbage collector does not look into. Kept as
-// JournalEntry values, 10,000 entries are some 150,000 pointers that every
+// Entry values, 10,000 entries are some 150,000 pointers that every
 // collection marks, which cost the default journal 5 to 10% of the mock's
 // throughput under load (measured).
-type journal struct {
+type Journal struct {
 	mu    sync.Mutex
 	slots [][]byte
 	next  int // the slot the next entry goes in
@@ -74,17 +78,20 @@ type journal struct {
 	size  int // entries kept at the most; 0 keeps none
 }
 
-// newJournal keeps the last size entries; size 0 keeps none.
-func newJournal(size int) *journal {
-	return &journal{slots: make([][]byte, 0, min(size, 1024)), size: size}
+// New keeps the last size entries; size 0 keeps none.
+func New(size int) *Journal {
+	return &Journal{slots: make([][]byte, 0, min(size, 1024)), size: size}
 }
 
-func (j *journal) enabled() bool { return j.size > 0 }
+// Enabled tells whether the journal keeps anything.
+func (j *Journal) Enabled() bool { return j.size > 0 }
 
-func (j *journal) add(packed []byte) {
+// Add keeps r, dropping the oldest entry when the journal is full.
+func (j *Journal) Add(r *Request) {
 	if j.size == 0 {
 		return
 	}
+	packed := pack(r)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.slots) < j.size {
@@ -96,15 +103,15 @@ func (j *journal) add(packed []byte) {
 	j.count = min(j.count+1, j.size)
 }
 
-// list returns the entries that pass f, newest first.
-func (j *journal) list(f RequestFilter) []JournalEntry {
+// List returns the entries that pass f, newest first.
+func (j *Journal) List(f Filter) []Entry {
 	j.mu.Lock()
 	packed := make([][]byte, 0, j.count)
 	for i := 1; i <= j.count; i++ {
 		packed = append(packed, j.slots[(j.next-i+j.size)%j.size])
 	}
 	j.mu.Unlock()
-	out := []JournalEntry{}
+	out := []Entry{}
 	for _, p := range packed {
 		e := unpackEntry(p)
 		if f.ApplicationID != "" && !strings.EqualFold(e.ApplicationID, f.ApplicationID) ||
@@ -120,7 +127,8 @@ func (j *journal) list(f RequestFilter) []JournalEntry {
 	return out
 }
 
-func (j *journal) clear() {
+// Clear empties the journal.
+func (j *Journal) Clear() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	clear(j.slots)
@@ -128,47 +136,62 @@ func (j *journal) clear() {
 	j.next, j.count = 0, 0
 }
 
-// packRequest writes the journal entry of an answered request as bytes: the
-// fixed-size fields, then every string length-prefixed (cut to its bound),
-// then the targets and the headers, each counted. One allocation: this runs
-// on every request.
-func packRequest(rc *requestContext, start time.Time, duration time.Duration) []byte {
-	req := rc.Request()
+// Request is an answered request as the journal is given it.
+type Request struct {
+	Time          time.Time
+	ID            uuid.UUID
+	Method        string
+	Path          string
+	Header        http.Header // the request's header: the ids, the user agent and the headers kept are read from it
+	Operation     string
+	ApplicationID string
+	Status        int
+	ErrorCode     string
+	Violations    []reqcheck.Violation
+	Fault         int
+	Duration      time.Duration
+	Body          []byte // as read, decompressed
+}
+
+// pack writes the entry of r as bytes: the fixed-size fields, then every
+// string length-prefixed (cut to its bound), then the targets and the
+// headers, each counted. One allocation: this runs on every request.
+func pack(r *Request) []byte {
 	strs := [...]string{
-		cut(req.Header.Get(headerClientReqID), journalText), rc.method, cut(req.URL.Path, journalPath), rc.operation,
-		cut(rc.Param("applicationsId"), journalText), rc.errorCode, cut(req.UserAgent(), journalText),
+		cut(r.Header.Get(headerClientRequestID), journalText), r.Method, cut(r.Path, journalPath), r.Operation,
+		cut(r.ApplicationID, journalText), r.ErrorCode, cut(r.Header.Get("User-Agent"), journalText),
 	}
-	body := rc.rawBody[:min(len(rc.rawBody), journalBody)]
+	body := r.Body[:min(len(r.Body), journalBody)]
 	size := 48 + len(body)
 	for _, s := range strs {
 		size += 3 + len(s)
 	}
-	targets := min(len(rc.details), journalTargets)
+	targets := min(len(r.Violations), journalTargets)
 	for i := range targets {
-		size += 3 + min(len(rc.target(i)), journalTargetText)
+		size += 3 + min(len(r.Violations[i].Target), journalTargetText)
 	}
 	var headers [len(journaledHeaders)]string
 	nHeaders := 0
 	for i, name := range journaledHeaders {
-		if v := req.Header.Get(name); v != "" {
+		if v := r.Header.Get(name); v != "" {
 			headers[i] = cut(v, journalText)
 			nHeaders++
 			size += 4 + len(name) + len(headers[i])
 		}
 	}
 	b := make([]byte, 0, size)
-	b = binary.AppendVarint(b, start.UnixNano())
-	b = append(b, rc.id[:]...)
-	b = binary.AppendUvarint(b, uint64(rc.Response().Status))
-	b = binary.AppendUvarint(b, uint64(rc.fault))
-	b = binary.AppendVarint(b, int64(duration))
+	b = binary.AppendVarint(b, r.Time.UnixNano())
+	b = append(b, r.ID[:]...)
+	b = binary.AppendUvarint(b, uint64(r.Status))
+	b = binary.AppendUvarint(b, uint64(r.Fault))
+	b = binary.AppendVarint(b, int64(r.Duration))
 	for _, s := range strs {
 		b = appendString(b, s)
 	}
 	b = append(binary.AppendUvarint(b, uint64(len(body))), body...)
 	b = binary.AppendUvarint(b, uint64(targets))
 	for i := range targets {
-		b = appendString(b, cut(rc.target(i), journalTargetText))
+		b = appendString(b, cut(r.Violations[i].Target, journalTargetText))
 	}
 	b = binary.AppendUvarint(b, uint64(nHeaders))
 	for i, name := range journaledHeaders {
@@ -179,13 +202,16 @@ func packRequest(rc *requestContext, start time.Time, duration time.Duration) []
 	return b
 }
 
+// headerClientRequestID is the header a client names its request with.
+const headerClientRequestID = "client-request-id"
+
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// unpackEntry reads what packEntry wrote.
-func unpackEntry(b []byte) JournalEntry {
-	var e JournalEntry
+// unpackEntry reads what pack wrote.
+func unpackEntry(b []byte) Entry {
+	var e Entry
 	varint := func() int64 {
 		v, n := binary.Varint(b)
 		b = b[n:]

@@ -1,4 +1,4 @@
-package server
+package store
 
 import (
 	"bytes"
@@ -20,8 +20,8 @@ import (
 	"github.com/connector-group/members-api/generated"
 )
 
-// ErrStoreClosed is returned by a DurableStore's writes after Close.
-var ErrStoreClosed = errors.New("the member store is closed")
+// ErrClosed is returned by a Durable's writes after Close.
+var ErrClosed = errors.New("the member store is closed")
 
 // stateFormat marks a file as this server's state; a file without it is
 // refused rather than written over.
@@ -36,9 +36,9 @@ var (
 // maxCommitBatch bounds how many writes share one transaction and one fsync.
 const maxCommitBatch = 512
 
-// DurableStore is a MemberStore whose every acknowledged change is on disk,
+// Durable is a Store whose every acknowledged change is on disk,
 // in a bbolt file, before Add or Remove returns. Reads are served from an
-// in-memory copy (a MemoryStore) loaded at Open.
+// in-memory copy (a Memory) loaded at Open.
 //
 // Writes go through one committer goroutine that takes every write waiting
 // and commits them in one transaction, with one fsync (group commit): the
@@ -47,8 +47,8 @@ const maxCommitBatch = 512
 //
 // Keys are the application id followed by the member's position in insertion
 // order, so the file keeps the order the listing and the $skiptoken rely on.
-type DurableStore struct {
-	mem    *MemoryStore
+type Durable struct {
+	mem    *Memory
 	db     *bolt.DB
 	path   string
 	writes chan *durableWrite
@@ -91,12 +91,12 @@ func (e *StateFileError) Error() string {
 
 func (e *StateFileError) Unwrap() error { return e.Err }
 
-// OpenDurableStore opens the state file at path, creating it when it does not
+// OpenDurable opens the state file at path, creating it when it does not
 // exist. A file that exists but cannot be read as this server's state
 // (truncated, corrupt, another format, locked by another process) is an
 // *StateFileError, and the file is not modified: it is checked read-only first.
-func OpenDurableStore(path string) (*DurableStore, error) {
-	mem := NewMemoryStore()
+func OpenDurable(path string) (*Durable, error) {
+	mem := NewMemory()
 	if info, err := os.Stat(path); err == nil {
 		switch {
 		case info.IsDir():
@@ -133,7 +133,7 @@ func OpenDurableStore(path string) (*DurableStore, error) {
 		_ = db.Close()
 		return nil, &StateFileError{Path: path, Reason: "cannot be initialised", Err: err}
 	}
-	s := &DurableStore{mem: mem, db: db, path: path, writes: make(chan *durableWrite, maxCommitBatch), done: make(chan struct{})}
+	s := &Durable{mem: mem, db: db, path: path, writes: make(chan *durableWrite, maxCommitBatch), done: make(chan struct{})}
 	go s.commitLoop()
 	return s, nil
 }
@@ -169,7 +169,7 @@ func openError(path string, err error) error {
 // bbolt reads the file through mmap, so a truncated or corrupt file can fault
 // on a page past its end: the check runs with faults turned into panics, and
 // a panic into an error, rather than crash the process.
-func loadStateFile(path string, mem *MemoryStore) (err error) {
+func loadStateFile(path string, mem *Memory) (err error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return &StateFileError{Path: path, Reason: "cannot be read", Err: err}
@@ -244,43 +244,43 @@ func decodeMember(k, v []byte) (uuid.UUID, uint64, Member, error) {
 	return app, binary.BigEndian.Uint64(k[16:]), m, nil
 }
 
-// Add implements MemberStore: it returns once the member is on disk.
-func (s *DurableStore) Add(ctx context.Context, app uuid.UUID, m Member) error {
+// Add implements Store: it returns once the member is on disk.
+func (s *Durable) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	return s.write(ctx, &durableWrite{app: app, member: m})
 }
 
-// Remove implements MemberStore: it returns once the removal is on disk.
-func (s *DurableStore) Remove(ctx context.Context, app, id uuid.UUID) error {
+// Remove implements Store: it returns once the removal is on disk.
+func (s *Durable) Remove(ctx context.Context, app, id uuid.UUID) error {
 	return s.write(ctx, &durableWrite{app: app, member: Member{ID: id}, remove: true})
 }
 
-// Reset implements MemberStore: it returns once the file is emptied too.
-func (s *DurableStore) Reset(ctx context.Context, app *uuid.UUID) error {
+// Reset implements Store: it returns once the file is emptied too.
+func (s *Durable) Reset(ctx context.Context, app *uuid.UUID) error {
 	return s.write(ctx, &durableWrite{reset: true, target: app})
 }
 
-// Applications implements MemberStore.
-func (s *DurableStore) Applications(ctx context.Context) ([]Application, error) {
+// Applications implements Store.
+func (s *Durable) Applications(ctx context.Context) ([]Application, error) {
 	return s.mem.Applications(ctx)
 }
 
-// Members is how many members the store holds in all.
-func (s *DurableStore) Members() int { return s.mem.Members() }
+// Members implements Store.
+func (s *Durable) Members() int { return s.mem.Members() }
 
-// Get implements MemberStore.
-func (s *DurableStore) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
+// Get implements Store.
+func (s *Durable) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
 	return s.mem.Get(ctx, app, id)
 }
 
-// List implements MemberStore.
-func (s *DurableStore) List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error) {
+// List implements Store.
+func (s *Durable) List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error) {
 	return s.mem.List(ctx, app, after, limit)
 }
 
 // write hands w to the committer and waits for its verdict. Once handed over
 // a write is not abandoned when ctx ends: its outcome is what the caller must
 // learn, or an acknowledged-looking failure could hide a stored change.
-func (s *DurableStore) write(ctx context.Context, w *durableWrite) error {
+func (s *Durable) write(ctx context.Context, w *durableWrite) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (s *DurableStore) write(ctx context.Context, w *durableWrite) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return ErrStoreClosed
+		return ErrClosed
 	}
 	s.writes <- w
 	s.mu.RUnlock()
@@ -297,7 +297,7 @@ func (s *DurableStore) write(ctx context.Context, w *durableWrite) error {
 
 // commitLoop is the only writer: it batches what is waiting into one
 // transaction, so concurrent writers share an fsync.
-func (s *DurableStore) commitLoop() {
+func (s *Durable) commitLoop() {
 	defer close(s.done)
 	batch := make([]*durableWrite, 0, maxCommitBatch)
 	for first := range s.writes {
@@ -326,7 +326,7 @@ type planned struct {
 
 // commit writes a batch: the writes between resets together, each reset on
 // its own, in the order they came.
-func (s *DurableStore) commit(batch []*durableWrite) {
+func (s *Durable) commit(batch []*durableWrite) {
 	for len(batch) > 0 {
 		i := 0
 		for i < len(batch) && !batch[i].reset {
@@ -345,7 +345,7 @@ func (s *DurableStore) commit(batch []*durableWrite) {
 
 // commitReset empties the group of w.target, or every group, on disk and
 // then in memory.
-func (s *DurableStore) commitReset(w *durableWrite) {
+func (s *Durable) commitReset(w *durableWrite) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if w.target == nil {
 			if err := tx.DeleteBucket(bucketMembers); err != nil {
@@ -375,7 +375,7 @@ func (s *DurableStore) commitReset(w *durableWrite) {
 // the valid ones in one transaction and, once that is on disk, applies them
 // to memory and answers every writer. The committer is the only writer of
 // s.mem, so what it reads of it stays true until it applies the batch.
-func (s *DurableStore) commitChanges(batch []*durableWrite) {
+func (s *Durable) commitChanges(batch []*durableWrite) {
 	type key struct{ app, id uuid.UUID }
 	overlay := map[key]uint64{} // members this batch adds (seq) or removes (0)
 	var plan []planned
@@ -442,8 +442,8 @@ func (s *DurableStore) commitChanges(batch []*durableWrite) {
 }
 
 // Close waits for the writes already handed over, then closes the file.
-// Writes after Close fail with ErrStoreClosed.
-func (s *DurableStore) Close() error {
+// Writes after Close fail with ErrClosed.
+func (s *Durable) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -1,4 +1,7 @@
-package server
+// Package faults decides how the mock misbehaves on purpose: latency,
+// injected failures and rate limiting, per member operation. It knows
+// nothing of HTTP but the headers it asks to send.
+package faults
 
 import (
 	"crypto/sha256"
@@ -15,21 +18,22 @@ import (
 	"time"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/admin"
 )
 
-// Faults are the ways the mock misbehaves on purpose, so that client code can
+// Settings are the ways the mock misbehaves on purpose, so that client code can
 // be tested against a service that is slow, throttles and fails. They apply
-// to member operations only; the zero Faults is a well-behaved service.
-type Faults struct {
+// to member operations only; the zero Settings is a well-behaved service.
+type Settings struct {
 	// Latency delays every member operation by a time drawn uniformly from
 	// the range (Min == Max for a fixed delay).
 	Latency Latency
 	// FaultRate is the share (0 to 1) of member operations that fail with a
 	// status drawn from FaultCodes.
 	FaultRate float64
-	// FaultCodes are the statuses faults use, from FaultStatuses; empty means
-	// DefaultFaultCodes.
-	FaultCodes []int
+	// FaultCodes are the statuses faults use, from Statuses; empty means
+	// DefaultCodes.
+	FaultCodes Codes
 	// RetryAfter is sent, in whole seconds and at least 1, with a 429 or 503
 	// fault; 0 means one second.
 	RetryAfter time.Duration
@@ -50,22 +54,56 @@ type RateLimit struct {
 	Window   time.Duration
 }
 
-// FaultStatuses are the statuses a fault can answer with, and the error code
-// each carries.
-var FaultStatuses = map[int]generated.ErrorCode{
-	http.StatusTooManyRequests:     generated.ErrorCodeTooManyRequests,
-	http.StatusInternalServerError: generated.ErrorCodeInternalServerError,
-	http.StatusBadGateway:          generated.ErrorCodeBadGateway,
-	http.StatusServiceUnavailable:  generated.ErrorCodeServiceUnavailable,
-	http.StatusGatewayTimeout:      generated.ErrorCodeGatewayTimeout,
+// Statuses are the statuses a fault can answer with: the values of the
+// admin API's faultCodes, from the spec.
+func Statuses() []int {
+	values := admin.FaultSettingsFaultCodesValues()
+	out := make([]int, len(values))
+	for i, v := range values {
+		out[i] = int(v)
+	}
+	return out
 }
 
-// DefaultFaultCodes are the statuses faults use unless told otherwise: the
-// ones a client is expected to retry.
-var DefaultFaultCodes = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+// IsStatus tells whether status is one a fault can answer with.
+func IsStatus(status int) bool { return admin.FaultSettingsFaultCodes(status).Valid() }
+
+// Code is the error code a fault of status carries, as the real service
+// names it.
+func Code(status int) generated.ErrorCode {
+	switch status {
+	case http.StatusTooManyRequests:
+		return generated.ErrorCodeTooManyRequests
+	case http.StatusBadGateway:
+		return generated.ErrorCodeBadGateway
+	case http.StatusServiceUnavailable:
+		return generated.ErrorCodeServiceUnavailable
+	case http.StatusGatewayTimeout:
+		return generated.ErrorCodeGatewayTimeout
+	}
+	return generated.ErrorCodeInternalServerError
+}
+
+// DefaultCodes are the statuses faults use unless told otherwise: the ones
+// a client is expected to retry.
+func DefaultCodes() []int {
+	return []int{http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+}
+
+// codesText lists the statuses for a Message: "429, 500, 502, 503, 504".
+func codesText() string {
+	var b strings.Builder
+	for i, code := range Statuses() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(code))
+	}
+	return b.String()
+}
 
 // Check reports what is wrong with f, naming each setting.
-func (f Faults) Check() error {
+func (f Settings) Check() error {
 	var problems []error
 	if f.Latency.Min < 0 || f.Latency.Max < f.Latency.Min {
 		problems = append(problems, fmt.Errorf("latency %s: want a delay, or a range from the lower to the higher", f.Latency))
@@ -74,8 +112,8 @@ func (f Faults) Check() error {
 		problems = append(problems, fmt.Errorf("fault rate %v: want a share from 0 to 1", f.FaultRate))
 	}
 	for _, code := range f.FaultCodes {
-		if _, ok := FaultStatuses[code]; !ok {
-			problems = append(problems, fmt.Errorf("fault code %d: want one of 429, 500, 502, 503, 504", code))
+		if !IsStatus(code) {
+			problems = append(problems, fmt.Errorf("fault code %d: want one of %s", code, codesText()))
 		}
 	}
 	if f.RetryAfter < 0 {
@@ -148,16 +186,55 @@ func ParseRateLimit(s string) (RateLimit, error) {
 	return RateLimit{Requests: requests, Window: window}, nil
 }
 
+// Codes are the statuses faults use; nil means DefaultCodes.
+type Codes []int
+
+// MarshalText writes the codes as ParseFaultCodes reads them: "429,503".
+func (c Codes) MarshalText() ([]byte, error) {
+	var b []byte
+	for i, code := range c {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(code), 10)
+	}
+	return b, nil
+}
+
+// UnmarshalText reads what ParseFaultCodes reads.
+func (c *Codes) UnmarshalText(text []byte) (err error) {
+	*c, err = ParseFaultCodes(string(text))
+	return err
+}
+
+// MarshalText writes the latency as ParseLatency reads it.
+func (l Latency) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText reads what ParseLatency reads.
+func (l *Latency) UnmarshalText(text []byte) (err error) {
+	*l, err = ParseLatency(string(text))
+	return err
+}
+
+// MarshalText writes the limit as ParseRateLimit reads it.
+func (r RateLimit) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads what ParseRateLimit reads.
+func (r *RateLimit) UnmarshalText(text []byte) (err error) {
+	*r, err = ParseRateLimit(string(text))
+	return err
+}
+
 // ParseFaultCodes reads "429,503,504"; "" is the default set.
-func ParseFaultCodes(s string) ([]int, error) {
+func ParseFaultCodes(s string) (Codes, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	var codes []int
+	var codes Codes
 	for _, part := range strings.Split(s, ",") {
 		code, err := strconv.Atoi(strings.TrimSpace(part))
-		if _, ok := FaultStatuses[code]; err != nil || !ok {
-			return nil, fmt.Errorf("fault code %q: want one of 429, 500, 502, 503, 504", strings.TrimSpace(part))
+		if err != nil || !IsStatus(code) {
+			return nil, fmt.Errorf("fault code %q: want one of %s", strings.TrimSpace(part), codesText())
 		}
 		codes = append(codes, code)
 	}
@@ -166,16 +243,16 @@ func ParseFaultCodes(s string) ([]int, error) {
 
 // fault is one injected failure: the status and how long to tell the
 // client to wait (0: no Retry-After).
-type fault struct {
-	status     int
-	retryAfter int // seconds
-	message    string
+type Fault struct {
+	Status     int
+	RetryAfter int // seconds; 0: no Retry-After
+	Message    string
 }
 
 // faultMessages are what each fault tells the client, in the real service's manner.
 var faultMessages = map[int]string{
 	http.StatusTooManyRequests:     "Too many requests. Retry after the time in Retry-After.",
-	http.StatusInternalServerError: msgInternal,
+	http.StatusInternalServerError: "An unexpected error occurred. The request-id identifies the details in the server's log.",
 	http.StatusBadGateway:          "The service received an invalid response from an upstream server.",
 	http.StatusServiceUnavailable:  "The service is temporarily unavailable. Retry after the time in Retry-After.",
 	http.StatusGatewayTimeout:      "The service timed out waiting for an upstream server.",
@@ -183,16 +260,16 @@ var faultMessages = map[int]string{
 
 // injector decides, per member operation, whether and how to misbehave. It
 // is safe for concurrent use, and its settings can change at any time.
-type injector struct {
+type Injector struct {
 	// active says some fault is set: without one, a request does not even
 	// take the lock (Prefer: code= still works).
-	active   atomic.Bool
-	mu       sync.Mutex
-	faults   Faults
-	rng      *rand.Rand
-	now      func() time.Time
-	callers  map[[sha256.Size]byte]*caller // by bearer token, hashed: no token is kept
-	lastSwep time.Time
+	active    atomic.Bool
+	mu        sync.Mutex
+	faults    Settings
+	rng       *rand.Rand
+	now       func() time.Time
+	callers   map[[sha256.Size]byte]*caller // by bearer token, hashed: no token is kept
+	lastSweep time.Time
 	// maxCallers bounds callers: without --token any token is accepted, so
 	// a client making up a token per request could grow it without bound.
 	maxCallers int
@@ -209,27 +286,33 @@ type caller struct {
 	blockedUntil time.Time // an earlier 429 said to wait until then
 }
 
-// newInjector starts with faults; seed 0 draws faults and latencies from a
+// NewInjector starts with faults; seed 0 draws faults and latencies from a
 // random seed, any other seed from that one, so a run can be repeated.
-func newInjector(faults Faults, seed uint64) (*injector, error) {
+func NewInjector(faults Settings, seed uint64) (*Injector, error) {
 	if err := faults.Check(); err != nil {
 		return nil, err
 	}
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	in := &injector{faults: faults, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: time.Now,
+	in := &Injector{faults: faults, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), now: time.Now,
 		callers: map[[sha256.Size]byte]*caller{}, maxCallers: defaultMaxCallers}
 	in.active.Store(faults.set())
 	return in, nil
 }
 
 // set says whether any fault is set.
-func (f Faults) set() bool {
+func (f Settings) set() bool {
 	return f.Latency.Max > 0 || f.FaultRate > 0 || f.RateLimit.Requests > 0
 }
 
-func (in *injector) settings() Faults {
+// Settings are the settings in force.
+// Active tells whether any misbehaviour is set: without it, only a fault
+// asked for with Prefer: code= needs a decision.
+func (in *Injector) Active() bool { return in.active.Load() }
+
+// Settings are the settings in force.
+func (in *Injector) Settings() Settings {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f := in.faults
@@ -237,7 +320,9 @@ func (in *injector) settings() Faults {
 	return f
 }
 
-func (in *injector) set(f Faults) error {
+// Set replaces the settings, from the next decision on. A new rate limit
+// starts every caller's window afresh.
+func (in *Injector) Set(f Settings) error {
 	if err := f.Check(); err != nil {
 		return err
 	}
@@ -252,21 +337,21 @@ func (in *injector) set(f Faults) error {
 	return nil
 }
 
-// decision is what the injector makes of one member operation.
-type decision struct {
-	fault     *fault        // nil: no fault
-	delay     time.Duration // wait this long before answering
-	rateLimit http.Header   // RateLimit-* headers, when a limit is set
+// Decision is what the injector makes of one member operation.
+type Decision struct {
+	Fault     *Fault        // nil: no fault
+	Delay     time.Duration // wait this long before answering
+	RateLimit http.Header   // RateLimit-* headers, when a limit is set
 }
 
-// decide draws this request's fate. token is the caller's bearer token;
+// Decide draws this request's fate. token is the caller's bearer token;
 // forced is the status asked for with Prefer: code=, or 0. The draws happen
 // in a fixed order (fault, then latency), so a seed repeats a run.
-func (in *injector) decide(token string, forced int) decision {
+func (in *Injector) Decide(token string, forced int) Decision {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f := in.faults
-	var d decision
+	var d Decision
 	now := in.now()
 	if f.RateLimit.Requests > 0 || len(in.callers) > 0 {
 		c := in.caller(token, now)
@@ -276,7 +361,7 @@ func (in *injector) decide(token string, forced int) decision {
 			}
 			c.used++
 			reset := c.windowStart.Add(f.RateLimit.Window).Sub(now)
-			d.rateLimit = http.Header{
+			d.RateLimit = http.Header{
 				"Ratelimit-Limit":     {strconv.Itoa(f.RateLimit.Requests)},
 				"Ratelimit-Remaining": {strconv.Itoa(max(f.RateLimit.Requests-c.used, 0))},
 				"Ratelimit-Reset":     {strconv.Itoa(ceilSeconds(reset))},
@@ -286,41 +371,41 @@ func (in *injector) decide(token string, forced int) decision {
 			}
 		}
 		if now.Before(c.blockedUntil) {
-			d.fault = &fault{status: http.StatusTooManyRequests, retryAfter: ceilSeconds(c.blockedUntil.Sub(now)),
-				message: faultMessages[http.StatusTooManyRequests]}
+			d.Fault = &Fault{Status: http.StatusTooManyRequests, RetryAfter: ceilSeconds(c.blockedUntil.Sub(now)),
+				Message: faultMessages[http.StatusTooManyRequests]}
 		}
 	}
-	if d.fault == nil {
+	if d.Fault == nil {
 		switch {
 		case forced != 0:
-			d.fault = in.fault(forced)
+			d.Fault = in.fault(forced)
 		case f.FaultRate > 0 && in.rng.Float64() < f.FaultRate:
 			codes := f.FaultCodes
 			if len(codes) == 0 {
-				codes = DefaultFaultCodes
+				codes = DefaultCodes()
 			}
-			d.fault = in.fault(codes[in.rng.IntN(len(codes))])
-			if d.fault.status == http.StatusTooManyRequests {
+			d.Fault = in.fault(codes[in.rng.IntN(len(codes))])
+			if d.Fault.Status == http.StatusTooManyRequests {
 				// As the real service does: a retry before Retry-After has
 				// passed is throttled again.
-				in.caller(token, now).blockedUntil = now.Add(time.Duration(d.fault.retryAfter) * time.Second)
+				in.caller(token, now).blockedUntil = now.Add(time.Duration(d.Fault.RetryAfter) * time.Second)
 			}
 		}
 	}
 	if f.Latency.Max > 0 {
-		d.delay = f.Latency.Min
+		d.Delay = f.Latency.Min
 		if spread := f.Latency.Max - f.Latency.Min; spread > 0 {
-			d.delay += time.Duration(in.rng.Int64N(int64(spread) + 1))
+			d.Delay += time.Duration(in.rng.Int64N(int64(spread) + 1))
 		}
 	}
 	return d
 }
 
 // fault builds the fault of status with the configured Retry-After.
-func (in *injector) fault(status int) *fault {
-	ft := &fault{status: status, message: faultMessages[status]}
+func (in *Injector) fault(status int) *Fault {
+	ft := &Fault{Status: status, Message: faultMessages[status]}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		ft.retryAfter = max(ceilSeconds(in.faults.RetryAfter), 1)
+		ft.RetryAfter = max(ceilSeconds(in.faults.RetryAfter), 1)
 	}
 	return ft
 }
@@ -330,7 +415,7 @@ func (in *injector) fault(status int) *fault {
 // seen recently; at maxCallers they are swept at most once a second, and a
 // token that still finds no room gets a record that is not kept (it is not
 // rate-limited: a mock's memory matters more than one caller's limit).
-func (in *injector) caller(token string, now time.Time) *caller {
+func (in *Injector) caller(token string, now time.Time) *caller {
 	key := sha256.Sum256([]byte(token))
 	if c, ok := in.callers[key]; ok {
 		in.sweep(now, key, max(in.faults.RateLimit.Window, time.Minute))
@@ -349,11 +434,11 @@ func (in *injector) caller(token string, now time.Time) *caller {
 
 // sweep drops the records whose window and block have passed, if the last
 // sweep is older than every.
-func (in *injector) sweep(now time.Time, keep [sha256.Size]byte, every time.Duration) {
-	if now.Sub(in.lastSwep) <= every {
+func (in *Injector) sweep(now time.Time, keep [sha256.Size]byte, every time.Duration) {
+	if now.Sub(in.lastSweep) <= every {
 		return
 	}
-	in.lastSwep = now
+	in.lastSweep = now
 	window := max(in.faults.RateLimit.Window, time.Minute)
 	for k, other := range in.callers {
 		if now.Sub(other.windowStart) > window && now.After(other.blockedUntil) && k != keep {
