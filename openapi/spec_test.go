@@ -67,7 +67,7 @@ func TestSpecValid(t *testing.T) {
 	}
 }
 
-// TestSpecOperations pins what DESIGN.md promises: the four member operations
+// TestSpecOperations pins what the README promises: the four member operations
 // with their operationIds, each requiring the bearer token, and the shared
 // error responses.
 func TestSpecOperations(t *testing.T) {

@@ -27,7 +27,7 @@ import (
 // targets. Messages are the project's own and are not compared.
 //
 // Inputs are left out where this API is deliberately stricter than a JSON
-// Schema validator fed by encoding/json v1 (DESIGN.md): a duplicate name,
+// Schema validator fed by encoding/json v1 (the README, "Hostile input"): a duplicate name,
 // invalid UTF-8 or an escaped lone surrogate (v1 keeps the last name and
 // stores U+FFFD; the API refuses them), a character outside the Basic
 // Multilingual Plane (kin-openapi counts UTF-16 units for minLength and
@@ -141,7 +141,7 @@ func generatedVerdict(req *http.Request, pathParams map[string]string, body []by
 			op = o
 		}
 	}
-	in := reqcheck.Input{PathParam: func(name string) string { return pathParams[name] }, Header: req.Header.Clone(), Body: body}
+	in := reqcheck.Input{Path: mapParams(pathParams), Header: req.Header.Clone(), Body: body}
 	in.Query, _ = url.ParseQuery(req.URL.RawQuery)
 	var vs reqcheck.Violations
 	op.Check(&in, &vs)
@@ -227,3 +227,8 @@ func FuzzValidatorAgreesWithKin(f *testing.F) {
 		}
 	})
 }
+
+// mapParams gives path parameters from a map.
+type mapParams map[string]string
+
+func (m mapParams) PathParam(name string) string { return m[name] }

@@ -26,9 +26,19 @@ import (
 // made of the request; nothing else writes to it.
 type requestContext struct {
 	echo.Context
-	id     uuid.UUID // the request-id
-	method string    // the method the client sent
-	call   *call     // nil until (or unless) the request matched an operation
+	id      uuid.UUID // the request-id
+	idText  string    // and as the response header and the log say it
+	method  string    // the method the client sent
+	call    call      // what the operation's middleware made of the request,
+	matched bool      // once it has: a request for no operation has no call
+	scratch scratch   // the validator's workspace, allocated with the context
+}
+
+// scratch is what the generated validator works with: part of the request's
+// context so that it costs no allocation of its own.
+type scratch struct {
+	in reqcheck.Input
+	vs reqcheck.Violations
 }
 
 // call is what the server made of a request for one of the spec's
@@ -53,8 +63,8 @@ type outcome struct {
 
 // callOf is the call the operation's middleware made for c.
 func callOf(c echo.Context) (*call, error) {
-	if rc, ok := c.(*requestContext); ok && rc.call != nil {
-		return rc.call, nil
+	if rc, ok := c.(*requestContext); ok && rc.matched {
+		return &rc.call, nil
 	}
 	return nil, errors.New("a handler ran without its operation's middleware")
 }
@@ -73,7 +83,10 @@ func bodyOf[T any](c echo.Context) (*T, error) {
 	return body, nil
 }
 
-var canonicalClientRequestID = http.CanonicalHeaderKey(headerClientReqID)
+var (
+	canonicalClientRequestID = http.CanonicalHeaderKey(headerClientReqID)
+	canonicalRequestID       = http.CanonicalHeaderKey(headerRequestID)
+)
 
 // observers are what learns of every answered request: the access log, the
 // journal and the metrics.
@@ -94,9 +107,10 @@ func withCommon(obs observers) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			req := c.Request()
-			rc := &requestContext{Context: c, id: newGUID(), method: req.Method}
+			id := newGUID()
+			rc := &requestContext{Context: c, id: id, idText: id.String(), method: req.Method}
 			h := c.Response().Header()
-			h.Set(headerRequestID, rc.id.String())
+			h[canonicalRequestID] = []string{rc.idText}
 			if cid := req.Header[canonicalClientRequestID]; len(cid) > 0 && cid[0] != "" {
 				h[canonicalClientRequestID] = cid[:1]
 			}
@@ -115,17 +129,14 @@ func withCommon(obs observers) echo.MiddlewareFunc {
 // observe tells the access log, the metrics and the journal of an answered request.
 func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	req := rc.Request()
-	ca := rc.call
-	if ca == nil {
-		ca = &call{}
-	}
+	ca := &rc.call
 	duration := time.Since(start)
 	attrs := []slog.Attr{
 		slog.String("method", rc.method),
 		slog.String("path", req.URL.Path),
 		slog.Int("status", out.status),
 		slog.Duration("duration", duration),
-		slog.String("request_id", rc.id.String()),
+		slog.String("request_id", rc.idText),
 	}
 	if out.fault != 0 {
 		attrs = append(attrs, slog.Int("fault", out.fault))

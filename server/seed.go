@@ -71,7 +71,7 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 				return result, fmt.Errorf("%s: %w", where, err)
 			}
 			var vs reqcheck.Violations
-			in := reqcheck.Input{PathParam: func(string) string { return app.String() }, Header: map[string][]string{}, Body: body}
+			in := reqcheck.Input{Path: seedPath(app.String()), Header: map[string][]string{}, Body: body}
 			value := add.Check(&in, &vs)
 			if vs.Len() > 0 {
 				var rules []string
@@ -99,3 +99,10 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	}
 	return result, nil
 }
+
+// seedPath gives a seed entry's application as the path parameter the add
+// operation checks.
+type seedPath string
+
+// PathParam implements reqcheck.PathParams.
+func (p seedPath) PathParam(string) string { return string(p) }

@@ -2,17 +2,19 @@
 //
 // One request reads top to bottom:
 //
-//	normalizePath (paths.go)        %24ref spelled $ref; HEAD answered as GET
+//	normalizePath (paths.go)        %24ref spelled $ref for routing
 //	Echo's router                   404, or 405 with Allow
-//	withCommon (middleware.go)      request-id, panic recovery, the error envelope, the access log
-//	operation (validate.go)         bearer token, faults (faults.go), Content-Type, body size, then the generated
+//	withCommon (middleware.go)      request-id; panic recovery; renderError (errors.go) turns a failure
+//	                                into the envelope and returns the outcome; the access log, the
+//	                                metrics and the journal (server/journal) read call and outcome
+//	operationChecks (validate.go)   makes the call: bearer token, Prefer (prefer.go), faults
+//	                                (server/faults), Content-Type, body size, then the generated
 //	                                validator (generated/validation) checks everything else and
 //	                                decodes the body into the generated model
-//	the generated wrapper           (generated/echoapi) binds the checked parameters
-//	handlers (handlers.go)          the store (store.go, durable.go)
+//	the generated wrapper           (generated/echoapi) binds the path parameters
+//	handlers (handlers.go)          read the call (bodyOf), then the store (server/store)
 //
-// Every failure on the way is an error that withCommon renders, once, in the
-// OData error envelope (errors.go).
+// HEAD is answered wherever GET is by the HEAD operations of the spec (head.go).
 package server
 
 import (

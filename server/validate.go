@@ -42,8 +42,9 @@ func (o *operationChecks) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return errors.New("an operation ran without withCommon")
 		}
-		ca, err := o.prepare(rc)
-		rc.call = &ca
+		var err error
+		rc.call, err = o.prepare(rc, &rc.scratch)
+		rc.matched = true
 		if err != nil {
 			return err
 		}
@@ -59,10 +60,10 @@ func (o *operationChecks) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 // the generated validator, which checks the parameters, headers and body and
 // decodes the body into the generated model (400 listing every violation).
 // The call it returns says as much as it learnt, also when it fails.
-func (o *operationChecks) prepare(c echo.Context) (call, error) {
+func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, error) {
 	req := c.Request()
 	ca := call{operation: o.op.ID, app: c.Param("applicationsId")}
-	// The route first (DESIGN: 404/405 before 401), as Echo's router
+	// The route first (404/405 before 401, as the README says), as Echo's router
 	// would answer it if it knew the spec's more concrete paths.
 	for _, sh := range o.shadows {
 		if sh.matches(c) {
@@ -104,8 +105,8 @@ func (o *operationChecks) prepare(c echo.Context) (call, error) {
 			return ca, notFound(msgNotFoundRoute)
 		}
 	}
-	in := reqcheck.Input{PathParam: pathParam(c), Header: req.Header}
-	var vs reqcheck.Violations
+	in, vs := &scratch.in, &scratch.vs
+	*in = reqcheck.Input{Path: c, Header: req.Header}
 	if req.URL.RawQuery != "" {
 		query, err := url.ParseQuery(req.URL.RawQuery)
 		if err != nil {
@@ -134,7 +135,7 @@ func (o *operationChecks) prepare(c echo.Context) (call, error) {
 			return ca, err
 		}
 	}
-	value := o.op.Check(&in, &vs)
+	value := o.op.Check(in, vs)
 	if vs.Len() > 0 {
 		return ca, badRequest(vs.List())
 	}
@@ -180,18 +181,16 @@ func wait(c echo.Context, delay time.Duration) error {
 // is nobody to answer.
 var errClientGone = errors.New("the client went away")
 
-// pathParam looks up a path parameter, unescaped: Echo hands them over as
-// they were in the path when it routed on the escaped form.
-func pathParam(c echo.Context) func(string) string {
-	return func(name string) string {
-		v := c.Param(name)
-		if strings.IndexByte(v, '%') >= 0 {
-			if u, err := url.PathUnescape(v); err == nil {
-				return u
-			}
+// PathParam implements reqcheck.PathParams: a path parameter, unescaped (Echo
+// hands them over as they were in the path when it routed on the escaped form).
+func (rc *requestContext) PathParam(name string) string {
+	v := rc.Param(name)
+	if strings.IndexByte(v, '%') >= 0 {
+		if u, err := url.PathUnescape(v); err == nil {
+			return u
 		}
-		return v
 	}
+	return v
 }
 
 // checkContentType answers 415 unless the body's media type is one the

@@ -103,7 +103,7 @@ func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) any {
 
 // checkGetDocsAsset checks a request for getDocsAsset (GET /docs/assets/{asset}), headDocsAsset (HEAD /docs/assets/{asset}).
 func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	if v := in.PathParam("asset"); v == "" {
+	if v := in.Path.PathParam("asset"); v == "" {
 		vs.Add("asset", reqcheck.MsgParamRequired("path", "asset"))
 	} else {
 		if reqcheck.Length(v) > 64 {
@@ -119,7 +119,7 @@ func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) any {
 
 // checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId).
 func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations) {
-	if v := in.PathParam("applicationsId"); v == "" {
+	if v := in.Path.PathParam("applicationsId"); v == "" {
 		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
 	} else {
 		if !reqcheck.IsGUID(v) {
@@ -159,7 +159,7 @@ func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
 
 // checkParameterConnectorId checks the path parameter connectorId (#/components/parameters/ConnectorId).
 func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations) {
-	if v := in.PathParam("connectorId"); v == "" {
+	if v := in.Path.PathParam("connectorId"); v == "" {
 		vs.Add("connectorId", reqcheck.MsgParamRequired("path", "connectorId"))
 	} else {
 		if !reqcheck.IsGUID(v) {

@@ -78,10 +78,16 @@ func (v *Violations) sortFrom(n int) {
 	slices.SortStableFunc(v.list[n:], func(a, b Violation) int { return strings.Compare(a.Target, b.Target) })
 }
 
+// PathParams gives a request's path parameters.
+type PathParams interface {
+	// PathParam returns a path parameter's value, unescaped; "" when absent.
+	PathParam(name string) string
+}
+
 // Input is one request as a validator sees it.
 type Input struct {
-	// PathParam returns a path parameter's value, unescaped; "" when absent.
-	PathParam func(name string) string
+	// Path gives the path parameters.
+	Path PathParams
 	// Query is the parsed query string.
 	Query url.Values
 	// Header is the request's header.

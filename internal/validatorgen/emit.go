@@ -187,10 +187,10 @@ func (e *emitter) parameter(w *writer, pp paramPlan) {
 		var checks writer
 		e.scalar(&checks, n, "v", report)
 		if checks.Len() == 0 {
-			w.line("if in.PathParam(%q) == \"\" {\n%s\n}", p.Name, required)
+			w.line("if in.Path.PathParam(%q) == \"\" {\n%s\n}", p.Name, required)
 			return
 		}
-		w.line("if v := in.PathParam(%q); v == \"\" {\n%s\n} else {\n%s}", p.Name, required, checks.text())
+		w.line("if v := in.Path.PathParam(%q); v == \"\" {\n%s\n} else {\n%s}", p.Name, required, checks.text())
 	case openapi3.ParameterInQuery:
 		e.single(w, fmt.Sprintf("vals := in.Query[%q]", p.Name), "vals", p, n, report)
 	case openapi3.ParameterInHeader:

@@ -76,7 +76,7 @@ func generateFor(t *testing.T, spec string) (output, error) {
 // TestGolden generates testdata/golden.yaml, a spec that uses every rule,
 // and compares the output with the package in testdata/golden, which
 // `go vet` then compiles and checks: no unused local, no dead code a
-// generator quirk could leave. Run with -update to accept a change.
+// generator quirk could leave. To accept a change: go test ./internal/validatorgen/ -run TestGolden -update
 func TestGolden(t *testing.T) {
 	spec, err := os.ReadFile("testdata/golden.yaml")
 	if err != nil {
@@ -106,10 +106,10 @@ func TestGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("%v (run go test -run TestGolden -update)", err)
+			t.Fatalf("%v (run go test ./internal/validatorgen/ -run TestGolden -update)", err)
 		}
 		if !bytes.Equal(formatted, want) {
-			t.Errorf("%s differs from what the generator writes now (go test -run TestGolden -update, then read the diff)", path)
+			t.Errorf("%s differs from what the generator writes now (go test ./internal/validatorgen/ -run TestGolden -update, then read the diff)", path)
 		}
 	}
 	if testing.Short() {

@@ -59,8 +59,17 @@ const (
 	journalTargetText = 256
 )
 
-// journaledHeaders are the request headers an entry keeps.
+// journaledHeaders are the request headers an entry keeps, as net/http
+// keys them (canonical), so that they are looked up without canonicalising.
 var journaledHeaders = [...]string{"Content-Encoding", "Prefer", "Retry-Attempt", "Sdkversion"}
+
+// first is the first value of header name, given canonical.
+func first(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // Journal is a ring of the last entries. It is safe for concurrent use; a
 // request holds its lock only to put an entry in its slot.
@@ -158,8 +167,8 @@ type Request struct {
 // headers, each counted. One allocation: this runs on every request.
 func pack(r *Request) []byte {
 	strs := [...]string{
-		cut(r.Header.Get(headerClientRequestID), journalText), r.Method, cut(r.Path, journalPath), r.Operation,
-		cut(r.ApplicationID, journalText), r.ErrorCode, cut(r.Header.Get("User-Agent"), journalText),
+		cut(first(r.Header, "Client-Request-Id"), journalText), r.Method, cut(r.Path, journalPath), r.Operation,
+		cut(r.ApplicationID, journalText), r.ErrorCode, cut(first(r.Header, "User-Agent"), journalText),
 	}
 	body := r.Body[:min(len(r.Body), journalBody)]
 	size := 48 + len(body)
@@ -173,7 +182,7 @@ func pack(r *Request) []byte {
 	var headers [len(journaledHeaders)]string
 	nHeaders := 0
 	for i, name := range journaledHeaders {
-		if v := r.Header.Get(name); v != "" {
+		if v := first(r.Header, name); v != "" {
 			headers[i] = cut(v, journalText)
 			nHeaders++
 			size += 4 + len(name) + len(headers[i])
@@ -196,14 +205,11 @@ func pack(r *Request) []byte {
 	b = binary.AppendUvarint(b, uint64(nHeaders))
 	for i, name := range journaledHeaders {
 		if headers[i] != "" {
-			b = appendString(appendString(b, http.CanonicalHeaderKey(name)), headers[i])
+			b = appendString(appendString(b, name), headers[i])
 		}
 	}
 	return b
 }
-
-// headerClientRequestID is the header a client names its request with.
-const headerClientRequestID = "client-request-id"
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)

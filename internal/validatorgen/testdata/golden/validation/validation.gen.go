@@ -113,7 +113,7 @@ func checkAddBook(in *reqcheck.Input, vs *reqcheck.Violations) any {
 // checkShelfIdBookId checks a request for RemoveBook (DELETE /shelves/{shelfId}/books/{bookId}), UnpinBook (DELETE /shelves/{shelfId}/pins/{bookId}).
 func checkShelfIdBookId(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	checkParameterShelfId(in, vs)
-	if v := in.PathParam("bookId"); v == "" {
+	if v := in.Path.PathParam("bookId"); v == "" {
 		vs.Add("bookId", reqcheck.MsgParamRequired("path", "bookId"))
 	} else {
 		if !reqcheck.IsGUID(v) {
@@ -126,7 +126,7 @@ func checkShelfIdBookId(in *reqcheck.Input, vs *reqcheck.Violations) any {
 
 // checkParameterShelfId checks the path parameter shelfId (#/components/parameters/ShelfId).
 func checkParameterShelfId(in *reqcheck.Input, vs *reqcheck.Violations) {
-	if v := in.PathParam("shelfId"); v == "" {
+	if v := in.Path.PathParam("shelfId"); v == "" {
 		vs.Add("shelfId", reqcheck.MsgParamRequired("path", "shelfId"))
 	} else {
 		if !reqcheck.IsGUID(v) {
