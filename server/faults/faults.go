@@ -384,12 +384,10 @@ func (in *Injector) Decide(token string, forced int) Decision {
 			if len(codes) == 0 {
 				codes = DefaultCodes()
 			}
+			// A drawn fault depends on the draw alone: a drawn 429 does not
+			// throttle the caller's next requests (only --rate-limit does),
+			// so a seed repeats a run however fast its requests arrive.
 			d.Fault = in.fault(codes[in.rng.IntN(len(codes))])
-			if d.Fault.Status == http.StatusTooManyRequests {
-				// As the real service does: a retry before Retry-After has
-				// passed is throttled again.
-				in.caller(token, now).blockedUntil = now.Add(time.Duration(d.Fault.RetryAfter) * time.Second)
-			}
 		}
 	}
 	if f.Latency.Max > 0 {
