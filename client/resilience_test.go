@@ -241,14 +241,15 @@ func TestWrongBaseURLIsNotANotFoundMember(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	wrong, err := client.New(srv.URL+"/v1.0", client.WithToken("t"))
+	wrong, err := client.New(srv.URL+"/wrong", client.WithToken("t"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = wrong.RemoveMember(context.Background(), uuid.New(), uuid.New())
 	var ae *client.APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 404 || errors.Is(err, client.ErrNotFound) {
-		t.Errorf("a wrong base URL: %v; want a 404 that is not ErrNotFound", err)
+	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Code != "BadRequest" || errors.Is(err, client.ErrNotFound) ||
+		!errors.Is(err, client.ErrInvalidRequest) || ae.Message != "Resource not found for the segment 'wrong'." {
+		t.Errorf("a wrong base URL: %v; want Graph's 400 BadRequest naming the segment, not ErrNotFound", err)
 	}
 	right, err := client.New(srv.URL, client.WithToken("t"))
 	if err != nil {

@@ -56,6 +56,7 @@ func (e ConnectorStatus) Valid() bool {
 // Defines values for ErrorCode.
 const (
 	ErrorCodeBadGateway                 ErrorCode = "BadGateway"
+	ErrorCodeBadRequest                 ErrorCode = "BadRequest"
 	ErrorCodeGatewayTimeout             ErrorCode = "GatewayTimeout"
 	ErrorCodeInternalServerError        ErrorCode = "InternalServerError"
 	ErrorCodeInvalidAuthenticationToken ErrorCode = "InvalidAuthenticationToken"
@@ -72,6 +73,8 @@ const (
 func (e ErrorCode) Valid() bool {
 	switch e {
 	case ErrorCodeBadGateway:
+		return true
+	case ErrorCodeBadRequest:
 		return true
 	case ErrorCodeGatewayTimeout:
 		return true

@@ -73,12 +73,12 @@ func TestJournalFilters(t *testing.T) {
 		query string
 		want  []int // the statuses, newest first
 	}{
-		{"", []int{404, 200, 400, 204, 204}},
+		{"", []int{400, 200, 400, 204, 204}},
 		{"?applicationId=" + b, []int{400, 204}},
 		{"?operation=addConnectorGroupMember", []int{400, 204, 204}},
-		{"?operation=", []int{404}},
+		{"?operation=", []int{400}},
 		{"?status=204", []int{204, 204}},
-		{"?$top=2", []int{404, 200}},
+		{"?$top=2", []int{400, 200}},
 		{"?applicationId=" + a + "&operation=listConnectorGroupMembers", []int{200}},
 	} {
 		var got []int

@@ -140,8 +140,12 @@ func classifyHTTPError(he *echo.HTTPError) *apiError {
 // renderError is the one path every failure takes to the client: it renders
 // the OData envelope with the request's ids, logs what the client is not
 // told, and returns how the request was answered. Echo's own errors (no
-// route, wrong method) come here too.
-func renderError(rc *requestContext, logger *slog.Logger, err error) outcome {
+// route, wrong method) come here too; no route is Graph's 400 naming the
+// segment no route has.
+func renderError(rc *requestContext, logger *slog.Logger, routes routeTable, err error) outcome {
+	if errors.Is(err, echo.ErrNotFound) {
+		err = noSuchSegment(routes.unknownSegment(rc.Request().URL.EscapedPath()))
+	}
 	if errors.Is(err, errClientGone) {
 		// Nothing is written: the log says 499, nginx's "client closed request".
 		return outcome{status: statusClientGone}

@@ -27,6 +27,7 @@ type errorCase struct {
 	code    string
 	targets []string          // the details' targets, in order; nil when there are no details
 	headers map[string]string // response headers that must be present, with a value prefix
+	message string            // error.message exactly, when set
 }
 
 func post(name, body string, targets ...string) errorCase {
@@ -148,9 +149,13 @@ func errorCases() []errorCase {
 		{name: "remove no such member", method: http.MethodDelete, target: memberPath(testApp, uuid.NewString()) + "/$ref", header: authed(),
 			status: 404, code: "Request_ResourceNotFound"},
 		{name: "no such route", method: http.MethodGet, target: "/applications", header: authed(),
-			status: 404, code: "Request_ResourceNotFound"},
-		{name: "no such route, no token", method: http.MethodGet, target: "/v1.0/me",
-			status: 404, code: "Request_ResourceNotFound"},
+			status: 400, code: "BadRequest", message: "Resource not found for the segment 'applications'."},
+		{name: "no such segment", method: http.MethodGet, target: listPath(testApp) + "/" + uuid.NewString() + "/extra", header: authed(),
+			status: 400, code: "BadRequest", message: "Resource not found for the segment 'extra'."},
+		{name: "no such segment, escaped", method: http.MethodGet, target: "/applications/" + testApp + "/connectorGroup/m%C3%A9mbers",
+			status: 400, code: "BadRequest", message: "Resource not found for the segment 'mémbers'."},
+		{name: "no such route, no token", method: http.MethodGet, target: "/me",
+			status: 400, code: "BadRequest", message: "Resource not found for the segment 'me'."},
 		{name: "PUT on the collection", method: http.MethodPut, target: listPath(testApp), header: jsonHeader(), body: validBody,
 			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "GET"}},
 		{name: "DELETE on the add path", method: http.MethodDelete, target: addPath(testApp), header: authed(),
@@ -158,7 +163,7 @@ func errorCases() []errorCase {
 		{name: "GET on $ref is not a member named $ref", method: http.MethodGet, target: addPath(testApp), header: authed(),
 			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "POST"}},
 		{name: "empty applicationsId segment", method: http.MethodGet, target: listPath(""), header: authed(),
-			status: 404, code: "Request_ResourceNotFound"},
+			status: 400, code: "BadRequest", message: "Resource not found for the segment ''."},
 		{name: "OPTIONS", method: http.MethodOptions, target: listPath(testApp),
 			status: 405, code: "MethodNotAllowed", headers: map[string]string{"Allow": "GET"}},
 	}
@@ -187,6 +192,12 @@ func runErrorTable(t *testing.T, h *harness) {
 				if env.Error.Message != first.Message {
 					t.Errorf("error.message = %q, want the first detail's %q", env.Error.Message, first.Message)
 				}
+			}
+			if tc.message != "" && env.Error.Message != tc.message {
+				t.Errorf("error.message = %q, want %q", env.Error.Message, tc.message)
+			}
+			if tc.code == "BadRequest" && env.Error.Target != nil {
+				t.Errorf("error.target = %q, want none (as Graph answers an unknown segment)", *env.Error.Target)
 			}
 			for k, prefix := range tc.headers {
 				if got := res.header.Get(k); !strings.HasPrefix(got, prefix) {

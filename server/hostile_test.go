@@ -197,7 +197,7 @@ func TestEscapedSlashIsNoSeparator(t *testing.T) {
 		"/applications/" + app + "%2FconnectorGroup/members/$ref",
 	} {
 		res := h.do(http.MethodPost, target, jsonHeader(), strings.NewReader(validBody))
-		assertError(t, res, 404, "Request_ResourceNotFound", "")
+		assertError(t, res, 400, "BadRequest", "")
 	}
 	if page := h.list(listPath(app)); len(page.Value) != 0 {
 		t.Errorf("a path with %%2F stored %+v", page.Value)

@@ -102,7 +102,7 @@ type observers struct {
 // rendered, so that the status logged is the status sent; then the outcome
 // told to the access log, the metrics and (but for the admin API, /metrics
 // and the pages) the journal.
-func withCommon(obs observers) echo.MiddlewareFunc {
+func withCommon(obs observers, routes routeTable) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -116,7 +116,7 @@ func withCommon(obs observers) echo.MiddlewareFunc {
 			}
 			out := outcome{}
 			if err := callRecovering(rc, next); err != nil {
-				out = renderError(rc, obs.logger, err)
+				out = renderError(rc, obs.logger, routes, err)
 			} else {
 				out.status = c.Response().Status
 			}

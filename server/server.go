@@ -148,11 +148,11 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}
-	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}))
+	all := append(slices.Clone(operations), adminvalidation.Operations()...)
+	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, newRouteTable(all)))
 	// The API and the admin API: each operation behind the same checks
 	// (token, misbehaviour for member operations, the generated validator).
 	auth := bearerAuth(cfg.Token)
-	all := append(slices.Clone(operations), adminvalidation.Operations()...)
 	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
 	for _, op := range all {
 		checks := &operationChecks{op: op, member: slices.Contains(op.Tags, memberTag), auth: auth,

@@ -102,7 +102,7 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 			// Echo matches an empty segment to a parameter; a path template
 			// does not (a path parameter is never empty), so to the spec
 			// this is no route at all.
-			return ca, notFound(msgNotFoundRoute)
+			return ca, echo.ErrNotFound
 		}
 	}
 	in, vs := &scratch.in, &scratch.vs

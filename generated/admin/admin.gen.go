@@ -21,6 +21,7 @@ import (
 // Defines values for ConnectorErrorCode.
 const (
 	ConnectorErrorCodeBadGateway                 ConnectorErrorCode = "BadGateway"
+	ConnectorErrorCodeBadRequest                 ConnectorErrorCode = "BadRequest"
 	ConnectorErrorCodeGatewayTimeout             ConnectorErrorCode = "GatewayTimeout"
 	ConnectorErrorCodeInternalServerError        ConnectorErrorCode = "InternalServerError"
 	ConnectorErrorCodeInvalidAuthenticationToken ConnectorErrorCode = "InvalidAuthenticationToken"
@@ -37,6 +38,8 @@ const (
 func (e ConnectorErrorCode) Valid() bool {
 	switch e {
 	case ConnectorErrorCodeBadGateway:
+		return true
+	case ConnectorErrorCodeBadRequest:
 		return true
 	case ConnectorErrorCodeGatewayTimeout:
 		return true

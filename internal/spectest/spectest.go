@@ -130,9 +130,10 @@ func (c *Checker) AdminSpec() *openapi3.T { return c.adminSpec }
 func (c *Checker) Router() routers.Router { return c.router }
 
 // componentForStatus names the shared response a request that matches no
-// operation (an unknown route, a wrong method) must be answered with.
+// operation must be answered with: a path the API does not have (Graph's
+// 400 BadRequest naming the segment), a wrong method (405).
 var componentForStatus = map[int]string{
-	http.StatusNotFound:         "NotFound",
+	http.StatusBadRequest:       "BadRequest",
 	http.StatusMethodNotAllowed: "MethodNotAllowed",
 }
 
@@ -157,7 +158,7 @@ func (c *Checker) Check(ctx context.Context, req *http.Request, status int, head
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
-		// No operation: the answer must be the documented 404 or 405.
+		// No operation: the answer must be the documented 400 or 405.
 		name, ok := componentForStatus[status]
 		if !ok {
 			return fmt.Errorf("%s %s matches no operation (%v) but got %d", req.Method, req.URL.Path, err, status)
