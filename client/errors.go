@@ -13,8 +13,10 @@ import (
 
 // Sentinel errors to test an *APIError against with errors.Is.
 var (
-	// ErrNotFound: no such member (404 naming connectorId). A 404 for a path
-	// the server does not serve, as from a wrong base URL, is not ErrNotFound.
+	// ErrNotFound: no such member (404 Request_ResourceNotFound, with or
+	// without a target, as the real service sends it). A path the server
+	// does not serve, as from a wrong base URL, is Graph's 400 BadRequest
+	// ("Resource not found for the segment …"): ErrInvalidRequest.
 	ErrNotFound = errors.New("no such member")
 	// ErrAlreadyMember: the connector is already a member of the group (400).
 	ErrAlreadyMember = errors.New("already a member")
@@ -72,7 +74,7 @@ func (e *APIError) Error() string {
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.StatusCode == http.StatusNotFound && e.Code == generated.ErrorCodeRequestResourceNotFound && e.Target == "connectorId"
+		return e.StatusCode == http.StatusNotFound && e.Code == generated.ErrorCodeRequestResourceNotFound
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrAlreadyMember:
@@ -104,7 +106,7 @@ func (r *reply) apiError() *APIError {
 	if d := retryAfter(r.header, time.Now()); d > 0 {
 		e.RetryAfter = d
 	}
-	var env generated.ODataError
+	var env wireError
 	if err := json.Unmarshal(r.body, &env); err != nil || env.Error.Code == "" {
 		e.Message = http.StatusText(r.status)
 		if s := strings.TrimSpace(string(r.body)); s != "" {
@@ -117,13 +119,30 @@ func (r *reply) apiError() *APIError {
 	if env.Error.Target != nil {
 		e.Target = *env.Error.Target
 	}
-	if env.Error.Details != nil {
-		e.Details = *env.Error.Details
-	}
+	e.Details = env.Error.Details
 	if e.RequestID == "" {
-		e.RequestID = env.Error.InnerError.RequestID.String()
+		e.RequestID = env.Error.InnerError.RequestID
 	}
 	return e
+}
+
+// wireError is the error envelope as the real service writes it: the
+// generated ODataError's code, message, target and details, with the
+// diagnostics of innerError read as text. The service writes its date
+// without a UTC offset ("2021-07-02T01:40:19") and ids that need not be
+// GUIDs, and it may add properties: none of that may hide the code and the
+// message, which is all a caller acts on.
+type wireError struct {
+	Error struct {
+		Code       generated.ErrorCode     `json:"code"`
+		Message    string                  `json:"message"`
+		Target     *string                 `json:"target"`
+		Details    []generated.ErrorDetail `json:"details"`
+		InnerError struct {
+			Date      string `json:"date"`
+			RequestID string `json:"request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
 }
 
 // UnexpectedResponseError is a success answer that is not what the API
