@@ -198,7 +198,7 @@ type MainError struct {
 type ApplicationsID = openapi_types.UUID
 
 // ClientRequestID defines model for ClientRequestId.
-type ClientRequestID = string
+type ClientRequestID = []string
 
 // ConnectorID defines model for ConnectorId.
 type ConnectorID = openapi_types.UUID
@@ -247,7 +247,9 @@ type ListConnectorGroupMembersParams struct {
 	// Skiptoken The opaque token from a previous page's `@odata.nextLink`.
 	Skiptoken *string `form:"$skiptoken,omitempty" json:"$skiptoken,omitempty"`
 
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
@@ -259,7 +261,9 @@ type HeadConnectorGroupMembersParams struct {
 	// Skiptoken The opaque token from a previous page's `@odata.nextLink`.
 	Skiptoken *string `form:"$skiptoken,omitempty" json:"$skiptoken,omitempty"`
 
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
@@ -272,25 +276,33 @@ type AddConnectorGroupMemberParams struct {
 	// ignored.
 	Prefer *Prefer `json:"Prefer,omitempty"`
 
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // GetConnectorGroupMemberParams defines parameters for GetConnectorGroupMember.
 type GetConnectorGroupMemberParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // HeadConnectorGroupMemberParams defines parameters for HeadConnectorGroupMember.
 type HeadConnectorGroupMemberParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // RemoveConnectorGroupMemberParams defines parameters for RemoveConnectorGroupMember.
 type RemoveConnectorGroupMemberParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
@@ -939,7 +951,7 @@ func NewListConnectorGroupMembersRequest(server string, applicationsID Applicati
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1027,7 +1039,7 @@ func NewHeadConnectorGroupMembersRequest(server string, applicationsID Applicati
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1100,7 +1112,7 @@ func NewAddConnectorGroupMemberRequestWithBody(server string, applicationsID App
 		if params.ClientRequestID != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1156,7 +1168,7 @@ func NewGetConnectorGroupMemberRequest(server string, applicationsID Application
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1212,7 +1224,7 @@ func NewHeadConnectorGroupMemberRequest(server string, applicationsID Applicatio
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1268,7 +1280,7 @@ func NewRemoveConnectorGroupMemberRequest(server string, applicationsID Applicat
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}

@@ -21,7 +21,6 @@ const (
 	msgNotFoundRoute  = "The requested resource does not exist."
 	msgInternal       = "An unexpected error occurred. The request-id identifies the details in the server's log."
 	msgBodyStopped    = "The request body could not be read."
-	msgNotGzip        = "The request body is not valid gzip, as its Content-Encoding says."
 	msgMethodNotFound = "The method is not allowed on this resource."
 	msgEntityTooLarge = "The request body is larger than the server accepts."
 	msgNoContentType  = "The request has a body but no Content-Type."

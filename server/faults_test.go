@@ -382,3 +382,24 @@ func TestMisbehavingConcurrently(t *testing.T) {
 	}
 	t.Logf("%d members after %d adds by 32 clients", len(got), 32*20)
 }
+
+// TestGzipLabelOnAPlainBody: kiota-http-go's retry resends the plain body
+// under Content-Encoding: gzip when its compression handler runs before its
+// retry handler (kiota-http-go issue 183). The answer stays a 400 on
+// Content-Encoding, says what arrived and how to order the middleware, and
+// the journal keeps the bytes that arrived.
+func TestGzipLabelOnAPlainBody(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	res := h.do(http.MethodPost, addPath(testApp), jsonHeader("Content-Encoding", "gzip"), strings.NewReader(validBody))
+	assertError(t, res, 400, "Request_BadRequest", "")
+	env := decodeError(t, res.body)
+	want := fmt.Sprintf("The body is labelled Content-Encoding: gzip but it is %d bytes of plain JSON.", len(validBody))
+	if got := targets(env); !slices.Equal(got, []string{"Content-Encoding"}) || !strings.HasPrefix(env.Error.Message, want) ||
+		!strings.Contains(env.Error.Message, "put the retry handler before the compression handler (issue 183)") {
+		t.Errorf("targets %q, message %q", got, env.Error.Message)
+	}
+	entries := h.journal("?operation=addConnectorGroupMember")
+	if len(entries) != 1 || entries[0].Body == nil || *entries[0].Body != validBody {
+		t.Errorf("the journal keeps %+v, want the plain body that arrived", entries)
+	}
+}

@@ -111,8 +111,8 @@ func withCommon(obs observers, routes routeTable) echo.MiddlewareFunc {
 			rc := &requestContext{Context: c, id: id, idText: id.String(), method: req.Method}
 			h := c.Response().Header()
 			h[canonicalRequestID] = []string{rc.idText}
-			if cid := req.Header[canonicalClientRequestID]; len(cid) > 0 && cid[0] != "" {
-				h[canonicalClientRequestID] = cid[:1]
+			if id := firstClientRequestID(req.Header); id != "" {
+				h[canonicalClientRequestID] = []string{id}
 			}
 			out := outcome{}
 			if err := callRecovering(rc, next); err != nil {
@@ -124,6 +124,16 @@ func withCommon(obs observers, routes routeTable) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// firstClientRequestID is the caller's client-request-id: the first field
+// line, since the Graph SDKs' telemetry handler adds its own on a line after
+// it. A line is echoed whole, as the caller wrote it.
+func firstClientRequestID(h http.Header) string {
+	if lines := h[canonicalClientRequestID]; len(lines) > 0 {
+		return lines[0]
+	}
+	return ""
 }
 
 // observe tells the access log, the metrics and the journal of an answered request.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"errors"
@@ -78,12 +79,14 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 			return ca, err
 		}
 	}
-	lines := req.Header[canonicalPrefer]
-	ca.prefer = parsePrefer(lines)
-	if len(lines) > 1 {
-		// The generated binder takes one field line; several are one list
-		// (RFC 9110, 5.3), so they reach it as the one line they mean.
-		req.Header[canonicalPrefer] = []string{strings.Join(lines, ", ")}
+	ca.prefer = parsePrefer(req.Header[canonicalPrefer])
+	// Prefer and client-request-id are lists (RFC 9110, 5.3), which may come
+	// as several field lines; the generated binder takes one, so they reach
+	// it as the one line they mean.
+	for _, key := range listHeaders {
+		if lines := req.Header[key]; len(lines) > 1 {
+			req.Header[key] = []string{strings.Join(lines, ", ")}
+		}
 	}
 	var delay time.Duration
 	if o.member && (ca.prefer.fault != 0 || o.misbehave.Active()) {
@@ -122,10 +125,12 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 		if err != nil {
 			return ca, err
 		}
-		if ca.raw, err = readBody(c, o.maxBody, gzipped); err != nil {
+		body, arrived, err := readBody(c, o.maxBody, gzipped)
+		ca.raw = arrived
+		if err != nil {
 			return ca, err
 		}
-		in.Body = ca.raw
+		in.Body, ca.raw = body, body
 	}
 	// Only with the body read to its end does net/http notice a client
 	// that goes away, so the wait comes after it and can be cut short.
@@ -142,6 +147,9 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 	ca.body = value
 	return ca, nil
 }
+
+// listHeaders are the list-based headers of the spec's parameters, canonical.
+var listHeaders = [...]string{canonicalPrefer, canonicalClientRequestID}
 
 // memberTag marks the member operations in the spec: the ones that misbehave.
 const memberTag = "members"
@@ -249,50 +257,58 @@ func unsupportedEncoding(coding string) *apiError {
 // readBody reads the body whole, up to maxBody bytes: a larger body is a 413,
 // never a truncated read. io.ReadAll grows its buffer as bytes arrive, so
 // memory follows the bytes a client sends, not the Content-Length it
-// announced. A gzipped body is decompressed as it arrives, maxBody applying
-// to the compressed bytes and to the decompressed ones: a gzip bomb costs at
-// most maxBody.
-func readBody(c echo.Context, maxBody int64, gzipped bool) ([]byte, error) {
+// announced. A gzipped body is read as it arrived first (at most maxBody
+// bytes), then decompressed (at most maxBody bytes again): a gzip bomb costs
+// at most twice maxBody. It returns the bytes that arrived also when they
+// are no gzip, for the journal to keep.
+func readBody(c echo.Context, maxBody int64, gzipped bool) (body, arrived []byte, err error) {
 	req := c.Request()
 	if req.ContentLength > maxBody {
-		return nil, tooLarge(maxBody)
+		return nil, nil, tooLarge(maxBody)
 	}
 	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var src io.Reader = http.MaxBytesReader(c.Response(), req.Body, maxBody)
-	if gzipped {
-		zr, err := gzip.NewReader(src)
-		if err != nil {
-			return nil, gzipError(c, err)
-		}
-		defer zr.Close()
-		src = io.LimitReader(zr, maxBody+1)
+	arrived, err = io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, maxBody))
+	if err != nil {
+		return nil, arrived, bodyReadError(c, err)
 	}
-	body, err := io.ReadAll(src)
+	if !gzipped {
+		return arrived, arrived, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(arrived))
+	if err != nil {
+		return nil, arrived, notGzip(arrived)
+	}
+	body, err = io.ReadAll(io.LimitReader(zr, maxBody+1))
+	var corrupt flate.CorruptInputError
 	switch {
-	case err != nil && gzipped:
-		return nil, gzipError(c, err)
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt), errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, arrived, notGzip(arrived)
 	case err != nil:
-		return nil, bodyReadError(c, err)
+		return nil, arrived, err
 	case int64(len(body)) > maxBody:
-		return nil, tooLarge(maxBody)
+		return nil, arrived, tooLarge(maxBody)
 	}
-	return body, nil
+	return body, arrived, nil
 }
 
-// gzipError is the answer for a gzipped body that could not be read: too
-// large compressed, cut short by the client, or not gzip at all.
-func gzipError(c echo.Context, err error) error {
-	var corrupt flate.CorruptInputError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig), errors.Is(err, os.ErrDeadlineExceeded) || c.Request().Context().Err() != nil:
-		return bodyReadError(c, err)
-	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt), errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest([]reqcheck.Violation{{Target: echo.HeaderContentEncoding, Message: msgNotGzip}})
+// notGzip is the 400 for a body labelled gzip that is none, saying what it
+// is. The usual cause is kiota-http-go's (issue 183): its compression handler
+// replaces the body with gzip on the first attempt, and when it runs before
+// the retry handler the retry resends the plain body under the gzip label.
+func notGzip(arrived []byte) *apiError {
+	var what string
+	switch trimmed := bytes.TrimLeft(arrived, " \t\r\n"); {
+	case len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '['):
+		what = fmt.Sprintf("it is %d bytes of plain JSON", len(arrived))
+	case len(arrived) >= 2 && arrived[0] == 0x1f && arrived[1] == 0x8b:
+		what = fmt.Sprintf("it is %d bytes of gzip cut short or corrupt", len(arrived))
+	default:
+		what = fmt.Sprintf("it is %d bytes beginning %s", len(arrived), reqcheck.Quote(string(arrived[:min(len(arrived), 16)])))
 	}
-	return bodyReadError(c, err)
+	return badRequest([]reqcheck.Violation{{Target: echo.HeaderContentEncoding, Message: "The body is labelled Content-Encoding: gzip but " + what +
+		". A client that compresses request bodies must compress every attempt: with kiota-http-go, put the retry handler before the compression handler (issue 183), or send the body uncompressed."}})
 }
 
 // bodyReadError is the 400 for a body that stopped short. When the server's

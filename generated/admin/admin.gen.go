@@ -208,7 +208,7 @@ type RequestList struct {
 }
 
 // ConnectorClientRequestID defines model for connector_ClientRequestId.
-type ConnectorClientRequestID = string
+type ConnectorClientRequestID = []string
 
 // Faults What the flags of the same names set.
 type Faults = FaultSettings
@@ -233,37 +233,49 @@ type ConnectorUnsupportedMediaType = ConnectorODataError
 
 // ListApplicationsParams defines parameters for ListApplications.
 type ListApplicationsParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // HeadApplicationsParams defines parameters for HeadApplications.
 type HeadApplicationsParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // GetFaultsParams defines parameters for GetFaults.
 type GetFaultsParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // HeadFaultsParams defines parameters for HeadFaults.
 type HeadFaultsParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // SetFaultsParams defines parameters for SetFaults.
 type SetFaultsParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
 // ClearRequestsParams defines parameters for ClearRequests.
 type ClearRequestsParams struct {
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
@@ -281,7 +293,9 @@ type ListRequestsParams struct {
 	// Top At most this many entries.
 	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
 
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
@@ -299,7 +313,9 @@ type HeadRequestsParams struct {
 	// Top At most this many entries.
 	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
 
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
@@ -308,7 +324,9 @@ type ResetParams struct {
 	// ApplicationID Empty this application's group only.
 	ApplicationID *openapi_types.UUID `form:"applicationId,omitempty" json:"applicationId,omitempty"`
 
-	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`.
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
@@ -793,7 +811,7 @@ func NewListApplicationsRequest(server string, params *ListApplicationsParams) (
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -835,7 +853,7 @@ func NewHeadApplicationsRequest(server string, params *HeadApplicationsParams) (
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -877,7 +895,7 @@ func NewGetFaultsRequest(server string, params *GetFaultsParams) (*http.Request,
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -919,7 +937,7 @@ func NewHeadFaultsRequest(server string, params *HeadFaultsParams) (*http.Reques
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -974,7 +992,7 @@ func NewSetFaultsRequestWithBody(server string, params *SetFaultsParams, content
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1016,7 +1034,7 @@ func NewClearRequestsRequest(server string, params *ClearRequestsParams) (*http.
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1121,7 +1139,7 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1226,7 +1244,7 @@ func NewHeadRequestsRequest(server string, params *HeadRequestsParams) (*http.Re
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}
@@ -1295,7 +1313,7 @@ func NewResetRequest(server string, params *ResetParams) (*http.Request, error) 
 		if params.ClientRequestID != nil {
 			var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
 			if err != nil {
 				return nil, err
 			}

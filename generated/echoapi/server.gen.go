@@ -118,7 +118,7 @@ func (w *ServerInterfaceWrapper) ListConnectorGroupMembers(ctx echo.Context) err
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -167,7 +167,7 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroupMembers(ctx echo.Context) err
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -218,7 +218,7 @@ func (w *ServerInterfaceWrapper) AddConnectorGroupMember(ctx echo.Context) error
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -262,7 +262,7 @@ func (w *ServerInterfaceWrapper) GetConnectorGroupMember(ctx echo.Context) error
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -306,7 +306,7 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroupMember(ctx echo.Context) erro
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -350,7 +350,7 @@ func (w *ServerInterfaceWrapper) RemoveConnectorGroupMember(ctx echo.Context) er
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -558,94 +558,96 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37bts4m/etEPoGSDKQfIqTNA4G33ravp3Mtk3QZLbYt87WtPTY5luJ1JBUHE8RYK9mL2yvZMGDjpZP",
-	"aZO2A88fU0cWT8/5efgj/dnxWRQzClQKp/fZgTscxSHoz/2QAw7mbyAaAX/JOePq6S0OE9Cvpk98FoDT",
-	"c97BnwkI+fFXHNiPjusQSgtt/ZAAlR43X3skcHpONPek+qPbcVwnwFJ11Wl1jr122+s8u24f9VrdXuvo",
-	"n47rlNod+Sdw6HdH3jPcCrzu+Bi801Ebe53g0O/C0fgYn4yce9eJQAg8Ub1eUECMo4hxQDgIIEBs9C/w",
-	"JeIwBg7UB4GwWTOCOyIkGjOO5BTQmIUhmxE6QRELyJhAgGLOYuCSgOihvUiTSOw1nPv7e9c5p7c4JMGV",
-	"xDIR2eJFEkWYz52ecz1VEyETQnGIYjyBPYEs4ZFdo4tmUyYACd0HIgJhFIfYhykLA+COuyUfApCYhMLp",
-	"fVj9Xk4t3T8aOFeSEzoZOGoOlEnEFBXHCPuS3IKLCDWfHNeRmE9AOj2naWbt3LtfOhhGmpKIxLddxTsS",
-	"3x6XRoI7CZzi8Dx27m+q4vao0vQ16KOE5UoyDsFzRin4sqJi/8YCLHFDzmM14v+LiM+ZYGPZmHAcTxt+",
-	"1sh1CoRQKz5stBrt9mHjROmgWuBJZzQ6OTk88vT/up3RyBsdnZx4o9FJ5/Do5ET9q1iC/Smh8BZHasRs",
-	"AA8Sr9V2XMfOvOfYVeklTAEHwK3NCNlM0x6Ez0ksCaNW4iOQUxYIrVAxllMUMK1wIZs1LDsIh8DpSZ6A",
-	"6wh/ChFWXdnlC01oRw34XNsRK0jnQf14lr97Ag0X7M7QReBPGQRoNgWKiERTHCjWqZmsGvk187EZo25I",
-	"PBIsTCSgP969VkKglkphhox9WL3KMeMRVtKRcKKEZWHoixdY4pdUEjlftuTV47sIC6R7QRRHIBCRXzil",
-	"y8xy9uM4JLBkWnH2mp6RAH4LHE0ZZQmHYFvmv8MSXpOISP2/xRF/YzMUYTq3q0bKTmueGdEbAebAkWSf",
-	"gKIIz1GEPwEiFAH2p2hGaMBmaH9G5BQNPY9jCV6oBhoelGUjIpRESeT02hllCJUwAV6e5TuIMKFq8stn",
-	"algVIcwBhTCWajpySoSdzpKBW+sGFrCKPAJ8RgOBEipJqEljFy8k5lIgPOYgptuNvVojDeP3BCKBda1E",
-	"5A4Pa1F99cf5izMjJjgCJbHD3Kg3Chq8qegmJKiV3Xcg+bw/lsA3oJFkaIaJRCMYq+hB8rkKBvAEE7p6",
-	"Hmuk5D90QFCrylTMgKMAYlATYBQNjbYNt9WX9+/f9xM5BSqJrx1i7XD5G4RRpPsraSvcxeBLsd3g964T",
-	"Y44jkKl7UGbCjCGWGrH8HS0qSjKUVDTQy1vgc/3ZGjBMi2/bkClzWmjCWRKn4gxRLOcNHZI6PUc5IMd1",
-	"qPFzuDytLxOstc6pj3wchmVFKAR+1jFpE6Aei5hRoQRCPytowzBbjXHA+XoW4+ySTOK710Ancur02p1n",
-	"rpLR7O/aBaUEXcaxjOJlftXT2i/09mWENvqwOKXLQjy//+4fz9FJp9s6UNPyWRRhT4ASSgkBCokiOKEm",
-	"aONIwC1wHA5oqmsoJBREAw05yITTX7Q643CI9hVvAhjjJJQHVlkF6rS6ZwOavswh5iCASi1Yw8JbbaT9",
-	"i1YvHf7lJGwM6GWmMggr+4SGZ0PN/riwsIJq6jhKhZ6fKJspHzKgZEJVt40B1aFhntPZBRSizA9OeW3O",
-	"zb1iS3HqdW9X3rhRDKmVRculImuJhEhUJLFzdLzAYxWO3p2bl9v515hzPDfWJdUO3duvOHiFJczw3GRD",
-	"VALVDrCg3s1/CbOefDY/cRir6LqZZ8JN861omphL5xN6vKoia/4jQlUaqfJJiuKEx8oK7Q89T3/rqQxI",
-	"DN3UfveQevDLUatjIopC8Jy5bi8LbeomZ1s0K4FQ0fd7pahjo07yFpWObBSxYSfq7Xu3LtNf3UXVat6X",
-	"E7Q14+fNFJcKSeZ6QShqBy5WPJYNmjZo1tRHtBIUkv+1fdSUCtQKvo50Zr7XRYZSysaNWDBHIw74kzAB",
-	"WMD8JAIqXRMeq69tKvv71cVbF1n/lLtVkpdJcBpk7w8XM/zhwRliJut4k2au6JXKXDNTSHTcp7NBARM1",
-	"Cz1W//I8t2pTfKvUqdCviwbOOxAs4T7oV8YsobknTXvau9trDBwXUYZM6r3Tt8fRN2t1r0kELJE/hPHt",
-	"7ozvIwnDOTWFqCsdnOSl38eXiCsWgZyqxCyhJl2BIA3UJCahMlw2qs4y0ZCpt5VpLMTgHgkOtN3DXyRj",
-	"rZ2MPZKMvdGlxLdM6nKjKTs9gYBdp5VLvTsg0CiRuZvShUwtRabQeYaGenZDnWUoX6ukhpgWaS6b1abs",
-	"S8ofpm4srZcSKcyoHMaJAFGRqaziuop+5qVvzba3TP5DeeonYtdbhkTiTxdDlDR2SOcz1DGKMQA41MaB",
-	"+FAIUg4aqG94UB+d6O2ZbquFilEKIlRIwMHOBjyKMF3iechwcM3YaxXcPaEJSEPkUI2rdBVXnYqi0o7t",
-	"j8L2K6Ocf1B8i0mIRyH8EPHm4d85FtCldC+rpa/mZlZ1/9aSdM3YG0zn9ql4MgPCmZQhBD0UY2HSXY4l",
-	"GKPhIg6SEwjSnQZMEWAeEuCo2zndE6hA6y1CVDXCglR2O6c7qfzepPIPihM5ZZz89aRhbWlXlAgUESEI",
-	"nbgowuGY8UgJFkczzuikIjHv37/3qvtLq9Zb3Y769gQXSRwzLiF4AwHB17rI/GSEHz4343hq3GERRKIs",
-	"Q54fYN+HWIpdVPEIQpAVXDVNCzxTvA8CohiAw8sM8eX0xjgUsDQ2ZGMEOr2jjHqdu7tsE09xLy50UwBv",
-	"rZIiRea8NpxvmX2wzW+yrREDaNPkLAKKtlhEnyJGvZhDRASIQtVXTrE0iU6KqxjrHbXSZuviAksQprrN",
-	"QwNIUd+fIUbDuSlKWygO0CRS61wBfbqp2TYqgqE+O5jOL8Ya+ZbtKZL4tqvhacUnxxpCtnp7M+0ZnV8i",
-	"HAQchHDR+aVBp51f3h43NIgq29bqHlWn5zp33oR5C3MmG22uNtBFbDipHD2hcSJNicvuBWIhyIRq+hlo",
-	"Ex4JoPLgDOFwhucC2V071ZolMk50nrJmr7UCC1s3S/uy3qOvkKNzdLRmvzmHmK3WiWzAqxRLV9GMXATK",
-	"088GWKk1z1kYgp9ufm6hPxcUNKRTqYeFhS5VCgp38jWhn+pJqr7VXZ0VmBbODVs1iNX2b+GpZUbWIbYK",
-	"oNFsC3YjGqumlc3XMrVNvyspmm+IlZf6fgpyCjV7TISiRJSsQIakzECVtcqvbOJzDTutI6v+WgfAdv+r",
-	"f3melXpmRE6LI9bCVkt/2A28fgk/c63CKCfDQy0UnJyaEmb2toH4ZXWNJRFKfaF9Matxi9vitenzwv7N",
-	"UqK+0GX0tQpRlnXfcmKVoOUsK0JsPy9OI4XQ1uGcivKoB827qhPMKeBQmaCtFpPbplRC2KcaelVms8Lg",
-	"lAHL25C1LlxaoFdgA/LMLqgHniTaDi68Xe5sPQCnuEY9UqmLuuXmkcwjC1GGd6+aAFN3vyUs1JrqGnOq",
-	"LJAu42q7qit6JgQndIIkQwIb6NgmVrOoKgt2s8rxVR0V3iyrxaJRGxMuZHFVFtOkvAZQX1vRFcpUrXT9",
-	"fnXxFsWMKAuDCJUsgwbYmkOGLFB/WmxB6u630swSPRYlRoUD4CecyPmVhiRq6ptkVZncxckP+zZ91oTo",
-	"oV9NYjtIWq1DX6e3+iMMG0iD0pn/Kc2tEKYmZNdQQZsLJzQEIQyIEAKU4oL1l8MMHKvmbGaVE2AqZWyy",
-	"PkLHLE0psa8pbsFRpdDJ4hVTr678ktIXiQlV6Z7rJDy0/YpeszkhcpqMGj6Lckft6S6atgsPx8RZLGQG",
-	"gXDNfpOLOOBAaHAZh4jdWmBZ1p8wYT8uBBsq7KcDWkZpVtOAAR3Q6yK4ROmWDlMJnYSALHaDjZHkiZz2",
-	"zIYXCyAUBoby0p8yG9MOqJbDMfbBfGdMn560+lPNS5/mETH4eqoToGAAfmPOIgMyMS8PqGa4DZa158YS",
-	"hE3XrPEyuF4hEZEN1KdImXqkIxwXYZQK84COCYQa7WgspdEMXcZTq51xIiVQpC2LGp6ymf4MoQBNoAsV",
-	"zQ0vL66u0f/+9/+kTGsqk6ALAcxsK2QnhZRAmHhQP7ZREwcY0ALGXcPZZSraiVA+HmGVtyk3BOMkRFIt",
-	"MmDJKASDEJREhkocny8XRcd1boELI0KHjVajpSSLxUCVkJlHhyrQxXKqlbRZBNU2P5chtve5yL4qSqxq",
-	"WGuT3tiZ+CzSYH1ChfIOKovhAfAGGlZiak3BhbhZ8X8hcD5DRKoUPdGQYo24VPQLsZBprmtAjxC4SlIo",
-	"IuMBTfuYQX6cjFst0kjdEcgZADUUzhh0Hjg95zUR8nmJAHZ9Thkw/WHN2QaT5+l0Y8pCpcjSsl7IDH77",
-	"ZwJ8nuMxf5IsLqExLYrV6bVbrUIGQag8NCeC7gyC/fT01F2DZ69zTSzGfyZgranWR6z4cktYItLDbwvM",
-	"Wzp58YnE0kbXtYjm4+46QPNNBTbaabW2hAnG1g9Xz2nl+Zw20r1ms905UarSaPeetZ61yirRGj8b4+Bo",
-	"5AWn/sjrHp+OPdw+PvJOWs+OT046z06PWrBETf6/YuIvbeXJOsc5TX7pZ/+9zE8IfvghzpHd3G+Oe6zL",
-	"0mvKq0tS8V359KvX0LtGhepaZKrWLKTNukl7fZPSZohudLS+0UJmrRp2Ttc3rKbO965ztMnC6hJx3baz",
-	"EVHS5Fw3OVzfpCaF102765tWEn2tcdmpZOWULPAoi/TkwnmcSqSnj7VOlKtyUhd+Y0+E1hyretl/oUvI",
-	"utpiDl9yFXqhVy+vERG9/NyXPfes4iYrcxrHq1KQxoI7/Q1wsHOnO3e6c6c7d7pzpzt3+l24U2WsQ6Lv",
-	"H8g82IzIKUtkftBGH088bbdbPZQ6R+UKi+9ZQ6qBOnWutuLg6macv9KsHMBVPmZNiwXBVoM+KLlvmpE+",
-	"f4Mpu07MRE1Z4b0lNM5OV1tm6TqnKfalmKnKEVBTi7LHtIkY0E6ri94yZPEctnF6X8QQURzpYnL5Sgik",
-	"ZpCdN80GqR4dNSWlTquNnnPAWSEyP0A6oHlgZrHMOlaqKT70g9pgydlWlOzBThMAaFL/yoL5lr6/cB61",
-	"rDq6uFYoP2Y15OLNN8ud6/b3mLiOIqk54pxPRbFHg/Du1DoUGwJTS5zHgPbPL2+PUxjAQXFmD48QWu1e",
-	"MHrW633NCKFTXHC2d/qQCKEeGJsfXkYZBibCczQyGxBWFVKg00vqs4DQSQ9N/iKxOUo9oNUTglcv/l1X",
-	"+5QeZJdEqK4JCDSaZ2ev7V0R5C8YUFN71SIH+s4Gc/Yn7QUCNJpLEA3Up3NbPwU7GQvhbx8ZjSkfS79f",
-	"CHHb2x4sDQII1h4GrV4F9LUYpAY/qz1tjvbXWJ4qPrR4/82qiCZ7L724xiveXLOqZfmam9IlM17hlplV",
-	"XSxeS1MKCX/44DS9NWRVK/3Otw5kOyaKqhXHsmu0G0+5ZyzdsKC98TJH/B2I6E62dknSYpLU3iD7qJ5i",
-	"0u2ONpllDSZol5ltlJn1g6CEXLWBwvZ1zgcnQp8Ll+DcL93zvM5qsSqkN65bW8Juq2tjKo01aRggxxAN",
-	"C90OM2BLMTXIrlXMMbxq6emm/UKu8ArkklzhC2t+0WZXbDxSRJRTdlfB+sGN8wbGIENd7kpej2tY34G5",
-	"RLNiXX7cDaSdndvZuZ2d29m5mtK+UatVxf1vVrAvXLD4tPX9UlibVfsDCKHu2tF3BcCp6eHsCSNbM/pm",
-	"Rr+7bPK7uz12ZnVnVr9e+Kh0qpSaa4DLQ2PIH8LQBswXKyoAJQg9RVczPJkAR3+co/1boIEpCaQI+IP0",
-	"VyMGzjWfIyIRS+TA0dcN28NuBvl+pkLh8pXPjbrc/4Wa3NoYWMKdbE5lFJbPxddcBl13ndYEKkb0aa3G",
-	"A/X54XpZONLi9D7cVOOK/uV5/nskLuJAA53pjOYF5pcEXuIvyJjqc6Ed35+c7xa6tzSaXGR5aj2aWAiQ",
-	"KkpT/64uJ45JCALpZihkOBCusQhBbmlHhGI+38ZC9NW466CW6eh7IjsoVncRu+1qxYX6ZWxijKWitdNz",
-	"/utD3/sn9v5qeac3+cfGR+/m55+ch8AWf27+XBbsDMtpSFTTaa2oq1V/U1F/qhjnUXSjr+mXhvMl62jQ",
-	"iPu5WdwTyBDfRULOQ0BiCiBdRHxGXRQSX7U6eArjuVOJnUo8qruwcrOluzBn3v9a6iL66TUIU6VzhWtF",
-	"9D9iU6fwmzla/8XFU/apBAvPIEzs0zbgJXvQf4ko2gUSgcztNbuARB8FuQUKIjsCUjg0+/Ws55cU63cS",
-	"9jeRsHVl08x0RSA5WZEq5xXCj0paP1rSio+SSRx+zkTINTy+H7oDuqTNxyAx7360P/+Ut65tZo+RqwZj",
-	"TMKEQzqqKV/eD9E+lvoUETru2t8iEO6A2t/3kfpXrvY1IPFgeOCi6gAaAyU+plc82s59FkDtfGwNZJid",
-	"ekevGOIJlSRSPiN9GHPmgxB7YsnG/xtL8c3ywDjEhD4gEbR8ddOb2S+5vsUdEoFUv/Zs/U5vilsPuTXe",
-	"E0WCRRnHvgMTvROf71V8DMk23bjKLLC966GR+tGlRYasYGkPIuTXcSiTZaqVAhG5aTh5EQPtX57/fnXx",
-	"9mEef0GmsutlamUqu1DEDpwtaCdGmRiVfjcIC2SZ8x3YnZ20fI9GJ7MJD7U6c2zqzBtZHXv3jqt/8E/N",
-	"HhHqh4nGnW9lc/6z/+b1dlKUznNLP7aTou1tjmXO92NzdtLyN7A55U7Ll819uLlXo+g5LKvoFi8Y2x/q",
-	"27h4QocHpfvbFu4ycOpveyj+Hs3iBXD6LGF+ttBnUfO23WjpI5l2Wcsx5fYmt9U76428Dp3urC9O1BRj",
-	"srxSX8NGpIBwvMTaZj1K7Nzf3P9fAAAA//8=",
+	"7F39cho7ln8VVe9U2Z5qMBBsx7hu7XKTTMYz+XDFvpvaCd4gug+gSbfUI6mNuSlX7dPsg+2TbB1J/QUN",
+	"mCR2klvcP25w0/o63+foJ/HZC0ScCA5cK6/32YNbGicRmM/9SAIN568hHoF8IaWQ+PSGRimYV7MngQjB",
+	"63nv4F8pKP3xVxq6j57vMc5LbYOIAdcNab9usNDrefG8ofGPbsfzvZBq7KrT6hw32u1G5+lV+6jX6vZa",
+	"R//wfK/S7ig4gSdBd9R4Slthozs+hsbpqE0bnfBJ0IWj8TE9GXl3vheDUnSCvb7lQIQksZBAaBhCSMTo",
+	"nxBoImEMEngAilC7ZgK3TGkyFpLoKZCxiCIxY3xCYhGyMYOQJFIkIDUD1SN7sSGR2mt6d3d3vnfOb2jE",
+	"wktNdaryxas0jqmcez3vaooTYRPGaUQSOoE9RRzhiVujT2ZToYAo0wdhilCSRDSAqYhCkJ6/JR9C0JRF",
+	"yut9WP9eQS3TPxl4l1oyPhl4OAcuNBFIxTGhgWY34BPG7SfP9zSVE9Bezzu0s/bu/K8djBJDScKSmy7y",
+	"jiU3x5WR4FaD5DQ6T7y760Vxe1Bp+hb0QWG51EJC+ExwDoFeULH/ECHVtKnnCY74bzELpFBirJsTSZNp",
+	"M8gb+V6JELjiJ81Ws91+0jxBHcQFnnRGo5OTJ0cN879uZzRqjI5OThqj0UnnydHJCf6LLKHBlHF4Q2Mc",
+	"MR+gAWmj1fZ8z82857lVmSVMgYYgnc2IxMzQHlQgWaKZ4E7iY9BTESqjUAnVUxIKo3CRmDUdO5iE0Otp",
+	"mYLvqWAKMcWu3PKVIbSHAz4zdsQJ0nlYP57j754iwyW7M/QJBFMBIZlNgROmyZSGyDqcybqRX4mA2jHq",
+	"hqQjJaJUA/nt3SsUAlwqhxmx9mH9KsdCxhSlI5UMhWVp6LfPqaYvuGZ6vmrJ68f3CVXE9EI4jUERpr9y",
+	"She55ewnScRgxbSS/DUzIwXyBiSZCi5SCeG2zH9HNbxiMdPmf8sj/lXMSEz53K2aoJ02PLOiNwIqQRIt",
+	"PgEnMZ2TmH4CwjgBGkzJjPFQzMj+jOkpGTYakmpoRDjQ8KAqGzHjLE5jr9fOKcO4hgnI6izfQUwZx8mv",
+	"nqllVUyoBBLBWON09JQpN50VA7c2DaxgHXkUBIKHiqRcs8iQxi1eaSq1InQsQU23G3u9RlrG7ynCQuda",
+	"mSocHjWi+vK38+dnVkxoDCixw8KoN0safF/RTVlYK7vvQMt5f6xB3oNGWpAZZZqMYIzRg5ZzDAbohDK+",
+	"fh4bpOQ/TUBQq8pczUCSEBLACQhOhlbbhtvqy/v37/upngLXLDAOsXa44g0mODH9VbQVbhMItNpu8Dvf",
+	"S6ikMejMPaCZsGOolUaseMeICkoGSkWTvLgBOTefnQGjvPy2C5lyp0UmUqRJJs4QJ3reNCGp1/PQAXm+",
+	"x62fo9VpfZ1gbXROfRLQKKoqQinwc47JmAB8rBLBFQqEeVbShmGTIL1eZ1EBeYlRwYBfPv+72iMaIohR",
+	"xsmU8jACiTEv2nxFxIyjRNN8Hj5RAp0gmsNAIONnLACyr2eCjBlEIYkYB4VBKQumA/7uL8/IabvdIhgs",
+	"K1RSjHoipvRBzwbMTCqNERH+gd/ZRTUHPGOAjRkKFiynBmWqMw2xEaCY3r4CPtFTr9fuPPVRv/K/l5iB",
+	"4cztuW3ayb+lUtK55VQmKatEMRelqiDWC1FQ6u3rJMgq+vKULkqJyj7y4KTTbR3gtAIRx7ShALVNQ2hY",
+	"gbGnjUYlUXADkkYDnhkRy9AmGUrQqeS/GDtFoyHZR46FMKZppA+cFVKk0+qeDXj2soREggKujcYMS2+1",
+	"iXGcxm6YuLYgYXPAL3JbQCgaXjI8Gxq5TkoLK9kcEyBiTP2Jixk6xwFnE47dWkEqJ6tuAaXw+YNXXZt3",
+	"fYdsKU+97u2FN66RIbUS67i0SUw7R8drBbN9vCSZZp5W7U1vv9LwJdUwo3Ob5nEN3Hj2kt06/Key6ylm",
+	"8ycJY0wbDosU/9B+qw5tMGkSJTPeooUy/CeMY36MiTInSSoTNK/7w0bDfNvA1E4N/cwx9Qg++OWo1bGh",
+	"UikryGOSRh6z1U3OtThciPDKQU2jEk7dq5OixUJHLjy6Zyf49p1fV8JY38WiO7irZp4bxi+aIZdK2fNm",
+	"QShrBy2XclYNmjU4rCn8GCUoVTU29lFTA8EVfBvpzIMKn1hKoY0biXBORhLoJ2Ujy1AEaQxc+zbux69d",
+	"jv63y7dvfOIcbxEvsKL+Q7PsYX+4XLoYHpwRYdOpBeebm0JmAlqT5iqY4CzMWP2L88KqTekNqlOpX58M",
+	"vHegRCoDMK+MRcqLECHrae92rznwfMIFsTWFnb49jL45q3vFYhCp/imMb3dnfB9IGM65rbBdmuCkqGk/",
+	"vERcihj0FDPOlNs8DMIsUNOURWi4XLqQp9iRwLfRNJaSiwYLD4zdo18lY62djD2QjL02NdI3Qps6qq2n",
+	"PYKAXWUlWbPtocgo1YWbMhVaI0W2gntGhmZ2Q5NloK9FqWG2RZak50U39xL6w8yNZYVgTEXNqBLGqQK1",
+	"IFN5KXkd/exL35ttb4T+C3rqR2LXG0FUGkyXQ5QsdsjmMzQxijUANDLGAfP6Ikg5aJK+5UF9dGL2nbqt",
+	"FilHKYRxpYGGOxvwIMJ0QeeRoOGVEK8wuHtEE5CFyBGOi7pKF50KUmnH9gdh+6VVzt84vaEsoqMIfop4",
+	"88kfORYwewSNfJNgPTfz7YTvLUlXQrymfO6eqkczIFJoHUHYIwlVNt2VVIM1Gj6RoCWDMNtCoZwAlRED",
+	"Sbqd0z1FSrTeIkTFEZaksts53UnljyaVv3Ga6qmQ7PdHDWsr271MkZgpxfjEJzGNxkLGKFiSzKTgkwWJ",
+	"ef/+fWNx42zdehf32b4/wVWaJEJqCF9DyOiVKTI/GuGHz+w4DRx3WEbHmD2hPD+gQQCJVruo4gGEIC+4",
+	"GpqWeIa8D0OGDKDRRQ5l83pjGilYGRuKMQGT3nHBG53b23x3ErmXlLopodLWSRGSuagNF1tmH1zz63xr",
+	"xCL1DDnLSKktFtHnRPBGIiFmClSp6qunVNtEJwOMjM2OWmUXeXmBFWxW3eahRdrg92dE8Ghui9IOYwQ8",
+	"jXGdazBd1zXbRmWU12eP8vnbsYH05XuKLLnpGtxd+cmxwcat397MeibnF4SGoQSlfHJ+YWF35xc3x02D",
+	"Dsu3tbpHi9PzvdvGRDSW5szutbnaJG8Ty0l09IwnqbYlLrcXSJViE243mg1mi44UcH1wRmg0o3NF3K4d",
+	"thapTlKTp2zYa13Au22apXvZgA8WyNE5Otq4Ga3W7pxkOpEPeJmBBBc0oxCB6vTzAdZqzTMRRRBkm59b",
+	"6M9bDgariurh8K4rlYLDrX7F+Kd6kuK3pquzEtOiuWWrQee6/h3utsrIOihaCQ2bb8Hei8bYdAkWUKa2",
+	"7XctRYsNsepS309BT6Fmj4lxkqqKFcghojlatFb50SY+M3jaOrKar00A7Pa/+hfnealnxvS0PGItHrfy",
+	"h9vA61eAQVcYRnk50Gup4OTVlDDzty12Ma9rrIhQ6gvty1mNX94Wr02fl/ZvVhL1uSmjb1SIqqwHjhPr",
+	"BK1gWRk7/Hl5Ghk2uA7AVZZHM2jRVZ1gToFGaIK2WkxhmzIJEZ9q6LUwmzUGp4rE3oasdeHSEr1CF5Dn",
+	"dgEfNDQzdnDp7WpnmwE45TWakSpd1C23iGQeWIhyIP+iCbB19xsmIqOpvjWnaIFMGdfYVVPRsyE44xOi",
+	"BVHUYuLuYzXLqrJkNxc5vq6j0ptVtVg2ahZIVlqVwzSh1wAeGCu6RpkWK11/u3z7hiSCoYUhjGuRQwNc",
+	"zSFHFuCfDluQufutNLNCj2WJwXAAglQyPb80WEtDfZusosldnvyw79JnQ4ge+dUmtoO01XoSmPTWfASH",
+	"CoxF8CnLrQjlNmQ3GEiXC6c8AqUsOhJCkgGezZfDHPWLc7azKggw1TqxWR/jY5GllDQwFHfgqEro5ICY",
+	"mVdHv4T6oinjmO75Xioj16/qHR5OmJ6mo2Yg4sJRN0wXh66LBk2Yt1zIDEPl2/0mP0Mm8pBIiMWNA5bl",
+	"/Skb9tNSsIFhPx/wKvx0MQ0Y8AG/KoNLMpCjYnwSAXHYDTEmWqZ6atGQsQghUhaG8iKYChfTDriRwzEN",
+	"wH5nTZ+ZNP6J8zLHlFQCgZnqBDhYgN9YitiCTOzLA24Y7oJl47mpBuXSNWe8LGBZacJ0k/Q5QVNPTITj",
+	"E0oyYR5wA/nER9ZSWs0wZTxc7UwyrYETY1lweC5m5jNECgyB3mI0N7x4e3lF/u9//jdj2iGaBFMIEHZb",
+	"IT8ChQJh40Hz2EVNEmDAS+B9g9PXmWinCn08oZi3oRuCcRoRjYsMRTqKwCIENdMRiuOz1aLo+d4NSGVF",
+	"6Emz1WyhZIkEOAqZffQEA12qp0ZJD8to4cPPVezwXSGyL8sSiw1rbdJrNxMDu2WY+Sj0DpjFyBBkkwwX",
+	"YmpDwaW4Gfm/FDifEaYxRU8NVtogLpF+EVU6y3Ut6BFCHyWFEzYe8KyPGRTn5KTTIgNBHoGeAXBL4ZxB",
+	"56HX814xpZ9VCODW51WR4B82HNqweZ5JN6YiQkXWjvVK5/Dbf6Ug5wUe809aJBU0pkOxer12q1XKIBjX",
+	"T+xRp1sLzT89PfU3APXrXJNI6L9ScNbU6CNFvtwwkarsVN8S81ZOXn1iiXbRden4QJFhHnc3JJiY41dg",
+	"o51Wa0uYYOL88OIBtCKfM0a6d3jY7pygqjTbvaetp62qSrTGT8c0PBo1wtNg1Ogen44btH181DhpPT0+",
+	"Oek8PT1qwQo1+Xdk4i9t9GSd44Imv/Tz/14URx8//BQH5K7v7o97rMvSa8qrK1LxXfn0m9fQu1aF6lrk",
+	"qnZYSptNk/bmJpXNENPoaHOjpcwaG3ZONzdcTJ3vfO/oPgurS8RN2869iJIl56bJk81NalJ407S7uelC",
+	"om80Lj9ujU7JAY/ySE8vHTRaiPTMed0Juiovc+HX7qhrzXmxF/3npoRsqi32VKnE0Iu8fHFFmOoVB9rc",
+	"gW6Mm5zMGRwvpiDNJXf6V6Dhzp3u3OnOne7c6c6d7tzpD+FO0VhHzFyskHuwGdNTkerioM1+dkS0RzLn",
+	"iK6w/J4zpAaoU+dqFxxc3YyLVw4XThajj9nQYkmwcdAvSu4P7Uifv8OUfS8Rqqas8N4RmubHxh2zTJ3T",
+	"FvsyzNTCEVBbi3Lnz5ka8E6rS94I4vAcrnF2EcaQcBqbYnL1rguCM8jPm+aDLB4dtSWlTqtNnkmgeSGy",
+	"OEA64EVg5rDMJlaqKT70w9pgydtWlNzBThsAGFL/KsL5lr6/dB61qjqmuFYqP+Y15PKVPqud6/YXtPge",
+	"ktQecS6mguwxILxbXAeyIbS1xHkCZP/84uY4gwEclGf25RFCq90LR097vW8ZIXTKC873Tr8kQqgHxhaH",
+	"l0mOgYnpnIzsBoRThQzo9IIHImR80iOT31lij1IP+OIJwcvnfzfVPtSD/PYL7JqBIqN5fvbaXYLBfocB",
+	"t7VXI3JgLqOwZ3+yXiAko7kG1SR9Pnf1U3CTcRD+9pHVmOqx9LulELe97cHSMIRw42HQxTuOvhWDcPCz",
+	"2tPmZH+D5VnEh5Yv9lkX0eTvZTfyNMpX8qxrWb2/p3J7TqN0fc66Lpbv26mEhD99cJpdh7KulXnnewey",
+	"HRtF1Ypj1TW6jafCM1ZuWDDeeJUj/gFEdCdbuyRpOUlq3yP7WDzFZNod3WeWNZigXWZ2r8ysH4YV5KoL",
+	"FLavc35xIvS5dAnO3co9z6u8FoshvXXdxhJ2W10XUxmsSdMCOYZkWOp2mANbyqlBfl9kgeHFpWeb9ku5",
+	"wkvQK3KFr6z5xfe7YuOBIqKCsrsK1k9unO9hDHLU5a7k9bCG9R3Y20EXrMvPu4G0s3M7O7ezczs7V1Pa",
+	"t2q1rrj/3Qr2pQsWH7e+Xwlr82p/CBHU3af6rgQ4tT2cPWJka0e/n9Hvrpr87m6PnVndmdVvFz6iTlVS",
+	"cwNw+dIY8qcwtKEI1JoKQAVCz8nljE4mIMlv52T/BnhoSwIZAv4g+zmMgXcl54RpIlI98Mz9xe6wm0W+",
+	"n2EoXL3LulmX+z/HyW2MgTXc6sOpjqPqufiaW67rrtOawIIRfVyr8YX6/OV6WTrS4vU+XC/GFf2L8+KH",
+	"VnwigYcm0xnNS8yvCLymX5Ex1edCO74/Ot8ddG9lNLnM8sx6HFKlQGOUhv+uLyeOWQSKmGYkEjRUvrUI",
+	"YWFpR4xTOd/GQvRx3E1Qy2z0PZUfFKu7Yd51teaXAqrYxIRqpLXX8/77Q7/xD9r4vdU4vS4+Nj82rv/8",
+	"J+9LYIt/PvxzVbBzLKclUU2ntaKOq/6uov5YMc6D6Ebf0C8L5yvW0aIR9wuzuKeIJb5PlJ5HQNQUQPuE",
+	"BYL7JGIBtjp4DOO5U4mdSjyou3Bys6W7sGfef1/pIvrZNQhT1LnStSLmH3Vfp/BXe7T+q4un4lMFFp5D",
+	"mMSnbcBL7qD/ClF0C2SK2NtrdgGJOQpyAxxUfgSkdGj221nPrynW7yTsDyJhm8qmuemKQUu2JlUuKoQf",
+	"UVo/OtKqj1poGn3ORci3PL4b+gO+os3HMLXvfnS/a1W0rm3mjpFjgzFlUSohG9WWL++GZJ9qc4qIHHfd",
+	"bxEof8DdDxdp8/Nd+waQeDA88MniAAYDpT5mVzy6zgMRQu18XA1kmJ96Jy8FkSnXLEafkT1MpAhAqT21",
+	"YuP/taP4/fLAJKKMf0Ei6PjqZzezX0hzizukimC/7mz9Tm/KWw+FNd5TZYLFOcd+ABO9E58fVXwsye67",
+	"cZVbYHfXQzPzoyuLDHnB0h1EKK7jQJNlq5WKMH3fcPJtArx/cf63y7dvvszjL8lUfr1MrUzlF4q4gfMF",
+	"7cQoF6PK7wZRRRxzfgC7s5OWH9Ho5DbhS63OnNo6872sjrt7xzc/+IezJ4wHUWpw51vZnP/qv361nRRl",
+	"89zSj+2kaHub45jz49icnbT8AWxOtdPqZXMfru9wFDOHVRXd8gVj+0NzG5dM+fCgcn/b0l0GXv1tD+Xf",
+	"o1m+AM6cJSzOFgYiPrxpN1vmSKZb1mpMubvJbf3OerOoQ2c768sTtcWYPK8017AxrSAar7C2eY+aenfX",
+	"d/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

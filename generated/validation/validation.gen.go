@@ -130,14 +130,17 @@ func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations) {
 
 // checkParameterClientRequestId checks the header parameter client-request-id (#/components/parameters/ClientRequestId).
 func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations) {
-	if lines := in.Header["Client-Request-Id"]; len(lines) > 1 {
-		vs.Add("client-request-id", reqcheck.MsgRepeated("header", "client-request-id", len(lines)))
-	} else if len(lines) == 1 {
-		v := lines[0]
-		if length := reqcheck.Length(v); length < 1 {
-			vs.Add("client-request-id", reqcheck.MsgMinLength(1))
-		} else if length > 128 {
-			vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
+	if lines := in.Header["Client-Request-Id"]; len(lines) > 0 {
+		items := reqcheck.ListItems(lines)
+		if len(items) > 2 {
+			vs.Add("client-request-id", reqcheck.MsgMaxItems(2))
+		}
+		for _, item := range items {
+			if length := reqcheck.Length(item); length < 1 {
+				vs.Add("client-request-id", reqcheck.MsgMinLength(1))
+			} else if length > 128 {
+				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
+			}
 		}
 	}
 }

@@ -95,7 +95,7 @@ func (w *ServerInterfaceWrapper) ListApplications(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -124,7 +124,7 @@ func (w *ServerInterfaceWrapper) HeadApplications(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -153,7 +153,7 @@ func (w *ServerInterfaceWrapper) GetFaults(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -182,7 +182,7 @@ func (w *ServerInterfaceWrapper) HeadFaults(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -211,7 +211,7 @@ func (w *ServerInterfaceWrapper) SetFaults(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -240,7 +240,7 @@ func (w *ServerInterfaceWrapper) ClearRequests(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -296,7 +296,7 @@ func (w *ServerInterfaceWrapper) ListRequests(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -352,7 +352,7 @@ func (w *ServerInterfaceWrapper) HeadRequests(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -387,7 +387,7 @@ func (w *ServerInterfaceWrapper) Reset(ctx echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
 		}
@@ -466,75 +466,77 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7b9u4lv8qBPcCcQDZVl6djov9I9Pm9ubudFo0mQ2wdTCmpWObjUTqklQST+HvvuAh9bJkJ+60M9m9",
-	"6R+FbYnk4eHvvA/zhUYyzaQAYTQdfaFwz9IsAfwcSSEgMlL9dpooYPHyHaRTUGdKSWWf37IkBxxU/BLJ",
-	"GOiIfoR/5aDNbz+x2H+kAeVC1MZGCQdh+so97vOYjmi67Bv75fiQBjRmxk51GB6+6B8c9A9fXh6cjMLj",
-	"UXjyPzSgjXEn0Q9wFB1P+y9ZGPePZy+g/+P0gPUP46PoGE5mL9gPU7oKaApas7md9b0AIhVJpQLC4hhi",
-	"IqefITJEwQwUiAg0YW7PBO65NmQmFTELIDOZJPKOizlJZcxnHGKSKZmBMhz0iOylyCK9N6Cr1SqosfBc",
-	"3LKExxeGmVyXbNB5mjK1pCN6ubAk8TkXLCEZm8OeJv4wiN9tQO4WUgPROAfhmjCSJSyChUxiUDTY8URi",
-	"MIwnmo4+bX+v4hvOT8b0wigu5mNqaRDSEGn5OSMsMvwWAsKF+0QDapiag6EjOnRU01XwRxdjBDlJeHZ7",
-	"bE+RZ7cvGivBvQElWHKe0dX1OvC+K66+BX8QNwtgMaiWFCbyDvcAOlI8M1wKj5wUzELGGiGaMbMgsUQI",
-	"J/Ju4LfFFcR0ZFQOAdXRAlJmpzLLzBKukWDahOxrlFF/NOdx98qeY3uaTFoyPQkIRAsJMblbgCDckAWL",
-	"LTMsTY+j4SMz8DNPucH/2iT8Q96RlIklcYJHrCgy+8zxYgpMgSJG3oAgKVuSlN0A4YIAixbkjotY3pHe",
-	"HTcLMun3FTPQT+xCk/0miSkXPM1TOjoICnK5MDAHtYnej5AyLuyGNtMsZ5bIlDAFJIGZsYSZBdeesA0k",
-	"hI8nQcM2lmmIpIg1yYXhCbLLM0QbpowmbKZAL76Wiu2w0aBuQe1pwmOvW7mu9BwjAu7I21/P37xCujRL",
-	"gTBNJpUsD2ow2w7xmVQpsyKW5zymwVa4XV1dneZmAcLwCBVFF+2seoNLQXAlcHTirgjcZxAZvZvkrQKa",
-	"McVSMC3Bf1AQT0nEkqTJz5rZ8EKI6LI/60wKDYQJ/K3GVOQktzM6BUQDKlhqyWzb6wYq2P3PIOZmQUcH",
-	"hy8Di5Lye9C104IG3OgbKTo4/cbriboqbDsNX+jfFMzoiP7HsHJkhn7McDMLV01d/9hpahPYbfyd5Ykp",
-	"DsuAQGljWZZ4bAw/a7uXLzVWda3jnurhzE53AcZwMdduhTb68CWi/Vv2AGdSRU+eVdWDmrl/mHF1f5TV",
-	"vdBNhBQDhlu915WFec0h22G2DkfO7u9xJ1xN8/4NM6wY3jroU1LqgoA43lpXZyrjJZkqYDfaacxYRnkK",
-	"wgTO2tnH3uX458X7XwLiNUG5LDqN3rFlhc3sTdqe2GT/FZEqsEr3HY+U1HJmyFvFsgVhQt+B0oSjokZv",
-	"Q8PcUoFrnX44d96HpWLBboH0JrV5AzKmH0HLXEWAr8xkLiqdVcy0d783GNOACEmci7S/BvDSyvVLz+CR",
-	"uGx6FKugNlXDaO84XTV2bUpvhHeezo6zgvN0JflcOEf7As1eFdt9C134WEm5kNb3tQFZLpzdhZj0LJRc",
-	"eGMR7w1f6XMk0r5tZapmJvs83keBYV7FcvHZzSYFyXKV2dCrN+n38WnfxjB6EpDJB4wZR8T+8J8nYTh5",
-	"RurTQ+o7jI9+kQZjKIj/dJheFoEZphM0meam0pIYpyEWXRz3ikyQzglJ8GWDYT93Iwbk7BbUsop0/EtW",
-	"HRdatAgHudFuVQWzXINeQ2YZUD6Ou+71p33QH9gykSy+lPJnazb+knMuzHBiKbAHwtb1jxWbZy3x5MDz",
-	"q7ChnVT8979IQzTSFVyTlGvNxTwgKUtsGGuNkSJ3Sor5Gnyurq7665Hr47ixHvI+9SPSeZZJZSB+BzFn",
-	"lxhb/gVHNXntVuxbCib1RJ8V9Uo5syiCzOhnaX8SUCoDNb2GFPwax9x+ZsmHMqVPRzOWaAhoVvvpC3UE",
-	"PJBZCqgLsF7L3CHzgSxilSv6RHG++vDrcogrVdjpa/T/zF04vcMeymIBN5Dqh2SjzqtVSQtTii1bxLuZ",
-	"uyjulLCHyN5gYeWMAHpCQor+4f19mdiystbcalkOeZz0W1GoIvv6ztxE23eG77zGEkdX9hAfY7TgY3gb",
-	"MBcx9R03mHAFYWHyqbtE0vji0xGnjZzkpTUgNCiHFwH3L9L83YbbNKAtj7h8+0wYbpalBxXQTp1rV25H",
-	"fwG9lPIdE0s/l3bkvmUG7tiSBtS+zCP4VbBbxhM2TexM/vElT0HmdahXkrTG3jcY2+0I+MifyeNAUB1j",
-	"vcTzpU1aUcLpKmTUsYPLV1NtB1GzaLXLJrsUbovm2LsIpQazP/QNT6FLjTUnezifXt81rtSYYvvGK9n7",
-	"0w63rIOui6sLtG65TFCqAlfGMgtQgN6ZVOC8e2f2uZgTI4lmS0yjP0ardsO6pV/Xi5iPm7I2pgnhjqQy",
-	"V9rUd8rdpjRYJ8dll7cAfz15+c+L97+QTFrjpggXRpbpSZ9hKbOb9qvPbwqWdq2zXYoanOlCVjOnvpup",
-	"uVowl9OcJWyufbnOFaMssZpoMG1jgytabOkNpS/MHIN2aSZNcg2vCKSZWWL8fnz4Y0BOwiMsz5yExw0s",
-	"ebtg3zkJw+AkPAxOwqPgJDy+brsUAU3Z/bkbetKGFC7/cWOVSy+Ywqp1V2WVGTJjPCG90CL+AFNelS6R",
-	"udPrKbsv/Z2OwqHIMZG/CmjCLMqWXVCKIWFL0jsMw1TvO/AoJuZAeidhqvtH+Hudf8LXjWo1qRfHXUqt",
-	"8FU7VjUkldoUmUE99HXRNicyUM2grXdwGA5fhF9JEhi1PJ0ZV91oH8lH+7yPL2A7gcWKZYlFi8tZ9g6b",
-	"Kx/oh9dddUjNZ5lb034mjFruKDTvRZlSdbkoGd0QBRHwW4gDRPVC3hFuvNMDcVuEas7mpgJy7RV9Hhey",
-	"mTGzCLq6DVq8tspoa0eDczKZJgbuDenFYHWtAq0h3g9IlBvCDDkm/8V/6pw/2q15omW2q11YHbxxG3Hu",
-	"oPhON815IYItUdvineKjgVWwDl2FX+3OqXN5RN02NVcczMaUOhqEsDZ5TX3VAuZuAHZ5NluYXITsZyKS",
-	"MeZVXPI+KCTLGCs6iNGL+Oa/QenK7NtjqJFZyYpLtnYSU2qKbhaVj89jZEMlt6wmQsyQlJloAXGpSFoL",
-	"Wdx3r4HpX+a6YRzIHKC4CTDakLkT03/l1tfpeVwfWlzvD7Y4g+ePi4B1WV5tH6/zHzZYydIX0Xu+AqiD",
-	"kjWzXENcsKhhINtOyprVQx+3teKVd+xKtjOlrL5q2rVtPnKuQZ3OfQpquwvjp6gYWWLIH2QdOCULG7Je",
-	"yUaXz+Nn/u45gYaV+NqkgAUJRLniZnmBnTS4rDOqNqptH9bk1GdpkRsj8pMzwOM8DI8iNMP4ESZYvi5q",
-	"IqcfzstWJru+W6E6yoUxmUv2cTGTRU6RRchC3wVz2ailz5XMM+8UuDDeBi+GcWEPJqC5Svy8ejQczrlZ",
-	"5NNBJNPKRe/jFEM/RZ9lvK3CSicUDanvMJKzmV2TEYOWCjSPoay+c6MhmY3wuz8iImdjUcO3toalMsoK",
-	"NPgegmZ7ibPXZgFjUTe4aFxlEusBuSw8Yu8GqTwBXSgcTG1kWbJ082C6ZixcBoSXr+xpAuIWEpkB6c2U",
-	"TCseD5YsTQJyp7gxYEOSCFz8tT8Yi7F4C8LKCcQk4TclA0Zkgm1+c/90Qqa5iBNY65lA9ef2lmG/m5yt",
-	"LWy3iZ56r5gqHrI45cL9P3DTxvjuvt3hWFhKQfvziiHRQU3zus9n0UIW5+i56zpamZFKE2QAN4OxlX3D",
-	"TWKB93oD6CwmAoLU2J3TgN46o0VH9HAQDkJvhYSF1ogeDcLBkdcyKGbD39x+7OfuWK5+6pZa7wNHMhfG",
-	"b67AWILNrTOeGFC6hqaxKLuV7AwINgecjM2BCIBYY6OHFV3X8FfuyB5BxJJEjwWWS3umGMb0jRNu7gz2",
-	"DUCGwPTVfsOmRIpkue84WbO1dETfgnnD9GIqmYrpWjvaYRiuVRSsBzhcmDRplhI6+tq67O98vTfrGxRE",
-	"jh2NXWPLvQw7W65w8Mkug1uZwlVAT3ZbvytVWFf8dPTpOlhrhrfQ3tMkLo4JOYkd0zaO/0QRIvTau4kd",
-	"ba5np2+w3clHGdaLU1YDkbdnl4RjYNQExT+Axc+oeNqo8DcjPCuaLiyGdG2ArIJSzdVt2GaVJ+rBpb9z",
-	"4dQu195H9+W+hGvjnMQmkqznVdecD4Pp64uW60WgDYirbx3Te0ISa/Z4lCdMEaliF+I95R7SP4jvg10G",
-	"N3oBnpZ4NASi4ZbVsKpd76V3FILS2eGqacK/u0Z9loNnOfgT5MAzrZGkf3t2+SgL0bx58ambtOqVbed7",
-	"XbM2s/J2QKedcdUl7xoHvsnP5EpAbOM7G0Mx4e2N8ybKVFnLmfUXEbrFazuj/dBnWHXCasNti++uNZ8P",
-	"9P+5ngholm/KnFuaqpBZ10qQvUm/74tlk4CUzeiY5QjGot2d3u9jUanPZgaU/6F+y5GcFveXl+4KosxN",
-	"MBZdigd1ky/+eepQT/UmVcVz4rIgk6qSNSFzSaYsuiGuCswVicFpxs7I/KKhzJBfP/lSzQ5XhVKup2Ad",
-	"oEZSs16Z9TXUo+tGITQcHNSqkbQqMdJGwZD6Kh9t1uzoob+19dXXvZrXBVf/1uJ/fHC0yxTrnd84w8lu",
-	"e+joc/oeeugj4LX9znwrpv/sAwH3ZQWaYCFgS2BbpHWdQkmgq6j/EVJ5C9o3zYEwavnK3xZwycTyGjJL",
-	"fJ2pKZqvE2Cq1ti1hs3jh5mENz2fDVMLEGeoa2u51E7js8WLLGvWaMDQkZTNRGpAJsMUjOKRU9JkMoxl",
-	"ZG2EgDs7FFuAgrHIMzt20u97Uvqa/w6T4q76gDSrL67zGd2ZG8jMK2s6OeixsGBqFMk7dL2N02p4WjOu",
-	"620FyZI0Khhs6sy19a0qc1DeYMaCZnWBudlSsNP98IdJKW+wV33fPSbq9d16U0Y5rFXb3d9EfaMeuPHa",
-	"9VdQXnmlLj/AtS/cb6KkrEY2yHCtPSc//lhr9DkIO/9GwKZmG1wb/y6BVU0cNlLwNyOz7vUPQvsv2N5n",
-	"ff0dcxD1wuuG/IPfXFPsnhMO//cCiaqy2pSojp6n+lF/98jxWaE+K9RnhfqsUJ8zM388g6uK62/fNO8j",
-	"dYcff+U3OWno1Ungw7Wi9bi48+TqkUX7iLdFzutWGOfFr5wG4r7rpAjykLvM1DX8nvbTSZEsB2Nx5f8c",
-	"ltVMMHHD8TOZ8QSKIiiHmBgpAxLnik1xYMseuWuADxiiIvhpmp0mUd/cBl0/h6/fOnx1wFxvj1uDKPa5",
-	"SgFdR92V4mi2AzT7Aj9d22N0nVRdwLpca5rrubYwlYvJfqM9bzQcHhz+MAgH4eBg9DJ8GaKcelo2zsrK",
-	"/jvXbT2o4RLJX12v/jcAAP//",
+	"7Fx7b9u4lv8qB9oLxAHkR16d1sX+kWkzvbl3Oi2azAbYOhgz0rHNiUTqklQc3yLffXFI6mXJTtJpZ7K7",
+	"6R+FbYnk4eHvvA/zJYhkmkmBwuhg/CXAW5ZmCdrPkRQCIyPVb8eJQhav3mN6hepEKano+Q1LcrSDil8i",
+	"GWMwDj7hv3LU5rcfWew/BmHAhaiNjRKOwvSVe9zncTAO0lXf0JfD/SAMYmZoqv3R/ov+3l5//+X53tF4",
+	"dDgeHf13EAaNcUfRD3gQHV71X7JR3D+cvcD+q6s91t+PD6JDPJq9YD9cBXdhkKLWbE6zfhAIUkEqFQKL",
+	"Y4xBXv2OkQGFM1QoItTA3J4Bb7k2MJMKzAJhJpNELrmYQypjPuMYQ6Zkhspw1GPYSS2L9M4guLu7C2ss",
+	"PBU3LOHxmWEm1yUbdJ6mTK2CcXC+IJL4nAuWQMbmuKPBHwb43YawXEiNoO0cwDUwyBIW4UImMaogfOSJ",
+	"xGgYT3Qw/rz9vYpvdn6YBGdGcTGfBESDkAYk8XMGLDL8BkPgwn0KwsAwNUcTjIOhozq4C//oYgwsJ4Fn",
+	"N4d0ijy7edFYCW8NKsGS0yy4u1wH3nfF1bfgj8XNAlmMqiWFiVzaPaCOFM8Ml8IjJ0WzkLG2EM2YWUAs",
+	"LYQTuRz4bXGFcTA2Kscw0NECU0ZTmVVGhGtLcNCE7Bsro/5oTuPulT3HdjRMWzI9DQGjhcQYlgsUwA0s",
+	"WEzMIJoeRsMnZvBnnnJj/2uT8He5hJSJFTjBAxJFRs8cL66QKVRg5DUKSNkKUnaNwAUgixaw5CKWS+gt",
+	"uVnAtN9XzGA/oYWmu00SUy54mqfBeC8syOXC4BzVJno/Ycq4oA1tplnOiMgUmEJIcGaIMLPg2hO2gYTR",
+	"w0nQuI1lGiMpYg25MDyx7PIM0YYpo4HNFOrF11KxHTYa1Q2qHQ089rqV60rPMRC4hHe/nr59benSLEVg",
+	"GqaVLA9qMNsO8ZlUKSMRy3MeB+FWuF1cXBznZoHC8Mgqii7aWfUGlwLsSujotLsCvM0wMvpxkncXBhlT",
+	"LEXTEvx7BfEYIpYkTX7WzIYXQosu+llnUmgEJuxvNaZOB0AbfM8jJbWcGXinWLaYiLO3/9Q7YDDBFI1a",
+	"wYKJOEFFtlMDNxrkUoCRwEo6QtCSBJ5kLpLEniWPEHpmKWHGMYkh4QI1mTQeLSbi009v4NXe3gjI6Go6",
+	"a9KZCddmd+wML1fakD6lL/TMbWowEda3CMZeZwZhIFhKnG27GHX2c4OpZXPKbn9GMTeLYLy3/zIkhJff",
+	"W2AJ6fVTN3S/fMqUYit3hAVz7dRvpeiA0FuvAOs6vu0NfQn+pnAWjIP/GFYe2tCPGW7Gxl3TiD10mtoE",
+	"tI2fWJ6YAoUGhVUjLMsSD/rh75r28qXG0K513FM9nNF0Z2gMF3PtVmiLlX0JtH+LkDmTKnryrKoe1PyY",
+	"+xlXd7RZ3b3eREgxYLjVLb8jYah5mo+YrcNDpf097ISraT68ZYYVw1sHfQylkgvB8ZZ8uCsZr+BKIbvW",
+	"zhTEMspTFCZ0Zpwee1/qH2cffgnBq7hyWesNe4+dFc5Ab9p2Mae7r0GqkDTMmpoDJvQSFSk0skDWjdI4",
+	"JyrsWscfT51bRVQs2A1Cb1qbN4RJ8Am1zFWE9pWZzEWljIuZdm53BpMgBCHB+X67awAvzXe/dHkeiMum",
+	"q3QX1qZqeCOPnK4auzal9y4ePR2NI8F5upJ8KlwEcWbteRW0fgtd+FBJOZPk1FOkmQvnUGAMPYKSi9sI",
+	"8d6il85UIultkqma/e/zeNcKDPMqlovf3WxSQJarjGLK3rTft0/7FJzpaQjTjzYYHgP98J9Ho9H0GalP",
+	"D6nvbeD3izQ2OMT4T4fpeRFx2jyJhqvcVFrSBqAWiy5AfQ1TS+fUenak6gl73I0YwMkNqlUVwvmXSB0X",
+	"WrSIc8nntKsqnOUa9Royy0j5Ydx1rz/tg/7IVolk8bmUP5PZ+EvOuTDDCVFAB8LW9Q+JzbOWeHLg+VVQ",
+	"zCoV//dfpCEaeRiuIeVaczEPIWUJxedkjBQslRTzNfhcXFz010Pyh3FjPZZ/6kek8yyTymD8HmPOzm1o",
+	"+Rcc1fSNW7FPFEzrGUwbeZfKmUURZkY/S/uTgFIZqOk1pNivcczpM0s+lrWKYDxjicYwyGo/fQkcAfek",
+	"zMLABVhvZO6QeU96tEqCfQ7sfPXhl+UQV4Oh6Wv0/8xdOP2IPZRVkDLHs0026ry6a6V0msS7mbso7pSw",
+	"+8jeYGHlDNB6QkKK/v7tbZmxI1lrbrWs8zxM+kkUqsi+vjM30fad2Xfe2NpNV1rUPrbRgo/hKWAuYuol",
+	"NzaTjIJg8rm79tP44tMRx41k6zkZkCAshxcB9y/S/EThdhAGLY+4fPtEGG5WpQcVBp06l1ZuR39hcC7l",
+	"eyZWfi7tyH3HDC7ZKggDeplH+KtgN4wn7Cqhmfzjc56izOtQryRpjb1vbWz3SMBH/kweBoLqGOu1qy9t",
+	"0oraVFeFpo4du3w11XYQNatxj9lkl8Jt0Rx7F6HUYPRD3/AUu9RYc7L7CwX1XduVGlNs33gle3/a4ZYF",
+	"3nVxdYHWDZeJlarQ1efMAhVa70wqdN69M/tczMFI0GxFIvwgrdoN65Z+Xa/OPmzK2pgmhDuSyrZsUNsp",
+	"d5vSSE6Oyy5vAf568vIfZx9+gUyScVPAhZFletJnWMrsJn31+U3B0q51tktRgzNdyGrm1B9nai4WzOU0",
+	"Zwmba1+HdFU2IlaDRtM2NnZFwpbeUNOzmWPULs2kIdf4GjDNzMrG74f7r0I4Gh3YutPR6LCBJW8X6J2j",
+	"0Sg8Gu2HR6OD8Gh0eNl2KepVmKM2pOzynzaW7/SCKVuO7yoZMwMzxhPojQjxezblVekSmTu9nrLb0t/p",
+	"qIiK3Cby78IgYYSyVReUYkzYCnr7o1Gqdx14FBNzhN7RKNX9A/t7nX/C141qBasXh11KrfBVO1Y1kEpt",
+	"isygHvqCb5sTGapm0Nbb2x8NX4y+kiQ0anU8M6660T6ST/S8b1+wfRKEFWIJocXlLHv7zZX39P3r3nVI",
+	"ze8yJ9N+IoxaPVJoPogypepyUTK6BoUR8huMQ4vqhVwCN97pwbgtQjVnc1NlvPaKPo0L2cyYWYRdbRQt",
+	"XpMy2tqq4ZxMpsHgrYFejKRrFWqN8W4IUW6AGTiEf/IfO+ePHtcV0jLb1S5IB2/cRpw7KL7XTXNeiGBL",
+	"1LZ4p/bRgBSsQ1fhV7tz6lzeom6bmisOZmNK3RqEUW3ymvqqBczdAOzybLYwuQjZT0QkY5tXccn7sJAs",
+	"Y0h0LEbP4uv/QqUrs0/HUCOzkhWXbO0kptQU3SwqH5/Glg2V3LKaCDEDKTPRAuNSkbQWItx3r2HTv8z1",
+	"AziQOUBxE9poQ+ZOTP+Vk6/T87jeJ1zvDrY4g6cPi4B1WV5tH6/zHzZYydIX0Tu+AqjDkjWzXGNcsKhh",
+	"INtOyprVsz5ua8UL79iVbGdKkb5q2rVtPnKuUR3PfQpquwvjp6gYWWLIH2QdOCULG7JeyUaXz+Nn/u45",
+	"gYaV+NqkAIEEo1xxszqzLUJ2WWdUKaptH9b02GdpLTfG8KMzwJN8NDqIrBm2H3Fqy9dFTeT442nZo0Xr",
+	"uxWqo1wYk7lkHxczWeQUWWRZ6Htlzhu19LmSeeadAhfGU/BiGBd0MGGQq8TPq8fD4ZybRX41iGRaueh9",
+	"O8XQT9FnGW+rsNIJtYbUt07J2YzWZGCspULNYyyr79xoTGauH8gfEcjZRNTwrcmwVEZZoUbfQ9BsL3H2",
+	"2ixwIuoG1xpXmcTaNUJZj9i7QSpPUBcKx6Y2sixZuXlsumYiXAaEl6/saEBxg4nMEHozJdOKx4MVS5MQ",
+	"loobgxSSROjir93BREzEOxQkJxhDwq9LBoxhavsX5/7pFK5yESe41jNh1Z/bW2Yb+eRsbWHapvXUe8VU",
+	"8ZDFKRfu/4GbNrbv7tIOJ4IoRe3PK8ZEhzXN6z6fRAtZnKPnrmvVZUYqDZYB3LiOLcNNQsB7swF0hIkQ",
+	"LDW08yAMbpzRCsbB/mA0GHkrJAha4+BgMBoceC1jxWz4m9sPfe6O5eqnTtR6HziSuTB+cwXGEtu1O+OJ",
+	"QaVraJqIsluJZrBgc8DJ2BxBIMbaNnqQ6LpOxnJHdAQRSxI9EbZc2jPFMKavnXBzZ7CvETMLTF/tN+wK",
+	"pEhWu46TNVsbjIN3aN4yvbiSTMXBWjva/mi0VlEgD3C4MGnSLCV0tCZ22d/5em/WNyiIHDoau8aWexl2",
+	"tlzZwUePGdzKFN6FwdHj1u9KFdYVfzD+fBmudfkTtHc0xMUxWU7aVnCK4z8HFiLBpXcTO/p3T47f2nYn",
+	"H2WQF6dIA8G7k3PgNjBqguLvyOJnVDxtVPgrH54VTRfWhnRtgNyFpZqr27DNKk/Ug0t/mcSpXa69j+7L",
+	"fQnXxjmJTSSR51XXnPeD6euLlutFoA2Iq2/dpveEBDJ7PMoTpkCq2IV4T7mH9A/ie+8xgxu9AE9LPBoC",
+	"0XDLaljVrvfSOwph6exw1TTh312jPsvBsxz8CXLgmdZI0r87OX+QhWheKfncTVr1yrbzvaxZm1l5O6DT",
+	"zrjqkneNQ9/kZ3IlMKb4jmIoJry9cd5EmSprObP+IkK3eG1ntB/6DKtOWG24bfHdtebzgf4f1xNhkOWb",
+	"MudEUxUy61oJsjft932xbBpC2YxusxzhRLS70/t9W1Tqs5lB5X+oX9+E4+Ji9srdrZS5CSeiS/FY3eSL",
+	"f546q6d606riOXVZkGlVyZrCXMIVi67BVYG5ghidZuyMzM8ayszy60dfqnnEVaGU6yskB6iR1KxXZn0N",
+	"9eCyUQgdDfZq1cigKjEGjYJh4Kt8QbNmF+z7W1tffd2reQ/y7v+1+B/uHTxmivXObzvD0eP20NHn9D30",
+	"0Ce0f4+gM99q03/0QOBtWYEGWwjYEtgWaV2nUBLsKup/wlTeoPZNcyiMWr32twVcMrG8X80SX2dqiuab",
+	"BJmqNXatYfPwfibZm57PhqkFiBOra2u51E7js8WLLGvW1oBZR1I2E6khTIcpGsUjp6RhOoxlRDZC4JKG",
+	"2hagcCLyjMZO+31PSl/zf+O0uIQ/gGb1xXU+W3fmGjPzmkwnRz0RBKZGkbxD11OcVsPTmnFdbytIVtCo",
+	"YLArZ67Jt6rMwaC452wLmtU152ZLwaMuvt9PSnk1v+r77jFRr+/WmzLKYa3a7u4m6hv1wOqvDKzdyf4K",
+	"yiuv1OUHuPaF+02UlNXIBhmutefo1atao8/eqPOPH2xqtrFr2z+4QKqJ40YK/mZk1r3+3oj+hdv7rC+/",
+	"Yw6iXnjdkH/wm2uK3XPC4X9fIFFVVpsS1dHzVD/q7x45PivUZ4X6rFCfFepzZuaPZ3BVcf3tm+Z9pO7w",
+	"4y/8JqcNvToNfbhWtB4Xd55cPbJoH/G2yHndysZ58WungbjvOimCPMtdZuoafkf76aRIVoOJuPB/54s0",
+	"E07dcPsZZjzBogjKMQYjZQhxrtiVHdiyR+4a4D2GqAh+mmanSdQ3t0GXz+Hrtw5fHTDX2+PWIGr7XKXA",
+	"rqPuSnE02wGafYGfL+kYXSdVF7DO15rmeq4tTOViuttozxsPh3v7PwxGg9Fgb/xy9HJk5dTTsnFWVvbf",
+	"uW7rQQ2Xlvy7y7v/CQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
