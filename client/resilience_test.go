@@ -258,16 +258,19 @@ func TestWrongBaseURLIsNotANotFoundMember(t *testing.T) {
 	if err := right.RemoveMember(context.Background(), uuid.New(), uuid.New()); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("a missing member: %v, want ErrNotFound", err)
 	}
-	// A base URL with a path, as https://graph.microsoft.com/v1.0 has, keeps it.
-	prefixed := httptest.NewServer(http.StripPrefix("/v1.0", h))
-	defer prefixed.Close()
-	for _, base := range []string{prefixed.URL + "/v1.0", prefixed.URL + "/v1.0/"} {
+	// A base URL with a path, as https://graph.microsoft.com/v1.0 has, keeps
+	// it; the mock serves the member operations under /v1.0 and /beta too.
+	for _, base := range []string{srv.URL + "/v1.0", srv.URL + "/beta/"} {
 		c, err := client.New(base, client.WithToken("t"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := c.RemoveMember(context.Background(), uuid.New(), uuid.New()); !errors.Is(err, client.ErrNotFound) {
-			t.Errorf("base %s: %v, want ErrNotFound from the mock under /v1.0", base, err)
+			t.Errorf("base %s: %v, want ErrNotFound from the mock under its prefix", base, err)
+		}
+		m, err := c.AddMember(context.Background(), uuid.New(), client.Connector{ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"})
+		if err != nil || m.ID == uuid.Nil {
+			t.Errorf("base %s: add %v, %v", base, m, err)
 		}
 	}
 }

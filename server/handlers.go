@@ -231,11 +231,13 @@ func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
 	if !h.appFirst {
 		first, second = id, app
 	}
+	prefix := versionPrefix(req.URL.Path) // a link keeps the request's /beta or /v1.0
 	var b strings.Builder
-	b.Grow(len(scheme) + 3 + len(host) + len(h.memberPath) + 2*36)
+	b.Grow(len(scheme) + 3 + len(host) + len(prefix) + len(h.memberPath) + 2*36)
 	b.WriteString(scheme)
 	b.WriteString("://")
 	b.WriteString(host)
+	b.WriteString(prefix)
 	var buf [36]byte
 	b.WriteString(h.pathParts[0])
 	b.Write(guidText(&buf, first))

@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"path"
-	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -56,7 +55,7 @@ func (a *adminHandlers) GetDashboard(c echo.Context) error {
 func dashboardPage(operations []reqcheck.Operation) ([]byte, error) {
 	var data pages.DashboardData
 	for _, op := range operations {
-		if slices.Contains(op.Tags, memberTag) {
+		if isMember(op) {
 			data.Operations = append(data.Operations, op.ID)
 		}
 	}

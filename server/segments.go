@@ -6,23 +6,25 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
-// routeTable is the spec's paths, segment by segment, to name the segment
+// routeTable is the paths served, segment by segment, to name the segment
 // of a request path that no route has, as Microsoft Graph does:
 // 400 BadRequest "Resource not found for the segment 'x'.". It is built once,
-// in New.
+// in New, from the routes Echo serves (a parameter written :name).
 type routeTable [][]string
 
-func newRouteTable(operations []reqcheck.Operation) routeTable {
+func newRouteTable(routes []*echo.Route) routeTable {
 	var t routeTable
 	seen := map[string]bool{}
-	for _, op := range operations {
-		if !seen[op.Path] {
-			seen[op.Path] = true
-			t = append(t, strings.Split(strings.TrimPrefix(op.Path, "/"), "/"))
+	for _, r := range routes {
+		if !seen[r.Path] {
+			seen[r.Path] = true
+			t = append(t, strings.Split(strings.TrimPrefix(r.Path, "/"), "/"))
 		}
 	}
 	return t
@@ -38,7 +40,7 @@ func (t routeTable) unknownSegment(escapedPath string) string {
 	for i, seg := range segments {
 		var next routeTable
 		for _, route := range candidates {
-			if i < len(route) && (route[i] == seg || seg != "" && strings.HasPrefix(route[i], "{")) {
+			if i < len(route) && (route[i] == seg || seg != "" && strings.HasPrefix(route[i], ":")) {
 				next = append(next, route)
 			}
 		}

@@ -149,22 +149,27 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}
 	all := append(slices.Clone(operations), adminvalidation.Operations()...)
-	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, newRouteTable(all)))
 	// The API and the admin API: each operation behind the same checks
 	// (token, misbehaviour for member operations, the generated validator).
 	auth := bearerAuth(cfg.Token)
 	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
 	for _, op := range all {
-		checks := &operationChecks{op: op, member: slices.Contains(op.Tags, memberTag), auth: auth,
+		checks := &operationChecks{op: op, member: isMember(op), auth: auth,
 			misbehave: misbehave, maxBody: maxBody, shadows: shadowsOf(op, all)}
 		middlewares[op.ID] = []echo.MiddlewareFunc{checks.middleware}
 	}
 	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
+	for _, prefix := range versionPrefixes {
+		echoapi.RegisterHandlersWithOptions(newMemberRouter(e.Group(prefix), operations), h,
+			echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
+	}
 	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: members, journal: requests, misbehave: misbehave, dashboard: dashboard},
 		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	if err := servesEveryOperation(e, all); err != nil {
 		return nil, err
 	}
+	// Echo applies e.Use's middleware to every route whenever it was added.
+	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, newRouteTable(e.Routes())))
 	return &Server{handler: normalizePath(e), misbehave: misbehave, journal: requests, store: members}, nil
 }
 

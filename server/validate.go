@@ -151,8 +151,12 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 // listHeaders are the list-based headers of the spec's parameters, canonical.
 var listHeaders = [...]string{canonicalPrefer, canonicalClientRequestID}
 
-// memberTag marks the member operations in the spec: the ones that misbehave.
+// memberTag marks the member operations in the spec: the ones that
+// misbehave, and that are served under the version prefixes too.
 const memberTag = "members"
+
+// isMember tells whether op is a member operation.
+func isMember(op reqcheck.Operation) bool { return slices.Contains(op.Tags, memberTag) }
 
 // fault waits out the latency drawn with it (the body read and dropped
 // first, so that a client going away cuts the wait short) and returns the

@@ -156,6 +156,15 @@ func (c *Checker) Check(ctx context.Context, req *http.Request, status int, head
 	if strings.HasPrefix(req.URL.Path, "/_admin/") {
 		router = c.adminRouter
 	}
+	// The member operations are served under /beta and /v1.0 too, as the
+	// spec's servers list them: route such a request as its path without.
+	for _, prefix := range []string{"/beta/", "/v1.0/"} {
+		if rest, ok := strings.CutPrefix(req.URL.Path, prefix); ok {
+			unprefixed := req.Clone(ctx)
+			unprefixed.URL.Path, unprefixed.URL.RawPath = "/"+rest, ""
+			req = unprefixed
+		}
+	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		// No operation: the answer must be the documented 400 or 405.
