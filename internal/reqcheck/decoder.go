@@ -59,6 +59,13 @@ func NewDecoder(body []byte, vs *Violations) *Decoder {
 // ordered by JSON pointer), and releases the decoder. It reports whether the
 // body broke no rule.
 func (d *Decoder) Finish() bool {
+	ok, _ := d.finish()
+	return ok
+}
+
+// finish is Finish, also telling whether the body is not (acceptable) JSON
+// at all: the same for any schema.
+func (d *Decoder) finish() (ok, syntactic bool) {
 	if d.failed == nil {
 		if _, err := d.dec.ReadValue(); err != io.EOF {
 			d.fail(err)
@@ -72,12 +79,12 @@ func (d *Decoder) Finish() bool {
 	} else {
 		vs.sortFrom(d.start)
 	}
-	ok := vs.Len() == d.start
+	ok, syntactic = vs.Len() == d.start, d.failed != nil
 	d.body, d.vs, d.failed, d.value = nil, nil, nil, nil
 	d.src = bytes.Buffer{}
 	d.dec.Reset(&d.src)
 	decoders.Put(d)
-	return ok
+	return ok, syntactic
 }
 
 // fail records the first error that ends the reading; err == nil means a

@@ -2,6 +2,7 @@ package reqcheck
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -151,4 +152,14 @@ func article(typ string) string {
 		return typ
 	}
 	return "a " + typ
+}
+
+// MsgOneOfNone says the body fits none of the forms of a oneOf.
+func MsgOneOfNone(forms []string) string {
+	return "the body fits none of its forms (" + strings.Join(forms, ", ") + "); what each form finds wrong follows"
+}
+
+// MsgOneOfSeveral says the body fits more than one form of a oneOf.
+func MsgOneOfSeveral(forms []string) string {
+	return "the body fits more than one of its forms (" + strings.Join(forms, ", ") + "); it must fit exactly one"
 }

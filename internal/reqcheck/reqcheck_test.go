@@ -163,3 +163,64 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+// decodeForm is a form that requires property name, a string, and allows no other.
+func decodeForm(name string) Form {
+	return Form{Name: name, Decode: func(d *Decoder) any {
+		got := ""
+		if d.Object() {
+			seen := false
+			for d.Next() {
+				if string(d.Name()) == name {
+					seen = true
+					got, _ = d.String()
+				} else {
+					d.Unknown()
+				}
+			}
+			if !seen {
+				d.Missing(name)
+			}
+		}
+		return &got
+	}}
+}
+
+func TestOneOf(t *testing.T) {
+	forms := []Form{decodeForm("a"), decodeForm("b")}
+	for _, c := range []struct {
+		name, body string
+		want       string // the value decoded, when one form fits
+		violations []Violation
+	}{
+		{name: "the first form", body: `{"a": "x"}`, want: "x"},
+		{name: "the second form", body: `{"b": "y"}`, want: "y"},
+		{name: "neither", body: `{"c": 1}`, violations: []Violation{
+			{"", MsgOneOfNone([]string{"a", "b"})},
+			{"/a", "as a: " + MsgRequired("a")}, {"/c", "as a: " + MsgNotAllowed("c")},
+			{"/b", "as b: " + MsgRequired("b")}, {"/c", "as b: " + MsgNotAllowed("c")},
+		}},
+		{name: "not JSON, said once", body: `{"a": `, violations: []Violation{{"", MsgInvalidJSON}}},
+		{name: "a duplicate name, said once", body: `{"a": "x", "a": "y"}`, violations: []Violation{{"/a", MsgDuplicate("a")}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var vs Violations
+			v := OneOf([]byte(c.body), &vs, forms...)
+			if got := vs.List(); !slices.Equal(got, c.violations) {
+				t.Errorf("violations %q, want %q", got, c.violations)
+			}
+			if c.want != "" && (v == nil || *v.(*string) != c.want) {
+				t.Errorf("value %v, want %q", v, c.want)
+			}
+			if c.want == "" && v != nil {
+				t.Errorf("value %v with violations", v)
+			}
+		})
+	}
+	// Both forms fit a body that has neither requirement: one violation.
+	lenient := Form{Name: "any", Decode: func(d *Decoder) any { d.Skip(); return new(string) }}
+	var vs Violations
+	if v := OneOf([]byte(`{}`), &vs, lenient, lenient); v != nil || vs.Len() != 1 || vs.List()[0].Message != MsgOneOfSeveral([]string{"any", "any"}) {
+		t.Errorf("fits both: %v, %q", v, vs.List())
+	}
+}

@@ -156,10 +156,34 @@ func (e *emitter) checkFunction(w *writer, o opPlan) {
 		w.line(`vs.Add("", reqcheck.MsgBodyRequired)`)
 	}
 	w.line("return nil\n}")
+	if o.body.value.typ == typeOneOf {
+		e.oneOf(w, o.body.value)
+		return
+	}
 	w.line("body := new(generated.%s)", o.body.typeName)
 	w.line("d := reqcheck.NewDecoder(in.Body, vs)")
 	e.value(w, o.body.value, &ast.Ident{Name: o.body.typeName}, "body", "body")
 	w.line("if !d.Finish() || vs.Len() > 0 {\nreturn nil\n}\nreturn body")
+}
+
+// oneOf writes the check of a body that is one of several forms: the body is
+// read as each, into the form's generated type, and the one it fits is what
+// the check returns.
+func (e *emitter) oneOf(w *writer, n *node) {
+	w.line("return reqcheck.OneOf(in.Body, vs,")
+	for _, f := range n.forms {
+		typeName := goName(f.name)
+		def, _ := e.models.resolve(&ast.Ident{Name: typeName})
+		st, ok := def.(*ast.StructType)
+		if !ok {
+			e.b.fail(fmt.Errorf("%s: the models have no struct %s for the form %s", n.where, typeName, f.name))
+			continue
+		}
+		e.decoder(typeName, f.value, st)
+		w.line("reqcheck.Form{Name: %q, Decode: func(d *reqcheck.Decoder) any {\nform := new(generated.%s)\ndecode%s(d, form)\nreturn form\n}},",
+			f.name, typeName, typeName)
+	}
+	w.line(")")
 }
 
 // parameterFunction is the function that checks a shared parameter, the
@@ -305,6 +329,10 @@ func (e *emitter) value(w *writer, n *node, t ast.Expr, ptr, name string) {
 	}
 	def, named := e.models.resolve(t)
 	report := func(msg string) string { return "d.Violate(" + msg + ")" }
+	if n.typ == typeOneOf {
+		e.b.unsupported(n.where, "oneOf", "oneOf below the request body; only a body may have several forms")
+		return
+	}
 	if len(n.enum) > 0 && named != "" {
 		e.enumList(named, n)
 	}

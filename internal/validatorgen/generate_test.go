@@ -144,27 +144,56 @@ components:
         value: ` + schema + "\n"
 }
 
+// bodySpec is a spec whose request body has the schema given, with two
+// component objects, a and b, to refer to.
+func bodySpec(schema string) string {
+	return `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /things:
+    post:
+      operationId: addThing
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: ` + schema + `
+      responses:
+        '204': {description: added}
+components:
+  schemas:
+    a: {type: object, additionalProperties: false, required: [x], properties: {x: {type: string}}}
+    b: {type: object, additionalProperties: false, required: [y], properties: {y: {type: string}}}
+`
+}
+
 // keywordCases has, for every keyword the generator accepts, a schema
-// without it and the same schema with it, and what the code with it says.
-var keywordCases = map[string]struct{ without, with, says string }{
-	"type":                 {`{}`, `{type: string}`, `d.String()`},
-	"nullable":             {`{type: string}`, `{type: string, nullable: true}`, `d.IsNull()`},
-	"properties":           {`{type: object}`, `{type: object, properties: {a: {type: string}}}`, `case "a":`},
-	"required":             {`{type: object, properties: {a: {type: string}}}`, `{type: object, required: [a], properties: {a: {type: string}}}`, `d.Missing("a")`},
-	"additionalProperties": {`{type: object, properties: {a: {type: string}}}`, `{type: object, properties: {a: {type: string}}, additionalProperties: false}`, `d.Unknown()`},
-	"items":                {`{type: array, items: {}}`, `{type: array, items: {type: string}}`, `d.Element()`},
-	"minItems":             {`{type: array, items: {type: string}}`, `{type: array, items: {type: string}, minItems: 2}`, `reqcheck.MsgMinItems(2)`},
-	"maxItems":             {`{type: array, items: {type: string}}`, `{type: array, items: {type: string}, maxItems: 3}`, `reqcheck.MsgMaxItems(3)`},
-	"anyOf":                {`{type: string}`, `{type: string, anyOf: [{format: ipv4}, {format: uuid}]}`, `reqcheck.MsgAlternatives(value, "ipv4 or uuid")`},
-	"enum":                 {`{type: string}`, `{type: string, enum: [a, b]}`, `reqcheck.MsgEnum(value, "a, b")`},
-	"minLength":            {`{type: string}`, `{type: string, minLength: 2}`, `reqcheck.MsgMinLength(2)`},
-	"maxLength":            {`{type: string}`, `{type: string, maxLength: 9}`, `reqcheck.MsgMaxLength(9)`},
-	"pattern":              {`{type: string}`, `{type: string, pattern: '^x+$'}`, `valuePattern.MatchString(value)`},
-	"format":               {`{type: string}`, `{type: string, format: ipv6}`, `reqcheck.IsIPv6(value)`},
-	"minimum":              {`{type: integer}`, `{type: integer, minimum: 3}`, `reqcheck.MsgMinimum(text, "3", false)`},
-	"maximum":              {`{type: integer}`, `{type: integer, maximum: 7}`, `reqcheck.MsgMaximum(text, "7", false)`},
-	"exclusiveMinimum":     {`{type: number, minimum: 3}`, `{type: number, minimum: 3, exclusiveMinimum: true}`, `reqcheck.MsgMinimum(text, "3", true)`},
-	"exclusiveMaximum":     {`{type: number, maximum: 7}`, `{type: number, maximum: 7, exclusiveMaximum: true}`, `reqcheck.MsgMaximum(text, "7", true)`},
+// without it and the same schema with it, and what the code with it says;
+// in thingSpec unless spec says otherwise.
+var keywordCases = map[string]struct {
+	without, with, says string
+	spec                func(string) string
+}{
+	"type":                 {`{}`, `{type: string}`, `d.String()`, nil},
+	"nullable":             {`{type: string}`, `{type: string, nullable: true}`, `d.IsNull()`, nil},
+	"properties":           {`{type: object}`, `{type: object, properties: {a: {type: string}}}`, `case "a":`, nil},
+	"required":             {`{type: object, properties: {a: {type: string}}}`, `{type: object, required: [a], properties: {a: {type: string}}}`, `d.Missing("a")`, nil},
+	"additionalProperties": {`{type: object, properties: {a: {type: string}}}`, `{type: object, properties: {a: {type: string}}, additionalProperties: false}`, `d.Unknown()`, nil},
+	"items":                {`{type: array, items: {}}`, `{type: array, items: {type: string}}`, `d.Element()`, nil},
+	"minItems":             {`{type: array, items: {type: string}}`, `{type: array, items: {type: string}, minItems: 2}`, `reqcheck.MsgMinItems(2)`, nil},
+	"maxItems":             {`{type: array, items: {type: string}}`, `{type: array, items: {type: string}, maxItems: 3}`, `reqcheck.MsgMaxItems(3)`, nil},
+	"anyOf":                {`{type: string}`, `{type: string, anyOf: [{format: ipv4}, {format: uuid}]}`, `reqcheck.MsgAlternatives(value, "ipv4 or uuid")`, nil},
+	"enum":                 {`{type: string}`, `{type: string, enum: [a, b]}`, `reqcheck.MsgEnum(value, "a, b")`, nil},
+	"minLength":            {`{type: string}`, `{type: string, minLength: 2}`, `reqcheck.MsgMinLength(2)`, nil},
+	"maxLength":            {`{type: string}`, `{type: string, maxLength: 9}`, `reqcheck.MsgMaxLength(9)`, nil},
+	"pattern":              {`{type: string}`, `{type: string, pattern: '^x+$'}`, `valuePattern.MatchString(value)`, nil},
+	"format":               {`{type: string}`, `{type: string, format: ipv6}`, `reqcheck.IsIPv6(value)`, nil},
+	"minimum":              {`{type: integer}`, `{type: integer, minimum: 3}`, `reqcheck.MsgMinimum(text, "3", false)`, nil},
+	"maximum":              {`{type: integer}`, `{type: integer, maximum: 7}`, `reqcheck.MsgMaximum(text, "7", false)`, nil},
+	"exclusiveMinimum":     {`{type: number, minimum: 3}`, `{type: number, minimum: 3, exclusiveMinimum: true}`, `reqcheck.MsgMinimum(text, "3", true)`, nil},
+	"exclusiveMaximum":     {`{type: number, maximum: 7}`, `{type: number, maximum: 7, exclusiveMaximum: true}`, `reqcheck.MsgMaximum(text, "7", true)`, nil},
+	"oneOf": {`{$ref: '#/components/schemas/a'}`, `{oneOf: [{$ref: '#/components/schemas/a'}, {$ref: '#/components/schemas/b'}]}`,
+		`reqcheck.Form{Name: "b", Decode: func(d *reqcheck.Decoder) any`, bodySpec},
 }
 
 // TestEveryKeywordHasARule: the keywords the generator accepts are exactly
@@ -195,8 +224,12 @@ func TestEveryKeywordHasARule(t *testing.T) {
 	}
 	for keyword, c := range keywordCases {
 		t.Run(keyword, func(t *testing.T) {
-			without, errWithout := generateFor(t, thingSpec(c.without))
-			with, err := generateFor(t, thingSpec(c.with))
+			spec := c.spec
+			if spec == nil {
+				spec = thingSpec
+			}
+			without, errWithout := generateFor(t, spec(c.without))
+			with, err := generateFor(t, spec(c.with))
 			if err != nil {
 				t.Fatalf("with %s: %v", keyword, err)
 			}
@@ -245,6 +278,7 @@ func TestRefusesWhatItCannotCheck(t *testing.T) {
 		{`{type: string, anyOf: [{type: string, not: {enum: [a]}}]}`, `keyword "not"`},
 		{`{type: string, anyOf: [{type: integer}]}`, `anyOf branches of type integer`},
 		{`{type: object, additionalProperties: {type: string}}`, `additionalProperties with a schema`},
+		{`{oneOf: [{$ref: '#/components/schemas/thing'}]}`, `oneOf below the request body`},
 	} {
 		_, err := generateFor(t, thingSpec(c.schema))
 		var unsupported *unsupportedError
@@ -336,5 +370,17 @@ func TestRunWritesBothFiles(t *testing.T) {
 		if info, err := os.Stat(path); err != nil || info.Size() == 0 {
 			t.Errorf("%s not written: %v", path, err)
 		}
+	}
+}
+
+// TestRecursiveSchema: a schema that contains itself is one decode function
+// that calls itself, not an endless generator.
+func TestRecursiveSchema(t *testing.T) {
+	out, err := generateFor(t, thingSpec(`{type: array, items: {$ref: '#/components/schemas/thing'}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.validation, []byte("decodeThing(d, item)")) {
+		t.Errorf("the recursion is not a call:\n%s", out.validation)
 	}
 }

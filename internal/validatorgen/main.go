@@ -9,7 +9,8 @@
 // additionalProperties (false, true or absent), minLength, maxLength,
 // pattern, minimum, maximum, exclusiveMinimum, exclusiveMaximum, formats
 // uuid, ipv4, ipv6 and date-time, anyOf of string checks, nullable, nested
-// objects, and arrays with items, minItems and maxItems. On any other keyword
+// objects, arrays with items, minItems and maxItems, and a request body that
+// is oneOf several component objects. On any other keyword
 // in a schema it must check, it fails, naming the keyword and where the
 // schema is, so the spec and the validator cannot silently part.
 //

@@ -35,6 +35,17 @@ type node struct {
 	closed     bool // additionalProperties: false
 
 	items *node // an array's items
+
+	forms []oneOfForm // a oneOf's forms (typ is typeOneOf)
+}
+
+// typeOneOf is the type of a schema that is one of several forms.
+const typeOneOf = "oneOf"
+
+// oneOfForm is one form of a oneOf: a component schema of type object.
+type oneOfForm struct {
+	name  string // the component's name
+	value *node
 }
 
 // property is one property of an object.
@@ -74,6 +85,7 @@ func keywordRules() []keywordRule {
 		{[]string{"pattern"}, readPattern},
 		{[]string{"format"}, readFormat},
 		{[]string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}, readBounds},
+		{[]string{"oneOf"}, readOneOf},
 	}
 }
 
@@ -113,6 +125,7 @@ var numberFormats = []string{"int32", "int64", "float", "double"}
 // run names them all.
 type builder struct {
 	problems []error
+	byRef    map[string]*node // the node of each component schema, built once: a recursive schema is a cycle of nodes
 }
 
 func (b *builder) fail(err error) { b.problems = append(b.problems, err) }
@@ -126,7 +139,17 @@ func (b *builder) unsupported(where, keyword, detail string) {
 // it must name one).
 func (b *builder) build(ref *openapi3.SchemaRef, where string, allowed []string, implied string) *node {
 	where = schemaWhere(ref, where)
+	memo := ref.Ref != "" && allowed == nil && implied == ""
+	if n, ok := b.byRef[ref.Ref]; memo && ok {
+		return n
+	}
 	n := &node{where: where, typ: implied}
+	if memo {
+		if b.byRef == nil {
+			b.byRef = map[string]*node{}
+		}
+		b.byRef[ref.Ref] = n
+	}
 	s := ref.Value
 	if s == nil {
 		b.fail(fmt.Errorf("%s: an unresolved schema", where))
@@ -157,12 +180,15 @@ func (b *builder) build(ref *openapi3.SchemaRef, where string, allowed []string,
 }
 
 func readType(b *builder, s *openapi3.Schema, n *node) {
-	if s.Type != nil {
+	switch {
+	case s.Type != nil:
 		n.typ = typeOf(s)
+	case len(s.OneOf) > 0:
+		n.typ = typeOneOf // each form names its own
 	}
 	switch n.typ {
 	case openapi3.TypeObject, openapi3.TypeArray, openapi3.TypeString, openapi3.TypeInteger,
-		openapi3.TypeNumber, openapi3.TypeBoolean:
+		openapi3.TypeNumber, openapi3.TypeBoolean, typeOneOf:
 	default:
 		b.unsupported(n.where, "type", "a schema needs exactly one type")
 	}
@@ -532,6 +558,33 @@ func (c bounds) emit(_ *emitter, w *writer, v subject) {
 		r.highMsg = v.report(fmt.Sprintf("reqcheck.MsgMaximum(%s, %q, %t)", v.text, num(*c.max), c.exclMax))
 	}
 	w.rangeCheck(r)
+}
+
+// readOneOf reads a oneOf whose forms are component schemas of type object,
+// each decoded into its own generated type: what a body of several forms
+// (such as a connector, or an OData reference to one) needs.
+func readOneOf(b *builder, s *openapi3.Schema, n *node) {
+	if len(s.OneOf) == 0 {
+		return
+	}
+	if n.typ != typeOneOf {
+		b.unsupported(n.where, "oneOf", "oneOf beside a type; give the type in each form")
+		return
+	}
+	const components = "#/components/schemas/"
+	for i, ref := range s.OneOf {
+		where := fmt.Sprintf("%s.oneOf[%d]", n.where, i)
+		if !strings.HasPrefix(ref.Ref, components) {
+			b.unsupported(where, "oneOf", "a form that is not a $ref to a component schema")
+			continue
+		}
+		form := b.build(ref, where, nil, "")
+		if form.typ != openapi3.TypeObject {
+			b.unsupported(form.where, "oneOf", "a form of type "+form.typ+"; only objects")
+			continue
+		}
+		n.forms = append(n.forms, oneOfForm{name: strings.TrimPrefix(ref.Ref, components), value: form})
+	}
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -4,8 +4,10 @@
 package models
 
 import (
+	"encoding/json"
 	"time"
 
+	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
@@ -76,6 +78,11 @@ type BookCopies int
 // Genre defines model for genre.
 type Genre string
 
+// LoanReference defines model for loanReference.
+type LoanReference struct {
+	OdataID string `json:"@odata.id"`
+}
+
 // Review defines model for review.
 type Review struct {
 	Stars *int    `json:"stars,omitempty"`
@@ -99,5 +106,75 @@ type AddBookParams struct {
 	XTrace string `json:"X-Trace"`
 }
 
+// AddLoanJSONBody defines parameters for AddLoan.
+type AddLoanJSONBody struct {
+	union json.RawMessage
+}
+
 // AddBookJSONRequestBody defines body for AddBook for application/json ContentType.
 type AddBookJSONRequestBody = Book
+
+// AddLoanJSONRequestBody defines body for AddLoan for application/json ContentType.
+type AddLoanJSONRequestBody AddLoanJSONBody
+
+// AsBook returns the union data inside the AddLoanJSONBody as a Book
+func (t AddLoanJSONBody) AsBook() (Book, error) {
+	var body Book
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBook overwrites any union data inside the AddLoanJSONBody as the provided Book
+func (t *AddLoanJSONBody) FromBook(v Book) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBook performs a merge with any union data inside the AddLoanJSONBody, using the provided Book
+func (t *AddLoanJSONBody) MergeBook(v Book) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsLoanReference returns the union data inside the AddLoanJSONBody as a LoanReference
+func (t AddLoanJSONBody) AsLoanReference() (LoanReference, error) {
+	var body LoanReference
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLoanReference overwrites any union data inside the AddLoanJSONBody as the provided LoanReference
+func (t *AddLoanJSONBody) FromLoanReference(v LoanReference) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLoanReference performs a merge with any union data inside the AddLoanJSONBody, using the provided LoanReference
+func (t *AddLoanJSONBody) MergeLoanReference(v LoanReference) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t AddLoanJSONBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *AddLoanJSONBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}

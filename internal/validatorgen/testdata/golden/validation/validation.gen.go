@@ -17,6 +17,7 @@ func Operations() []reqcheck.Operation {
 		{ID: "ListBooks", Method: "GET", Path: "/shelves/{shelfId}/books", Tags: []string(nil), Secured: false, Check: checkListBooks},
 		{ID: "AddBook", Method: "POST", Path: "/shelves/{shelfId}/books", Tags: []string(nil), Secured: false, Check: checkAddBook, BodyMediaTypes: []string{"application/json"}},
 		{ID: "RemoveBook", Method: "DELETE", Path: "/shelves/{shelfId}/books/{bookId}", Tags: []string(nil), Secured: false, Check: checkShelfIdBookId},
+		{ID: "AddLoan", Method: "POST", Path: "/shelves/{shelfId}/loans", Tags: []string(nil), Secured: false, Check: checkAddLoan, BodyMediaTypes: []string{"application/json"}},
 		{ID: "UnpinBook", Method: "DELETE", Path: "/shelves/{shelfId}/pins/{bookId}", Tags: []string(nil), Secured: false, Check: checkShelfIdBookId},
 	}
 }
@@ -122,6 +123,28 @@ func checkShelfIdBookId(in *reqcheck.Input, vs *reqcheck.Violations) any {
 	}
 	reqcheck.UnknownOptions(in.Query, vs)
 	return nil
+}
+
+// checkAddLoan checks a request for AddLoan (POST /shelves/{shelfId}/loans).
+func checkAddLoan(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterShelfId(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	if len(in.Body) == 0 {
+		vs.Add("", reqcheck.MsgBodyRequired)
+		return nil
+	}
+	return reqcheck.OneOf(in.Body, vs,
+		reqcheck.Form{Name: "book", Decode: func(d *reqcheck.Decoder) any {
+			form := new(generated.Book)
+			decodeBook(d, form)
+			return form
+		}},
+		reqcheck.Form{Name: "loanReference", Decode: func(d *reqcheck.Decoder) any {
+			form := new(generated.LoanReference)
+			decodeLoanReference(d, form)
+			return form
+		}},
+	)
 }
 
 // checkParameterShelfId checks the path parameter shelfId (#/components/parameters/ShelfId).
@@ -281,6 +304,31 @@ func decodeBook(d *reqcheck.Decoder, o *generated.Book) {
 	}
 	if seen&(1<<1) == 0 {
 		d.Missing("genre")
+	}
+}
+
+// decodeLoanReference reads a LoanReference, checking it against #/components/schemas/loanReference.
+func decodeLoanReference(d *reqcheck.Decoder, o *generated.LoanReference) {
+	if !d.Object() {
+		return
+	}
+	var seen uint64
+	for d.Next() {
+		switch string(d.Name()) {
+		case "@odata.id":
+			seen |= 1 << 0
+			if odataID, ok := d.String(); ok {
+				if length := reqcheck.Length(odataID); length < 1 {
+					d.Violate(reqcheck.MsgMinLength(1))
+				}
+				reqcheck.SetString(&o.OdataID, odataID)
+			}
+		default:
+			d.Unknown()
+		}
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("@odata.id")
 	}
 }
 

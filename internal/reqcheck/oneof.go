@@ -1,0 +1,61 @@
+package reqcheck
+
+// Form is one alternative of a oneOf body: its name in the spec, and the
+// generated code that decodes and checks the body as that form, returning
+// the value it decoded into.
+type Form struct {
+	Name   string
+	Decode func(d *Decoder) any
+}
+
+// OneOf reads body as each form in turn, each with violations of its own, and
+// returns the value of the one form the body fits. A body that fits none
+// gets, in vs, one violation saying so and then each form's violations, their
+// messages prefixed with the form's name ("as connector: …"); a body that is
+// not JSON gets that said once; a body that fits several gets one violation
+// naming them. Each form reads the body once: the cost stays linear in its
+// size.
+func OneOf(body []byte, vs *Violations, forms ...Form) any {
+	var fits []int
+	var values []any
+	var per []Violations
+	for i, f := range forms {
+		var fvs Violations
+		d := NewDecoder(body, &fvs)
+		v := f.Decode(d)
+		ok, syntactic := d.finish()
+		if syntactic {
+			// Not JSON, or not acceptable JSON: the same for every form.
+			for _, v := range fvs.List() {
+				vs.Add(v.Target, v.Message)
+			}
+			return nil
+		}
+		if ok {
+			fits = append(fits, i)
+		}
+		values, per = append(values, v), append(per, fvs)
+	}
+	names := make([]string, len(forms))
+	for i, f := range forms {
+		names[i] = f.Name
+	}
+	switch {
+	case len(fits) == 1:
+		return values[fits[0]]
+	case len(fits) > 1:
+		matched := make([]string, len(fits))
+		for i, j := range fits {
+			matched[i] = names[j]
+		}
+		vs.Add("", MsgOneOfSeveral(matched))
+		return nil
+	}
+	vs.Add("", MsgOneOfNone(names))
+	for i, f := range forms {
+		for _, v := range per[i].List() {
+			vs.Add(v.Target, "as "+f.Name+": "+v.Message)
+		}
+	}
+	return nil
+}
