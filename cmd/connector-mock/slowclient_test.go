@@ -67,9 +67,10 @@ func TestStalledHeadersAreCut(t *testing.T) {
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the server did not close a connection stalled in its headers within 5s")
 	}
-	// The header timeout runs from the first byte, just before start.
-	if waited := time.Since(start); waited < 250*time.Millisecond || waited > time.Second {
-		t.Errorf("closed after %v, want about the 300ms header timeout", waited)
+	// The header timeout runs from the first byte, just before start; without
+	// it the 5 s read deadline above would have ended the read.
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Errorf("closed after %v, before the 300ms header timeout", waited)
 	}
 }
 
