@@ -52,13 +52,15 @@ breaking:
 changelog:
 	./scripts/breaking.sh changelog
 
-## test: every test, with the race detector when the machine has cgo
+## test: every test, with the race detector when the machine has cgo; examples/graphsdk drives the mock with
+## the official Microsoft Graph SDK's HTTP stack (msgraph-sdk-go-core, kiota-http-go)
 test:
 ifeq ($(RACE),)
 	@echo "test: no C compiler for cgo; running without -race"
 endif
 	$(GO) test $(RACE) -count=1 ./...
 	cd examples/registration && $(GO) test $(RACE) -count=1 ./...
+	cd examples/graphsdk && $(GO) test $(RACE) -count=1 ./...
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s): make fuzz FUZZTIME=10m
 ## (a new input is minimised for at most 10s, so a run spends its time fuzzing)
@@ -103,11 +105,12 @@ bench-go:
 	$(GO) test -run='^$$' -bench='Bare|Post|Get|ListPage|ConcurrentAdds' -benchmem -count=3 ./server
 	$(GO) test -run='^$$' -bench='MemoryPerMember' -benchtime=1x ./server
 
-## tidy: go mod tidy for the module and examples/registration, which builds against it (replace) and so
-## needs tidying whenever the module's dependencies change
+## tidy: go mod tidy for the module and the examples (registration, graphsdk), which build against it
+## (replace) and so need tidying whenever the module's dependencies change
 tidy:
 	$(GO) mod tidy
 	cd examples/registration && $(GO) mod tidy
+	cd examples/graphsdk && $(GO) mod tidy
 
 ## e2e: the pages (/docs, /_admin/) driven in a real headless Chromium (Debian's chromium package) with
 ## chromedp; screenshots into bin/e2e/. Not part of make test, which needs only Go.

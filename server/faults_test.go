@@ -395,7 +395,7 @@ func TestGzipLabelOnAPlainBody(t *testing.T) {
 	env := decodeError(t, res.body)
 	want := fmt.Sprintf("The body is labelled Content-Encoding: gzip but it is %d bytes of plain JSON.", len(validBody))
 	if got := targets(env); !slices.Equal(got, []string{"Content-Encoding"}) || !strings.HasPrefix(env.Error.Message, want) ||
-		!strings.Contains(env.Error.Message, "put the retry handler before the compression handler (issue 183)") {
+		!strings.Contains(env.Error.Message, "put the compression handler before the retry handler in the middleware list (issue 183)") {
 		t.Errorf("targets %q, message %q", got, env.Error.Message)
 	}
 	entries := h.journal("?operation=addConnectorGroupMember")

@@ -126,14 +126,16 @@ func withCommon(obs observers, routes routeTable) echo.MiddlewareFunc {
 	}
 }
 
-// firstClientRequestID is the caller's client-request-id: the first field
-// line, since the Graph SDKs' telemetry handler adds its own on a line after
-// it. A line is echoed whole, as the caller wrote it.
+// firstClientRequestID is the caller's client-request-id: the first item of
+// the list. The Graph SDKs' telemetry handler adds its own after the
+// caller's, and their stack sends the two on one line ("caller-7, <guid>").
 func firstClientRequestID(h http.Header) string {
-	if lines := h[canonicalClientRequestID]; len(lines) > 0 {
-		return lines[0]
+	lines := h[canonicalClientRequestID]
+	if len(lines) == 0 {
+		return ""
 	}
-	return ""
+	first, _, _ := strings.Cut(lines[0], ",")
+	return strings.TrimSpace(first)
 }
 
 // observe tells the access log, the metrics and the journal of an answered request.
@@ -158,7 +160,8 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	obs.metrics.observe(ca.operation, out, duration.Seconds())
 	if obs.journal.Enabled() && !unjournaled(req.URL.Path) {
 		obs.journal.Add(&journal.Request{
-			Time: start, ID: rc.id, Method: rc.method, Path: req.URL.Path, Header: req.Header,
+			Time: start, ID: rc.id, ClientRequestID: rc.Response().Header().Get(headerClientReqID), Method: rc.method,
+			Path: req.URL.Path, Header: req.Header,
 			Operation: ca.operation, ApplicationID: ca.app, Status: out.status, ErrorCode: string(out.code),
 			Violations: out.violations, Fault: out.fault, Duration: duration, Body: ca.raw,
 		})

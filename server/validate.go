@@ -298,9 +298,10 @@ func readBody(c echo.Context, maxBody int64, gzipped bool) (body, arrived []byte
 }
 
 // notGzip is the 400 for a body labelled gzip that is none, saying what it
-// is. The usual cause is kiota-http-go's (issue 183): its compression handler
-// replaces the body with gzip on the first attempt, and when it runs before
-// the retry handler the retry resends the plain body under the gzip label.
+// is. The usual cause is kiota-http-go's (issue 183): its middleware runs
+// from the outside in, and when the retry handler comes before the
+// compression handler a retry resends the plain body under the gzip label
+// (examples/graphsdk shows both orders with the SDK's own handlers).
 func notGzip(arrived []byte) *apiError {
 	var what string
 	switch trimmed := bytes.TrimLeft(arrived, " \t\r\n"); {
@@ -312,7 +313,7 @@ func notGzip(arrived []byte) *apiError {
 		what = fmt.Sprintf("it is %d bytes beginning %s", len(arrived), reqcheck.Quote(string(arrived[:min(len(arrived), 16)])))
 	}
 	return badRequest([]reqcheck.Violation{{Target: echo.HeaderContentEncoding, Message: "The body is labelled Content-Encoding: gzip but " + what +
-		". A client that compresses request bodies must compress every attempt: with kiota-http-go, put the retry handler before the compression handler (issue 183), or send the body uncompressed."}})
+		". A client that compresses request bodies must compress every attempt: with kiota-http-go, put the compression handler before the retry handler in the middleware list (issue 183), or send the body uncompressed."}})
 }
 
 // bodyReadError is the 400 for a body that stopped short. When the server's

@@ -147,19 +147,20 @@ func (j *Journal) Clear() {
 
 // Request is an answered request as the journal is given it.
 type Request struct {
-	Time          time.Time
-	ID            uuid.UUID
-	Method        string
-	Path          string
-	Header        http.Header // the request's header: the ids, the user agent and the headers kept are read from it
-	Operation     string
-	ApplicationID string
-	Status        int
-	ErrorCode     string
-	Violations    []reqcheck.Violation
-	Fault         int
-	Duration      time.Duration
-	Body          []byte // as read, decompressed
+	Time            time.Time
+	ID              uuid.UUID
+	ClientRequestID string // the caller's, as the answer echoed it
+	Method          string
+	Path            string
+	Header          http.Header // the request's header: the user agent and the headers kept are read from it
+	Operation       string
+	ApplicationID   string
+	Status          int
+	ErrorCode       string
+	Violations      []reqcheck.Violation
+	Fault           int
+	Duration        time.Duration
+	Body            []byte // as read, decompressed
 }
 
 // pack writes the entry of r as bytes: the fixed-size fields, then every
@@ -167,7 +168,7 @@ type Request struct {
 // headers, each counted. One allocation: this runs on every request.
 func pack(r *Request) []byte {
 	strs := [...]string{
-		cut(first(r.Header, "Client-Request-Id"), journalText), r.Method, cut(r.Path, journalPath), r.Operation,
+		cut(r.ClientRequestID, journalText), r.Method, cut(r.Path, journalPath), r.Operation,
 		cut(r.ApplicationID, journalText), r.ErrorCode, cut(first(r.Header, "User-Agent"), journalText),
 	}
 	body := r.Body[:min(len(r.Body), journalBody)]

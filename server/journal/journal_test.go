@@ -13,7 +13,7 @@ import (
 
 func request(i int, app string, status int) *Request {
 	return &Request{
-		Time: time.Unix(1_700_000_000+int64(i), 0), ID: uuid.New(), Method: http.MethodPost,
+		Time: time.Unix(1_700_000_000+int64(i), 0), ID: uuid.New(), ClientRequestID: "cid", Method: http.MethodPost,
 		Path: "/applications/" + app + "/connectorGroup/members/$ref",
 		Header: http.Header{
 			"Client-Request-Id": {"cid"}, "User-Agent": {"test/1"}, "Prefer": {"return=minimal"},
