@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -27,9 +29,13 @@ type adminHandlers struct {
 
 var _ adminserver.ServerInterface = (*adminHandlers)(nil)
 
-// ListRequests answers the journal, newest first, filtered.
+// ListRequests answers the journal, newest first, filtered, $top entries at
+// the most (100 unless asked). The answer is written as it is encoded, an
+// entry at a time: a listing costs memory in proportion to an entry, however
+// large the journal, the page or the entries' bodies (a body of control
+// bytes is six times its size in JSON).
 func (a *adminHandlers) ListRequests(c echo.Context, params admin.ListRequestsParams) error {
-	f := journal.Filter{Operation: params.Operation}
+	f := journal.Filter{Operation: params.Operation, Top: admin.ListRequestsTopDefault}
 	if params.ApplicationID != nil {
 		f.ApplicationID = params.ApplicationID.String()
 	}
@@ -39,12 +45,29 @@ func (a *adminHandlers) ListRequests(c echo.Context, params admin.ListRequestsPa
 	if params.Top != nil {
 		f.Top = *params.Top
 	}
-	entries := a.journal.List(f)
-	out := admin.RequestList{Value: make([]admin.JournalEntry, len(entries))}
-	for i, e := range entries {
-		out.Value[i] = journalEntryJSON(e)
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if _, err := io.WriteString(w, `{"value":[`); err != nil {
+		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	first := true
+	err := a.journal.Each(f, func(e journal.Entry) error {
+		if !first {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		first = false
+		return enc.Encode(journalEntryJSON(e))
+	})
+	if err != nil {
+		return fmt.Errorf("writing the journal: %w", err)
+	}
+	_, err = io.WriteString(w, "]}\n")
+	return err
 }
 
 // journalEntryJSON is an entry as the admin API shows it.

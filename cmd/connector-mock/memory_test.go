@@ -116,3 +116,89 @@ func TestAnnouncedLengthCostsNothing(t *testing.T) {
 		t.Errorf("RSS %d MB after the connections closed, %d MB before them: the memory was kept", after>>20, before>>20)
 	}
 }
+
+// TestJournalListingsAreBounded: four listings at once of a journal of
+// 10,000 entries whose bodies are 4 KiB of control bytes (each six bytes in
+// JSON: a 250 MB answer each) grow the process by far less than one answer,
+// because an answer is written as it is encoded, an entry at a time. (The
+// build that built the whole answer first went from 40 MB to 533 MB with
+// 3,000 such entries.)
+func TestJournalListingsAreBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 10,000 requests and reads 1 GB of answers")
+	}
+	p := startMock(t, "--token", "journal-test")
+	pid := p.cmd.Process.Pid
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	body := strings.Repeat("\x01", 4<<10)
+	target := p.base + "/applications/0f8fad5b-d9cb-469f-a165-70867728950e/connectorGroup/members/$ref"
+	done := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			for i := w; i < 10_000; i += 8 {
+				req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer journal-test")
+				req.Header.Set("Content-Type", "application/json")
+				rsp, err := client.Do(req)
+				if err != nil {
+					done <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, rsp.Body)
+				rsp.Body.Close()
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := rssBytes(t, pid)
+
+	stop := make(chan struct{})
+	peak := make(chan int64)
+	go func() {
+		highest := before
+		for {
+			select {
+			case <-stop:
+				peak <- highest
+				return
+			case <-time.After(20 * time.Millisecond):
+				highest = max(highest, rssBytes(t, pid))
+			}
+		}
+	}()
+	sizes := make(chan int64, 4)
+	for range 4 {
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, p.base+"/_admin/requests?$top=100000", nil)
+			req.Header.Set("Authorization", "Bearer journal-test")
+			rsp, err := client.Do(req)
+			if err != nil {
+				sizes <- -1
+				return
+			}
+			n, _ := io.Copy(io.Discard, rsp.Body)
+			rsp.Body.Close()
+			sizes <- n
+		}()
+	}
+	var total int64
+	for range 4 {
+		n := <-sizes
+		if n < 200<<20 {
+			t.Errorf("a listing of 10,000 entries was %d bytes, want about 250 MB", n)
+		}
+		total += n
+	}
+	close(stop)
+	grew := <-peak - before
+	t.Logf("RSS %d MB with the journal full; four listings at once (%d MB of answers) grew it by at most %d MB",
+		before>>20, total>>20, grew>>20)
+	if grew > 100<<20 {
+		t.Errorf("four listings grew the process by %d MB, want under 100", grew>>20)
+	}
+}

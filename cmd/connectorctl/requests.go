@@ -82,7 +82,7 @@ func requestsCommand(g *globals) *cobra.Command {
 	guidFlag(cmd, &app, "app", "only the requests about this application", false)
 	cmd.Flags().StringVar(&operation, "operation", "", "only the requests for this operationId (\"\" for those that matched none)")
 	cmd.Flags().IntVar(&status, "status", 0, "only the requests answered with this status")
-	cmd.Flags().IntVar(&top, "top", 0, "at most this many")
+	cmd.Flags().IntVar(&top, "top", 0, fmt.Sprintf("at most this many (default: the mock's, %d)", admin.ListRequestsTopDefault))
 	cmd.Flags().BoolVar(&clearJournal, "clear", false, "empty the journal instead")
 	return cmd
 }

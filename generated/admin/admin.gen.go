@@ -290,7 +290,7 @@ type ListRequestsParams struct {
 	// Status Only the requests answered with this status.
 	Status *int `form:"status,omitempty" json:"status,omitempty"`
 
-	// Top At most this many entries.
+	// Top At most this many entries. The answer is written as it is encoded, so a listing costs memory in proportion to an entry, not to the journal or the page.
 	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
@@ -310,7 +310,7 @@ type HeadRequestsParams struct {
 	// Status Only the requests answered with this status.
 	Status *int `form:"status,omitempty" json:"status,omitempty"`
 
-	// Top At most this many entries.
+	// Top At most this many entries. The answer is written as it is encoded, so a listing costs memory in proportion to an entry, not to the journal or the page.
 	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph

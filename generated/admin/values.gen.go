@@ -8,6 +8,9 @@ const ListRequestsStatusMinimum = 100
 // ListRequestsStatusMaximum is the greatest value of listRequests's query parameter status.
 const ListRequestsStatusMaximum = 599
 
+// ListRequestsTopDefault is the default of listRequests's query parameter $top.
+const ListRequestsTopDefault = 100
+
 // ListRequestsTopMinimum is the least value of listRequests's query parameter $top.
 const ListRequestsTopMinimum = 1
 

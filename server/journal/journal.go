@@ -82,9 +82,8 @@ func first(h http.Header, name string) string {
 type Journal struct {
 	mu    sync.Mutex
 	slots [][]byte
-	next  int // the slot the next entry goes in
-	count int // entries held, up to size
-	size  int // entries kept at the most; 0 keeps none
+	total uint64 // entries ever added: entry n (from 0) is in slot n % size until overwritten
+	size  int    // entries kept at the most; 0 keeps none
 }
 
 // New keeps the last size entries; size 0 keeps none.
@@ -106,33 +105,65 @@ func (j *Journal) Add(r *Request) {
 	if len(j.slots) < j.size {
 		j.slots = append(j.slots, packed)
 	} else {
-		j.slots[j.next] = packed
+		j.slots[j.total%uint64(j.size)] = packed
 	}
-	j.next = (j.next + 1) % j.size
-	j.count = min(j.count+1, j.size)
+	j.total++
 }
 
-// List returns the entries that pass f, newest first.
-func (j *Journal) List(f Filter) []Entry {
+// batch is how many entries Each takes under the lock at a time.
+const batch = 64
+
+// Each calls emit with the entries that pass f, newest first, up to f.Top
+// (all when 0), until emit returns an error, which Each returns. It holds
+// the lock only to take a batch of entries at a time and unpacks one entry at
+// a time, so it costs memory in proportion to an entry, not to the journal;
+// an entry added meanwhile is not listed, and one overwritten meanwhile ends
+// the listing (it was the oldest left).
+func (j *Journal) Each(f Filter, emit func(Entry) error) error {
 	j.mu.Lock()
-	packed := make([][]byte, 0, j.count)
-	for i := 1; i <= j.count; i++ {
-		packed = append(packed, j.slots[(j.next-i+j.size)%j.size])
-	}
+	next := j.total // entries below next, newest first
 	j.mu.Unlock()
-	out := []Entry{}
-	for _, p := range packed {
-		e := unpackEntry(p)
-		if f.ApplicationID != "" && !strings.EqualFold(e.ApplicationID, f.ApplicationID) ||
-			f.Operation != nil && e.Operation != *f.Operation ||
-			f.Status != 0 && e.Status != f.Status {
-			continue
+	emitted := 0
+	var taken [batch][]byte
+	for next > 0 {
+		j.mu.Lock()
+		next = min(next, j.total)                        // emptied meanwhile
+		oldest := j.total - min(j.total, uint64(j.size)) // the oldest entry still kept
+		n := 0
+		for ; n < batch && next > oldest; n++ {
+			next--
+			taken[n] = j.slots[next%uint64(j.size)]
 		}
-		out = append(out, e)
-		if f.Top > 0 && len(out) == f.Top {
-			break
+		j.mu.Unlock()
+		if n == 0 {
+			return nil
 		}
+		for _, p := range taken[:n] {
+			e := unpackEntry(p)
+			if f.ApplicationID != "" && !strings.EqualFold(e.ApplicationID, f.ApplicationID) ||
+				f.Operation != nil && e.Operation != *f.Operation ||
+				f.Status != 0 && e.Status != f.Status {
+				continue
+			}
+			if err := emit(e); err != nil {
+				return err
+			}
+			if emitted++; f.Top > 0 && emitted == f.Top {
+				return nil
+			}
+		}
+		clear(taken[:n])
 	}
+	return nil
+}
+
+// List returns the entries that pass f, newest first: Each, collected.
+func (j *Journal) List(f Filter) []Entry {
+	out := []Entry{}
+	_ = j.Each(f, func(e Entry) error {
+		out = append(out, e)
+		return nil
+	})
 	return out
 }
 
@@ -142,7 +173,7 @@ func (j *Journal) Clear() {
 	defer j.mu.Unlock()
 	clear(j.slots)
 	j.slots = j.slots[:0]
-	j.next, j.count = 0, 0
+	j.total = 0
 }
 
 // Request is an answered request as the journal is given it.
