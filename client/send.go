@@ -17,9 +17,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// maxResponseBytes bounds what the client reads of one answer (a page of 999
+// MaxResponseBytes bounds what the client reads of one answer (a page of 999
 // members is some 200 KB).
-const maxResponseBytes = 32 << 20
+const MaxResponseBytes = 32 << 20
 
 // reply is the server's last answer to a call.
 type reply struct {
@@ -117,7 +117,7 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, cs *call, clien
 		return nil, describeFailure(req, err, actx, ctx)
 	}
 	defer rsp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(rsp.Body, maxResponseBytes))
+	body, err := io.ReadAll(io.LimitReader(rsp.Body, MaxResponseBytes))
 	if err != nil {
 		return nil, describeFailure(req, err, actx, ctx)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -307,5 +308,77 @@ func TestHelpVersionAndCompletion(t *testing.T) {
 		if code, out, _ := c.run("completion", shell); code != exitOK || !strings.Contains(out, "connectorctl") {
 			t.Errorf("completion %s: exit %d, %d bytes", shell, code, len(out))
 		}
+	}
+}
+
+// TestRequestsAnswerIsCapped: a 300 MB answer to `requests` is read up to the
+// client's cap (32 MiB) and refused, rather than held: the command fails
+// with a clear message, and the heap does not grow by the answer.
+func TestRequestsAnswerIsCapped(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"value":[{"path":"`)
+		chunk := strings.Repeat("x", 1<<20)
+		for range 300 {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(w, `"}]}`)
+	}))
+	defer srv.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": srv.URL}}
+	code, _, errOut := c.run("requests")
+	runtime.ReadMemStats(&after)
+	if code != exitError || !strings.Contains(errOut, "larger than 32 MiB") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 150<<20 {
+		t.Errorf("reading the answer allocated %d MiB, want well under the 300 MB sent", grew>>20)
+	}
+}
+
+// TestServerTextCannotDriveTheTerminal: a machine name holding terminal
+// escapes (OSC 0 retitles the window, OSC 52 writes the clipboard, CSI moves
+// the cursor), stored by the mock as sent, reaches stdout escaped, and so
+// does a property name in the targets of the journal; a password in --server
+// never reaches stderr.
+func TestServerTextCannotDriveTheTerminal(t *testing.T) {
+	url := checkedServer(t, server.Config{})
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url, "CONNECTORCTL_TOKEN": "t"}}
+	app := uuid.NewString()
+	hostile := "\x1b]0;pwned\x07\x1b]52;c;ZWNobyBvd25lZA==\x07\x1b[2J\u202eevil\u009b"
+	body, _ := json.Marshal(map[string]string{"externalIp": "192.0.2.1", "machineName": hostile, "status": "active"})
+	req, _ := http.NewRequest(http.MethodPost, url+"/applications/"+app+"/connectorGroup/members/$ref", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/json")
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil || rsp.StatusCode != http.StatusNoContent {
+		t.Fatalf("storing the name: %v %v", rsp, err)
+	}
+	rsp.Body.Close()
+	code, out, _ := c.run("list", "--app", app)
+	if code != 0 || strings.ContainsAny(out, "\x1b\x07\u202e\u009b") || !strings.Contains(out, `\x1b]0;pwned\x07`) || !strings.Contains(out, `\u202eevil\x9b`) {
+		t.Errorf("list printed %q", out)
+	}
+	// A property name with an escape, in the journal's TARGETS column.
+	req, _ = http.NewRequest(http.MethodPost, url+"/applications/"+app+"/connectorGroup/members/$ref",
+		strings.NewReader(`{"\u001b[31mred":1}`))
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/json")
+	if rsp, err := http.DefaultClient.Do(req); err == nil {
+		rsp.Body.Close()
+	}
+	code, out, _ = c.run("requests", "--status", "400")
+	if code != 0 || strings.Contains(out, "\x1b") || !strings.Contains(out, `\x1b[31mred`) {
+		t.Errorf("requests printed %q", out)
+	}
+	down := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": "http://user:SECRETPW@127.0.0.1:1"}}
+	code, _, errOut := down.run("list", "--app", app, "--retries", "0")
+	if code != exitError || strings.Contains(errOut, "SECRETPW") || !strings.Contains(errOut, "http://user:xxxxx@127.0.0.1:1") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }

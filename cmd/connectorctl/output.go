@@ -122,7 +122,7 @@ func (l *listing) page(members []client.Member) error {
 		l.started = true
 	}
 	for _, m := range members {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.ID, m.MachineName, m.ExternalIP, m.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.ID, printable(m.MachineName), printable(m.ExternalIP), printable(string(m.Status)))
 	}
 	l.count += len(members)
 	return tw.Flush()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/connector-group/members-api/client"
 	"github.com/connector-group/members-api/generated/admin"
 )
 
@@ -40,7 +42,10 @@ func requestsCommand(g *globals) *cobra.Command {
 				}
 				return nil
 			}
-			hc := &http.Client{Timeout: g.timeout}
+			// The token stays at the server's origin, and an answer is read
+			// up to the client's cap, as every other command's is.
+			hc := client.KeepTokenAtOrigin(&http.Client{Timeout: g.timeout,
+				Transport: cappedBodies{base: http.DefaultTransport, max: client.MaxResponseBytes}})
 			api, err := admin.NewClientWithResponses(g.server, admin.WithHTTPClient(hc), admin.WithRequestEditorFn(auth))
 			if err != nil {
 				return err
@@ -110,8 +115,8 @@ func printRequests(g *globals, entries []admin.JournalEntry) error {
 		if e.Fault != nil {
 			fault = fmt.Sprint(*e.Fault)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format(time.TimeOnly), e.Status, e.Method,
-			e.Operation, deref(e.ErrorCode), strings.Join(targets, " "), fault, deref(e.ClientRequestID))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format(time.TimeOnly), e.Status, printable(e.Method),
+			printable(e.Operation), printable(deref(e.ErrorCode)), printable(strings.Join(targets, " ")), fault, printable(deref(e.ClientRequestID)))
 	}
 	return tw.Flush()
 }
@@ -121,4 +126,36 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// cappedBodies is a transport whose answers' bodies fail past max bytes
+// rather than fill memory: the generated admin client reads a body whole.
+type cappedBodies struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t cappedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	rsp, err := t.base.RoundTrip(req)
+	if err == nil {
+		rsp.Body = &cappedBody{ReadCloser: rsp.Body, left: t.max}
+	}
+	return rsp, err
+}
+
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("the answer is larger than %d MiB", client.MaxResponseBytes>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

@@ -346,13 +346,13 @@ func printFailure(w io.Writer, g *globals, err error) {
 		if code == "" {
 			code = fmt.Sprintf("HTTP %d", ae.StatusCode)
 		}
-		fmt.Fprintf(w, "connectorctl: %s: %s\n", code, ae.Message)
+		fmt.Fprintf(w, "connectorctl: %s: %s\n", printable(code), printable(ae.Message))
 		for _, d := range ae.Details {
 			target := "body"
 			if d.Target != nil && *d.Target != "" {
 				target = *d.Target
 			}
-			fmt.Fprintf(w, "  %s: %s\n", target, d.Message)
+			fmt.Fprintf(w, "  %s: %s\n", printable(target), printable(d.Message))
 		}
 		fmt.Fprintf(w, "  status: %d\n", ae.StatusCode)
 		if ae.RetryAfter > 0 {
@@ -361,15 +361,16 @@ func printFailure(w io.Writer, g *globals, err error) {
 		if ae.Attempts > 1 {
 			fmt.Fprintf(w, "  attempts: %d\n", ae.Attempts)
 		}
-		fmt.Fprintf(w, "  request-id: %s\n", ae.RequestID)
+		fmt.Fprintf(w, "  request-id: %s\n", printable(ae.RequestID))
 		return
 	}
 	var op *net.OpError
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial" {
-		fmt.Fprintf(w, "connectorctl: cannot reach the server at %s: %v\n  Is it running? Set --server or CONNECTORCTL_SERVER.\n", g.server, rootCause(err))
+		fmt.Fprintf(w, "connectorctl: cannot reach the server at %s: %s\n  Is it running? Set --server or CONNECTORCTL_SERVER.\n",
+			redacted(g.server), printable(rootCause(err).Error()))
 		return
 	}
-	fmt.Fprintf(w, "connectorctl: %v\n", err)
+	fmt.Fprintf(w, "connectorctl: %s\n", printable(err.Error()))
 }
 
 // rootCause is the innermost error, for a short message.
