@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,4 +185,45 @@ func TestPagesInChromium(t *testing.T) {
 	waitFor(t, ctx, "no token asked", `document.querySelector("#auth").hidden && document.querySelector("#apps").textContent.includes("none yet")`)
 	screenshot(t, ctx, "dashboard-fresh.png")
 	fmt.Fprintln(os.Stderr, "e2e: reference and dashboard driven in Chromium")
+}
+
+// TestDashboardCannotBeFramed: a page of another origin (another port)
+// that frames /_admin/ gets nothing rendered: X-Frame-Options and the CSP's
+// frame-ancestors stop the browser, so the dashboard's script never runs
+// (it would load /_admin/applications at once, as it does when opened
+// directly: the control).
+func TestDashboardCannotBeFramed(t *testing.T) {
+	mock, err := server.New(server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scriptCalls atomic.Int32
+	mockSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/_admin/applications" {
+			scriptCalls.Add(1)
+		}
+		mock.ServeHTTP(w, r)
+	}))
+	defer mockSrv.Close()
+	framer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>a decoy</title><iframe id="f" src="%s/_admin/" width="900" height="600"></iframe>`, mockSrv.URL)
+	}))
+	defer framer.Close()
+	ctx := browser(t)
+
+	step(t, ctx, "open a page of another origin that frames the dashboard", chromedp.Navigate(framer.URL))
+	waitFor(t, ctx, "the frame to settle", `document.readyState === "complete"`)
+	time.Sleep(2 * time.Second) // the dashboard's script calls at once; give it every chance
+	if n := scriptCalls.Load(); n != 0 {
+		t.Fatalf("the framed dashboard ran its script (%d calls): it was rendered inside another origin's page", n)
+	}
+	screenshot(t, ctx, "dashboard-framed.png")
+
+	step(t, ctx, "open the dashboard itself (the control)", chromedp.Navigate(mockSrv.URL+"/_admin/"))
+	waitFor(t, ctx, "its script to run", `document.querySelector("#apps").textContent.includes("none yet")`)
+	if scriptCalls.Load() == 0 {
+		t.Fatal("opened directly, the dashboard made no call: the check above proves nothing")
+	}
+	fmt.Fprintln(os.Stderr, "e2e: the dashboard refused to be framed by another origin")
 }

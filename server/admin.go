@@ -25,6 +25,9 @@ type adminHandlers struct {
 	journal   *journal.Journal
 	misbehave *faults.Injector
 	dashboard []byte // the /_admin/ page, rendered at start-up
+	// dashboardPolicy is its Content-Security-Policy, which names its inline
+	// script by hash.
+	dashboardPolicy string
 }
 
 var _ adminserver.ServerInterface = (*adminHandlers)(nil)

@@ -86,6 +86,8 @@ func bodyOf[T any](c echo.Context) (*T, error) {
 var (
 	canonicalClientRequestID = http.CanonicalHeaderKey(headerClientReqID)
 	canonicalRequestID       = http.CanonicalHeaderKey(headerRequestID)
+	canonicalNoSniff         = http.CanonicalHeaderKey("X-Content-Type-Options")
+	noSniff                  = []string{"nosniff"}
 )
 
 // observers are what learns of every answered request: the access log, the
@@ -111,6 +113,9 @@ func withCommon(obs observers, routes routeTable) echo.MiddlewareFunc {
 			rc := &requestContext{Context: c, id: id, idText: id.String(), method: req.Method}
 			h := c.Response().Header()
 			h[canonicalRequestID] = []string{rc.idText}
+			// Every answer is what its Content-Type says: no browser may sniff
+			// a JSON error or a text body into a script or a page.
+			h[canonicalNoSniff] = noSniff
 			if id := firstClientRequestID(req.Header); id != "" {
 				h[canonicalClientRequestID] = []string{id}
 			}

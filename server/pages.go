@@ -17,9 +17,22 @@ import (
 // The pages: the API reference (Swagger UI) at /docs, its files at
 // /docs/assets/NAME, and the dashboard at /_admin/, all embedded.
 
+// docsPolicy is the Content-Security-Policy of /docs, computed once.
+var docsPolicy = pages.ContentSecurityPolicy(pages.Docs())
+
 // GetDocs serves the API reference page.
 func (h *handlers) GetDocs(c echo.Context) error {
+	framingHeaders(c.Response().Header(), docsPolicy)
 	return c.HTMLBlob(http.StatusOK, pages.Docs())
+}
+
+// framingHeaders keep a page from being framed by another (clickjacking: a
+// transparent frame over a decoy, and one real click resets the mock) and
+// from loading anything but its own: X-Frame-Options for older browsers,
+// Content-Security-Policy with frame-ancestors 'none' for the rest.
+func framingHeaders(h http.Header, policy string) {
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", policy)
 }
 
 // HeadDocs answers as GetDocs, without the body.
@@ -47,6 +60,7 @@ func (h *handlers) HeadDocsAsset(c echo.Context, asset string) error { return h.
 
 // GetDashboard serves the dashboard page, rendered at start-up.
 func (a *adminHandlers) GetDashboard(c echo.Context) error {
+	framingHeaders(c.Response().Header(), a.dashboardPolicy)
 	return c.HTMLBlob(http.StatusOK, a.dashboard)
 }
 

@@ -39,3 +39,31 @@ func TestPages(t *testing.T) {
 		t.Errorf("the journal without a token: %d", res.status)
 	}
 }
+
+// TestPagesCannotBeFramed: the pages say no page may frame them
+// (X-Frame-Options and the CSP's frame-ancestors), their CSP names their
+// inline scripts by hash rather than allowing any, and every answer, pages
+// or API, errors included, forbids content sniffing.
+func TestPagesCannotBeFramed(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	for _, path := range []string{"/docs", "/_admin/"} {
+		res := h.do(http.MethodGet, path, nil, nil)
+		csp := res.header.Get("Content-Security-Policy")
+		if res.header.Get("X-Frame-Options") != "DENY" || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			!strings.Contains(csp, "script-src 'self' 'sha256-") || strings.Contains(csp, "unsafe-eval") ||
+			strings.Contains(csp, "script-src 'self' 'unsafe-inline'") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("GET %s: X-Frame-Options %q, CSP %q", path, res.header.Get("X-Frame-Options"), csp)
+		}
+	}
+	for _, res := range []result{
+		h.do(http.MethodGet, "/docs", nil, nil),
+		h.do(http.MethodGet, "/healthz", nil, nil),
+		h.do(http.MethodGet, listPath(testApp), authed(), nil),
+		h.do(http.MethodGet, "/nowhere", nil, nil),
+		h.add(testApp, `{"status":"String"}`),
+	} {
+		if res.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("a %d answer without X-Content-Type-Options: nosniff", res.status)
+		}
+	}
+}

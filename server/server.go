@@ -37,6 +37,7 @@ import (
 	"github.com/connector-group/members-api/openapi"
 	"github.com/connector-group/members-api/server/faults"
 	"github.com/connector-group/members-api/server/journal"
+	"github.com/connector-group/members-api/server/pages"
 	"github.com/connector-group/members-api/server/store"
 )
 
@@ -163,7 +164,8 @@ func New(cfg Config) (*Server, error) {
 		echoapi.RegisterHandlersWithOptions(newMemberRouter(e.Group(prefix), operations), h,
 			echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	}
-	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: members, journal: requests, misbehave: misbehave, dashboard: dashboard},
+	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: members, journal: requests, misbehave: misbehave,
+		dashboard: dashboard, dashboardPolicy: pages.ContentSecurityPolicy(dashboard)},
 		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	if err := servesEveryOperation(e, all); err != nil {
 		return nil, err
