@@ -25,7 +25,7 @@ import (
 )
 
 // browser starts a headless Chromium for t.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -33,6 +33,7 @@ func browser(t *testing.T) context.Context {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
@@ -226,4 +227,40 @@ func TestDashboardCannotBeFramed(t *testing.T) {
 		t.Fatal("opened directly, the dashboard made no call: the check above proves nothing")
 	}
 	fmt.Fprintln(os.Stderr, "e2e: the dashboard refused to be framed by another origin")
+}
+
+// TestRebindingIsRefused: a page served under a name of the attacker's that
+// DNS resolves to 127.0.0.1 (here Chromium's --host-resolver-rules) is the
+// mock's own origin to the browser: without the Host check its script could
+// read the journal and reset the mock. The mock answers it 403, the page
+// itself, its fetches of the API and of the admin API alike.
+func TestRebindingIsRefused(t *testing.T) {
+	mock, err := server.New(server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	ctx := browser(t, chromedp.Flag("host-resolver-rules", "MAP rebound.example 127.0.0.1"))
+	evil := "http://rebound.example:" + port
+
+	step(t, ctx, "open the mock under the rebound name", chromedp.Navigate(evil+"/_admin/"))
+	waitFor(t, ctx, "the 403 envelope", `document.body.innerText.includes('"code":"Forbidden"')`)
+	statuses, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`Promise.all([
+		fetch("/_admin/requests", {headers: {Authorization: "Bearer any"}}).then(r => r.status),
+		fetch("/_admin/reset", {method: "POST", headers: {Authorization: "Bearer any"}}).then(r => r.status),
+		fetch("/applications/`+uuid.NewString()+`/connectorGroup/members", {headers: {Authorization: "Bearer any"}}).then(r => r.status),
+	])`, chromedp.EvalAsValue, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(statuses) != 3 || statuses[0] != 403 || statuses[1] != 403 || statuses[2] != 403 {
+		t.Fatalf("the rebound page's fetches answered %v, want 403 each", statuses)
+	}
+	screenshot(t, ctx, "rebound.png")
+	// The control: the same mock on 127.0.0.1 answers the same page.
+	step(t, ctx, "open the mock on 127.0.0.1", chromedp.Navigate(srv.URL+"/_admin/"))
+	waitFor(t, ctx, "the dashboard", `document.querySelector("#apps") !== null`)
+	fmt.Fprintf(os.Stderr, "e2e: a page rebound to 127.0.0.1 got 403s: %v\n", statuses)
 }

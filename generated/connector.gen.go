@@ -57,6 +57,7 @@ func (e ConnectorStatus) Valid() bool {
 const (
 	ErrorCodeBadGateway                 ErrorCode = "BadGateway"
 	ErrorCodeBadRequest                 ErrorCode = "BadRequest"
+	ErrorCodeForbidden                  ErrorCode = "Forbidden"
 	ErrorCodeGatewayTimeout             ErrorCode = "GatewayTimeout"
 	ErrorCodeInternalServerError        ErrorCode = "InternalServerError"
 	ErrorCodeInvalidAuthenticationToken ErrorCode = "InvalidAuthenticationToken"
@@ -75,6 +76,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeBadGateway:
 		return true
 	case ErrorCodeBadRequest:
+		return true
+	case ErrorCodeForbidden:
 		return true
 	case ErrorCodeGatewayTimeout:
 		return true
@@ -211,6 +214,9 @@ type BadGateway = ODataError
 
 // BadRequest The body of every non-2xx response.
 type BadRequest = ODataError
+
+// Forbidden The body of every non-2xx response.
+type Forbidden = ODataError
 
 // GatewayTimeout The body of every non-2xx response.
 type GatewayTimeout = ODataError
@@ -1886,6 +1892,12 @@ type ListConnectorGroupMembersResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ListConnectorGroupMembersResponse403Headers the declared response headers of an HTTP 403 response for ListConnectorGroupMembers
+type ListConnectorGroupMembersResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ListConnectorGroupMembersResponse405Headers the declared response headers of an HTTP 405 response for ListConnectorGroupMembers
 type ListConnectorGroupMembersResponse405Headers struct {
 	Allow           string
@@ -1949,6 +1961,8 @@ type ListConnectorGroupMembersResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -1967,6 +1981,8 @@ type ListConnectorGroupMembersResponse struct {
 	Headers400 *ListConnectorGroupMembersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListConnectorGroupMembersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListConnectorGroupMembersResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ListConnectorGroupMembersResponse405Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -1994,6 +2010,11 @@ func (r ListConnectorGroupMembersResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListConnectorGroupMembersResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListConnectorGroupMembersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2080,6 +2101,12 @@ type HeadConnectorGroupMembersResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// HeadConnectorGroupMembersResponse403Headers the declared response headers of an HTTP 403 response for HeadConnectorGroupMembers
+type HeadConnectorGroupMembersResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadConnectorGroupMembersResponse405Headers the declared response headers of an HTTP 405 response for HeadConnectorGroupMembers
 type HeadConnectorGroupMembersResponse405Headers struct {
 	Allow           string
@@ -2143,6 +2170,8 @@ type HeadConnectorGroupMembersResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -2161,6 +2190,8 @@ type HeadConnectorGroupMembersResponse struct {
 	Headers400 *HeadConnectorGroupMembersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadConnectorGroupMembersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadConnectorGroupMembersResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadConnectorGroupMembersResponse405Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -2188,6 +2219,11 @@ func (r HeadConnectorGroupMembersResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r HeadConnectorGroupMembersResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadConnectorGroupMembersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2290,6 +2326,12 @@ type AddConnectorGroupMemberResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// AddConnectorGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for AddConnectorGroupMember
+type AddConnectorGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // AddConnectorGroupMemberResponse405Headers the declared response headers of an HTTP 405 response for AddConnectorGroupMember
 type AddConnectorGroupMemberResponse405Headers struct {
 	Allow           string
@@ -2371,6 +2413,8 @@ type AddConnectorGroupMemberResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -2395,6 +2439,8 @@ type AddConnectorGroupMemberResponse struct {
 	Headers400 *AddConnectorGroupMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AddConnectorGroupMemberResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AddConnectorGroupMemberResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *AddConnectorGroupMemberResponse405Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -2426,6 +2472,11 @@ func (r AddConnectorGroupMemberResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r AddConnectorGroupMemberResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddConnectorGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2522,6 +2573,12 @@ type GetConnectorGroupMemberResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// GetConnectorGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for GetConnectorGroupMember
+type GetConnectorGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetConnectorGroupMemberResponse404Headers the declared response headers of an HTTP 404 response for GetConnectorGroupMember
 type GetConnectorGroupMemberResponse404Headers struct {
 	RateLimitLimit     *int
@@ -2594,6 +2651,8 @@ type GetConnectorGroupMemberResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON405 the response for an HTTP 405 `application/json` response
@@ -2614,6 +2673,8 @@ type GetConnectorGroupMemberResponse struct {
 	Headers400 *GetConnectorGroupMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetConnectorGroupMemberResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetConnectorGroupMemberResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetConnectorGroupMemberResponse404Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
@@ -2643,6 +2704,11 @@ func (r GetConnectorGroupMemberResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetConnectorGroupMemberResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConnectorGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -2734,6 +2800,12 @@ type HeadConnectorGroupMemberResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// HeadConnectorGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for HeadConnectorGroupMember
+type HeadConnectorGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadConnectorGroupMemberResponse404Headers the declared response headers of an HTTP 404 response for HeadConnectorGroupMember
 type HeadConnectorGroupMemberResponse404Headers struct {
 	RateLimitLimit     *int
@@ -2806,6 +2878,8 @@ type HeadConnectorGroupMemberResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON405 the response for an HTTP 405 `application/json` response
@@ -2826,6 +2900,8 @@ type HeadConnectorGroupMemberResponse struct {
 	Headers400 *HeadConnectorGroupMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadConnectorGroupMemberResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadConnectorGroupMemberResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *HeadConnectorGroupMemberResponse404Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
@@ -2855,6 +2931,11 @@ func (r HeadConnectorGroupMemberResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r HeadConnectorGroupMemberResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadConnectorGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -2946,6 +3027,12 @@ type RemoveConnectorGroupMemberResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// RemoveConnectorGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for RemoveConnectorGroupMember
+type RemoveConnectorGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // RemoveConnectorGroupMemberResponse404Headers the declared response headers of an HTTP 404 response for RemoveConnectorGroupMember
 type RemoveConnectorGroupMemberResponse404Headers struct {
 	RateLimitLimit     *int
@@ -3016,6 +3103,8 @@ type RemoveConnectorGroupMemberResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON405 the response for an HTTP 405 `application/json` response
@@ -3036,6 +3125,8 @@ type RemoveConnectorGroupMemberResponse struct {
 	Headers400 *RemoveConnectorGroupMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RemoveConnectorGroupMemberResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RemoveConnectorGroupMemberResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *RemoveConnectorGroupMemberResponse404Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
@@ -3060,6 +3151,11 @@ func (r RemoveConnectorGroupMemberResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r RemoveConnectorGroupMemberResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoveConnectorGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -3140,6 +3236,12 @@ type GetDocsResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// GetDocsResponse403Headers the declared response headers of an HTTP 403 response for GetDocs
+type GetDocsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetDocsResponse405Headers the declared response headers of an HTTP 405 response for GetDocs
 type GetDocsResponse405Headers struct {
 	Allow           string
@@ -3161,6 +3263,8 @@ type GetDocsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3169,6 +3273,8 @@ type GetDocsResponse struct {
 	Headers200 *GetDocsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetDocsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetDocsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetDocsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3178,6 +3284,11 @@ type GetDocsResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetDocsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDocsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -3233,6 +3344,12 @@ type HeadDocsResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// HeadDocsResponse403Headers the declared response headers of an HTTP 403 response for HeadDocs
+type HeadDocsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadDocsResponse405Headers the declared response headers of an HTTP 405 response for HeadDocs
 type HeadDocsResponse405Headers struct {
 	Allow           string
@@ -3254,6 +3371,8 @@ type HeadDocsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3262,6 +3381,8 @@ type HeadDocsResponse struct {
 	Headers200 *HeadDocsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadDocsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadDocsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadDocsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3271,6 +3392,11 @@ type HeadDocsResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r HeadDocsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadDocsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -3326,6 +3452,12 @@ type GetDocsAssetResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// GetDocsAssetResponse403Headers the declared response headers of an HTTP 403 response for GetDocsAsset
+type GetDocsAssetResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetDocsAssetResponse404Headers the declared response headers of an HTTP 404 response for GetDocsAsset
 type GetDocsAssetResponse404Headers struct {
 	RateLimitLimit     *int
@@ -3356,6 +3488,8 @@ type GetDocsAssetResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON405 the response for an HTTP 405 `application/json` response
@@ -3366,6 +3500,8 @@ type GetDocsAssetResponse struct {
 	Headers200 *GetDocsAssetResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetDocsAssetResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetDocsAssetResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetDocsAssetResponse404Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
@@ -3377,6 +3513,11 @@ type GetDocsAssetResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetDocsAssetResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDocsAssetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -3437,6 +3578,12 @@ type HeadDocsAssetResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// HeadDocsAssetResponse403Headers the declared response headers of an HTTP 403 response for HeadDocsAsset
+type HeadDocsAssetResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadDocsAssetResponse404Headers the declared response headers of an HTTP 404 response for HeadDocsAsset
 type HeadDocsAssetResponse404Headers struct {
 	RateLimitLimit     *int
@@ -3467,6 +3614,8 @@ type HeadDocsAssetResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON405 the response for an HTTP 405 `application/json` response
@@ -3477,6 +3626,8 @@ type HeadDocsAssetResponse struct {
 	Headers200 *HeadDocsAssetResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadDocsAssetResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadDocsAssetResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *HeadDocsAssetResponse404Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
@@ -3488,6 +3639,11 @@ type HeadDocsAssetResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r HeadDocsAssetResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadDocsAssetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -3548,6 +3704,12 @@ type GetHealthResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// GetHealthResponse403Headers the declared response headers of an HTTP 403 response for GetHealth
+type GetHealthResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetHealthResponse405Headers the declared response headers of an HTTP 405 response for GetHealth
 type GetHealthResponse405Headers struct {
 	Allow           string
@@ -3571,6 +3733,8 @@ type GetHealthResponse struct {
 	JSON200 *Health
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3579,6 +3743,8 @@ type GetHealthResponse struct {
 	Headers200 *GetHealthResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetHealthResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetHealthResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetHealthResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3593,6 +3759,11 @@ func (r GetHealthResponse) GetJSON200() *Health {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetHealthResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetHealthResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -3648,6 +3819,12 @@ type HeadHealthResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// HeadHealthResponse403Headers the declared response headers of an HTTP 403 response for HeadHealth
+type HeadHealthResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadHealthResponse405Headers the declared response headers of an HTTP 405 response for HeadHealth
 type HeadHealthResponse405Headers struct {
 	Allow           string
@@ -3671,6 +3848,8 @@ type HeadHealthResponse struct {
 	JSON200 *Health
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3679,6 +3858,8 @@ type HeadHealthResponse struct {
 	Headers200 *HeadHealthResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadHealthResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadHealthResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadHealthResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3693,6 +3874,11 @@ func (r HeadHealthResponse) GetJSON200() *Health {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r HeadHealthResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadHealthResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -3748,6 +3934,12 @@ type GetMetricsResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// GetMetricsResponse403Headers the declared response headers of an HTTP 403 response for GetMetrics
+type GetMetricsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetMetricsResponse405Headers the declared response headers of an HTTP 405 response for GetMetrics
 type GetMetricsResponse405Headers struct {
 	Allow           string
@@ -3769,6 +3961,8 @@ type GetMetricsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3777,6 +3971,8 @@ type GetMetricsResponse struct {
 	Headers200 *GetMetricsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetMetricsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetMetricsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetMetricsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3786,6 +3982,11 @@ type GetMetricsResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetMetricsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMetricsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -3841,6 +4042,12 @@ type HeadMetricsResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// HeadMetricsResponse403Headers the declared response headers of an HTTP 403 response for HeadMetrics
+type HeadMetricsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadMetricsResponse405Headers the declared response headers of an HTTP 405 response for HeadMetrics
 type HeadMetricsResponse405Headers struct {
 	Allow           string
@@ -3862,6 +4069,8 @@ type HeadMetricsResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3870,6 +4079,8 @@ type HeadMetricsResponse struct {
 	Headers200 *HeadMetricsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadMetricsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadMetricsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadMetricsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3879,6 +4090,11 @@ type HeadMetricsResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r HeadMetricsResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadMetricsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -3934,6 +4150,12 @@ type GetOpenAPIJSONResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// GetOpenAPIJSONResponse403Headers the declared response headers of an HTTP 403 response for GetOpenAPIJSON
+type GetOpenAPIJSONResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetOpenAPIJSONResponse405Headers the declared response headers of an HTTP 405 response for GetOpenAPIJSON
 type GetOpenAPIJSONResponse405Headers struct {
 	Allow           string
@@ -3957,6 +4179,8 @@ type GetOpenAPIJSONResponse struct {
 	JSON200 *map[string]interface{}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3965,6 +4189,8 @@ type GetOpenAPIJSONResponse struct {
 	Headers200 *GetOpenAPIJSONResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOpenAPIJSONResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetOpenAPIJSONResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetOpenAPIJSONResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -3979,6 +4205,11 @@ func (r GetOpenAPIJSONResponse) GetJSON200() *map[string]interface{} {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIJSONResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -4034,6 +4265,12 @@ type HeadOpenAPIJSONResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// HeadOpenAPIJSONResponse403Headers the declared response headers of an HTTP 403 response for HeadOpenAPIJSON
+type HeadOpenAPIJSONResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadOpenAPIJSONResponse405Headers the declared response headers of an HTTP 405 response for HeadOpenAPIJSON
 type HeadOpenAPIJSONResponse405Headers struct {
 	Allow           string
@@ -4057,6 +4294,8 @@ type HeadOpenAPIJSONResponse struct {
 	JSON200 *map[string]interface{}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4065,6 +4304,8 @@ type HeadOpenAPIJSONResponse struct {
 	Headers200 *HeadOpenAPIJSONResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadOpenAPIJSONResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadOpenAPIJSONResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadOpenAPIJSONResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -4079,6 +4320,11 @@ func (r HeadOpenAPIJSONResponse) GetJSON200() *map[string]interface{} {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r HeadOpenAPIJSONResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadOpenAPIJSONResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -4134,6 +4380,12 @@ type GetOpenAPIYAMLResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// GetOpenAPIYAMLResponse403Headers the declared response headers of an HTTP 403 response for GetOpenAPIYAML
+type GetOpenAPIYAMLResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetOpenAPIYAMLResponse405Headers the declared response headers of an HTTP 405 response for GetOpenAPIYAML
 type GetOpenAPIYAMLResponse405Headers struct {
 	Allow           string
@@ -4157,6 +4409,8 @@ type GetOpenAPIYAMLResponse struct {
 	YAML200 *string
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4165,6 +4419,8 @@ type GetOpenAPIYAMLResponse struct {
 	Headers200 *GetOpenAPIYAMLResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOpenAPIYAMLResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetOpenAPIYAMLResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetOpenAPIYAMLResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -4179,6 +4435,11 @@ func (r GetOpenAPIYAMLResponse) GetYAML200() *string {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetOpenAPIYAMLResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetOpenAPIYAMLResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -4234,6 +4495,12 @@ type HeadOpenAPIYAMLResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// HeadOpenAPIYAMLResponse403Headers the declared response headers of an HTTP 403 response for HeadOpenAPIYAML
+type HeadOpenAPIYAMLResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadOpenAPIYAMLResponse405Headers the declared response headers of an HTTP 405 response for HeadOpenAPIYAML
 type HeadOpenAPIYAMLResponse405Headers struct {
 	Allow           string
@@ -4257,6 +4524,8 @@ type HeadOpenAPIYAMLResponse struct {
 	YAML200 *string
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *MethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4265,6 +4534,8 @@ type HeadOpenAPIYAMLResponse struct {
 	Headers200 *HeadOpenAPIYAMLResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadOpenAPIYAMLResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadOpenAPIYAMLResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadOpenAPIYAMLResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -4279,6 +4550,11 @@ func (r HeadOpenAPIYAMLResponse) GetYAML200() *string {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r HeadOpenAPIYAMLResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadOpenAPIYAMLResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -4654,6 +4930,13 @@ func ParseListConnectorGroupMembersResponse(rsp *http.Response) (*ListConnectorG
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4799,6 +5082,23 @@ func ParseListConnectorGroupMembersResponse(rsp *http.Response) (*ListConnectorG
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListConnectorGroupMembersResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers ListConnectorGroupMembersResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -5067,6 +5367,13 @@ func ParseHeadConnectorGroupMembersResponse(rsp *http.Response) (*HeadConnectorG
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5212,6 +5519,23 @@ func ParseHeadConnectorGroupMembersResponse(rsp *http.Response) (*HeadConnectorG
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadConnectorGroupMembersResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadConnectorGroupMembersResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -5483,6 +5807,13 @@ func ParseAddConnectorGroupMemberResponse(rsp *http.Response) (*AddConnectorGrou
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5729,6 +6060,23 @@ func ParseAddConnectorGroupMemberResponse(rsp *http.Response) (*AddConnectorGrou
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AddConnectorGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers AddConnectorGroupMemberResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -6073,6 +6421,13 @@ func ParseGetConnectorGroupMemberResponse(rsp *http.Response) (*GetConnectorGrou
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6225,6 +6580,23 @@ func ParseGetConnectorGroupMemberResponse(rsp *http.Response) (*GetConnectorGrou
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetConnectorGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetConnectorGroupMemberResponse404Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -6531,6 +6903,13 @@ func ParseHeadConnectorGroupMemberResponse(rsp *http.Response) (*HeadConnectorGr
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6683,6 +7062,23 @@ func ParseHeadConnectorGroupMemberResponse(rsp *http.Response) (*HeadConnectorGr
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadConnectorGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers HeadConnectorGroupMemberResponse404Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -6985,6 +7381,13 @@ func ParseRemoveConnectorGroupMemberResponse(rsp *http.Response) (*RemoveConnect
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7137,6 +7540,23 @@ func ParseRemoveConnectorGroupMemberResponse(rsp *http.Response) (*RemoveConnect
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RemoveConnectorGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers RemoveConnectorGroupMemberResponse404Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -7429,6 +7849,13 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7494,6 +7921,23 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetDocsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetDocsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -7582,6 +8026,13 @@ func ParseHeadDocsResponse(rsp *http.Response) (*HeadDocsResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7647,6 +8098,23 @@ func ParseHeadDocsResponse(rsp *http.Response) (*HeadDocsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadDocsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadDocsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -7735,6 +8203,13 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7807,6 +8282,23 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetDocsAssetResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetDocsAssetResponse404Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -7933,6 +8425,13 @@ func ParseHeadDocsAssetResponse(rsp *http.Response) (*HeadDocsAssetResponse, err
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8005,6 +8504,23 @@ func ParseHeadDocsAssetResponse(rsp *http.Response) (*HeadDocsAssetResponse, err
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadDocsAssetResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers HeadDocsAssetResponse404Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
@@ -8138,6 +8654,13 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8203,6 +8726,23 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetHealthResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetHealthResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -8298,6 +8838,13 @@ func ParseHeadHealthResponse(rsp *http.Response) (*HeadHealthResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8363,6 +8910,23 @@ func ParseHeadHealthResponse(rsp *http.Response) (*HeadHealthResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadHealthResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadHealthResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -8451,6 +9015,13 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8516,6 +9087,23 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetMetricsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetMetricsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -8604,6 +9192,13 @@ func ParseHeadMetricsResponse(rsp *http.Response) (*HeadMetricsResponse, error) 
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8669,6 +9264,23 @@ func ParseHeadMetricsResponse(rsp *http.Response) (*HeadMetricsResponse, error) 
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadMetricsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadMetricsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -8764,6 +9376,13 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8829,6 +9448,23 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetOpenAPIJSONResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetOpenAPIJSONResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -8924,6 +9560,13 @@ func ParseHeadOpenAPIJSONResponse(rsp *http.Response) (*HeadOpenAPIJSONResponse,
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8989,6 +9632,23 @@ func ParseHeadOpenAPIJSONResponse(rsp *http.Response) (*HeadOpenAPIJSONResponse,
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadOpenAPIJSONResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadOpenAPIJSONResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -9084,6 +9744,13 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9149,6 +9816,23 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetOpenAPIYAMLResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetOpenAPIYAMLResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -9244,6 +9928,13 @@ func ParseHeadOpenAPIYAMLResponse(rsp *http.Response) (*HeadOpenAPIYAMLResponse,
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest MethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9309,6 +10000,23 @@ func ParseHeadOpenAPIYAMLResponse(rsp *http.Response) (*HeadOpenAPIYAMLResponse,
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadOpenAPIYAMLResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadOpenAPIYAMLResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {

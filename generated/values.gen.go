@@ -23,5 +23,5 @@ func ConnectorStatusValues() []ConnectorStatus {
 
 // ErrorCodeValues are the values of #/components/schemas/errorCode, in the spec's order.
 func ErrorCodeValues() []ErrorCode {
-	return []ErrorCode{"Request_BadRequest", "BadRequest", "InvalidAuthenticationToken", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError", "TooManyRequests", "BadGateway", "ServiceUnavailable", "GatewayTimeout"}
+	return []ErrorCode{"Request_BadRequest", "BadRequest", "InvalidAuthenticationToken", "Forbidden", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError", "TooManyRequests", "BadGateway", "ServiceUnavailable", "GatewayTimeout"}
 }

@@ -74,6 +74,7 @@ func TestDegradedFollows(t *testing.T) {
 	}
 	body := ` + "`" + `{"externalIp":"203.0.113.7","machineName":"m","status":"` + "`" + ` + string(generated.ConnectorStatusDegraded) + ` + "`" + `"}` + "`" + `
 	req := httptest.NewRequest(http.MethodPost, "/applications/0f8fad5b-d9cb-469f-a165-70867728950e/connectorGroup/members/$ref", strings.NewReader(body))
+	req.Host = "127.0.0.1:8080" // httptest's example.com is no host the mock answers
 	req.Header.Set("Authorization", "Bearer t")
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()

@@ -156,7 +156,7 @@ func walkMembers(t *testing.T, h *harness, app string, top int) []string {
 		}
 		target = ""
 		if page.OdataNextLink != nil {
-			target = strings.TrimPrefix(*page.OdataNextLink, "http://example.com")
+			target = strings.TrimPrefix(*page.OdataNextLink, "http://127.0.0.1:8080")
 		}
 	}
 	return ids

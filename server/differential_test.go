@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -201,7 +200,7 @@ func FuzzValidatorAgreesWithKin(f *testing.F) {
 			t.Skip()
 		}
 		// The add: its body and Prefer.
-		add := httptest.NewRequest(http.MethodPost, addPath(testApp), bytes.NewReader(body))
+		add := newRequest(http.MethodPost, addPath(testApp), bytes.NewReader(body))
 		add.Header.Set("Content-Type", "application/json")
 		if prefer != "" {
 			add.Header.Set("Prefer", prefer)
@@ -219,7 +218,7 @@ func FuzzValidatorAgreesWithKin(f *testing.F) {
 			t.Errorf("add with body %q, Prefer %q:\ngenerated: %q\nkin:       %q", body, prefer, got, want)
 		}
 		// The list: its query.
-		list := httptest.NewRequest(http.MethodGet, listPath(testApp)+"?"+values.Encode(), nil)
+		list := newRequest(http.MethodGet, listPath(testApp)+"?"+values.Encode(), nil)
 		want = kinVerdict(t, list)
 		got, _ = generatedVerdict(list, map[string]string{"applicationsId": testApp}, nil)
 		if !slices.Equal(got, want) {

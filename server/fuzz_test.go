@@ -45,7 +45,7 @@ func FuzzAddMember(f *testing.F) {
 	_, do := fuzzHarness(f)
 	app := uuid.NewString()
 	f.Fuzz(func(t *testing.T, body []byte, contentType, prefer string) {
-		req := httptest.NewRequest(http.MethodPost, addPath(app), strings.NewReader(string(body)))
+		req := newRequest(http.MethodPost, addPath(app), strings.NewReader(string(body)))
 		req.Header.Set("Authorization", "Bearer fuzz")
 		if contentType != "" {
 			req.Header["Content-Type"] = []string{contentType}
@@ -63,7 +63,7 @@ func FuzzAddMember(f *testing.F) {
 			t.Fatalf("accepted a body that is not a JSON object: %q", body)
 		}
 		loc := res.header.Get("Location")
-		get := httptest.NewRequest(http.MethodGet, strings.TrimPrefix(loc, "http://example.com"), nil)
+		get := newRequest(http.MethodGet, strings.TrimPrefix(loc, "http://127.0.0.1:8080"), nil)
 		get.Header.Set("Authorization", "Bearer fuzz")
 		stored := do(t, get)
 		if stored.status != http.StatusOK {
@@ -83,7 +83,7 @@ func FuzzAddMember(f *testing.F) {
 			t.Fatalf("the 201 body %s differs from the stored member %s", res.body, stored.body)
 		}
 		// Leave the group as it was, so the fuzzer's memory stays flat.
-		del := httptest.NewRequest(http.MethodDelete, strings.TrimPrefix(loc, "http://example.com")+"/$ref", nil)
+		del := newRequest(http.MethodDelete, strings.TrimPrefix(loc, "http://127.0.0.1:8080")+"/$ref", nil)
 		del.Header.Set("Authorization", "Bearer fuzz")
 		if res := do(t, del); res.status != http.StatusNoContent {
 			t.Fatalf("removing the added member: %d", res.status)
@@ -101,7 +101,7 @@ func FuzzListAndGet(f *testing.F) {
 	h, do := fuzzHarness(f)
 	// A few members, so that gets and pages find something.
 	for i := range 5 {
-		req := httptest.NewRequest(http.MethodPost, addPath(testApp), strings.NewReader(withField("machineName", `"m`+string(rune('0'+i))+`"`)))
+		req := newRequest(http.MethodPost, addPath(testApp), strings.NewReader(withField("machineName", `"m`+string(rune('0'+i))+`"`)))
 		req.Header.Set("Authorization", "Bearer fuzz")
 		req.Header.Set("Content-Type", "application/json")
 		h.ServeHTTP(httptest.NewRecorder(), req)
@@ -133,7 +133,7 @@ func FuzzListAndGet(f *testing.F) {
 			if method == http.MethodDelete && res.status == http.StatusNoContent {
 				// Put it back, so the other inputs keep finding members.
 				id, _ := uuid.Parse(connectorID)
-				add := httptest.NewRequest(http.MethodPost, addPath(app), strings.NewReader(withField("id", `"`+id.String()+`"`)))
+				add := newRequest(http.MethodPost, addPath(app), strings.NewReader(withField("id", `"`+id.String()+`"`)))
 				add.Header.Set("Authorization", "Bearer fuzz")
 				add.Header.Set("Content-Type", "application/json")
 				h.ServeHTTP(httptest.NewRecorder(), add)

@@ -94,10 +94,17 @@ type result struct {
 // do sends a request and checks the response against the spec.
 func (h *harness) do(method, target string, header http.Header, body io.Reader) result {
 	h.t.Helper()
-	req := httptest.NewRequest(method, target, body)
+	req := newRequest(method, target, body)
 	for k, v := range header {
 		req.Header[k] = v
 	}
+	return h.send(req)
+}
+
+// send serves req and checks the answer against the spec.
+func (h *harness) send(req *http.Request) result {
+	h.t.Helper()
+	method := req.Method
 	rec := httptest.NewRecorder()
 	h.handler.ServeHTTP(rec, req)
 	res := result{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
@@ -217,4 +224,15 @@ var storeKinds = []struct {
 		tb.Cleanup(func() { _ = s.Close() })
 		return s
 	}},
+}
+
+// newRequest is httptest.NewRequest addressed as a client of the mock
+// addresses it, to 127.0.0.1:8080, rather than to httptest's example.com,
+// a name the mock does not answer (hosts.go).
+func newRequest(method, target string, body io.Reader) *http.Request {
+	req := httptest.NewRequest(method, target, body)
+	if req.Host == "example.com" {
+		req.Host = "127.0.0.1:8080"
+	}
+	return req
 }

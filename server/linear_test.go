@@ -46,7 +46,7 @@ var worstCases = []worstCase{
 }
 
 func worstRequest(target, body string) *http.Request {
-	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
+	req := newRequest(http.MethodPost, target, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer t")
 	req.Header.Set("Content-Type", "application/json")
 	return req

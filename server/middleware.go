@@ -100,11 +100,11 @@ type observers struct {
 
 // withCommon is what every request goes through, unknown routes included, in
 // this order: a request-id and the client-request-id echoed before anything
-// can fail; OPTIONS refused; a panic recovered into an error; the error
+// can fail; a Host the mock does not answer refused (hosts.go); OPTIONS refused; a panic recovered into an error; the error
 // rendered, so that the status logged is the status sent; then the outcome
 // told to the access log, the metrics and (but for the admin API, /metrics
 // and the pages) the journal.
-func withCommon(obs observers, routes routeTable) echo.MiddlewareFunc {
+func withCommon(obs observers, routes routeTable, hosts hostPolicy) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -120,7 +120,11 @@ func withCommon(obs observers, routes routeTable) echo.MiddlewareFunc {
 				h[canonicalClientRequestID] = []string{id}
 			}
 			out := outcome{}
-			if err := callRecovering(rc, next); err != nil {
+			if !hosts.allows(req.Host) {
+				// Before anything else: a page rebound to 127.0.0.1 reaches
+				// neither the API, nor the admin API, nor the pages.
+				out = renderError(rc, obs.logger, routes, forbiddenHost(req.Host))
+			} else if err := callRecovering(rc, next); err != nil {
 				out = renderError(rc, obs.logger, routes, err)
 			} else {
 				out.status = c.Response().Status

@@ -66,6 +66,10 @@ type Config struct {
 	// Seed, when not 0, makes the faults and latencies drawn repeat from run
 	// to run for the same requests in the same order.
 	Seed uint64
+	// AllowedHosts are the Host names answered besides IP addresses,
+	// localhost and *.localhost (say, a Compose service's name); "*" answers
+	// any, turning the defence against DNS rebinding off.
+	AllowedHosts []string
 	// JournalSize is how many requests the journal keeps: 0 means
 	// journal.DefaultSize, a negative number turns the journal off.
 	JournalSize int
@@ -122,6 +126,10 @@ func New(cfg Config) (*Server, error) {
 	if members == nil {
 		members = store.NewMemory()
 	}
+	hosts, err := newHostPolicy(cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
 	tokens, err := newSkipTokens(cfg.SkipTokenKey)
 	if err != nil {
 		return nil, err
@@ -171,7 +179,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	// Echo applies e.Use's middleware to every route whenever it was added.
-	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, newRouteTable(e.Routes())))
+	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, newRouteTable(e.Routes()), hosts))
 	return &Server{handler: normalizePath(e), misbehave: misbehave, journal: requests, store: members}, nil
 }
 

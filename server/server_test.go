@@ -29,7 +29,7 @@ func TestAddMinimal(t *testing.T) {
 			t.Errorf("204 with a body: %s", res.body)
 		}
 		loc := res.header.Get("Location")
-		prefix := "http://example.com" + listPath(testApp) + "/"
+		prefix := "http://127.0.0.1:8080" + listPath(testApp) + "/"
 		if !strings.HasPrefix(loc, prefix) || !guidPattern.MatchString(strings.TrimPrefix(loc, prefix)) {
 			t.Errorf("Location = %q, want %s<GUID>", loc, prefix)
 		}
@@ -43,7 +43,7 @@ func TestAddMinimal(t *testing.T) {
 			t.Errorf("Preference-Applied = %q on a 204", got)
 		}
 		// The Location names the stored member.
-		get := h.do(http.MethodGet, strings.TrimPrefix(loc, "http://example.com"), authed(), nil)
+		get := h.do(http.MethodGet, strings.TrimPrefix(loc, "http://127.0.0.1:8080"), authed(), nil)
 		if get.status != http.StatusOK {
 			t.Fatalf("GET Location: %d %s", get.status, get.body)
 		}
@@ -67,8 +67,8 @@ func TestAddRepresentation(t *testing.T) {
 		t.Fatalf("status %d, want 201\n%s", res.status, res.body)
 	}
 	for k, want := range map[string]string{
-		"Location":           "http://example.com" + memberPath(testApp, id),
-		"OData-EntityId":     "http://example.com" + memberPath(testApp, id),
+		"Location":           "http://127.0.0.1:8080" + memberPath(testApp, id),
+		"OData-EntityId":     "http://127.0.0.1:8080" + memberPath(testApp, id),
 		"Preference-Applied": "return=representation",
 		"Vary":               "Prefer",
 		"Content-Type":       "application/json",
@@ -190,7 +190,7 @@ func TestListPaging(t *testing.T) {
 
 	// The nextLink keeps $top and is absolute.
 	first := h.list(listPath(testApp) + "?$top=3")
-	if first.OdataNextLink == nil || !strings.HasPrefix(*first.OdataNextLink, "http://example.com"+listPath(testApp)+"?$top=3&$skiptoken=") {
+	if first.OdataNextLink == nil || !strings.HasPrefix(*first.OdataNextLink, "http://127.0.0.1:8080"+listPath(testApp)+"?$top=3&$skiptoken=") {
 		t.Fatalf("nextLink = %v", first.OdataNextLink)
 	}
 	// Between pages: remove the last member seen and the next one due, add one.
@@ -267,17 +267,17 @@ func TestLocationScheme(t *testing.T) {
 		header []string
 		want   string
 	}{
-		{"plain", "http://example.com", "192.0.2.1:1234", nil, "http"},
-		{"TLS", "https://example.com", "192.0.2.1:1234", nil, "https"},
-		{"proxy on loopback", "http://example.com", "127.0.0.1:1234", []string{"X-Forwarded-Proto", "https"}, "https"},
-		{"proxy on a private address", "http://example.com", "10.1.2.3:1234", []string{"X-Forwarded-Ssl", "on"}, "https"},
-		{"X-Url-Scheme from loopback", "http://example.com", "[::1]:1234", []string{"X-Url-Scheme", "https"}, "https"},
-		{"forwarded header from a public peer is ignored", "http://example.com", "192.0.2.1:1234", []string{"X-Forwarded-Proto", "https"}, "http"},
+		{"plain", "http://127.0.0.1:8080", "192.0.2.1:1234", nil, "http"},
+		{"TLS", "https://127.0.0.1:8080", "192.0.2.1:1234", nil, "https"},
+		{"proxy on loopback", "http://127.0.0.1:8080", "127.0.0.1:1234", []string{"X-Forwarded-Proto", "https"}, "https"},
+		{"proxy on a private address", "http://127.0.0.1:8080", "10.1.2.3:1234", []string{"X-Forwarded-Ssl", "on"}, "https"},
+		{"X-Url-Scheme from loopback", "http://127.0.0.1:8080", "[::1]:1234", []string{"X-Url-Scheme", "https"}, "https"},
+		{"forwarded header from a public peer is ignored", "http://127.0.0.1:8080", "192.0.2.1:1234", []string{"X-Forwarded-Proto", "https"}, "http"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			send := func(method, path, body string, extra ...string) *httptest.ResponseRecorder {
-				req := httptest.NewRequest(method, tt.target+path, strings.NewReader(body))
+				req := newRequest(method, tt.target+path, strings.NewReader(body))
 				req.RemoteAddr = tt.peer
 				req.Header = jsonHeader(append(extra, tt.header...)...)
 				rec := httptest.NewRecorder()
@@ -286,7 +286,7 @@ func TestLocationScheme(t *testing.T) {
 				return rec
 			}
 			rec := send(http.MethodPost, addPath(testApp), validBody)
-			want := tt.want + "://example.com" + listPath(testApp) + "/"
+			want := tt.want + "://127.0.0.1:8080" + listPath(testApp) + "/"
 			if loc := rec.Header().Get("Location"); rec.Code != http.StatusNoContent || !strings.HasPrefix(loc, want) {
 				t.Errorf("add: %d, Location %q, want it to start %q", rec.Code, loc, want)
 			}
@@ -295,7 +295,7 @@ func TestLocationScheme(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || page.OdataNextLink == nil {
 				t.Fatalf("list: %d %s", rec.Code, rec.Body)
 			}
-			if next := *page.OdataNextLink; !strings.HasPrefix(next, tt.want+"://example.com"+listPath(testApp)+"?") {
+			if next := *page.OdataNextLink; !strings.HasPrefix(next, tt.want+"://127.0.0.1:8080"+listPath(testApp)+"?") {
 				t.Errorf("@odata.nextLink %q, want scheme %s", next, tt.want)
 			}
 		})
@@ -314,7 +314,7 @@ func TestRequestBodyGivenBack(t *testing.T) {
 		"valid, escaped (kin-openapi)": `{"externalIp":"203.0.113.7","machineName":"conn\u0065ctor","status":"active"}`,
 		"malformed":                    `{"externalIp":`,
 	} {
-		req := httptest.NewRequest(http.MethodPost, addPath(testApp), strings.NewReader(body))
+		req := newRequest(http.MethodPost, addPath(testApp), strings.NewReader(body))
 		req.Header = jsonHeader()
 		original := req.Body
 		rec := httptest.NewRecorder()

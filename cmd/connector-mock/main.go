@@ -45,6 +45,18 @@ type options struct {
 	seed              uint64
 	journalSize       int
 	seedFile          string
+	allowedHosts      string
+}
+
+// hosts is --allowed-hosts as a list: comma-separated, blanks dropped.
+func (o options) hosts() []string {
+	var out []string
+	for _, h := range strings.Split(o.allowedHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func main() {
@@ -104,6 +116,8 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.Uint64Var(&o.seed, "seed", 0, "draw faults and latencies from this `seed`, so a run can be repeated (default: a random one)")
 	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "how many requests the journal keeps (GET /_admin/requests); 0 turns it off")
 	fs.StringVar(&o.seedFile, "seed-file", "", "load the members in this JSON or YAML `file` at start-up, each checked as a POST")
+	fs.StringVar(&o.allowedHosts, "allowed-hosts", "", "Host `names` answered besides IP addresses, localhost and *.localhost, comma-separated\n"+
+		"(a Compose service's name, say); * answers any, turning off the defence against DNS rebinding")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API from memory.\n"+
 			"Each flag may also be set as CONNECTOR_MOCK_<FLAG> (for example CONNECTOR_MOCK_MAX_BODY).\n\n")
@@ -157,6 +171,11 @@ func (o options) check() error {
 	if err := o.faults.Check(); err != nil {
 		problems = append(problems, fmt.Errorf("the fault flags: %w", err))
 	}
+	for _, h := range o.hosts() {
+		if h != "*" && strings.ContainsAny(h, "/:@ \t") {
+			problems = append(problems, fmt.Errorf("--allowed-hosts: %q is not a host name (give names without a port or scheme, or *)", h))
+		}
+	}
 	if o.token != strings.TrimSpace(o.token) {
 		// Never print the token itself: it is a secret.
 		problems = append(problems, errors.New("--token begins or ends with white space, which no Authorization header can carry"))
@@ -178,7 +197,7 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 // requests in flight finish.
 func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) (err error) {
 	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed,
-		JournalSize: o.journalSize, Store: store.NewMemory()}
+		JournalSize: o.journalSize, Store: store.NewMemory(), AllowedHosts: o.hosts()}
 	if o.journalSize == 0 {
 		cfg.JournalSize = -1
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,11 @@ func TestParseFlags(t *testing.T) {
 		{name: "latency range upside down", args: []string{"--latency", "3s-1s"}, wantErr: "latency"},
 		{name: "rate limit without a window", args: []string{"--rate-limit", "5"}, wantErr: "rate limit"},
 		{name: "zero timeout turns it off", args: []string{"--read-timeout", "0"}, want: func(o options) bool { return o.readTimeout == 0 }},
+		{name: "allowed hosts", args: []string{"--allowed-hosts", "connector-mock, mock.internal"},
+			want: func(o options) bool { return slices.Equal(o.hosts(), []string{"connector-mock", "mock.internal"}) }},
+		{name: "allowed hosts from the environment", env: map[string]string{"CONNECTOR_MOCK_ALLOWED_HOSTS": "*"},
+			want: func(o options) bool { return slices.Equal(o.hosts(), []string{"*"}) }},
+		{name: "an allowed host with a port", args: []string{"--allowed-hosts", "mock:8080"}, wantErr: `--allowed-hosts: "mock:8080" is not a host name`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 const (
 	ConnectorErrorCodeBadGateway                 ConnectorErrorCode = "BadGateway"
 	ConnectorErrorCodeBadRequest                 ConnectorErrorCode = "BadRequest"
+	ConnectorErrorCodeForbidden                  ConnectorErrorCode = "Forbidden"
 	ConnectorErrorCodeGatewayTimeout             ConnectorErrorCode = "GatewayTimeout"
 	ConnectorErrorCodeInternalServerError        ConnectorErrorCode = "InternalServerError"
 	ConnectorErrorCodeInvalidAuthenticationToken ConnectorErrorCode = "InvalidAuthenticationToken"
@@ -40,6 +41,8 @@ func (e ConnectorErrorCode) Valid() bool {
 	case ConnectorErrorCodeBadGateway:
 		return true
 	case ConnectorErrorCodeBadRequest:
+		return true
+	case ConnectorErrorCodeForbidden:
 		return true
 	case ConnectorErrorCodeGatewayTimeout:
 		return true
@@ -215,6 +218,9 @@ type Faults = FaultSettings
 
 // ConnectorBadRequest The body of every non-2xx response.
 type ConnectorBadRequest = ConnectorODataError
+
+// ConnectorForbidden The body of every non-2xx response.
+type ConnectorForbidden = ConnectorODataError
 
 // ConnectorInternalServerError The body of every non-2xx response.
 type ConnectorInternalServerError = ConnectorODataError
@@ -1505,6 +1511,12 @@ type GetDashboardResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// GetDashboardResponse403Headers the declared response headers of an HTTP 403 response for GetDashboard
+type GetDashboardResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetDashboardResponse405Headers the declared response headers of an HTTP 405 response for GetDashboard
 type GetDashboardResponse405Headers struct {
 	Allow           string
@@ -1526,6 +1538,8 @@ type GetDashboardResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ConnectorBadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -1534,6 +1548,8 @@ type GetDashboardResponse struct {
 	Headers200 *GetDashboardResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetDashboardResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetDashboardResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetDashboardResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -1543,6 +1559,11 @@ type GetDashboardResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r GetDashboardResponse) GetJSON400() *ConnectorBadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDashboardResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -1598,6 +1619,12 @@ type HeadDashboardResponse400Headers struct {
 	RequestID          openapi_types.UUID
 }
 
+// HeadDashboardResponse403Headers the declared response headers of an HTTP 403 response for HeadDashboard
+type HeadDashboardResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadDashboardResponse405Headers the declared response headers of an HTTP 405 response for HeadDashboard
 type HeadDashboardResponse405Headers struct {
 	Allow           string
@@ -1619,6 +1646,8 @@ type HeadDashboardResponse struct {
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ConnectorBadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -1627,6 +1656,8 @@ type HeadDashboardResponse struct {
 	Headers200 *HeadDashboardResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadDashboardResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadDashboardResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadDashboardResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -1636,6 +1667,11 @@ type HeadDashboardResponse struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r HeadDashboardResponse) GetJSON400() *ConnectorBadRequest {
 	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadDashboardResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -1699,6 +1735,12 @@ type ListApplicationsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ListApplicationsResponse403Headers the declared response headers of an HTTP 403 response for ListApplications
+type ListApplicationsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ListApplicationsResponse405Headers the declared response headers of an HTTP 405 response for ListApplications
 type ListApplicationsResponse405Headers struct {
 	Allow           string
@@ -1724,6 +1766,8 @@ type ListApplicationsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -1734,6 +1778,8 @@ type ListApplicationsResponse struct {
 	Headers400 *ListApplicationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListApplicationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListApplicationsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ListApplicationsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -1753,6 +1799,11 @@ func (r ListApplicationsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListApplicationsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListApplicationsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -1816,6 +1867,12 @@ type HeadApplicationsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// HeadApplicationsResponse403Headers the declared response headers of an HTTP 403 response for HeadApplications
+type HeadApplicationsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadApplicationsResponse405Headers the declared response headers of an HTTP 405 response for HeadApplications
 type HeadApplicationsResponse405Headers struct {
 	Allow           string
@@ -1841,6 +1898,8 @@ type HeadApplicationsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -1851,6 +1910,8 @@ type HeadApplicationsResponse struct {
 	Headers400 *HeadApplicationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadApplicationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadApplicationsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadApplicationsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -1870,6 +1931,11 @@ func (r HeadApplicationsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r HeadApplicationsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadApplicationsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -1933,6 +1999,12 @@ type GetFaultsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// GetFaultsResponse403Headers the declared response headers of an HTTP 403 response for GetFaults
+type GetFaultsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // GetFaultsResponse405Headers the declared response headers of an HTTP 405 response for GetFaults
 type GetFaultsResponse405Headers struct {
 	Allow           string
@@ -1958,6 +2030,8 @@ type GetFaultsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -1968,6 +2042,8 @@ type GetFaultsResponse struct {
 	Headers400 *GetFaultsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetFaultsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetFaultsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *GetFaultsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -1987,6 +2063,11 @@ func (r GetFaultsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetFaultsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFaultsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2050,6 +2131,12 @@ type HeadFaultsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// HeadFaultsResponse403Headers the declared response headers of an HTTP 403 response for HeadFaults
+type HeadFaultsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadFaultsResponse405Headers the declared response headers of an HTTP 405 response for HeadFaults
 type HeadFaultsResponse405Headers struct {
 	Allow           string
@@ -2075,6 +2162,8 @@ type HeadFaultsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -2085,6 +2174,8 @@ type HeadFaultsResponse struct {
 	Headers400 *HeadFaultsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadFaultsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadFaultsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadFaultsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -2104,6 +2195,11 @@ func (r HeadFaultsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r HeadFaultsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadFaultsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2167,6 +2263,12 @@ type SetFaultsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// SetFaultsResponse403Headers the declared response headers of an HTTP 403 response for SetFaults
+type SetFaultsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // SetFaultsResponse405Headers the declared response headers of an HTTP 405 response for SetFaults
 type SetFaultsResponse405Headers struct {
 	Allow           string
@@ -2210,6 +2312,8 @@ type SetFaultsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -2224,6 +2328,8 @@ type SetFaultsResponse struct {
 	Headers400 *SetFaultsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SetFaultsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetFaultsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *SetFaultsResponse405Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -2247,6 +2353,11 @@ func (r SetFaultsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r SetFaultsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetFaultsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2320,6 +2431,12 @@ type ClearRequestsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ClearRequestsResponse403Headers the declared response headers of an HTTP 403 response for ClearRequests
+type ClearRequestsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ClearRequestsResponse405Headers the declared response headers of an HTTP 405 response for ClearRequests
 type ClearRequestsResponse405Headers struct {
 	Allow           string
@@ -2343,6 +2460,8 @@ type ClearRequestsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -2353,6 +2472,8 @@ type ClearRequestsResponse struct {
 	Headers400 *ClearRequestsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ClearRequestsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ClearRequestsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ClearRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -2367,6 +2488,11 @@ func (r ClearRequestsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ClearRequestsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ClearRequestsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2430,6 +2556,12 @@ type ListRequestsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ListRequestsResponse403Headers the declared response headers of an HTTP 403 response for ListRequests
+type ListRequestsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ListRequestsResponse405Headers the declared response headers of an HTTP 405 response for ListRequests
 type ListRequestsResponse405Headers struct {
 	Allow           string
@@ -2455,6 +2587,8 @@ type ListRequestsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -2465,6 +2599,8 @@ type ListRequestsResponse struct {
 	Headers400 *ListRequestsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListRequestsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListRequestsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ListRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -2484,6 +2620,11 @@ func (r ListRequestsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListRequestsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRequestsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2547,6 +2688,12 @@ type HeadRequestsResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// HeadRequestsResponse403Headers the declared response headers of an HTTP 403 response for HeadRequests
+type HeadRequestsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // HeadRequestsResponse405Headers the declared response headers of an HTTP 405 response for HeadRequests
 type HeadRequestsResponse405Headers struct {
 	Allow           string
@@ -2572,6 +2719,8 @@ type HeadRequestsResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -2582,6 +2731,8 @@ type HeadRequestsResponse struct {
 	Headers400 *HeadRequestsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadRequestsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *HeadRequestsResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *HeadRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -2601,6 +2752,11 @@ func (r HeadRequestsResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r HeadRequestsResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadRequestsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2664,6 +2820,12 @@ type ResetResponse401Headers struct {
 	RequestID       openapi_types.UUID
 }
 
+// ResetResponse403Headers the declared response headers of an HTTP 403 response for Reset
+type ResetResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
 // ResetResponse405Headers the declared response headers of an HTTP 405 response for Reset
 type ResetResponse405Headers struct {
 	Allow           string
@@ -2687,6 +2849,8 @@ type ResetResponse struct {
 	JSON400 *ConnectorBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
 	// JSON405 the response for an HTTP 405 `application/json` response
 	JSON405 *ConnectorMethodNotAllowed
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -2697,6 +2861,8 @@ type ResetResponse struct {
 	Headers400 *ResetResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ResetResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ResetResponse403Headers
 	// Headers405 the parsed response headers for an HTTP 405 response
 	Headers405 *ResetResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -2711,6 +2877,11 @@ func (r ResetResponse) GetJSON400() *ConnectorBadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ResetResponse) GetJSON401() *ConnectorUnauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResetResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
 }
 
 // GetJSON405 returns the response for an HTTP 405 `application/json` response
@@ -2965,6 +3136,13 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3030,6 +3208,23 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetDashboardResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetDashboardResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -3118,6 +3313,13 @@ func ParseHeadDashboardResponse(rsp *http.Response) (*HeadDashboardResponse, err
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3183,6 +3385,23 @@ func ParseHeadDashboardResponse(rsp *http.Response) (*HeadDashboardResponse, err
 			headers.RequestID = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadDashboardResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadDashboardResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -3285,6 +3504,13 @@ func ParseListApplicationsResponse(rsp *http.Response) (*ListApplicationsRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3381,6 +3607,23 @@ func ParseListApplicationsResponse(rsp *http.Response) (*ListApplicationsRespons
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListApplicationsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers ListApplicationsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -3483,6 +3726,13 @@ func ParseHeadApplicationsResponse(rsp *http.Response) (*HeadApplicationsRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3579,6 +3829,23 @@ func ParseHeadApplicationsResponse(rsp *http.Response) (*HeadApplicationsRespons
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadApplicationsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadApplicationsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -3681,6 +3948,13 @@ func ParseGetFaultsResponse(rsp *http.Response) (*GetFaultsResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3777,6 +4051,23 @@ func ParseGetFaultsResponse(rsp *http.Response) (*GetFaultsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetFaultsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetFaultsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -3879,6 +4170,13 @@ func ParseHeadFaultsResponse(rsp *http.Response) (*HeadFaultsResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3975,6 +4273,23 @@ func ParseHeadFaultsResponse(rsp *http.Response) (*HeadFaultsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadFaultsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadFaultsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -4076,6 +4391,13 @@ func ParseSetFaultsResponse(rsp *http.Response) (*SetFaultsResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
@@ -4187,6 +4509,23 @@ func ParseSetFaultsResponse(rsp *http.Response) (*SetFaultsResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetFaultsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers SetFaultsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -4361,6 +4700,13 @@ func ParseClearRequestsResponse(rsp *http.Response) (*ClearRequestsResponse, err
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4457,6 +4803,23 @@ func ParseClearRequestsResponse(rsp *http.Response) (*ClearRequestsResponse, err
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ClearRequestsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers ClearRequestsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -4559,6 +4922,13 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4655,6 +5025,23 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListRequestsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers ListRequestsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -4757,6 +5144,13 @@ func ParseHeadRequestsResponse(rsp *http.Response) (*HeadRequestsResponse, error
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4853,6 +5247,23 @@ func ParseHeadRequestsResponse(rsp *http.Response) (*HeadRequestsResponse, error
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers HeadRequestsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers HeadRequestsResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {
@@ -4951,6 +5362,13 @@ func ParseResetResponse(rsp *http.Response) (*ResetResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
 		var dest ConnectorMethodNotAllowed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5047,6 +5465,23 @@ func ParseResetResponse(rsp *http.Response) (*ResetResponse, error) {
 			headers.RequestID = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ResetResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 405:
 		var headers ResetResponse405Headers
 		if values := rsp.Header.Values("Allow"); len(values) > 0 {

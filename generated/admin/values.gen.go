@@ -19,7 +19,7 @@ const ListRequestsTopMaximum = 100000
 
 // ConnectorErrorCodeValues are the values of #/components/schemas/connector_errorCode, in the spec's order.
 func ConnectorErrorCodeValues() []ConnectorErrorCode {
-	return []ConnectorErrorCode{"Request_BadRequest", "BadRequest", "InvalidAuthenticationToken", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError", "TooManyRequests", "BadGateway", "ServiceUnavailable", "GatewayTimeout"}
+	return []ConnectorErrorCode{"Request_BadRequest", "BadRequest", "InvalidAuthenticationToken", "Forbidden", "Request_ResourceNotFound", "MethodNotAllowed", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalServerError", "TooManyRequests", "BadGateway", "ServiceUnavailable", "GatewayTimeout"}
 }
 
 // FaultSettingsFaultCodesValues are the values of #/components/schemas/faultSettings.properties.faultCodes.items, in the spec's order.

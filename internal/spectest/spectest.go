@@ -134,6 +134,7 @@ func (c *Checker) Router() routers.Router { return c.router }
 // 400 BadRequest naming the segment), a wrong method (405).
 var componentForStatus = map[int]string{
 	http.StatusBadRequest:       "BadRequest",
+	http.StatusForbidden:        "Forbidden",
 	http.StatusMethodNotAllowed: "MethodNotAllowed",
 }
 
