@@ -61,7 +61,7 @@ func TestAnnouncedLengthCostsNothing(t *testing.T) {
 	start := time.Now()
 	defer func() { t.Logf("took %v", time.Since(start).Round(time.Millisecond)) }()
 	head := "POST /applications/0f8fad5b-d9cb-469f-a165-70867728950e/connectorGroup/members/$ref HTTP/1.1\r\n" +
-		"Host: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{"
+		"Host: 127.0.0.1\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{"
 	for range conns {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {

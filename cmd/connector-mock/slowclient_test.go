@@ -46,7 +46,7 @@ func stall(t *testing.T, addr string) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")); err != nil {
+	if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -122,7 +122,7 @@ func TestStalledBodyIsCut(t *testing.T) {
 			defer c.Close()
 			start := time.Now()
 			if _, err := c.Write([]byte("POST /applications/0f8fad5b-d9cb-469f-a165-70867728950e/connectorGroup/members/$ref HTTP/1.1\r\n" +
-				"Host: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"exter")); err != nil {
+				"Host: 127.0.0.1\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"exter")); err != nil {
 				t.Fatal(err)
 			}
 			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
