@@ -98,7 +98,7 @@ func TestPagesInChromium(t *testing.T) {
 	defer srv.Close()
 	ctx := browser(t)
 	app := uuid.NewString()
-	add := "#operations-members-AddConnectorGroupMember" // /openapi.json is the embedded copy: oapi-codegen capitalises operationIds
+	add := "#operations-members-addConnectorGroupMember" // the operationId of openapi/connector.yaml, which /openapi.json serves
 
 	// The reference: authorise once, then Try it out on the add.
 	step(t, ctx, "open /docs", chromedp.Navigate(srv.URL+"/docs"), chromedp.WaitVisible(`.swagger-ui .info .title`))

@@ -16,6 +16,7 @@ import (
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/echoapi"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/openapi"
 	"github.com/connector-group/members-api/server/store"
 )
 
@@ -54,10 +55,9 @@ func newHandlers(store store.Store, tokens *skipTokens, operations []reqcheck.Op
 		first, firstLen, second, secondLen = c, len("{connectorId}"), a, len("{applicationsId}")
 	}
 	h.pathParts = [3]string{h.memberPath[:first], h.memberPath[first+firstLen : second], h.memberPath[second+secondLen:]}
-	const name = "openapi.json"
-	specJSON, err := echoapi.PathToRawSpec(name)[name]()
+	specJSON, err := openapi.JSON()
 	if err != nil {
-		return nil, fmt.Errorf("decoding the embedded spec: %w", err)
+		return nil, err
 	}
 	h.specJSON = specJSON
 	return h, nil
@@ -180,7 +180,7 @@ func (h *handlers) GetOpenAPIYAML(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", h.specYAML)
 }
 
-// GetOpenAPIJSON serves the embedded spec as JSON.
+// GetOpenAPIJSON serves the spec as JSON: openapi/connector.yaml itself.
 func (h *handlers) GetOpenAPIJSON(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, h.specJSON)
 }

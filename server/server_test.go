@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"encoding/json"
+	"github.com/connector-group/members-api/openapi"
+	"github.com/getkin/kin-openapi/openapi3"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -323,5 +325,37 @@ func TestRequestBodyGivenBack(t *testing.T) {
 		if req.Body != original {
 			t.Errorf("%s: answered %d, and the request's body is %T, not the one it came with", name, rec.Code, req.Body)
 		}
+	}
+}
+
+// TestOpenAPIJSONIsTheDocument: /openapi.json is openapi/connector.yaml as
+// JSON, not oapi-codegen's embedded copy, whose operationIds are
+// capitalised: loaded by kin-openapi, both name the same operations.
+func TestOpenAPIJSONIsTheDocument(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	res := h.do(http.MethodGet, "/openapi.json", nil, nil)
+	fromJSON, err := openapi3.NewLoader().LoadFromData(res.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromYAML, err := openapi3.NewLoader().LoadFromData(openapi.YAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(doc *openapi3.T) []string {
+		var out []string
+		for path, item := range doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				out = append(out, method+" "+path+" "+op.OperationID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := ids(fromJSON), ids(fromYAML); !slices.Equal(got, want) || !slices.Contains(got, "POST /applications/{applicationsId}/connectorGroup/members/$ref addConnectorGroupMember") {
+		t.Errorf("/openapi.json has the operations\n%q\nthe document\n%q", got, want)
+	}
+	if fromJSON.Info.Version != fromYAML.Info.Version {
+		t.Errorf("version %s, the document's %s", fromJSON.Info.Version, fromYAML.Info.Version)
 	}
 }
