@@ -127,9 +127,11 @@ update-swagger-ui:
 		favicon-32x32.png LICENSE NOTICE ../../../server/pages/swaggerui/
 	echo "swagger-ui-dist $(SWAGGER_UI_VERSION) (npm), by make update-swagger-ui" > server/pages/swaggerui/VERSION
 
-## build: the server and the CLI, into bin/
+## build: the server and the CLI, into bin/, stamped with the commit they are built from (--version)
+REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +modified)
+LDFLAGS := -X github.com/connector-group/members-api/internal/version.revision=$(REVISION)
 build:
-	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./cmd/connectorctl
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/connector-mock ./cmd/connectorctl
 
 ## run: the mock server on 127.0.0.1:8080, in memory (flags: make run ARGS='--token secret')
 run:

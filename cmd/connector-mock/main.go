@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/connector-group/members-api/internal/httplimits"
+	appversion "github.com/connector-group/members-api/internal/version"
 	"github.com/connector-group/members-api/server"
 	"github.com/connector-group/members-api/server/faults"
 	"github.com/connector-group/members-api/server/journal"
@@ -46,6 +47,7 @@ type options struct {
 	journalSize       int
 	seedFile          string
 	allowedHosts      string
+	version           bool
 }
 
 // hosts is --allowed-hosts as a list: comma-separated, blanks dropped.
@@ -60,12 +62,16 @@ func (o options) hosts() []string {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseFlags(args, os.LookupEnv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err == nil && opts.version {
+		fmt.Fprintln(stdout, appversion.String("connector-mock"))
 		return 0
 	}
 	if err != nil {
@@ -116,6 +122,7 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.Uint64Var(&o.seed, "seed", 0, "draw faults and latencies from this `seed`, so a run can be repeated (default: a random one)")
 	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "how many requests the journal keeps (GET /_admin/requests); 0 turns it off")
 	fs.StringVar(&o.seedFile, "seed-file", "", "load the members in this JSON or YAML `file` at start-up, each checked as a POST")
+	fs.BoolVar(&o.version, "version", false, "print the release and the commit this binary was built from, and exit")
 	fs.StringVar(&o.allowedHosts, "allowed-hosts", "", "Host `names` answered besides IP addresses, localhost and *.localhost, comma-separated\n"+
 		"(a Compose service's name, say); * answers any, turning off the defence against DNS rebinding")
 	fs.Usage = func() {

@@ -80,7 +80,7 @@ func TestParseFlags(t *testing.T) {
 
 func TestRunRejectsBadLogFormat(t *testing.T) {
 	var stderr bytes.Buffer
-	if code := run([]string{"--log-format", "xml"}, &stderr); code != 2 || !strings.Contains(stderr.String(), "log-format") {
+	if code := run([]string{"--log-format", "xml"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "log-format") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
@@ -118,5 +118,13 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Error("still accepting connections after shutdown")
+	}
+}
+
+// TestVersion: --version prints the release, named in CHANGELOG.md, and exits 0.
+func TestVersion(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := run([]string{"--version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "connector-mock 0.") || stderr.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }

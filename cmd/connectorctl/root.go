@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/connector-group/members-api/client"
 	"github.com/connector-group/members-api/generated"
+	appversion "github.com/connector-group/members-api/internal/version"
 )
 
 // Exit statuses.
@@ -311,29 +310,19 @@ func versionCommand() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "connectorctl %s (%s, %s %s/%s)\n",
-				version(), client.DefaultUserAgent(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s; client %s\n", appversion.String("connectorctl"), client.DefaultUserAgent())
 			return err
 		},
 	}
 }
 
-// version is the module's version this binary was built from, or its
-// commit when built from a checkout.
+// version is the tool's release and the commit this binary was built from.
 func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
+	v := appversion.Release
+	if rev := appversion.Revision(); rev != "" {
+		v += "+" + rev
 	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "devel-" + s.Value[:12]
-		}
-	}
-	return "devel"
+	return v
 }
 
 // printFailure writes what the API or the network said: the code, the
