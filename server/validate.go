@@ -158,14 +158,18 @@ const memberTag = "members"
 // isMember tells whether op is a member operation.
 func isMember(op reqcheck.Operation) bool { return slices.Contains(op.Tags, memberTag) }
 
-// fault waits out the latency drawn with it (the body read and dropped
-// first, so that a client going away cuts the wait short) and returns the
-// fault's answer. Nothing is locked while it waits.
+// fault reads and drops the request's body (up to the body limit), waits
+// out the latency drawn with the fault (cut short when the client goes away:
+// with the body read, net/http notices), and returns the fault's answer.
+// The body is read first because a client may still be sending it when an
+// early answer arrives: kiota-http-go's retry handler then rewinds the body
+// while its transport is still writing it (a data race, under -race) and
+// retries with an empty body. Nothing is locked while it waits.
 func (o *operationChecks) fault(c echo.Context, d faults.Decision) error {
+	if body := c.Request().Body; body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(body, o.maxBody+1))
+	}
 	if d.Delay > 0 {
-		if body := c.Request().Body; body != nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(body, o.maxBody+1))
-		}
 		if err := wait(c, d.Delay); err != nil {
 			return err
 		}
