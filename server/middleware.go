@@ -116,8 +116,8 @@ func withCommon(obs observers, routes routeTable, hosts hostPolicy) echo.Middlew
 			// Every answer is what its Content-Type says: no browser may sniff
 			// a JSON error or a text body into a script or a page.
 			h[canonicalNoSniff] = noSniff
-			if id := firstClientRequestID(req.Header); id != "" {
-				h[canonicalClientRequestID] = []string{id}
+			if cid := firstClientRequestID(req.Header); cid != "" {
+				h[canonicalClientRequestID] = []string{cid}
 			}
 			out := outcome{}
 			if !hosts.allows(req.Host) {

@@ -64,8 +64,8 @@ func (o *operationChecks) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, error) {
 	req := c.Request()
 	ca := call{operation: o.op.ID, app: c.Param("applicationsId")}
-	// The route first (404/405 before 401, as the README says), as Echo's router
-	// would answer it if it knew the spec's more concrete paths.
+	// The route first (405 before 401, as the README's order of checks says),
+	// as Echo's router would answer it if it knew the spec's more concrete paths.
 	for _, sh := range o.shadows {
 		if sh.matches(c) {
 			c.Response().Header().Set(echo.HeaderAllow, sh.allow)
