@@ -346,6 +346,18 @@ func (s failingStore) Applications(context.Context) ([]store.Application, error)
 	return nil, s.fail()
 }
 func (s failingStore) Members() int { return 0 }
+func (s failingStore) AddReference(context.Context, uuid.UUID, uuid.UUID) (store.Member, error) {
+	return store.Member{}, s.fail()
+}
+func (s failingStore) Connector(context.Context, uuid.UUID) (store.Member, error) {
+	return store.Member{}, s.fail()
+}
+func (s failingStore) Connectors(context.Context, store.Cursor, int) (store.Page, error) {
+	return store.Page{}, s.fail()
+}
+func (s failingStore) MemberOf(context.Context, uuid.UUID, store.Cursor, int) (store.GroupPage, error) {
+	return store.GroupPage{}, s.fail()
+}
 
 func TestInternalErrors(t *testing.T) {
 	for _, panics := range []bool{false, true} {

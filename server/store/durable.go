@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,13 +26,20 @@ import (
 var ErrClosed = errors.New("the member store is closed")
 
 // stateFormat marks a file as this server's state; a file without it is
-// refused rather than written over.
-const stateFormat = "connector-mock-state/1"
+// refused rather than written over. Format 2 keeps the connectors in a
+// bucket of their own, and a member is a reference; format 1, written before
+// connectors were entities, kept each member's properties with it and is
+// upgraded when opened (legacyStateFormat).
+const (
+	stateFormat       = "connector-mock-state/2"
+	legacyStateFormat = "connector-mock-state/1"
+)
 
 var (
-	bucketMeta    = []byte("meta")
-	bucketMembers = []byte("members")
-	keyFormat     = []byte("format")
+	bucketMeta       = []byte("meta")
+	bucketMembers    = []byte("members")
+	bucketConnectors = []byte("connectors")
+	keyFormat        = []byte("format")
 )
 
 // maxCommitBatch bounds how many writes share one transaction and one fsync.
@@ -45,8 +54,10 @@ const maxCommitBatch = 512
 // more clients write at once, the more each fsync carries. A change writes
 // one key, so the disk work per change does not grow with the group.
 //
-// Keys are the application id followed by the member's position in insertion
-// order, so the file keeps the order the listing and the $skiptoken rely on.
+// A member's key is the group's id followed by the member's position in
+// insertion order, so the file keeps the order the listing and the
+// $skiptoken rely on; its value names the connector. A connector's key is its
+// id, and its value holds its properties and its position in the registry.
 type Durable struct {
 	mem    *Memory
 	db     *bolt.DB
@@ -59,20 +70,28 @@ type Durable struct {
 }
 
 type durableWrite struct {
-	app    uuid.UUID
-	member Member // for an add
-	remove bool
-	reset  bool       // empty the group of target, or all groups when it is nil
-	target *uuid.UUID // for a reset
-	result chan error
+	app       uuid.UUID
+	member    Member // for an add; for a reference or a removal, only its ID (a reference's answer fills the rest)
+	reference bool   // an add of a known connector by its id
+	remove    bool
+	reset     bool       // empty the group of target, or all groups when it is nil
+	target    *uuid.UUID // for a reset
+	result    chan error
 }
 
-// storedMember is a member as the file holds it.
-type storedMember struct {
+// storedConnector is a connector as the file holds it; format 1 held every
+// member so, without seq.
+type storedConnector struct {
 	ID          uuid.UUID `json:"id"`
 	ExternalIP  string    `json:"externalIp"`
 	MachineName string    `json:"machineName"`
 	Status      string    `json:"status"`
+	Seq         uint64    `json:"seq,omitempty"` // its position in the registry
+}
+
+// storedReference is a member as format 2 holds it.
+type storedReference struct {
+	ID uuid.UUID `json:"id"`
 }
 
 // StateFileError says why a state file cannot be used. The file is left as it was.
@@ -121,13 +140,27 @@ func OpenDurable(path string) (*Durable, error) {
 		if err != nil {
 			return err
 		}
-		if meta.Get(keyFormat) == nil {
-			if err := meta.Put(keyFormat, []byte(stateFormat)); err != nil {
+		if _, err = tx.CreateBucketIfNotExists(bucketMembers); err != nil {
+			return err
+		}
+		connectors, err := tx.CreateBucketIfNotExists(bucketConnectors)
+		if err != nil {
+			return err
+		}
+		if string(meta.Get(keyFormat)) == stateFormat {
+			return nil
+		}
+		// A new file, or format 1: the connectors as loaded become the bucket.
+		if err := mem.eachConnector(func(seq uint64, m Member) error {
+			v, err := encodeConnector(m, seq)
+			if err != nil {
 				return err
 			}
+			return connectors.Put(m.ID[:], v)
+		}); err != nil {
+			return err
 		}
-		_, err = tx.CreateBucketIfNotExists(bucketMembers)
-		return err
+		return meta.Put(keyFormat, []byte(stateFormat))
 	})
 	if err != nil {
 		_ = db.Close()
@@ -197,7 +230,11 @@ func loadStateFile(path string, mem *Memory) (err error) {
 			return &StateFileError{Path: path, Reason: fmt.Sprintf("is truncated: %d bytes, its pages need %d", info.Size(), tx.Size())}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if meta == nil || string(meta.Get(keyFormat)) != stateFormat {
+		var format string
+		if meta != nil {
+			format = string(meta.Get(keyFormat))
+		}
+		if format != stateFormat && format != legacyStateFormat {
 			return &StateFileError{Path: path, Reason: "is a bbolt file but not a " + stateFormat + " state file"}
 		}
 		for err := range tx.Check() {
@@ -207,17 +244,98 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if members == nil {
 			return &StateFileError{Path: path, Reason: "has no members bucket"}
 		}
+		if format == legacyStateFormat {
+			return loadLegacyMembers(path, members, mem)
+		}
+		connectors := tx.Bucket(bucketConnectors)
+		if connectors == nil {
+			return &StateFileError{Path: path, Reason: "has no connectors bucket"}
+		}
+		if err := loadConnectors(path, connectors, mem); err != nil {
+			return err
+		}
 		return members.ForEach(func(k, v []byte) error {
-			app, seq, m, err := decodeMember(k, v)
+			app, seq, err := decodeMemberKey(k)
+			var ref storedReference
+			if err == nil {
+				err = json.Unmarshal(v, &ref)
+			}
 			if err != nil {
 				return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
 			}
-			if err := mem.load(app, seq, m); err != nil {
-				return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", m.ID, app)}
+			switch err := mem.loadMember(app, seq, ref.ID); {
+			case errors.Is(err, ErrConnectorNotFound):
+				return &StateFileError{Path: path, Reason: fmt.Sprintf("has member %s of %s, a connector it does not hold", ref.ID, app)}
+			case errors.Is(err, ErrDuplicateMember):
+				return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", ref.ID, app)}
+			case err != nil:
+				return &StateFileError{Path: path, Reason: fmt.Sprintf("has member %s of %s", ref.ID, app), Err: err}
 			}
 			return nil
 		})
 	})
+}
+
+// loadConnectors registers the connectors of a format-2 file, in the order
+// they became known.
+func loadConnectors(path string, b *bolt.Bucket, mem *Memory) error {
+	var all []storedConnector
+	if err := b.ForEach(func(k, v []byte) error {
+		var c storedConnector
+		if err := json.Unmarshal(v, &c); err != nil || len(k) != 16 || !bytes.Equal(k, c.ID[:]) || c.Seq == 0 {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k), Err: err}
+		}
+		all = append(all, c)
+		return nil
+	}); err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(a, b storedConnector) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, c := range all {
+		if err := mem.loadConnector(c.Seq, c.member()); err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("holds connector %s twice", c.ID)}
+		}
+	}
+	return nil
+}
+
+// loadLegacyMembers loads a format-1 file, whose members each carried the
+// connector's properties: in the order they were added, across groups, so
+// that a connector becomes known where it was first added and, where groups
+// held different properties under one id, the most recently added win.
+func loadLegacyMembers(path string, b *bolt.Bucket, mem *Memory) error {
+	type legacy struct {
+		app uuid.UUID
+		seq uint64
+		c   storedConnector
+	}
+	var all []legacy
+	if err := b.ForEach(func(k, v []byte) error {
+		app, seq, err := decodeMemberKey(k)
+		var c storedConnector
+		if err == nil {
+			err = json.Unmarshal(v, &c)
+		}
+		if err != nil {
+			return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
+		}
+		all = append(all, legacy{app, seq, c})
+		return nil
+	}); err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(a, b legacy) int { return cmp.Compare(a.seq, b.seq) })
+	for _, l := range all {
+		mem.loadProperties(l.seq, l.c.member())
+		if err := mem.loadMember(l.app, l.seq, l.c.ID); err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", l.c.ID, l.app)}
+		}
+	}
+	return nil
+}
+
+func (c storedConnector) member() Member {
+	return Member{ID: c.ID, ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: generated.ConnectorStatus(c.Status)}
 }
 
 func memberKey(app uuid.UUID, seq uint64) []byte {
@@ -227,26 +345,30 @@ func memberKey(app uuid.UUID, seq uint64) []byte {
 	return k
 }
 
-func encodeMember(m Member) ([]byte, error) {
-	return json.Marshal(storedMember{ID: m.ID, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: string(m.Status)})
-}
-
-func decodeMember(k, v []byte) (uuid.UUID, uint64, Member, error) {
+func decodeMemberKey(k []byte) (uuid.UUID, uint64, error) {
 	if len(k) != 24 {
-		return uuid.UUID{}, 0, Member{}, fmt.Errorf("key of %d bytes", len(k))
-	}
-	var sm storedMember
-	if err := json.Unmarshal(v, &sm); err != nil {
-		return uuid.UUID{}, 0, Member{}, err
+		return uuid.UUID{}, 0, fmt.Errorf("key of %d bytes", len(k))
 	}
 	app, _ := uuid.FromBytes(k[:16])
-	m := Member{ID: sm.ID, ExternalIP: sm.ExternalIP, MachineName: sm.MachineName, Status: generated.ConnectorStatus(sm.Status)}
-	return app, binary.BigEndian.Uint64(k[16:]), m, nil
+	return app, binary.BigEndian.Uint64(k[16:]), nil
 }
 
-// Add implements Store: it returns once the member is on disk.
+func encodeConnector(m Member, seq uint64) ([]byte, error) {
+	return json.Marshal(storedConnector{ID: m.ID, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: string(m.Status), Seq: seq})
+}
+
+// Add implements Store: it returns once the member and the connector are on disk.
 func (s *Durable) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	return s.write(ctx, &durableWrite{app: app, member: m})
+}
+
+// AddReference implements Store: it returns once the member is on disk.
+func (s *Durable) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
+	w := &durableWrite{app: app, member: Member{ID: id}, reference: true}
+	if err := s.write(ctx, w); err != nil {
+		return Member{}, err
+	}
+	return w.member, nil
 }
 
 // Remove implements Store: it returns once the removal is on disk.
@@ -275,6 +397,21 @@ func (s *Durable) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
 // List implements Store.
 func (s *Durable) List(ctx context.Context, app uuid.UUID, after Cursor, limit int) (Page, error) {
 	return s.mem.List(ctx, app, after, limit)
+}
+
+// Connector implements Store.
+func (s *Durable) Connector(ctx context.Context, id uuid.UUID) (Member, error) {
+	return s.mem.Connector(ctx, id)
+}
+
+// Connectors implements Store.
+func (s *Durable) Connectors(ctx context.Context, after Cursor, limit int) (Page, error) {
+	return s.mem.Connectors(ctx, after, limit)
+}
+
+// MemberOf implements Store.
+func (s *Durable) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error) {
+	return s.mem.MemberOf(ctx, id, after, limit)
 }
 
 // write hands w to the committer and waits for its verdict. Once handed over
@@ -320,8 +457,9 @@ func (s *Durable) commitLoop() {
 
 // planned is one write of a batch that passed its checks.
 type planned struct {
-	w   *durableWrite
-	seq uint64
+	w            *durableWrite
+	seq          uint64
+	registration uint64 // the position of the connector an add writes
 }
 
 // commit writes a batch: the writes between resets together, each reset on
@@ -348,11 +486,15 @@ func (s *Durable) commit(batch []*durableWrite) {
 func (s *Durable) commitReset(w *durableWrite) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if w.target == nil {
-			if err := tx.DeleteBucket(bucketMembers); err != nil {
-				return err
+			for _, name := range [...][]byte{bucketMembers, bucketConnectors} {
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
+				if _, err := tx.CreateBucket(name); err != nil {
+					return err
+				}
 			}
-			_, err := tx.CreateBucket(bucketMembers)
-			return err
+			return nil
 		}
 		c := tx.Bucket(bucketMembers).Cursor()
 		prefix := w.target[:]
@@ -377,7 +519,8 @@ func (s *Durable) commitReset(w *durableWrite) {
 // s.mem, so what it reads of it stays true until it applies the batch.
 func (s *Durable) commitChanges(batch []*durableWrite) {
 	type key struct{ app, id uuid.UUID }
-	overlay := map[key]uint64{} // members this batch adds (seq) or removes (0)
+	overlay := map[key]uint64{}          // members this batch adds (seq) or removes (0)
+	registered := map[uuid.UUID]uint64{} // connectors this batch registers, and their positions
 	var plan []planned
 	next := s.mem.lastPosition()
 	for _, w := range batch {
@@ -386,18 +529,28 @@ func (s *Durable) commitChanges(batch []*durableWrite) {
 		if !inBatch {
 			seq, _ = s.mem.position(w.app, w.member.ID)
 		}
+		registration, known := registered[w.member.ID]
+		if !known {
+			registration, known = s.mem.registration(w.member.ID)
+		}
 		switch {
 		case w.remove && seq == 0:
 			w.result <- ErrMemberNotFound
 		case w.remove:
 			overlay[k] = 0
 			plan = append(plan, planned{w: w, seq: seq})
+		case w.reference && !known:
+			w.result <- ErrConnectorNotFound
 		case seq != 0:
 			w.result <- ErrDuplicateMember
 		default:
 			next++
 			overlay[k] = next
-			plan = append(plan, planned{w: w, seq: next})
+			if !known {
+				registration = next
+				registered[w.member.ID] = next
+			}
+			plan = append(plan, planned{w: w, seq: next, registration: registration})
 		}
 	}
 	if len(plan) == 0 {
@@ -405,20 +558,29 @@ func (s *Durable) commitChanges(batch []*durableWrite) {
 	}
 
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketMembers)
+		members, connectors := tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors)
 		for _, p := range plan {
 			k := memberKey(p.w.app, p.seq)
 			if p.w.remove {
-				if err := b.Delete(k); err != nil {
+				if err := members.Delete(k); err != nil {
 					return err
 				}
 				continue
 			}
-			v, err := encodeMember(p.w.member)
+			if !p.w.reference {
+				v, err := encodeConnector(p.w.member, p.registration)
+				if err != nil {
+					return err
+				}
+				if err := connectors.Put(p.w.member.ID[:], v); err != nil {
+					return err
+				}
+			}
+			v, err := json.Marshal(storedReference{ID: p.w.member.ID})
 			if err != nil {
 				return err
 			}
-			if err := b.Put(k, v); err != nil {
+			if err := members.Put(k, v); err != nil {
 				return err
 			}
 		}
@@ -433,10 +595,13 @@ func (s *Durable) commitChanges(batch []*durableWrite) {
 	}
 	changes := make([]memberChange, len(plan))
 	for i, p := range plan {
-		changes[i] = memberChange{app: p.w.app, seq: p.seq, member: p.w.member, remove: p.w.remove}
+		changes[i] = memberChange{app: p.w.app, seq: p.seq, member: p.w.member, reference: p.w.reference, remove: p.w.remove}
 	}
 	s.mem.apply(changes)
 	for _, p := range plan {
+		if p.w.reference {
+			p.w.member, _ = s.mem.Connector(context.Background(), p.w.member.ID)
+		}
 		p.w.result <- nil
 	}
 }
