@@ -14,8 +14,10 @@ type Form struct {
 // messages prefixed with the form's name ("as connector: …"); a body that is
 // not JSON gets that said once; a body that fits several gets one violation
 // naming them. Each form reads the body once: the cost stays linear in its
-// size.
-func OneOf(body []byte, vs *Violations, forms ...Form) any {
+// size. When the forms are exclusive (the generator has proved that no body
+// fits two of them) the first form that fits is the answer, and a valid body
+// is read no further.
+func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 	var fits []int
 	var values []any
 	var per []Violations
@@ -30,6 +32,9 @@ func OneOf(body []byte, vs *Violations, forms ...Form) any {
 				vs.Add(v.Target, v.Message)
 			}
 			return nil
+		}
+		if ok && exclusive {
+			return v
 		}
 		if ok {
 			fits = append(fits, i)

@@ -203,24 +203,35 @@ func TestOneOf(t *testing.T) {
 		{name: "not JSON, said once", body: `{"a": `, violations: []Violation{{"", MsgInvalidJSON}}},
 		{name: "a duplicate name, said once", body: `{"a": "x", "a": "y"}`, violations: []Violation{{"/a", MsgDuplicate("a")}}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			var vs Violations
-			v := OneOf([]byte(c.body), &vs, forms...)
-			if got := vs.List(); !slices.Equal(got, c.violations) {
-				t.Errorf("violations %q, want %q", got, c.violations)
-			}
-			if c.want != "" && (v == nil || *v.(*string) != c.want) {
-				t.Errorf("value %v, want %q", v, c.want)
-			}
-			if c.want == "" && v != nil {
-				t.Errorf("value %v with violations", v)
-			}
-		})
+		for _, exclusive := range []bool{false, true} { // these forms are: the answers are the same
+			t.Run(fmt.Sprintf("%s/exclusive=%t", c.name, exclusive), func(t *testing.T) {
+				var vs Violations
+				v := OneOf([]byte(c.body), &vs, exclusive, forms...)
+				if got := vs.List(); !slices.Equal(got, c.violations) {
+					t.Errorf("violations %q, want %q", got, c.violations)
+				}
+				if c.want != "" && (v == nil || *v.(*string) != c.want) {
+					t.Errorf("value %v, want %q", v, c.want)
+				}
+				if c.want == "" && v != nil {
+					t.Errorf("value %v with violations", v)
+				}
+			})
+		}
+	}
+	// Exclusive forms: a body that fits the first is not read as the second.
+	reads := 0
+	counted := func(f Form) Form {
+		return Form{Name: f.Name, Decode: func(d *Decoder) any { reads++; return f.Decode(d) }}
+	}
+	var vs Violations
+	if v := OneOf([]byte(`{"a": "x"}`), &vs, true, counted(forms[0]), counted(forms[1])); v == nil || reads != 1 {
+		t.Errorf("exclusive forms, the first fits: value %v, %d reads, want 1", v, reads)
 	}
 	// Both forms fit a body that has neither requirement: one violation.
 	lenient := Form{Name: "any", Decode: func(d *Decoder) any { d.Skip(); return new(string) }}
-	var vs Violations
-	if v := OneOf([]byte(`{}`), &vs, lenient, lenient); v != nil || vs.Len() != 1 || vs.List()[0].Message != MsgOneOfSeveral([]string{"any", "any"}) {
+	vs = Violations{}
+	if v := OneOf([]byte(`{}`), &vs, false, lenient, lenient); v != nil || vs.Len() != 1 || vs.List()[0].Message != MsgOneOfSeveral([]string{"any", "any"}) {
 		t.Errorf("fits both: %v, %q", v, vs.List())
 	}
 }

@@ -170,7 +170,7 @@ func (e *emitter) checkFunction(w *writer, o opPlan) {
 // read as each, into the form's generated type, and the one it fits is what
 // the check returns.
 func (e *emitter) oneOf(w *writer, n *node) {
-	w.line("return reqcheck.OneOf(in.Body, vs,")
+	w.line("return reqcheck.OneOf(in.Body, vs, %t,", formsExclusive(n.forms))
 	for _, f := range n.forms {
 		typeName := goName(f.name)
 		def, _ := e.models.resolve(&ast.Ident{Name: typeName})
@@ -184,6 +184,32 @@ func (e *emitter) oneOf(w *writer, n *node) {
 			f.name, typeName, typeName)
 	}
 	w.line(")")
+}
+
+// formsExclusive tells whether no body can fit two of the forms: for each
+// pair, one requires a property the other does not allow. The generated
+// check may then stop at the first form that fits, so that a valid body is
+// read once.
+func formsExclusive(forms []oneOfForm) bool {
+	excludes := func(a, b *node) bool {
+		if !b.closed {
+			return false
+		}
+		for _, r := range a.required {
+			if !slices.ContainsFunc(b.properties, func(p property) bool { return p.name == r }) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range forms {
+		for j := i + 1; j < len(forms); j++ {
+			if a, b := forms[i].value, forms[j].value; !excludes(a, b) && !excludes(b, a) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // parameterFunction is the function that checks a shared parameter, the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"go/format"
 	"os"
 	"os/exec"
@@ -382,5 +383,37 @@ func TestRecursiveSchema(t *testing.T) {
 	}
 	if !bytes.Contains(out.validation, []byte("decodeThing(d, item)")) {
 		t.Errorf("the recursion is not a call:\n%s", out.validation)
+	}
+}
+
+func TestFormsExclusive(t *testing.T) {
+	object := func(closed bool, required []string, names ...string) *node {
+		n := &node{typ: "object", closed: closed, required: required}
+		for _, name := range names {
+			n.properties = append(n.properties, property{name: name, value: &node{typ: "string"}})
+		}
+		return n
+	}
+	connector := object(true, []string{"status"}, "id", "status")
+	reference := object(true, []string{"@odata.id"}, "@odata.id")
+	for _, c := range []struct {
+		name  string
+		forms []*node
+		want  bool
+	}{
+		{"each requires what the other forbids", []*node{connector, reference}, true},
+		{"one side suffices", []*node{connector, object(false, []string{"@odata.id"}, "@odata.id")}, true},
+		{"open on both sides", []*node{object(false, []string{"a"}, "a"), object(false, []string{"b"}, "b")}, false},
+		{"the required property is allowed by the other", []*node{object(true, []string{"a"}, "a", "b"), object(true, []string{"b"}, "a", "b")}, false},
+		{"nothing required", []*node{object(true, nil, "a"), object(true, nil, "b")}, false},
+		{"a third form overlapping one", []*node{connector, reference, object(true, []string{"id"}, "id", "status")}, false},
+	} {
+		forms := make([]oneOfForm, len(c.forms))
+		for i, n := range c.forms {
+			forms[i] = oneOfForm{name: fmt.Sprint(i), value: n}
+		}
+		if got := formsExclusive(forms); got != c.want {
+			t.Errorf("%s: formsExclusive = %t, want %t", c.name, got, c.want)
+		}
 	}
 }

@@ -133,7 +133,7 @@ func checkAddLoan(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		vs.Add("", reqcheck.MsgBodyRequired)
 		return nil
 	}
-	return reqcheck.OneOf(in.Body, vs,
+	return reqcheck.OneOf(in.Body, vs, true,
 		reqcheck.Form{Name: "book", Decode: func(d *reqcheck.Decoder) any {
 			form := new(generated.Book)
 			decodeBook(d, form)
