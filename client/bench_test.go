@@ -65,9 +65,13 @@ func BenchmarkAddMember(b *testing.B) {
 			b.Fatal(err)
 		}
 		params := &generated.AddConnectorGroupMemberParams{Prefer: &generated.Prefer{"return=representation"}}
+		var body generated.NewMember
+		if err := body.FromConnector(in); err != nil {
+			b.Fatal(err)
+		}
 		b.ReportAllocs()
 		for b.Loop() {
-			rsp, err := raw.AddConnectorGroupMemberWithResponse(ctx, app, params, in)
+			rsp, err := raw.AddConnectorGroupMemberWithResponse(ctx, app, params, body)
 			if err != nil || rsp.JSON201 == nil {
 				b.Fatal(err, rsp.StatusCode())
 			}

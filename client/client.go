@@ -284,7 +284,11 @@ func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts
 	if cs.minimal {
 		params.Prefer = &generated.Prefer{"return=minimal"}
 	}
-	req, err := generated.NewAddConnectorGroupMemberRequest(c.server.String(), app, &params, m)
+	var body generated.NewMember
+	if err := body.FromConnector(m); err != nil {
+		return Member{}, fmt.Errorf("client: %w", err)
+	}
+	req, err := generated.NewAddConnectorGroupMemberRequest(c.server.String(), app, &params, body)
 	if err != nil {
 		return Member{}, fmt.Errorf("client: %w", err)
 	}
@@ -314,6 +318,63 @@ func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts
 		}
 	}
 	return Member{}, apiErr
+}
+
+// AddMemberByReference adds the connector id, which the server knows, to the
+// connector group of app, as the Graph SDKs do: the body is an OData reference,
+// {"@odata.id": "<server>/onPremisesPublishingProfiles/applicationProxy/connectors/<id>"}.
+// It returns the connector as stored; a connector the server does not know is
+// an error matching ErrNotFound.
+func (c *Client) AddMemberByReference(ctx context.Context, app, id uuid.UUID, opts ...CallOption) (Member, error) {
+	cs := settings(opts)
+	params := generated.AddConnectorGroupMemberParams{Prefer: &generated.Prefer{"return=representation"}}
+	if cs.minimal {
+		params.Prefer = &generated.Prefer{"return=minimal"}
+	}
+	ref := c.server.JoinPath("onPremisesPublishingProfiles", "applicationProxy", "connectors", id.String())
+	var body generated.NewMember
+	if err := body.FromReferenceCreate(generated.ReferenceCreate{OdataID: ref.String()}); err != nil {
+		return Member{}, fmt.Errorf("client: %w", err)
+	}
+	req, err := generated.NewAddConnectorGroupMemberRequest(c.server.String(), app, &params, body)
+	if err != nil {
+		return Member{}, fmt.Errorf("client: %w", err)
+	}
+	rep, err := c.send(ctx, req, cs)
+	if err != nil {
+		return Member{}, err
+	}
+	switch rep.status {
+	case http.StatusCreated:
+		return decodeMember(rep)
+	case http.StatusNoContent:
+		return Member{ID: id}, nil
+	}
+	apiErr := rep.apiError()
+	if rep.attempts > 1 && errors.Is(apiErr, ErrAlreadyMember) {
+		// A retry found the connector a member: the first attempt added it.
+		if got, err := c.GetMember(ctx, app, id, opts...); err == nil {
+			return got, nil
+		}
+	}
+	return Member{}, apiErr
+}
+
+// GetConnector returns the connector id, as the server knows it, whichever
+// groups it is a member of.
+func (c *Client) GetConnector(ctx context.Context, id uuid.UUID, opts ...CallOption) (Member, error) {
+	req, err := generated.NewGetConnectorRequest(c.server.String(), id, nil)
+	if err != nil {
+		return Member{}, fmt.Errorf("client: %w", err)
+	}
+	rep, err := c.send(ctx, req, settings(opts))
+	if err != nil {
+		return Member{}, err
+	}
+	if rep.status != http.StatusOK {
+		return Member{}, rep.apiError()
+	}
+	return decodeMember(rep)
 }
 
 // idFromLocation reads the new member's id, the last segment of Location.
@@ -369,8 +430,33 @@ const maxPages = 1_000_000
 // order, fetching page after page by following @odata.nextLink. It stops at
 // the first error, which it yields, and when ctx ends.
 func (c *Client) ListMembers(ctx context.Context, app uuid.UUID, opts ...CallOption) iter.Seq2[Member, error] {
+	return each(ctx, c.ListPages(ctx, app, opts...))
+}
+
+// ListPages is ListMembers a page at a time, each yielded as it arrives.
+func (c *Client) ListPages(ctx context.Context, app uuid.UUID, opts ...CallOption) iter.Seq2[[]Member, error] {
+	return c.pages(ctx, opts, func(top *int32) (*http.Request, error) {
+		return generated.NewListConnectorGroupMembersRequest(c.server.String(), app, &generated.ListConnectorGroupMembersParams{Top: top})
+	})
+}
+
+// ListConnectors yields every connector the server knows, in the order they
+// became known, following @odata.nextLink as ListMembers does.
+func (c *Client) ListConnectors(ctx context.Context, opts ...CallOption) iter.Seq2[Member, error] {
+	return each(ctx, c.ListConnectorPages(ctx, opts...))
+}
+
+// ListConnectorPages is ListConnectors a page at a time.
+func (c *Client) ListConnectorPages(ctx context.Context, opts ...CallOption) iter.Seq2[[]Member, error] {
+	return c.pages(ctx, opts, func(top *int32) (*http.Request, error) {
+		return generated.NewListConnectorsRequest(c.server.String(), &generated.ListConnectorsParams{Top: top})
+	})
+}
+
+// each yields the members of pages one by one.
+func each(ctx context.Context, pages iter.Seq2[[]Member, error]) iter.Seq2[Member, error] {
 	return func(yield func(Member, error) bool) {
-		for page, err := range c.ListPages(ctx, app, opts...) {
+		for page, err := range pages {
 			if err != nil {
 				yield(Member{}, err)
 				return
@@ -388,11 +474,12 @@ func (c *Client) ListMembers(ctx context.Context, app uuid.UUID, opts ...CallOpt
 	}
 }
 
-// ListPages is ListMembers a page at a time, each yielded as it arrives.
-func (c *Client) ListPages(ctx context.Context, app uuid.UUID, opts ...CallOption) iter.Seq2[[]Member, error] {
+// pages fetches the first page with the request first makes, then follows
+// @odata.nextLink, yielding each page's connectors as they arrive.
+func (c *Client) pages(ctx context.Context, opts []CallOption, first func(top *int32) (*http.Request, error)) iter.Seq2[[]Member, error] {
 	return func(yield func([]Member, error) bool) {
 		cs := settings(opts)
-		var params generated.ListConnectorGroupMembersParams
+		var top *int32
 		if cs.top != nil {
 			n := *cs.top
 			if n < generated.ListConnectorGroupMembersTopMinimum || n > generated.ListConnectorGroupMembersTopMaximum {
@@ -400,10 +487,10 @@ func (c *Client) ListPages(ctx context.Context, app uuid.UUID, opts ...CallOptio
 					generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
 				return
 			}
-			top := int32(n)
-			params.Top = &top
+			t := int32(n)
+			top = &t
 		}
-		req, err := generated.NewListConnectorGroupMembersRequest(c.server.String(), app, &params)
+		req, err := first(top)
 		// The links read, by hash: a server that sends a new 4 MiB link with
 		// every page costs 32 bytes a page here, not 4 MiB.
 		seen := map[[sha256.Size]byte]bool{}
@@ -423,7 +510,7 @@ func (c *Client) ListPages(ctx context.Context, app uuid.UUID, opts ...CallOptio
 			}
 			var page generated.ConnectorCollection
 			if err := json.Unmarshal(rep.body, &page); err != nil {
-				yield(nil, rep.unexpected("the body is not a page of members: "+err.Error()))
+				yield(nil, rep.unexpected("the body is not a page of connectors: "+err.Error()))
 				return
 			}
 			members := make([]Member, len(page.Value))

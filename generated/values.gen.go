@@ -11,6 +11,33 @@ const ListConnectorGroupMembersTopMinimum = 1
 // ListConnectorGroupMembersTopMaximum is the greatest value of listConnectorGroupMembers's query parameter $top.
 const ListConnectorGroupMembersTopMaximum = 999
 
+// ListGroupMembersTopDefault is the default of listGroupMembers's query parameter $top.
+const ListGroupMembersTopDefault = 100
+
+// ListGroupMembersTopMinimum is the least value of listGroupMembers's query parameter $top.
+const ListGroupMembersTopMinimum = 1
+
+// ListGroupMembersTopMaximum is the greatest value of listGroupMembers's query parameter $top.
+const ListGroupMembersTopMaximum = 999
+
+// ListConnectorsTopDefault is the default of listConnectors's query parameter $top.
+const ListConnectorsTopDefault = 100
+
+// ListConnectorsTopMinimum is the least value of listConnectors's query parameter $top.
+const ListConnectorsTopMinimum = 1
+
+// ListConnectorsTopMaximum is the greatest value of listConnectors's query parameter $top.
+const ListConnectorsTopMaximum = 999
+
+// ListConnectorMemberOfTopDefault is the default of listConnectorMemberOf's query parameter $top.
+const ListConnectorMemberOfTopDefault = 100
+
+// ListConnectorMemberOfTopMinimum is the least value of listConnectorMemberOf's query parameter $top.
+const ListConnectorMemberOfTopMinimum = 1
+
+// ListConnectorMemberOfTopMaximum is the greatest value of listConnectorMemberOf's query parameter $top.
+const ListConnectorMemberOfTopMaximum = 999
+
 // ConnectorOdataTypeValues are the values of #/components/schemas/connector.properties.@odata.type, in the spec's order.
 func ConnectorOdataTypeValues() []ConnectorOdataType {
 	return []ConnectorOdataType{"#microsoft.graph.connector"}

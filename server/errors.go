@@ -89,9 +89,12 @@ func notFound(message string) *apiError {
 // memberNotFound is the 404 for a member that does not exist. Its target,
 // connectorId, is what tells it from the 404 of an unknown route (no target):
 // a client can then tell "no such member" from "wrong base URL".
-func memberNotFound(id fmt.Stringer) *apiError {
+func memberNotFound(id fmt.Stringer) *apiError { return notFoundAt(id, "connectorId") }
+
+// notFoundAt is the service's 404 for the entity id, named at target.
+func notFoundAt(id fmt.Stringer, target string) *apiError {
 	e := notFound(fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
-	e.target = "connectorId"
+	e.target = target
 	return e
 }
 
@@ -143,7 +146,7 @@ func classifyHTTPError(he *echo.HTTPError) *apiError {
 // segment no route has.
 func renderError(rc *requestContext, logger *slog.Logger, routes routeTable, err error) outcome {
 	if errors.Is(err, echo.ErrNotFound) {
-		err = noSuchSegment(routes.unknownSegment(rc.Request().URL.EscapedPath()))
+		err = routes.noRoute(rc.Request().URL.EscapedPath())
 	}
 	if errors.Is(err, errClientGone) {
 		// Nothing is written: the log says 499, nginx's "client closed request".

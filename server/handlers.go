@@ -23,44 +23,62 @@ import (
 // handlers implements the generated echoapi.ServerInterface over a
 // store.Store. The requests they get have been checked against the spec.
 type handlers struct {
-	store      store.Store
-	tokens     *skipTokens
-	memberPath string    // the spec's path of one member, {applicationsId} and {connectorId} to fill
-	pathParts  [3]string // memberPath around its two parameters
-	appFirst   bool      // whether {applicationsId} comes before {connectorId}
-	specYAML   []byte
-	specJSON   []byte
-	metrics    http.Handler
+	store     store.Store
+	tokens    *skipTokens
+	appMember memberLink // a member at the seed page's path, by application
+	member    memberLink // a member at the service's own path, by group
+	specYAML  []byte
+	specJSON  []byte
+	metrics   http.Handler
 }
 
 var _ echoapi.ServerInterface = (*handlers)(nil)
 
 func newHandlers(store store.Store, tokens *skipTokens, operations []reqcheck.Operation, specYAML []byte, metrics http.Handler) (*handlers, error) {
 	h := &handlers{store: store, tokens: tokens, specYAML: specYAML, metrics: metrics}
-	for _, op := range operations {
-		if op.ID == "getConnectorGroupMember" {
-			h.memberPath = op.Path
-		}
-	}
-	if h.memberPath == "" {
-		return nil, errors.New("the spec has no getConnectorGroupMember operation")
-	}
-	a, c := strings.Index(h.memberPath, "{applicationsId}"), strings.Index(h.memberPath, "{connectorId}")
-	if a < 0 || c < 0 {
-		return nil, fmt.Errorf("the member path %s lacks {applicationsId} or {connectorId}", h.memberPath)
-	}
-	first, firstLen, second, secondLen := a, len("{applicationsId}"), c, len("{connectorId}")
-	h.appFirst = a < c
-	if !h.appFirst {
-		first, firstLen, second, secondLen = c, len("{connectorId}"), a, len("{applicationsId}")
-	}
-	h.pathParts = [3]string{h.memberPath[:first], h.memberPath[first+firstLen : second], h.memberPath[second+secondLen:]}
-	specJSON, err := openapi.JSON()
-	if err != nil {
+	var err error
+	if h.appMember, err = newMemberLink(operations, "getConnectorGroupMember", "{applicationsId}"); err != nil {
 		return nil, err
 	}
-	h.specJSON = specJSON
+	if h.member, err = newMemberLink(operations, "getGroupMember", "{connectorGroupId}"); err != nil {
+		return nil, err
+	}
+	if h.specJSON, err = openapi.JSON(); err != nil {
+		return nil, err
+	}
 	return h, nil
+}
+
+// memberLink is the spec's path of one member, split around its group and
+// connector parameters, to be filled in on every add.
+type memberLink struct {
+	path       string
+	parts      [3]string // path around its two parameters
+	groupFirst bool      // whether the group's parameter comes before {connectorId}
+}
+
+// newMemberLink reads the path of the operation id, whose group parameter is group.
+func newMemberLink(operations []reqcheck.Operation, id, group string) (memberLink, error) {
+	var l memberLink
+	for _, op := range operations {
+		if op.ID == id {
+			l.path = op.Path
+		}
+	}
+	if l.path == "" {
+		return l, fmt.Errorf("the spec has no %s operation", id)
+	}
+	g, c := strings.Index(l.path, group), strings.Index(l.path, "{connectorId}")
+	if g < 0 || c < 0 {
+		return l, fmt.Errorf("the member path %s lacks %s or {connectorId}", l.path, group)
+	}
+	first, firstLen, second, secondLen := g, len(group), c, len("{connectorId}")
+	l.groupFirst = g < c
+	if !l.groupFirst {
+		first, firstLen, second, secondLen = c, len("{connectorId}"), g, len(group)
+	}
+	l.parts = [3]string{l.path[:first], l.path[first+firstLen : second], l.path[second+secondLen:]}
+	return l, nil
 }
 
 // storeContext is the context a handler gives the store: the request's
@@ -71,28 +89,51 @@ func storeContext(c echo.Context) context.Context {
 	return context.WithoutCancel(c.Request().Context())
 }
 
-// AddConnectorGroupMember stores the connector the validator has decoded, and
-// answers 204 or, when asked with Prefer, 201 with the body.
+// AddConnectorGroupMember adds a member at the seed page's path.
 func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, _ generated.AddConnectorGroupMemberParams) error {
+	return h.addMember(c, app, &h.appMember)
+}
+
+// AddGroupMember adds a member at the service's own path.
+func (h *handlers) AddGroupMember(c echo.Context, group generated.ConnectorGroupID, _ generated.AddGroupMemberParams) error {
+	return h.addMember(c, group, &h.member)
+}
+
+// addMember stores what the validator decoded, a connector or a reference to
+// one, and answers 204 or, when asked with Prefer, 201 with the connector.
+func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink) error {
 	ca, err := callOf(c)
 	if err != nil {
 		return err
 	}
-	in, err := bodyOf[generated.AddConnectorGroupMemberJSONRequestBody](c)
+	var m store.Member
+	switch in := ca.body.(type) {
+	case *generated.Connector:
+		m = store.Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
+		if in.ID != nil {
+			m.ID = *in.ID
+		} else {
+			m.ID = newGUID()
+		}
+		err = h.store.Add(storeContext(c), group, m)
+	case *generated.ReferenceCreate:
+		id, perr := referencedConnector(in.OdataID)
+		if perr != nil {
+			return perr
+		}
+		m, err = h.store.AddReference(storeContext(c), group, id)
+		if errors.Is(err, store.ErrConnectorNotFound) {
+			return notFoundAt(id, "/@odata.id")
+		}
+		m.ID = id
+	default:
+		return fmt.Errorf("the handler wants a connector or a reference, the validator decoded a %T", ca.body)
+	}
 	if err != nil {
-		return err
-	}
-	m := store.Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
-	if in.ID != nil {
-		m.ID = *in.ID
-	} else {
-		m.ID = newGUID()
-	}
-	if err := h.store.Add(storeContext(c), app, m); err != nil {
-		return fmt.Errorf("adding member %s to %s: %w", m.ID, app, err)
+		return fmt.Errorf("adding member %s to %s: %w", m.ID, group, err)
 	}
 
-	location := []string{h.memberURL(c, app, m.ID)}
+	location := []string{link.url(c, group, m.ID)}
 	header := c.Response().Header()
 	header[echo.HeaderLocation] = location
 	header[canonicalODataEntityID] = location
@@ -104,6 +145,20 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 	return c.NoContent(http.StatusNoContent)
 }
 
+// referencedConnector is the connector id an @odata.id names: the spec's
+// pattern has checked that the URI's path ends in …/connectors/{GUID}.
+func referencedConnector(odataID string) (uuid.UUID, error) {
+	const guidLen = 36
+	if len(odataID) < guidLen {
+		return uuid.UUID{}, fmt.Errorf("an @odata.id the validator passed, %q, names no connector", odataID)
+	}
+	id, err := uuid.Parse(odataID[len(odataID)-guidLen:])
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("an @odata.id the validator passed, %q, names no connector: %w", odataID, err)
+	}
+	return id, nil
+}
+
 // Response header names and values of the add, canonical and built once.
 var (
 	canonicalODataEntityID = http.CanonicalHeaderKey(headerODataEntity)
@@ -112,54 +167,149 @@ var (
 	returnRepresentation   = []string{"return=representation"}
 )
 
-// ListConnectorGroupMembers answers one page and, when more follow, the link to the next.
+// ListConnectorGroupMembers answers one page of the members at the seed page's path.
 func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.ApplicationsID, params generated.ListConnectorGroupMembersParams) error {
-	top := generated.ListConnectorGroupMembersTopDefault
-	if params.Top != nil {
-		top = int(*params.Top)
-	}
-	var after store.Cursor
-	if params.Skiptoken != nil {
-		var err error
-		if after, err = h.tokens.decode(app, *params.Skiptoken); err != nil {
-			return badRequest([]reqcheck.Violation{{Target: "$skiptoken", Message: msgInvalidSkipTok}})
-		}
-	}
-	page, err := h.store.List(storeContext(c), app, after, top)
+	return h.listMembers(c, app, params.Top, params.Skiptoken)
+}
+
+// ListGroupMembers answers one page of the members at the service's own path.
+func (h *handlers) ListGroupMembers(c echo.Context, group generated.ConnectorGroupID, params generated.ListGroupMembersParams) error {
+	return h.listMembers(c, group, params.Top, params.Skiptoken)
+}
+
+// ListConnectors answers one page of the connectors the mock knows.
+func (h *handlers) ListConnectors(c echo.Context, params generated.ListConnectorsParams) error {
+	return h.listConnectors(c, allConnectors, params.Top, params.Skiptoken, func(ctx context.Context, after store.Cursor, limit int) (store.Page, error) {
+		return h.store.Connectors(ctx, after, limit)
+	})
+}
+
+func (h *handlers) listMembers(c echo.Context, group uuid.UUID, top *int32, skiptoken *string) error {
+	return h.listConnectors(c, membersOf(group), top, skiptoken, func(ctx context.Context, after store.Cursor, limit int) (store.Page, error) {
+		return h.store.List(ctx, group, after, limit)
+	})
+}
+
+// listConnectors answers one page of connectors and, when more follow, the
+// link to the next.
+func (h *handlers) listConnectors(c echo.Context, l listing, top *int32, skiptoken *string,
+	list func(context.Context, store.Cursor, int) (store.Page, error)) error {
+	after, limit, err := h.position(l, top, skiptoken)
 	if err != nil {
-		return fmt.Errorf("listing members of %s: %w", app, err)
+		return err
+	}
+	page, err := list(storeContext(c), after, limit)
+	if err != nil {
+		return fmt.Errorf("listing %c %s: %w", l.kind, l.id, err)
 	}
 	out := generated.ConnectorCollection{Value: make([]generated.Connector, len(page.Members))}
 	for i, m := range page.Members {
 		out.Value[i] = toConnector(m)
 	}
 	if page.More {
-		next := h.nextLink(c, params.Top, h.tokens.encode(app, page.Next))
+		next := h.nextLink(c, top, h.tokens.encode(l, page.Next))
 		out.OdataNextLink = &next
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// GetConnectorGroupMember answers the member, or 404.
+// position is where a page of listing l starts and how long it is.
+func (h *handlers) position(l listing, top *int32, skiptoken *string) (store.Cursor, int, error) {
+	limit := generated.ListConnectorGroupMembersTopDefault
+	if top != nil {
+		limit = int(*top)
+	}
+	var after store.Cursor
+	if skiptoken != nil {
+		var err error
+		if after, err = h.tokens.decode(l, *skiptoken); err != nil {
+			return 0, 0, badRequest([]reqcheck.Violation{{Target: "$skiptoken", Message: msgInvalidSkipTok}})
+		}
+	}
+	return after, limit, nil
+}
+
+// ListConnectorMemberOf answers one page of the groups a connector is in.
+func (h *handlers) ListConnectorMemberOf(c echo.Context, id generated.ConnectorID, params generated.ListConnectorMemberOfParams) error {
+	l := groupsOf(id)
+	after, limit, err := h.position(l, params.Top, params.Skiptoken)
+	if err != nil {
+		return err
+	}
+	page, err := h.store.MemberOf(storeContext(c), id, after, limit)
+	if errors.Is(err, store.ErrConnectorNotFound) {
+		return memberNotFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("listing the groups of %s: %w", id, err)
+	}
+	out := generated.ConnectorGroupCollection{Value: make([]generated.ConnectorGroup, len(page.Groups))}
+	for i, g := range page.Groups {
+		out.Value[i] = toConnectorGroup(g)
+	}
+	if page.More {
+		next := h.nextLink(c, params.Top, h.tokens.encode(l, page.Next))
+		out.OdataNextLink = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// GetConnectorGroupMember answers the member at the seed page's path, or 404.
 func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.GetConnectorGroupMemberParams) error {
-	m, err := h.store.Get(storeContext(c), app, id)
+	return h.getMember(c, app, id)
+}
+
+// GetGroupMember answers the member at the service's own path, or 404.
+func (h *handlers) GetGroupMember(c echo.Context, group generated.ConnectorGroupID, id generated.ConnectorID, _ generated.GetGroupMemberParams) error {
+	return h.getMember(c, group, id)
+}
+
+func (h *handlers) getMember(c echo.Context, group, id uuid.UUID) error {
+	m, err := h.store.Get(storeContext(c), group, id)
 	if errors.Is(err, store.ErrMemberNotFound) {
 		return memberNotFound(id)
 	}
 	if err != nil {
-		return fmt.Errorf("reading member %s of %s: %w", id, app, err)
+		return fmt.Errorf("reading member %s of %s: %w", id, group, err)
 	}
 	return c.JSON(http.StatusOK, toConnector(m))
 }
 
-// RemoveConnectorGroupMember removes the member, or answers 404.
+// GetConnector answers a connector the mock knows, or 404.
+func (h *handlers) GetConnector(c echo.Context, id generated.ConnectorID, _ generated.GetConnectorParams) error {
+	m, err := h.store.Connector(storeContext(c), id)
+	if errors.Is(err, store.ErrConnectorNotFound) {
+		return memberNotFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("reading connector %s: %w", id, err)
+	}
+	return c.JSON(http.StatusOK, toConnector(m))
+}
+
+// GetApplicationConnectorGroup answers the application's connector group:
+// the group with the application's id.
+func (h *handlers) GetApplicationConnectorGroup(c echo.Context, app generated.ApplicationsID, _ generated.GetApplicationConnectorGroupParams) error {
+	return c.JSON(http.StatusOK, toConnectorGroup(app))
+}
+
+// RemoveConnectorGroupMember removes the member at the seed page's path, or answers 404.
 func (h *handlers) RemoveConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.RemoveConnectorGroupMemberParams) error {
-	err := h.store.Remove(storeContext(c), app, id)
+	return h.removeMember(c, app, id)
+}
+
+// RemoveGroupMember removes the member at the service's own path, or answers 404.
+func (h *handlers) RemoveGroupMember(c echo.Context, group generated.ConnectorGroupID, id generated.ConnectorID, _ generated.RemoveGroupMemberParams) error {
+	return h.removeMember(c, group, id)
+}
+
+func (h *handlers) removeMember(c echo.Context, group, id uuid.UUID) error {
+	err := h.store.Remove(storeContext(c), group, id)
 	if errors.Is(err, store.ErrMemberNotFound) {
 		return memberNotFound(id)
 	}
 	if err != nil {
-		return fmt.Errorf("removing member %s of %s: %w", id, app, err)
+		return fmt.Errorf("removing member %s of %s: %w", id, group, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -198,6 +348,11 @@ func toConnector(m store.Member) generated.Connector {
 	}
 }
 
+// toConnectorGroup is the group as the API shows it.
+func toConnectorGroup(id uuid.UUID) generated.ConnectorGroup {
+	return generated.ConnectorGroup{OdataType: generated.ConnectorGroupOdataTypeHashMicrosoftGraphConnectorGroup, ID: id}
+}
+
 // baseURL is the scheme and authority the client reached this server by. A
 // request without a Host (HTTP/1.0 may omit it) is answered with the address
 // it arrived on, so that Location and @odata.nextLink are always absolute.
@@ -218,32 +373,32 @@ func localHost(req *http.Request) string {
 	return "localhost"
 }
 
-// memberURL is the absolute URL of member id of app: the spec's member path,
+// url is the absolute URL of member id of group: the spec's member path,
 // split at start-up, with both ids written in place (one allocation: this
 // runs on every add).
-func (h *handlers) memberURL(c echo.Context, app, id uuid.UUID) string {
+func (l *memberLink) url(c echo.Context, group, id uuid.UUID) string {
 	req := c.Request()
 	scheme, host := schemeOf(req), req.Host
 	if host == "" {
 		host = localHost(req)
 	}
-	first, second := app, id
-	if !h.appFirst {
-		first, second = id, app
+	first, second := group, id
+	if !l.groupFirst {
+		first, second = id, group
 	}
 	prefix := versionPrefix(req.URL.Path) // a link keeps the request's /beta or /v1.0
 	var b strings.Builder
-	b.Grow(len(scheme) + 3 + len(host) + len(prefix) + len(h.memberPath) + 2*36)
+	b.Grow(len(scheme) + 3 + len(host) + len(prefix) + len(l.path) + 2*36)
 	b.WriteString(scheme)
 	b.WriteString("://")
 	b.WriteString(host)
 	b.WriteString(prefix)
 	var buf [36]byte
-	b.WriteString(h.pathParts[0])
+	b.WriteString(l.parts[0])
 	b.Write(guidText(&buf, first))
-	b.WriteString(h.pathParts[1])
+	b.WriteString(l.parts[1])
 	b.Write(guidText(&buf, second))
-	b.WriteString(h.pathParts[2])
+	b.WriteString(l.parts[2])
 	return b.String()
 }
 

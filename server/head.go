@@ -20,6 +20,36 @@ func (h *handlers) HeadConnectorGroupMember(c echo.Context, app generated.Applic
 	return h.GetConnectorGroupMember(c, app, id, generated.GetConnectorGroupMemberParams(params))
 }
 
+// HeadGroupMembers answers as ListGroupMembers, without the body.
+func (h *handlers) HeadGroupMembers(c echo.Context, group generated.ConnectorGroupID, params generated.HeadGroupMembersParams) error {
+	return h.ListGroupMembers(c, group, generated.ListGroupMembersParams(params))
+}
+
+// HeadGroupMember answers as GetGroupMember, without the body.
+func (h *handlers) HeadGroupMember(c echo.Context, group generated.ConnectorGroupID, id generated.ConnectorID, params generated.HeadGroupMemberParams) error {
+	return h.GetGroupMember(c, group, id, generated.GetGroupMemberParams(params))
+}
+
+// HeadConnectors answers as ListConnectors, without the body.
+func (h *handlers) HeadConnectors(c echo.Context, params generated.HeadConnectorsParams) error {
+	return h.ListConnectors(c, generated.ListConnectorsParams(params))
+}
+
+// HeadConnector answers as GetConnector, without the body.
+func (h *handlers) HeadConnector(c echo.Context, id generated.ConnectorID, params generated.HeadConnectorParams) error {
+	return h.GetConnector(c, id, generated.GetConnectorParams(params))
+}
+
+// HeadConnectorMemberOf answers as ListConnectorMemberOf, without the body.
+func (h *handlers) HeadConnectorMemberOf(c echo.Context, id generated.ConnectorID, params generated.HeadConnectorMemberOfParams) error {
+	return h.ListConnectorMemberOf(c, id, generated.ListConnectorMemberOfParams(params))
+}
+
+// HeadApplicationConnectorGroup answers as GetApplicationConnectorGroup, without the body.
+func (h *handlers) HeadApplicationConnectorGroup(c echo.Context, app generated.ApplicationsID, params generated.HeadApplicationConnectorGroupParams) error {
+	return h.GetApplicationConnectorGroup(c, app, generated.GetApplicationConnectorGroupParams(params))
+}
+
 // HeadHealth answers as GetHealth, without the body.
 func (h *handlers) HeadHealth(c echo.Context) error { return h.GetHealth(c) }
 

@@ -46,7 +46,7 @@ type scratch struct {
 // The handler, the log line, the metrics and the journal read it.
 type call struct {
 	operation string        // the operationId
-	app       string        // the applicationsId as sent, when the path has one
+	app       string        // the group the path names (applicationsId or connectorGroupId) as sent, when it names one
 	prefer    preferences   // what the Prefer header asks for
 	body      any           // the body the generated validator decoded, when it passed
 	raw       []byte        // the body as read (decompressed)

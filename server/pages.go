@@ -69,7 +69,7 @@ func (a *adminHandlers) GetDashboard(c echo.Context) error {
 func dashboardPage(operations []reqcheck.Operation) ([]byte, error) {
 	var data pages.DashboardData
 	for _, op := range operations {
-		if isMember(op) {
+		if isService(op) {
 			data.Operations = append(data.Operations, op.ID)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -40,15 +41,19 @@ type SeedResult struct {
 // has it already adds nothing twice.
 func Seed(ctx context.Context, members store.Store, path string) (SeedResult, error) {
 	var result SeedResult
-	data, err := os.ReadFile(path)
+	data, err := readSeedFile(path)
 	if err != nil {
-		return result, fmt.Errorf("seed file %s: %w", path, err)
+		return result, err
 	}
 	var file seedFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil {
 		return result, fmt.Errorf("seed file %s: not the JSON or YAML of {\"applications\": [{\"id\": GUID, \"members\": [connector, …]}]}: %w", path, err)
+	}
+	var trailing any
+	if err := dec.Decode(&trailing); !errors.Is(err, io.EOF) {
+		return result, fmt.Errorf("seed file %s: holds more than one YAML document or JSON value; put every application in the first", path)
 	}
 	var add *reqcheck.Operation
 	for _, op := range validation.Operations() {
@@ -59,12 +64,15 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	if add == nil {
 		return result, errors.New("the spec has no addConnectorGroupMember operation")
 	}
+	seen := map[uuid.UUID]int{} // members of each application so far, over every entry naming it
 	for i, application := range file.Applications {
 		app, ok := reqcheck.ParseGUID(application.ID)
 		if !ok {
 			return result, fmt.Errorf("seed file %s: applications[%d]: id %s is not a GUID", path, i, reqcheck.Quote(application.ID))
 		}
 		for j, raw := range application.Members {
+			position := seen[app]
+			seen[app]++
 			where := fmt.Sprintf("seed file %s: applications[%d] (%s) members[%d]", path, i, app, j)
 			body, err := json.Marshal(raw)
 			if err != nil {
@@ -80,14 +88,9 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 				}
 				return result, fmt.Errorf("%s: %s", where, strings.Join(rules, "; "))
 			}
-			c := value.(*generated.AddConnectorGroupMemberJSONRequestBody)
-			m := store.Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
-			if c.ID != nil {
-				m.ID = *c.ID
-			} else {
-				m.ID = uuid.NewSHA1(app, fmt.Appendf(nil, "seed member %d", j))
-			}
-			switch err := members.Add(ctx, app, m); {
+			switch err := seedMember(ctx, members, app, position, value); {
+			case errors.Is(err, store.ErrConnectorNotFound):
+				return result, fmt.Errorf("%s: /@odata.id: names a connector neither the store nor the file before it holds", where)
 			case errors.Is(err, store.ErrDuplicateMember):
 				result.AlreadyThere++
 			case err != nil:
@@ -98,6 +101,59 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		}
 	}
 	return result, nil
+}
+
+// maxSeedFile is the largest seed file read: some 100,000 members.
+const maxSeedFile = 32 << 20
+
+// readSeedFile reads a regular file of at most maxSeedFile bytes; anything
+// else (a FIFO that would block, a device that never ends) is refused at once.
+func readSeedFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("seed file %s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("seed file %s: %w", path, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("seed file %s: is not a regular file (%s)", path, info.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSeedFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("seed file %s: %w", path, err)
+	}
+	if len(data) > maxSeedFile {
+		return nil, fmt.Errorf("seed file %s: is larger than %d MiB", path, maxSeedFile>>20)
+	}
+	return data, nil
+}
+
+// seedMember adds a member the validator decoded: a connector (without an
+// id, one derived from its application and its position among that
+// application's members in the file, so seeding the same file twice adds
+// nothing twice), or a reference to a known connector.
+func seedMember(ctx context.Context, members store.Store, app uuid.UUID, position int, value any) error {
+	switch c := value.(type) {
+	case *generated.Connector:
+		m := store.Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
+		if c.ID != nil {
+			m.ID = *c.ID
+		} else {
+			m.ID = uuid.NewSHA1(app, fmt.Appendf(nil, "seed member %d", position))
+		}
+		return members.Add(ctx, app, m)
+	case *generated.ReferenceCreate:
+		id, err := referencedConnector(c.OdataID)
+		if err != nil {
+			return err
+		}
+		_, err = members.AddReference(ctx, app, id)
+		return err
+	}
+	return fmt.Errorf("the validator decoded a %T", value)
 }
 
 // seedPath gives a seed entry's application as the path parameter the add

@@ -59,6 +59,37 @@ func unescapeSegment(seg string) string {
 	return seg
 }
 
+// profilesSegment is the collection of on-premises publishing profiles in
+// the service's paths; the spec serves one profile, whose id the routes have
+// as a literal segment after it.
+const profilesSegment = "onPremisesPublishingProfiles"
+
+// noRoute is the answer to a path no route has: a profile the spec does not
+// serve is an entity that does not exist (404, as the service answers
+// /onPremisesPublishingProfiles/provisioning/… for this API), anything else
+// Graph's 400 naming the first segment no route has.
+func (t routeTable) noRoute(escapedPath string) *apiError {
+	segments := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
+	if len(segments) > 0 && "/"+segments[0] == versionPrefix(escapedPath) {
+		segments = segments[1:]
+	}
+	if len(segments) >= 2 && segments[0] == profilesSegment && segments[1] != "" && !t.servesProfile(segments[1]) {
+		return notFound(fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.",
+			reqcheck.Shorten(unescapeSegment(segments[1]))))
+	}
+	return noSuchSegment(t.unknownSegment(escapedPath))
+}
+
+// servesProfile tells whether some route has profile after profilesSegment.
+func (t routeTable) servesProfile(profile string) bool {
+	for _, route := range t {
+		if len(route) >= 2 && route[0] == profilesSegment && route[1] == profile {
+			return true
+		}
+	}
+	return false
+}
+
 // noSuchSegment is Graph's answer to a path it does not serve.
 func noSuchSegment(segment string) *apiError {
 	return &apiError{status: http.StatusBadRequest, code: generated.ErrorCodeBadRequest,

@@ -163,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 	auth := bearerAuth(cfg.Token)
 	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
 	for _, op := range all {
-		checks := &operationChecks{op: op, member: isMember(op), auth: auth,
+		checks := &operationChecks{op: op, service: isService(op), auth: auth,
 			misbehave: misbehave, maxBody: maxBody, shadows: shadowsOf(op, all)}
 		middlewares[op.ID] = []echo.MiddlewareFunc{checks.middleware}
 	}

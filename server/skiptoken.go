@@ -15,7 +15,7 @@ import (
 )
 
 // errBadSkipToken is returned for a $skiptoken this server did not issue for
-// the application asked about.
+// the listing asked about.
 var errBadSkipToken = errors.New("not a $skiptoken this server issued for this application")
 
 // skipTokenVersion leads every token, so a later format can tell old tokens
@@ -23,9 +23,9 @@ var errBadSkipToken = errors.New("not a $skiptoken this server issued for this a
 const skipTokenVersion = 3
 
 // skipTokens makes and reads the opaque $skiptoken of a page: the position to
-// resume after, sealed with AES-GCM under a random nonce, the application's
-// id as additional data. A token reads back only for the application it was
-// issued for, and to anybody else it is random bytes that say nothing, not
+// resume after, sealed with AES-GCM under a random nonce, the listing (a
+// group's members, the connectors, a connector's groups) as additional data.
+// A token reads back only for the listing it was issued for, and to anybody else it is random bytes that say nothing, not
 // even how many members were added anywhere before it.
 type skipTokens struct {
 	aead cipher.AEAD
@@ -50,16 +50,37 @@ func newSkipTokens(key []byte) (*skipTokens, error) {
 	return &skipTokens{aead: aead}, nil
 }
 
-// encode is the token that resumes the listing of app after position after.
-func (t *skipTokens) encode(app uuid.UUID, after store.Cursor) string {
+// listing names what a token pages through: a group's members, the
+// connectors, or the groups of a connector. Its kind and id are the token's
+// additional data, so a token resumes only the listing it came from.
+type listing struct {
+	kind byte
+	id   uuid.UUID
+}
+
+func membersOf(group uuid.UUID) listing    { return listing{'m', group} }
+func groupsOf(connector uuid.UUID) listing { return listing{'g', connector} }
+
+var allConnectors = listing{kind: 'c'}
+
+// additionalData is what a token of l is sealed with.
+func (l listing) additionalData() [17]byte {
+	ad := [17]byte{l.kind}
+	copy(ad[1:], l.id[:])
+	return ad
+}
+
+// encode is the token that resumes listing l after position after.
+func (t *skipTokens) encode(l listing, after store.Cursor) string {
 	var plain [8]byte
 	binary.BigEndian.PutUint64(plain[:], uint64(after))
-	sealed := t.aead.Seal([]byte{skipTokenVersion}, nil, plain[:], app[:])
+	ad := l.additionalData()
+	sealed := t.aead.Seal([]byte{skipTokenVersion}, nil, plain[:], ad[:])
 	return base64.RawURLEncoding.EncodeToString(sealed)
 }
 
-// decode reverses encode for app; anything else is errBadSkipToken.
-func (t *skipTokens) decode(app uuid.UUID, s string) (store.Cursor, error) {
+// decode reverses encode for l; anything else is errBadSkipToken.
+func (t *skipTokens) decode(l listing, s string) (store.Cursor, error) {
 	const size = 1 + 8 + 28 // version, position, nonce and tag
 	if base64.RawURLEncoding.EncodedLen(size) != len(s) {
 		return 0, errBadSkipToken
@@ -69,7 +90,8 @@ func (t *skipTokens) decode(app uuid.UUID, s string) (store.Cursor, error) {
 	if err != nil || n != size || raw[0] != skipTokenVersion {
 		return 0, errBadSkipToken
 	}
-	plain, err := t.aead.Open(nil, nil, raw[1:], app[:])
+	ad := l.additionalData()
+	plain, err := t.aead.Open(nil, nil, raw[1:], ad[:])
 	if err != nil || len(plain) != 8 {
 		return 0, errBadSkipToken
 	}

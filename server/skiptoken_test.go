@@ -23,21 +23,21 @@ func testTokens(t testing.TB) *skipTokens {
 
 func FuzzSkipToken(f *testing.F) {
 	tokens := testTokens(f)
-	for _, seed := range []string{"", "AQAAAAAAAAAB", tokens.encode(tokenApp, 0), tokens.encode(tokenApp, 1<<63+5),
-		tokens.encode(tokenOther, 7), "abc", "AQAAAAAAAAAB=", "%%%"} {
+	for _, seed := range []string{"", "AQAAAAAAAAAB", tokens.encode(membersOf(tokenApp), 0), tokens.encode(membersOf(tokenApp), 1<<63+5),
+		tokens.encode(membersOf(tokenOther), 7), "abc", "AQAAAAAAAAAB=", "%%%"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		c, err := tokens.decode(tokenApp, token)
+		c, err := tokens.decode(membersOf(tokenApp), token)
 		if err != nil {
 			return
 		}
 		// A token it accepts is one it issued for this application: sealed
 		// with its id as additional data, so no other application reads it.
-		if _, err := tokens.decode(tokenOther, token); err == nil {
+		if _, err := tokens.decode(membersOf(tokenOther), token); err == nil {
 			t.Fatalf("%q (position %d) reads for two applications", token, c)
 		}
-		if again, err := tokens.decode(tokenApp, tokens.encode(tokenApp, c)); err != nil || again != c {
+		if again, err := tokens.decode(membersOf(tokenApp), tokens.encode(membersOf(tokenApp), c)); err != nil || again != c {
 			t.Fatalf("position %d does not round-trip: %d, %v", c, again, err)
 		}
 	})
@@ -46,12 +46,18 @@ func FuzzSkipToken(f *testing.F) {
 func TestSkipTokenRoundTrip(t *testing.T) {
 	tokens := testTokens(t)
 	for _, c := range []store.Cursor{0, 1, 42, 1<<32 + 7, 1<<64 - 1} {
-		token := tokens.encode(tokenApp, c)
-		if got, err := tokens.decode(tokenApp, token); err != nil || got != c {
+		token := tokens.encode(membersOf(tokenApp), c)
+		if got, err := tokens.decode(membersOf(tokenApp), token); err != nil || got != c {
 			t.Errorf("round trip of %d: %d, %v", c, got, err)
 		}
-		if _, err := tokens.decode(tokenOther, token); err == nil {
+		if _, err := tokens.decode(membersOf(tokenOther), token); err == nil {
 			t.Errorf("a token for %s was accepted for %s", tokenApp, tokenOther)
+		}
+		// Nor does a token resume another kind of listing with the same id.
+		for _, other := range []listing{groupsOf(tokenApp), allConnectors} {
+			if _, err := tokens.decode(other, token); err == nil {
+				t.Errorf("a token for the members of %s was accepted for %+v", tokenApp, other)
+			}
 		}
 	}
 }
@@ -62,8 +68,8 @@ func TestSkipTokenRoundTrip(t *testing.T) {
 // in any other application; and another key's tokens are refused.
 func TestSkipTokenRevealsNothing(t *testing.T) {
 	tokens := testTokens(t)
-	a := tokens.encode(tokenApp, 1000)
-	for _, b := range []string{tokens.encode(tokenApp, 1001), tokens.encode(tokenApp, 1000)} {
+	a := tokens.encode(membersOf(tokenApp), 1000)
+	for _, b := range []string{tokens.encode(membersOf(tokenApp), 1001), tokens.encode(membersOf(tokenApp), 1000)} {
 		same := 0
 		for i := 1; i < len(a); i++ { // after the version character
 			if a[i] == b[i] {
@@ -78,7 +84,7 @@ func TestSkipTokenRevealsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.decode(tokenApp, a); err == nil {
+	if _, err := other.decode(membersOf(tokenApp), a); err == nil {
 		t.Error("a token made with another key was accepted")
 	}
 }

@@ -27,7 +27,7 @@ import (
 // wrapper.
 type operationChecks struct {
 	op        reqcheck.Operation
-	member    bool // a member operation: it misbehaves on purpose
+	service   bool // an operation of the service: it misbehaves on purpose
 	auth      func(http.Header) (string, error)
 	misbehave *faults.Injector
 	maxBody   int64
@@ -63,7 +63,7 @@ func (o *operationChecks) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 // The call it returns says as much as it learnt, also when it fails.
 func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, error) {
 	req := c.Request()
-	ca := call{operation: o.op.ID, app: c.Param("applicationsId")}
+	ca := call{operation: o.op.ID, app: groupParam(c)}
 	// The route first (405 before 401, as the README's order of checks says),
 	// as Echo's router would answer it if it knew the spec's more concrete paths.
 	for _, sh := range o.shadows {
@@ -89,7 +89,7 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 		}
 	}
 	var delay time.Duration
-	if o.member && (ca.prefer.fault != 0 || o.misbehave.Active()) {
+	if o.service && (ca.prefer.fault != 0 || o.misbehave.Active()) {
 		d := o.misbehave.Decide(token, ca.prefer.fault)
 		for k, v := range d.RateLimit {
 			c.Response().Header()[k] = v
@@ -148,15 +148,27 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 	return ca, nil
 }
 
+// groupParam is the group a request's path names: by its application at the
+// seed page's path, by its own id at the service's; "" when it names none.
+func groupParam(c echo.Context) string {
+	if app := c.Param("applicationsId"); app != "" {
+		return app
+	}
+	return c.Param("connectorGroupId")
+}
+
 // listHeaders are the list-based headers of the spec's parameters, canonical.
 var listHeaders = [...]string{canonicalPrefer, canonicalClientRequestID}
 
-// memberTag marks the member operations in the spec: the ones that
-// misbehave, and that are served under the version prefixes too.
-const memberTag = "members"
+// serviceTags mark the operations of the service in the spec (its members
+// and connectors, as opposed to health, the spec and the pages): the ones
+// that misbehave, and that are served under the version prefixes too.
+var serviceTags = [...]string{"members", "connectors"}
 
-// isMember tells whether op is a member operation.
-func isMember(op reqcheck.Operation) bool { return slices.Contains(op.Tags, memberTag) }
+// isService tells whether op is an operation of the service.
+func isService(op reqcheck.Operation) bool {
+	return slices.ContainsFunc(op.Tags, func(tag string) bool { return slices.Contains(serviceTags[:], tag) })
+}
 
 // fault reads and drops the request's body (up to the body limit), waits
 // out the latency drawn with the fault (cut short when the client goes away:

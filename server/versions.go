@@ -34,7 +34,7 @@ type memberRouter struct {
 func newMemberRouter(g *echo.Group, operations []reqcheck.Operation) memberRouter {
 	r := memberRouter{Group: g, paths: map[string]bool{}}
 	for _, op := range operations {
-		if isMember(op) {
+		if isService(op) {
 			r.paths[echoPath(op.Path)] = true
 		}
 	}

@@ -21,6 +21,12 @@ import (
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetApplicationConnectorGroup Read the application's connector group
+	// (GET /applications/{applicationsId}/connectorGroup)
+	GetApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params GetApplicationConnectorGroupParams) error
+	// HeadApplicationConnectorGroup The group's headers, without the body.
+	// (HEAD /applications/{applicationsId}/connectorGroup)
+	HeadApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params HeadApplicationConnectorGroupParams) error
 	// ListConnectorGroupMembers List the members of the application's connector group
 	// (GET /applications/{applicationsId}/connectorGroup/members)
 	ListConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params ListConnectorGroupMembersParams) error
@@ -63,6 +69,42 @@ type ServerInterface interface {
 	// HeadMetrics The metrics headers, without the body.
 	// (HEAD /metrics)
 	HeadMetrics(ctx echo.Context) error
+	// ListGroupMembers List the members of a connector group, at the service's own path
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
+	ListGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params ListGroupMembersParams) error
+	// HeadGroupMembers The list's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
+	HeadGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadGroupMembersParams) error
+	// AddGroupMember Add a connector to a connector group, at the service's own path
+	// (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref)
+	AddGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, params AddGroupMemberParams) error
+	// GetGroupMember Read one member of a connector group, at the service's own path
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId})
+	GetGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params GetGroupMemberParams) error
+	// HeadGroupMember The member's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId})
+	HeadGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params HeadGroupMemberParams) error
+	// RemoveGroupMember Remove a connector from a connector group, at the service's own path
+	// (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref)
+	RemoveGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params RemoveGroupMemberParams) error
+	// ListConnectors List the connectors the mock knows
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors)
+	ListConnectors(ctx echo.Context, params ListConnectorsParams) error
+	// HeadConnectors The list's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors)
+	HeadConnectors(ctx echo.Context, params HeadConnectorsParams) error
+	// GetConnector Read a connector
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId})
+	GetConnector(ctx echo.Context, connectorID ConnectorID, params GetConnectorParams) error
+	// HeadConnector The connector's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId})
+	HeadConnector(ctx echo.Context, connectorID ConnectorID, params HeadConnectorParams) error
+	// ListConnectorMemberOf List the connector groups a connector is a member of
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf)
+	ListConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params ListConnectorMemberOfParams) error
+	// HeadConnectorMemberOf The list's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf)
+	HeadConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params HeadConnectorMemberOfParams) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -80,6 +122,78 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetApplicationConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetApplicationConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetApplicationConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetApplicationConnectorGroup(ctx, applicationsID, params)
+	return err
+}
+
+// HeadApplicationConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadApplicationConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadApplicationConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadApplicationConnectorGroup(ctx, applicationsID, params)
+	return err
 }
 
 // ListConnectorGroupMembers converts echo context to params.
@@ -449,6 +563,541 @@ func (w *ServerInterfaceWrapper) HeadMetrics(ctx echo.Context) error {
 	return err
 }
 
+// ListGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupMembersParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroupMembers(ctx, connectorGroupID, params)
+	return err
+}
+
+// HeadGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadGroupMembersParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadGroupMembers(ctx, connectorGroupID, params)
+	return err
+}
+
+// AddGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) AddGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer Prefer
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddGroupMember(ctx, connectorGroupID, params)
+	return err
+}
+
+// GetGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroupMember(ctx, connectorGroupID, connectorID, params)
+	return err
+}
+
+// HeadGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadGroupMember(ctx, connectorGroupID, connectorID, params)
+	return err
+}
+
+// RemoveGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RemoveGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveGroupMember(ctx, connectorGroupID, connectorID, params)
+	return err
+}
+
+// ListConnectors converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConnectors(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConnectorsParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConnectors(ctx, params)
+	return err
+}
+
+// HeadConnectors converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadConnectors(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadConnectorsParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadConnectors(ctx, params)
+	return err
+}
+
+// GetConnector converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConnector(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetConnectorParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConnector(ctx, connectorID, params)
+	return err
+}
+
+// HeadConnector converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadConnector(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadConnectorParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadConnector(ctx, connectorID, params)
+	return err
+}
+
+// ListConnectorMemberOf converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConnectorMemberOf(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConnectorMemberOfParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConnectorMemberOf(ctx, connectorID, params)
+	return err
+}
+
+// HeadConnectorMemberOf converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadConnectorMemberOf(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadConnectorMemberOfParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadConnectorMemberOf(ctx, connectorID, params)
+	return err
+}
+
 // GetOpenAPIJSON converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	var err error
@@ -538,6 +1187,20 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.GetConnectorGroupMember, options.OperationMiddlewares["getConnectorGroupMember"]...)
 	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.HeadConnectorGroupMember, options.OperationMiddlewares["headConnectorGroupMember"]...)
 	router.DELETE(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId/$ref", wrapper.RemoveConnectorGroupMember, options.OperationMiddlewares["removeConnectorGroupMember"]...)
+	router.POST(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$ref", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.HeadGroupMembers, options.OperationMiddlewares["headGroupMembers"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId", wrapper.GetGroupMember, options.OperationMiddlewares["getGroupMember"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId", wrapper.HeadGroupMember, options.OperationMiddlewares["headGroupMember"]...)
+	router.DELETE(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId/$ref", wrapper.RemoveGroupMember, options.OperationMiddlewares["removeGroupMember"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors", wrapper.ListConnectors, options.OperationMiddlewares["listConnectors"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors", wrapper.HeadConnectors, options.OperationMiddlewares["headConnectors"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId", wrapper.GetConnector, options.OperationMiddlewares["getConnector"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId", wrapper.HeadConnector, options.OperationMiddlewares["headConnector"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf", wrapper.ListConnectorMemberOf, options.OperationMiddlewares["listConnectorMemberOf"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf", wrapper.HeadConnectorMemberOf, options.OperationMiddlewares["headConnectorMemberOf"]...)
+	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup", wrapper.GetApplicationConnectorGroup, options.OperationMiddlewares["getApplicationConnectorGroup"]...)
+	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup", wrapper.HeadApplicationConnectorGroup, options.OperationMiddlewares["headApplicationConnectorGroup"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.HEAD(options.BaseURL+"/healthz", wrapper.HeadHealth, options.OperationMiddlewares["headHealth"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
@@ -558,100 +1221,125 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F3rcts4ln4VFHeqbHdRsqTIdiJX1646yaQ9k4srdm9qJ/JGEHkkYUICHAC0rE65ap9mH2yfZOsA4E2i",
-	"Lo5jpzOj/tGxJOJ2cO74cPjFC0ScCA5cK6/3xYMbGicRmL/7kQQazt9APAL5Ukoh8dtrGqVgHs2+CUQI",
-	"Xs97D/9IQelPv9DQ/en5HuO81DaIGHDdkPbnBgu9nhfPGxo/dDue74VUY1edVue40W43Ok8v20e9VrfX",
-	"Ovqb53uVdkfBCTwJuqPGU9oKG93xMTSejdq00QmfBF04Gh/Tk5F363sxKEUn2Os7DkRIEgsJhIYhhESM",
-	"/g6BJhLGIIEHoAi1ayZww5QmYyGJngIZiygSM8YnJBYhGzMISSJFAlIzUD2yFxsSqb2md3t763tn/JpG",
-	"LLzQVKcqX7xK45jKudfzLqc4ETZhnEYkoRPYU8QRnrg1+mQ2FQqIMn0QpgglSUQDmIooBOn5d9yHEDRl",
-	"kfJ6H9c/V1DL9E8G3oWWjE8GHs6BC00EUnFMaKDZNfiEcfuX53uayglor+cd2ll7t/59B6PEUJKw5LqL",
-	"e8eS6+PKSHCjQXIanSXe7dUiuz0oN30L+iCzXGghIXwuOIdAL4jYf4iQatrU8wRH/LeYBVIoMdbNiaTJ",
-	"tBnkjXyvRAhc8ZNmq9luP2meoAziAk86o9HJyZOjhvlftzMaNUZHJyeN0eik8+To5AT/xS2hwZRxeEtj",
-	"HDEfoAFpo9X2fM/NvOe5VZklTIGGIJ3OiMTM0B5UIFmimeCO42PQUxEqI1AJ1VMSCiNwkZg13XYwCaHX",
-	"0zIF31PBFGKKXbnlK0NoDwd8bvSIY6SzsH48t797igyX9M7QJxBMBYRkNgVOmCZTGuLW4UzWjfxaBNSO",
-	"UTckHSkRpRrIb+9fIxPgUjnMiNUP61c5FjKmyB2pZMgsS0O/e0E1fck10/NVS14/vk+oIqYXwmkMijB9",
-	"zymd55qznyQRgxXTSvLHzIwUyGuQZCq4SCWEd93891TDaxYzbf63POKvYkZiyudu1QT1tNkzy3ojoBIk",
-	"0eIzcBLTOYnpZyCME6DBlMwYD8WM7M+YnpJhoyGphkaEAw0PqrwRM87iNPZ67ZwyjGuYgKzO8j3ElHGc",
-	"/OqZ2q2KCZVAIhhrnI6eMuWms2Lg1qaBFawjj4JA8FCRlGsWGdK4xStNpVaEjiWo6d3GXi+RduP3FGGh",
-	"M61MFQaPGlZ99dvZi1PLJjQG5NhhodSbJQnelnVTFtby7nvQct4fa5Bb0EgLMqNMkxGM0XvQco7OAJ1Q",
-	"xtfPYwOX/KdxCGpFmasZSBJCAjgBwcnQStvwrvLy4cOHfqqnwDULjEGsHa54gglOTH8VaYWbBAKt7jb4",
-	"re8lVNIYdGYeUE3YMdRKJVY8Y1gFOQO5okleXoOcm7+dAqO8/LRzmXKjRSZSpEnGzhAnet40LqnX89AA",
-	"eb7HrZ2j1Wndj7E2Gqc+CWgUVQWh5Pg5w2RUAH6tEsEVMoT5riQNwyZBer3JvALyCr2CAb948Ve1RzRE",
-	"ECOPkynlYQQSfV7U+YqIGUeOpvk8fKIEGkFUh4HAjZ+xAMi+ngkyZhCFJGIcFDqlLJgO+Ps/PyfP2u0W",
-	"QWdZoZCi1xMxpQ961mFmUmn0iPAD/mYX1RzwbAOsz1BswXJoUKY60xAbBorpzWvgEz31eu3OUx/lK/+8",
-	"tBnoztyc2aad/FcqJZ3bnco4ZRUr5qxUZcR6JgpKvd2Pg6ygL0/pvBSo7OMenHS6rQOcViDimDYUoLRp",
-	"CM1WoO9pvVFJFFyDpNGAZ0rEbmiTDCXoVPKfjZ6i0ZDs446FMKZppA+cFlKk0+qeDnj2sIREggKujcQM",
-	"S0+1iTGcRm8Yv7YgYXPAz3NdQCgqXjI8HRq+TkoLK+kc4yCiT/2ZixkaxwFnE47dWkYqB6tuASX3+aNX",
-	"XZt3dYvbUp563dMLT1zhhtRyrNulTWzaOTpey5jt4yXONPO0Ym96+4WGr6iGGZ3bMI9r4Mayl/TW4d+V",
-	"XU8xmz9JGGPYcFiE+If2V3VonUkTKJnxFjWU2X/COMbHGChzkqQyQfW6P2w0zK8NDO3U0M8MU4/gFz8f",
-	"tTrWVSpFBblP0sh9trrJuRaHCx5e2alpVNyprTopWix05NyjLTvBp2/9uhTG+i4WzcFtNfLcMH7RDHep",
-	"FD1vZoSydNByKmfVoFmDw5rEjxGCUlZjYx81ORBcwbfhztyp8ImlFOq4kQjnZCSBflbWswxFkMbAtW/9",
-	"fvzZxeh/uXj31ifO8Bb+AivyPzSLHvaHy6mL4cEpETacWjC+uSpkxqE1Ya6CCc7CjNU/Pyu02pReoziV",
-	"+vXJwHsPSqQyAPPIWKS8cBGynvZu9poDzydcEJtT2Mnbw8jbn4UcsTAE/kh6t5q2+FUo7RxdDkxP0YXj",
-	"5OwcHTkJSvkkEgGNpuYxIQklPzVL39AYfPc9N6FUFIkZhANuTHSj4T438GnVIxStvonRTVijNHnx9oJI",
-	"GDEeMj7xyWhu3T9CyQxGJm9pGl1DhCE2xtlckUCkUTjgAqc7YwrXg3E1sm8sgs9oSfQUmCQu09Qk72Gc",
-	"Kgiz2IryuZ5idAURtk65ssa+xN7flSecJb5kMYhU/xAGubszyA/EDGfcZl0vjMNanHM8PEdciBisnKTc",
-	"xuYQZs67pixCY+ZCyDztEgl8Gs1lKeBssPDA2EJ6Lx5r7XjsgXjsjcmbvxW6bxX2I9oi47+YozBFRqku",
-	"XBdjO6xSN7M7JUMzu6GJPNH/Qq5htkWWuMkTse4h9JEy1yY7HGBa2VGlsQpqgafy44V19LMPfe9teyv0",
-	"n9F7e6TteiuISoPpstua+ZPZfIbGb7UKgEZGObAASo7rQZP07R7Ue6zmLLLbapGy50rQYwAa7nTAgzDT",
-	"OZ1HgoaXQrxGh/8RVUAWNkU4LsoqXTQqSKXdtj/Itl9Y4fyN02vKIjqK4IfwN5/8M/sC5tyokR8crd/N",
-	"/Ijpe3PSpRBvKJ+7b9WjKRAptI4g7JGEKpsCkVSDVRo+kaAlK4d+BKiMGEjS7TzbU6RE6zu4qDjCEld2",
-	"O892XPlH48rfOE31VEj2+6O6tRUIAFMkZkqZFEdMo7GQMTKWJDMp+GSBYz58+NBYPExdt97Fs9fvT3CV",
-	"JomQGsI3EDJ6aQ4eHo3ww+d2nAaOOywjpsw5YR4f0CCARKudV/EATJAn4Q1NS3uGex+GDDeARuc5vNHr",
-	"jWmkYKVvKMYETHjHBW90bm7yE2vcvaTUTQmpuI6LkMzFeUFxjPrRNb/Kj8ssetOQs4yeu8Mi+pwI3kgk",
-	"xEyBKp0E6CnVNtDJQERjc8paQRYsL7CC16s7ULboK/z9lAgeze1BhcOdAU9jXOcanN9VzVFiGfn3xaN8",
-	"/m5sYJ75OTNLrrsGi1n+5tjgJdcfeWc9V3LOZ+cWinl2fn3cNIjB/Kize7Q4Pd+7aUxEY2nObKsD9yZ5",
-	"l9idREPPeJJqm+Jy58NUKTbhFnxgcHx0pIDrg1NCoxmdK+JOcrG1SHWSmjhlw/n7AgZy0yzdwybFvkCO",
-	"ztHRRoCCWnualslEPuBFBhxdkIyCBarTzwdYKzXPRRRBkB2I30F+3nGw5wBi7ARFrRQKDjf6NeOf60mK",
-	"v5quTkubFs3tthrEtuvfYbGrG1kHTywhpPNj+a1ojE2XoCJlatt+11K0OCStLvXDFMw5ztK5I+MkVRUt",
-	"kMOGcwRxrfCjTnxuMNZ1ZDU/GwfYnYn2z8/yVM+M6Wl5xFqMduWDO9TtV8Bil+hGeeXDshwIuJR88mrS",
-	"mfnTFtua5zhWeCv1SfflCMcvwyZqQ+mls5yVBH5hUuobhaPK94HblXVMV2xfGVv+ZXkaGXa8DuBX5k0z",
-	"aNFVHZNOgUaoju60mEJPZdwiPtfQa2E2a5RPFal/F7LWuU5L9Aqdc57rCPyioZnRiUtPVzvbDNAqr9GM",
-	"VOmibrmFV/PATJRf9FhUBzYHf81EZKTWt6oVtZFJ6Roda7J71h1nfEK0IIpazOQ2GrQsKks6dHHH13VU",
-	"erIqFssKzgINS6tymDe0IMADo1HXCNNi1usvF+/ekkQw1DCEcS1y6IjLP+TIE/zosCeZ6b+TZFboscwx",
-	"6BpAkEqm5xcGi2uobwNXVL/Lkx/2XShtCNEjv9ggd5C2Wk8CE+qaP8GhRs1hvIuzCOXWfTcYWRcXpzwC",
-	"pSx6FkKSAeLNj8McFY5ztrMqCDDVOrERIONjkYWXNDAUd+C5ihvlgLqZhUcbhfKiKeMY+vleKiPXr+od",
-	"Hk6YnqajZiDiwmg3TBeHrosGTZi3nNQMQ+Xbsyc/Q67ykEiIxbUDHub9KRsC0JLjgSEAH/AqPHkxJBjw",
-	"Ab8sg48yEKxifBIBcdgeMSZapnrac8CIECJlYUovg6lw/u2AGz4c0wDsb1b1mUnjR5yXucamEgjMVCfA",
-	"wQJAx1LEFoRkHx5ws+HOcTZWnGpQLnRzyitHfjDdJH1OUNUT4+34hJKMmQfcQILxK6sprWSYlB6udiaZ",
-	"1sCJ0Sw4PBcz8zdECgyB3qFnNzx/d3FJ/u9//jfbtENUCSYpYDEixRU5ZAjrG5qvnQclAQa8dLnD3OPI",
-	"cSapQhtPKMZwaIZgnEZE4yJDkY4isKASzXSE7Ph8NSt6vncNUlkW6jZbzRZylkiAI5P1vCfNVvMJOr1U",
-	"T42QHpbR5Idfqtjy24JlX5U5FhvW6qQ3biYGls0wClJoHTCikSHIJhku+NeGgks+NO7/khN9SpjGcD01",
-	"WHqDyEX6RVTpLO61oFgIfeQUTth4wLM+ZlDco5ROigxEfQR6BsAthfMNOgu9nveaKf28QgC3Pq96U+Dj",
-	"hks9NuYzocdURCjI2m290jk8+x8pyHmB1/2TFkkFretQzl6v3WqVognG9RN7Fe7GXt149uyZv+EiR51p",
-	"Egn9RwpOmxp5pLgv10ykKrv1ubR5KyevPrNEO0+7dL2kiDaPuxuCTYz3K7DiTqt1Rxhp4uzw4gXFIrYz",
-	"Srp3eNjunKCoNNu9p62nrapItMZPxzQ8GjXCZ8Go0T1+Nm7Q9vFR46T19PjkpPP02VELVojJv+Mm/txG",
-	"S9Y5Lmjycz//72VxNfbjD3GB8up2e1xsXcRek2pdEZbvUqnfPJ/etSJU1yIXtcNSCG2atDc3qRyMmEZP",
-	"NjcqAnDT4mhzi6VYHBt2nm1uuBhs3/re0TakqAvdTdvOVmTMwnnTZAuK1AT9pml3c9OF1ICR0fwCP5ox",
-	"B1vKfUO9dHVtwTc0N8AnaNy8zOhfucvTNTcQX/ZfmAS0ydXYe8oSnTXy6uUlYapXXJF0JQLQ03JcapDh",
-	"GLQ0lwzwr0DDnQHeGeCdAd4Z4J0B3hngH9QAo3qPmLklk9u8GdNTkeristd+dk25RzJzisaz/JxTvQYY",
-	"VGecF0xi3YyLRw4XbrejVdrQYkkUcNCvSiAc2pG+fIcp+14iVE3q4oMjNM1LF7jNMrlUm1DMMFoL15Bt",
-	"vsvVQGBqwDutLnkriMOPuMZZMZYh4TQ2CetqvRWCM8jvPOeDLF5ftmmrTqtNnkugebKzuMQ84IUr57DT",
-	"xruqSXD0w1r3yrsrK7nLxdZlMKT+RYTzO3oLpTvRVdExCbxSijPPU5fLSq02x3cvEuR7SFJ7zb6YCm6P",
-	"Af3d4DpwG0Kbr5wnQPbPzq+PM9jBQXlmX+9TtNq9cPS01/uWPkWnvOD8rPZrfIp6IG5xgZ7kmJuYzsnI",
-	"HnI4UciAVS95IELGJz0y+Z0l9jr/gC/eUr148VeTUUQ5yCuwYNcMFBnN8/v/rhAL+x0G3OZ3DcuBKYhi",
-	"7xplvUBIRnMNqkn6fO5ytOAm464MtI+sxFRLI9wuOcXtu15uDkMIN15IXqyz9a02CAc/ra14QPY3aJ5F",
-	"PGq5uNQ6Hyh/LqsK1SiXhVrXslpDqlLBqVEq4bSui+WaTxUn8od3Z7OSPOtamWe+t+vbsV5ULTtWTaM7",
-	"3CosY6XKh7HGqwzxH4BFd7y1C6u+RVjV3mKoxXtWpt3RNuuqQSrtYrmtYrl+GFawtc61uHsu9atDpy+l",
-	"0k23K09iL/N8LwYB1tgb3dltdZ0XZhAwTQsvGZJhqdthDrcpBxN5ldMCZYxLz6AES9HFK9Aroot75hXj",
-	"7QrDPJAPVVB2lyX7l1PnW6iPHD26S6s9rCp+D7YK7oI++nGPtXaacacZd5pxpxm/yYGDFcR1Rw7f7Rih",
-	"VHr0cU8dKq5zfgYRQgR1lYbfl6C2tofTR/Se7ejbmYnuqsnvKpzsFPFOEX9PFxWlsJIwMNCer/VTfwjV",
-	"HIpArclLVK4bcHIxo5MJSPLbGdm/Bh7aREV2W+Age7XMwLuUc8I0EakeeKYWuLskaG8JnKK7Xa0L36zL",
-	"SLzAyW30szXc6MOpjqNqPYGaivF1ZcgmsKB2H1fPPFqS8usluXRhyOt9vFr0XfrnZ8VrjnwigYcm/hrN",
-	"S+xSERFN7xHH1UdoO075ATjFASNX+rjLTJJpqEOqFGj0HfHf9YnUMYtAEdOMRIKGyrdaJyy0+YhxKud3",
-	"0UJ9HHcTkDUbfU/lF/fq3gjhulrzZo8q8jOhGmnt9bz//thv/I02fm81nl0VfzY/Na5++pP3NaDQnw5/",
-	"qopCjpS1JKrptFY4cNU/mHA8luf1INLUNxTPwpKKBrbo0P1C9e4pYrfLJ0rPIyBqCqB9wgLBfRKxAFsd",
-	"PIaC3gnRToj+YCbJcdodTZKtc/D7SjPUz8pgTFFKS2VlzD9qW8Pzqy2ncO9Es/hcAfbnkDLx+S5gMlfc",
-	"YQXzugUyRWz1op2b9FU8+ZpdAweVX/spXa3+dhr6PkchO578l+XJTUnpXD3GoCVbk1Yo8q+fkL8/uc1Q",
-	"n7TQNPqSM51vueJ26A/4ijafwtQ++8m9T69oXdvMlSfABmPKolRCNqpNDt8OyT7V5q4ZOe66d6Aof8Dd",
-	"C9O0eW3gvgGhHgwPfLI4gMG9qU9ZGVHXeSBCqJ2PyxcN82oK5JUgMuWaxWiXsi8TKQJQak+tgG68cRTf",
-	"LgJOIsr4V4TAbl/9rPr/uTRvCoBUEezX1WzYSdq9PJKSxt9TZRLH+R7/AczAjuH+eRjOEnnbo8dcy7s6",
-	"Jc3Muq9MyOQJZHfBpSglg2rRZo8VYXpbt/hdArx/fvaXi3dvv84PWeLCvDRSLRfmxXDcwPmCdox3D8ar",
-	"vEWNKuK28w+g23b89c+h2HK987WabU7tScFWms3VpvLNC1Nx9oTxIErNnYk76bX/6r95fTe+y+Z5R+u6",
-	"47vH0GtuO/84em3HX/+Seq3aabXg48erWxzFzGFVTr5c5G9/aCriyZQPDyo1FJeqg3j19VNKnfml98Yl",
-	"EsbsJst9FRdK98gINCUjqoD89v412c9gWUWJPsGj+Ya5HGIn32pC1+1m694Twk5WTKj8Bq3lMpXmNnJx",
-	"OzkQ8bZ97SlLS+ChKUa6Vd+WcFc5U62+v+JqWa7HyzSLc5wML7M8cZtozDMgphAl0wqi8Qp7mvdo5nr7",
-	"/wEAAP//",
+	"7H35cttG1u+rnMI3VZJywU2WLJuqVK5iO4nm86KylOu6n+kxm8Ah2THYjeluiGJ8VTVPMw82T3KrF2wk",
+	"uGmzHSN/xCIJ9Hr6nN9Z+7MX8EnMGTIlve5nD6/IJI7Q/H0SCSTh7BVOBiheCMGF/vaSRAmaR9NvAh6i",
+	"1/Xe4j8TlOrjzyR0f3q+RxkrvBtEFJlqCPtzg4Ze15vMGkp/ONj3fC8kSje1395/3Oh0GvtPLjqH3fZB",
+	"t334P57vld47DI7wUXAwaDwh7bBxMHyMjaeDDmnsh4+CAzwcPiZHA+/a9yYoJRnpVt8wBC5gwgUCCUMM",
+	"gQ/+wECBwCEKZAFKIHbOgFdUKhhyAWqMMORRxKeUjWDCQzqkGEIseIxCUZRd2JmYJZI7Te/6+tr3Ttkl",
+	"iWh4rohKZDZ5mUwmRMy8rncx1gOhI8pIBDEZ4Y4Et/Dg5ujDdMwlgjRtAJVAII5IgGMehSg8f8t9CFER",
+	"Gkmv+371c/lqmfah550rQdmo5+kxMK6A61UcAgkUvUQfKLN/eb6niBih8rpey47au/Zv2xkBs5JA48sD",
+	"vXc0vnxc6gmvFApGotPYu/4wT273Sk13sT6aWM4VFxg+44xhoOaO2P/mIVGkqWax7vG/JjQQXPKhao4E",
+	"icfNIHvJ9woLoWf8qNludjqPmkf6DOoJHu0PBkdHjw4b5n8H+4NBY3B4dNQYDI72Hx0eHel/9ZaQYEwZ",
+	"viYT3WPWQQOTRrvj+Z4beddzszJTGCMJUTieEfGpWXuUgaCxopw5ip+gGvNQmgMVEzWGkJsDF/Fp020H",
+	"FRh6XSUS9D0ZjHFCdFNu+tIstKc7fGb4iCOk07C6P7e/OxL6C3yn7wMGY44hTMfIgCoYk1BvnR7Jqp5f",
+	"8oDYPqq6JAPJo0Qh/P72pSYCPVWGU7D8YfUsh1xMiKaORFBNLAtdv3lOFHnBFFWzZVNe3b8PRIJpBRiZ",
+	"oASqbjmks4xznsRxRHHJsOLsMTMiieISBYw544nAcNvNf0sUvqQTqsz/Fnv8jU9hQtjMzRo0nzZ7Zklv",
+	"gESgAMU/IYMJmcGEfEKgDJAEY5hSFvIp7E6pGkO/0RBEYSPSHfX3yrQxoYxOkonX7WQrQ5nCEYryKN/i",
+	"hFCmB798pHarJkAEQoRDpYejxlS64SzpuL2uY4mrlkdiwFkoIWGKRmZp3OSlIkJJIEOBcrxd36tPpN34",
+	"HQk0dKKVylzgEUOqv/5++vzYkgmZoKbYfs7Um4UTvCnpJjSspN23qMTsZKhQbLBGisOUUAUDHGr0oMRM",
+	"gwEyIpStHscaKvk/BhBUHmUmpyggxBj1ADiDvj1t/W3Py7t3704SNUamaGAEYmV3+ROUMzDtlU4rXsUY",
+	"KLld59e+FxNBJqhS8aDZhO1DLmVi+TOGVDRlaKpowotLFDPzt2NghBWfdpApE1owEjyJU3LGSaxmTQNJ",
+	"va6nBZDne8zKOVIe1u0Ia61wOoGARFH5IBSAnxNMhgXor2XMmdQEYb4rnIZ+E/R6vUpRAfyqUUGPnT//",
+	"b7kDCiOcaBqHMWFhhEJjXs3zJfAp0xRNsnH4ILkWgpodBlxv/JQGCLtqymFIMQohogylBqU0GPfY21+e",
+	"wdNOpw0aLEt9SDXqiahUe10LmKmQSiMi/UH/ZifV7LF0AyxmyLdgUTUorjpVODEENCFXL5GN1Njrdvaf",
+	"+Pp8ZZ8XNkPDmatT++p+9isRgszsTqWU8qsmlGX0OEdPa2nSkZ0aE1WiveM5ct2R7skxses0T/hLiDWY",
+	"H/UtyTVtbu38yzNfM7hbj8tyu8UhnRW0tV1NiEf7B+09PayATyakIVGzHIWhoUcNwC0kFyDxEgWJeizl",
+	"pJaqm9AXqBLBfjTMmkR92NXbEeKQJJHac6xYwn774LjH0ocFxgIlMmU2rF94qgMGPRjmacB9voTNHjvL",
+	"GCIQLX2gf9w3hzsuTKzAeA1K1orFJ8anGiH0GB0x3aw9TUWN3U2goEO898pz8z5c620pDr3q6bknPugN",
+	"qTy2bpfWndX9w8crT2fnccXxPP9EYwPTqumSx+SfCTogNxR8olVkgZeUJzLVqvtOg2J4pV5S9qmfke0/",
+	"ExSzfB5/k1lnJfGdT+HxwRpuc+17FzxeASbMwhhi1KMDrclLIMps9oRLtXRsiselUTnK9LqddtvPjxJl",
+	"6pHV4a4s5nj69Km/GoEYYrACxmzZzyT8lSickpk1KDCFzGDIAm9q/SEt0eQD+pvAoVZQW7kxqWV/lS2r",
+	"thiV3PQ3LwvNVICyPzDQh5YziBMRa0G+2280zK+NgIco+34Kgbqgv/jxsL1vQXlB/8zQbyPTDqoG595o",
+	"zekSRfjcKAH3jRrJ35hryAHxDRvRT1/7Vcay1U3MA4/rso1jTf/5a3qXCnaa9YRQZEGkaDRc1mn6QqvC",
+	"xGg4TcF+traNCmubnsHdUGcGX32wK6UFyYCHMxgIJJ+k1WFCHiQTZMq3Gqb+2VmD/n7+5rUPDuLlSILm",
+	"lkaS6qm7/UUjWX/vGLhV3OdgXiZvqFGdjEFF4kiPwvR1cnaai44xudTHqdCuDz3vLUqeiADNI0OesByM",
+	"pi3tXO00e54PjIO1XtXn7X7O2y9cDGgYWln3AHy3bCD7jUvl4CtDqsZaWWBweqZVBoFS+hDxgERj8xgX",
+	"QOCHZuEbMkHffc+M0h5FfIphjxkc1Gi4zw39tOwC0dDKWIOMAi0VPH99DgIHlIWUjXwYzKyiAQSmOLDS",
+	"Ur90iRGPrUWHSQh4EoU9xvVwp1Tq+ZBg7KRp8ElLEjVGKsDZNJvwFoeJxDDV4gmbqbHW4zHSbydMWkRV",
+	"IO8vShNOEl/QCfJEfRMC+aAWyPdEDKfM2vfPjVaQe9TunyLO+QTtOUmYtQJhmGpIitBICzNnrMgMfBHX",
+	"T2txWTBtNGi4Z2QhuRWNtWsauycae2U8NK+5OrEM+wFlkcEvxukqYZCoHLoY2WGZuhndMfTN6PpGvdf4",
+	"S1MNtW+k5pjM5O8e0hgphTapG4oqaXsVRirIOZrKHFmr1s8+9KW37TVXv2j09kDb9ZqDTIJx5lRi7nOO",
+	"bncJyzRvGvY1KNDsQ2u+mXQumzWo0YtT7hAng4hKw3JiwYc0QjBSHtRYt1yY2JngV7N+FzLonGLadE36",
+	"BjtbJkQiw6BogAXw3IQTNnPNG3KoBs/GAX/QbkMRRIMGL0jCmh3dC12fkVnESXjB+UutezwgN0o1uEj3",
+	"68iuLN/0KtXbfi/bfm7P6O+MXBIakUGE3wT0ffRXhiXGWdrIvKWrdzPzq35pSrrg/BVhM/etfDAGIrhS",
+	"EYZdiIm01hhBFFqm4YNAJWhRCwUkIqIo4GD/6Y6EwlpvgZZ1DwtUebD/tKbKr40qf2ckUWMu6J8PirBL",
+	"cS9UwoRKaawtExINuZhowhIwFZyN5ijm3bt3jfkIglXznQ84+PILLpM45kJh+ApDSi6MF+TBFr7/zPbT",
+	"0P32i2GCxjmeqSokCDBWskYV90AEmT/ArGlhz/TehyHVG0Cisyym1+sOSSRxKTbkQ0CjaTLOGvtXV1mY",
+	"ht69uNBMITx3FRXpZc5dF7nb/L17/UPmu7Mhy2Y5iyGjW0zihAFnjVjghEqUudrmG1XMRIYUbKgBwmBm",
+	"lGUaHhsnezm6xnoxi65rnj8jF5ejFNJa5da1AYr692PgLJpZD4sLzUSWTPSqrAiF/VDhaC4Gx372CJu9",
+	"GZpI6Nx1Gl8emHDl4jePTUjx6oCItOWSsfz0zEYrn55dPm5ah2zqNj44nB+e7101RryxMGa6UThGE97E",
+	"dt81LKAsTpS1zbnoASIlHTHrdTahrmQgkam9YyDRlMwkOD+/fpsnKk6MVrMmOmMuTHjdKN3Dxjcwtxz7",
+	"h4drY3jkSjdgeoKyDs/T2Oq5c5STQHn4WQcrz9gzHkUYpOESW5y2N6m7nw8L58LukUsbMOHi9jgtugpl",
+	"fhj18ZR7S49UGuNQvSH6VzOQ48KWRzNLFCYlIh2NTXYok0FV/G8hBSEL+dhoh/SrC8Eexb2y7a7cDxP7",
+	"tC3jm2dex6ndWi+vb9fDcrq1fGs9I7IjrOJG9mSvj4AqLkmxe9PC+tW5W5K1Kybvjfps8/dPfHZb7oAC",
+	"8+iE8nTfjdHZKucc/pRBIktSLMsMyZJEKoWXRgDPTBpN1dKan42654IRTs5OM/vmlKpxscfKNJzSBxdN",
+	"cVKKB75wgVG5lzqL9V6wuHoVfoTsaZu+kFn0lmDzam/Xoj7vF+OVKg1HC07UpQv83Piy1p6UMu0HbldW",
+	"UV6+fcX0oc+Lw0jTgz6vYQWm07ypKiIdI4m0ON1qMrmcTamFf6pYr7nRrBCe5WSsbZa1SlFYWK/QqaIZ",
+	"o9BfNBQ1Mn3h6XJj2zFf01Opiarp5hj+nokoy+WbZwfW+XVJeWROrW/Zq+ZGxoFh+KyxZVvlk7KRRuuS",
+	"2LD4Tdho8ags8ND5HV/VUOHJ8rFYZHA2lrwwKxfRq6WIVjmaVdudH6Z5DPD38zevIeZUcxigzGk7WqtL",
+	"vU9pyJf+6IK+Uui61cksrUcVxTCc5nFy81KEKBMvHoagyCeUfkn34iZAx6pKheQqnupJnKFTcTZFZKuf",
+	"zPp4JtCYdGwYcfnLrdXQivEXJtk1888z2k5hl7AZjLlUvvU4Etlj/bFSsey2WhZ+5XAs4JPWABVp/edf",
+	"/+7v2a0VqGno0qQkpBm21vPMQtljlEG/xdmZU43PMjfkmfVCyta86zFfQtn6TMPrfo/ZoG59yFLFrG/G",
+	"0ddD6LcuO81238YZVeIoy5+KKlL74InvxURpieh1vX/svj9p/A9p/PnB/dtuPP1fzcaHH7qt1vt/tH76",
+	"rw8/7P20a7r8f63LTq/XbO/9dPNZvW83np40fiGN4YfPT64bxY8H23zs7F//bVOUW8lgtSaIQSKomp2b",
+	"7CSzataqqdHK4hnqnzg7q5lZF362FtBe0m4/Cowd1PyJLo/G6FjOCAea0hhnDZO54YymCYtQSpvTgSGk",
+	"KYLmx36WJ6fHbEeVT1fTqDUPUjbkqe2RBIZBuSjvilSTTCXTkE6LF0UoQ6GBTyIi166hfarGycCQfJ6y",
+	"a5pouSYaJKbeoscrDKVvYyT8NJeHhSBwwi9dFkJJEdU8SZT1VtZj5byVuTk0e6zHLopBsmlakKRsFCG4",
+	"GFQ+BCUSNe46hSzESNpw2hfBmDtzhj6iCsWQBGh/s0jBDFp/1OMyif0yxsAMdYQMbTaIyRAwwbL24R4z",
+	"G+7sJAb0EoXS2fWcrM8iFG2gAGhkBEY58A07saTbYyZJSn9lgYXlNsbfo2c7FVQpZGAEse6e8an5GyOJ",
+	"ZoHeaGWof/bm/AKKp1G2PpdT067nFJl0e1uaefeByh6zYY95fQFNO1bzMl8b3aSQEmuyXzMTQyI1bAYi",
+	"gfSYhnY4TCJQeiVCnpifWGjXLMvjNjkMNl5TLaajwfnz/5Y9NkhoFOZpnYUB7G7Lcg0/b/bYs5wy9U5r",
+	"bUXz0tSMmZkul5ste6xst1RjnJhtXknRKf3aD5oL9Fhl+pZh8oqqSB/vZ8uPtud7lyikPZIHzU6zrU8q",
+	"j5HpQ9v1HjXbzUeekQFjw/S2IhH9QiUUuijNoTIDrVs0kCykr/XYwqouyWTLTZI0QBhRzVycwk/1Ntj8",
+	"ZyqAT9meSUYklugMyzF2L2OYKSZ75t+alnqMqJtLb7NSToTbfcso9DT0ut6vqAqpq+W8QW8uh2a/3b4z",
+	"79K82aLawzTPcmsP0n24EQ/svla9ke1/q2BLMa901r9S8geblx6tfym3xJg3Dte/sWCU0S/uP13/4rzV",
+	"5dr3DjdZiiobjnl3f6NlTO065pUNVqTC+mNePVj/6pyNyEDNrFjPWyRhBVObO3OmvMtIWi0wlUsm2VJT",
+	"U0VS4IuT5yao0BjqbB0SoaEH/PriAqjs5rLSlQDSgtdRpom51Bprc4FR/YYkrDlVzalqTvX9caoM0O3I",
+	"nFNobMcTlRm5mss5VbFUxxLLUf5Ia66UxzILUuGNBRLXnd5I3VmKaV85VG2KWFAGlEkUBi5yEaJoLiaE",
+	"aya84JLSuuGCR/QYqAKBMjFVHoyVRy9qRKRKUzht9jyGvtYiGdBhj6VtTDGvOiechm0KegxQTRFZFep8",
+	"SaUqc3A3P29hs1aWQPrKks79byKb/8ONhGUxFTp2Ju35cm65q9QYcLqtVmf/qNlutpud7pP2k3b5SLSH",
+	"T4YkPBw0wqfBoHHw+OmwQTqPDxtH7SePj472nzw9bOOSY/KT3sQfO72k3d5/nK/JjyfZfy/yQoLvv4ly",
+	"cx+uN8/trgreqMAl9xKhUaOaGtXUqOYuUI0WgjB3FrdRx1LI8GV0sVp81+K7Ft+1+K7Fdy2+v1ujRERN",
+	"lZmlNglbx+9pp9PuQiqMtegtPucY915ziWj/dowXLdvT5y8wZN+Luawwm7xzC02yIrNuswy7tIEOaWLh",
+	"XK1E64d31Wqp7LH99gG85uCSntzLadnsrBbAXGVseGfcqPOdzNdYtO70/XYHbMhROF9pseiSdL5Ig81s",
+	"EEKe2F10CO8KHFGpUuTHXAi4SdTCqW8LRWShOj2WxKHt2lUOp9J6nPeWR2UVu8tDD6wHc7f/uZcHvvS8",
+	"LvS8//zr37eLQ+p5132/xw7aB9kwbW/MJILYRSMKaLhXZXg6CSuBq7ftMXPVIS0YM2T4Mw9nW+KwQlHL",
+	"nK2cFPOWMiIwYRiFQJUstqh4XcJy6LN98ftCENz8+FYRQAFuZPUp8mgJkMhCoKo46kJ0mLc24u3GpLMR",
+	"7NOz1itu68VWbondEcIAr3Rn+pCENu5mFiPsnp5dPk6zpfYqZnkDBNvudMPBk273LhHsfnHLsxD9LRBs",
+	"Ht9ZWW2gQMGbcg4oMo7pmCgbejJHO6YeSik2s79nY9wM/5uQGQxs/KwLX8lSVF+wgIeUjbow+pPGrhBu",
+	"VUQP6Onq/UsjpXpswEOKEgazrHKuq+NO/3S571Znz2JtIMS0FQxhMFMomz2Wl2NBNxhXfKVzaFlVuajw",
+	"9YKe19m2YmUYYri2yuT8NR030GMqqUB3flxZKxh214jDeU2leDfFKmCePZdeKtEo3iqx6s3yFRSlCyAa",
+	"hRsgVjWxeGVESbP55nWstKL/qrfMM19aH9u30L6SHMt4zUWC5nCtVB/bMK9l6PArINGatmpdv6jrb6DQ",
+	"ZqlstzIOdDYY23yJK/Pe4SYLUZE2V1skNrJInIRhGVbxG/oTbmwA+Fy4JeF6ZXyu47dEOnRgmK3R6oxa",
+	"bdKxmjbXqQ/9QrP9LPerqBJnt6qlVyMN80jmJWGvS/TAW9rWJ5uVB78n0JWvbG3rrfn/ffH/mhVvFlvL",
+	"Gc7xo2/XtVtzxpoz1pyx5ox34jazB3HTYN4HdYYVbvl6WN9ZCTpnnrQQI6y62fBtIZHVtnD8gOjZ9r6Z",
+	"mDhYNvi6uHTNiGtG/CUhqj6FJYOBCW+7KU79JlhzyAO5wi5RSuZncD4loxEK+P0Udi+RhdZQkebi76WF",
+	"NnrehZgBVcAT1fPM3aOuYpXNwT/WcLt8D22zyiLxXA9uLc5WeKVaYzWJyilsFTfUVl1GMcI5tvuwfObB",
+	"IphufpIL5Ti87vsP89jl5Ow0d2T6IJCFRv8azArkUjoiitxCj6vW0GpK+QYoxQUHL8W4i0SScqgWkRKV",
+	"xo7639WGVBP7AOY1iDgJpW+5Tphz8wFlRMy24UInut91wdxp7zsyqyJVdQO1a2rFTeLl6OdCQaC8DlCh",
+	"JFDzY+PDD1UVd9YHRv/Q+qF8FLJocbtEFY1WHg4962/scDwU8rqX03QC9qqcYXaHTR5KYiKkd3PWuyPB",
+	"bpcPUs0iBDlGVD7QgDMfIhrot/YegkHXh6g+RF+ZSHKUtqVIskU3/1wqhk7SmqxjfUoLNbrNP3JTwfOb",
+	"re15a0Mz/1RKbskC3finbULcXKXRJcTrJkglLNR6qGHS5jT5kl4iQ5mlvhUKl90dh76NK6Smye+WJtcZ",
+	"pTP2OEEl6AqzQm5//ajp+6PbDPlRcUWizxnR+ZYqTHz7knc+hol99qPEgLNQ5m9XvuaK/+kXhoRGicC0",
+	"V2scvu7DLlEm3xIeH7ibsKVvY2+FKRMoob9rolb3+ns+zHdgAuXkx/QGJ9d4wEOsHI+zF/WzWoXwKweR",
+	"MEUnWi6lX8aCByjljlwSuvHKrfhmGnAcEcpuoAK7ffXTUnFnwtwXi4kE3a6riFiftFshkgLH35HFJZ5k",
+	"e/wViIGa4P46BGcXeVPXY8blb1l/sfzFaXj9HVb8qSsF1JUC6koBdaWA2jVfVwr43gv9LBTu9lOR5opJ",
+	"70jgUwbODvx1BIbWArwW4LUArwV4LcBrAV6X+rmPiOVnc2aCm0e63Ze94oZFfu5mYnWZn7rMz4Zlfurq",
+	"PnV1n7q6T13dp67uU1f3qav71NV96uo+NW3VqXN1dZ+/UnWfWzsR7tVQ8C0VA6orXdRG4FpK1Fbje64B",
+	"9K17fWveWPPGmjfWvPGbqgJ0I9fTXRSbeBhk/U3UCqpLBNVcuubSf5USQXcAY//aLHx5VsezPGQrTezQ",
+	"62ZSOvRfMxhgoGG6cckbizUVMKRCKiBhaHKDCJv1mFn3vSYU3ZdSkZlz5mdu8wiJZv5USbtV8hiEZkKK",
+	"slGPaRVhpvSsYMhN8h9Q1YQzMsIw9fCmAWhE4Nq7nOuw0DostA4LrcNCazxVh4V+P3kdSw9cAfwUsMEX",
+	"rupdy+haRtcyupbRtYyuZXSdujFnZp4T01uaKe7UhrBFAEU5JHc7424xNnchur658uak2h1YM93a0Fxz",
+	"6bsJlShYlb9KvanmdjW3q7ldze3uBJNmJ/VhgOmX9IXNhStYFvRmuBTQns65xAoOrj84ZWhqRE58o3VX",
+	"OalMdEOP3RQBg0yCcd5ns8d2L3LPJnxCjMv5t5QZA5nR74/z9og+FBKkFkMk8ntMcouqlaZ5kGMiKBuV",
+	"WpKKzICyEGNkITLV3Fvnb3uVLua2FHHB400o4TyzhN3QorWl3DIGqBsYXJxvsxZstWCrBdtX5BBx57LM",
+	"L2UxeuyrhPo1W63Zas1Wa7b6Pdqw70RViJGRmDZTdrXUcJ3dtudg/AiZZsqmnkCI9qo9CVRteofImxjZ",
+	"ydnp38/fvPZuyVidH5MP/sBALbOnpHcBgus4m1BdpfsWVboL1zCaOjNuO7+CQvA1ff01qsBnfGfrMvCO",
+	"s82IvVZxI842FVQpZD4EfKK/k0BZECWmZsVWfO3/nrx6uR3dpePc8iqCmu4egq+57fx6+FpNX98lXys3",
+	"+tkbIBEoThI11n1oFdXe0LLsAsPCJS6w25+QTwgiYf09z/cSES0LVPOqQ/kKjfmQsNQIHAsc0qs03Syv",
+	"6LUDA1QEBkQi/P72JeymxSRYsSZVRvHS3IyxZmSmHN1dDe+y02zf8fB0k0uGJ5BEqa261MqyynsbtrUj",
+	"7TojC2NOmdqobbuMHzKCW177Y21NdAzTMM6YqDHsDmbFS8r3zHpW5iDpJ12uTB7hmWYiVc97aWyen6c6",
+	"SkASjOdsWfZaK8JW359eGEdBU1scir17LrsUS8YYAFUSo+ES1JBNzqz69f8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,8 @@ import (
 // Operations describes every operation of the spec, with its checks.
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
+		{ID: "getApplicationConnectorGroup", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
+		{ID: "headApplicationConnectorGroup", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
 		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyMediaTypes: []string{"application/json"}},
@@ -28,11 +30,31 @@ func Operations() []reqcheck.Operation {
 		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "listGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
+		{ID: "headGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
+		{ID: "addGroupMember", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddGroupMember, BodyMediaTypes: []string{"application/json"}},
+		{ID: "getGroupMember", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
+		{ID: "headGroupMember", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
+		{ID: "removeGroupMember", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
+		{ID: "listConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectors},
+		{ID: "headConnectors", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectors},
+		{ID: "getConnector", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}", Tags: []string{"connectors"}, Secured: true, Check: checkGetConnector},
+		{ID: "headConnector", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}", Tags: []string{"connectors"}, Secured: true, Check: checkGetConnector},
+		{ID: "listConnectorMemberOf", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectorMemberOf},
+		{ID: "headConnectorMemberOf", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectorMemberOf},
 		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 	}
+}
+
+// checkGetApplicationConnectorGroup checks a request for getApplicationConnectorGroup (GET /applications/{applicationsId}/connectorGroup), headApplicationConnectorGroup (HEAD /applications/{applicationsId}/connectorGroup).
+func checkGetApplicationConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterApplicationsId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
 }
 
 // checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members), headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
@@ -77,13 +99,18 @@ func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 		vs.Add("", reqcheck.MsgBodyRequired)
 		return nil
 	}
-	body := new(generated.AddConnectorGroupMemberJSONRequestBody)
-	d := reqcheck.NewDecoder(in.Body, vs)
-	decodeConnector(d, body)
-	if !d.Finish() || vs.Len() > 0 {
-		return nil
-	}
-	return body
+	return reqcheck.OneOf(in.Body, vs, true,
+		reqcheck.Form{Name: "connector", Only: []string{"@odata.type", "externalIp", "id", "machineName", "status"}, Decode: func(d *reqcheck.Decoder) any {
+			form := new(generated.Connector)
+			decodeConnector(d, form)
+			return form
+		}},
+		reqcheck.Form{Name: "referenceCreate", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
+			form := new(generated.ReferenceCreate)
+			decodeReferenceCreate(d, form)
+			return form
+		}},
+	)
 }
 
 // checkApplicationsIdConnectorIdClientRequestID checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}), headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}), removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
@@ -114,6 +141,120 @@ func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkListGroupMembers checks a request for listGroupMembers (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members), headGroupMembers (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members).
+func checkListGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorGroupId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
+		} else {
+			if n < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
+			} else if n > 999 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
+			}
+		}
+	}
+	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
+		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
+		} else if length > 64 {
+			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
+		}
+	}
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	return nil
+}
+
+// checkAddGroupMember checks a request for addGroupMember (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref).
+func checkAddGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorGroupId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	checkParameterPrefer(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	if len(in.Body) == 0 {
+		vs.Add("", reqcheck.MsgBodyRequired)
+		return nil
+	}
+	return reqcheck.OneOf(in.Body, vs, true,
+		reqcheck.Form{Name: "connector", Only: []string{"@odata.type", "externalIp", "id", "machineName", "status"}, Decode: func(d *reqcheck.Decoder) any {
+			form := new(generated.Connector)
+			decodeConnector(d, form)
+			return form
+		}},
+		reqcheck.Form{Name: "referenceCreate", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
+			form := new(generated.ReferenceCreate)
+			decodeReferenceCreate(d, form)
+			return form
+		}},
+	)
+}
+
+// checkConnectorGroupIdConnectorIdClientRequestID checks a request for getGroupMember (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), headGroupMember (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), removeGroupMember (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref).
+func checkConnectorGroupIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorGroupId(in, vs)
+	checkParameterConnectorId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkListConnectors checks a request for listConnectors (GET /onPremisesPublishingProfiles/applicationProxy/connectors), headConnectors (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors).
+func checkListConnectors(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterClientRequestId(in, vs)
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
+		} else {
+			if n < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
+			} else if n > 999 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
+			}
+		}
+	}
+	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
+		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
+		} else if length > 64 {
+			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
+		}
+	}
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	return nil
+}
+
+// checkGetConnector checks a request for getConnector (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}), headConnector (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}).
+func checkGetConnector(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return nil
+}
+
+// checkListConnectorMemberOf checks a request for listConnectorMemberOf (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf), headConnectorMemberOf (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf).
+func checkListConnectorMemberOf(in *reqcheck.Input, vs *reqcheck.Violations) any {
+	checkParameterConnectorId(in, vs)
+	checkParameterClientRequestId(in, vs)
+	checkParameterTop(in, vs)
+	checkParameterSkiptoken(in, vs)
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
 	return nil
 }
 
@@ -167,6 +308,49 @@ func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations) {
 	} else {
 		if !reqcheck.IsGUID(v) {
 			vs.Add("connectorId", reqcheck.MsgFormat(v, "uuid"))
+		}
+	}
+}
+
+// checkParameterConnectorGroupId checks the path parameter connectorGroupId (#/components/parameters/ConnectorGroupId).
+func checkParameterConnectorGroupId(in *reqcheck.Input, vs *reqcheck.Violations) {
+	if v := in.Path.PathParam("connectorGroupId"); v == "" {
+		vs.Add("connectorGroupId", reqcheck.MsgParamRequired("path", "connectorGroupId"))
+	} else {
+		if !reqcheck.IsGUID(v) {
+			vs.Add("connectorGroupId", reqcheck.MsgFormat(v, "uuid"))
+		}
+	}
+}
+
+// checkParameterTop checks the query parameter $top (#/components/parameters/Top).
+func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations) {
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
+		} else {
+			if n < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
+			} else if n > 999 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
+			}
+		}
+	}
+}
+
+// checkParameterSkiptoken checks the query parameter $skiptoken (#/components/parameters/Skiptoken).
+func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations) {
+	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
+		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
+		} else if length > 64 {
+			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 		}
 	}
 }
@@ -241,4 +425,34 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	}
 }
 
+// decodeReferenceCreate reads a ReferenceCreate, checking it against #/components/schemas/referenceCreate.
+func decodeReferenceCreate(d *reqcheck.Decoder, o *generated.ReferenceCreate) {
+	if !d.Object() {
+		return
+	}
+	var seen uint64
+	for d.Next() {
+		switch string(d.Name()) {
+		case "@odata.id":
+			seen |= 1 << 0
+			if odataID, ok := d.String(); ok {
+				if reqcheck.Length(odataID) > 2048 {
+					d.Violate(reqcheck.MsgMaxLength(2048))
+				}
+				if !idValuePattern.MatchString(odataID) {
+					d.Violate(reqcheck.MsgPattern(odataID, "^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/beta|/v1\\.0)?/onPremisesPublishingProfiles/applicationProxy/connectors/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"))
+				}
+				reqcheck.SetString(&o.OdataID, odataID)
+			}
+		default:
+			d.Unknown()
+		}
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("@odata.id")
+	}
+}
+
 var assetPattern = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+var idValuePattern = regexp.MustCompile("^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/beta|/v1\\.0)?/onPremisesPublishingProfiles/applicationProxy/connectors/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")

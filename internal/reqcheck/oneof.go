@@ -1,11 +1,17 @@
 package reqcheck
 
+import "slices"
+
 // Form is one alternative of a oneOf body: its name in the spec, and the
 // generated code that decodes and checks the body as that form, returning
 // the value it decoded into.
 type Form struct {
 	Name   string
 	Decode func(d *Decoder) any
+	// Only are the properties this form declares and no other form allows
+	// (given for exclusive forms): a body with one of them can only be meant
+	// as this form.
+	Only []string
 }
 
 // OneOf reads body as each form in turn, each with violations of its own, and
@@ -56,11 +62,46 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 		vs.Add("", MsgOneOfSeveral(matched))
 		return nil
 	}
+	if meant := meantForm(body, forms); meant >= 0 {
+		// The body's own property names say which form it is meant as: the
+		// others fail on those names alone, which would only bury what is
+		// wrong with it. Its violations are that form's, as for a body of one.
+		vs.addFrom(&per[meant], "")
+		return nil
+	}
+	if same := slices.IndexFunc(per, func(p Violations) bool { return !slices.Equal(p.list, per[0].list) }) < 0; same {
+		// Every form finds the same wrong (a body that is not an object): said once.
+		vs.addFrom(&per[0], "")
+		return nil
+	}
 	vs.Add("", MsgOneOfNone(names))
 	for i, f := range forms {
-		for _, v := range per[i].List() {
-			vs.Add(v.Target, "as "+f.Name+": "+v.Message)
-		}
+		vs.addFrom(&per[i], "as "+f.Name+": ")
 	}
 	return nil
+}
+
+// meantForm is the one form whose Only names the body's top-level
+// properties, or -1 when they name none or several. It reads the body once
+// more, on the failing path only.
+func meantForm(body []byte, forms []Form) int {
+	meant := -1
+	var vs Violations
+	d := NewDecoder(body, &vs)
+	if !d.Object() {
+		return -1
+	}
+	for d.Next() {
+		name := string(d.Name())
+		for i, f := range forms {
+			if i != meant && slices.Contains(f.Only, name) {
+				if meant >= 0 {
+					return -1
+				}
+				meant = i
+			}
+		}
+		d.Skip()
+	}
+	return meant
 }

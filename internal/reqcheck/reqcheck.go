@@ -46,6 +46,15 @@ func (v *Violations) Add(target, message string) {
 	v.list = append(v.list, Violation{Target: target, Message: message})
 }
 
+// addFrom adds o's violations, each message after prefix, and counts those
+// o left out.
+func (v *Violations) addFrom(o *Violations, prefix string) {
+	for _, x := range o.list {
+		v.Add(x.Target, prefix+x.Message)
+	}
+	v.dropped += o.dropped
+}
+
 // Full reports that the list is at MaxViolations: a caller can count a
 // further violation (Drop) without building its message.
 func (v *Violations) Full() bool { return len(v.list) >= MaxViolations }

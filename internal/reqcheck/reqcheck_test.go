@@ -219,6 +219,27 @@ func TestOneOf(t *testing.T) {
 			})
 		}
 	}
+	// A body whose property names select one form gets that form's violations
+	// alone, as a body of one form would; names of both forms select none.
+	named := []Form{decodeForm("a"), decodeForm("b")}
+	named[0].Only, named[1].Only = []string{"a"}, []string{"b"}
+	for _, c := range []struct {
+		body string
+		want []Violation
+	}{
+		{`{"a": 5}`, []Violation{{"/a", MsgType("string", "number")}}},
+		{`{"b": 5, "c": 1}`, []Violation{{"/b", MsgType("string", "number")}, {"/c", MsgNotAllowed("c")}}},
+		{`{"a": 5, "b": 5}`, []Violation{
+			{"", MsgOneOfNone([]string{"a", "b"})},
+			{"/a", "as a: " + MsgType("string", "number")}, {"/b", "as a: " + MsgNotAllowed("b")},
+			{"/a", "as b: " + MsgNotAllowed("a")}, {"/b", "as b: " + MsgType("string", "number")},
+		}},
+	} {
+		var vs Violations
+		if v := OneOf([]byte(c.body), &vs, true, named...); v != nil || !slices.Equal(vs.List(), c.want) {
+			t.Errorf("%s: %v, violations %q, want %q", c.body, v, vs.List(), c.want)
+		}
+	}
 	// Exclusive forms: a body that fits the first is not read as the second.
 	reads := 0
 	counted := func(f Form) Form {

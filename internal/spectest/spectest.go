@@ -131,9 +131,11 @@ func (c *Checker) Router() routers.Router { return c.router }
 
 // componentForStatus names the shared response a request that matches no
 // operation must be answered with: a path the API does not have (Graph's
-// 400 BadRequest naming the segment), a wrong method (405).
+// 400 BadRequest naming the segment), a publishing profile the API does not
+// serve (404), a wrong method (405).
 var componentForStatus = map[int]string{
 	http.StatusBadRequest:       "BadRequest",
+	http.StatusNotFound:         "NotFound",
 	http.StatusForbidden:        "Forbidden",
 	http.StatusMethodNotAllowed: "MethodNotAllowed",
 }

@@ -170,8 +170,9 @@ func (e *emitter) checkFunction(w *writer, o opPlan) {
 // read as each, into the form's generated type, and the one it fits is what
 // the check returns.
 func (e *emitter) oneOf(w *writer, n *node) {
-	w.line("return reqcheck.OneOf(in.Body, vs, %t,", formsExclusive(n.forms))
-	for _, f := range n.forms {
+	exclusive := formsExclusive(n.forms)
+	w.line("return reqcheck.OneOf(in.Body, vs, %t,", exclusive)
+	for i, f := range n.forms {
 		typeName := goName(f.name)
 		def, _ := e.models.resolve(&ast.Ident{Name: typeName})
 		st, ok := def.(*ast.StructType)
@@ -180,8 +181,18 @@ func (e *emitter) oneOf(w *writer, n *node) {
 			continue
 		}
 		e.decoder(typeName, f.value, st)
-		w.line("reqcheck.Form{Name: %q, Decode: func(d *reqcheck.Decoder) any {\nform := new(generated.%s)\ndecode%s(d, form)\nreturn form\n}},",
-			f.name, typeName, typeName)
+		only := ""
+		if exclusive {
+			var names []string
+			for _, p := range onlyProperties(n.forms, i) {
+				names = append(names, strconv.Quote(p))
+			}
+			if len(names) > 0 {
+				only = "Only: []string{" + strings.Join(names, ", ") + "}, "
+			}
+		}
+		w.line("reqcheck.Form{Name: %q, %sDecode: func(d *reqcheck.Decoder) any {\nform := new(generated.%s)\ndecode%s(d, form)\nreturn form\n}},",
+			f.name, only, typeName, typeName)
 	}
 	w.line(")")
 }
@@ -210,6 +221,24 @@ func formsExclusive(forms []oneOfForm) bool {
 		}
 	}
 	return true
+}
+
+// onlyProperties are the properties form i declares that every other form
+// forbids: a body with one of them can only be meant as form i.
+func onlyProperties(forms []oneOfForm, i int) []string {
+	var only []string
+	for _, p := range forms[i].value.properties {
+		mine := true
+		for j, other := range forms {
+			if j != i && (!other.value.closed || slices.ContainsFunc(other.value.properties, func(q property) bool { return q.name == p.name })) {
+				mine = false
+			}
+		}
+		if mine {
+			only = append(only, p.name)
+		}
+	}
+	return only
 }
 
 // parameterFunction is the function that checks a shared parameter, the

@@ -134,12 +134,12 @@ func checkAddLoan(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		return nil
 	}
 	return reqcheck.OneOf(in.Body, vs, true,
-		reqcheck.Form{Name: "book", Decode: func(d *reqcheck.Decoder) any {
+		reqcheck.Form{Name: "book", Only: []string{"author", "copies", "genre", "host", "id", "isbn", "pages", "price", "published", "reviews", "signed", "tags", "title"}, Decode: func(d *reqcheck.Decoder) any {
 			form := new(generated.Book)
 			decodeBook(d, form)
 			return form
 		}},
-		reqcheck.Form{Name: "loanReference", Decode: func(d *reqcheck.Decoder) any {
+		reqcheck.Form{Name: "loanReference", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
 			form := new(generated.LoanReference)
 			decodeLoanReference(d, form)
 			return form
