@@ -173,6 +173,44 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestConnectorsAndReferences: a connector added to one group is read
+// among the connectors and added to another by reference, as the SDKs do.
+func TestConnectorsAndReferences(t *testing.T) {
+	url := checkedServer(t, server.Config{})
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url, "CONNECTORCTL_TOKEN": "tok"}}
+	app, other, id := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	if code, out, errOut := c.run("add", "--app", app, "--id", id, "--machine-name", "eu-01", "--external-ip", "203.0.113.7", "--status", "active"); code != 0 {
+		t.Fatalf("add: %d %s%s", code, out, errOut)
+	}
+	code, out, errOut := c.run("add", "--app", other, "--connector-id", id, "-o", "json")
+	var added member
+	if code != 0 || json.Unmarshal([]byte(out), &added) != nil || added.ID != id || added.MachineName != "eu-01" {
+		t.Fatalf("add --connector-id: %d %s%s", code, out, errOut)
+	}
+	if code, out, _ := c.run("list", "-q", "--app", other); code != 0 || out != id+"\n" {
+		t.Errorf("the other group: %d %q", code, out)
+	}
+	if code, out, _ := c.run("connectors", "list", "-q"); code != 0 || out != id+"\n" {
+		t.Errorf("connectors list: %d %q, want the one connector once", code, out)
+	}
+	if code, out, _ := c.run("connectors", "get", "--id", id); code != 0 || !strings.Contains(out, "eu-01") {
+		t.Errorf("connectors get: %d %q", code, out)
+	}
+	// A connector the server does not know: the service's 404.
+	code, out, errOut = c.run("add", "--app", other, "--connector-id", uuid.NewString())
+	if code != exitError || out != "" || !strings.Contains(errOut, "Request_ResourceNotFound") || !strings.Contains(errOut, "status: 404") {
+		t.Errorf("add --connector-id of an unknown connector: %d %q %s", code, out, errOut)
+	}
+	if code, _, errOut := c.run("connectors", "get", "--id", uuid.NewString()); code != exitError || !strings.Contains(errOut, "status: 404") {
+		t.Errorf("connectors get of an unknown connector: %d %s", code, errOut)
+	}
+	// A reference and properties together is a usage error, named.
+	code, _, errOut = c.run("add", "--app", app, "--connector-id", id, "--status", "active")
+	if code != exitUsage || !strings.Contains(errOut, "cannot be combined with --status") {
+		t.Errorf("add --connector-id --status: %d %s", code, errOut)
+	}
+}
+
 // TestMissingFlagsAreNamedAtOnce: every missing required flag, in a stable order.
 func TestMissingFlagsAreNamedAtOnce(t *testing.T) {
 	for range 5 {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -81,7 +83,7 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return errors.New("a command is required: add, list, get, remove, requests, version or completion")
+			return errors.New("a command is required: add, list, get, remove, connectors, requests, version or completion")
 		},
 	}
 	// No flag's default comes from the environment, so that --help never
@@ -94,7 +96,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.DurationVar(&g.timeout, "timeout", client.DefaultTimeout, "time each attempt of a call has to be answered")
 	pf.IntVar(&g.retries, "retries", client.DefaultRetries, "how many times a call is retried on 429, 503, 504 or a failed connection (0: none)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), requestsCommand(g), versionCommand())
+	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), connectorsCommand(g), requestsCommand(g), versionCommand())
 	return root
 }
 
@@ -164,28 +166,55 @@ func guidFlag(cmd *cobra.Command, id *uuid.UUID, name, usage string, required bo
 }
 
 func addCommand(g *globals) *cobra.Command {
-	var app, id uuid.UUID
+	var app, id, connectorID uuid.UUID
 	var in client.Connector
 	var status string
 	var minimal bool
 	cmd := &cobra.Command{
-		Use:   "add --app GUID --machine-name NAME --external-ip IP --status STATUS",
-		Short: "Add a connector to the group",
-		Args:  cobra.NoArgs,
+		Use:   "add --app GUID (--machine-name NAME --external-ip IP --status STATUS | --connector-id GUID)",
+		Short: "Add a connector to the group, or a connector the server knows by reference",
+		Long: "add adds a connector to the application's connector group. With --machine-name, --external-ip\n" +
+			"and --status it sends the connector (registered when its id is new, updated when it is known);\n" +
+			"with --connector-id it sends an OData reference to a connector the server knows, as the Graph\n" +
+			"SDKs do.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			properties := []string{"external-ip", "machine-name", "status"}
+			if cmd.Flags().Changed("connector-id") {
+				for _, name := range append(properties, "id") {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--connector-id adds a connector the server knows; it cannot be combined with --%s", name)
+					}
+				}
+			} else {
+				var missing []string
+				for _, name := range properties {
+					if !cmd.Flags().Changed(name) {
+						missing = append(missing, strconv.Quote(name))
+					}
+				}
+				if len(missing) > 0 {
+					return fmt.Errorf("required flag(s) %s not set (or give --connector-id)", strings.Join(missing, ", "))
+				}
+			}
 			c, out, err := g.connect()
 			if err != nil {
 				return err
-			}
-			in.Status = generated.ConnectorStatus(status)
-			if id != uuid.Nil {
-				in.ID = &id
 			}
 			var opts []client.CallOption
 			if minimal {
 				opts = append(opts, client.ReturnMinimal())
 			}
-			m, err := c.AddMember(cmd.Context(), app, in, opts...)
+			var m client.Member
+			if cmd.Flags().Changed("connector-id") {
+				m, err = c.AddMemberByReference(cmd.Context(), app, connectorID, opts...)
+			} else {
+				in.Status = generated.ConnectorStatus(status)
+				if id != uuid.Nil {
+					in.ID = &id
+				}
+				m, err = c.AddMember(cmd.Context(), app, in, opts...)
+			}
 			if err != nil {
 				return &failure{err}
 			}
@@ -194,14 +223,96 @@ func addCommand(g *globals) *cobra.Command {
 	}
 	guidFlag(cmd, &app, "app", "the application's GUID", true)
 	guidFlag(cmd, &id, "id", "the connector's GUID (default: a new one)", false)
+	guidFlag(cmd, &connectorID, "connector-id", "add the connector the server knows with this GUID, by reference", false)
 	cmd.Flags().StringVar(&in.MachineName, "machine-name", "", "the connector's machine name")
 	cmd.Flags().StringVar(&in.ExternalIP, "external-ip", "", "the connector's external IPv4 or IPv6 address")
 	cmd.Flags().StringVar(&status, "status", "", "the connector's status, one of: "+strings.Join(statusValues(), ", "))
 	cmd.Flags().BoolVar(&minimal, "minimal", false, "ask for 204 No Content (Prefer: return=minimal) instead of the stored member")
-	for _, name := range []string{"machine-name", "external-ip", "status"} {
-		_ = cmd.MarkFlagRequired(name)
-	}
 	return cmd
+}
+
+// connectorsCommand reads the connectors the server knows, whichever
+// groups they are members of.
+func connectorsCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "connectors",
+		Short: "List or show the connectors the server knows",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return errors.New("a command is required: list or get")
+		},
+	}
+	var pageSize int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the connectors, page by page as they arrive",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := pageOptions(cmd, pageSize)
+			if err != nil {
+				return err
+			}
+			c, out, err := g.connect()
+			if err != nil {
+				return err
+			}
+			return printPages(out, c.ListConnectorPages(cmd.Context(), opts...))
+		},
+	}
+	pageSizeFlag(list, &pageSize, "connectors")
+	var id uuid.UUID
+	get := &cobra.Command{
+		Use:   "get --id GUID",
+		Short: "Show one connector",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, out, err := g.connect()
+			if err != nil {
+				return err
+			}
+			m, err := c.GetConnector(cmd.Context(), id)
+			if err != nil {
+				return &failure{err}
+			}
+			return out.member(m)
+		},
+	}
+	guidFlag(get, &id, "id", "the connector's GUID", true)
+	cmd.AddCommand(list, get)
+	return cmd
+}
+
+// pageSizeFlag adds --page-size, within the bounds the spec sets.
+func pageSizeFlag(cmd *cobra.Command, pageSize *int, what string) {
+	cmd.Flags().IntVar(pageSize, "page-size", generated.ListConnectorGroupMembersTopDefault,
+		fmt.Sprintf("%s a page, %d to %d", what, generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
+}
+
+// pageOptions checks --page-size and turns it into the client's option.
+func pageOptions(cmd *cobra.Command, pageSize int) ([]client.CallOption, error) {
+	if !cmd.Flags().Changed("page-size") {
+		return nil, nil
+	}
+	if pageSize < generated.ListConnectorGroupMembersTopMinimum || pageSize > generated.ListConnectorGroupMembersTopMaximum {
+		return nil, fmt.Errorf("--page-size %d: want %d to %d", pageSize,
+			generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum)
+	}
+	return []client.CallOption{client.PageSize(pageSize)}, nil
+}
+
+// printPages prints each page as it arrives.
+func printPages(out *printer, pages iter.Seq2[[]client.Member, error]) error {
+	list := out.list()
+	for page, err := range pages {
+		if err != nil {
+			_ = list.abort()
+			return &failure{err}
+		}
+		if err := list.page(page); err != nil {
+			return &failure{err}
+		}
+	}
+	return list.close()
 }
 
 // statusValues lists the allowed statuses from the generated code, so the
@@ -222,34 +333,19 @@ func listCommand(g *globals) *cobra.Command {
 		Short: "List the members of the group, page by page as they arrive",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("page-size") && (pageSize < generated.ListConnectorGroupMembersTopMinimum || pageSize > generated.ListConnectorGroupMembersTopMaximum) {
-				return fmt.Errorf("--page-size %d: want %d to %d", pageSize,
-					generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum)
+			opts, err := pageOptions(cmd, pageSize)
+			if err != nil {
+				return err
 			}
 			c, out, err := g.connect()
 			if err != nil {
 				return err
 			}
-			var opts []client.CallOption
-			if cmd.Flags().Changed("page-size") {
-				opts = append(opts, client.PageSize(pageSize))
-			}
-			list := out.list()
-			for page, err := range c.ListPages(cmd.Context(), app, opts...) {
-				if err != nil {
-					_ = list.abort()
-					return &failure{err}
-				}
-				if err := list.page(page); err != nil {
-					return &failure{err}
-				}
-			}
-			return list.close()
+			return printPages(out, c.ListPages(cmd.Context(), app, opts...))
 		},
 	}
 	guidFlag(cmd, &app, "app", "the application's GUID", true)
-	cmd.Flags().IntVar(&pageSize, "page-size", generated.ListConnectorGroupMembersTopDefault,
-		fmt.Sprintf("members a page, %d to %d", generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
+	pageSizeFlag(cmd, &pageSize, "members")
 	return cmd
 }
 
