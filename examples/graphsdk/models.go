@@ -139,3 +139,80 @@ func (e *ODataError) GetFieldDeserializers() map[string]func(serialization.Parse
 		},
 	}
 }
+
+// ReferenceCreate is microsoft.graph.ReferenceCreate, the body the SDKs send
+// to add a member by reference: {"@odata.id": "<URL of the connector>"}.
+type ReferenceCreate struct {
+	OdataID *string
+}
+
+// Serialize implements serialization.Parsable.
+func (r *ReferenceCreate) Serialize(w serialization.SerializationWriter) error {
+	return w.WriteStringValue("@odata.id", r.OdataID)
+}
+
+// GetFieldDeserializers implements serialization.Parsable; a reference is only sent.
+func (r *ReferenceCreate) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
+	return map[string]func(serialization.ParseNode) error{}
+}
+
+// ConnectorGroup is microsoft.graph.connectorGroup as the mock shows it: its id.
+type ConnectorGroup struct {
+	ID *string
+}
+
+// NewConnectorGroup is the ParsableFactory of ConnectorGroup.
+func NewConnectorGroup(serialization.ParseNode) (serialization.Parsable, error) {
+	return &ConnectorGroup{}, nil
+}
+
+// Serialize implements serialization.Parsable; a group is only read.
+func (g *ConnectorGroup) Serialize(serialization.SerializationWriter) error { return nil }
+
+// GetFieldDeserializers implements serialization.Parsable.
+func (g *ConnectorGroup) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
+	return map[string]func(serialization.ParseNode) error{
+		"id": func(n serialization.ParseNode) (err error) {
+			g.ID, err = n.GetStringValue()
+			return err
+		},
+		"@odata.type": func(serialization.ParseNode) error { return nil },
+	}
+}
+
+// ConnectorGroupCollection is a page of connector groups (memberOf).
+type ConnectorGroupCollection struct {
+	value    []*ConnectorGroup
+	nextLink *string
+}
+
+// NewConnectorGroupCollection is the ParsableFactory of ConnectorGroupCollection.
+func NewConnectorGroupCollection(serialization.ParseNode) (serialization.Parsable, error) {
+	return &ConnectorGroupCollection{}, nil
+}
+
+// GetValue is the page's groups (PageIterator finds it by name).
+func (c *ConnectorGroupCollection) GetValue() []*ConnectorGroup { return c.value }
+
+// GetOdataNextLink is the link to the next page, if any.
+func (c *ConnectorGroupCollection) GetOdataNextLink() *string { return c.nextLink }
+
+// Serialize implements serialization.Parsable; a page is only read.
+func (c *ConnectorGroupCollection) Serialize(serialization.SerializationWriter) error { return nil }
+
+// GetFieldDeserializers implements serialization.Parsable.
+func (c *ConnectorGroupCollection) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
+	return map[string]func(serialization.ParseNode) error{
+		"value": func(n serialization.ParseNode) error {
+			items, err := n.GetCollectionOfObjectValues(NewConnectorGroup)
+			for _, item := range items {
+				c.value = append(c.value, item.(*ConnectorGroup))
+			}
+			return err
+		},
+		"@odata.nextLink": func(n serialization.ParseNode) (err error) {
+			c.nextLink, err = n.GetStringValue()
+			return err
+		},
+	}
+}
