@@ -27,7 +27,14 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 	var fits []int
 	var values []any
 	var per []Violations
+	meant := -1
 	for i, f := range forms {
+		if meant >= 0 && i != meant {
+			// Exclusive forms, and the body's names select another: this
+			// one cannot fit, and what it finds wrong is not reported.
+			values, per = append(values, nil), append(per, Violations{})
+			continue
+		}
 		var fvs Violations
 		d := NewDecoder(body, &fvs)
 		v := f.Decode(d)
@@ -46,6 +53,18 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 			fits = append(fits, i)
 		}
 		values, per = append(values, v), append(per, fvs)
+		if exclusive && i == 0 {
+			// The first form failed: the body's names may say which form it
+			// is meant as, sparing the read of the others (a failing body
+			// is read twice, as it would be with one form and a key scan).
+			if meant = meantForm(body, forms); meant == 0 {
+				break
+			}
+		}
+	}
+	if meant >= 0 {
+		vs.addFrom(&per[meant], "")
+		return nil
 	}
 	names := make([]string, len(forms))
 	for i, f := range forms {
@@ -62,7 +81,7 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 		vs.Add("", MsgOneOfSeveral(matched))
 		return nil
 	}
-	if meant := meantForm(body, forms); meant >= 0 {
+	if meant = meantForm(body, forms); meant >= 0 {
 		// The body's own property names say which form it is meant as: the
 		// others fail on those names alone, which would only bury what is
 		// wrong with it. Its violations are that form's, as for a body of one.
