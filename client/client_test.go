@@ -94,6 +94,47 @@ func TestAddBothForms(t *testing.T) {
 	}
 }
 
+func TestConnectorsAndReferences(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := start(t, server.Config{}, client.WithToken("t"))
+	app, other := uuid.New(), uuid.New()
+	added, err := c.AddMember(ctx, app, connector("shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By reference, in both answer forms: the connector as the server knows it.
+	got, err := c.AddMemberByReference(ctx, other, added.ID)
+	if err != nil || got != added {
+		t.Fatalf("AddMemberByReference = %+v, %v; want %+v", got, err, added)
+	}
+	third := uuid.New()
+	if got, err := c.AddMemberByReference(ctx, third, added.ID, client.ReturnMinimal()); err != nil || got.ID != added.ID {
+		t.Errorf("AddMemberByReference, minimal = %+v, %v", got, err)
+	}
+	if _, err := c.AddMemberByReference(ctx, other, added.ID); !errors.Is(err, client.ErrAlreadyMember) {
+		t.Errorf("a second reference: %v, want ErrAlreadyMember", err)
+	}
+	if _, err := c.AddMemberByReference(ctx, other, uuid.New()); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("a reference to an unknown connector: %v, want ErrNotFound", err)
+	}
+	if got, err := c.GetConnector(ctx, added.ID); err != nil || got != added {
+		t.Errorf("GetConnector = %+v, %v", got, err)
+	}
+	if _, err := c.GetConnector(ctx, uuid.New()); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("GetConnector of an unknown id: %v, want ErrNotFound", err)
+	}
+	var ids []uuid.UUID
+	for m, err := range c.ListConnectors(ctx, client.PageSize(1)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	if len(ids) != 1 || ids[0] != added.ID {
+		t.Errorf("ListConnectors = %v, want the one connector once", ids)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	ctx := context.Background()
 	c, _, _ := start(t, server.Config{Token: "right"}, client.WithToken("right"))
