@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/uuid"
@@ -328,6 +330,57 @@ func TestSeedFile(t *testing.T) {
 			t.Errorf("%s:\n%v\nwant it to say %q", tc.content, err, tc.want)
 		}
 	}
+	// One application in two entries: no member is lost (ids derived from
+	// the position among the application's members, not within an entry),
+	// and a member may be added by reference to a connector added before.
+	split := writeSeed(t, "split.yaml", `applications:
+  - id: `+app+`
+    members: [{externalIp: 203.0.113.1, machineName: first, status: active}]
+  - id: 7c9e6679-7425-40de-944b-e07fc1f90ae7
+    members: [{externalIp: 203.0.113.2, machineName: second, status: active, id: 72bb7735-7735-42bb-b577-bb723577bb72}]
+  - id: `+app+`
+    members:
+      - {externalIp: 203.0.113.3, machineName: third, status: active}
+      - {'@odata.id': /onPremisesPublishingProfiles/applicationProxy/connectors/72bb7735-7735-42bb-b577-bb723577bb72}
+`)
+	members := store.NewMemory()
+	if got, err := server.Seed(ctx, members, split); err != nil || got.Added != 4 {
+		t.Fatalf("one application in two entries: %+v, %v", got, err)
+	}
+	if got := newHarness(t, server.Config{Store: members}).listAll(app, 0); strings.Join(got, ",") != "first,third,second" {
+		t.Errorf("one application in two entries seeded %v, want first, third, second", got)
+	}
+	// What is not one seed document is refused before anything is stored.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(t.TempDir(), "huge.json")
+	if err := os.WriteFile(huge, nil, 0o600); err != nil || os.Truncate(huge, 33<<20) != nil {
+		t.Fatal("cannot make a 33 MiB file")
+	}
+	for _, tc := range []struct{ path, want string }{
+		{writeSeed(t, "two.yaml", "applications: []\n---\napplications: [{id: "+app+", members: []}]\n"), "more than one YAML document"},
+		{writeSeed(t, "two.json", `{"applications":[]} {"applications":[]}`), "more than one YAML document or JSON value"},
+		{fifo, "is not a regular file"},
+		{"/dev/zero", "is not a regular file"},
+		{huge, "is larger than 32 MiB"},
+		{writeSeed(t, "dangling.yaml", `applications: [{id: `+app+`, members: [{'@odata.id': /onPremisesPublishingProfiles/applicationProxy/connectors/11111111-2222-4333-8444-555555555555}]}]`),
+			"names a connector neither the store nor the file before it holds"},
+	} {
+		members := store.NewMemory()
+		_, err := server.Seed(ctx, members, tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want it to say %q", filepath.Base(tc.path), err, tc.want)
+		}
+	}
+	// An ended context stops seeding.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := server.Seed(cancelled, store.NewMemory(), split); !errors.Is(err, context.Canceled) {
+		t.Errorf("seeding with an ended context: %v", err)
+	}
+
 	// Seeding a state file that has the members already adds nothing twice.
 	state := filepath.Join(t.TempDir(), "state.db")
 	for round, want := range []server.SeedResult{{Added: 2}, {AlreadyThere: 2}} {

@@ -35,8 +35,8 @@ type SeedResult struct {
 }
 
 // Seed adds the members of the seed file at path to store, each checked as
-// the API checks a POST; the first entry that breaks a rule stops it, named
-// with the rule. A member without an id gets one derived from its
+// the API checks a POST; the first entry that breaks a rule stops it before
+// anything is stored, named with the rule. It stops when ctx ends. A member without an id gets one derived from its
 // application and position, so seeding the same file into a state file that
 // has it already adds nothing twice.
 func Seed(ctx context.Context, members store.Store, path string) (SeedResult, error) {
@@ -65,18 +65,23 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		return result, errors.New("the spec has no addConnectorGroupMember operation")
 	}
 	seen := map[uuid.UUID]int{} // members of each application so far, over every entry naming it
+	var adds []store.Add
+	var where []string
 	for i, application := range file.Applications {
 		app, ok := reqcheck.ParseGUID(application.ID)
 		if !ok {
 			return result, fmt.Errorf("seed file %s: applications[%d]: id %s is not a GUID", path, i, reqcheck.Quote(application.ID))
 		}
 		for j, raw := range application.Members {
+			if err := ctx.Err(); err != nil {
+				return result, err
+			}
 			position := seen[app]
 			seen[app]++
-			where := fmt.Sprintf("seed file %s: applications[%d] (%s) members[%d]", path, i, app, j)
+			at := fmt.Sprintf("seed file %s: applications[%d] (%s) members[%d]", path, i, app, j)
 			body, err := json.Marshal(raw)
 			if err != nil {
-				return result, fmt.Errorf("%s: %w", where, err)
+				return result, fmt.Errorf("%s: %w", at, err)
 			}
 			var vs reqcheck.Violations
 			in := reqcheck.Input{Path: seedPath(app.String()), Header: map[string][]string{}, Body: body}
@@ -86,18 +91,27 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 				for _, v := range vs.List() {
 					rules = append(rules, strings.TrimPrefix(v.Target+": ", ": ")+v.Message)
 				}
-				return result, fmt.Errorf("%s: %s", where, strings.Join(rules, "; "))
+				return result, fmt.Errorf("%s: %s", at, strings.Join(rules, "; "))
 			}
-			switch err := seedMember(ctx, members, app, position, value); {
-			case errors.Is(err, store.ErrConnectorNotFound):
-				return result, fmt.Errorf("%s: /@odata.id: names a connector neither the store nor the file before it holds", where)
-			case errors.Is(err, store.ErrDuplicateMember):
-				result.AlreadyThere++
-			case err != nil:
-				return result, fmt.Errorf("%s: %w", where, err)
-			default:
-				result.Added++
+			a, err := seedAdd(app, position, value)
+			if err != nil {
+				return result, fmt.Errorf("%s: %w", at, err)
 			}
+			adds, where = append(adds, a), append(where, at)
+		}
+	}
+	// Every entry checked, the adds go to the store together: a state
+	// file commits many to an fsync.
+	for i, err := range store.AddAll(ctx, members, adds) {
+		switch {
+		case err == nil:
+			result.Added++
+		case errors.Is(err, store.ErrDuplicateMember):
+			result.AlreadyThere++
+		case errors.Is(err, store.ErrConnectorNotFound):
+			return result, fmt.Errorf("%s: /@odata.id: names a connector neither the store nor the file before it holds", where[i])
+		default:
+			return result, fmt.Errorf("%s: %w", where[i], err)
 		}
 	}
 	return result, nil
@@ -109,18 +123,19 @@ const maxSeedFile = 32 << 20
 // readSeedFile reads a regular file of at most maxSeedFile bytes; anything
 // else (a FIFO that would block, a device that never ends) is refused at once.
 func readSeedFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("seed file %s: %w", path, err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
+	// Looked at before it is opened: opening a FIFO blocks until a writer comes.
+	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("seed file %s: %w", path, err)
 	}
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("seed file %s: is not a regular file (%s)", path, info.Mode().Type())
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("seed file %s: %w", path, err)
+	}
+	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxSeedFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("seed file %s: %w", path, err)
@@ -131,11 +146,11 @@ func readSeedFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// seedMember adds a member the validator decoded: a connector (without an
-// id, one derived from its application and its position among that
-// application's members in the file, so seeding the same file twice adds
-// nothing twice), or a reference to a known connector.
-func seedMember(ctx context.Context, members store.Store, app uuid.UUID, position int, value any) error {
+// seedAdd is the add of a member the validator decoded: a connector
+// (without an id, one derived from its application and its position among
+// that application's members in the file, so seeding the same file twice
+// adds nothing twice), or a reference to a known connector.
+func seedAdd(app uuid.UUID, position int, value any) (store.Add, error) {
 	switch c := value.(type) {
 	case *generated.Connector:
 		m := store.Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
@@ -144,16 +159,15 @@ func seedMember(ctx context.Context, members store.Store, app uuid.UUID, positio
 		} else {
 			m.ID = uuid.NewSHA1(app, fmt.Appendf(nil, "seed member %d", position))
 		}
-		return members.Add(ctx, app, m)
+		return store.Add{App: app, Member: m}, nil
 	case *generated.ReferenceCreate:
 		id, err := referencedConnector(c.OdataID)
 		if err != nil {
-			return err
+			return store.Add{}, err
 		}
-		_, err = members.AddReference(ctx, app, id)
-		return err
+		return store.Add{App: app, Member: store.Member{ID: id}, Reference: true}, nil
 	}
-	return fmt.Errorf("the validator decoded a %T", value)
+	return store.Add{}, fmt.Errorf("the validator decoded a %T", value)
 }
 
 // seedPath gives a seed entry's application as the path parameter the add

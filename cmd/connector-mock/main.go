@@ -87,12 +87,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// The port is opened once the mock can answer: a readiness check that
+	// connects is not fooled by a mock still loading its seed file.
+	m, err := build(ctx, opts, logger)
+	if err != nil {
+		if ctx.Err() != nil {
+			logger.Info("stopped before listening", slog.Any("reason", err))
+			return 0
+		}
+		logger.Error("connector-mock failed", slog.Any("error", err))
+		return 1
+	}
+	defer m.close(logger)
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		logger.Error("cannot listen", slog.Any("error", err))
 		return 1
 	}
-	if err := serve(ctx, ln, opts, logger); err != nil {
+	if err := m.serve(ctx, ln, opts, logger); err != nil {
 		logger.Error("connector-mock failed", slog.Any("error", err))
 		return 1
 	}
@@ -200,9 +212,15 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
 }
 
-// serve runs the server on ln until ctx ends, then stops accepting and lets
-// requests in flight finish.
-func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) (err error) {
+// mock is a mock ready to serve: its handler, and its store to close after.
+type mock struct {
+	handler http.Handler
+	store   store.Store
+}
+
+// build opens the store (and the state file), seeds it, and makes the
+// handler. Seeding stops when ctx ends.
+func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err error) {
 	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed,
 		JournalSize: o.journalSize, Store: store.NewMemory(), AllowedHosts: o.hosts()}
 	if o.journalSize == 0 {
@@ -211,13 +229,11 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 	if o.state != "" {
 		members, err := store.OpenDurable(o.state)
 		if err != nil {
-			_ = ln.Close()
-			return err
+			return nil, err
 		}
-		// Closed last, after the requests in flight have finished with it.
 		defer func() {
-			if cerr := members.Close(); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("closing the state file: %w", cerr))
+			if err != nil {
+				_ = members.Close()
 			}
 		}()
 		cfg.Store = members
@@ -225,18 +241,43 @@ func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger)
 	if o.seedFile != "" {
 		result, err := server.Seed(ctx, cfg.Store, o.seedFile)
 		if err != nil {
-			_ = ln.Close()
-			return err
+			return nil, err
 		}
 		logger.Info("seeded", slog.String("file", o.seedFile), slog.Int("added", result.Added), slog.Int("already_there", result.AlreadyThere))
 	}
 	handler, err := server.New(cfg)
 	if err != nil {
+		return nil, err
+	}
+	return &mock{handler: handler, store: cfg.Store}, nil
+}
+
+// close closes a durable store, after the requests in flight have finished with it.
+func (m *mock) close(logger *slog.Logger) {
+	if d, ok := m.store.(*store.Durable); ok {
+		if err := d.Close(); err != nil {
+			logger.Error("closing the state file", slog.Any("error", err))
+		}
+	}
+}
+
+// serve builds the mock and runs it on ln until ctx ends (for tests that
+// listen first).
+func serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) error {
+	m, err := build(ctx, o, logger)
+	if err != nil {
 		_ = ln.Close()
 		return err
 	}
+	defer m.close(logger)
+	return m.serve(ctx, ln, o, logger)
+}
+
+// serve runs the mock on ln until ctx ends, then stops accepting and lets
+// requests in flight finish.
+func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *slog.Logger) error {
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           m.handler,
 		ReadHeaderTimeout: o.readHeaderTimeout,
 		ReadTimeout:       o.readTimeout,
 		WriteTimeout:      o.writeTimeout,

@@ -472,3 +472,68 @@ func TestSeededRunsRepeat(t *testing.T) {
 		t.Errorf("20 adds at a fault rate of 0.5 answered %v", fast)
 	}
 }
+
+// TestSeedingHoldsThePortAndHonoursSignals: while a large seed file loads,
+// the port is not open (a readiness check that connects is not fooled), and
+// SIGTERM stops the mock there, exit 0, before it ever listens.
+func TestSeedingHoldsThePortAndHonoursSignals(t *testing.T) {
+	bin := mockBinary(t)
+	var seed bytes.Buffer
+	seed.WriteString(`{"applications":[`)
+	for a := range 100 {
+		if a > 0 {
+			seed.WriteByte(',')
+		}
+		fmt.Fprintf(&seed, `{"id":"%s","members":[`, uuid.NewString())
+		for m := range 1000 {
+			if m > 0 {
+				seed.WriteByte(',')
+			}
+			fmt.Fprintf(&seed, `{"externalIp":"192.0.2.%d","machineName":"seed-%d-%d","status":"active"}`, m%250+1, a, m)
+		}
+		seed.WriteString(`]}`)
+	}
+	seed.WriteString(`]}`)
+	path := filepath.Join(t.TempDir(), "seed.json")
+	if err := os.WriteFile(path, seed.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+
+	cmd := exec.Command(bin, "--addr", addr, "--seed-file", path)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	time.Sleep(200 * time.Millisecond)
+	if strings.Contains(stderr.String(), "msg=seeded") {
+		t.Skipf("%d bytes of seed loaded within 200ms; nothing to observe", seed.Len())
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("the port accepts connections while the seed file loads:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM while seeding: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("SIGTERM while seeding: still running after 30s\n%s", stderr.String())
+	}
+	if out := stderr.String(); !strings.Contains(out, "stopped before listening") || strings.Contains(out, "msg=listening") {
+		t.Errorf("want a stop before listening:\n%s", out)
+	}
+}

@@ -422,6 +422,37 @@ func (s *Durable) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limi
 	return s.mem.MemberOf(ctx, id, after, limit)
 }
 
+// addAll hands the adds to the committer without waiting for each, so that
+// they share transactions and fsyncs (the committer takes up to
+// maxCommitBatch at a time, in order), then waits for every verdict.
+func (s *Durable) addAll(ctx context.Context, adds []Add) []error {
+	errs := make([]error, len(adds))
+	writes := make([]*durableWrite, len(adds))
+	s.mu.RLock()
+	for i, a := range adds {
+		if err := ctx.Err(); err != nil || s.closed {
+			if err == nil {
+				err = ErrClosed
+			}
+			errs[i] = err
+			continue
+		}
+		w := &durableWrite{app: a.App, member: a.Member, reference: a.Reference, result: make(chan error, 1)}
+		if a.Reference {
+			w.member = Member{ID: a.Member.ID}
+		}
+		writes[i] = w
+		s.writes <- w
+	}
+	s.mu.RUnlock()
+	for i, w := range writes {
+		if w != nil {
+			errs[i] = <-w.result
+		}
+	}
+	return errs
+}
+
 // write hands w to the committer and waits for its verdict. Once handed over
 // a write is not abandoned when ctx ends: its outcome is what the caller must
 // learn, or an acknowledged-looking failure could hide a stored change.

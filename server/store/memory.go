@@ -684,3 +684,34 @@ func (s *Memory) Members() int {
 	}
 	return n
 }
+
+// Add is one add of AddAll: a connector with its properties or, with
+// Reference, a known connector by its id (Member.ID).
+type Add struct {
+	App       uuid.UUID
+	Member    Member
+	Reference bool
+}
+
+// AddAll makes the adds in order and returns how each went (nil,
+// ErrDuplicateMember, ErrConnectorNotFound, …). A Durable commits them many
+// to a transaction, as it does concurrent writes, rather than one fsync each;
+// any other store gets them one by one. It stops early only when ctx ends,
+// and then the adds not made have ctx's error.
+func AddAll(ctx context.Context, s Store, adds []Add) []error {
+	if d, ok := s.(*Durable); ok {
+		return d.addAll(ctx, adds)
+	}
+	errs := make([]error, len(adds))
+	for i, a := range adds {
+		if errs[i] = ctx.Err(); errs[i] != nil {
+			continue
+		}
+		if a.Reference {
+			_, errs[i] = s.AddReference(ctx, a.App, a.Member.ID)
+		} else {
+			errs[i] = s.Add(ctx, a.App, a.Member)
+		}
+	}
+	return errs
+}
