@@ -255,7 +255,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err er
 // close closes a durable store, after the requests in flight have finished with it.
 func (m *mock) close(logger *slog.Logger) {
 	if d, ok := m.store.(*store.Durable); ok {
-		if err := d.Close(); err != nil {
+		if err := d.Close(); err != nil && err != d.Err() { // a failure is said once, when it happens
 			logger.Error("closing the state file", slog.Any("error", err))
 		}
 	}
@@ -294,10 +294,23 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 	logger.Info("listening", attrs...)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var broken <-chan struct{} // nil, and never ready, in memory
+	durable, _ := m.store.(*store.Durable)
+	if durable != nil {
+		broken = durable.Broken()
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-broken:
+		// The state file failed under the mock (cut short, say): what is
+		// acknowledged can no longer be kept, so the mock stops.
+		logger.Error("stopping: the state file failed", slog.Any("error", durable.Err()))
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+		return durable.Err()
 	}
 	logger.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)

@@ -20,6 +20,8 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/validation"
+	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
 // ErrClosed is returned by a Durable's writes after Close.
@@ -67,6 +69,9 @@ type Durable struct {
 
 	mu     sync.RWMutex // guards closed; writers hold it for reading while they enqueue
 	closed bool
+
+	broken    chan struct{} // closed when the file failed under the committer
+	brokenErr error         // why, set before broken is closed
 }
 
 type durableWrite struct {
@@ -131,9 +136,9 @@ func OpenDurable(path string) (*Durable, error) {
 	}
 	// NoFreelistSync, as etcd runs bbolt: the freelist is not written on every
 	// commit but rebuilt at open, so a commit writes only the changed pages.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	db, err := openWritable(path)
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
@@ -166,9 +171,26 @@ func OpenDurable(path string) (*Durable, error) {
 		_ = db.Close()
 		return nil, &StateFileError{Path: path, Reason: "cannot be initialised", Err: err}
 	}
-	s := &Durable{mem: mem, db: db, path: path, writes: make(chan *durableWrite, maxCommitBatch), done: make(chan struct{})}
+	s := &Durable{mem: mem, db: db, path: path, writes: make(chan *durableWrite, maxCommitBatch), done: make(chan struct{}),
+		broken: make(chan struct{})}
 	go s.commitLoop()
 	return s, nil
+}
+
+// openWritable opens the file for writing. Rebuilding the freelist, bbolt
+// panics in this goroutine on a page it finds inconsistent (the pages
+// themselves loadStateFile has read already): that becomes the error.
+func openWritable(path string) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &StateFileError{Path: path, Reason: "is corrupt", Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	return db, nil
 }
 
 // fileKind names what a path that is not a regular file is.
@@ -237,7 +259,7 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if format != stateFormat && format != legacyStateFormat {
 			return &StateFileError{Path: path, Reason: "is a bbolt file but not a " + stateFormat + " state file"}
 		}
-		for err := range tx.Check() {
+		if err := walk(tx); err != nil {
 			return &StateFileError{Path: path, Reason: "is corrupt", Err: err}
 		}
 		members := tx.Bucket(bucketMembers)
@@ -276,6 +298,26 @@ func loadStateFile(path string, mem *Memory) (err error) {
 	})
 }
 
+// walk reads every key of every bucket, nested ones too, in this goroutine,
+// where loadStateFile recovers what a corrupt page panics with. (tx.Check
+// cannot be used: it loads the freelist, which bbolt rebuilds for a file
+// written with NoFreelistSync by reading the pages in a goroutine of its own,
+// where a corrupt page's panic ends the process.)
+func walk(tx *bolt.Tx) error {
+	return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walkBucket(b) })
+}
+
+func walkBucket(b *bolt.Bucket) error {
+	return b.ForEach(func(k, v []byte) error {
+		if v == nil {
+			if nested := b.Bucket(k); nested != nil {
+				return walkBucket(nested)
+			}
+		}
+		return nil
+	})
+}
+
 // loadConnectors registers the connectors of a format-2 file, in the order
 // they became known.
 func loadConnectors(path string, b *bolt.Bucket, mem *Memory) error {
@@ -292,6 +334,9 @@ func loadConnectors(path string, b *bolt.Bucket, mem *Memory) error {
 	}
 	slices.SortFunc(all, func(a, b storedConnector) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, c := range all {
+		if err := c.check(); err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has connector %s, which breaks the API's rules", c.ID), Err: err}
+		}
 		if err := mem.loadConnector(c.Seq, c.member()); err != nil {
 			return &StateFileError{Path: path, Reason: fmt.Sprintf("holds connector %s twice", c.ID)}
 		}
@@ -326,6 +371,9 @@ func loadLegacyMembers(path string, b *bolt.Bucket, mem *Memory) error {
 	}
 	slices.SortFunc(all, func(a, b legacy) int { return cmp.Compare(a.seq, b.seq) })
 	for _, l := range all {
+		if err := l.c.check(); err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has member %s of %s, which breaks the API's rules", l.c.ID, l.app), Err: err}
+		}
 		mem.loadProperties(l.seq, l.c.member())
 		if err := mem.loadMember(l.app, l.seq, l.c.ID); err != nil {
 			return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", l.c.ID, l.app)}
@@ -333,6 +381,49 @@ func loadLegacyMembers(path string, b *bolt.Bucket, mem *Memory) error {
 	}
 	return nil
 }
+
+// addOperation is the generated check of the add, which a connector read
+// back from a state file passes as a POST of it would.
+var addOperation = sync.OnceValues(func() (reqcheck.Operation, error) {
+	for _, op := range validation.Operations() {
+		if op.ID == "addConnectorGroupMember" {
+			return op, nil
+		}
+	}
+	return reqcheck.Operation{}, errors.New("the spec has no addConnectorGroupMember operation")
+})
+
+// check checks c as the API checks the body of an add: a file edited by
+// hand, or written by a build with other rules, cannot serve what the API
+// would refuse.
+func (c storedConnector) check() error {
+	op, err := addOperation()
+	if err != nil {
+		return err
+	}
+	m := c.member()
+	body, err := json.Marshal(generated.Connector{ID: &m.ID, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: m.Status})
+	if err != nil {
+		return err
+	}
+	var vs reqcheck.Violations
+	in := reqcheck.Input{Path: anyGroup{}, Header: map[string][]string{}, Body: body}
+	op.Check(&in, &vs)
+	if vs.Len() == 0 {
+		return nil
+	}
+	var rules []string
+	for _, v := range vs.List() {
+		rules = append(rules, strings.TrimPrefix(v.Target+": ", ": ")+v.Message)
+	}
+	return errors.New(strings.Join(rules, "; "))
+}
+
+// anyGroup is the path of an add to some group, for check.
+type anyGroup struct{}
+
+// PathParam implements reqcheck.PathParams.
+func (anyGroup) PathParam(string) string { return "00000000-0000-4000-8000-000000000000" }
 
 func (c storedConnector) member() Member {
 	return Member{ID: c.ID, ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: generated.ConnectorStatus(c.Status)}
@@ -466,6 +557,10 @@ func (s *Durable) write(ctx context.Context, w *durableWrite) error {
 		s.mu.RUnlock()
 		return ErrClosed
 	}
+	if err := s.Err(); err != nil {
+		s.mu.RUnlock()
+		return err
+	}
 	s.writes <- w
 	s.mu.RUnlock()
 	return <-w.result
@@ -473,8 +568,15 @@ func (s *Durable) write(ctx context.Context, w *durableWrite) error {
 
 // commitLoop is the only writer: it batches what is waiting into one
 // transaction, so concurrent writers share an fsync.
+//
+// bbolt reads the file through mmap: a file cut short under the running mock
+// faults on the next page it reads (SIGBUS). The committer turns that fault
+// into a panic (SetPanicOnFault is per goroutine), and the panic into the
+// store's failure: every write from then on fails with it, and Broken tells
+// the command to stop.
 func (s *Durable) commitLoop() {
 	defer close(s.done)
+	debug.SetPanicOnFault(true)
 	batch := make([]*durableWrite, 0, maxCommitBatch)
 	for first := range s.writes {
 		batch = append(batch[:0], first)
@@ -490,7 +592,71 @@ func (s *Durable) commitLoop() {
 				break fill
 			}
 		}
-		s.commit(batch)
+		s.commitOrBreak(batch)
+	}
+}
+
+// commitOrBreak commits a batch, or answers it with the store's failure.
+//
+// The file's size is looked at first: once a page bbolt has mapped is cut
+// off, touching it faults, and a transaction that faults is rolled back by
+// bbolt, which then rebuilds its freelist by reading every page in a
+// goroutine of its own, where the fault ends the process. So a file shorter
+// than its pages is a failure before bbolt reads anything; a fault that
+// still comes (the file cut during the commit) is recovered here.
+func (s *Durable) commitOrBreak(batch []*durableWrite) {
+	if err := s.Err(); err != nil {
+		answerAll(batch, err)
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.breakWith(batch, "failed under the running mock (cut short, or damaged?)", fmt.Errorf("%v", r))
+		}
+	}()
+	var size int64
+	if err := s.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+		s.breakWith(batch, "cannot be read", err)
+		return
+	}
+	if info, err := os.Stat(s.path); err != nil || info.Size() < size {
+		reason := "was removed under the running mock"
+		if err == nil {
+			reason = fmt.Sprintf("was cut short under the running mock: %d bytes, its pages need %d", info.Size(), size)
+		}
+		s.breakWith(batch, reason, err)
+		return
+	}
+	s.commit(batch)
+}
+
+// breakWith marks the store failed and answers batch with the failure.
+func (s *Durable) breakWith(batch []*durableWrite, reason string, err error) {
+	s.brokenErr = &StateFileError{Path: s.path, Reason: reason, Err: err}
+	close(s.broken)
+	answerAll(batch, s.brokenErr)
+}
+
+// answerAll gives err to every write of batch not answered yet.
+func answerAll(batch []*durableWrite, err error) {
+	for _, w := range batch {
+		select {
+		case w.result <- err:
+		default: // answered already
+		}
+	}
+}
+
+// Broken is closed when the file failed under the running mock; Err says why.
+func (s *Durable) Broken() <-chan struct{} { return s.broken }
+
+// Err is why the file failed under the running mock, or nil.
+func (s *Durable) Err() error {
+	select {
+	case <-s.broken:
+		return s.brokenErr
+	default:
+		return nil
 	}
 }
 
@@ -657,5 +823,9 @@ func (s *Durable) Close() error {
 	close(s.writes)
 	s.mu.Unlock()
 	<-s.done
+	if err := s.Err(); err != nil {
+		// The failed transaction still holds bbolt's lock: closing would wait for ever.
+		return err
+	}
 	return s.db.Close()
 }

@@ -3,13 +3,17 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/connector-group/members-api/server/store"
 )
@@ -180,4 +184,156 @@ func TestDurableStoreRefusesBadFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCorruptPagesAreRefused damages each page of a state file in turn (its
+// id, as a torn write or a bad sector would) and opens it: a message naming
+// the file, or a file that still reads (a page no longer in use), never a
+// crash. bbolt's own check panicked in a goroutine of its own, out of reach
+// of any recover, for a damaged page anywhere.
+func TestCorruptPagesAreRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	s := openDurable(t, path)
+	for g := range 4 {
+		app := uuid.NewSHA1(uuid.Nil, []byte{byte(g)})
+		for i := range 300 {
+			m := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("machine-%04d", i), Status: "active"}
+			if err := s.Add(ctx, app, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pageSize = 4096
+	refused := 0
+	for page := 2; page < len(good)/pageSize; page++ {
+		bad := bytes.Clone(good)
+		bad[page*pageSize] ^= 0x5a // the low byte of the page's id
+		damaged := filepath.Join(dir, fmt.Sprintf("page-%d.db", page))
+		if err := os.WriteFile(damaged, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d, err := store.OpenDurable(damaged)
+		var sfe *store.StateFileError
+		switch {
+		case err == nil:
+			_ = d.Close()
+		case errors.As(err, &sfe) && strings.Contains(err.Error(), damaged):
+			refused++
+		default:
+			t.Errorf("page %d damaged: %v, want a StateFileError naming the file", page, err)
+		}
+	}
+	if refused == 0 {
+		t.Errorf("no damaged page of %d was noticed", len(good)/pageSize-2)
+	}
+	t.Logf("%d of %d damaged pages refused with a message; the others were pages no longer in use", refused, len(good)/pageSize-2)
+}
+
+// TestStoredValuesAreChecked: a state file edited by hand (a status the
+// spec does not have, an address that is none) is refused at start-up, as a
+// POST of the same connector would be, rather than served.
+func TestStoredValuesAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		field, value, want string
+	}{
+		{"status", "BOGUS!", `/status: value "BOGUS!" is not one of active, inactive`},
+		{"externalIp", "999.1.1.1", `/externalIp: value "999.1.1.1" is not a valid ipv4 or ipv6`},
+		{"machineName", "", `/machineName:`},
+	} {
+		t.Run(c.field, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			s := openDurable(t, path)
+			if err := s.Add(context.Background(), uuid.New(), store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			editConnectors(t, path, func(v map[string]any) { v[c.field] = c.value })
+			_, err := store.OpenDurable(path)
+			var sfe *store.StateFileError
+			if !errors.As(err, &sfe) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "breaks the API's rules") {
+				t.Errorf("a stored %s of %q: %v, want a StateFileError saying %q", c.field, c.value, err, c.want)
+			}
+		})
+	}
+}
+
+// editConnectors rewrites every connector of the state file at path.
+func editConnectors(t *testing.T, path string, edit func(map[string]any)) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("connectors"))
+		return b.ForEach(func(k, v []byte) error {
+			var m map[string]any
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			edit(m)
+			nv, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			return b.Put(bytes.Clone(k), nv)
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFileCutShortWhileRunning: truncating the state file under a running
+// store made the next add fault (SIGBUS) and crash the process. Now that add
+// fails with a StateFileError, Broken is closed, and every later write fails
+// the same way.
+func TestFileCutShortWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := store.OpenDurable(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := uuid.New()
+	for i := range 2000 {
+		if err := s.Add(ctx, app, store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("m-%d", i), Status: "active"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Truncate(path, 8192); err != nil {
+		t.Fatal(err)
+	}
+	var failed error
+	for i := 0; i < 100 && failed == nil; i++ {
+		failed = s.Add(ctx, app, store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "after", Status: "active"})
+	}
+	var sfe *store.StateFileError
+	if !errors.As(failed, &sfe) || !strings.Contains(failed.Error(), path) {
+		t.Fatalf("adds to a file cut short: %v, want a StateFileError naming it", failed)
+	}
+	select {
+	case <-s.Broken():
+	default:
+		t.Fatal("Broken is not closed after the failure")
+	}
+	if err := s.Remove(ctx, app, uuid.New()); !errors.Is(err, s.Err()) {
+		t.Errorf("a later write: %v, want the store's failure", err)
+	}
+	if err := s.Close(); !errors.Is(err, s.Err()) {
+		t.Errorf("Close: %v, want the store's failure", err)
+	}
+	t.Logf("the add after the cut: %v", failed)
 }
