@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -153,8 +152,8 @@ func faultsFromJSON(in admin.FaultSettings) (faults.Settings, error) {
 			problems = append(problems, reqcheck.Violation{Target: "/rateLimit", Message: err.Error()})
 		}
 	}
-	if in.RetryAfter != nil && strings.TrimSpace(*in.RetryAfter) != "" {
-		if f.RetryAfter, err = time.ParseDuration(strings.TrimSpace(*in.RetryAfter)); err != nil || f.RetryAfter < 0 {
+	if in.RetryAfter != nil && *in.RetryAfter != "" && *in.RetryAfter != "0" {
+		if f.RetryAfter, err = faults.ParseDuration(*in.RetryAfter); err != nil {
 			problems = append(problems, reqcheck.Violation{Target: "/retryAfter", Message: fmt.Sprintf("retry-after %s: want a duration such as 2s", reqcheck.Quote(*in.RetryAfter))})
 		}
 	}

@@ -154,13 +154,14 @@ type FaultSettings struct {
 	// FaultRate The share of member operations that fail (0 to 1).
 	FaultRate *float64 `json:"faultRate,omitempty"`
 
-	// Latency A delay (200ms) or a range (50ms-300ms); empty for none.
+	// Latency A delay (200ms) or a range (50ms-300ms), each a Go duration without a sign; empty or 0 for
+	// none. The lower bound comes first.
 	Latency *string `json:"latency,omitempty"`
 
-	// RateLimit At most requests/window member operations per bearer token (120/60s); empty for none.
+	// RateLimit At most requests/window member operations per bearer token (120/60s), the window a Go duration above zero; empty or 0 for none.
 	RateLimit *string `json:"rateLimit,omitempty"`
 
-	// RetryAfter The Retry-After of a 429 or 503 fault (2s); empty for 1s.
+	// RetryAfter The Retry-After of a 429 or 503 fault, a Go duration without a sign (2s), sent in whole seconds, at least 1; empty for 1s.
 	RetryAfter *string `json:"retryAfter,omitempty"`
 }
 

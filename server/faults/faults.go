@@ -136,28 +136,42 @@ func (l Latency) String() string {
 	return l.Min.String() + "-" + l.Max.String()
 }
 
-// ParseLatency reads "200ms" or "50ms-300ms"; "" or "0" is none.
+// ParseLatency reads "200ms" or "50ms-300ms"; "" or "0" is none. It reads
+// exactly the grammar of faultSettings.latency's pattern in admin.yaml (a
+// test holds them together), and then wants the lower bound first.
 func ParseLatency(s string) (Latency, error) {
-	s = strings.TrimSpace(s)
 	if s == "" || s == "0" {
 		return Latency{}, nil
 	}
 	lo, hi, isRange := strings.Cut(s, "-")
-	min, err := time.ParseDuration(strings.TrimSpace(lo))
+	min, err := ParseDuration(lo)
 	if err != nil {
 		return Latency{}, fmt.Errorf("latency %q: %w", s, err)
 	}
 	max := min
 	if isRange {
-		if max, err = time.ParseDuration(strings.TrimSpace(hi)); err != nil {
+		if max, err = ParseDuration(hi); err != nil {
 			return Latency{}, fmt.Errorf("latency %q: %w", s, err)
 		}
 	}
-	l := Latency{Min: min, Max: max}
-	if min < 0 || max < min {
+	if max < min {
 		return Latency{}, fmt.Errorf("latency %q: want a delay, or a range from the lower to the higher", s)
 	}
-	return l, nil
+	return Latency{Min: min, Max: max}, nil
+}
+
+// ParseDuration reads a Go duration without a sign ("2s", "1m30s",
+// "1.5h"): time.ParseDuration, without the sign it allows and without its
+// bare "0", as the duration of admin.yaml's patterns is written.
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "0" || strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("%q: want a duration with its unit and without a sign, such as 200ms", s)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a duration such as 200ms", s)
+	}
+	return d, nil
 }
 
 // String writes the limit as ParseRateLimit reads it; "" for none.
@@ -169,17 +183,18 @@ func (r RateLimit) String() string {
 }
 
 // ParseRateLimit reads "120/60s" (requests per window); "" or "0" is none.
+// It reads exactly the grammar of faultSettings.rateLimit's pattern in
+// admin.yaml (a test holds them together), and then wants a window above 0.
 func ParseRateLimit(s string) (RateLimit, error) {
-	s = strings.TrimSpace(s)
 	if s == "" || s == "0" {
 		return RateLimit{}, nil
 	}
 	n, w, ok := strings.Cut(s, "/")
-	requests, err := strconv.Atoi(strings.TrimSpace(n))
-	if !ok || err != nil || requests <= 0 {
+	requests, err := strconv.Atoi(n)
+	if !ok || err != nil || requests <= 0 || n[0] == '0' || n[0] == '+' || len(n) > 9 {
 		return RateLimit{}, fmt.Errorf("rate limit %q: want requests/window, such as 120/60s", s)
 	}
-	window, err := time.ParseDuration(strings.TrimSpace(w))
+	window, err := ParseDuration(w)
 	if err != nil || window <= 0 {
 		return RateLimit{}, fmt.Errorf("rate limit %q: want requests/window, such as 120/60s", s)
 	}

@@ -5,6 +5,8 @@
 package validation
 
 import (
+	"regexp"
+
 	generated "github.com/connector-group/members-api/generated/admin"
 	"github.com/connector-group/members-api/internal/reqcheck"
 )
@@ -176,12 +178,18 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 				if reqcheck.Length(latency) > 64 {
 					d.Violate(reqcheck.MsgMaxLength(64))
 				}
+				if !latencyPattern.MatchString(latency) {
+					d.Violate(reqcheck.MsgPattern(latency, "^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+(?:-(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)?)$"))
+				}
 				reqcheck.SetString(reqcheck.Alloc(&o.Latency), latency)
 			}
 		case "rateLimit":
 			if rateLimit, ok := d.String(); ok {
 				if reqcheck.Length(rateLimit) > 64 {
 					d.Violate(reqcheck.MsgMaxLength(64))
+				}
+				if !rateLimitPattern.MatchString(rateLimit) {
+					d.Violate(reqcheck.MsgPattern(rateLimit, "^(|0|[1-9][0-9]{0,8}/(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"))
 				}
 				reqcheck.SetString(reqcheck.Alloc(&o.RateLimit), rateLimit)
 			}
@@ -190,6 +198,9 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 				if reqcheck.Length(retryAfter) > 64 {
 					d.Violate(reqcheck.MsgMaxLength(64))
 				}
+				if !retryAfterPattern.MatchString(retryAfter) {
+					d.Violate(reqcheck.MsgPattern(retryAfter, "^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"))
+				}
 				reqcheck.SetString(reqcheck.Alloc(&o.RetryAfter), retryAfter)
 			}
 		default:
@@ -197,3 +208,9 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 		}
 	}
 }
+
+var latencyPattern = regexp.MustCompile("^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+(?:-(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)?)$")
+
+var rateLimitPattern = regexp.MustCompile("^(|0|[1-9][0-9]{0,8}/(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$")
+
+var retryAfterPattern = regexp.MustCompile("^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$")
