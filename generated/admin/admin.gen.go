@@ -1622,8 +1622,11 @@ type HeadDashboardResponse400Headers struct {
 
 // HeadDashboardResponse403Headers the declared response headers of an HTTP 403 response for HeadDashboard
 type HeadDashboardResponse403Headers struct {
-	ClientRequestID *string
-	RequestID       openapi_types.UUID
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
 }
 
 // HeadDashboardResponse405Headers the declared response headers of an HTTP 405 response for HeadDashboard
@@ -1645,14 +1648,6 @@ type HeadDashboardResponse500Headers struct {
 type HeadDashboardResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *ConnectorBadRequest
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *ConnectorForbidden
-	// JSON405 the response for an HTTP 405 `application/json` response
-	JSON405 *ConnectorMethodNotAllowed
-	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *ConnectorInternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadDashboardResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -1663,26 +1658,6 @@ type HeadDashboardResponse struct {
 	Headers405 *HeadDashboardResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *HeadDashboardResponse500Headers
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r HeadDashboardResponse) GetJSON400() *ConnectorBadRequest {
-	return r.JSON400
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r HeadDashboardResponse) GetJSON403() *ConnectorForbidden {
-	return r.JSON403
-}
-
-// GetJSON405 returns the response for an HTTP 405 `application/json` response
-func (r HeadDashboardResponse) GetJSON405() *ConnectorMethodNotAllowed {
-	return r.JSON405
-}
-
-// GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r HeadDashboardResponse) GetJSON500() *ConnectorInternalServerError {
-	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -1870,8 +1845,11 @@ type HeadApplicationsResponse401Headers struct {
 
 // HeadApplicationsResponse403Headers the declared response headers of an HTTP 403 response for HeadApplications
 type HeadApplicationsResponse403Headers struct {
-	ClientRequestID *string
-	RequestID       openapi_types.UUID
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
 }
 
 // HeadApplicationsResponse405Headers the declared response headers of an HTTP 405 response for HeadApplications
@@ -1893,18 +1871,6 @@ type HeadApplicationsResponse500Headers struct {
 type HeadApplicationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApplicationList
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *ConnectorBadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *ConnectorUnauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *ConnectorForbidden
-	// JSON405 the response for an HTTP 405 `application/json` response
-	JSON405 *ConnectorMethodNotAllowed
-	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *ConnectorInternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadApplicationsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -1917,36 +1883,6 @@ type HeadApplicationsResponse struct {
 	Headers405 *HeadApplicationsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *HeadApplicationsResponse500Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r HeadApplicationsResponse) GetJSON200() *ApplicationList {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r HeadApplicationsResponse) GetJSON400() *ConnectorBadRequest {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r HeadApplicationsResponse) GetJSON401() *ConnectorUnauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r HeadApplicationsResponse) GetJSON403() *ConnectorForbidden {
-	return r.JSON403
-}
-
-// GetJSON405 returns the response for an HTTP 405 `application/json` response
-func (r HeadApplicationsResponse) GetJSON405() *ConnectorMethodNotAllowed {
-	return r.JSON405
-}
-
-// GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r HeadApplicationsResponse) GetJSON500() *ConnectorInternalServerError {
-	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -2134,8 +2070,11 @@ type HeadFaultsResponse401Headers struct {
 
 // HeadFaultsResponse403Headers the declared response headers of an HTTP 403 response for HeadFaults
 type HeadFaultsResponse403Headers struct {
-	ClientRequestID *string
-	RequestID       openapi_types.UUID
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
 }
 
 // HeadFaultsResponse405Headers the declared response headers of an HTTP 405 response for HeadFaults
@@ -2157,18 +2096,6 @@ type HeadFaultsResponse500Headers struct {
 type HeadFaultsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Faults
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *ConnectorBadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *ConnectorUnauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *ConnectorForbidden
-	// JSON405 the response for an HTTP 405 `application/json` response
-	JSON405 *ConnectorMethodNotAllowed
-	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *ConnectorInternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadFaultsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -2181,36 +2108,6 @@ type HeadFaultsResponse struct {
 	Headers405 *HeadFaultsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *HeadFaultsResponse500Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r HeadFaultsResponse) GetJSON200() *Faults {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r HeadFaultsResponse) GetJSON400() *ConnectorBadRequest {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r HeadFaultsResponse) GetJSON401() *ConnectorUnauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r HeadFaultsResponse) GetJSON403() *ConnectorForbidden {
-	return r.JSON403
-}
-
-// GetJSON405 returns the response for an HTTP 405 `application/json` response
-func (r HeadFaultsResponse) GetJSON405() *ConnectorMethodNotAllowed {
-	return r.JSON405
-}
-
-// GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r HeadFaultsResponse) GetJSON500() *ConnectorInternalServerError {
-	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -2691,8 +2588,11 @@ type HeadRequestsResponse401Headers struct {
 
 // HeadRequestsResponse403Headers the declared response headers of an HTTP 403 response for HeadRequests
 type HeadRequestsResponse403Headers struct {
-	ClientRequestID *string
-	RequestID       openapi_types.UUID
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
 }
 
 // HeadRequestsResponse405Headers the declared response headers of an HTTP 405 response for HeadRequests
@@ -2714,18 +2614,6 @@ type HeadRequestsResponse500Headers struct {
 type HeadRequestsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *RequestList
-	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *ConnectorBadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *ConnectorUnauthorized
-	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *ConnectorForbidden
-	// JSON405 the response for an HTTP 405 `application/json` response
-	JSON405 *ConnectorMethodNotAllowed
-	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *ConnectorInternalServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadRequestsResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -2738,36 +2626,6 @@ type HeadRequestsResponse struct {
 	Headers405 *HeadRequestsResponse405Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *HeadRequestsResponse500Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r HeadRequestsResponse) GetJSON200() *RequestList {
-	return r.JSON200
-}
-
-// GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r HeadRequestsResponse) GetJSON400() *ConnectorBadRequest {
-	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r HeadRequestsResponse) GetJSON401() *ConnectorUnauthorized {
-	return r.JSON401
-}
-
-// GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r HeadRequestsResponse) GetJSON403() *ConnectorForbidden {
-	return r.JSON403
-}
-
-// GetJSON405 returns the response for an HTTP 405 `application/json` response
-func (r HeadRequestsResponse) GetJSON405() *ConnectorMethodNotAllowed {
-	return r.JSON405
-}
-
-// GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r HeadRequestsResponse) GetJSON500() *ConnectorInternalServerError {
-	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -3307,37 +3165,6 @@ func ParseHeadDashboardResponse(rsp *http.Response) (*HeadDashboardResponse, err
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ConnectorBadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ConnectorForbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
-		var dest ConnectorMethodNotAllowed
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON405 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ConnectorInternalServerError
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON500 = &dest
-
-	}
-
-	switch {
 	case rsp.StatusCode == 200:
 		var headers HeadDashboardResponse200Headers
 		if values := rsp.Header.Values("request-id"); len(values) > 0 {
@@ -3388,6 +3215,27 @@ func ParseHeadDashboardResponse(rsp *http.Response) (*HeadDashboardResponse, err
 		response.Headers400 = &headers
 	case rsp.StatusCode == 403:
 		var headers HeadDashboardResponse403Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
 		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3706,51 +3554,6 @@ func ParseHeadApplicationsResponse(rsp *http.Response) (*HeadApplicationsRespons
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApplicationList
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ConnectorBadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ConnectorUnauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ConnectorForbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
-		var dest ConnectorMethodNotAllowed
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON405 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ConnectorInternalServerError
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON500 = &dest
-
-	}
-
-	switch {
 	case rsp.StatusCode == 200:
 		var headers HeadApplicationsResponse200Headers
 		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
@@ -3832,6 +3635,27 @@ func ParseHeadApplicationsResponse(rsp *http.Response) (*HeadApplicationsRespons
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers HeadApplicationsResponse403Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
 		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4150,51 +3974,6 @@ func ParseHeadFaultsResponse(rsp *http.Response) (*HeadFaultsResponse, error) {
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Faults
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ConnectorBadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ConnectorUnauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ConnectorForbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
-		var dest ConnectorMethodNotAllowed
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON405 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ConnectorInternalServerError
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON500 = &dest
-
-	}
-
-	switch {
 	case rsp.StatusCode == 200:
 		var headers HeadFaultsResponse200Headers
 		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
@@ -4276,6 +4055,27 @@ func ParseHeadFaultsResponse(rsp *http.Response) (*HeadFaultsResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers HeadFaultsResponse403Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
 		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -5124,51 +4924,6 @@ func ParseHeadRequestsResponse(rsp *http.Response) (*HeadRequestsResponse, error
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest RequestList
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest ConnectorBadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ConnectorUnauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest ConnectorForbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
-		var dest ConnectorMethodNotAllowed
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON405 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ConnectorInternalServerError
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON500 = &dest
-
-	}
-
-	switch {
 	case rsp.StatusCode == 200:
 		var headers HeadRequestsResponse200Headers
 		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
@@ -5250,6 +5005,27 @@ func ParseHeadRequestsResponse(rsp *http.Response) (*HeadRequestsResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers HeadRequestsResponse403Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
 		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
