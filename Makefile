@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: all generate check-generate lint breaking changelog tidy e2e update-swagger-ui test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
+.PHONY: image image-test all generate check-generate lint breaking changelog tidy e2e update-swagger-ui test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -132,6 +132,19 @@ REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff -
 LDFLAGS := -X github.com/connector-group/members-api/internal/version.revision=$(REVISION)
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/connector-mock ./cmd/connectorctl
+
+## image: the container image connector-mock:VERSION (and :latest), FROM scratch: the static binary, non-root,
+## on 0.0.0.0:8080. Needs a Docker engine; `.ci/run` installs and starts one where it is missing.
+IMAGE ?= connector-mock
+IMAGE_VERSION := $(shell sed -n 's/^const Release = "\(.*\)"/\1/p' internal/version/version.go)
+image:
+	rm -rf $(BIN)/image && mkdir -p $(BIN)/image/data
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(BIN)/image/connector-mock ./cmd/connector-mock
+	docker build -q -f Dockerfile -t $(IMAGE):$(IMAGE_VERSION) -t $(IMAGE):latest $(BIN)/image
+
+## image-test: make image, then start it on 127.0.0.1 (host network) and add a member through it
+image-test: image
+	./scripts/image-test.sh $(IMAGE):latest
 
 ## run: the mock server on 127.0.0.1:8080, in memory (flags: make run ARGS='--token secret')
 run:
