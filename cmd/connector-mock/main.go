@@ -66,7 +66,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	opts, err := parseFlags(args, os.LookupEnv, stderr)
+	opts, err := parseFlags(args, os.LookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -75,7 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "connector-mock:", err)
+		// One line naming the flag and the problem, and where the flags are
+		// described: not the whole usage, which buries the error.
+		fmt.Fprintf(stderr, "connector-mock: %v\nRun 'connector-mock --help' for the flags.\n", err)
 		return 2
 	}
 	logs := newLogWriter(stderr, 100*time.Millisecond)
@@ -111,10 +113,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Writer) (options, error) {
+// parseFlags reads the flags, after the environment. The usage goes to
+// help, and only when asked for (-h, --help); an error is returned, not
+// printed.
+func parseFlags(args []string, lookup func(string) (string, bool), help io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("connector-mock", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&o.token, "token", "", "the only bearer `token` accepted (default: any non-empty token)")
 	fs.StringVar(&o.state, "state", "", "keep the members in this `file` (bbolt), across restarts (default: in memory only)")
@@ -138,7 +143,7 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 	fs.StringVar(&o.allowedHosts, "allowed-hosts", "", "Host `names` answered besides IP addresses, localhost and *.localhost, comma-separated\n"+
 		"(a Compose service's name, say); * answers any, turning off the defence against DNS rebinding")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API from memory.\n"+
+		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API: in memory, or in a state file with --state.\n"+
 			"Each flag may also be set as CONNECTOR_MOCK_<FLAG> (for example CONNECTOR_MOCK_MAX_BODY).\n\n")
 		fs.PrintDefaults()
 	}
@@ -156,6 +161,10 @@ func parseFlags(args []string, lookup func(string) (string, bool), stderr io.Wri
 		return o, envErr
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(help)
+			fs.Usage()
+		}
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -285,7 +294,8 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	attrs := []any{slog.String("addr", "http://"+ln.Addr().String()),
+	base := baseURL(ln.Addr())
+	attrs := []any{slog.String("addr", base), slog.String("docs", base+"/docs"), slog.String("admin", base+"/_admin/"),
 		slog.Bool("token_required", o.token != ""), slog.String("state", stateDescription(o.state))}
 	if f := o.faults; f.Latency.Max > 0 || f.FaultRate > 0 || f.RateLimit.Requests > 0 {
 		attrs = append(attrs, slog.String("latency", f.Latency.String()), slog.Float64("fault_rate", f.FaultRate),
@@ -320,6 +330,20 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// baseURL is the URL a browser on this machine reaches the listener at: an
+// address on every interface (0.0.0.0, [::], as in a container) is reached
+// as localhost.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func stateDescription(path string) string {

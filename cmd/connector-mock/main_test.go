@@ -128,3 +128,31 @@ func TestVersion(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestBadFlagIsOneLine: a bad flag value is one line naming the flag and the
+// problem, then where the flags are described; exit 2, nothing on stdout. The
+// whole usage, with the error printed twice, buried it.
+func TestBadFlagIsOneLine(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--latency", "abc"}, `invalid value "abc" for flag -latency`},
+		{[]string{"--rate-limit", "lots"}, `invalid value "lots" for flag -rate-limit`},
+		{[]string{"--fault-codes", "418"}, `fault code "418": want one of 429, 500, 502, 503, 504`},
+		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"--max-body", "0"}, "--max-body must be positive"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(c.args, &stdout, &stderr)
+		lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+		if code != 2 || stdout.Len() > 0 || len(lines) != 2 || !strings.Contains(lines[0], c.want) ||
+			lines[1] != "Run 'connector-mock --help' for the flags." {
+			t.Errorf("%q: exit %d, stdout %q, stderr:\n%s", c.args, code, stdout.String(), stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || stderr.Len() > 0 || !strings.Contains(stdout.String(), "-state file") {
+		t.Errorf("--help: exit %d, stderr %q, stdout:\n%s", code, stderr.String(), stdout.String())
+	}
+}

@@ -160,16 +160,18 @@ func ParseLatency(s string) (Latency, error) {
 	return Latency{Min: min, Max: max}, nil
 }
 
+var errNotADuration = errors.New("want a duration with its unit and without a sign, such as 200ms")
+
 // ParseDuration reads a Go duration without a sign ("2s", "1m30s",
 // "1.5h"): time.ParseDuration, without the sign it allows and without its
 // bare "0", as the duration of admin.yaml's patterns is written.
 func ParseDuration(s string) (time.Duration, error) {
 	if s == "0" || strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
-		return 0, fmt.Errorf("%q: want a duration with its unit and without a sign, such as 200ms", s)
+		return 0, errNotADuration
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q: want a duration such as 200ms", s)
+		return 0, errNotADuration
 	}
 	return d, nil
 }
