@@ -16,7 +16,6 @@ import (
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/echoapi"
 	"github.com/connector-group/members-api/internal/reqcheck"
-	"github.com/connector-group/members-api/openapi"
 	"github.com/connector-group/members-api/server/store"
 )
 
@@ -33,21 +32,6 @@ type handlers struct {
 }
 
 var _ echoapi.ServerInterface = (*handlers)(nil)
-
-func newHandlers(store store.Store, tokens *skipTokens, operations []reqcheck.Operation, specYAML []byte, metrics http.Handler) (*handlers, error) {
-	h := &handlers{store: store, tokens: tokens, specYAML: specYAML, metrics: metrics}
-	var err error
-	if h.appMember, err = newMemberLink(operations, "getConnectorGroupMember", "{applicationsId}"); err != nil {
-		return nil, err
-	}
-	if h.member, err = newMemberLink(operations, "getGroupMember", "{connectorGroupId}"); err != nil {
-		return nil, err
-	}
-	if h.specJSON, err = openapi.JSON(); err != nil {
-		return nil, err
-	}
-	return h, nil
-}
 
 // memberLink is the spec's path of one member, split around its group and
 // connector parameters, to be filled in on every add.

@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -144,27 +145,24 @@ func New(cfg Config) (*Server, error) {
 	}
 	requests := journal.New(max(journalSize, 0))
 	metrics := newMetrics(members)
-	operations := validation.Operations()
-	h, err := newHandlers(members, tokens, operations, openapi.YAML, metrics.handler())
+	spec, err := specTables()
 	if err != nil {
 		return nil, err
 	}
-	dashboard, err := dashboardPage(operations)
-	if err != nil {
-		return nil, err
-	}
+	operations, all := spec.operations, spec.all
+	h := &handlers{store: members, tokens: tokens, appMember: spec.appMember, member: spec.member,
+		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler()}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}
-	all := append(slices.Clone(operations), adminvalidation.Operations()...)
 	// The API and the admin API: each operation behind the same checks
 	// (token, misbehaviour for member operations, the generated validator).
 	auth := bearerAuth(cfg.Token)
 	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
 	for _, op := range all {
 		checks := &operationChecks{op: op, service: isService(op), auth: auth,
-			misbehave: misbehave, maxBody: maxBody, shadows: shadowsOf(op, all)}
+			misbehave: misbehave, maxBody: maxBody, shadows: spec.shadows[op.ID]}
 		middlewares[op.ID] = []echo.MiddlewareFunc{checks.middleware}
 	}
 	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
@@ -173,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 			echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	}
 	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: members, journal: requests, misbehave: misbehave,
-		dashboard: dashboard, dashboardPolicy: pages.ContentSecurityPolicy(dashboard)},
+		dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy},
 		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
 	if err := servesEveryOperation(e, all); err != nil {
 		return nil, err
@@ -182,6 +180,42 @@ func New(cfg Config) (*Server, error) {
 	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, newRouteTable(e.Routes()), hosts))
 	return &Server{handler: normalizePath(e), misbehave: misbehave, journal: requests, store: members}, nil
 }
+
+// tables are what every server builds the same from the generated specs:
+// made once per process (a test that starts a mock of its own pays for
+// them once), and never changed after.
+type tables struct {
+	operations, all []reqcheck.Operation // the API's, and the API's and the admin API's
+	shadows         map[string][]shadow  // by operationId
+	appMember       memberLink
+	member          memberLink
+	json            []byte // connector.yaml as JSON
+	dashboard       []byte
+	dashboardPolicy string
+}
+
+var specTables = sync.OnceValues(func() (*tables, error) {
+	t := &tables{operations: validation.Operations(), shadows: map[string][]shadow{}}
+	t.all = append(slices.Clone(t.operations), adminvalidation.Operations()...)
+	for _, op := range t.all {
+		t.shadows[op.ID] = shadowsOf(op, t.all)
+	}
+	var err error
+	if t.appMember, err = newMemberLink(t.operations, "getConnectorGroupMember", "{applicationsId}"); err != nil {
+		return nil, err
+	}
+	if t.member, err = newMemberLink(t.operations, "getGroupMember", "{connectorGroupId}"); err != nil {
+		return nil, err
+	}
+	if t.json, err = openapi.JSON(); err != nil {
+		return nil, err
+	}
+	if t.dashboard, err = dashboardPage(t.operations); err != nil {
+		return nil, err
+	}
+	t.dashboardPolicy = pages.ContentSecurityPolicy(t.dashboard)
+	return t, nil
+})
 
 // servesEveryOperation checks that the generated server registered a route
 // for every operation the generated validator knows: the two come from the
