@@ -102,6 +102,29 @@ type Client struct {
 	agent   string
 	timeout time.Duration
 	retries int
+	observe func(Attempt)
+}
+
+// Attempt is one attempt of a call, as WithAttemptObserver reports it.
+type Attempt struct {
+	Method, URL string // the URL without credentials
+	N           int    // 1 for the first attempt
+	StatusCode  int    // 0 when no answer came
+	Err         error  // why no answer came
+	RequestID   string
+	// RetryIn is how long the client waits before the next attempt; 0 when
+	// this attempt is the call's last.
+	RetryIn time.Duration
+}
+
+// WithAttemptObserver calls observe after every attempt of every call, with
+// what it was answered and how long the client waits before the next: what a
+// CLI's --verbose prints. It never sees the token.
+func WithAttemptObserver(observe func(Attempt)) Option {
+	return func(c *Client) error {
+		c.observe = observe
+		return nil
+	}
 }
 
 // Option configures New.

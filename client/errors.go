@@ -95,6 +95,13 @@ func (e *APIError) alreadyMember() bool {
 		strings.Contains(strings.ToLower(e.Message), "already exist")
 }
 
+// ResponseError is the *APIError of a non-2xx answer read by other means
+// (the generated clients, say): the envelope read as the client reads it,
+// leniently, the code and message never lost to a field that does not parse.
+func ResponseError(status int, header http.Header, body []byte) *APIError {
+	return (&reply{status: status, header: header, body: body, attempts: 1}).apiError()
+}
+
 // apiError reads the error envelope of a non-2xx answer.
 func (r *reply) apiError() *APIError {
 	e := &APIError{

@@ -46,6 +46,16 @@ func (c *Client) send(ctx context.Context, req *http.Request, cs *call) (*reply,
 		if deadline, ok := ctx.Deadline(); retry && ok && time.Until(deadline) < delay {
 			retry = false // the wait would outlast the call: give the caller what there is now
 		}
+		if c.observe != nil {
+			a := Attempt{Method: req.Method, URL: req.URL.Redacted(), N: attempt + 1, Err: err}
+			if rep != nil {
+				a.StatusCode, a.RequestID = rep.status, rep.header.Get("request-id")
+			}
+			if retry {
+				a.RetryIn = delay
+			}
+			c.observe(a)
+		}
 		if !retry {
 			if err != nil {
 				return nil, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/faults"
 )
 
 // checkedServer serves the mock behind a proxy that checks every response
@@ -419,4 +420,99 @@ func TestServerTextCannotDriveTheTerminal(t *testing.T) {
 	if code != exitError || strings.Contains(errOut, "SECRETPW") || !strings.Contains(errOut, "http://user:xxxxx@127.0.0.1:1") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
+}
+
+// TestAdminCommands: reset, faults, faults set and applications, as the
+// dashboard offers them; their errors print as every command's do.
+func TestAdminCommands(t *testing.T) {
+	url := checkedServer(t, server.Config{Token: "tok"})
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url, "CONNECTORCTL_TOKEN": "tok"}}
+	first, second := uuid.NewString(), uuid.NewString()
+	for _, app := range []string{first, second, first} {
+		if code, out, errOut := c.run("add", "--app", app, "--machine-name", "m", "--external-ip", "192.0.2.1", "--status", "active"); code != 0 {
+			t.Fatalf("add: %d %s%s", code, out, errOut)
+		}
+	}
+	code, out, _ := c.run("applications")
+	if code != 0 || out != "APPLICATION                           MEMBERS\n"+first+"  2\n"+second+"  1\n" {
+		t.Errorf("applications: %d\n%s", code, out)
+	}
+	if code, out, _ := c.run("reset", "--app", first); code != 0 || out != "reset the group of "+first+"\n" {
+		t.Errorf("reset --app: %d %q", code, out)
+	}
+	if code, out, _ := c.run("applications", "-q"); code != 0 || out != second+"\n" {
+		t.Errorf("applications -q after reset --app: %d %q", code, out)
+	}
+	code, out, errOut := c.run("faults", "set", "--latency", "1ms-2ms", "--fault-codes", "503,504", "--rate-limit", "100/1m")
+	if code != 0 || !strings.Contains(out, "1ms-2ms") || !strings.Contains(out, "503, 504") || !strings.Contains(out, "100/1m0s") {
+		t.Errorf("faults set: %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = c.run("faults", "-o", "json")
+	var settings map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &settings) != nil || settings["latency"] != "1ms-2ms" {
+		t.Errorf("faults -o json: %d %s", code, out)
+	}
+	// A setting the mock refuses: its envelope, as for any API error.
+	code, out, errOut = c.run("faults", "set", "--latency", "fast")
+	if code != exitError || out != "" || !strings.Contains(errOut, "Request_BadRequest") || !strings.Contains(errOut, "/latency:") || !strings.Contains(errOut, "request-id: ") {
+		t.Errorf("faults set --latency fast: %d %q\n%s", code, out, errOut)
+	}
+	if code, _, errOut := c.run("faults", "set"); code != exitUsage || !strings.Contains(errOut, "give at least one setting") {
+		t.Errorf("faults set without a setting: %d %s", code, errOut)
+	}
+	if code, out, _ := c.run("reset"); code != 0 || out != "reset everything\n" {
+		t.Errorf("reset: %d %q", code, out)
+	}
+	// A wrong token: exit 1 with the code, not raw JSON.
+	code, _, errOut = c.run("requests", "--token", "wrong")
+	if code != exitError || !strings.Contains(errOut, "InvalidAuthenticationToken") || strings.Contains(errOut, `{"error"`) {
+		t.Errorf("requests with a wrong token: %d\n%s", code, errOut)
+	}
+}
+
+// TestRequestsUsage: --status is checked and said in words, --clear refuses
+// filters (it empties the whole journal), and a usage error points to the
+// command's own help.
+func TestRequestsUsage(t *testing.T) {
+	url := checkedServer(t, server.Config{})
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url}}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"requests", "--status", "abc"}, `invalid argument "abc" for "--status" flag: want a number`},
+		{[]string{"requests", "--status", "42"}, "--status 42: want a status from 100 to 599"},
+		{[]string{"requests", "--clear", "--status", "400"}, "--clear empties the whole journal; it cannot be combined with --status"},
+		{[]string{"requests", "--top", "0"}, "--top 0: want 1 to 100000"},
+	} {
+		code, out, errOut := c.run(tc.args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "Run 'connectorctl requests --help' for usage.") {
+			t.Errorf("%q: exit %d, stdout %q, stderr:\n%s", tc.args, code, out, errOut)
+		}
+	}
+	if code, _, errOut := c.run("faults", "set", "--bogus"); code != exitUsage || !strings.Contains(errOut, "Run 'connectorctl faults set --help' for usage.") {
+		t.Errorf("faults set --bogus: %d %s", code, errOut)
+	}
+}
+
+// TestVerbose: -v prints each attempt, its status and the wait before a
+// retry on stderr, never the token.
+func TestVerbose(t *testing.T) {
+	url := checkedServer(t, server.Config{Token: "secret-token", Faults: faults.Settings{RateLimit: faults.RateLimit{Requests: 1, Window: time.Second}}})
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url, "CONNECTORCTL_TOKEN": "secret-token"}}
+	app := uuid.NewString()
+	c.run("list", "--app", app)
+	code, out, errOut := c.run("list", "--app", app, "-v")
+	if code != 0 || out == "" {
+		t.Fatalf("list -v: %d %q %s", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "attempt 1: GET "+url) || !strings.Contains(lines[0], "-> 429") ||
+		!strings.Contains(lines[0], "retrying in 1s") || !strings.Contains(lines[1], "attempt 2") || !strings.Contains(lines[1], "-> 200") {
+		t.Errorf("list -v against a rate limit, stderr:\n%s", errOut)
+	}
+	if strings.Contains(errOut, "secret-token") {
+		t.Error("-v printed the token")
+	}
+	t.Logf("-v:\n%s", errOut)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,24 +28,21 @@ func requestsCommand(g *globals) *cobra.Command {
 		Short: "Show what the mock server received, newest first (its journal)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, _, err := g.connect(); err != nil { // checks the global flags
-				return err
-			}
-			token := g.token
-			if token == "" {
-				token, _ = g.lookup("CONNECTORCTL_TOKEN")
-			}
-			auth := func(_ context.Context, r *http.Request) error {
-				if token != "" {
-					r.Header.Set("Authorization", "Bearer "+token)
+			filters := []string{"app", "operation", "status", "top"}
+			if clearJournal {
+				for _, name := range filters {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--clear empties the whole journal; it cannot be combined with --%s", name)
+					}
 				}
-				return nil
 			}
-			// The token stays at the server's origin, and an answer is read
-			// up to the client's cap, as every other command's is.
-			hc := client.KeepTokenAtOrigin(&http.Client{Timeout: g.timeout,
-				Transport: cappedBodies{base: http.DefaultTransport, max: client.MaxResponseBytes}})
-			api, err := admin.NewClientWithResponses(g.server, admin.WithHTTPClient(hc), admin.WithRequestEditorFn(auth))
+			if cmd.Flags().Changed("status") && (status < admin.ListRequestsStatusMinimum || status > admin.ListRequestsStatusMaximum) {
+				return fmt.Errorf("--status %d: want a status from %d to %d", status, admin.ListRequestsStatusMinimum, admin.ListRequestsStatusMaximum)
+			}
+			if cmd.Flags().Changed("top") && (top < admin.ListRequestsTopMinimum || top > admin.ListRequestsTopMaximum) {
+				return fmt.Errorf("--top %d: want %d to %d", top, admin.ListRequestsTopMinimum, admin.ListRequestsTopMaximum)
+			}
+			api, err := g.adminAPI()
 			if err != nil {
 				return err
 			}
@@ -55,8 +51,8 @@ func requestsCommand(g *globals) *cobra.Command {
 				if err != nil {
 					return &failure{err}
 				}
-				if rsp.StatusCode() != http.StatusNoContent {
-					return &failure{fmt.Errorf("clearing the journal: %s", rsp.Status())}
+				if err := answered(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, http.StatusNoContent); err != nil {
+					return err
 				}
 				_, err = fmt.Fprintln(g.stdout, "journal cleared")
 				return err
@@ -68,18 +64,18 @@ func requestsCommand(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("operation") {
 				params.Operation = &operation
 			}
-			if status != 0 {
+			if cmd.Flags().Changed("status") {
 				params.Status = &status
 			}
-			if top != 0 {
+			if cmd.Flags().Changed("top") {
 				params.Top = &top
 			}
 			rsp, err := api.ListRequestsWithResponse(cmd.Context(), &params)
 			if err != nil {
 				return &failure{err}
 			}
-			if rsp.JSON200 == nil {
-				return &failure{fmt.Errorf("%s: %s", rsp.Status(), strings.TrimSpace(string(rsp.Body)))}
+			if err := answered(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, http.StatusOK); err != nil {
+				return err
 			}
 			return printRequests(g, rsp.JSON200.Value)
 		},
@@ -100,9 +96,7 @@ func printRequests(g *globals, entries []admin.JournalEntry) error {
 		}
 		return nil
 	case g.output == "json":
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return writeJSON(g.stdout, entries)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 4, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSTATUS\tMETHOD\tOPERATION\tERROR\tTARGETS\tFAULT\tCLIENT-REQUEST-ID")
@@ -121,11 +115,20 @@ func printRequests(g *globals, entries []admin.JournalEntry) error {
 	return tw.Flush()
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
+// deref is *p, or T's zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	return *s
+	return *p
+}
+
+// writeJSON writes v indented, as -o json does everywhere.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // cappedBodies is a transport whose answers' bodies fail past max bytes

@@ -45,18 +45,20 @@ type globals struct {
 	quiet   bool
 	timeout time.Duration
 	retries int
+	verbose bool
 	lookup  func(string) (string, bool)
 	stdout  io.Writer
+	stderr  io.Writer
 }
 
 // run is main without the process: it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	g := &globals{lookup: lookup, stdout: stdout}
+	g := &globals{lookup: lookup, stdout: stdout, stderr: stderr}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	switch {
 	case err == nil:
 		return exitOK
@@ -69,7 +71,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		printFailure(stderr, g, f.err)
 		return exitError
 	}
-	fmt.Fprintf(stderr, "connectorctl: %v\nRun 'connectorctl --help' for usage.\n", err)
+	// The help of the command that failed: its flags are what the error is about.
+	path := "connectorctl"
+	if cmd != nil {
+		path = cmd.CommandPath()
+	}
+	fmt.Fprintf(stderr, "connectorctl: %v\nRun '%s --help' for usage.\n", err, path)
 	return exitUsage
 }
 
@@ -83,7 +90,7 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return errors.New("a command is required: add, list, get, remove, connectors, requests, version or completion")
+			return errors.New("a command is required: add, list, get, remove, connectors, requests, reset, faults, applications, version or completion")
 		},
 	}
 	// No flag's default comes from the environment, so that --help never
@@ -95,8 +102,10 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print ids only")
 	pf.DurationVar(&g.timeout, "timeout", client.DefaultTimeout, "time each attempt of a call has to be answered")
 	pf.IntVar(&g.retries, "retries", client.DefaultRetries, "how many times a call is retried on 429, 503, 504 or a failed connection (0: none)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), connectorsCommand(g), requestsCommand(g), versionCommand())
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print each attempt, its answer and the wait before a retry, on stderr")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return plainFlagError(err) })
+	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), connectorsCommand(g), requestsCommand(g),
+		resetCommand(g), faultsCommand(g), applicationsCommand(g), versionCommand())
 	return root
 }
 
@@ -130,11 +139,30 @@ func (g *globals) connect() (*client.Client, *printer, error) {
 		return nil, nil, errors.New("--retries must be 0 or more")
 	}
 	opts = append(opts, client.WithTimeout(g.timeout), client.WithRetries(g.retries))
+	if g.verbose {
+		opts = append(opts, client.WithAttemptObserver(g.printAttempt))
+	}
 	c, err := client.New(server, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--server %q is not an http(s) URL", server)
 	}
 	return c, out, nil
+}
+
+// printAttempt is --verbose: each attempt, its answer, and the wait before
+// a retry, on stderr (the URL without credentials; the token is never shown).
+func (g *globals) printAttempt(a client.Attempt) {
+	answer := fmt.Sprintf("%d", a.StatusCode)
+	if a.Err != nil {
+		answer = "no answer: " + printable(rootCause(a.Err).Error())
+	} else if a.RequestID != "" {
+		answer += " (request-id " + printable(a.RequestID) + ")"
+	}
+	next := ""
+	if a.RetryIn > 0 {
+		next = fmt.Sprintf("; retrying in %s", a.RetryIn.Round(time.Millisecond))
+	}
+	fmt.Fprintf(g.stderr, "connectorctl: attempt %d: %s %s -> %s%s\n", a.N, a.Method, printable(a.URL), answer, next)
 }
 
 // guid is a pflag.Value holding a GUID.
