@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"log"
 	"net/http/httptest"
-	"os"
-	"strings"
-	"testing"
 
 	"github.com/google/uuid"
 
@@ -67,34 +64,4 @@ func Example() {
 	// listed connector-eu-01 active
 	// gone: true
 	// 404 Request_ResourceNotFound true
-}
-
-// TestREADMEShowsTheExample: README's Go block is the code between the
-// markers of Example above, so the README's code compiles and runs.
-func TestREADMEShowsTheExample(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	source, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(readme), "<!-- client/example_test.go -->\n```go\n")
-	block, _, ok2 := strings.Cut(block, "```")
-	_, example, ok3 := strings.Cut(string(source), "\t// README begin\n")
-	example, _, ok4 := strings.Cut(example, "\t// README end\n")
-	if !ok || !ok2 || !ok3 || !ok4 {
-		t.Fatal("the README or the example lacks its markers")
-	}
-	normalize := func(s string) string {
-		var lines []string
-		for _, l := range strings.Split(s, "\n") {
-			lines = append(lines, strings.TrimSpace(l))
-		}
-		return strings.TrimSpace(strings.Join(lines, "\n"))
-	}
-	if normalize(block) != normalize(example) {
-		t.Errorf("README's Go block differs from Example; copy it from client/example_test.go:\n%s", example)
-	}
 }

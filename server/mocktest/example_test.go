@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"testing"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,4 +78,26 @@ func ExampleMock_Requests() {
 	}
 	// Output:
 	// POST addConnectorGroupMember Request_BadRequest [/externalIp /status]
+}
+
+// TestRegistration is the README's test of code that uses the client,
+// between the markers.
+func TestRegistration(t *testing.T) {
+	// README begin
+	m := mocktest.Start(t) // or mocktest.Start(t, mocktest.WithFaults(…), mocktest.WithToken("t"))
+	app := uuid.New()
+	if _, err := registerConnector(context.Background(), m.Client(), app, "eu-01", "203.0.113.7"); err != nil {
+		t.Fatal(err)
+	}
+	adds := m.Requests(mocktest.Operation("addConnectorGroupMember"), mocktest.Application(app))
+	if len(adds) != 1 || adds[0].ClientRequestID == "" {
+		t.Errorf("sent %d adds: %+v", len(adds), adds)
+	}
+	if err := m.SetFaults(faults.Settings{RateLimit: faults.RateLimit{Requests: 1, Window: time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	// README end
 }
