@@ -63,6 +63,25 @@ func TestJournalRecordsWhatWasSent(t *testing.T) {
 	}
 }
 
+// TestPagesLoadsAreNotJournalled: a browser on /docs and /_admin/ asks for
+// the pages, their assets, /favicon.ico and /openapi.json; none of it is
+// what a test asks the journal about, so a fresh mock's journal stays empty
+// while a developer looks at it.
+func TestPagesLoadsAreNotJournalled(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	for _, path := range []string{"/docs", "/docs/assets/swagger-ui.css", "/favicon.ico", "/openapi.json", "/_admin/", "/_admin/requests", "/_admin/applications", "/metrics"} {
+		h.do(http.MethodGet, path, authed(), nil)
+	}
+	if entries := h.journal(""); len(entries) != 0 {
+		t.Errorf("the pages' own loads were journalled: %+v", entries)
+	}
+	h.do(http.MethodGet, "/openapi.yaml", authed(), nil)
+	h.do(http.MethodGet, "/favicon.png", authed(), nil)
+	if entries := h.journal(""); len(entries) != 2 {
+		t.Errorf("%d entries for /openapi.yaml and an unknown path, want 2", len(entries))
+	}
+}
+
 func TestJournalFilters(t *testing.T) {
 	h := newHarness(t, server.Config{})
 	a, b := uuid.NewString(), uuid.NewString()
