@@ -264,3 +264,113 @@ func TestRebindingIsRefused(t *testing.T) {
 	waitFor(t, ctx, "the dashboard", `document.querySelector("#apps") !== null`)
 	fmt.Fprintf(os.Stderr, "e2e: a page rebound to 127.0.0.1 got 403s: %v\n", statuses)
 }
+
+// wordsBroken is a script that lists the words of the elements matching a
+// selector that the browser broke across lines (a word whose text range has
+// more than one box), as "text of the element: word".
+const wordsBroken = `((selector) => {
+	const broken = [];
+	for (const el of document.querySelectorAll(selector)) {
+		if (el.offsetParent === null) continue; // hidden (the narrow layout drops some columns)
+		const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+		for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+			for (const m of node.textContent.matchAll(/\S+/g)) {
+				const r = document.createRange();
+				r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+				const lines = new Set([...r.getClientRects()].map(b => Math.round(b.top)));
+				if (lines.size > 1) broken.push(el.textContent.trim() + ": " + m[0]);
+			}
+		}
+	}
+	return broken;
+})`
+
+// TestDashboardLayoutAndToken: at 1400 and at 400 px no header, time,
+// status, method, operation, error code, fault, application or button
+// breaks inside a word (a target or a client's request id, strings of the
+// client's, may wrap at their hyphens and slashes), and at 400 px the
+// page itself does not scroll sideways (the tables scroll in their boxes);
+// with --token, the page asks for it, holds its actions until it has one,
+// and says so when a token is refused; fault codes read as inactive at a
+// fault rate of 0.
+func TestDashboardLayoutAndToken(t *testing.T) {
+	const token = "layout-token"
+	mock, err := server.New(server.Config{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	// A journal with the long words the issue saw broken: Request_ResourceNotFound, operations, GUIDs.
+	send := func(method, path, body string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("client-request-id", "layout-"+uuid.NewString())
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsp.Body.Close()
+	}
+	app := uuid.NewString()
+	for i := range 3 {
+		send(http.MethodPost, "/applications/"+app+"/connectorGroup/members/$ref", fmt.Sprintf(`{"externalIp":"192.0.2.%d","machineName":"m%d","status":"active"}`, i+1, i))
+	}
+	send(http.MethodGet, "/applications/"+app+"/connectorGroup/members/"+uuid.NewString(), "")
+	send(http.MethodPost, "/applications/"+app+"/connectorGroup/members/$ref", `{"externalIp":"String","machineName":"String","status":"String"}`)
+	send(http.MethodGet, "/onPremisesPublishingProfiles/applicationProxy/connectors/"+uuid.NewString()+"/memberOf", "")
+
+	ctx := browser(t)
+	step(t, ctx, "open /_admin/", chromedp.Navigate(srv.URL+"/_admin/"))
+	waitFor(t, ctx, "the token asked for", `!document.querySelector("#auth").hidden`)
+	held, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#reset-all").disabled && document.querySelector("#faults button").disabled`))
+	if err != nil || !held {
+		t.Errorf("before a token, Reset and Apply are clickable (%v)", err)
+	}
+	give := func(value string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+			`(() => { document.querySelector("#token").value = %q; document.querySelector("#auth-form").requestSubmit(); return true })()`, value))); err != nil {
+			t.Fatalf("give a token: %v", err)
+		}
+	}
+	give("wrong")
+	waitFor(t, ctx, "the refusal said", `document.querySelector("#status").textContent.includes("token was refused") && !document.querySelector("#auth").hidden`)
+	screenshot(t, ctx, "dashboard-refused.png")
+	give(token)
+	waitFor(t, ctx, "the journal", `document.querySelectorAll('#journal tr').length >= 6 && !document.querySelector("#reset-all").disabled`)
+	inactive, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#codes").classList.contains("inactive")`))
+	if err != nil || !inactive {
+		t.Errorf("at a fault rate of 0 the fault codes do not read as inactive (%v)", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const r = document.querySelector("#faults input[name=faultRate]");
+		r.value = "0.5"; r.dispatchEvent(new Event("input")); return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if active, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector("#codes").classList.contains("inactive")`)); !active {
+		t.Error("at a fault rate of 0.5 the fault codes still read as inactive")
+	}
+
+	for _, width := range []int64{1400, 400} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // a refresh at the new width
+		broken, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](wordsBroken+`("th, button, #journal td:not(:nth-child(6)):not(:nth-child(8)), #apps td")`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(broken) > 0 {
+			t.Errorf("at %d px, words broken across lines: %q", width, broken)
+		}
+		sideways, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sideways {
+			t.Errorf("at %d px the page scrolls sideways", width)
+		}
+		screenshot(t, ctx, fmt.Sprintf("dashboard-%d.png", width))
+	}
+}
