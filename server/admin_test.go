@@ -369,6 +369,40 @@ func TestSeedFile(t *testing.T) {
 	if got := newHarness(t, server.Config{Store: members}).listAll(app, 0); strings.Join(got, ",") != "first,third,second" {
 		t.Errorf("one application in two entries seeded %v, want first, third, second", got)
 	}
+	// Connectors registered in no group, as installing an agent does; a
+	// member may be a reference to one. Into a state file, and back.
+	agents := writeSeed(t, "agents.yaml", `connectors:
+  - {id: 33333333-3333-4333-8333-333333333333, externalIp: 198.51.100.3, machineName: agent-3, status: inactive}
+  - {externalIp: 198.51.100.4, machineName: agent-4, status: active}
+applications:
+  - id: `+app+`
+    members: [{'@odata.id': 'https://graph.microsoft.com/beta/onPremisesPublishingProfiles/applicationProxy/connectors/33333333-3333-4333-8333-333333333333'}]
+`)
+	agentState := filepath.Join(t.TempDir(), "agents.db")
+	durable, err := store.OpenDurable(agentState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.Seed(ctx, durable, agents); err != nil || got != (server.SeedResult{Registered: 2, Added: 1}) {
+		t.Errorf("seeding connectors: %+v, %v", got, err)
+	}
+	_ = durable.Close()
+	if durable, err = store.OpenDurable(agentState); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := durable.Connectors(ctx, 0, 10)
+	if len(page.Members) != 2 || page.Members[0].MachineName != "agent-3" || page.Members[1].MachineName != "agent-4" {
+		t.Errorf("the connectors seeded, after reopening: %+v", page.Members)
+	}
+	if m, err := durable.Get(ctx, uuid.MustParse(app), uuid.MustParse("33333333-3333-4333-8333-333333333333")); err != nil || m.Status != "inactive" {
+		t.Errorf("the member by reference: %+v, %v", m, err)
+	}
+	_ = durable.Close()
+	if _, err := server.Seed(ctx, store.NewMemory(), writeSeed(t, "ref.yaml", `connectors: [{'@odata.id': /onPremisesPublishingProfiles/applicationProxy/connectors/33333333-3333-4333-8333-333333333333}]`)); err == nil ||
+		!strings.Contains(err.Error(), "connectors[0]: a connector, with its properties, not a reference") {
+		t.Errorf("a reference among the connectors: %v", err)
+	}
+
 	// What is not one seed document is refused before anything is stored.
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -346,6 +346,7 @@ func (s failingStore) Applications(context.Context) ([]store.Application, error)
 	return nil, s.fail()
 }
 func (s failingStore) Members() int { return 0 }
+func (s failingStore) Register(context.Context, store.Member) error { return s.fail() }
 func (s failingStore) AddReference(context.Context, uuid.UUID, uuid.UUID) (store.Member, error) {
 	return store.Member{}, s.fail()
 }

@@ -21,8 +21,12 @@ import (
 
 // seedFile is what --seed-file holds, in JSON or YAML:
 //
-//	{"applications": [{"id": GUID, "members": [connector, …]}]}
+//	{"connectors": [connector, …], "applications": [{"id": GUID, "members": [connector or reference, …]}]}
+//
+// The connectors are registered in no group, as installing a connector
+// agent does; a member may then be a reference to one.
 type seedFile struct {
+	Connectors   []any `yaml:"connectors"`
 	Applications []struct {
 		ID      string `yaml:"id"`
 		Members []any  `yaml:"members"`
@@ -31,7 +35,8 @@ type seedFile struct {
 
 // SeedResult says what Seed did.
 type SeedResult struct {
-	Added, AlreadyThere int
+	Registered          int // connectors registered (or updated) in no group
+	Added, AlreadyThere int // members
 }
 
 // Seed adds the members of the seed file at path to store, each checked as
@@ -49,7 +54,7 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil {
-		return result, fmt.Errorf("seed file %s: not the JSON or YAML of {\"applications\": [{\"id\": GUID, \"members\": [connector, …]}]}: %w", path, err)
+		return result, fmt.Errorf("seed file %s: not the JSON or YAML of {\"connectors\": [connector, …], \"applications\": [{\"id\": GUID, \"members\": [connector, …]}]}: %w", path, err)
 	}
 	var trailing any
 	if err := dec.Decode(&trailing); !errors.Is(err, io.EOF) {
@@ -67,6 +72,24 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	seen := map[uuid.UUID]int{} // members of each application so far, over every entry naming it
 	var adds []store.Add
 	var where []string
+	for i, raw := range file.Connectors {
+		at := fmt.Sprintf("seed file %s: connectors[%d]", path, i)
+		value, err := checkSeedEntry(add, uuid.Nil, raw)
+		if err != nil {
+			return result, fmt.Errorf("%s: %w", at, err)
+		}
+		c, ok := value.(*generated.Connector)
+		if !ok {
+			return result, fmt.Errorf("%s: a connector, with its properties, not a reference", at)
+		}
+		m := store.Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
+		if c.ID != nil {
+			m.ID = *c.ID
+		} else {
+			m.ID = uuid.NewSHA1(uuid.Nil, fmt.Appendf(nil, "seed connector %d", i))
+		}
+		adds, where = append(adds, store.Add{Member: m, Register: true}), append(where, at)
+	}
 	for i, application := range file.Applications {
 		app, ok := reqcheck.ParseGUID(application.ID)
 		if !ok {
@@ -79,19 +102,9 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 			position := seen[app]
 			seen[app]++
 			at := fmt.Sprintf("seed file %s: applications[%d] (%s) members[%d]", path, i, app, j)
-			body, err := json.Marshal(raw)
+			value, err := checkSeedEntry(add, app, raw)
 			if err != nil {
 				return result, fmt.Errorf("%s: %w", at, err)
-			}
-			var vs reqcheck.Violations
-			in := reqcheck.Input{Path: seedPath(app.String()), Header: map[string][]string{}, Body: body}
-			value := add.Check(&in, &vs)
-			if vs.Len() > 0 {
-				var rules []string
-				for _, v := range vs.List() {
-					rules = append(rules, strings.TrimPrefix(v.Target+": ", ": ")+v.Message)
-				}
-				return result, fmt.Errorf("%s: %s", at, strings.Join(rules, "; "))
 			}
 			a, err := seedAdd(app, position, value)
 			if err != nil {
@@ -104,6 +117,8 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	// file commits many to an fsync.
 	for i, err := range store.AddAll(ctx, members, adds) {
 		switch {
+		case err == nil && adds[i].Register:
+			result.Registered++
 		case err == nil:
 			result.Added++
 		case errors.Is(err, store.ErrDuplicateMember):
@@ -115,6 +130,26 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		}
 	}
 	return result, nil
+}
+
+// checkSeedEntry checks an entry of the seed file as the API checks the body
+// of an add to app, and returns what the validator decoded.
+func checkSeedEntry(add *reqcheck.Operation, app uuid.UUID, raw any) (any, error) {
+	body, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	var vs reqcheck.Violations
+	in := reqcheck.Input{Path: seedPath(app.String()), Header: map[string][]string{}, Body: body}
+	value := add.Check(&in, &vs)
+	if vs.Len() > 0 {
+		var rules []string
+		for _, v := range vs.List() {
+			rules = append(rules, strings.TrimPrefix(v.Target+": ", ": ")+v.Message)
+		}
+		return nil, errors.New(strings.Join(rules, "; "))
+	}
+	return value, nil
 }
 
 // maxSeedFile is the largest seed file read: some 100,000 members.

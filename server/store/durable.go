@@ -78,6 +78,7 @@ type durableWrite struct {
 	app       uuid.UUID
 	member    Member // for an add; for a reference or a removal, only its ID (a reference's answer fills the rest)
 	reference bool   // an add of a known connector by its id
+	register  bool   // a connector registered in no group
 	remove    bool
 	reset     bool       // empty the group of target, or all groups when it is nil
 	target    *uuid.UUID // for a reset
@@ -461,6 +462,11 @@ func (s *Durable) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	return s.write(ctx, &durableWrite{app: app, member: m})
 }
 
+// Register implements Store: it returns once the connector is on disk.
+func (s *Durable) Register(ctx context.Context, m Member) error {
+	return s.write(ctx, &durableWrite{member: m, register: true})
+}
+
 // AddReference implements Store: it returns once the member is on disk.
 func (s *Durable) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
 	w := &durableWrite{app: app, member: Member{ID: id}, reference: true}
@@ -528,7 +534,7 @@ func (s *Durable) addAll(ctx context.Context, adds []Add) []error {
 			errs[i] = err
 			continue
 		}
-		w := &durableWrite{app: a.App, member: a.Member, reference: a.Reference, result: make(chan error, 1)}
+		w := &durableWrite{app: a.App, member: a.Member, reference: a.Reference, register: a.Register, result: make(chan error, 1)}
 		if a.Reference {
 			w.member = Member{ID: a.Member.ID}
 		}
@@ -739,6 +745,13 @@ func (s *Durable) commitChanges(batch []*durableWrite) {
 			registration, known = s.mem.registration(w.member.ID)
 		}
 		switch {
+		case w.register:
+			next++
+			if !known {
+				registration = next
+				registered[w.member.ID] = next
+			}
+			plan = append(plan, planned{w: w, seq: next, registration: registration})
 		case w.remove && seq == 0:
 			w.result <- ErrMemberNotFound
 		case w.remove:
@@ -781,6 +794,9 @@ func (s *Durable) commitChanges(batch []*durableWrite) {
 					return err
 				}
 			}
+			if p.w.register {
+				continue
+			}
 			v, err := json.Marshal(storedReference{ID: p.w.member.ID})
 			if err != nil {
 				return err
@@ -800,7 +816,7 @@ func (s *Durable) commitChanges(batch []*durableWrite) {
 	}
 	changes := make([]memberChange, len(plan))
 	for i, p := range plan {
-		changes[i] = memberChange{app: p.w.app, seq: p.seq, member: p.w.member, reference: p.w.reference, remove: p.w.remove}
+		changes[i] = memberChange{app: p.w.app, seq: p.seq, member: p.w.member, reference: p.w.reference, register: p.w.register, remove: p.w.remove}
 	}
 	s.mem.apply(changes)
 	for _, p := range plan {

@@ -77,6 +77,9 @@ type Store interface {
 	// AddReference makes the known connector id a member of the group app and
 	// returns it, or returns ErrConnectorNotFound or ErrDuplicateMember.
 	AddReference(ctx context.Context, app, id uuid.UUID) (Member, error)
+	// Register registers connector m in no group, or updates the known
+	// connector's properties to m's (what installing a connector agent does).
+	Register(ctx context.Context, m Member) error
 	// Get returns the member id of the group app, or ErrMemberNotFound.
 	Get(ctx context.Context, app, id uuid.UUID) (Member, error)
 	// Remove deletes the member id from the group app, or returns
@@ -196,6 +199,18 @@ func (s *Memory) Add(ctx context.Context, app uuid.UUID, m Member) error {
 	return nil
 }
 
+// Register implements Store.
+func (s *Memory) Register(ctx context.Context, m Member) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	s.registerLocked(m, s.seq)
+	return nil
+}
+
 // AddReference implements Store.
 func (s *Memory) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
 	if err := ctx.Err(); err != nil {
@@ -225,6 +240,7 @@ type memberChange struct {
 	seq       uint64 // the position of an add
 	member    Member // for a removal or a reference, only its ID
 	reference bool   // an add of a known connector, its properties unchanged
+	register  bool   // a connector registered in no group
 	remove    bool
 	reset     bool       // empty the group of target, or all groups when it is nil
 	target    *uuid.UUID // for a reset
@@ -323,6 +339,8 @@ func (s *Memory) apply(changes []memberChange) {
 			s.resetLocked(c.target)
 		case c.remove:
 			s.deleteLocked(c.app, c.member.ID)
+		case c.register:
+			s.registerLocked(c.member, c.seq)
 		default:
 			if !c.reference {
 				s.registerLocked(c.member, c.seq)
@@ -686,11 +704,13 @@ func (s *Memory) Members() int {
 }
 
 // Add is one add of AddAll: a connector with its properties or, with
-// Reference, a known connector by its id (Member.ID).
+// Reference, a known connector by its id (Member.ID); with Register, the
+// connector is registered in no group (App is not used).
 type Add struct {
 	App       uuid.UUID
 	Member    Member
 	Reference bool
+	Register  bool
 }
 
 // AddAll makes the adds in order and returns how each went (nil,
@@ -707,9 +727,12 @@ func AddAll(ctx context.Context, s Store, adds []Add) []error {
 		if errs[i] = ctx.Err(); errs[i] != nil {
 			continue
 		}
-		if a.Reference {
+		switch {
+		case a.Register:
+			errs[i] = s.Register(ctx, a.Member)
+		case a.Reference:
 			_, errs[i] = s.AddReference(ctx, a.App, a.Member.ID)
-		} else {
+		default:
 			errs[i] = s.Add(ctx, a.App, a.Member)
 		}
 	}
