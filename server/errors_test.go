@@ -345,7 +345,7 @@ func (s failingStore) Reset(context.Context, *uuid.UUID) error { return s.fail()
 func (s failingStore) Applications(context.Context) ([]store.Application, error) {
 	return nil, s.fail()
 }
-func (s failingStore) Members() int { return 0 }
+func (s failingStore) Members() int                                 { return 0 }
 func (s failingStore) Register(context.Context, store.Member) error { return s.fail() }
 func (s failingStore) AddReference(context.Context, uuid.UUID, uuid.UUID) (store.Member, error) {
 	return store.Member{}, s.fail()
