@@ -62,7 +62,8 @@ func normalize(s string) string {
 
 // TestGoBlocksAreCompiledCode: every Go block is marked with the file and
 // function it comes from (<!-- path Func -->), and is that function's code
-// between its "README begin" and "README end" comments: code that
+// between its "README begin" and "README end" comments (or the whole
+// function around that code): code that
 // `go vet` and `make test` compile and run.
 func TestGoBlocksAreCompiledCode(t *testing.T) {
 	n := 0
@@ -88,7 +89,12 @@ func TestGoBlocksAreCompiledCode(t *testing.T) {
 			t.Errorf("README line %d: %s has no func %s with README begin and end markers", b.line, path, fn)
 			continue
 		}
-		if normalize(region) != normalize(b.code) {
+		code := normalize(b.code)
+		if strings.HasPrefix(code, "func "+fn+"(") && strings.HasSuffix(code, "\n}") {
+			// The block shows the whole function: its body is the region.
+			code = code[strings.Index(code, "\n")+1 : len(code)-2]
+		}
+		if normalize(region) != normalize(code) {
 			t.Errorf("README line %d differs from %s %s; copy it from there:\n%s", b.line, path, fn, region)
 		}
 	}
