@@ -144,7 +144,7 @@ func classifyHTTPError(he *echo.HTTPError) *apiError {
 // told, and returns how the request was answered. Echo's own errors (no
 // route, wrong method) come here too; no route is Graph's 400 naming the
 // segment no route has.
-func renderError(rc *requestContext, logger *slog.Logger, routes routeTable, err error) outcome {
+func renderError(rc *requestContext, logger *slog.Logger, routes knownPaths, err error) outcome {
 	if errors.Is(err, echo.ErrNotFound) {
 		err = routes.noRoute(rc.Request().URL.EscapedPath())
 	}

@@ -370,7 +370,7 @@ func (l *memberLink) url(c echo.Context, group, id uuid.UUID) string {
 	if !l.groupFirst {
 		first, second = id, group
 	}
-	prefix := versionPrefix(req.URL.Path) // a link keeps the request's /beta or /v1.0
+	prefix := requestPrefix(req) // a link keeps the request's /beta or /v1.0
 	var b strings.Builder
 	b.Grow(len(scheme) + 3 + len(host) + len(prefix) + len(l.path) + 2*36)
 	b.WriteString(scheme)
@@ -422,6 +422,7 @@ var forwardingHeaders = [...]string{echo.HeaderXForwardedProto, echo.HeaderXForw
 func (h *handlers) nextLink(c echo.Context, top *int32, token string) string {
 	var b strings.Builder
 	b.WriteString(baseURL(c))
+	b.WriteString(requestPrefix(c.Request()))
 	b.WriteString(c.Request().URL.EscapedPath())
 	b.WriteByte('?')
 	if top != nil {

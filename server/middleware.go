@@ -104,7 +104,7 @@ type observers struct {
 // rendered, so that the status logged is the status sent; then the outcome
 // told to the access log, the metrics and (but for the admin API, /metrics
 // and the pages) the journal.
-func withCommon(obs observers, routes routeTable, hosts hostPolicy) echo.MiddlewareFunc {
+func withCommon(obs observers, routes knownPaths, hosts hostPolicy) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -154,7 +154,7 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	duration := time.Since(start)
 	attrs := []slog.Attr{
 		slog.String("method", rc.method),
-		slog.String("path", req.URL.Path),
+		slog.String("path", requestPrefix(req)+req.URL.Path),
 		slog.Int("status", out.status),
 		slog.Duration("duration", duration),
 		slog.String("request_id", rc.idText),
@@ -170,7 +170,7 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	if obs.journal.Enabled() && !unjournaled(req.URL.Path) {
 		obs.journal.Add(&journal.Request{
 			Time: start, ID: rc.id, ClientRequestID: rc.Response().Header().Get(headerClientReqID), Method: rc.method,
-			Path: req.URL.Path, Header: req.Header,
+			Path: requestPrefix(req) + req.URL.Path, Header: req.Header,
 			Operation: ca.operation, ApplicationID: ca.app, Status: out.status, ErrorCode: string(out.code),
 			Violations: out.violations, Fault: out.fault, Duration: duration, Body: ca.raw,
 		})

@@ -7,9 +7,11 @@ import (
 
 // normalizePath prepares a request's path for routing, before Echo sees it:
 // the OData segment $ref may be spelled %24ref; no other escape changes
-// routing: %2F stays part of its segment.
-func normalizePath(next http.Handler) http.Handler {
+// routing: %2F stays part of its segment; a version prefix before the
+// service's paths is routed as the root (stripVersion).
+func normalizePath(next http.Handler, roots map[string]bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = stripVersion(r, roots)
 		if u := r.URL; u.RawPath != "" {
 			if raw, changed := unescapeDollar(u.RawPath); changed {
 				if strings.IndexByte(raw, '%') < 0 {

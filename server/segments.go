@@ -18,13 +18,24 @@ import (
 // in New, from the routes Echo serves (a parameter written :name).
 type routeTable [][]string
 
-func newRouteTable(routes []*echo.Route) routeTable {
-	var t routeTable
+// knownPaths are the routes served at the root (all) and those served under
+// a version prefix too (service: those whose first segment is one of the
+// service's; the admin API, the pages and the spec are at the root only).
+type knownPaths struct {
+	all, service routeTable
+}
+
+func newKnownPaths(routes []*echo.Route, roots map[string]bool) knownPaths {
+	var t knownPaths
 	seen := map[string]bool{}
 	for _, r := range routes {
 		if !seen[r.Path] {
 			seen[r.Path] = true
-			t = append(t, strings.Split(strings.TrimPrefix(r.Path, "/"), "/"))
+			segments := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
+			t.all = append(t.all, segments)
+			if roots[segments[0]] {
+				t.service = append(t.service, segments)
+			}
 		}
 	}
 	return t
@@ -68,16 +79,21 @@ const profilesSegment = "onPremisesPublishingProfiles"
 // serve is an entity that does not exist (404, as the service answers
 // /onPremisesPublishingProfiles/provisioning/… for this API), anything else
 // Graph's 400 naming the first segment no route has.
-func (t routeTable) noRoute(escapedPath string) *apiError {
+func (t knownPaths) noRoute(escapedPath string) *apiError {
 	segments := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
 	if len(segments) > 0 && "/"+segments[0] == versionPrefix(escapedPath) {
 		segments = segments[1:]
 	}
-	if len(segments) >= 2 && segments[0] == profilesSegment && segments[1] != "" && !t.servesProfile(segments[1]) {
+	if len(segments) >= 2 && segments[0] == profilesSegment && segments[1] != "" && !t.all.servesProfile(segments[1]) {
 		return notFound(fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.",
 			reqcheck.Shorten(unescapeSegment(segments[1]))))
 	}
-	return noSuchSegment(t.unknownSegment(escapedPath))
+	// Under a version prefix, the segment is named after it, as the service
+	// names it: /beta/bogus is a segment 'bogus', not 'beta'.
+	if prefix := versionPrefix(escapedPath); prefix != "" && len(escapedPath) > len(prefix)+1 {
+		return noSuchSegment(t.service.unknownSegment(escapedPath[len(prefix):]))
+	}
+	return noSuchSegment(t.all.unknownSegment(escapedPath))
 }
 
 // servesProfile tells whether some route has profile after profilesSegment.

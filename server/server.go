@@ -2,7 +2,7 @@
 //
 // One request reads top to bottom:
 //
-//	normalizePath (paths.go)        %24ref spelled $ref for routing
+//	normalizePath (paths.go)        %24ref spelled $ref, /beta and /v1.0 routed as the root
 //	Echo's router                   404, or 405 with Allow
 //	withCommon (middleware.go)      request-id; panic recovery; renderError (errors.go) turns a failure
 //	                                into the envelope and returns the outcome; the access log, the
@@ -149,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	operations, all := spec.operations, spec.all
+	all := spec.all
 	h := &handlers{store: members, tokens: tokens, appMember: spec.appMember, member: spec.member,
 		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler()}
 
@@ -166,19 +166,12 @@ func New(cfg Config) (*Server, error) {
 		middlewares[op.ID] = []echo.MiddlewareFunc{checks.middleware}
 	}
 	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
-	for _, prefix := range versionPrefixes {
-		echoapi.RegisterHandlersWithOptions(newMemberRouter(e.Group(prefix), operations), h,
-			echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
-	}
 	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: members, journal: requests, misbehave: misbehave,
 		dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy},
 		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
-	if err := servesEveryOperation(e, all); err != nil {
-		return nil, err
-	}
 	// Echo applies e.Use's middleware to every route whenever it was added.
-	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, newRouteTable(e.Routes()), hosts))
-	return &Server{handler: normalizePath(e), misbehave: misbehave, journal: requests, store: members}, nil
+	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, spec.paths, hosts))
+	return &Server{handler: normalizePath(e, spec.roots), misbehave: misbehave, journal: requests, store: members}, nil
 }
 
 // tables are what every server builds the same from the generated specs:
@@ -187,6 +180,8 @@ func New(cfg Config) (*Server, error) {
 type tables struct {
 	operations, all []reqcheck.Operation // the API's, and the API's and the admin API's
 	shadows         map[string][]shadow  // by operationId
+	roots           map[string]bool      // the first segments of the service's paths
+	paths           knownPaths           // the routes the generated servers register, segment by segment
 	appMember       memberLink
 	member          memberLink
 	json            []byte // connector.yaml as JSON
@@ -200,6 +195,18 @@ var specTables = sync.OnceValues(func() (*tables, error) {
 	for _, op := range t.all {
 		t.shadows[op.ID] = shadowsOf(op, t.all)
 	}
+	t.roots = serviceRoots(t.operations)
+	// The routes the generated code registers are the same for every
+	// server: registered once on an Echo of their own (the handlers are
+	// never called), they are checked against the validators' operations
+	// and split into segments, once.
+	scratch := echo.New()
+	echoapi.RegisterHandlers(scratch, (*handlers)(nil))
+	adminserver.RegisterHandlers(scratch, (*adminHandlers)(nil))
+	if err := servesEveryOperation(scratch, t.all); err != nil {
+		return nil, err
+	}
+	t.paths = newKnownPaths(scratch.Routes(), t.roots)
 	var err error
 	if t.appMember, err = newMemberLink(t.operations, "getConnectorGroupMember", "{applicationsId}"); err != nil {
 		return nil, err

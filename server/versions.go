@@ -1,15 +1,15 @@
 package server
 
 import (
+	"context"
+	"net/http"
 	"strings"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
 // versionPrefixes are what the Graph SDKs' base URLs end in
-// (https://graph.microsoft.com/v1.0, …/beta): the member operations are
+// (https://graph.microsoft.com/v1.0, …/beta): the service's operations are
 // served under each as at the root. The admin API, the pages, /metrics,
 // /healthz and the spec stay at the root only.
 var versionPrefixes = [...]string{"/beta", "/v1.0"}
@@ -24,72 +24,50 @@ func versionPrefix(path string) string {
 	return ""
 }
 
-// memberRouter registers on a version's group the routes of the member
-// operations only, as the generated RegisterHandlers hands them over.
-type memberRouter struct {
-	*echo.Group
-	paths map[string]bool // the member operations' paths, as Echo writes them
-}
-
-func newMemberRouter(g *echo.Group, operations []reqcheck.Operation) memberRouter {
-	r := memberRouter{Group: g, paths: map[string]bool{}}
+// serviceRoots are the first segments of the service's operations' paths
+// ("applications", "onPremisesPublishingProfiles"): what may follow a
+// version prefix.
+func serviceRoots(operations []reqcheck.Operation) map[string]bool {
+	roots := map[string]bool{}
 	for _, op := range operations {
 		if isService(op) {
-			r.paths[echoPath(op.Path)] = true
+			first, _, _ := strings.Cut(strings.TrimPrefix(op.Path, "/"), "/")
+			roots[first] = true
 		}
+	}
+	return roots
+}
+
+// prefixKey is the context key of the version prefix a request came with.
+type prefixKey struct{}
+
+// stripVersion routes a request under a version prefix as the same request
+// at the root, when what follows the prefix is the service's (so
+// /beta/_admin/ stays a path the API does not have), and keeps the prefix in
+// the request's context for the links, the log and the journal. The routes
+// are registered once, at the root: registering them under each prefix too
+// tripled what starting a mock costs. Requests at the root, the many, pay
+// nothing.
+func stripVersion(r *http.Request, roots map[string]bool) *http.Request {
+	prefix := versionPrefix(r.URL.Path)
+	if prefix == "" {
+		return r
+	}
+	rest := r.URL.Path[len(prefix):]
+	first, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	if !roots[first] {
+		return r
+	}
+	r = r.WithContext(context.WithValue(r.Context(), prefixKey{}, prefix))
+	r.URL.Path = rest
+	if r.URL.RawPath != "" {
+		r.URL.RawPath = r.URL.RawPath[len(prefix):]
 	}
 	return r
 }
 
-// GET implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.GET, path, h, m)
-}
-
-// HEAD implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) HEAD(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.HEAD, path, h, m)
-}
-
-// POST implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.POST, path, h, m)
-}
-
-// DELETE implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) DELETE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.DELETE, path, h, m)
-}
-
-// PUT implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) PUT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.PUT, path, h, m)
-}
-
-// PATCH implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.PATCH, path, h, m)
-}
-
-// OPTIONS implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) OPTIONS(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.OPTIONS, path, h, m)
-}
-
-// CONNECT implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) CONNECT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.CONNECT, path, h, m)
-}
-
-// TRACE implements echoapi.EchoRouter for member operations only.
-func (r memberRouter) TRACE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(r.Group.TRACE, path, h, m)
-}
-
-func (r memberRouter) add(register func(string, echo.HandlerFunc, ...echo.MiddlewareFunc) *echo.Route,
-	path string, h echo.HandlerFunc, m []echo.MiddlewareFunc) *echo.Route {
-	if !r.paths[path] {
-		return nil // not a member operation: root only
-	}
-	return register(path, h, m...)
+// requestPrefix is the version prefix the request came with, "" for the root.
+func requestPrefix(r *http.Request) string {
+	prefix, _ := r.Context().Value(prefixKey{}).(string)
+	return prefix
 }

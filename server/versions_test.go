@@ -59,3 +59,21 @@ func TestVersionPrefixes(t *testing.T) {
 		t.Errorf("an unknown segment under /beta: %d %q", res.status, env.Error.Message)
 	}
 }
+
+// TestUnknownSegmentsUnderAPrefix: under /beta and /v1.0 the segment named
+// is the one after the prefix, as the service names it, also where the rest
+// is not the service's (the admin API is at the root only).
+func TestUnknownSegmentsUnderAPrefix(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	for path, segment := range map[string]string{
+		"/beta/bogus":                          "bogus",
+		"/v1.0/_admin/requests":                "_admin",
+		"/beta/applications/" + testApp + "/x": "x",
+		"/v1.0/onPremisesPublishingProfiles/applicationProxy/agents": "agents",
+	} {
+		res := h.do(http.MethodGet, path, authed(), nil)
+		if env := decodeError(t, res.body); res.status != http.StatusBadRequest || env.Error.Message != "Resource not found for the segment '"+segment+"'." {
+			t.Errorf("GET %s: %d %q, want 400 naming %q", path, res.status, env.Error.Message, segment)
+		}
+	}
+}
