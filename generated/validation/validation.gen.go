@@ -99,18 +99,7 @@ func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) a
 		vs.Add("", reqcheck.MsgBodyRequired)
 		return nil
 	}
-	return reqcheck.OneOf(in.Body, vs, true,
-		reqcheck.Form{Name: "connector", Only: []string{"@odata.type", "externalIp", "id", "machineName", "status"}, Decode: func(d *reqcheck.Decoder) any {
-			form := new(generated.Connector)
-			decodeConnector(d, form)
-			return form
-		}},
-		reqcheck.Form{Name: "referenceCreate", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
-			form := new(generated.ReferenceCreate)
-			decodeReferenceCreate(d, form)
-			return form
-		}},
-	)
+	return reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)
 }
 
 // checkApplicationsIdConnectorIdClientRequestID checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}), headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}), removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
@@ -186,18 +175,7 @@ func checkAddGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		vs.Add("", reqcheck.MsgBodyRequired)
 		return nil
 	}
-	return reqcheck.OneOf(in.Body, vs, true,
-		reqcheck.Form{Name: "connector", Only: []string{"@odata.type", "externalIp", "id", "machineName", "status"}, Decode: func(d *reqcheck.Decoder) any {
-			form := new(generated.Connector)
-			decodeConnector(d, form)
-			return form
-		}},
-		reqcheck.Form{Name: "referenceCreate", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
-			form := new(generated.ReferenceCreate)
-			decodeReferenceCreate(d, form)
-			return form
-		}},
-	)
+	return reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)
 }
 
 // checkConnectorGroupIdConnectorIdClientRequestID checks a request for getGroupMember (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), headGroupMember (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), removeGroupMember (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref).
@@ -299,6 +277,20 @@ func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
 			}
 		}
 	}
+}
+
+// formsOfConnectorOrReferenceCreate are the forms a body may take, each decoded into its generated type.
+var formsOfConnectorOrReferenceCreate = []reqcheck.Form{
+	{Name: "connector", Only: []string{"@odata.type", "externalIp", "id", "machineName", "status"}, Decode: func(d *reqcheck.Decoder) any {
+		form := new(generated.Connector)
+		decodeConnector(d, form)
+		return form
+	}},
+	{Name: "referenceCreate", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
+		form := new(generated.ReferenceCreate)
+		decodeReferenceCreate(d, form)
+		return form
+	}},
 }
 
 // checkParameterConnectorId checks the path parameter connectorId (#/components/parameters/ConnectorId).

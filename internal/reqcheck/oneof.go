@@ -29,6 +29,27 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 	var per []Violations
 	meant := -1
 	for i, f := range forms {
+		if exclusive && i == 0 {
+			// The first form reads the body straight into vs: a valid body
+			// (the common case) costs what a body of one form does.
+			start, dropped := len(vs.list), vs.dropped
+			d := NewDecoder(body, vs)
+			v := f.Decode(d)
+			ok, syntactic := d.finish()
+			if ok {
+				return v
+			}
+			if syntactic {
+				return nil // not JSON: vs says so, once
+			}
+			first := Violations{list: slices.Clone(vs.list[start:]), dropped: vs.dropped - dropped}
+			vs.list, vs.dropped = vs.list[:start], dropped
+			values, per = append(values, v), append(per, first)
+			if meant = meantForm(body, forms); meant == 0 {
+				break
+			}
+			continue
+		}
 		if meant >= 0 && i != meant {
 			// Exclusive forms, and the body's names select another: this
 			// one cannot fit, and what it finds wrong is not reported.
@@ -53,14 +74,6 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 			fits = append(fits, i)
 		}
 		values, per = append(values, v), append(per, fvs)
-		if exclusive && i == 0 {
-			// The first form failed: the body's names may say which form it
-			// is meant as, sparing the read of the others (a failing body
-			// is read twice, as it would be with one form and a key scan).
-			if meant = meantForm(body, forms); meant == 0 {
-				break
-			}
-		}
 	}
 	if meant >= 0 {
 		vs.addFrom(&per[meant], "")

@@ -107,16 +107,17 @@ type emitter struct {
 	modelsImport string
 	b            *builder
 
-	imports     map[string]string // name -> path, of what the output uses
-	patterns    map[string]string // expression -> the variable holding it compiled
-	patternVars writer
-	decoders    writer
-	decoderOf   map[string]bool // model types with a decode function written or queued
-	queue       []decodeJob
-	paramFns    writer
-	paramFnOf   map[string]string // component parameter -> its check function
-	enums       map[string]enumList
-	usedNames   map[string]bool
+	imports      map[string]string // name -> path, of what the output uses
+	patterns     map[string]string // expression -> the variable holding it compiled
+	patternVars  writer
+	decoders     writer
+	decoderOf    map[string]bool // model types with a decode function written or queued
+	queue        []decodeJob
+	paramFns     writer
+	paramFnOf    map[string]string // component parameter -> its check function
+	formsWritten map[string]bool   // the oneOf form lists written to paramFns
+	enums        map[string]enumList
+	usedNames    map[string]bool
 }
 
 type decodeJob struct {
@@ -128,7 +129,7 @@ type decodeJob struct {
 func newEmitter(m *models, modelsImport string, b *builder) *emitter {
 	return &emitter{models: m, modelsImport: modelsImport, b: b,
 		imports:  map[string]string{"reqcheck": "github.com/connector-group/members-api/internal/reqcheck"},
-		patterns: map[string]string{}, decoderOf: map[string]bool{}, paramFnOf: map[string]string{},
+		patterns: map[string]string{}, decoderOf: map[string]bool{}, paramFnOf: map[string]string{}, formsWritten: map[string]bool{},
 		enums: map[string]enumList{}, usedNames: map[string]bool{}}
 }
 
@@ -171,7 +172,20 @@ func (e *emitter) checkFunction(w *writer, o opPlan) {
 // the check returns.
 func (e *emitter) oneOf(w *writer, n *node) {
 	exclusive := formsExclusive(n.forms)
-	w.line("return reqcheck.OneOf(in.Body, vs, %t,", exclusive)
+	var names []string
+	for _, f := range n.forms {
+		names = append(names, goName(f.name))
+	}
+	// The forms are a package variable, made once: as composite literals in
+	// the check, their lists of names were allocated on every request.
+	forms := "formsOf" + strings.Join(names, "Or")
+	w.line("return reqcheck.OneOf(in.Body, vs, %t, %s...)", exclusive, forms)
+	if e.formsWritten[forms] {
+		return
+	}
+	e.formsWritten[forms] = true
+	e.paramFns.line("// %s are the forms a body may take, each decoded into its generated type.", forms)
+	e.paramFns.line("var %s = []reqcheck.Form{", forms)
 	for i, f := range n.forms {
 		typeName := goName(f.name)
 		def, _ := e.models.resolve(&ast.Ident{Name: typeName})
@@ -183,18 +197,18 @@ func (e *emitter) oneOf(w *writer, n *node) {
 		e.decoder(typeName, f.value, st)
 		only := ""
 		if exclusive {
-			var names []string
+			var quoted []string
 			for _, p := range onlyProperties(n.forms, i) {
-				names = append(names, strconv.Quote(p))
+				quoted = append(quoted, strconv.Quote(p))
 			}
-			if len(names) > 0 {
-				only = "Only: []string{" + strings.Join(names, ", ") + "}, "
+			if len(quoted) > 0 {
+				only = "Only: []string{" + strings.Join(quoted, ", ") + "}, "
 			}
 		}
-		w.line("reqcheck.Form{Name: %q, %sDecode: func(d *reqcheck.Decoder) any {\nform := new(generated.%s)\ndecode%s(d, form)\nreturn form\n}},",
+		e.paramFns.line("{Name: %q, %sDecode: func(d *reqcheck.Decoder) any {\nform := new(generated.%s)\ndecode%s(d, form)\nreturn form\n}},",
 			f.name, only, typeName, typeName)
 	}
-	w.line(")")
+	e.paramFns.line("}\n")
 }
 
 // formsExclusive tells whether no body can fit two of the forms: for each

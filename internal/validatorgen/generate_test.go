@@ -194,7 +194,7 @@ var keywordCases = map[string]struct {
 	"exclusiveMinimum":     {`{type: number, minimum: 3}`, `{type: number, minimum: 3, exclusiveMinimum: true}`, `reqcheck.MsgMinimum(text, "3", true)`, nil},
 	"exclusiveMaximum":     {`{type: number, maximum: 7}`, `{type: number, maximum: 7, exclusiveMaximum: true}`, `reqcheck.MsgMaximum(text, "7", true)`, nil},
 	"oneOf": {`{$ref: '#/components/schemas/a'}`, `{oneOf: [{$ref: '#/components/schemas/a'}, {$ref: '#/components/schemas/b'}]}`,
-		`reqcheck.Form{Name: "b", `, bodySpec},
+		`{Name: "b", Only: `, bodySpec},
 }
 
 // TestEveryKeywordHasARule: the keywords the generator accepts are exactly

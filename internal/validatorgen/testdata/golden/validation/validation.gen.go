@@ -133,18 +133,7 @@ func checkAddLoan(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		vs.Add("", reqcheck.MsgBodyRequired)
 		return nil
 	}
-	return reqcheck.OneOf(in.Body, vs, true,
-		reqcheck.Form{Name: "book", Only: []string{"author", "copies", "genre", "host", "id", "isbn", "pages", "price", "published", "reviews", "signed", "tags", "title"}, Decode: func(d *reqcheck.Decoder) any {
-			form := new(generated.Book)
-			decodeBook(d, form)
-			return form
-		}},
-		reqcheck.Form{Name: "loanReference", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
-			form := new(generated.LoanReference)
-			decodeLoanReference(d, form)
-			return form
-		}},
-	)
+	return reqcheck.OneOf(in.Body, vs, true, formsOfBookOrLoanReference...)
 }
 
 // checkParameterShelfId checks the path parameter shelfId (#/components/parameters/ShelfId).
@@ -156,6 +145,20 @@ func checkParameterShelfId(in *reqcheck.Input, vs *reqcheck.Violations) {
 			vs.Add("shelfId", reqcheck.MsgFormat(v, "uuid"))
 		}
 	}
+}
+
+// formsOfBookOrLoanReference are the forms a body may take, each decoded into its generated type.
+var formsOfBookOrLoanReference = []reqcheck.Form{
+	{Name: "book", Only: []string{"author", "copies", "genre", "host", "id", "isbn", "pages", "price", "published", "reviews", "signed", "tags", "title"}, Decode: func(d *reqcheck.Decoder) any {
+		form := new(generated.Book)
+		decodeBook(d, form)
+		return form
+	}},
+	{Name: "loanReference", Only: []string{"@odata.id"}, Decode: func(d *reqcheck.Decoder) any {
+		form := new(generated.LoanReference)
+		decodeLoanReference(d, form)
+		return form
+	}},
 }
 
 // decodeBook reads a Book, checking it against #/components/schemas/book.
