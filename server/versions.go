@@ -58,11 +58,14 @@ func stripVersion(r *http.Request, roots map[string]bool) *http.Request {
 	if !roots[first] {
 		return r
 	}
+	// A copy of the request and of its URL: the caller's stay as they came.
 	r = r.WithContext(context.WithValue(r.Context(), prefixKey{}, prefix))
-	r.URL.Path = rest
-	if r.URL.RawPath != "" {
-		r.URL.RawPath = r.URL.RawPath[len(prefix):]
+	u := *r.URL
+	u.Path = rest
+	if u.RawPath != "" {
+		u.RawPath = u.RawPath[len(prefix):]
 	}
+	r.URL = &u
 	return r
 }
 
