@@ -173,10 +173,11 @@ func isService(op reqcheck.Operation) bool {
 // fault reads and drops the request's body (up to the body limit), waits
 // out the latency drawn with the fault (cut short when the client goes away:
 // with the body read, net/http notices), and returns the fault's answer.
-// The body is read first because a client may still be sending it when an
-// early answer arrives: kiota-http-go's retry handler then rewinds the body
-// while its transport is still writing it (a data race, under -race) and
-// retries with an empty body. Nothing is locked while it waits.
+// The body is read first so that the answer comes after the request, whole,
+// as from a front door that reads requests before it throttles them (it
+// narrows, but cannot close, the race kiota-http-go's retry handler has with
+// its own transport; examples/graphsdk's AttemptCopy closes it). Nothing is
+// locked while it waits.
 func (o *operationChecks) fault(c echo.Context, d faults.Decision) error {
 	if body := c.Request().Body; body != nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(body, o.maxBody+1))
