@@ -288,8 +288,8 @@ const wordsBroken = `((selector) => {
 // TestDashboardLayoutAndToken: at 1400 and at 400 px no header, time,
 // status, method, operation, error code, fault, application or button
 // breaks inside a word (a target or a client's request id, strings of the
-// client's, may wrap at their hyphens and slashes), and at 400 px the
-// page itself does not scroll sideways (the tables scroll in their boxes);
+// client's, may wrap at their hyphens and slashes), and at 400 px neither
+// the page nor a table scrolls sideways (the tables' rows wrap);
 // with --token, the page asks for it, holds its actions until it has one,
 // and says so when a token is refused; fault codes read as inactive at a
 // fault rate of 0.
@@ -370,6 +370,15 @@ func TestDashboardLayoutAndToken(t *testing.T) {
 		}
 		if sideways {
 			t.Errorf("at %d px the page scrolls sideways", width)
+		}
+		// Nor does a table: its rows wrap at a phone's width, so every
+		// cell and every row's button can be seen without scrolling.
+		clipped, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll(".scroll")].filter(b => b.scrollWidth > b.clientWidth).length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clipped > 0 {
+			t.Errorf("at %d px %d tables scroll sideways in their boxes", width, clipped)
 		}
 		screenshot(t, ctx, fmt.Sprintf("dashboard-%d.png", width))
 	}
