@@ -83,7 +83,7 @@ bench: bench-bin
 
 # bench-bin: what the load runs start: the server, the baseline, the driver, and hey when wrk is not on PATH
 bench-bin:
-	$(GO) build -o $(BIN)/ ./cmd/connector-mock ./bench/baseline ./bench/driver
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/connector-mock ./bench/baseline ./bench/driver
 	@command -v wrk >/dev/null || $(GO) build -o $(BIN)/hey github.com/rakyll/hey
 
 ## bench-durable: 32 clients adding to the mock with --state and to the mock in memory, interleaved, as a ratio
@@ -128,7 +128,8 @@ update-swagger-ui:
 	echo "swagger-ui-dist $(SWAGGER_UI_VERSION) (npm), by make update-swagger-ui" > server/pages/swaggerui/VERSION
 
 ## build: the server and the CLI, into bin/, stamped with the commit they are built from (--version)
-REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +modified)
+# (none outside a git checkout: the version then says only the release)
+REVISION := $(shell r=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD || r=$$r+modified; } && echo $$r)
 LDFLAGS := -X github.com/connector-group/members-api/internal/version.revision=$(REVISION)
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/connector-mock ./cmd/connectorctl
@@ -151,7 +152,7 @@ image-test: image
 # terminal's Ctrl-C reaches it too, which made make report an error after a
 # clean stop.
 run:
-	$(GO) build -o $(BIN)/connector-mock ./cmd/connector-mock
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/connector-mock ./cmd/connector-mock
 	exec $(BIN)/connector-mock $(ARGS)
 
 ## ci: what CI runs: the drift check, the linters (Spectral included), the breaking-change gate, the tests,
