@@ -193,7 +193,7 @@ func TestTheGraphSDKStack(t *testing.T) {
 // so; with the compression handler before the retry handler, every attempt
 // is compressed and the retry succeeds: the order the README recommends.
 // Both lists end with AttemptCopy, without which the retry races with the
-// transport over the rewound body (see its comment; CI caught it under -race).
+// transport over the rewound body (see its comment).
 func TestGzipOnRetry(t *testing.T) {
 	m := mocktest.Start(t, mocktest.WithToken(token))
 	ctx := context.Background()
