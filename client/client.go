@@ -75,15 +75,16 @@ type Connector = generated.Connector
 // added to the spec needs no change in this package.
 type Status = generated.ConnectorStatus
 
-// Member is a member of a connector group as the server holds it. Its ID is
-// a value, not a pointer: a Member always has one, because an answer without
-// it is an error rather than a Member with a zero ID. (The generated model
-// keeps ID a pointer because on input it is optional.)
+// Member is a connector as the server holds it: the generated model, with
+// every property the spec gives a connector (a property added to the spec is
+// here after make generate), and its ID as a value, which shadows the
+// model's: a Member always has one, because an answer without it is an error
+// rather than a Member with a zero ID. (The model keeps ID a pointer because
+// on input it is optional; in a Member it points at the same id.) In JSON a
+// Member is the connector as the API writes it.
 type Member struct {
-	ID          uuid.UUID
-	ExternalIP  string
-	MachineName string
-	Status      Status
+	ID uuid.UUID `json:"id"`
+	generated.Connector
 }
 
 // Defaults of New.
@@ -329,14 +330,13 @@ func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts
 				return Member{}, rep.unexpected(err.Error())
 			}
 		}
-		return Member{ID: id, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: m.Status}, nil
+		return toMember(id, m), nil
 	}
 	apiErr := rep.apiError()
 	if rep.attempts > 1 && errors.Is(apiErr, ErrAlreadyMember) {
 		// A retry found the member there: if it is the connector sent, the
 		// first attempt stored it and its answer was lost.
-		if got, err := c.GetMember(ctx, app, *m.ID, opts...); err == nil &&
-			got.ExternalIP == m.ExternalIP && got.MachineName == m.MachineName && got.Status == m.Status {
+		if got, err := c.GetMember(ctx, app, *m.ID, opts...); err == nil && sameConnector(got, m) {
 			return got, nil
 		}
 	}
@@ -538,7 +538,7 @@ func (c *Client) pages(ctx context.Context, opts []CallOption, first func(top *i
 			}
 			members := make([]Member, len(page.Value))
 			for i, con := range page.Value {
-				if members[i], err = toMember(con); err != nil {
+				if members[i], err = memberOf(con); err != nil {
 					yield(nil, rep.unexpected(err.Error()))
 					return
 				}
@@ -579,19 +579,35 @@ func decodeMember(rep *reply) (Member, error) {
 	if err := json.Unmarshal(rep.body, &con); err != nil {
 		return Member{}, rep.unexpected("the body is not a connector: " + err.Error())
 	}
-	m, err := toMember(con)
+	m, err := memberOf(con)
 	if err != nil {
 		return Member{}, rep.unexpected(err.Error())
 	}
 	return m, nil
 }
 
-// toMember checks that the server's connector has what a stored member has.
-func toMember(con generated.Connector) (Member, error) {
+// memberOf checks that the server's connector has what a stored member has.
+func memberOf(con generated.Connector) (Member, error) {
 	if con.ID == nil {
 		return Member{}, errors.New("a member without an id")
 	}
-	return Member{ID: *con.ID, ExternalIP: con.ExternalIP, MachineName: con.MachineName, Status: con.Status}, nil
+	return toMember(*con.ID, con), nil
+}
+
+// toMember is connector con with id.
+func toMember(id uuid.UUID, con generated.Connector) Member {
+	m := Member{ID: id, Connector: con}
+	m.Connector.ID = &m.ID
+	return m
+}
+
+// sameConnector tells whether the member the server holds has every
+// property of the connector sent (the server adds only its type).
+func sameConnector(got Member, sent Connector) bool {
+	a, errA := json.Marshal(sent)
+	got.Connector.OdataType = sent.OdataType
+	b, errB := json.Marshal(got.Connector)
+	return errA == nil && errB == nil && string(a) == string(b)
 }
 
 // UserAgent is the User-Agent the client sends.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -104,7 +105,7 @@ func TestConnectorsAndReferences(t *testing.T) {
 	}
 	// By reference, in both answer forms: the connector as the server knows it.
 	got, err := c.AddMemberByReference(ctx, other, added.ID)
-	if err != nil || got != added {
+	if err != nil || !reflect.DeepEqual(got, added) {
 		t.Fatalf("AddMemberByReference = %+v, %v; want %+v", got, err, added)
 	}
 	third := uuid.New()
@@ -117,7 +118,7 @@ func TestConnectorsAndReferences(t *testing.T) {
 	if _, err := c.AddMemberByReference(ctx, other, uuid.New()); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("a reference to an unknown connector: %v, want ErrNotFound", err)
 	}
-	if got, err := c.GetConnector(ctx, added.ID); err != nil || got != added {
+	if got, err := c.GetConnector(ctx, added.ID); err != nil || !reflect.DeepEqual(got, added) {
 		t.Errorf("GetConnector = %+v, %v", got, err)
 	}
 	if _, err := c.GetConnector(ctx, uuid.New()); !errors.Is(err, client.ErrNotFound) {

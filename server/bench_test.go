@@ -101,7 +101,7 @@ func BenchmarkBareGet(b *testing.B) {
 func BenchmarkGet(b *testing.B) {
 	members := store.NewMemory()
 	app, id := uuid.MustParse(testApp), uuid.New()
-	if err := members.Add(context.Background(), app, store.Member{ID: id, ExternalIP: "203.0.113.7", MachineName: "connector-eu-01", Status: "active"}); err != nil {
+	if err := members.Add(context.Background(), app, store.Member{ID: id, Connector: generated.Connector{ExternalIP: "203.0.113.7", MachineName: "connector-eu-01", Status: "active"}}); err != nil {
 		b.Fatal(err)
 	}
 	runRequests(b, benchServer(b, members), http.StatusOK, getRequest(memberPath(testApp, id.String())))
@@ -113,7 +113,7 @@ func filledStore(b *testing.B, n int) *store.Memory {
 	members := store.NewMemory()
 	app := uuid.MustParse(testApp)
 	for i := range n {
-		m := store.Member{ID: uuid.New(), ExternalIP: "203.0.113.7", MachineName: fmt.Sprintf("connector-%07d", i), Status: "active"}
+		m := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "203.0.113.7", MachineName: fmt.Sprintf("connector-%07d", i), Status: "active"}}
 		if err := members.Add(context.Background(), app, m); err != nil {
 			b.Fatal(err)
 		}

@@ -93,7 +93,7 @@ func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink) 
 	var m store.Member
 	switch in := ca.body.(type) {
 	case *generated.Connector:
-		m = store.Member{ExternalIP: in.ExternalIP, MachineName: in.MachineName, Status: in.Status}
+		m = store.Member{Connector: *in}
 		if in.ID != nil {
 			m.ID = *in.ID
 		} else {
@@ -319,18 +319,17 @@ func (h *handlers) GetOpenAPIJSON(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, h.specJSON)
 }
 
-// toConnector is the stored member as the API shows it: id and type always set.
+// toConnector is the stored member as the API shows it: every property
+// stored, with id and type always set.
 func toConnector(m store.Member) generated.Connector {
-	id := m.ID
-	typ := generated.ConnectorOdataTypeHashMicrosoftGraphConnector
-	return generated.Connector{
-		OdataType:   &typ,
-		ID:          &id,
-		ExternalIP:  m.ExternalIP,
-		MachineName: m.MachineName,
-		Status:      m.Status,
-	}
+	c := m.Connector
+	c.ID = &m.ID
+	c.OdataType = &connectorType
+	return c
 }
+
+// connectorType is every connector's @odata.type.
+var connectorType = generated.ConnectorOdataTypeHashMicrosoftGraphConnector
 
 // toConnectorGroup is the group as the API shows it.
 func toConnectorGroup(id uuid.UUID) generated.ConnectorGroup {

@@ -70,7 +70,7 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		return result, errors.New("the spec has no addConnectorGroupMember operation")
 	}
 	seen := map[uuid.UUID]int{} // members of each application so far, over every entry naming it
-	var adds []store.Add
+	var adds []store.Op
 	var where []string
 	for i, raw := range file.Connectors {
 		at := fmt.Sprintf("seed file %s: connectors[%d]", path, i)
@@ -82,13 +82,13 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		if !ok {
 			return result, fmt.Errorf("%s: a connector, with its properties, not a reference", at)
 		}
-		m := store.Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
+		m := store.Member{Connector: *c}
 		if c.ID != nil {
 			m.ID = *c.ID
 		} else {
 			m.ID = uuid.NewSHA1(uuid.Nil, fmt.Appendf(nil, "seed connector %d", i))
 		}
-		adds, where = append(adds, store.Add{Member: m, Register: true}), append(where, at)
+		adds, where = append(adds, store.Op{Kind: store.OpRegister, Member: m}), append(where, at)
 	}
 	for i, application := range file.Applications {
 		app, ok := reqcheck.ParseGUID(application.ID)
@@ -117,7 +117,7 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	// file commits many to an fsync.
 	for i, err := range store.AddAll(ctx, members, adds) {
 		switch {
-		case err == nil && adds[i].Register:
+		case err == nil && adds[i].Kind == store.OpRegister:
 			result.Registered++
 		case err == nil:
 			result.Added++
@@ -185,24 +185,24 @@ func readSeedFile(path string) ([]byte, error) {
 // (without an id, one derived from its application and its position among
 // that application's members in the file, so seeding the same file twice
 // adds nothing twice), or a reference to a known connector.
-func seedAdd(app uuid.UUID, position int, value any) (store.Add, error) {
+func seedAdd(app uuid.UUID, position int, value any) (store.Op, error) {
 	switch c := value.(type) {
 	case *generated.Connector:
-		m := store.Member{ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: c.Status}
+		m := store.Member{Connector: *c}
 		if c.ID != nil {
 			m.ID = *c.ID
 		} else {
 			m.ID = uuid.NewSHA1(app, fmt.Appendf(nil, "seed member %d", position))
 		}
-		return store.Add{App: app, Member: m}, nil
+		return store.Op{Kind: store.OpAdd, Group: app, Member: m}, nil
 	case *generated.ReferenceCreate:
 		id, err := referencedConnector(c.OdataID)
 		if err != nil {
-			return store.Add{}, err
+			return store.Op{}, err
 		}
-		return store.Add{App: app, Member: store.Member{ID: id}, Reference: true}, nil
+		return store.Op{Kind: store.OpAddReference, Group: app, Member: store.Member{ID: id}}, nil
 	}
-	return store.Add{}, fmt.Errorf("the validator decoded a %T", value)
+	return store.Op{}, fmt.Errorf("the validator decoded a %T", value)
 }
 
 // seedPath gives a seed entry's application as the path parameter the add

@@ -28,18 +28,6 @@ func newPrinter(format string, quiet bool, w io.Writer) (*printer, error) {
 	return nil, fmt.Errorf("--output must be table or json, not %q", format)
 }
 
-// memberJSON is a member as the CLI prints it in JSON: the API's names.
-type memberJSON struct {
-	ID          string `json:"id"`
-	ExternalIP  string `json:"externalIp"`
-	MachineName string `json:"machineName"`
-	Status      string `json:"status"`
-}
-
-func toJSON(m client.Member) memberJSON {
-	return memberJSON{ID: m.ID.String(), ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: string(m.Status)}
-}
-
 // member prints one member.
 func (p *printer) member(m client.Member) error {
 	switch p.format {
@@ -49,7 +37,7 @@ func (p *printer) member(m client.Member) error {
 	case "json":
 		enc := json.NewEncoder(p.w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(toJSON(m))
+		return enc.Encode(m)
 	}
 	l := p.list()
 	if err := l.page([]client.Member{m}); err != nil {
@@ -105,7 +93,7 @@ func (l *listing) page(members []client.Member) error {
 			if l.count == 0 {
 				sep = "[\n"
 			}
-			b, err := json.MarshalIndent(toJSON(m), "  ", "  ")
+			b, err := json.MarshalIndent(m, "  ", "  ")
 			if err != nil {
 				return err
 			}

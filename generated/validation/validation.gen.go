@@ -417,6 +417,17 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	}
 }
 
+// DecodeConnector reads doc as a Connector, checking it against #/components/schemas/connector: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeConnector(doc []byte, vs *reqcheck.Violations) *generated.Connector {
+	o := new(generated.Connector)
+	d := reqcheck.NewDecoder(doc, vs)
+	decodeConnector(d, o)
+	if !d.Finish() {
+		return nil
+	}
+	return o
+}
+
 // decodeReferenceCreate reads a ReferenceCreate, checking it against #/components/schemas/referenceCreate.
 func decodeReferenceCreate(d *reqcheck.Decoder, o *generated.ReferenceCreate) {
 	if !d.Object() {
@@ -443,6 +454,17 @@ func decodeReferenceCreate(d *reqcheck.Decoder, o *generated.ReferenceCreate) {
 	if seen&(1<<0) == 0 {
 		d.Missing("@odata.id")
 	}
+}
+
+// DecodeReferenceCreate reads doc as a ReferenceCreate, checking it against #/components/schemas/referenceCreate: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeReferenceCreate(doc []byte, vs *reqcheck.Violations) *generated.ReferenceCreate {
+	o := new(generated.ReferenceCreate)
+	d := reqcheck.NewDecoder(doc, vs)
+	decodeReferenceCreate(d, o)
+	if !d.Finish() {
+		return nil
+	}
+	return o
 }
 
 var assetPattern = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/server/store"
 )
 
@@ -82,9 +83,9 @@ func TestConnectorsAreEntitiesAndGroupsHoldReferences(t *testing.T) {
 			ctx := context.Background()
 			s, reopen := kind.open(t)
 			a, b, c := uuid.New(), uuid.New(), uuid.New()
-			x := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "x", Status: "active"}
-			y := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.2", MachineName: "y", Status: "active"}
-			moved := store.Member{ID: x.ID, ExternalIP: "2001:db8::1", MachineName: "x-moved-to-a-longer-name", Status: "inactive"}
+			x := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: "x", Status: "active"}}
+			y := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.2", MachineName: "y", Status: "active"}}
+			moved := store.Member{ID: x.ID, Connector: generated.Connector{ExternalIP: "2001:db8::1", MachineName: "x-moved-to-a-longer-name", Status: "inactive"}}
 			for _, step := range []struct {
 				app uuid.UUID
 				m   store.Member
@@ -165,13 +166,13 @@ func TestConnectorsAreEntitiesAndGroupsHoldReferences(t *testing.T) {
 func TestConnectorUpdatesKeepMemoryBounded(t *testing.T) {
 	ctx := context.Background()
 	s := store.NewMemory()
-	keep := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.7", MachineName: "kept", Status: "active"}
+	keep := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.7", MachineName: "kept", Status: "active"}}
 	if err := s.Add(ctx, uuid.New(), keep); err != nil {
 		t.Fatal(err)
 	}
 	id := uuid.New()
 	for i := range 5000 {
-		m := store.Member{ID: id, ExternalIP: "192.0.2.1", MachineName: strings.Repeat("n", 1+i%255), Status: "active"}
+		m := store.Member{ID: id, Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: strings.Repeat("n", 1+i%255), Status: "active"}}
 		if err := s.Add(ctx, uuid.New(), m); err != nil {
 			t.Fatal(err)
 		}
@@ -203,9 +204,9 @@ func TestStateFileOfFormat1Loads(t *testing.T) {
 	}
 	a := uuid.MustParse("0f8fad5b-d9cb-469f-a165-70867728950e")
 	b := uuid.MustParse("7c9e6679-7425-40de-944b-e07fc1f90ae7")
-	c1 := store.Member{ID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), ExternalIP: "203.0.113.1", MachineName: "eu-01", Status: "active"}
-	c2 := store.Member{ID: uuid.MustParse("22222222-2222-4222-8222-222222222222"), ExternalIP: "198.51.100.2", MachineName: "eu-02-moved", Status: "inactive"}
-	c4 := store.Member{ID: uuid.MustParse("44444444-4444-4444-8444-444444444444"), ExternalIP: "2001:db8::4", MachineName: "us-04", Status: "active"}
+	c1 := store.Member{ID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), Connector: generated.Connector{ExternalIP: "203.0.113.1", MachineName: "eu-01", Status: "active"}}
+	c2 := store.Member{ID: uuid.MustParse("22222222-2222-4222-8222-222222222222"), Connector: generated.Connector{ExternalIP: "198.51.100.2", MachineName: "eu-02-moved", Status: "inactive"}}
+	c4 := store.Member{ID: uuid.MustParse("44444444-4444-4444-8444-444444444444"), Connector: generated.Connector{ExternalIP: "2001:db8::4", MachineName: "us-04", Status: "active"}}
 	for round := range 2 { // as written by the old build, then as upgraded
 		s := openDurable(t, path)
 		for app, want := range map[uuid.UUID][]store.Member{a: {c1, c2}, b: {c4, c2}} {
@@ -222,6 +223,52 @@ func TestStateFileOfFormat1Loads(t *testing.T) {
 		}
 		if got, want := groupsOf(t, s, c2.ID, 10), []uuid.UUID{a, b}; !slices.Equal(got, want) {
 			t.Errorf("round %d: %s is a member of %v, want %v", round, c2.ID, got, want)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStateFileOfFormat2Loads opens a state file written by release 0.3.0
+// (testdata/state-format-2.db, written by the build of commit 482daac): in
+// group aaaaaaaa… 11111111… and 22222222… added, then 11111111… removed; in
+// group bbbbbbbb… 22222222…; 33333333… registered in no group; 22222222…
+// registered again as eu-02-moved. Everything loads, in order, with the
+// properties written last; the file is upgraded to this release's format
+// and reads the same once more.
+func TestStateFileOfFormat2Loads(t *testing.T) {
+	ctx := context.Background()
+	fixture, err := os.ReadFile("testdata/state-format-2.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(path, fixture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := uuid.MustParse("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
+	b := uuid.MustParse("bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb")
+	c1 := store.Member{ID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), Connector: generated.Connector{ExternalIP: "203.0.113.1", MachineName: "eu-01", Status: "active"}}
+	c2 := store.Member{ID: uuid.MustParse("22222222-2222-4222-8222-222222222222"), Connector: generated.Connector{ExternalIP: "198.51.100.2", MachineName: "eu-02-moved", Status: "inactive"}}
+	c3 := store.Member{ID: uuid.MustParse("33333333-3333-4333-8333-333333333333"), Connector: generated.Connector{ExternalIP: "2001:db8::3", MachineName: "registered-only", Status: "active"}}
+	for round := range 2 { // as written by the old build, then as upgraded
+		s := openDurable(t, path)
+		for app, want := range map[uuid.UUID][]store.Member{a: {c2}, b: {c2}} {
+			page, err := s.List(ctx, app, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(page.Members, want) {
+				t.Errorf("round %d: group %s holds %+v, want %+v", round, app, page.Members, want)
+			}
+		}
+		page, err := s.Connectors(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []store.Member{c1, c2, c3}; !slices.Equal(page.Members, want) {
+			t.Errorf("round %d: connectors %+v, want %+v", round, page.Members, want)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)

@@ -28,13 +28,16 @@ import (
 var ErrClosed = errors.New("the member store is closed")
 
 // stateFormat marks a file as this server's state; a file without it is
-// refused rather than written over. Format 2 keeps the connectors in a
-// bucket of their own, and a member is a reference; format 1, written before
-// connectors were entities, kept each member's properties with it and is
-// upgraded when opened (legacyStateFormat).
+// refused rather than written over. Format 3 keeps each connector as its
+// document (the generated model's JSON, every property the spec gives it)
+// under its position in the registry, and a member as a reference. Older
+// formats are upgraded when opened: format 2 kept four fixed properties and
+// the position in the value too; format 1, written before connectors were
+// entities, kept each member's properties with it.
 const (
-	stateFormat       = "connector-mock-state/2"
-	legacyStateFormat = "connector-mock-state/1"
+	stateFormat = "connector-mock-state/3"
+	format2     = "connector-mock-state/2"
+	format1     = "connector-mock-state/1"
 )
 
 var (
@@ -51,15 +54,18 @@ const maxCommitBatch = 512
 // in a bbolt file, before Add or Remove returns. Reads are served from an
 // in-memory copy (a Memory) loaded at Open.
 //
-// Writes go through one committer goroutine that takes every write waiting
-// and commits them in one transaction, with one fsync (group commit): the
-// more clients write at once, the more each fsync carries. A change writes
-// one key, so the disk work per change does not grow with the group.
+// Writes go through one committer goroutine that takes every write waiting,
+// has the Memory decide them (the store's rules live there alone), and
+// commits the changes they made in one transaction, with one fsync (group
+// commit): the more clients write at once, the more each fsync carries. A
+// change writes one key, so the disk work per change does not grow with the
+// group. Opening the file replays the changes it holds through the same
+// Memory.
 //
 // A member's key is the group's id followed by the member's position in
 // insertion order, so the file keeps the order the listing and the
 // $skiptoken rely on; its value names the connector. A connector's key is its
-// position in the registry, and its value holds its id and properties.
+// position in the registry, and its value is its document (with its id).
 type Durable struct {
 	mem    *Memory
 	db     *bolt.DB
@@ -74,28 +80,23 @@ type Durable struct {
 	brokenErr error         // why, set before broken is closed
 }
 
+// durableWrite is an op handed to the committer, and its outcome.
 type durableWrite struct {
-	app       uuid.UUID
-	member    Member // for an add; for a reference or a removal, only its ID (a reference's answer fills the rest)
-	reference bool   // an add of a known connector by its id
-	register  bool   // a connector registered in no group
-	remove    bool
-	reset     bool       // empty the group of target, or all groups when it is nil
-	target    *uuid.UUID // for a reset
-	result    chan error
+	op     Op
+	member Member // an add by reference: the connector it made a member
+	err    error  // what the rules said of op
+	result chan error
 }
 
-// storedConnector is a connector as the file holds it; format 1 held every
-// member so, without seq.
-type storedConnector struct {
-	ID          uuid.UUID `json:"id"`
-	ExternalIP  string    `json:"externalIp"`
-	MachineName string    `json:"machineName"`
-	Status      string    `json:"status"`
-	Seq         uint64    `json:"seq,omitempty"` // its position in the registry
+// legacyConnector is a connector as formats 1 and 2 held it: the four
+// properties the spec then had (read into the generated model, whose JSON
+// names they are) and, in format 2, its position in the registry.
+type legacyConnector struct {
+	generated.Connector
+	Seq uint64 `json:"seq,omitempty"`
 }
 
-// storedReference is a member as format 2 holds it.
+// storedReference is a member as the file holds it.
 type storedReference struct {
 	ID uuid.UUID `json:"id"`
 }
@@ -156,13 +157,10 @@ func OpenDurable(path string) (*Durable, error) {
 		if string(meta.Get(keyFormat)) == stateFormat {
 			return nil
 		}
-		// A new file, or format 1: the connectors as loaded become the bucket.
-		if err := mem.eachConnector(func(seq uint64, m Member) error {
-			v, err := encodeConnector(m, seq)
-			if err != nil {
-				return err
-			}
-			return connectors.Put(connectorKey(seq), v)
+		// A new file, or an older format: the connectors as loaded become
+		// the bucket, as this format writes them.
+		if err := mem.eachConnector(func(c change) error {
+			return connectors.Put(connectorKey(c.seq), c.doc)
 		}); err != nil {
 			return err
 		}
@@ -257,7 +255,7 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if meta != nil {
 			format = string(meta.Get(keyFormat))
 		}
-		if format != stateFormat && format != legacyStateFormat {
+		if format != stateFormat && format != format2 && format != format1 {
 			return &StateFileError{Path: path, Reason: "is a bbolt file but not a " + stateFormat + " state file"}
 		}
 		if err := walk(tx); err != nil {
@@ -267,14 +265,14 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if members == nil {
 			return &StateFileError{Path: path, Reason: "has no members bucket"}
 		}
-		if format == legacyStateFormat {
-			return loadLegacyMembers(path, members, mem)
+		if format == format1 {
+			return loadFormat1(path, members, mem)
 		}
 		connectors := tx.Bucket(bucketConnectors)
 		if connectors == nil {
 			return &StateFileError{Path: path, Reason: "has no connectors bucket"}
 		}
-		if err := loadConnectors(path, connectors, mem); err != nil {
+		if err := loadConnectors(path, connectors, format, mem); err != nil {
 			return err
 		}
 		return members.ForEach(func(k, v []byte) error {
@@ -286,17 +284,22 @@ func loadStateFile(path string, mem *Memory) (err error) {
 			if err != nil {
 				return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
 			}
-			switch err := mem.loadMember(app, seq, ref.ID); {
-			case errors.Is(err, ErrConnectorNotFound):
-				return &StateFileError{Path: path, Reason: fmt.Sprintf("has member %s of %s, a connector it does not hold", ref.ID, app)}
-			case errors.Is(err, ErrDuplicateMember):
-				return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", ref.ID, app)}
-			case err != nil:
-				return &StateFileError{Path: path, Reason: fmt.Sprintf("has member %s of %s", ref.ID, app), Err: err}
-			}
-			return nil
+			return loadError(path, mem.load(change{kind: join, seq: seq, group: app, id: ref.ID}), fmt.Sprintf("member %s of %s", ref.ID, app))
 		})
 	})
+}
+
+// loadError says why a change the file holds cannot be loaded, or is nil.
+func loadError(path string, err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrConnectorNotFound):
+		return &StateFileError{Path: path, Reason: fmt.Sprintf("has %s, a connector it does not hold", what)}
+	case errors.Is(err, ErrDuplicateMember):
+		return &StateFileError{Path: path, Reason: fmt.Sprintf("holds %s twice", what)}
+	}
+	return &StateFileError{Path: path, Reason: "has " + what, Err: err}
 }
 
 // walk reads every key of every bucket, nested ones too, in this goroutine,
@@ -319,115 +322,102 @@ func walkBucket(b *bolt.Bucket) error {
 	})
 }
 
-// loadConnectors registers the connectors of a format-2 file, in the order
-// they became known.
-func loadConnectors(path string, b *bolt.Bucket, mem *Memory) error {
-	var all []storedConnector
-	if err := b.ForEach(func(k, v []byte) error {
-		var c storedConnector
-		if err := json.Unmarshal(v, &c); err != nil || len(k) != 8 || binary.BigEndian.Uint64(k) != c.Seq || c.Seq == 0 {
-			return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k), Err: err}
+// loadConnectors registers the connectors of a file of format 3 or 2, in
+// the order they became known. Each is checked by the generated validator,
+// as the body of an add is: a file edited by hand, or written by a build
+// with other rules, cannot serve what the API would refuse.
+func loadConnectors(path string, b *bolt.Bucket, format string, mem *Memory) error {
+	return b.ForEach(func(k, v []byte) error {
+		if len(k) != 8 || binary.BigEndian.Uint64(k) == 0 {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k)}
 		}
-		all = append(all, c)
-		return nil
-	}); err != nil {
-		return err
-	}
-	slices.SortFunc(all, func(a, b storedConnector) int { return cmp.Compare(a.Seq, b.Seq) })
-	for _, c := range all {
-		if err := c.check(); err != nil {
-			return &StateFileError{Path: path, Reason: fmt.Sprintf("has connector %s, which breaks the API's rules", c.ID), Err: err}
+		seq := binary.BigEndian.Uint64(k)
+		doc := v
+		if format == format2 {
+			var c legacyConnector
+			if err := json.Unmarshal(v, &c); err != nil || c.Seq != seq {
+				return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k), Err: err}
+			}
+			var err error
+			if doc, err = json.Marshal(c.Connector); err != nil {
+				return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k), Err: err}
+			}
 		}
-		if err := mem.loadConnector(c.Seq, c.member()); err != nil {
-			return &StateFileError{Path: path, Reason: fmt.Sprintf("holds connector %s twice", c.ID)}
+		id, err := checkConnector(doc)
+		if err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has connector %s, which breaks the API's rules", id), Err: err}
 		}
-	}
-	return nil
+		// bbolt's value is valid only during the transaction: the store keeps a copy.
+		return loadError(path, mem.load(change{kind: putConnector, seq: seq, id: id, doc: slices.Clone(doc)}), "connector "+id.String())
+	})
 }
 
-// loadLegacyMembers loads a format-1 file, whose members each carried the
+// loadFormat1 loads a format-1 file, whose members each carried the
 // connector's properties: in the order they were added, across groups, so
 // that a connector becomes known where it was first added and, where groups
 // held different properties under one id, the most recently added win.
-func loadLegacyMembers(path string, b *bolt.Bucket, mem *Memory) error {
+func loadFormat1(path string, b *bolt.Bucket, mem *Memory) error {
 	type legacy struct {
 		app uuid.UUID
 		seq uint64
-		c   storedConnector
+		doc []byte
 	}
 	var all []legacy
 	if err := b.ForEach(func(k, v []byte) error {
 		app, seq, err := decodeMemberKey(k)
-		var c storedConnector
+		var c legacyConnector
 		if err == nil {
 			err = json.Unmarshal(v, &c)
+		}
+		var doc []byte
+		if err == nil {
+			doc, err = json.Marshal(c.Connector)
 		}
 		if err != nil {
 			return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
 		}
-		all = append(all, legacy{app, seq, c})
+		all = append(all, legacy{app, seq, doc})
 		return nil
 	}); err != nil {
 		return err
 	}
 	slices.SortFunc(all, func(a, b legacy) int { return cmp.Compare(a.seq, b.seq) })
 	for _, l := range all {
-		if err := l.c.check(); err != nil {
-			return &StateFileError{Path: path, Reason: fmt.Sprintf("has member %s of %s, which breaks the API's rules", l.c.ID, l.app), Err: err}
+		id, err := checkConnector(l.doc)
+		if err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has member %s of %s, which breaks the API's rules", id, l.app), Err: err}
 		}
-		mem.loadProperties(l.seq, l.c.member())
-		if err := mem.loadMember(l.app, l.seq, l.c.ID); err != nil {
-			return &StateFileError{Path: path, Reason: fmt.Sprintf("holds member %s of %s twice", l.c.ID, l.app)}
+		mem.mu.Lock()
+		mem.applyLocked(change{kind: putConnector, seq: l.seq, id: id, doc: l.doc})
+		mem.mu.Unlock()
+		if err := loadError(path, mem.load(change{kind: join, seq: l.seq, group: l.app, id: id}), fmt.Sprintf("member %s of %s", id, l.app)); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// addOperation is the generated check of the add, which a connector read
-// back from a state file passes as a POST of it would.
-var addOperation = sync.OnceValues(func() (reqcheck.Operation, error) {
-	for _, op := range validation.Operations() {
-		if op.ID == "addConnectorGroupMember" {
-			return op, nil
-		}
-	}
-	return reqcheck.Operation{}, errors.New("the spec has no addConnectorGroupMember operation")
-})
-
-// check checks c as the API checks the body of an add: a file edited by
-// hand, or written by a build with other rules, cannot serve what the API
-// would refuse.
-func (c storedConnector) check() error {
-	op, err := addOperation()
-	if err != nil {
-		return err
-	}
-	m := c.member()
-	body, err := json.Marshal(generated.Connector{ID: &m.ID, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: m.Status})
-	if err != nil {
-		return err
-	}
+// checkConnector checks a stored connector's document with the generated
+// validator of the connector schema, and returns its id, which a stored
+// connector must have.
+func checkConnector(doc []byte) (uuid.UUID, error) {
 	var vs reqcheck.Violations
-	in := reqcheck.Input{Path: anyGroup{}, Header: map[string][]string{}, Body: body}
-	op.Check(&in, &vs)
-	if vs.Len() == 0 {
-		return nil
+	c := validation.DecodeConnector(doc, &vs)
+	if c == nil {
+		var rules []string
+		for _, v := range vs.List() {
+			rules = append(rules, strings.TrimPrefix(v.Target+": ", ": ")+v.Message)
+		}
+		var id struct {
+			ID uuid.UUID `json:"id"`
+		}
+		_ = json.Unmarshal(doc, &id)
+		return id.ID, errors.New(strings.Join(rules, "; "))
 	}
-	var rules []string
-	for _, v := range vs.List() {
-		rules = append(rules, strings.TrimPrefix(v.Target+": ", ": ")+v.Message)
+	if c.ID == nil {
+		return uuid.Nil, errors.New("/id: a stored connector has an id")
 	}
-	return errors.New(strings.Join(rules, "; "))
-}
-
-// anyGroup is the path of an add to some group, for check.
-type anyGroup struct{}
-
-// PathParam implements reqcheck.PathParams.
-func (anyGroup) PathParam(string) string { return "00000000-0000-4000-8000-000000000000" }
-
-func (c storedConnector) member() Member {
-	return Member{ID: c.ID, ExternalIP: c.ExternalIP, MachineName: c.MachineName, Status: generated.ConnectorStatus(c.Status)}
+	return *c.ID, nil
 }
 
 func memberKey(app uuid.UUID, seq uint64) []byte {
@@ -453,37 +443,37 @@ func decodeMemberKey(k []byte) (uuid.UUID, uint64, error) {
 	return app, binary.BigEndian.Uint64(k[16:]), nil
 }
 
-func encodeConnector(m Member, seq uint64) ([]byte, error) {
-	return json.Marshal(storedConnector{ID: m.ID, ExternalIP: m.ExternalIP, MachineName: m.MachineName, Status: string(m.Status), Seq: seq})
-}
-
 // Add implements Store: it returns once the member and the connector are on disk.
 func (s *Durable) Add(ctx context.Context, app uuid.UUID, m Member) error {
-	return s.write(ctx, &durableWrite{app: app, member: m})
+	_, err := s.write(ctx, Op{Kind: OpAdd, Group: app, Member: m})
+	return err
 }
 
 // Register implements Store: it returns once the connector is on disk.
 func (s *Durable) Register(ctx context.Context, m Member) error {
-	return s.write(ctx, &durableWrite{member: m, register: true})
+	_, err := s.write(ctx, Op{Kind: OpRegister, Member: m})
+	return err
 }
 
 // AddReference implements Store: it returns once the member is on disk.
 func (s *Durable) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
-	w := &durableWrite{app: app, member: Member{ID: id}, reference: true}
-	if err := s.write(ctx, w); err != nil {
-		return Member{}, err
-	}
-	return w.member, nil
+	return s.write(ctx, Op{Kind: OpAddReference, Group: app, Member: Member{ID: id}})
 }
 
 // Remove implements Store: it returns once the removal is on disk.
 func (s *Durable) Remove(ctx context.Context, app, id uuid.UUID) error {
-	return s.write(ctx, &durableWrite{app: app, member: Member{ID: id}, remove: true})
+	_, err := s.write(ctx, Op{Kind: OpRemove, Group: app, Member: Member{ID: id}})
+	return err
 }
 
 // Reset implements Store: it returns once the file is emptied too.
 func (s *Durable) Reset(ctx context.Context, app *uuid.UUID) error {
-	return s.write(ctx, &durableWrite{reset: true, target: app})
+	op := Op{Kind: OpReset, AllGroups: app == nil}
+	if app != nil {
+		op.Group = *app
+	}
+	_, err := s.write(ctx, op)
+	return err
 }
 
 // Applications implements Store.
@@ -519,29 +509,24 @@ func (s *Durable) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limi
 	return s.mem.MemberOf(ctx, id, after, limit)
 }
 
-// addAll hands the adds to the committer without waiting for each, so that
+// doAll hands the ops to the committer without waiting for each, so that
 // they share transactions and fsyncs (the committer takes up to
 // maxCommitBatch at a time, in order), then waits for every verdict.
-func (s *Durable) addAll(ctx context.Context, adds []Add) []error {
-	errs := make([]error, len(adds))
-	writes := make([]*durableWrite, len(adds))
-	s.mu.RLock()
-	for i, a := range adds {
-		if err := ctx.Err(); err != nil || s.closed {
-			if err == nil {
-				err = ErrClosed
-			}
-			errs[i] = err
+func (s *Durable) doAll(ctx context.Context, ops []Op) []error {
+	errs := make([]error, len(ops))
+	writes := make([]*durableWrite, len(ops))
+	for i, op := range ops {
+		if errs[i] = ctx.Err(); errs[i] != nil {
 			continue
 		}
-		w := &durableWrite{app: a.App, member: a.Member, reference: a.Reference, register: a.Register, result: make(chan error, 1)}
-		if a.Reference {
-			w.member = Member{ID: a.Member.ID}
+		w := &durableWrite{op: op, result: make(chan error, 1)}
+		if errs[i] = w.op.prepare(); errs[i] != nil {
+			continue
 		}
-		writes[i] = w
-		s.writes <- w
+		if errs[i] = s.enqueue(w); errs[i] == nil {
+			writes[i] = w
+		}
 	}
-	s.mu.RUnlock()
 	for i, w := range writes {
 		if w != nil {
 			errs[i] = <-w.result
@@ -550,26 +535,36 @@ func (s *Durable) addAll(ctx context.Context, adds []Add) []error {
 	return errs
 }
 
-// write hands w to the committer and waits for its verdict. Once handed over
-// a write is not abandoned when ctx ends: its outcome is what the caller must
-// learn, or an acknowledged-looking failure could hide a stored change.
-func (s *Durable) write(ctx context.Context, w *durableWrite) error {
+// write hands op to the committer and waits for its verdict. Once handed
+// over a write is not abandoned when ctx ends: its outcome is what the caller
+// must learn, or an acknowledged-looking failure could hide a stored change.
+func (s *Durable) write(ctx context.Context, op Op) (Member, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return Member{}, err
 	}
-	w.result = make(chan error, 1)
+	w := &durableWrite{op: op, result: make(chan error, 1)}
+	if err := w.op.prepare(); err != nil {
+		return Member{}, err
+	}
+	if err := s.enqueue(w); err != nil {
+		return Member{}, err
+	}
+	err := <-w.result
+	return w.member, err
+}
+
+// enqueue hands w to the committer, unless the store is closed or broken.
+func (s *Durable) enqueue(w *durableWrite) error {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed {
-		s.mu.RUnlock()
 		return ErrClosed
 	}
 	if err := s.Err(); err != nil {
-		s.mu.RUnlock()
 		return err
 	}
 	s.writes <- w
-	s.mu.RUnlock()
-	return <-w.result
+	return nil
 }
 
 // commitLoop is the only writer: it batches what is waiting into one
@@ -666,165 +661,72 @@ func (s *Durable) Err() error {
 	}
 }
 
-// planned is one write of a batch that passed its checks.
-type planned struct {
-	w            *durableWrite
-	seq          uint64
-	registration uint64 // the position of the connector an add writes
-}
-
-// commit writes a batch: the writes between resets together, each reset on
-// its own, in the order they came.
+// commit decides a batch's ops in memory, in the order they came, under one
+// lock, writes the changes they made in one transaction and, once that is on
+// disk, answers every writer. The committer is the only writer of s.mem.
+//
+// A reader may see a change from the moment it is decided, a few
+// milliseconds before it is on disk; a writer learns of it only once it is.
+// A transaction that fails leaves memory ahead of the file, so it breaks the
+// store: the mock stops, and what the file holds is what was acknowledged.
 func (s *Durable) commit(batch []*durableWrite) {
-	for len(batch) > 0 {
-		i := 0
-		for i < len(batch) && !batch[i].reset {
-			i++
-		}
-		if i > 0 {
-			s.commitChanges(batch[:i])
-		}
-		if i < len(batch) {
-			s.commitReset(batch[i])
-			i++
-		}
-		batch = batch[i:]
-	}
-}
-
-// commitReset empties the group of w.target, or every group, on disk and
-// then in memory.
-func (s *Durable) commitReset(w *durableWrite) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if w.target == nil {
-			for _, name := range [...][]byte{bucketMembers, bucketConnectors} {
-				if err := tx.DeleteBucket(name); err != nil {
-					return err
-				}
-				if _, err := tx.CreateBucket(name); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		c := tx.Bucket(bucketMembers).Cursor()
-		prefix := w.target[:]
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		w.result <- fmt.Errorf("resetting the state file %s: %w", s.path, err)
-		return
-	}
-	s.mem.apply([]memberChange{{reset: true, target: w.target}})
-	w.result <- nil
-}
-
-// commitChanges checks each write against the state as the batch leaves it, writes
-// the valid ones in one transaction and, once that is on disk, applies them
-// to memory and answers every writer. The committer is the only writer of
-// s.mem, so what it reads of it stays true until it applies the batch.
-func (s *Durable) commitChanges(batch []*durableWrite) {
-	type key struct{ app, id uuid.UUID }
-	overlay := map[key]uint64{}          // members this batch adds (seq) or removes (0)
-	registered := map[uuid.UUID]uint64{} // connectors this batch registers, and their positions
-	var plan []planned
-	next := s.mem.lastPosition()
+	var changes []change
+	s.mem.mu.Lock()
 	for _, w := range batch {
-		k := key{w.app, w.member.ID}
-		seq, inBatch := overlay[k]
-		if !inBatch {
-			seq, _ = s.mem.position(w.app, w.member.ID)
-		}
-		registration, known := registered[w.member.ID]
-		if !known {
-			registration, known = s.mem.registration(w.member.ID)
-		}
-		switch {
-		case w.register:
-			next++
-			if !known {
-				registration = next
-				registered[w.member.ID] = next
-			}
-			plan = append(plan, planned{w: w, seq: next, registration: registration})
-		case w.remove && seq == 0:
-			w.result <- ErrMemberNotFound
-		case w.remove:
-			overlay[k] = 0
-			plan = append(plan, planned{w: w, seq: seq})
-		case w.reference && !known:
-			w.result <- ErrConnectorNotFound
-		case seq != 0:
-			w.result <- ErrDuplicateMember
-		default:
-			next++
-			overlay[k] = next
-			if !known {
-				registration = next
-				registered[w.member.ID] = next
-			}
-			plan = append(plan, planned{w: w, seq: next, registration: registration})
+		changes, w.err = s.mem.decideLocked(&w.op, changes)
+		if w.err == nil && w.op.Kind == OpAddReference {
+			w.member, w.err = s.mem.connectorLocked(w.op.Member.ID)
 		}
 	}
-	if len(plan) == 0 {
-		return
+	s.mem.mu.Unlock()
+	if len(changes) > 0 {
+		if err := s.db.Update(func(tx *bolt.Tx) error { return persist(tx, changes) }); err != nil {
+			s.breakWith(batch, "cannot be written", err)
+			return
+		}
 	}
+	for _, w := range batch {
+		w.result <- w.err
+	}
+}
 
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		members, connectors := tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors)
-		for _, p := range plan {
-			k := memberKey(p.w.app, p.seq)
-			if p.w.remove {
-				if err := members.Delete(k); err != nil {
+// persist writes changes to the file, in order.
+func persist(tx *bolt.Tx, changes []change) error {
+	members, connectors := tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors)
+	for _, c := range changes {
+		var err error
+		switch c.kind {
+		case putConnector:
+			err = connectors.Put(connectorKey(c.seq), c.doc)
+		case join:
+			var v []byte
+			if v, err = json.Marshal(storedReference{ID: c.id}); err == nil {
+				err = members.Put(memberKey(c.group, c.seq), v)
+			}
+		case leave:
+			err = members.Delete(memberKey(c.group, c.seq))
+		case dropGroup:
+			cur := members.Cursor()
+			prefix := c.group[:]
+			for k, _ := cur.Seek(prefix); err == nil && k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Seek(prefix) {
+				err = cur.Delete()
+			}
+		case dropAll:
+			for _, name := range [...][]byte{bucketMembers, bucketConnectors} {
+				if err = tx.DeleteBucket(name); err != nil {
 					return err
 				}
-				continue
-			}
-			if !p.w.reference {
-				v, err := encodeConnector(p.w.member, p.registration)
-				if err != nil {
-					return err
-				}
-				if err := connectors.Put(connectorKey(p.registration), v); err != nil {
+				if _, err = tx.CreateBucket(name); err != nil {
 					return err
 				}
 			}
-			if p.w.register {
-				continue
-			}
-			v, err := json.Marshal(storedReference{ID: p.w.member.ID})
-			if err != nil {
-				return err
-			}
-			if err := members.Put(k, v); err != nil {
-				return err
-			}
+			members, connectors = tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors)
 		}
-		return nil
-	})
-	if err != nil {
-		err = fmt.Errorf("writing the state file %s: %w", s.path, err)
-		for _, p := range plan {
-			p.w.result <- err
+		if err != nil {
+			return err
 		}
-		return
 	}
-	changes := make([]memberChange, len(plan))
-	for i, p := range plan {
-		changes[i] = memberChange{app: p.w.app, seq: p.seq, member: p.w.member, reference: p.w.reference, register: p.w.register, remove: p.w.remove}
-	}
-	s.mem.apply(changes)
-	for _, p := range plan {
-		if p.w.reference {
-			p.w.member, _ = s.mem.Connector(context.Background(), p.w.member.ID)
-		}
-		p.w.result <- nil
-	}
+	return nil
 }
 
 // Close waits for the writes already handed over, then closes the file.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/server/store"
 )
 
@@ -34,7 +36,7 @@ func TestDurableStoreSurvivesReopen(t *testing.T) {
 	app := uuid.New()
 	var ids []uuid.UUID
 	for i := range 50 {
-		m := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m" + string(rune('A'+i%26)), Status: "active"}
+		m := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: "m" + string(rune('A'+i%26)), Status: "active"}}
 		if err := s.Add(ctx, app, m); err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +77,7 @@ func TestDurableStoreSurvivesReopen(t *testing.T) {
 	}
 	// New members go after the old ones.
 	late := uuid.New()
-	if err := s.Add(ctx, app, store.Member{ID: late, ExternalIP: "192.0.2.9", MachineName: "late", Status: "inactive"}); err != nil {
+	if err := s.Add(ctx, app, store.Member{ID: late, Connector: generated.Connector{ExternalIP: "192.0.2.9", MachineName: "late", Status: "inactive"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := walk(t, s, app, 100); got[len(got)-1] != late {
@@ -102,7 +104,7 @@ func TestDurableStoreConcurrentWrites(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for _, id := range ids {
-				err := s.Add(ctx, app, store.Member{ID: id, ExternalIP: "192.0.2.1", MachineName: "w", Status: "active"})
+				err := s.Add(ctx, app, store.Member{ID: id, Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: "w", Status: "active"}})
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -131,7 +133,7 @@ func TestDurableStoreRefusesBadFiles(t *testing.T) {
 	s := openDurable(t, good)
 	app := uuid.New()
 	for range 200 {
-		if err := s.Add(context.Background(), app, store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}); err != nil {
+		if err := s.Add(context.Background(), app, store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,7 +201,7 @@ func TestCorruptPagesAreRefused(t *testing.T) {
 	for g := range 4 {
 		app := uuid.NewSHA1(uuid.Nil, []byte{byte(g)})
 		for i := range 300 {
-			m := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("machine-%04d", i), Status: "active"}
+			m := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("machine-%04d", i), Status: "active"}}
 			if err := s.Add(ctx, app, m); err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +254,7 @@ func TestStoredValuesAreChecked(t *testing.T) {
 		t.Run(c.field, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.db")
 			s := openDurable(t, path)
-			if err := s.Add(context.Background(), uuid.New(), store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}); err != nil {
+			if err := s.Add(context.Background(), uuid.New(), store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -309,7 +311,7 @@ func TestFileCutShortWhileRunning(t *testing.T) {
 	}
 	app := uuid.New()
 	for i := range 2000 {
-		if err := s.Add(ctx, app, store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("m-%d", i), Status: "active"}); err != nil {
+		if err := s.Add(ctx, app, store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("m-%d", i), Status: "active"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -318,7 +320,7 @@ func TestFileCutShortWhileRunning(t *testing.T) {
 	}
 	var failed error
 	for i := 0; i < 100 && failed == nil; i++ {
-		failed = s.Add(ctx, app, store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "after", Status: "active"})
+		failed = s.Add(ctx, app, store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: "after", Status: "active"}})
 	}
 	var sfe *store.StateFileError
 	if !errors.As(failed, &sfe) || !strings.Contains(failed.Error(), path) {
@@ -336,4 +338,59 @@ func TestFileCutShortWhileRunning(t *testing.T) {
 		t.Errorf("Close: %v, want the store's failure", err)
 	}
 	t.Logf("the add after the cut: %v", failed)
+}
+
+// TestSeededConnectorSurvivesRestart is the data loss 0.3.0 had: connectors
+// registered in no group (as a seed file's connectors are) did not advance
+// the registry's position in the durable store, so the next add wrote its
+// connector over the last of them on disk. With 600 of them and an add by
+// reference, the file then named a member whose connector it did not hold
+// and the mock refused to start; with one and an add by body, the seeded
+// connector was gone after the restart without a word.
+func TestSeededConnectorSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		registered int
+		byRef      bool
+	}{
+		{"one seeded connector, an add by body", 1, false},
+		{"600 seeded connectors, an add by reference", 600, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s1.db")
+			s := openDurable(t, path)
+			ops := make([]store.Op, tc.registered)
+			want := make([]uuid.UUID, tc.registered)
+			for i := range ops {
+				want[i] = uuid.New()
+				ops[i] = store.Op{Kind: store.OpRegister, Member: store.Member{ID: want[i], Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("seeded-%d", i), Status: "active"}}}
+			}
+			for i, err := range store.AddAll(ctx, s, ops) {
+				if err != nil {
+					t.Fatalf("registering %d: %v", i, err)
+				}
+			}
+			app := uuid.New()
+			if tc.byRef {
+				if _, err := s.AddReference(ctx, app, want[0]); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				added := uuid.New()
+				if err := s.Add(ctx, app, store.Member{ID: added, Connector: generated.Connector{ExternalIP: "192.0.2.2", MachineName: "added", Status: "active"}}); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, added)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = openDurable(t, path)
+			defer s.Close()
+			if got := connectorIDs(t, s, 999); !slices.Equal(got, want) {
+				t.Errorf("after the restart the store knows %d connectors, want %d: %v", len(got), len(want), got)
+			}
+		})
+	}
 }

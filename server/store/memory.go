@@ -6,12 +6,24 @@
 // connectors, so a connector's properties are the same in every group it is
 // in. Every id names a group that starts empty: the mock keeps one id for an
 // application and its connector group.
+//
+// A connector is kept as the generated model the validator accepted, encoded
+// as its JSON document: every property the spec gives a connector, present
+// or added later, is stored and read back without this package naming it.
+//
+// The rules (a duplicate member, a member or connector not found, register
+// or update, join, leave, reset) are decided in one place, by the in-memory
+// state (Memory.decideLocked), which turns an Op into the changes it makes.
+// A Memory applies them; a Durable writes the same changes to its file and
+// replays them when it opens it.
 package store
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -33,13 +45,13 @@ var ErrMemberNotFound = errors.New("connector is not a member")
 // the id.
 var ErrConnectorNotFound = errors.New("no such connector")
 
-// Member is a connector as the store keeps it: the validated properties,
-// with its id always set. A member of a group is a reference to one.
+// Member is a connector as the store keeps it: the generated model with
+// every property the spec gives a connector, and its id, which a stored
+// connector always has (the model's own ID, optional on input, is not read:
+// ID is the connector's id).
 type Member struct {
-	ID          uuid.UUID
-	ExternalIP  string
-	MachineName string
-	Status      generated.ConnectorStatus
+	ID uuid.UUID
+	generated.Connector
 }
 
 // Cursor marks a position in a listing's order: a page resumes after it.
@@ -95,8 +107,6 @@ type Store interface {
 	Connectors(ctx context.Context, after Cursor, limit int) (Page, error)
 	// MemberOf returns up to limit groups that connector id joined after the
 	// position after, in the order it joined them, or ErrConnectorNotFound.
-	// It looks at every group: a connector's groups are not indexed, since
-	// only this rare read would use the index and every add would pay for it.
 	MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error)
 	// Reset empties the group app or, when app is nil, every group, and
 	// forgets every connector.
@@ -113,6 +123,74 @@ type Application struct {
 	Members int
 }
 
+// OpKind is what an Op asks of the store.
+type OpKind uint8
+
+// The kinds of Op.
+const (
+	// OpAdd registers Member (or updates the known connector with its id)
+	// and makes it a member of Group.
+	OpAdd OpKind = iota + 1
+	// OpAddReference makes the known connector Member.ID a member of Group.
+	OpAddReference
+	// OpRegister registers Member in no group, or updates the known
+	// connector with its id.
+	OpRegister
+	// OpRemove removes the member Member.ID from Group.
+	OpRemove
+	// OpReset empties Group or, with AllGroups, every group, and then
+	// forgets every connector too.
+	OpReset
+)
+
+// Op is one request to change the store: what Add, AddReference, Register,
+// Remove and Reset ask, and what AddAll takes many of.
+type Op struct {
+	Kind      OpKind
+	Group     uuid.UUID
+	Member    Member // the connector (OpAdd, OpRegister); only its ID otherwise
+	AllGroups bool   // OpReset: every group, and the connectors
+
+	doc []byte // the connector's document, encoded before any lock is taken
+}
+
+// prepare encodes the connector an Op registers, outside any lock.
+func (op *Op) prepare() error {
+	if op.Kind != OpAdd && op.Kind != OpRegister {
+		return nil
+	}
+	c := op.Member.Connector
+	c.ID, c.OdataType = &op.Member.ID, nil // the id always; the type is the API's to add
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encoding connector %s: %w", op.Member.ID, err)
+	}
+	op.doc = doc
+	return nil
+}
+
+// changeKind is what a change does to the state.
+type changeKind uint8
+
+const (
+	putConnector changeKind = iota + 1 // register a connector at seq, or update the known one (its seq stays)
+	join                               // connector id joins group at position seq
+	leave                              // connector id, at position seq, leaves group
+	dropGroup                          // group is emptied
+	dropAll                            // every group is emptied and every connector forgotten
+)
+
+// change is one change an Op made, as Memory.decideLocked decides it: a
+// Memory applies it, a Durable writes it to its file in the same order, and
+// opening a file replays what it holds as these changes.
+type change struct {
+	kind  changeKind
+	seq   uint64
+	group uuid.UUID
+	id    uuid.UUID
+	doc   []byte // putConnector: the connector's document
+}
+
 // Memory is a Store held in memory. The connectors are a registry in the
 // order they became known plus an index by id; each group is its entries (a
 // position and a connector id) in insertion order plus an index by id.
@@ -120,31 +198,26 @@ type Application struct {
 // page is found by binary search and costs in proportion to its size, not to
 // the size of the group.
 //
-// The entries hold no pointers: a connector's strings live in the registry's
-// byte chunks and its entry keeps where, and its status is a small number. The
-// garbage collector then never scans the members, which keeps a store of a
-// million members from slowing every request (measured under load).
-//
-// Entries and strings are kept in chunks of a fixed size once a list
-// outgrows its first one, so a growing group never copies what it holds:
-// doubling one slice copied ~100 MB at a million members, under the lock,
-// and showed as a 125 ms p99 in `make bench`.
+// The entries hold no pointers: a connector's document lives in the
+// registry's byte chunks and its entry keeps where, so the garbage collector
+// never scans the members. Entries and documents are kept in chunks of a
+// fixed size once a list outgrows its first one, so a growing group never
+// copies what it holds.
 type Memory struct {
 	mu         sync.RWMutex
 	seq        uint64 // the last Cursor handed out, across all lists
 	groups     map[uuid.UUID]*memoryGroup
-	connectors memoryGroup                          // the registry: never has tombstones; its entries' strings are in its data
-	garbage    int                                  // bytes of connectors.data that no entry refers to any more
-	live       int                                  // bytes of connectors.data that entries refer to
-	statuses   []generated.ConnectorStatus          // the distinct statuses seen, by number
-	statusNo   map[generated.ConnectorStatus]uint32 // and their numbers
+	connectors memoryGroup // the registry: never has tombstones; its entries' documents are in its data
+	garbage    int         // bytes of connectors.data that no entry refers to any more
+	live       int         // bytes of connectors.data that entries refer to
+	members    int         // members in all groups
 }
 
 // Chunk sizes: a chunk is allocated whole once the list has filled its
 // first one, which grows as an ordinary slice (most groups stay small).
 const (
 	entryChunk = 4096     // entries a chunk
-	dataChunk  = 64 << 10 // bytes of strings a chunk, unless one connector needs more
+	dataChunk  = 64 << 10 // bytes of documents a chunk, unless one connector needs more
 )
 
 // memoryGroup is a list of entries in ascending seq: a group's members, or
@@ -152,19 +225,17 @@ const (
 type memoryGroup struct {
 	chunks [][]memoryEntry      // ascending seq; removed entries are tombstones
 	n      int                  // entries in chunks, tombstones included
-	index  map[uuid.UUID]uint32 // id -> position in chunks, live entries only (4 bytes: a smaller index misses the cache less; 2^32 entries would take some 400 GB)
-	data   [][]byte             // the registry's strings; a group has none
+	index  map[uuid.UUID]uint32 // id -> position in chunks, live entries only (4 bytes: a smaller index misses the cache less)
+	data   [][]byte             // the registry's documents; a group has none
 }
 
 // memoryEntry is a member of a group (seq, id, removed) or a connector of
-// the registry (seq, id and the rest).
+// the registry (seq, id and where its document is).
 type memoryEntry struct {
 	seq        uint64
 	id         uuid.UUID
-	chunk, off uint32 // the strings, external IP then machine name, are data[chunk][off:]
-	ipLen      uint32
-	nameLen    uint32
-	status     uint32
+	chunk, off uint32 // the document is data[chunk][off:off+size]
+	size       uint32
 	removed    bool
 }
 
@@ -176,256 +247,198 @@ func NewMemory() *Memory {
 	return &Memory{
 		groups:     make(map[uuid.UUID]*memoryGroup),
 		connectors: memoryGroup{index: make(map[uuid.UUID]uint32)},
-		statusNo:   make(map[generated.ConnectorStatus]uint32),
 	}
 }
 
-// Add implements Store.
-func (s *Memory) Add(ctx context.Context, app uuid.UUID, m Member) error {
+// do decides op and applies what it changes, and returns the connector an
+// add by reference made a member.
+func (s *Memory) do(ctx context.Context, op Op) (Member, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return Member{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.groups[app]
-	if g != nil {
-		if _, ok := g.index[m.ID]; ok {
-			return ErrDuplicateMember
-		}
-	}
-	s.seq++
-	s.registerLocked(m, s.seq)
-	s.joinLocked(g, app, m.ID, s.seq)
-	return nil
-}
-
-// Register implements Store.
-func (s *Memory) Register(ctx context.Context, m Member) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seq++
-	s.registerLocked(m, s.seq)
-	return nil
-}
-
-// AddReference implements Store.
-func (s *Memory) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
-	if err := ctx.Err(); err != nil {
+	if err := op.prepare(); err != nil {
 		return Member{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.connectors.index[id]; !ok {
-		return Member{}, ErrConnectorNotFound
+	if _, err := s.decideLocked(&op, nil); err != nil {
+		return Member{}, err
 	}
-	g := s.groups[app]
-	if g != nil {
-		if _, ok := g.index[id]; ok {
-			return Member{}, ErrDuplicateMember
+	if op.Kind == OpAddReference {
+		return s.connectorLocked(op.Member.ID)
+	}
+	return Member{}, nil
+}
+
+// decideLocked is every rule of the store: it decides op against the state,
+// applies the changes it makes, and appends them to changes. An op the rules
+// refuse changes nothing.
+func (s *Memory) decideLocked(op *Op, changes []change) ([]change, error) {
+	id := op.Member.ID
+	switch op.Kind {
+	case OpAdd, OpAddReference:
+		g := s.groups[op.Group]
+		if g != nil {
+			if _, ok := g.index[id]; ok {
+				return changes, ErrDuplicateMember
+			}
 		}
+		if op.Kind == OpAddReference {
+			if _, known := s.connectors.index[id]; !known {
+				return changes, ErrConnectorNotFound
+			}
+		}
+		s.seq++
+		if op.Kind == OpAdd {
+			changes = append(changes, s.applyLocked(change{kind: putConnector, seq: s.seq, id: id, doc: op.doc}))
+		}
+		return append(changes, s.applyLocked(change{kind: join, seq: s.seq, group: op.Group, id: id})), nil
+	case OpRegister:
+		if _, known := s.connectors.index[id]; !known {
+			s.seq++
+		}
+		return append(changes, s.applyLocked(change{kind: putConnector, seq: s.seq, id: id, doc: op.doc})), nil
+	case OpRemove:
+		seq, ok := s.seqLocked(op.Group, id)
+		if !ok {
+			return changes, ErrMemberNotFound
+		}
+		return append(changes, s.applyLocked(change{kind: leave, seq: seq, group: op.Group, id: id})), nil
+	case OpReset:
+		if op.AllGroups {
+			return append(changes, s.applyLocked(change{kind: dropAll})), nil
+		}
+		return append(changes, s.applyLocked(change{kind: dropGroup, group: op.Group})), nil
 	}
-	s.seq++
-	s.joinLocked(g, app, id, s.seq)
-	return s.connectorLocked(id), nil
+	return changes, fmt.Errorf("an op of unknown kind %d", op.Kind)
 }
 
-// memberChange is one change a Durable has written to disk and applies
-// to its Memory: an add at a position (with the connector's properties, or
-// by reference), a removal, or a reset.
-type memberChange struct {
-	app       uuid.UUID
-	seq       uint64 // the position of an add
-	member    Member // for a removal or a reference, only its ID
-	reference bool   // an add of a known connector, its properties unchanged
-	register  bool   // a connector registered in no group
-	remove    bool
-	reset     bool       // empty the group of target, or all groups when it is nil
-	target    *uuid.UUID // for a reset
+// applyLocked makes change c, which decideLocked decided or a state file
+// holds, and returns it. A putConnector of a known connector keeps its
+// position, whatever c.seq says.
+func (s *Memory) applyLocked(c change) change {
+	switch c.kind {
+	case putConnector:
+		c.seq = s.registerLocked(c.id, c.doc, c.seq)
+	case join:
+		g := s.groups[c.group]
+		if g == nil {
+			g = &memoryGroup{index: make(map[uuid.UUID]uint32)}
+			s.groups[c.group] = g
+		}
+		g.index[c.id] = uint32(g.n)
+		g.push(memoryEntry{seq: c.seq, id: c.id})
+		s.members++
+	case leave:
+		s.deleteLocked(c.group, c.id)
+	case dropGroup:
+		if g := s.groups[c.group]; g != nil {
+			s.members -= len(g.index)
+			delete(s.groups, c.group)
+		}
+	case dropAll:
+		clear(s.groups)
+		s.connectors = memoryGroup{index: make(map[uuid.UUID]uint32)}
+		s.garbage, s.live, s.members = 0, 0, 0
+	}
+	s.seq = max(s.seq, c.seq)
+	return c
 }
 
-// loadConnector registers m at position seq, as read back from a state
-// file; it must come after every connector loaded before it.
-func (s *Memory) loadConnector(seq uint64, m Member) error {
+// load applies a change read back from a state file, refusing what no
+// sequence of decided changes can hold: a connector twice, a member of a
+// connector not held, a member twice, members out of order.
+func (s *Memory) load(c change) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.connectors.index[m.ID]; ok {
-		return ErrDuplicateMember
+	switch c.kind {
+	case putConnector:
+		if _, ok := s.connectors.index[c.id]; ok {
+			return ErrDuplicateMember
+		}
+		if r := &s.connectors; r.n > 0 && r.at(r.n-1).seq >= c.seq {
+			return errors.New("connectors out of order")
+		}
+	case join:
+		if _, ok := s.connectors.index[c.id]; !ok {
+			return ErrConnectorNotFound
+		}
+		if g := s.groups[c.group]; g != nil {
+			if _, ok := g.index[c.id]; ok {
+				return ErrDuplicateMember
+			}
+			if g.at(g.n-1).seq >= c.seq {
+				return errors.New("members out of order")
+			}
+		}
 	}
-	s.registerLocked(m, seq)
-	s.seq = max(s.seq, seq)
+	s.applyLocked(c)
 	return nil
 }
 
-// loadProperties registers m at position seq, or updates the known
-// connector with its id, as read back from a format-1 state file.
-func (s *Memory) loadProperties(seq uint64, m Member) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.registerLocked(m, seq)
-	s.seq = max(s.seq, seq)
-}
-
-// eachConnector calls emit with every connector and its position in the
-// registry, in order, until emit fails.
-func (s *Memory) eachConnector(emit func(seq uint64, m Member) error) error {
+// eachConnector calls emit with the change that registers each connector,
+// in order, until emit fails.
+func (s *Memory) eachConnector(emit func(change) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for i := range s.connectors.n {
-		e := s.connectors.at(i)
-		if err := emit(e.seq, s.connectorLocked(e.id)); err != nil {
+	r := &s.connectors
+	for i := range r.n {
+		e := r.at(i)
+		if err := emit(change{kind: putConnector, seq: e.seq, id: e.id, doc: r.doc(e)}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// loadMember adds the known connector id to the group app at position seq,
-// as read back from a state file, refusing a member the group holds already
-// and a connector the store does not know.
-func (s *Memory) loadMember(app uuid.UUID, seq uint64, id uuid.UUID) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.connectors.index[id]; !ok {
-		return ErrConnectorNotFound
-	}
-	g := s.groups[app]
-	if g != nil {
-		if _, ok := g.index[id]; ok {
-			return ErrDuplicateMember
-		}
-		if g.n > 0 && g.at(g.n-1).seq >= seq {
-			return errors.New("members out of order")
-		}
-	}
-	s.joinLocked(g, app, id, seq)
-	return nil
-}
-
-// position is where member id stands in the group of app, if it is there.
-func (s *Memory) position(app, id uuid.UUID) (uint64, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.seqLocked(app, id)
-}
-
-// registration is where connector id stands in the registry, if it is known.
-func (s *Memory) registration(id uuid.UUID) (uint64, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	i, ok := s.connectors.index[id]
-	if !ok {
-		return 0, false
-	}
-	return s.connectors.at(int(i)).seq, true
-}
-
-// lastPosition is the last position handed out, across all groups.
-func (s *Memory) lastPosition() uint64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.seq
-}
-
-// apply makes changes, all checked already, under one lock.
-func (s *Memory) apply(changes []memberChange) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range changes {
-		switch {
-		case c.reset:
-			s.resetLocked(c.target)
-		case c.remove:
-			s.deleteLocked(c.app, c.member.ID)
-		case c.register:
-			s.registerLocked(c.member, c.seq)
-		default:
-			if !c.reference {
-				s.registerLocked(c.member, c.seq)
-			}
-			s.joinLocked(s.groups[c.app], c.app, c.member.ID, c.seq)
-		}
-	}
-}
-
-// statusNumberLocked is the number of status, given one when it is new.
-func (s *Memory) statusNumberLocked(status generated.ConnectorStatus) uint32 {
-	n, ok := s.statusNo[status]
-	if !ok {
-		n = uint32(len(s.statuses))
-		s.statuses = append(s.statuses, status)
-		s.statusNo[status] = n
-	}
-	return n
-}
-
-// registerLocked registers m at position seq or, when its id is known,
-// updates that connector's properties (its position stays). Strings that
-// fit where the old ones were are written there; the registry's strings are
-// compacted once more of them are garbage than not, so updates cost
-// amortised constant time and memory follows what is live.
-func (s *Memory) registerLocked(m Member, seq uint64) {
+// registerLocked registers the connector id with document doc at position
+// seq or, when it is known, replaces its document (its position stays), and
+// returns its position. A document that fits where the old one was is
+// written there; the registry's documents are compacted once more of them
+// are garbage than not, so updates cost amortised constant time and memory
+// follows what is live.
+func (s *Memory) registerLocked(id uuid.UUID, doc []byte, seq uint64) uint64 {
 	r := &s.connectors
-	status := s.statusNumberLocked(m.Status)
-	size := len(m.ExternalIP) + len(m.MachineName)
-	i, known := r.index[m.ID]
+	i, known := r.index[id]
 	if !known {
-		e := memoryEntry{seq: seq, id: m.ID, status: status, ipLen: uint32(len(m.ExternalIP)), nameLen: uint32(len(m.MachineName))}
-		e.chunk, e.off = appendStrings(r, m.ExternalIP, m.MachineName)
-		r.index[m.ID] = uint32(r.n)
+		e := memoryEntry{seq: seq, id: id, size: uint32(len(doc))}
+		e.chunk, e.off = r.appendDoc(doc)
+		r.index[id] = uint32(r.n)
 		r.push(e)
-		s.live += size
-		return
+		s.live += len(doc)
+		return seq
 	}
 	e := r.at(int(i))
-	old := r.data[e.chunk][e.off : e.off+e.ipLen+e.nameLen]
-	e.status = status
-	if string(old[:e.ipLen]) == m.ExternalIP && string(old[e.ipLen:]) == m.MachineName {
-		return
+	old := r.doc(e)
+	if string(old) == string(doc) {
+		return e.seq
 	}
-	s.live += size - len(old)
-	if size <= len(old) {
-		copy(old[copy(old, m.ExternalIP):], m.MachineName)
-		s.garbage += len(old) - size
+	s.live += len(doc) - len(old)
+	if len(doc) <= len(old) {
+		copy(old, doc)
+		s.garbage += len(old) - len(doc)
 	} else {
 		s.garbage += len(old)
-		e.chunk, e.off = appendStrings(r, m.ExternalIP, m.MachineName)
+		e.chunk, e.off = r.appendDoc(doc)
 	}
-	e.ipLen, e.nameLen = uint32(len(m.ExternalIP)), uint32(len(m.MachineName))
+	e.size = uint32(len(doc))
 	if s.garbage >= dataChunk && s.garbage > s.live {
-		s.compactConnectorStrings()
+		s.compactConnectorDocs()
 	}
+	return e.seq
 }
 
-// compactConnectorStrings copies the registry's live strings into fresh
+// compactConnectorDocs copies the registry's live documents into fresh
 // chunks, dropping what updates left behind.
-func (s *Memory) compactConnectorStrings() {
+func (s *Memory) compactConnectorDocs() {
 	r := &s.connectors
 	old := r.data
 	r.data = nil
 	for i := range r.n {
 		e := r.at(i)
-		data := old[e.chunk][e.off:]
-		e.chunk, e.off = appendStrings(r, data[:e.ipLen], data[e.ipLen:e.ipLen+e.nameLen])
+		e.chunk, e.off = r.appendDoc(old[e.chunk][e.off : e.off+e.size])
 	}
 	s.garbage = 0
-}
-
-// joinLocked appends connector id to the group of app at position seq,
-// which must be above every seq the group holds; g is the group, or nil when
-// app has none yet.
-func (s *Memory) joinLocked(g *memoryGroup, app, id uuid.UUID, seq uint64) {
-	if g == nil {
-		g = &memoryGroup{index: make(map[uuid.UUID]uint32)}
-		s.groups[app] = g
-	}
-	g.index[id] = uint32(g.n)
-	g.push(memoryEntry{seq: seq, id: id})
-	if seq > s.seq {
-		s.seq = seq
-	}
 }
 
 // push appends e to the list's entries.
@@ -448,35 +461,70 @@ func (g *memoryGroup) at(i int) *memoryEntry {
 	return &g.chunks[i/entryChunk][i%entryChunk]
 }
 
-// appendStrings stores a and b one after the other and says where; as bytes
-// too, so that compaction moves them without making strings of them.
-func appendStrings[T string | []byte](g *memoryGroup, a, b T) (chunk, off uint32) {
-	need := len(a) + len(b)
+// doc is the document of the registry's entry e.
+func (g *memoryGroup) doc(e *memoryEntry) []byte {
+	return g.data[e.chunk][e.off : e.off+e.size : e.off+e.size]
+}
+
+// appendDoc stores doc in the registry's chunks and says where.
+func (g *memoryGroup) appendDoc(doc []byte) (chunk, off uint32) {
 	last := len(g.data) - 1
-	if last < 0 || (len(g.data[last])+need > dataChunk && len(g.data[last]) > 0) {
+	if last < 0 || (len(g.data[last])+len(doc) > dataChunk && len(g.data[last]) > 0) {
 		var c []byte
 		if last >= 0 {
-			c = make([]byte, 0, max(dataChunk, need))
+			c = make([]byte, 0, max(dataChunk, len(doc)))
 		}
 		g.data = append(g.data, c)
 		last++
 	}
 	off = uint32(len(g.data[last]))
-	g.data[last] = append(append(g.data[last], a...), b...)
+	g.data[last] = append(g.data[last], doc...)
 	return uint32(last), off
 }
 
-// connectorLocked rebuilds connector id, which must be known.
-func (s *Memory) connectorLocked(id uuid.UUID) Member {
+// connectorLocked decodes connector id, which must be known.
+func (s *Memory) connectorLocked(id uuid.UUID) (Member, error) {
 	r := &s.connectors
 	e := r.at(int(r.index[id]))
-	data := r.data[e.chunk][e.off:]
-	return Member{
-		ID:          e.id,
-		ExternalIP:  string(data[:e.ipLen]),
-		MachineName: string(data[e.ipLen : e.ipLen+e.nameLen]),
-		Status:      s.statuses[e.status],
+	m := Member{ID: e.id}
+	if err := json.Unmarshal(r.doc(e), &m.Connector); err != nil {
+		return Member{}, fmt.Errorf("decoding connector %s: %w", id, err)
 	}
+	m.Connector.ID = nil
+	return m, nil
+}
+
+// Add implements Store.
+func (s *Memory) Add(ctx context.Context, app uuid.UUID, m Member) error {
+	_, err := s.do(ctx, Op{Kind: OpAdd, Group: app, Member: m})
+	return err
+}
+
+// Register implements Store.
+func (s *Memory) Register(ctx context.Context, m Member) error {
+	_, err := s.do(ctx, Op{Kind: OpRegister, Member: m})
+	return err
+}
+
+// AddReference implements Store.
+func (s *Memory) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
+	return s.do(ctx, Op{Kind: OpAddReference, Group: app, Member: Member{ID: id}})
+}
+
+// Remove implements Store.
+func (s *Memory) Remove(ctx context.Context, app, id uuid.UUID) error {
+	_, err := s.do(ctx, Op{Kind: OpRemove, Group: app, Member: Member{ID: id}})
+	return err
+}
+
+// Reset implements Store.
+func (s *Memory) Reset(ctx context.Context, app *uuid.UUID) error {
+	op := Op{Kind: OpReset, AllGroups: app == nil}
+	if app != nil {
+		op.Group = *app
+	}
+	_, err := s.do(ctx, op)
+	return err
 }
 
 // Get implements Store.
@@ -486,14 +534,10 @@ func (s *Memory) Get(ctx context.Context, app, id uuid.UUID) (Member, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	g := s.groups[app]
-	if g == nil {
+	if _, ok := s.seqLocked(app, id); !ok {
 		return Member{}, ErrMemberNotFound
 	}
-	if _, ok := g.index[id]; !ok {
-		return Member{}, ErrMemberNotFound
-	}
-	return s.connectorLocked(id), nil
+	return s.connectorLocked(id)
 }
 
 // Connector implements Store.
@@ -506,21 +550,7 @@ func (s *Memory) Connector(ctx context.Context, id uuid.UUID) (Member, error) {
 	if _, ok := s.connectors.index[id]; !ok {
 		return Member{}, ErrConnectorNotFound
 	}
-	return s.connectorLocked(id), nil
-}
-
-// Remove implements Store.
-func (s *Memory) Remove(ctx context.Context, app, id uuid.UUID) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.seqLocked(app, id); !ok {
-		return ErrMemberNotFound
-	}
-	s.deleteLocked(app, id)
-	return nil
+	return s.connectorLocked(id)
 }
 
 // seqLocked is the position of member id in the group of app.
@@ -541,6 +571,7 @@ func (s *Memory) deleteLocked(app, id uuid.UUID) {
 	g := s.groups[app]
 	i := g.index[id]
 	delete(g.index, id)
+	s.members--
 	if len(g.index) == 0 {
 		delete(s.groups, app) // an empty group is the same as no group
 		return
@@ -573,7 +604,7 @@ func (s *Memory) List(ctx context.Context, app uuid.UUID, after Cursor, limit in
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.pageLocked(s.groups[app], after, limit), nil
+	return s.pageLocked(s.groups[app], after, limit)
 }
 
 // Connectors implements Store.
@@ -583,13 +614,13 @@ func (s *Memory) Connectors(ctx context.Context, after Cursor, limit int) (Page,
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.pageLocked(&s.connectors, after, limit), nil
+	return s.pageLocked(&s.connectors, after, limit)
 }
 
 // pageLocked is up to limit connectors of g (nil: none) after the position after.
-func (s *Memory) pageLocked(g *memoryGroup, after Cursor, limit int) Page {
+func (s *Memory) pageLocked(g *memoryGroup, after Cursor, limit int) (Page, error) {
 	if g == nil || limit <= 0 {
-		return Page{}
+		return Page{}, nil
 	}
 	start := sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) })
 	page := Page{Members: make([]Member, 0, min(limit, len(g.index)))}
@@ -602,13 +633,18 @@ func (s *Memory) pageLocked(g *memoryGroup, after Cursor, limit int) Page {
 			page.More = true
 			break
 		}
-		page.Members = append(page.Members, s.connectorLocked(e.id))
+		m, err := s.connectorLocked(e.id)
+		if err != nil {
+			return Page{}, err
+		}
+		page.Members = append(page.Members, m)
 		page.Next = Cursor(e.seq)
 	}
-	return page
+	return page, nil
 }
 
-// MemberOf implements Store.
+// MemberOf implements Store. It looks at every group: a connector's groups
+// are not indexed.
 func (s *Memory) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error) {
 	if err := ctx.Err(); err != nil {
 		return GroupPage{}, err
@@ -646,27 +682,6 @@ func (s *Memory) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit
 	return page, nil
 }
 
-// Reset implements Store.
-func (s *Memory) Reset(ctx context.Context, app *uuid.UUID) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.resetLocked(app)
-	return nil
-}
-
-func (s *Memory) resetLocked(app *uuid.UUID) {
-	if app != nil {
-		delete(s.groups, *app)
-		return
-	}
-	clear(s.groups)
-	s.connectors = memoryGroup{index: make(map[uuid.UUID]uint32)}
-	s.garbage, s.live = 0, 0
-}
-
 // Applications implements Store.
 func (s *Memory) Applications(ctx context.Context) ([]Application, error) {
 	if err := ctx.Err(); err != nil {
@@ -692,48 +707,49 @@ func (s *Memory) Applications(ctx context.Context) ([]Application, error) {
 	return out, nil
 }
 
-// Members implements Store.
+// Members implements Store: a count kept as changes are applied.
 func (s *Memory) Members() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n := 0
-	for _, g := range s.groups {
-		n += len(g.index)
-	}
-	return n
+	return s.members
 }
 
-// Add is one add of AddAll: a connector with its properties or, with
-// Reference, a known connector by its id (Member.ID); with Register, the
-// connector is registered in no group (App is not used).
-type Add struct {
-	App       uuid.UUID
-	Member    Member
-	Reference bool
-	Register  bool
-}
-
-// AddAll makes the adds in order and returns how each went (nil,
+// AddAll makes the ops in order and returns how each went (nil,
 // ErrDuplicateMember, ErrConnectorNotFound, …). A Durable commits them many
 // to a transaction, as it does concurrent writes, rather than one fsync each;
 // any other store gets them one by one. It stops early only when ctx ends,
-// and then the adds not made have ctx's error.
-func AddAll(ctx context.Context, s Store, adds []Add) []error {
-	if d, ok := s.(*Durable); ok {
-		return d.addAll(ctx, adds)
+// and then the ops not made have ctx's error.
+func AddAll(ctx context.Context, s Store, ops []Op) []error {
+	switch s := s.(type) {
+	case *Durable:
+		return s.doAll(ctx, ops)
+	case *Memory:
+		errs := make([]error, len(ops))
+		for i, op := range ops {
+			_, errs[i] = s.do(ctx, op)
+		}
+		return errs
 	}
-	errs := make([]error, len(adds))
-	for i, a := range adds {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
 		if errs[i] = ctx.Err(); errs[i] != nil {
 			continue
 		}
-		switch {
-		case a.Register:
-			errs[i] = s.Register(ctx, a.Member)
-		case a.Reference:
-			_, errs[i] = s.AddReference(ctx, a.App, a.Member.ID)
-		default:
-			errs[i] = s.Add(ctx, a.App, a.Member)
+		switch op.Kind {
+		case OpRegister:
+			errs[i] = s.Register(ctx, op.Member)
+		case OpAddReference:
+			_, errs[i] = s.AddReference(ctx, op.Group, op.Member.ID)
+		case OpAdd:
+			errs[i] = s.Add(ctx, op.Group, op.Member)
+		case OpRemove:
+			errs[i] = s.Remove(ctx, op.Group, op.Member.ID)
+		case OpReset:
+			var group *uuid.UUID
+			if !op.AllGroups {
+				group = &op.Group
+			}
+			errs[i] = s.Reset(ctx, group)
 		}
 	}
 	return errs

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/server/store"
 )
 
@@ -42,7 +43,7 @@ func TestMemoryStoreCompaction(t *testing.T) {
 	app := uuid.New()
 	var all []uuid.UUID
 	for range 300 {
-		m := store.Member{ID: uuid.New(), ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}
+		m := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: "m", Status: "active"}}
 		if err := s.Add(ctx, app, m); err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +111,7 @@ func TestMemoryStoreAcrossChunks(t *testing.T) {
 		if i == 5000 {
 			name = strings.Repeat("huge", 20_000) // 80 kB: a chunk of its own
 		}
-		m := store.Member{ID: uuid.New(), ExternalIP: fmt.Sprintf("192.0.2.%d", i%256), MachineName: name, Status: "active"}
+		m := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: fmt.Sprintf("192.0.2.%d", i%256), MachineName: name, Status: "active"}}
 		if i%2 == 0 {
 			m.Status = "inactive"
 		}

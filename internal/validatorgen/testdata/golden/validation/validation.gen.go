@@ -310,6 +310,17 @@ func decodeBook(d *reqcheck.Decoder, o *generated.Book) {
 	}
 }
 
+// DecodeBook reads doc as a Book, checking it against #/components/schemas/book: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeBook(doc []byte, vs *reqcheck.Violations) *generated.Book {
+	o := new(generated.Book)
+	d := reqcheck.NewDecoder(doc, vs)
+	decodeBook(d, o)
+	if !d.Finish() {
+		return nil
+	}
+	return o
+}
+
 // decodeLoanReference reads a LoanReference, checking it against #/components/schemas/loanReference.
 func decodeLoanReference(d *reqcheck.Decoder, o *generated.LoanReference) {
 	if !d.Object() {
@@ -333,6 +344,17 @@ func decodeLoanReference(d *reqcheck.Decoder, o *generated.LoanReference) {
 	if seen&(1<<0) == 0 {
 		d.Missing("@odata.id")
 	}
+}
+
+// DecodeLoanReference reads doc as a LoanReference, checking it against #/components/schemas/loanReference: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeLoanReference(doc []byte, vs *reqcheck.Violations) *generated.LoanReference {
+	o := new(generated.LoanReference)
+	d := reqcheck.NewDecoder(doc, vs)
+	decodeLoanReference(d, o)
+	if !d.Finish() {
+		return nil
+	}
+	return o
 }
 
 // decodeReview reads a Review, checking it against #/components/schemas/review.
@@ -359,6 +381,17 @@ func decodeReview(d *reqcheck.Decoder, o *generated.Review) {
 			d.Skip()
 		}
 	}
+}
+
+// DecodeReview reads doc as a Review, checking it against #/components/schemas/review: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeReview(doc []byte, vs *reqcheck.Violations) *generated.Review {
+	o := new(generated.Review)
+	d := reqcheck.NewDecoder(doc, vs)
+	decodeReview(d, o)
+	if !d.Finish() {
+		return nil
+	}
+	return o
 }
 
 var tracePattern = regexp.MustCompile("^[a-z]+$")
