@@ -1,10 +1,15 @@
 package openapi_test
 
 import (
+	"bufio"
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,9 +58,39 @@ func run(t *testing.T, dir string, name string, args ...string) (string, error) 
 	return out.String(), err
 }
 
-// degradedTest is a test a maintainer might write after the edit; it uses
-// the new constant, so it also shows the client's models followed.
-const degradedTest = `package server_test
+// statusEdit is README's Workflow 1 edit, read from the spec as it is now:
+// the line that lists connectorStatus's values, that line with one more
+// value the spec does not list yet ("degraded", unless it is there already),
+// that value, and every value after the edit as the messages list them.
+func statusEdit(t *testing.T, spec string) (line, edited, value, all string) {
+	t.Helper()
+	m := statusEnumLine.FindStringSubmatch(spec)
+	if m == nil {
+		t.Fatal("the spec has no connectorStatus with an enum line: update the test")
+	}
+	values := strings.Split(m[2], ", ")
+	for _, candidate := range []string{"degraded", "draining", "retired"} {
+		if !slices.Contains(values, candidate) {
+			value = candidate
+			break
+		}
+	}
+	values = append(values, value)
+	return m[1], strings.Replace(m[1], m[2], strings.Join(values, ", "), 1), value, strings.Join(values, ", ")
+}
+
+var statusEnumLine = regexp.MustCompile(`(?m)^    connectorStatus:\n(?:      .*\n)*?(      enum: \[([^\]]*)\])`)
+
+// locationProperty is the other edit Workflow 1 names: an optional property
+// added to the connector, with a rule.
+const (
+	locationAnchor   = "        status:\n          $ref: '#/components/schemas/connectorStatus'\n    newMember:"
+	locationProperty = "        location:\n          type: string\n          description: Where the connector runs.\n          maxLength: 64\n" + locationAnchor
+)
+
+// statusTest is a test a maintainer might write after the status edit; it
+// uses the new constant, so it also shows the client's models followed.
+const statusTest = `package server_test
 
 import (
 	"net/http"
@@ -67,12 +102,12 @@ import (
 	"github.com/connector-group/members-api/server"
 )
 
-func TestDegradedFollows(t *testing.T) {
+func TestNewStatusFollows(t *testing.T) {
 	h, err := server.New(server.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := ` + "`" + `{"externalIp":"203.0.113.7","machineName":"m","status":"` + "`" + ` + string(generated.ConnectorStatusDegraded) + ` + "`" + `"}` + "`" + `
+	body := ` + "`" + `{"externalIp":"203.0.113.7","machineName":"m","status":"` + "`" + ` + string(generated.ConnectorStatusNEW) + ` + "`" + `"}` + "`" + `
 	req := httptest.NewRequest(http.MethodPost, "/applications/0f8fad5b-d9cb-469f-a165-70867728950e/connectorGroup/members/$ref", strings.NewReader(body))
 	req.Host = "127.0.0.1:8080" // httptest's example.com is no host the mock answers
 	req.Header.Set("Authorization", "Bearer t")
@@ -80,29 +115,203 @@ func TestDegradedFollows(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNoContent {
-		t.Fatalf("status degraded: %d %s", rec.Code, rec.Body)
+		t.Fatalf("status NEW: %d %s", rec.Code, rec.Body)
 	}
 }
 `
 
-// TestRegenerateWorkflow is README's Workflow 1 as a maintainer runs it: add
-// degraded to connectorStatus, regenerate, and the server's validator, the
-// client's models and the CLI's help follow with no other edit.
+// locationTest reads the member through the client of the edited copy,
+// from the mock the outer test runs: Location is a field of client.Member.
+const locationTest = `package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/connector-group/members-api/client"
+)
+
+func TestLocationThroughClient(t *testing.T) {
+	c, err := client.New(os.Getenv("WORKFLOW_MOCK"), client.WithToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.GetMember(context.Background(), uuid.MustParse(os.Getenv("WORKFLOW_APP")), uuid.MustParse(os.Getenv("WORKFLOW_ID")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Location == nil || *m.Location != "Amsterdam" {
+		t.Fatalf("client.Member.Location = %v, want Amsterdam", m.Location)
+	}
+	out, _ := json.Marshal(m)
+	t.Logf("client: %s", out)
+}
+`
+
+// TestRegenerateWorkflow is README's Workflow 1 as a maintainer runs it, with
+// both edits the README names: a status added to connectorStatus, and an
+// optional location added to the connector. After make generate, with no
+// other edit, the server's validator, the client's models and the CLI's help
+// follow the status, and location is stored, served, kept across a restart
+// with --state, and returned by the client and the CLI.
 func TestRegenerateWorkflow(t *testing.T) {
 	dir := module(t)
-	editSpec(t, dir, "enum: [active, inactive]", "enum: [active, inactive, degraded]")
+	spec, err := os.ReadFile(filepath.Join(dir, "openapi", "connector.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, edited, value, all := statusEdit(t, string(spec))
+	editSpec(t, dir, line, edited)
+	editSpec(t, dir, locationAnchor, locationProperty)
 	if out, err := run(t, dir, "go", "generate", "./generated/..."); err != nil {
 		t.Fatalf("go generate: %v\n%s", err, out)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "server", "degraded_test.go"), []byte(degradedTest), 0o644); err != nil {
+	constant := strings.ToUpper(value[:1]) + value[1:]
+	if err := os.WriteFile(filepath.Join(dir, "server", "newstatus_test.go"), []byte(strings.ReplaceAll(statusTest, "NEW", constant)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := run(t, dir, "go", "test", "-count=1", "-run", "TestDegradedFollows|TestErrorTable", "./server"); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "client", "location_test.go"), []byte(locationTest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if out, err := run(t, dir, "go", "build", "-o", bin, "./cmd/connector-mock", "./cmd/connectorctl"); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if out, err := run(t, dir, "go", "test", "-count=1", "-run", "TestNewStatusFollows|TestErrorTable", "./server"); err != nil {
 		t.Fatalf("the server after the edit: %v\n%s", err, out)
 	}
-	out, err := run(t, dir, "go", "run", "./cmd/connectorctl", "add", "--help")
-	if !strings.Contains(out, "active, inactive, degraded") {
-		t.Errorf("connectorctl add --help does not list degraded (%v):\n%s", err, out)
+	out, err := run(t, dir, filepath.Join(bin, "connectorctl"), "add", "--help")
+	if !strings.Contains(out, all) {
+		t.Errorf("connectorctl add --help does not list %s (%v):\n%s", all, err, out)
+	}
+
+	state := filepath.Join(t.TempDir(), "state.db")
+	mock := startBinary(t, filepath.Join(bin, "connector-mock"), "--state", state)
+	app, id := "0f8fad5b-d9cb-469f-a165-70867728950e", "614dea0b-da06-4b3d-a0a0-30b23864dde5"
+	body := `{"id":"` + id + `","externalIp":"203.0.113.9","machineName":"eu-01","status":"` + value + `","location":"Amsterdam"}`
+	status, got := call(t, http.MethodPost, mock.base+"/applications/"+app+"/connectorGroup/members/$ref", body)
+	if status != http.StatusCreated || !strings.Contains(got, `"location":"Amsterdam"`) {
+		t.Fatalf("add with location: %d %s", status, got)
+	}
+	t.Logf("add (201): %s", got)
+	long := strings.Replace(body, "Amsterdam", strings.Repeat("x", 70), 1)
+	long = strings.Replace(long, id, "7c9e6679-7425-40de-944b-e07fc1f90ae7", 1)
+	if status, got := call(t, http.MethodPost, mock.base+"/applications/"+app+"/connectorGroup/members/$ref", long); status != http.StatusBadRequest || !strings.Contains(got, `"target":"/location"`) {
+		t.Errorf("a 70-character location: %d %s", status, got)
+	}
+	member := "/applications/" + app + "/connectorGroup/members/" + id
+	for _, url := range []string{mock.base + member, mock.base + "/applications/" + app + "/connectorGroup/members"} {
+		if status, got := call(t, http.MethodGet, url, ""); status != http.StatusOK || !strings.Contains(got, `"location":"Amsterdam"`) {
+			t.Errorf("GET %s: %d %s", url, status, got)
+		}
+	}
+	mock.stop(t)
+
+	mock = startBinary(t, filepath.Join(bin, "connector-mock"), "--state", state)
+	defer mock.stop(t)
+	status, got = call(t, http.MethodGet, mock.base+member, "")
+	if status != http.StatusOK || !strings.Contains(got, `"location":"Amsterdam"`) {
+		t.Fatalf("after a restart with --state: %d %s", status, got)
+	}
+	t.Logf("get after the restart: %s", got)
+	out, err = run(t, dir, filepath.Join(bin, "connectorctl"), "--server", mock.base, "--token", "t", "-o", "json", "get", "--app", app, "--id", id)
+	if err != nil || !strings.Contains(out, `"location": "Amsterdam"`) {
+		t.Errorf("connectorctl get -o json: %v\n%s", err, out)
+	}
+	t.Logf("connectorctl get -o json:\n%s", out)
+	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", "TestLocationThroughClient", "./client")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "WORKFLOW_MOCK="+mock.base, "WORKFLOW_APP="+app, "WORKFLOW_ID="+id)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("the client after the edit: %v\n%s", err, out)
+	} else if _, log, ok := strings.Cut(string(out), "client: "); ok {
+		log, _, _ = strings.Cut(log, "\n")
+		t.Logf("client: %s", log)
+	}
+}
+
+// call sends an API request with a token and, for a body, its Content-Type
+// and Prefer: return=representation, and returns the status and the body.
+func call(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer t")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Prefer", "return=representation")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// binaryProcess is a connector-mock built from the copy, running.
+type binaryProcess struct {
+	cmd    *exec.Cmd
+	base   string
+	exited chan error
+	log    *bytes.Buffer
+}
+
+// startBinary starts the mock at path on a port of its choosing and waits
+// for the line that says where it listens.
+func startBinary(t *testing.T, path string, args ...string) *binaryProcess {
+	t.Helper()
+	cmd := exec.Command(path, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &binaryProcess{cmd: cmd, exited: make(chan error, 1), log: &bytes.Buffer{}}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		p.exited <- cmd.Wait()
+	}()
+	select {
+	case p.base = <-found:
+	case err := <-p.exited:
+		t.Fatalf("connector-mock exited before listening: %v", err)
+	}
+	return p
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(http://[0-9.:]+)`)
+
+// stop ends the mock as Ctrl-C does and waits for it to exit.
+func (p *binaryProcess) stop(t *testing.T) {
+	t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-p.exited; err != nil {
+		t.Errorf("connector-mock stopped with %v", err)
 	}
 }
 

@@ -338,7 +338,7 @@ func TestSeedFile(t *testing.T) {
 	}
 	for _, tc := range []struct{ content, want string }{
 		{`applications: [{id: ` + app + `, members: [{externalIp: 1.2.3.4, machineName: m, status: busy}]}]`,
-			`applications[0] (` + app + `) members[0]: /status: value "busy" is not one of active, inactive`},
+			`applications[0] (` + app + `) members[0]: /status: value "busy" is not one of ` + statusNames},
 		{`applications: [{id: ` + app + `, members: [{machineName: m, status: active}, {externalIp: 1.2.3.4, machineName: m, status: active, colour: red}]}]`,
 			`members[0]: /externalIp: property "externalIp" is required`},
 		{`applications: [{id: nope, members: []}]`, `applications[0]: id "nope" is not a GUID`},
