@@ -62,20 +62,26 @@ endif
 	cd examples/registration && $(GO) test $(RACE) -count=1 ./...
 	cd examples/graphsdk && $(GO) test $(RACE) -count=1 ./...
 
-## fuzz: each fuzz target for FUZZTIME (default 60s): make fuzz FUZZTIME=10m
+## fuzz: each fuzz target for FUZZTIME (default 60s): make fuzz FUZZTIME=10m; then the store's model-based
+## test (random ops, clean restarts and kill -9 of a child process) at MODEL_SEQUENCES sequences (make test runs 12)
 ## (a new input is minimised for at most 10s, so a run spends its time fuzzing)
+MODEL_SEQUENCES ?= 500
 fuzz:
 	@for entry in $(FUZZ_TARGETS); do \
 		pkg=$${entry%%:*}; target=$${entry#*:}; \
 		echo "== $$target in $$pkg ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10s $$pkg || exit 1; \
 	done
+	@if [ "$(MODEL_SEQUENCES)" != 0 ]; then \
+		echo "== TestAcknowledgedChangesSurvive in ./server/store ($(MODEL_SEQUENCES) sequences)"; \
+		$(GO) test -count=1 -v -run='^TestAcknowledgedChangesSurvive$$' ./server/store -model.sequences=$(MODEL_SEQUENCES) || exit 1; \
+	fi
 
 ## fuzz-smoke: each fuzz target briefly, as CI runs it: 500 inputs after its corpus. A count rather than a
 ## duration, because a duration also bounds the replay of the corpus cached from earlier runs, and a target
 ## whose cached corpus takes longer than that fails with "context deadline exceeded" before fuzzing at all.
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=500x
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=500x MODEL_SEQUENCES=0
 
 ## bench: the mock against a bare Echo baseline over loopback, interleaved, with ratios (under 2 minutes)
 bench: bench-bin

@@ -78,6 +78,8 @@ type Durable struct {
 
 	broken    chan struct{} // closed when the file failed under the committer
 	brokenErr error         // why, set before broken is closed
+
+	commitHook func(stage string) // tests: called as a commit has "decided" a batch and has "written" it
 }
 
 // durableWrite is an op handed to the committer, and its outcome.
@@ -679,14 +681,23 @@ func (s *Durable) commit(batch []*durableWrite) {
 		}
 	}
 	s.mem.mu.Unlock()
+	s.hook("decided")
 	if len(changes) > 0 {
 		if err := s.db.Update(func(tx *bolt.Tx) error { return persist(tx, changes) }); err != nil {
 			s.breakWith(batch, "cannot be written", err)
 			return
 		}
 	}
+	s.hook("written")
 	for _, w := range batch {
 		w.result <- w.err
+	}
+}
+
+// hook tells a test's commit hook that a commit reached stage.
+func (s *Durable) hook(stage string) {
+	if s.commitHook != nil {
+		s.commitHook(stage)
 	}
 }
 
