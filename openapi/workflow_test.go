@@ -81,12 +81,25 @@ func statusEdit(t *testing.T, spec string) (line, edited, value, all string) {
 
 var statusEnumLine = regexp.MustCompile(`(?m)^    connectorStatus:\n(?:      .*\n)*?(      enum: \[([^\]]*)\])`)
 
-// locationProperty is the other edit Workflow 1 names: an optional property
-// added to the connector, with a rule.
-const (
-	locationAnchor   = "        status:\n          $ref: '#/components/schemas/connectorStatus'\n    newMember:"
-	locationProperty = "        location:\n          type: string\n          description: Where the connector runs.\n          maxLength: 64\n" + locationAnchor
-)
+// propertyEdit is the other edit Workflow 1 names: an optional property
+// added to the connector, with a rule. It is location, unless the spec's
+// connector has one already (a maintainer who made the README's edit and
+// runs make test): then another name.
+func propertyEdit(t *testing.T, spec string) (anchor, edited, name string) {
+	t.Helper()
+	anchor = "        status:\n          $ref: '#/components/schemas/connectorStatus'\n    newMember:"
+	start, end := strings.Index(spec, "\n    connector:\n"), strings.Index(spec, anchor)
+	if start < 0 || end < start {
+		t.Fatal("the spec's connector no longer ends with status before newMember: update the test")
+	}
+	for _, candidate := range []string{"location", "site", "rack"} {
+		if !strings.Contains(spec[start:end], "\n        "+candidate+":\n") {
+			name = candidate
+			break
+		}
+	}
+	return anchor, "        " + name + ":\n          type: string\n          description: Where the connector runs.\n          maxLength: 64\n" + anchor, name
+}
 
 // statusTest is a test a maintainer might write after the status edit; it
 // uses the new constant, so it also shows the client's models followed.
@@ -166,7 +179,9 @@ func TestRegenerateWorkflow(t *testing.T) {
 	}
 	line, edited, value, all := statusEdit(t, string(spec))
 	editSpec(t, dir, line, edited)
-	editSpec(t, dir, locationAnchor, locationProperty)
+	anchor, withProperty, property := propertyEdit(t, string(spec))
+	editSpec(t, dir, anchor, withProperty)
+	field := strings.ToUpper(property[:1]) + property[1:]
 	if out, err := run(t, dir, "go", "generate", "./generated/..."); err != nil {
 		t.Fatalf("go generate: %v\n%s", err, out)
 	}
@@ -174,7 +189,7 @@ func TestRegenerateWorkflow(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "server", "newstatus_test.go"), []byte(strings.ReplaceAll(statusTest, "NEW", constant)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "client", "location_test.go"), []byte(locationTest), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "client", "location_test.go"), []byte(strings.ReplaceAll(strings.ReplaceAll(locationTest, "Location", field), "location", property)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
@@ -192,20 +207,21 @@ func TestRegenerateWorkflow(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.db")
 	mock := startBinary(t, filepath.Join(bin, "connector-mock"), "--state", state)
 	app, id := "0f8fad5b-d9cb-469f-a165-70867728950e", "614dea0b-da06-4b3d-a0a0-30b23864dde5"
-	body := `{"id":"` + id + `","externalIp":"203.0.113.9","machineName":"eu-01","status":"` + value + `","location":"Amsterdam"}`
+	body := `{"id":"` + id + `","externalIp":"203.0.113.9","machineName":"eu-01","status":"` + value + `","` + property + `":"Amsterdam"}`
+	stored := `"` + property + `":"Amsterdam"`
 	status, got := call(t, http.MethodPost, mock.base+"/applications/"+app+"/connectorGroup/members/$ref", body)
-	if status != http.StatusCreated || !strings.Contains(got, `"location":"Amsterdam"`) {
+	if status != http.StatusCreated || !strings.Contains(got, stored) {
 		t.Fatalf("add with location: %d %s", status, got)
 	}
 	t.Logf("add (201): %s", got)
 	long := strings.Replace(body, "Amsterdam", strings.Repeat("x", 70), 1)
 	long = strings.Replace(long, id, "7c9e6679-7425-40de-944b-e07fc1f90ae7", 1)
-	if status, got := call(t, http.MethodPost, mock.base+"/applications/"+app+"/connectorGroup/members/$ref", long); status != http.StatusBadRequest || !strings.Contains(got, `"target":"/location"`) {
+	if status, got := call(t, http.MethodPost, mock.base+"/applications/"+app+"/connectorGroup/members/$ref", long); status != http.StatusBadRequest || !strings.Contains(got, `"target":"/`+property+`"`) {
 		t.Errorf("a 70-character location: %d %s", status, got)
 	}
 	member := "/applications/" + app + "/connectorGroup/members/" + id
 	for _, url := range []string{mock.base + member, mock.base + "/applications/" + app + "/connectorGroup/members"} {
-		if status, got := call(t, http.MethodGet, url, ""); status != http.StatusOK || !strings.Contains(got, `"location":"Amsterdam"`) {
+		if status, got := call(t, http.MethodGet, url, ""); status != http.StatusOK || !strings.Contains(got, stored) {
 			t.Errorf("GET %s: %d %s", url, status, got)
 		}
 	}
@@ -214,16 +230,16 @@ func TestRegenerateWorkflow(t *testing.T) {
 	mock = startBinary(t, filepath.Join(bin, "connector-mock"), "--state", state)
 	defer mock.stop(t)
 	status, got = call(t, http.MethodGet, mock.base+member, "")
-	if status != http.StatusOK || !strings.Contains(got, `"location":"Amsterdam"`) {
+	if status != http.StatusOK || !strings.Contains(got, stored) {
 		t.Fatalf("after a restart with --state: %d %s", status, got)
 	}
 	t.Logf("get after the restart: %s", got)
 	out, err = run(t, dir, filepath.Join(bin, "connectorctl"), "--server", mock.base, "--token", "t", "-o", "json", "get", "--app", app, "--id", id)
-	if err != nil || !strings.Contains(out, `"location": "Amsterdam"`) {
+	if err != nil || !strings.Contains(out, `"`+property+`": "Amsterdam"`) {
 		t.Errorf("connectorctl get -o json: %v\n%s", err, out)
 	}
 	t.Logf("connectorctl get -o json:\n%s", out)
-	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", "TestLocationThroughClient", "./client")
+	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", "Test"+field+"ThroughClient", "./client")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "WORKFLOW_MOCK="+mock.base, "WORKFLOW_APP="+app, "WORKFLOW_ID="+id)
 	if out, err := cmd.CombinedOutput(); err != nil {
