@@ -104,6 +104,8 @@ type Client struct {
 	timeout time.Duration
 	retries int
 	observe func(Attempt)
+	now     func() time.Time                                 // the clock Retry-After and deadlines are read with
+	sleep   func(ctx context.Context, d time.Duration) error // waits d before a retry, or until ctx ends
 }
 
 // Attempt is one attempt of a call, as WithAttemptObserver reports it.
@@ -212,7 +214,7 @@ func New(server string, opts ...Option) (*Client, error) {
 	// https://graph.microsoft.com/v1.0) would be dropped.
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/"
 	u.RawPath = ""
-	c := &Client{server: u, agent: DefaultUserAgent(), timeout: DefaultTimeout, retries: DefaultRetries}
+	c := &Client{server: u, agent: DefaultUserAgent(), timeout: DefaultTimeout, retries: DefaultRetries, now: time.Now, sleep: sleep}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err

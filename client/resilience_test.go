@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,37 @@ func newScripted(t *testing.T, opts []client.Option, steps ...func(http.Response
 	return c, s
 }
 
+// waits is a clock for the client that records the waits before retries
+// instead of spending them: its time moves by each wait.
+type waits struct {
+	mu  sync.Mutex
+	at  time.Time
+	got []time.Duration
+}
+
+func newWaits() *waits { return &waits{at: time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)} }
+
+func (w *waits) option() client.Option { return client.WithClock(w.now, w.sleep) }
+
+func (w *waits) now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.at
+}
+
+func (w *waits) sleep(ctx context.Context, d time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.got, w.at = append(w.got, d), w.at.Add(d)
+	return ctx.Err()
+}
+
+func (w *waits) list() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.got)
+}
+
 func TestHangingServerEndsAtTheTimeout(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
@@ -98,17 +130,16 @@ func TestHangingServerEndsAtTheTimeout(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	c, s := newScripted(t, nil, envelope(429, "TooManyRequests", "1"), okMember)
+	w := newWaits()
+	c, s := newScripted(t, []client.Option{w.option()}, envelope(429, "TooManyRequests", "1"), okMember)
 	var info client.Response
-	start := time.Now()
 	m, err := c.GetMember(context.Background(), uuid.New(), uuid.New(), client.Inspect(&info))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waited := time.Since(start)
 	reqs := s.got()
-	if len(reqs) != 2 || waited < time.Second {
-		t.Fatalf("%d attempts after %v, want 2 and at least the 1 s Retry-After", len(reqs), waited)
+	if waited := w.list(); len(reqs) != 2 || !slices.Equal(waited, []time.Duration{time.Second}) {
+		t.Fatalf("%d attempts after waits of %v, want 2 after the 1 s Retry-After", len(reqs), waited)
 	}
 	if got := reqs[1].Header.Get("Retry-Attempt"); got != "1" || reqs[0].Header.Get("Retry-Attempt") != "" {
 		t.Errorf("Retry-Attempt %q on the retry (and %q on the first)", got, reqs[0].Header.Get("Retry-Attempt"))
@@ -124,18 +155,19 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 func TestRetryAfterForms(t *testing.T) {
 	for _, tc := range []struct {
 		header string
-		min    time.Duration
+		want   time.Duration
 	}{
 		{"0.4", 400 * time.Millisecond},
-		{time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat), 1500 * time.Millisecond}, // to the second
+		{"2", 2 * time.Second},
+		{newWaits().now().Add(3 * time.Second).Format(http.TimeFormat), 3 * time.Second},
 	} {
-		c, _ := newScripted(t, nil, envelope(503, "ServiceUnavailable", tc.header), okMember)
-		start := time.Now()
+		w := newWaits()
+		c, _ := newScripted(t, []client.Option{w.option()}, envelope(503, "ServiceUnavailable", tc.header), okMember)
 		if _, err := c.GetMember(context.Background(), uuid.New(), uuid.New()); err != nil {
 			t.Fatal(err)
 		}
-		if waited := time.Since(start); waited < tc.min || waited > 10*time.Second {
-			t.Errorf("Retry-After %q: waited %v", tc.header, waited)
+		if waited := w.list(); !slices.Equal(waited, []time.Duration{tc.want}) {
+			t.Errorf("Retry-After %q: waited %v, want %v", tc.header, waited, tc.want)
 		}
 	}
 }
@@ -326,17 +358,17 @@ func TestConnectionRefusedIsRetried(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	c, err := client.New("http://"+addr, client.WithRetries(2))
+	w := newWaits()
+	c, err := client.New("http://"+addr, client.WithRetries(2), w.option())
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	_, err = c.GetMember(context.Background(), uuid.New(), uuid.New())
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("err = %v", err)
 	}
-	if took := time.Since(start); took < 200*time.Millisecond {
-		t.Errorf("gave up after %v: the two retries did not wait", took)
+	if waited := w.list(); len(waited) != 2 || waited[0] <= 0 || waited[1] <= 0 {
+		t.Errorf("waits before the two retries: %v", waited)
 	}
 }
 
@@ -359,7 +391,9 @@ func TestAddsAgainstAFaultyMock(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// A token of its own: a 429 throttles the token's next second.
-			c, err := client.New(srv.URL, client.WithToken(fmt.Sprint("worker-", w)), client.WithRetries(10))
+			// Its waits before retries are recorded, not spent: drawn
+			// faults do not depend on when a request comes.
+			c, err := client.New(srv.URL, client.WithToken(fmt.Sprint("worker-", w)), client.WithRetries(10), newWaits().option())
 			if err != nil {
 				t.Error(err)
 				return

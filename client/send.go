@@ -43,7 +43,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, cs *call) (*reply,
 		}
 		rep, err := c.attempt(ctx, req, cs, clientRequestID, attempt)
 		delay, retry := c.retryDelay(ctx, rep, err, attempt)
-		if deadline, ok := ctx.Deadline(); retry && ok && time.Until(deadline) < delay {
+		if deadline, ok := ctx.Deadline(); retry && ok && deadline.Sub(c.now()) < delay {
 			retry = false // the wait would outlast the call: give the caller what there is now
 		}
 		if c.observe != nil {
@@ -66,13 +66,21 @@ func (c *Client) send(ctx context.Context, req *http.Request, cs *call) (*reply,
 			}
 			return rep, nil
 		}
-		timer := time.NewTimer(delay)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("client: %s %s: waiting to retry: %w", req.Method, req.URL.Redacted(), ctx.Err())
+		if err := c.sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("client: %s %s: waiting to retry: %w", req.Method, req.URL.Redacted(), err)
 		}
+	}
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -86,7 +94,7 @@ func (c *Client) retryDelay(ctx context.Context, rep *reply, err error, n int) (
 	case !retryable(rep.status):
 		return 0, false
 	}
-	if d := retryAfter(rep.header, time.Now()); d >= 0 {
+	if d := retryAfter(rep.header, c.now()); d >= 0 {
 		return d, true
 	}
 	return backoff(n), true

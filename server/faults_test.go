@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/uuid"
@@ -190,44 +191,47 @@ func TestSeededFaultsRepeat(t *testing.T) {
 // the RateLimit headers on each, 429 past it; and a retry before the 429's
 // Retry-After has passed is throttled again, even in the next window.
 func TestRateLimit(t *testing.T) {
-	h := newHarness(t, server.Config{Faults: faults.Settings{RateLimit: faults.RateLimit{Requests: 5, Window: 1500 * time.Millisecond}}})
-	get := func(token string) result {
-		return h.do(http.MethodGet, listPath(testApp), http.Header{"Authorization": {"Bearer " + token}}, nil)
-	}
-	start := time.Now()
-	for i := range 5 {
+	// On synctest's clock: the waits for the window and Retry-After pass at once.
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, server.Config{Faults: faults.Settings{RateLimit: faults.RateLimit{Requests: 5, Window: 1500 * time.Millisecond}}})
+		get := func(token string) result {
+			return h.do(http.MethodGet, listPath(testApp), http.Header{"Authorization": {"Bearer " + token}}, nil)
+		}
+		start := time.Now()
+		for i := range 5 {
+			res := get("a")
+			if res.status != http.StatusOK {
+				t.Fatalf("request %d of 5: %d", i+1, res.status)
+			}
+			if got := res.header.Get("RateLimit-Limit"); got != "5" {
+				t.Errorf("RateLimit-Limit %q", got)
+			}
+			if got := res.header.Get("RateLimit-Remaining"); got != strconv.Itoa(4-i) {
+				t.Errorf("request %d: RateLimit-Remaining %q, want %d", i+1, got, 4-i)
+			}
+			if got := res.header.Get("RateLimit-Reset"); got != "2" && got != "1" {
+				t.Errorf("RateLimit-Reset %q", got)
+			}
+		}
 		res := get("a")
-		if res.status != http.StatusOK {
-			t.Fatalf("request %d of 5: %d", i+1, res.status)
+		assertError(t, res, 429, "TooManyRequests", "")
+		retryAfter, _ := strconv.Atoi(res.header.Get("Retry-After"))
+		if retryAfter < 1 || retryAfter > 2 || res.header.Get("RateLimit-Remaining") != "0" {
+			t.Errorf("the 6th: Retry-After %q, RateLimit-Remaining %q", res.header.Get("Retry-After"), res.header.Get("RateLimit-Remaining"))
 		}
-		if got := res.header.Get("RateLimit-Limit"); got != "5" {
-			t.Errorf("RateLimit-Limit %q", got)
+		if res := get("b"); res.status != http.StatusOK {
+			t.Errorf("another token was throttled: %d", res.status)
 		}
-		if got := res.header.Get("RateLimit-Remaining"); got != strconv.Itoa(4-i) {
-			t.Errorf("request %d: RateLimit-Remaining %q, want %d", i+1, got, 4-i)
+		// The window is over after 1.5 s, but the 429 said to wait until 2 s.
+		time.Sleep(time.Until(start.Add(1600 * time.Millisecond)))
+		if res := get("a"); res.status != http.StatusTooManyRequests && time.Since(start) < 2*time.Second {
+			t.Errorf("a retry before Retry-After passed: %d, want 429", res.status)
 		}
-		if got := res.header.Get("RateLimit-Reset"); got != "2" && got != "1" {
-			t.Errorf("RateLimit-Reset %q", got)
+		time.Sleep(time.Until(start.Add(time.Duration(retryAfter)*time.Second + 100*time.Millisecond)))
+		if res := get("a"); res.status != http.StatusOK {
+			t.Errorf("after Retry-After: %d", res.status)
 		}
-	}
-	res := get("a")
-	assertError(t, res, 429, "TooManyRequests", "")
-	retryAfter, _ := strconv.Atoi(res.header.Get("Retry-After"))
-	if retryAfter < 1 || retryAfter > 2 || res.header.Get("RateLimit-Remaining") != "0" {
-		t.Errorf("the 6th: Retry-After %q, RateLimit-Remaining %q", res.header.Get("Retry-After"), res.header.Get("RateLimit-Remaining"))
-	}
-	if res := get("b"); res.status != http.StatusOK {
-		t.Errorf("another token was throttled: %d", res.status)
-	}
-	// The window is over after 1.5 s, but the 429 said to wait until 2 s.
-	time.Sleep(time.Until(start.Add(1600 * time.Millisecond)))
-	if res := get("a"); res.status != http.StatusTooManyRequests && time.Since(start) < 2*time.Second {
-		t.Errorf("a retry before Retry-After passed: %d, want 429", res.status)
-	}
-	time.Sleep(time.Until(start.Add(time.Duration(retryAfter)*time.Second + 100*time.Millisecond)))
-	if res := get("a"); res.status != http.StatusOK {
-		t.Errorf("after Retry-After: %d", res.status)
-	}
+	})
 }
 
 // TestLatency: an add waits at least the latency; a client that goes away
