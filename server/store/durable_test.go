@@ -198,13 +198,17 @@ func TestCorruptPagesAreRefused(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.db")
 	s := openDurable(t, path)
+	var ops []store.Op // in batches, as a seed file is: a few fsyncs rather than 1,200
 	for g := range 4 {
 		app := uuid.NewSHA1(uuid.Nil, []byte{byte(g)})
 		for i := range 300 {
 			m := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.1", MachineName: fmt.Sprintf("machine-%04d", i), Status: "active"}}
-			if err := s.Add(ctx, app, m); err != nil {
-				t.Fatal(err)
-			}
+			ops = append(ops, store.Op{Kind: store.OpAdd, Group: app, Member: m})
+		}
+	}
+	for _, err := range store.AddAll(ctx, s, ops) {
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := s.Close(); err != nil {

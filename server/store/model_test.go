@@ -31,7 +31,7 @@ import (
 // what was acknowledged. make test runs a few sequences; make fuzz runs
 // -model.sequences=2000.
 var (
-	modelSequences = flag.Int("model.sequences", 12, "random sequences of the model-based test")
+	modelSequences = flag.Int("model.sequences", 0, "random sequences of the model-based test (0: 12, or 4 under -race)")
 	modelOps       = flag.Int("model.ops", 40, "ops in each sequence")
 	modelSeed      = flag.Uint64("model.seed", 0, "seed of the model-based test (0: from the clock)")
 )
@@ -366,8 +366,15 @@ func TestAcknowledgedChangesSurvive(t *testing.T) {
 		}
 		return w
 	}
+	sequences := *modelSequences
+	if sequences == 0 {
+		sequences = 12
+		if raceEnabled {
+			sequences = 4
+		}
+	}
 	var ops, restarts, kills, inFlight int
-	for sequence := range *modelSequences {
+	for sequence := range sequences {
 		path := filepath.Join(t.TempDir(), "state.db")
 		want := newModel()
 		c := startChild(t, path)
@@ -454,5 +461,5 @@ func TestAcknowledgedChangesSurvive(t *testing.T) {
 		c.close(t)
 	}
 	t.Logf("%d sequences, %d ops, %d clean restarts, %d kills (%d with a command in flight): every acknowledged change kept",
-		*modelSequences, ops, restarts, kills, inFlight)
+		sequences, ops, restarts, kills, inFlight)
 }
