@@ -30,6 +30,7 @@ func TestCheckGenerateCatchesDrift(t *testing.T) {
 	check := func() (string, error) {
 		cmd := exec.Command("bash", "scripts/check-generate.sh")
 		cmd.Dir = dir
+		cmd.Env = copyEnv()
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()

@@ -32,6 +32,13 @@ func module(t *testing.T) string {
 	return dir
 }
 
+// copyEnv is the environment of the go commands run in a copy: -trimpath,
+// so that what a copy compiles does not depend on where the copy is, and
+// the build cache serves what the copy did not change.
+func copyEnv() []string {
+	return append(os.Environ(), "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -trimpath"))
+}
+
 // editSpec replaces old with new in the copy's spec, failing if old is not there.
 func editSpec(t *testing.T, dir, old, new string) {
 	t.Helper()
@@ -52,6 +59,7 @@ func run(t *testing.T, dir string, name string, args ...string) (string, error) 
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
+	cmd.Env = copyEnv()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -241,7 +249,7 @@ func TestRegenerateWorkflow(t *testing.T) {
 	t.Logf("connectorctl get -o json:\n%s", out)
 	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", "Test"+field+"ThroughClient", "./client")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "WORKFLOW_MOCK="+mock.base, "WORKFLOW_APP="+app, "WORKFLOW_ID="+id)
+	cmd.Env = append(copyEnv(), "WORKFLOW_MOCK="+mock.base, "WORKFLOW_APP="+app, "WORKFLOW_ID="+id)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("the client after the edit: %v\n%s", err, out)
 	} else if _, log, ok := strings.Cut(string(out), "client: "); ok {

@@ -29,8 +29,8 @@ func TestConcurrentClients(t *testing.T) {
 
 func runConcurrentClients(t *testing.T, members store.Store) {
 	const (
-		workers = 32
-		opsEach = 60
+		workers = 16
+		opsEach = 40
 		stable  = 40
 	)
 	h := newHarness(t, server.Config{Store: members})
