@@ -41,6 +41,7 @@ func TestAnnouncedLengthCostsNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 2,000 connections to a process")
 	}
+	t.Parallel() // it mostly waits for the runtime to return memory
 	// With a memory limit the runtime returns freed memory to the system
 	// within seconds; without one its background scavenger takes some 25 s
 	// on an idle machine and longer on a busy one (measured), too slow and
