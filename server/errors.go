@@ -86,9 +86,10 @@ func notFound(message string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: generated.ErrorCodeRequestResourceNotFound, message: message}
 }
 
-// memberNotFound is the 404 for a member that does not exist. Its target,
-// connectorId, is what tells it from the 404 of an unknown route (no target):
-// a client can then tell "no such member" from "wrong base URL".
+// memberNotFound is the 404 for a member that does not exist, with the
+// service's message and connectorId as its target. (A path no route has is a
+// 400 naming the segment, as Graph answers it, so a client never mistakes a
+// wrong base URL for a missing member.)
 func memberNotFound(id fmt.Stringer) *apiError { return notFoundAt(id, "connectorId") }
 
 // notFoundAt is the service's 404 for the entity id, named at target.

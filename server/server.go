@@ -3,7 +3,7 @@
 // One request reads top to bottom:
 //
 //	normalizePath (paths.go)        %24ref spelled $ref, /beta and /v1.0 routed as the root
-//	Echo's router                   404, or 405 with Allow
+//	Echo's router                   no route: Graph's 400 naming the segment (segments.go); 405 with Allow
 //	withCommon (middleware.go)      request-id; panic recovery; renderError (errors.go) turns a failure
 //	                                into the envelope and returns the outcome; the access log, the
 //	                                metrics and the journal (server/journal) read call and outcome

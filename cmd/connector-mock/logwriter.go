@@ -16,10 +16,8 @@ const (
 
 // logWriter collects log lines in memory and a goroutine of its own writes
 // them out, every interval or sooner when a batch is full. A request that
-// logs only appends to a buffer: it never waits for a write system call
-// (measured under load: one write per request line, and later a full
-// bufio.Writer flushing inside a request, were a visible share of its cost).
-// Close writes out the rest.
+// logs only appends to a buffer: it never waits for a write system call,
+// neither its own line's nor a full buffer's flush. Close writes out the rest.
 type logWriter struct {
 	out io.Writer
 

@@ -108,7 +108,7 @@ func TestTheGraphSDKStack(t *testing.T) {
 		t.Fatalf("the adds as the mock saw them: %+v", adds[0])
 	}
 	t.Logf("add: 5 × POST %s → %d (Content-Encoding %s, SdkVersion %q)", adds[0].Path, adds[0].Status,
-		adds[0].Headers["Content-Encoding"], adds[0].Headers["Sdkversion"])
+		adds[0].Headers["Content-Encoding"], adds[0].Headers["SdkVersion"])
 
 	// List two a page, following @odata.nextLink with the SDK's PageIterator.
 	list := request(abstractions.GET, members, app, "")

@@ -55,9 +55,13 @@ func run(specPath, modelsPath, modelsImport, pkg, out, valuesOut string) error {
 	if err != nil {
 		return err
 	}
-	// The spec is named as the repository does (openapi/connector.yaml), not
-	// by the relative path go generate happened to run with.
-	specName := filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(specPath)), filepath.Base(specPath)))
+	// The spec is named as the repository does (openapi/connector.yaml,
+	// generated/admin/admin.bundled.yaml), not by the relative path go
+	// generate happened to run with.
+	specName, err := moduleRelative(specPath)
+	if err != nil {
+		return err
+	}
 	generated, err := generate(doc, models, modelsImport, pkg, specName)
 	if err != nil {
 		return err
@@ -97,4 +101,22 @@ func (e *unsupportedError) Error() string {
 		msg += " (" + e.detail + ")"
 	}
 	return msg
+}
+
+// moduleRelative is path relative to the root of the module it is in (the
+// nearest directory above it with a go.mod), with forward slashes.
+func moduleRelative(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			rel, err := filepath.Rel(dir, abs)
+			return filepath.ToSlash(rel), err
+		}
+		if filepath.Dir(dir) == dir {
+			return filepath.ToSlash(filepath.Base(abs)), nil
+		}
+	}
 }

@@ -17,7 +17,7 @@ func request(i int, app string, status int) *Request {
 		Path: "/applications/" + app + "/connectorGroup/members/$ref",
 		Header: http.Header{
 			"Client-Request-Id": {"cid"}, "User-Agent": {"test/1"}, "Prefer": {"return=minimal"},
-			"Authorization": {"Bearer secret"},
+			"Authorization": {"Bearer secret"}, http.CanonicalHeaderKey("SdkVersion"): {"graph-go/1.4.0"},
 		},
 		Operation: "addConnectorGroupMember", ApplicationID: app, Status: status,
 		Violations: []reqcheck.Violation{{Target: "/status", Message: "m"}}, Fault: 0,
@@ -43,6 +43,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if _, ok := e.Headers["Authorization"]; ok {
 		t.Error("the Authorization header was kept")
+	}
+	// As admin.yaml and the SDKs name it, not as net/http files it (Sdkversion).
+	if e.Headers["SdkVersion"] != "graph-go/1.4.0" {
+		t.Errorf("headers %v, want SdkVersion", e.Headers)
 	}
 }
 
