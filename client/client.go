@@ -285,6 +285,10 @@ func Inspect(r *Response) CallOption { return func(c *call) { c.inspect = r } }
 // member on an add; the Member returned is then the connector sent.
 func ReturnMinimal() CallOption { return func(c *call) { c.minimal = true } }
 
+// ErrPageSize is the error (wrapped) of a listing whose PageSize is outside
+// the range the spec allows; no request is sent.
+var ErrPageSize = errors.New("page size out of range")
+
 // PageSize asks ListMembers for n members a page ($top), within the range
 // the spec allows; the server's default otherwise.
 func PageSize(n int) CallOption { return func(c *call) { c.top = &n } }
@@ -301,67 +305,60 @@ func settings(opts []CallOption) *call {
 // stored. Leave m.ID nil to have the client assign one (before the first
 // attempt, which makes the add safe to retry).
 func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts ...CallOption) (Member, error) {
-	cs := settings(opts)
 	if m.ID == nil {
 		id := uuid.New()
 		m.ID = &id
-	}
-	params := generated.AddConnectorGroupMemberParams{Prefer: &generated.Prefer{"return=representation"}}
-	if cs.minimal {
-		params.Prefer = &generated.Prefer{"return=minimal"}
 	}
 	var body generated.NewMember
 	if err := body.FromConnector(m); err != nil {
 		return Member{}, fmt.Errorf("client: %w", err)
 	}
-	req, err := generated.NewAddConnectorGroupMemberRequest(c.server.String(), app, &params, body)
-	if err != nil {
-		return Member{}, fmt.Errorf("client: %w", err)
-	}
-	rep, err := c.send(ctx, req, cs)
-	if err != nil {
-		return Member{}, err
-	}
-	switch rep.status {
-	case http.StatusCreated:
-		return decodeMember(rep)
-	case http.StatusNoContent:
+	minimal := func(rep *reply) (Member, error) {
 		id := *m.ID
 		if loc := rep.header.Get("Location"); loc != "" {
+			var err error
 			if id, err = idFromLocation(loc); err != nil {
 				return Member{}, rep.unexpected(err.Error())
 			}
 		}
 		return toMember(id, m), nil
 	}
-	apiErr := rep.apiError()
-	if rep.attempts > 1 && errors.Is(apiErr, ErrAlreadyMember) {
-		// A retry found the member there: if it is the connector sent, the
-		// first attempt stored it and its answer was lost.
-		if got, err := c.GetMember(ctx, app, *m.ID, opts...); err == nil && sameConnector(got, m) {
-			return got, nil
-		}
-	}
-	return Member{}, apiErr
+	// A retry answered "already a member": if the member is the connector
+	// sent, the first attempt stored it and its answer was lost.
+	return c.add(ctx, app, *m.ID, body, opts, minimal, func(got Member) bool { return sameConnector(got, m) })
 }
 
 // AddMemberByReference adds the connector id, which the server knows, to the
 // connector group of app, as the Graph SDKs do: the body is an OData reference,
-// {"@odata.id": "<server>/onPremisesPublishingProfiles/applicationProxy/connectors/<id>"}.
+// {"@odata.id": "<server>/onPremisesPublishingProfiles/applicationProxy/connectors/<id>"}
+// (the server's URL without any user or password it carries).
 // It returns the connector as stored; a connector the server does not know is
 // an error matching ErrNotFound.
 func (c *Client) AddMemberByReference(ctx context.Context, app, id uuid.UUID, opts ...CallOption) (Member, error) {
-	cs := settings(opts)
-	params := generated.AddConnectorGroupMemberParams{Prefer: &generated.Prefer{"return=representation"}}
-	if cs.minimal {
-		params.Prefer = &generated.Prefer{"return=minimal"}
-	}
-	ref := c.server.JoinPath("onPremisesPublishingProfiles", "applicationProxy", "connectors", id.String())
+	server := *c.server
+	server.User = nil
+	ref := server.JoinPath("onPremisesPublishingProfiles", "applicationProxy", "connectors", id.String())
 	var body generated.NewMember
 	if err := body.FromReferenceCreate(generated.ReferenceCreate{OdataID: ref.String()}); err != nil {
 		return Member{}, fmt.Errorf("client: %w", err)
 	}
-	req, err := generated.NewAddConnectorGroupMemberRequest(c.server.String(), app, &params, body)
+	minimal := func(*reply) (Member, error) { return Member{ID: id}, nil }
+	// A retry answered "already a member": the first attempt added it.
+	return c.add(ctx, app, id, body, opts, minimal, func(Member) bool { return true })
+}
+
+// add posts body, an add of connector id, to the group of app, and returns
+// the member a 201 carries, or the one minimal makes of a 204. An add that
+// a retry finds done already ("already a member") succeeded when the member
+// stored is what the add meant (mine).
+func (c *Client) add(ctx context.Context, app, id uuid.UUID, body generated.NewMember, opts []CallOption,
+	minimal func(*reply) (Member, error), mine func(Member) bool) (Member, error) {
+	cs := settings(opts)
+	prefer := generated.Prefer{"return=representation"}
+	if cs.minimal {
+		prefer = generated.Prefer{"return=minimal"}
+	}
+	req, err := generated.NewAddConnectorGroupMemberRequest(c.server.String(), app, &generated.AddConnectorGroupMemberParams{Prefer: &prefer}, body)
 	if err != nil {
 		return Member{}, fmt.Errorf("client: %w", err)
 	}
@@ -373,12 +370,11 @@ func (c *Client) AddMemberByReference(ctx context.Context, app, id uuid.UUID, op
 	case http.StatusCreated:
 		return decodeMember(rep)
 	case http.StatusNoContent:
-		return Member{ID: id}, nil
+		return minimal(rep)
 	}
 	apiErr := rep.apiError()
 	if rep.attempts > 1 && errors.Is(apiErr, ErrAlreadyMember) {
-		// A retry found the connector a member: the first attempt added it.
-		if got, err := c.GetMember(ctx, app, id, opts...); err == nil {
+		if got, err := c.GetMember(ctx, app, id, opts...); err == nil && mine(got) {
 			return got, nil
 		}
 	}
@@ -389,6 +385,12 @@ func (c *Client) AddMemberByReference(ctx context.Context, app, id uuid.UUID, op
 // groups it is a member of.
 func (c *Client) GetConnector(ctx context.Context, id uuid.UUID, opts ...CallOption) (Member, error) {
 	req, err := generated.NewGetConnectorRequest(c.server.String(), id, nil)
+	return c.readMember(ctx, req, err, opts)
+}
+
+// readMember sends req, as a generated builder made it (err, its error), and
+// reads the member a 200 carries.
+func (c *Client) readMember(ctx context.Context, req *http.Request, err error, opts []CallOption) (Member, error) {
 	if err != nil {
 		return Member{}, fmt.Errorf("client: %w", err)
 	}
@@ -418,17 +420,7 @@ func idFromLocation(location string) (uuid.UUID, error) {
 // GetMember returns the member id of the connector group of app.
 func (c *Client) GetMember(ctx context.Context, app, id uuid.UUID, opts ...CallOption) (Member, error) {
 	req, err := generated.NewGetConnectorGroupMemberRequest(c.server.String(), app, id, nil)
-	if err != nil {
-		return Member{}, fmt.Errorf("client: %w", err)
-	}
-	rep, err := c.send(ctx, req, settings(opts))
-	if err != nil {
-		return Member{}, err
-	}
-	if rep.status != http.StatusOK {
-		return Member{}, rep.apiError()
-	}
-	return decodeMember(rep)
+	return c.readMember(ctx, req, err, opts)
 }
 
 // RemoveMember removes the member id from the connector group of app.
@@ -508,7 +500,7 @@ func (c *Client) pages(ctx context.Context, opts []CallOption, first func(top *i
 		if cs.top != nil {
 			n := *cs.top
 			if n < generated.ListConnectorGroupMembersTopMinimum || n > generated.ListConnectorGroupMembersTopMaximum {
-				yield(nil, fmt.Errorf("client: page size %d: want %d to %d", n,
+				yield(nil, fmt.Errorf("client: %w: %d, want %d to %d", ErrPageSize, n,
 					generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
 				return
 			}

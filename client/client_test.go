@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -306,5 +307,30 @@ func TestNewRejectsBadServer(t *testing.T) {
 		if _, err := client.New(s); err == nil {
 			t.Errorf("New(%q) succeeded", s)
 		}
+	}
+}
+
+// TestReferenceCarriesNoCredentials: a server URL with a user and password
+// does not put them into the @odata.id of an add by reference, where the
+// journal and the dashboard would show them.
+func TestReferenceCarriesNoCredentials(t *testing.T) {
+	bodies := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- string(b)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	c, err := client.New(strings.Replace(srv.URL, "http://", "http://user:SECRETPW@", 1), client.WithToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	if _, err := c.AddMemberByReference(context.Background(), uuid.New(), id); err != nil {
+		t.Fatal(err)
+	}
+	body := <-bodies
+	if strings.Contains(body, "SECRETPW") || strings.Contains(body, "user") || !strings.Contains(body, srv.URL+"/onPremisesPublishingProfiles/applicationProxy/connectors/"+id.String()) {
+		t.Errorf("the reference sent: %s", body)
 	}
 }

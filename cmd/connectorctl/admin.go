@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -45,6 +46,20 @@ func answered(status int, header http.Header, body []byte, want int) error {
 		return nil
 	}
 	return &failure{client.ResponseError(status, header, body)}
+}
+
+// answeredJSON is the value the generated client decoded from a 200, or the
+// failure: another status, or a 200 whose body is not the JSON the admin API
+// describes (the generated client then leaves the value nil).
+func answeredJSON[T any](status int, header http.Header, body []byte, value *T) (*T, error) {
+	if err := answered(status, header, body, http.StatusOK); err != nil {
+		return nil, err
+	}
+	if value == nil {
+		return nil, &failure{fmt.Errorf("the server answered 200 with %d bytes of %s, not the JSON the admin API describes (request-id %s)",
+			len(body), printable(header.Get("Content-Type")), printable(header.Get("request-id")))}
+	}
+	return value, nil
 }
 
 func resetCommand(g *globals) *cobra.Command {
@@ -95,10 +110,11 @@ func faultsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return &failure{err}
 			}
-			if err := answered(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, http.StatusOK); err != nil {
+			settings, err := answeredJSON(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, rsp.JSON200)
+			if err != nil {
 				return err
 			}
-			return printFaults(g, rsp.JSON200)
+			return printFaults(g, settings)
 		},
 	}
 	var in admin.FaultSettings
@@ -138,10 +154,11 @@ func faultsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return &failure{err}
 			}
-			if err := answered(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, http.StatusOK); err != nil {
+			settings, err := answeredJSON(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, rsp.JSON200)
+			if err != nil {
 				return err
 			}
-			return printFaults(g, rsp.JSON200)
+			return printFaults(g, settings)
 		},
 	}
 	set.Flags().StringVar(&latency, "latency", "", "a delay (200ms) or a range (50ms-300ms) before each member operation")
@@ -204,25 +221,13 @@ func applicationsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return &failure{err}
 			}
-			if err := answered(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, http.StatusOK); err != nil {
+			apps, err := answeredJSON(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, rsp.JSON200)
+			if err != nil {
 				return err
 			}
-			apps := rsp.JSON200.Value
-			switch {
-			case g.quiet:
-				for _, a := range apps {
-					fmt.Fprintln(g.stdout, a.ID)
-				}
-				return nil
-			case g.output == "json":
-				return writeJSON(g.stdout, apps)
-			}
-			tw := tabwriter.NewWriter(g.stdout, 4, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "APPLICATION\tMEMBERS")
-			for _, a := range apps {
-				fmt.Fprintf(tw, "%s\t%d\n", a.ID, a.MemberCount)
-			}
-			return tw.Flush()
+			return printRows(g, apps.Value, "APPLICATION\tMEMBERS", func(a admin.Application) (string, []string) {
+				return a.ID.String(), []string{a.ID.String(), strconv.Itoa(a.MemberCount)}
+			})
 		},
 	}
 }

@@ -528,3 +528,20 @@ var statusNames = func() string {
 	}
 	return strings.Join(names, ", ")
 }()
+
+// TestAdminAnswerThatIsNotJSON: a 200 from the admin API whose body is not
+// the JSON it describes is a failure that says so, never a panic.
+func TestAdminAnswerThatIsNotJSON(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html>a proxy's page</html>")
+	}))
+	defer srv.Close()
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": srv.URL, "CONNECTORCTL_TOKEN": "t"}}
+	for _, args := range [][]string{{"applications"}, {"requests"}, {"faults"}} {
+		code, out, errOut := c.run(args...)
+		if code != exitError || out != "" || !strings.Contains(errOut, "not the JSON the admin API describes") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -74,10 +75,11 @@ func requestsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return &failure{err}
 			}
-			if err := answered(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, http.StatusOK); err != nil {
+			page, err := answeredJSON(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, rsp.JSON200)
+			if err != nil {
 				return err
 			}
-			return printRequests(g, rsp.JSON200.Value)
+			return printRequests(g, page.Value)
 		},
 	}
 	guidFlag(cmd, &app, "app", "only the requests about this application", false)
@@ -89,28 +91,40 @@ func requestsCommand(g *globals) *cobra.Command {
 }
 
 func printRequests(g *globals, entries []admin.JournalEntry) error {
+	return printRows(g, entries, "TIME\tSTATUS\tMETHOD\tOPERATION\tERROR\tTARGETS\tFAULT\tCLIENT-REQUEST-ID",
+		func(e admin.JournalEntry) (string, []string) {
+			var targets []string
+			if e.Targets != nil {
+				targets = *e.Targets
+			}
+			fault := ""
+			if e.Fault != nil {
+				fault = fmt.Sprint(*e.Fault)
+			}
+			return e.RequestID.String(), []string{e.Time.Local().Format(time.TimeOnly), strconv.Itoa(e.Status), printable(e.Method),
+				printable(e.Operation), printable(deref(e.ErrorCode)), printable(strings.Join(targets, " ")), fault, printable(deref(e.ClientRequestID))}
+		})
+}
+
+// printRows prints rows as -q, -o json or the table ask: ids, one a line;
+// the rows as JSON; or header and each row's cells (already printable), tab
+// separated and aligned.
+func printRows[T any](g *globals, rows []T, header string, row func(T) (id string, cells []string)) error {
 	switch {
 	case g.quiet:
-		for _, e := range entries {
-			fmt.Fprintln(g.stdout, e.RequestID)
+		for _, r := range rows {
+			id, _ := row(r)
+			fmt.Fprintln(g.stdout, id)
 		}
 		return nil
 	case g.output == "json":
-		return writeJSON(g.stdout, entries)
+		return writeJSON(g.stdout, rows)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 4, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tSTATUS\tMETHOD\tOPERATION\tERROR\tTARGETS\tFAULT\tCLIENT-REQUEST-ID")
-	for _, e := range entries {
-		var targets []string
-		if e.Targets != nil {
-			targets = *e.Targets
-		}
-		fault := ""
-		if e.Fault != nil {
-			fault = fmt.Sprint(*e.Fault)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format(time.TimeOnly), e.Status, printable(e.Method),
-			printable(e.Operation), printable(deref(e.ErrorCode)), printable(strings.Join(targets, " ")), fault, printable(deref(e.ClientRequestID)))
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		_, cells := row(r)
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

@@ -275,17 +275,9 @@ func connectorsCommand(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List the connectors, page by page as they arrive",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts, err := pageOptions(cmd, pageSize)
-			if err != nil {
-				return err
-			}
-			c, out, err := g.connect()
-			if err != nil {
-				return err
-			}
-			return printPages(out, c.ListConnectorPages(cmd.Context(), opts...))
-		},
+		RunE: listPages(g, &pageSize, func(ctx context.Context, c *client.Client, opts []client.CallOption) iter.Seq2[[]client.Member, error] {
+			return c.ListConnectorPages(ctx, opts...)
+		}),
 	}
 	pageSizeFlag(list, &pageSize, "connectors")
 	var id uuid.UUID
@@ -316,22 +308,32 @@ func pageSizeFlag(cmd *cobra.Command, pageSize *int, what string) {
 		fmt.Sprintf("%s a page, %d to %d", what, generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
 }
 
-// pageOptions checks --page-size and turns it into the client's option.
-func pageOptions(cmd *cobra.Command, pageSize int) ([]client.CallOption, error) {
-	if !cmd.Flags().Changed("page-size") {
-		return nil, nil
+// listPages is the RunE of a listing: pages asked of the client with
+// --page-size when given (the client checks it against the spec's range),
+// each printed as it arrives.
+func listPages(g *globals, pageSize *int, pages func(context.Context, *client.Client, []client.CallOption) iter.Seq2[[]client.Member, error]) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		var opts []client.CallOption
+		if cmd.Flags().Changed("page-size") {
+			opts = append(opts, client.PageSize(*pageSize))
+		}
+		c, out, err := g.connect()
+		if err != nil {
+			return err
+		}
+		return printPages(out, pages(cmd.Context(), c, opts))
 	}
-	if pageSize < generated.ListConnectorGroupMembersTopMinimum || pageSize > generated.ListConnectorGroupMembersTopMaximum {
-		return nil, fmt.Errorf("--page-size %d: want %d to %d", pageSize,
-			generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum)
-	}
-	return []client.CallOption{client.PageSize(pageSize)}, nil
 }
 
-// printPages prints each page as it arrives.
+// printPages prints each page as it arrives. A page size out of range is a
+// usage error, found before any request.
 func printPages(out *printer, pages iter.Seq2[[]client.Member, error]) error {
 	list := out.list()
 	for page, err := range pages {
+		if errors.Is(err, client.ErrPageSize) {
+			_ = list.abort()
+			return fmt.Errorf("--page-size: %w", err)
+		}
 		if err != nil {
 			_ = list.abort()
 			return &failure{err}
@@ -360,17 +362,9 @@ func listCommand(g *globals) *cobra.Command {
 		Use:   "list --app GUID",
 		Short: "List the members of the group, page by page as they arrive",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts, err := pageOptions(cmd, pageSize)
-			if err != nil {
-				return err
-			}
-			c, out, err := g.connect()
-			if err != nil {
-				return err
-			}
-			return printPages(out, c.ListPages(cmd.Context(), app, opts...))
-		},
+		RunE: listPages(g, &pageSize, func(ctx context.Context, c *client.Client, opts []client.CallOption) iter.Seq2[[]client.Member, error] {
+			return c.ListPages(ctx, app, opts...)
+		}),
 	}
 	guidFlag(cmd, &app, "app", "the application's GUID", true)
 	pageSizeFlag(cmd, &pageSize, "members")
