@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -277,18 +278,37 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if err := loadConnectors(path, connectors, format, mem); err != nil {
 			return err
 		}
+		mem.mu.Lock()
+		defer mem.mu.Unlock()
 		return members.ForEach(func(k, v []byte) error {
 			app, seq, err := decodeMemberKey(k)
-			var ref storedReference
+			var id uuid.UUID
 			if err == nil {
-				err = json.Unmarshal(v, &ref)
+				id, err = decodeReference(v)
 			}
 			if err != nil {
 				return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
 			}
-			return loadError(path, mem.load(change{kind: join, seq: seq, group: app, id: ref.ID}), fmt.Sprintf("member %s of %s", ref.ID, app))
+			if err := mem.loadLocked(change{kind: join, seq: seq, group: app, id: id}); err != nil {
+				return loadError(path, err, fmt.Sprintf("member %s of %s", id, app))
+			}
+			return nil
 		})
 	})
+}
+
+// decodeReference reads a member's value, {"id":"<GUID>"}: as this build
+// writes it without a decoder's allocations, anything else with one.
+func decodeReference(v []byte) (uuid.UUID, error) {
+	const prefix, suffix = `{"id":"`, `"}`
+	if len(v) == len(prefix)+36+len(suffix) && string(v[:len(prefix)]) == prefix && string(v[len(v)-len(suffix):]) == suffix {
+		if id, ok := reqcheck.ParseGUID(string(v[len(prefix) : len(prefix)+36])); ok {
+			return id, nil
+		}
+	}
+	var ref storedReference
+	err := json.Unmarshal(v, &ref)
+	return ref.ID, err
 }
 
 // loadError says why a change the file holds cannot be loaded, or is nil.
@@ -309,8 +329,17 @@ func loadError(path string, err error, what string) error {
 // cannot be used: it loads the freelist, which bbolt rebuilds for a file
 // written with NoFreelistSync by reading the pages in a goroutine of its own,
 // where a corrupt page's panic ends the process.)
+//
+// The members and connectors buckets are left to the loaders, which read
+// every key of them in the same goroutine: a second pass would double the
+// reading of a large file.
 func walk(tx *bolt.Tx) error {
-	return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walkBucket(b) })
+	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		if bytes.Equal(name, bucketMembers) || bytes.Equal(name, bucketConnectors) {
+			return nil
+		}
+		return walkBucket(b)
+	})
 }
 
 func walkBucket(b *bolt.Bucket) error {
@@ -327,31 +356,59 @@ func walkBucket(b *bolt.Bucket) error {
 // loadConnectors registers the connectors of a file of format 3 or 2, in
 // the order they became known. Each is checked by the generated validator,
 // as the body of an add is: a file edited by hand, or written by a build
-// with other rules, cannot serve what the API would refuse.
+// with other rules, cannot serve what the API would refuse. The checks run
+// on every core, the loading in order under one lock.
 func loadConnectors(path string, b *bolt.Bucket, format string, mem *Memory) error {
-	return b.ForEach(func(k, v []byte) error {
+	// The documents are bbolt's, valid until the transaction ends: the store copies them.
+	stored := make([]change, 0, b.Stats().KeyN)
+	if err := b.ForEach(func(k, v []byte) error {
 		if len(k) != 8 || binary.BigEndian.Uint64(k) == 0 {
 			return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k)}
 		}
 		seq := binary.BigEndian.Uint64(k)
-		doc := v
 		if format == format2 {
 			var c legacyConnector
-			if err := json.Unmarshal(v, &c); err != nil || c.Seq != seq {
-				return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k), Err: err}
+			err := json.Unmarshal(v, &c)
+			if err == nil && c.Seq != seq {
+				err = fmt.Errorf("its position is %d, its key %d", c.Seq, seq)
 			}
-			var err error
-			if doc, err = json.Marshal(c.Connector); err != nil {
+			if err == nil {
+				v, err = json.Marshal(c.Connector)
+			}
+			if err != nil {
 				return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k), Err: err}
 			}
 		}
-		id, err := checkConnector(doc)
-		if err != nil {
-			return &StateFileError{Path: path, Reason: fmt.Sprintf("has connector %s, which breaks the API's rules", id), Err: err}
+		stored = append(stored, change{kind: putConnector, seq: seq, doc: v})
+		return nil
+	}); err != nil {
+		return err
+	}
+	errs := make([]error, len(stored))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(stored); i += workers {
+				stored[i].id, errs[i] = checkConnector(stored[i].doc)
+			}
+		})
+	}
+	wg.Wait()
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	if len(mem.connectors.index) == 0 {
+		mem.connectors.index = make(map[uuid.UUID]uint32, len(stored))
+	}
+	for i, c := range stored {
+		if errs[i] != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has connector %s, which breaks the API's rules", c.id), Err: errs[i]}
 		}
-		// bbolt's value is valid only during the transaction: the store keeps a copy.
-		return loadError(path, mem.load(change{kind: putConnector, seq: seq, id: id, doc: slices.Clone(doc)}), "connector "+id.String())
-	})
+		if err := mem.loadLocked(c); err != nil {
+			return loadError(path, err, "connector "+c.id.String())
+		}
+	}
+	return nil
 }
 
 // loadFormat1 loads a format-1 file, whose members each carried the
@@ -392,8 +449,11 @@ func loadFormat1(path string, b *bolt.Bucket, mem *Memory) error {
 		mem.mu.Lock()
 		mem.applyLocked(change{kind: putConnector, seq: l.seq, id: id, doc: l.doc})
 		mem.mu.Unlock()
-		if err := loadError(path, mem.load(change{kind: join, seq: l.seq, group: l.app, id: id}), fmt.Sprintf("member %s of %s", id, l.app)); err != nil {
-			return err
+		mem.mu.Lock()
+		err = mem.loadLocked(change{kind: join, seq: l.seq, group: l.app, id: id})
+		mem.mu.Unlock()
+		if err != nil {
+			return loadError(path, err, fmt.Sprintf("member %s of %s", id, l.app))
 		}
 	}
 	return nil

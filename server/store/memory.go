@@ -345,12 +345,10 @@ func (s *Memory) applyLocked(c change) change {
 	return c
 }
 
-// load applies a change read back from a state file, refusing what no
+// loadLocked applies a change read back from a state file, refusing what no
 // sequence of decided changes can hold: a connector twice, a member of a
 // connector not held, a member twice, members out of order.
-func (s *Memory) load(c change) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Memory) loadLocked(c change) error {
 	switch c.kind {
 	case putConnector:
 		if _, ok := s.connectors.index[c.id]; ok {
