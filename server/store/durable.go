@@ -640,8 +640,12 @@ func (s *Durable) commitLoop() {
 	defer close(s.done)
 	debug.SetPanicOnFault(true)
 	batch := make([]*durableWrite, 0, maxCommitBatch)
+	linger := time.NewTimer(0)
+	<-linger.C
+	answered := 0 // writers the last commit answered: under load, most of them write again at once
 	for first := range s.writes {
 		batch = append(batch[:0], first)
+		lingering, lingered := false, false
 	fill:
 		for len(batch) < maxCommitBatch {
 			select {
@@ -650,13 +654,41 @@ func (s *Durable) commitLoop() {
 					break fill
 				}
 				batch = append(batch, w)
+				continue
 			default:
+			}
+			if len(batch) >= answered {
+				break
+			}
+			// Fewer writers wait than the last commit answered: under load
+			// they are on their way back, and waiting a moment for them makes
+			// one fsync carry them all, where committing now would split
+			// them over two.
+			if !lingering {
+				lingering = true
+				linger.Reset(commitLinger)
+			}
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, w)
+			case <-linger.C:
+				lingered = true
 				break fill
 			}
 		}
+		if lingering && !lingered && !linger.Stop() {
+			<-linger.C
+		}
+		answered = len(batch)
 		s.commitOrBreak(batch)
 	}
 }
+
+// commitLinger is how long a commit waits for writers the last one answered.
+const commitLinger = time.Millisecond
 
 // commitOrBreak commits a batch, or answers it with the store's failure.
 //
