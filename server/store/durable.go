@@ -68,11 +68,12 @@ const maxCommitBatch = 512
 // $skiptoken rely on; its value names the connector. A connector's key is its
 // position in the registry, and its value is its document (with its id).
 type Durable struct {
-	mem    *Memory
-	db     *bolt.DB
-	path   string
-	writes chan *durableWrite
-	done   chan struct{}
+	mutations // each returns once its change is on disk
+	mem       *Memory
+	db        *bolt.DB
+	path      string
+	writes    chan *durableWrite
+	done      chan struct{}
 
 	mu     sync.RWMutex // guards closed; writers hold it for reading while they enqueue
 	closed bool
@@ -175,6 +176,7 @@ func OpenDurable(path string) (*Durable, error) {
 	}
 	s := &Durable{mem: mem, db: db, path: path, writes: make(chan *durableWrite, maxCommitBatch), done: make(chan struct{}),
 		broken: make(chan struct{})}
+	s.mutations = mutations{s.write}
 	go s.commitLoop()
 	return s, nil
 }
@@ -502,39 +504,6 @@ func decodeMemberKey(k []byte) (uuid.UUID, uint64, error) {
 	}
 	app, _ := uuid.FromBytes(k[:16])
 	return app, binary.BigEndian.Uint64(k[16:]), nil
-}
-
-// Add implements Store: it returns once the member and the connector are on disk.
-func (s *Durable) Add(ctx context.Context, app uuid.UUID, m Member) error {
-	_, err := s.write(ctx, Op{Kind: OpAdd, Group: app, Member: m})
-	return err
-}
-
-// Register implements Store: it returns once the connector is on disk.
-func (s *Durable) Register(ctx context.Context, m Member) error {
-	_, err := s.write(ctx, Op{Kind: OpRegister, Member: m})
-	return err
-}
-
-// AddReference implements Store: it returns once the member is on disk.
-func (s *Durable) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
-	return s.write(ctx, Op{Kind: OpAddReference, Group: app, Member: Member{ID: id}})
-}
-
-// Remove implements Store: it returns once the removal is on disk.
-func (s *Durable) Remove(ctx context.Context, app, id uuid.UUID) error {
-	_, err := s.write(ctx, Op{Kind: OpRemove, Group: app, Member: Member{ID: id}})
-	return err
-}
-
-// Reset implements Store: it returns once the file is emptied too.
-func (s *Durable) Reset(ctx context.Context, app *uuid.UUID) error {
-	op := Op{Kind: OpReset, AllGroups: app == nil}
-	if app != nil {
-		op.Group = *app
-	}
-	_, err := s.write(ctx, op)
-	return err
 }
 
 // Applications implements Store.

@@ -154,6 +154,45 @@ type Op struct {
 	doc []byte // the connector's document, encoded before any lock is taken
 }
 
+// mutations are a Store's changes, each an Op that do makes: a Memory
+// decides and applies it, a Durable hands it to its committer.
+type mutations struct {
+	do func(context.Context, Op) (Member, error)
+}
+
+// Add implements Store.
+func (m mutations) Add(ctx context.Context, app uuid.UUID, member Member) error {
+	_, err := m.do(ctx, Op{Kind: OpAdd, Group: app, Member: member})
+	return err
+}
+
+// Register implements Store.
+func (m mutations) Register(ctx context.Context, member Member) error {
+	_, err := m.do(ctx, Op{Kind: OpRegister, Member: member})
+	return err
+}
+
+// AddReference implements Store.
+func (m mutations) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
+	return m.do(ctx, Op{Kind: OpAddReference, Group: app, Member: Member{ID: id}})
+}
+
+// Remove implements Store.
+func (m mutations) Remove(ctx context.Context, app, id uuid.UUID) error {
+	_, err := m.do(ctx, Op{Kind: OpRemove, Group: app, Member: Member{ID: id}})
+	return err
+}
+
+// Reset implements Store.
+func (m mutations) Reset(ctx context.Context, app *uuid.UUID) error {
+	op := Op{Kind: OpReset, AllGroups: app == nil}
+	if app != nil {
+		op.Group = *app
+	}
+	_, err := m.do(ctx, op)
+	return err
+}
+
 // prepare encodes the connector an Op registers, outside any lock.
 func (op *Op) prepare() error {
 	if op.Kind != OpAdd && op.Kind != OpRegister {
@@ -204,6 +243,7 @@ type change struct {
 // fixed size once a list outgrows its first one, so a growing group never
 // copies what it holds.
 type Memory struct {
+	mutations
 	mu         sync.RWMutex
 	seq        uint64 // the last Cursor handed out, across all lists
 	groups     map[uuid.UUID]*memoryGroup
@@ -244,10 +284,12 @@ const compactAt = 64
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{
+	s := &Memory{
 		groups:     make(map[uuid.UUID]*memoryGroup),
 		connectors: memoryGroup{index: make(map[uuid.UUID]uint32)},
 	}
+	s.mutations = mutations{s.do}
+	return s
 }
 
 // do decides op and applies what it changes, and returns the connector an
@@ -490,39 +532,6 @@ func (s *Memory) connectorLocked(id uuid.UUID) (Member, error) {
 	}
 	m.Connector.ID = nil
 	return m, nil
-}
-
-// Add implements Store.
-func (s *Memory) Add(ctx context.Context, app uuid.UUID, m Member) error {
-	_, err := s.do(ctx, Op{Kind: OpAdd, Group: app, Member: m})
-	return err
-}
-
-// Register implements Store.
-func (s *Memory) Register(ctx context.Context, m Member) error {
-	_, err := s.do(ctx, Op{Kind: OpRegister, Member: m})
-	return err
-}
-
-// AddReference implements Store.
-func (s *Memory) AddReference(ctx context.Context, app, id uuid.UUID) (Member, error) {
-	return s.do(ctx, Op{Kind: OpAddReference, Group: app, Member: Member{ID: id}})
-}
-
-// Remove implements Store.
-func (s *Memory) Remove(ctx context.Context, app, id uuid.UUID) error {
-	_, err := s.do(ctx, Op{Kind: OpRemove, Group: app, Member: Member{ID: id}})
-	return err
-}
-
-// Reset implements Store.
-func (s *Memory) Reset(ctx context.Context, app *uuid.UUID) error {
-	op := Op{Kind: OpReset, AllGroups: app == nil}
-	if app != nil {
-		op.Group = *app
-	}
-	_, err := s.do(ctx, op)
-	return err
 }
 
 // Get implements Store.
