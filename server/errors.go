@@ -196,7 +196,7 @@ func envelope(rc *requestContext, ae *apiError) generated.ODataError {
 		}
 		body.Error.Details = &details
 	}
-	if id := rc.Response().Header().Get(headerClientReqID); id != "" {
+	if id := rc.cid; id != "" {
 		body.Error.InnerError.ClientRequestID = &id
 	}
 	return body

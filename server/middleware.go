@@ -28,6 +28,7 @@ type requestContext struct {
 	echo.Context
 	id      uuid.UUID // the request-id
 	idText  string    // and as the response header and the log say it
+	cid     string    // the caller's client-request-id, echoed; "" when it sent none
 	method  string    // the method the client sent
 	call    call      // what the operation's middleware made of the request,
 	matched bool      // once it has: a request for no operation has no call
@@ -116,8 +117,8 @@ func withCommon(obs observers, routes knownPaths, hosts hostPolicy) echo.Middlew
 			// Every answer is what its Content-Type says: no browser may sniff
 			// a JSON error or a text body into a script or a page.
 			h[canonicalNoSniff] = noSniff
-			if cid := firstClientRequestID(req.Header); cid != "" {
-				h[canonicalClientRequestID] = []string{cid}
+			if rc.cid = firstClientRequestID(req.Header); rc.cid != "" {
+				h[canonicalClientRequestID] = []string{rc.cid}
 			}
 			out := outcome{}
 			if !hosts.allows(req.Host) {
@@ -169,7 +170,7 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	obs.metrics.observe(ca.operation, out, duration.Seconds())
 	if obs.journal.Enabled() && !unjournaled(req.URL.Path) {
 		obs.journal.Add(&journal.Request{
-			Time: start, ID: rc.id, ClientRequestID: rc.Response().Header().Get(headerClientReqID), Method: rc.method,
+			Time: start, ID: rc.id, ClientRequestID: rc.cid, Method: rc.method,
 			Path: requestPrefix(req) + req.URL.Path, Header: req.Header,
 			Operation: ca.operation, ApplicationID: ca.app, Status: out.status, ErrorCode: string(out.code),
 			Violations: out.violations, Fault: out.fault, Duration: duration, Body: ca.raw,
