@@ -67,7 +67,7 @@ endif
 	[ $$module -eq 0 ] && [ $$examples -eq 0 ]
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s): make fuzz FUZZTIME=10m; then the store's model-based
-## test (random ops, clean restarts and kill -9 of a child process) at MODEL_SEQUENCES sequences (make test runs 10)
+## test (random ops, clean restarts and kill -9 of a child process) at MODEL_SEQUENCES sequences (make test runs 6)
 ## (a new input is minimised for at most 10s, so a run spends its time fuzzing)
 MODEL_SEQUENCES ?= 500
 fuzz:

@@ -31,7 +31,7 @@ import (
 // what was acknowledged. make test runs a few sequences; make fuzz runs
 // -model.sequences=2000.
 var (
-	modelSequences = flag.Int("model.sequences", 10, "random sequences of the model-based test")
+	modelSequences = flag.Int("model.sequences", 6, "random sequences of the model-based test")
 	modelOps       = flag.Int("model.ops", 40, "ops in each sequence")
 	modelSeed      = flag.Uint64("model.seed", 0, "seed of the model-based test (0: from the clock)")
 )
