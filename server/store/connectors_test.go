@@ -194,14 +194,7 @@ func TestConnectorUpdatesKeepMemoryBounded(t *testing.T) {
 // upgraded and reads the same once more.
 func TestStateFileOfFormat1Loads(t *testing.T) {
 	ctx := context.Background()
-	fixture, err := os.ReadFile("testdata/state-format-1.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "old.db")
-	if err := os.WriteFile(path, fixture, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := fixtureCopy(t, "testdata/state-format-1.db")
 	a := uuid.MustParse("0f8fad5b-d9cb-469f-a165-70867728950e")
 	b := uuid.MustParse("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 	c1 := store.Member{ID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), Connector: generated.Connector{ExternalIP: "203.0.113.1", MachineName: "eu-01", Status: "active"}}
@@ -239,14 +232,7 @@ func TestStateFileOfFormat1Loads(t *testing.T) {
 // and reads the same once more.
 func TestStateFileOfFormat2Loads(t *testing.T) {
 	ctx := context.Background()
-	fixture, err := os.ReadFile("testdata/state-format-2.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "old.db")
-	if err := os.WriteFile(path, fixture, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := fixtureCopy(t, "testdata/state-format-2.db")
 	a := uuid.MustParse("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
 	b := uuid.MustParse("bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb")
 	c1 := store.Member{ID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), Connector: generated.Connector{ExternalIP: "203.0.113.1", MachineName: "eu-01", Status: "active"}}
@@ -274,4 +260,19 @@ func TestStateFileOfFormat2Loads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// fixtureCopy copies the state file fixture into a temporary directory (a
+// store upgrades the file it opens) and returns the copy's path.
+func fixtureCopy(t *testing.T, fixture string) string {
+	t.Helper()
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
