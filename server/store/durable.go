@@ -609,8 +609,8 @@ func (s *Durable) commitLoop() {
 	defer close(s.done)
 	debug.SetPanicOnFault(true)
 	batch := make([]*durableWrite, 0, maxCommitBatch)
-	linger := time.NewTimer(0)
-	<-linger.C
+	linger := time.NewTimer(commitLinger)
+	linger.Stop()
 	answered := 0 // writers the last commit answered: under load, most of them write again at once
 	for first := range s.writes {
 		batch = append(batch[:0], first)
@@ -648,8 +648,8 @@ func (s *Durable) commitLoop() {
 				break fill
 			}
 		}
-		if lingering && !lingered && !linger.Stop() {
-			<-linger.C
+		if lingering && !lingered {
+			linger.Stop() // its channel is unbuffered (Go 1.23): no stale tick to drain
 		}
 		answered = len(batch)
 		s.commitOrBreak(batch)
