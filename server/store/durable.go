@@ -100,7 +100,8 @@ type legacyConnector struct {
 	Seq uint64 `json:"seq,omitempty"`
 }
 
-// storedReference is a member as the file holds it.
+// storedReference is a member as formats 1 and 2 held it; format 3 holds
+// the connector's id, 16 bytes.
 type storedReference struct {
 	ID uuid.UUID `json:"id"`
 }
@@ -299,14 +300,11 @@ func loadStateFile(path string, mem *Memory) (err error) {
 	})
 }
 
-// decodeReference reads a member's value, {"id":"<GUID>"}: as this build
-// writes it without a decoder's allocations, anything else with one.
+// decodeReference reads a member's value: the connector's 16-byte id, as
+// format 3 writes it, or {"id":"<GUID>"}, as formats 1 and 2 did.
 func decodeReference(v []byte) (uuid.UUID, error) {
-	const prefix, suffix = `{"id":"`, `"}`
-	if len(v) == len(prefix)+36+len(suffix) && string(v[:len(prefix)]) == prefix && string(v[len(v)-len(suffix):]) == suffix {
-		if id, ok := reqcheck.ParseGUID(string(v[len(prefix) : len(prefix)+36])); ok {
-			return id, nil
-		}
+	if len(v) == 16 {
+		return uuid.UUID(v), nil
 	}
 	var ref storedReference
 	err := json.Unmarshal(v, &ref)
@@ -770,10 +768,7 @@ func persist(tx *bolt.Tx, changes []change) error {
 		case putConnector:
 			err = connectors.Put(connectorKey(c.seq), c.doc)
 		case join:
-			var v []byte
-			if v, err = json.Marshal(storedReference{ID: c.id}); err == nil {
-				err = members.Put(memberKey(c.group, c.seq), v)
-			}
+			err = members.Put(memberKey(c.group, c.seq), c.id[:])
 		case leave:
 			err = members.Delete(memberKey(c.group, c.seq))
 		case dropGroup:
