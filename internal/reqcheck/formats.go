@@ -16,33 +16,44 @@ import (
 // 8-4-4-4-12 groups, whatever its version and variant bits (the original
 // page's own example id has neither an RFC 4122 version nor variant). No
 // braces, no urn:uuid: prefix.
+// It reads s once, checking and decoding together.
 func ParseGUID(s string) (uuid.UUID, bool) {
-	if !IsGUID(s) {
-		return uuid.UUID{}, false
+	var id uuid.UUID
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return id, false
 	}
-	id, err := uuid.Parse(s)
-	return id, err == nil
+	for i, j := 0, 0; i < len(s); i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++ // the dash
+		}
+		hi, ok1 := hexDigit(s[i])
+		lo, ok2 := hexDigit(s[i+1])
+		if !ok1 || !ok2 {
+			return uuid.UUID{}, false
+		}
+		id[j] = hi<<4 | lo
+		j++
+	}
+	return id, true
+}
+
+// hexDigit is the value of the hex digit c.
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // IsGUID reports whether s is a GUID (see ParseGUID).
 func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
+	_, ok := ParseGUID(s)
+	return ok
 }
 
 // IsIPv4 reports whether s is an IPv4 address in dotted-quad form without

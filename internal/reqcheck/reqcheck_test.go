@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // decodeOpen reads body as an object whose property "s" is a string and
@@ -254,5 +256,32 @@ func TestOneOf(t *testing.T) {
 	vs = Violations{}
 	if v := OneOf([]byte(`{}`), &vs, false, lenient, lenient); v != nil || vs.Len() != 1 || vs.List()[0].Message != MsgOneOfSeveral([]string{"any", "any"}) {
 		t.Errorf("fits both: %v, %q", v, vs.List())
+	}
+}
+
+// TestParseGUID: one pass decodes what google/uuid decodes, for the form
+// the service accepts (8-4-4-4-12 hex digits, either case, any version),
+// and refuses every other form uuid.Parse would take.
+func TestParseGUID(t *testing.T) {
+	for range 1000 {
+		want := uuid.New()
+		for _, s := range []string{want.String(), strings.ToUpper(want.String())} {
+			if got, ok := ParseGUID(s); !ok || got != want {
+				t.Fatalf("ParseGUID(%q) = %v, %t", s, got, ok)
+			}
+		}
+	}
+	if got, ok := ParseGUID("72bb7735-7735-72bb-3577-bb723577bb72"); !ok || got.String() != "72bb7735-7735-72bb-3577-bb723577bb72" {
+		t.Errorf("the page's example id (no RFC 4122 version): %v, %t", got, ok)
+	}
+	for _, s := range []string{
+		"", "72bb7735-7735-72bb-3577-bb723577bb7", "72bb7735-7735-72bb-3577-bb723577bb722",
+		"{72bb7735-7735-72bb-3577-bb723577bb72}", "urn:uuid:72bb7735-7735-72bb-3577-bb723577bb72",
+		"72bb7735x7735-72bb-3577-bb723577bb72", "72bb7735-7735-72bb-3577-bb723577bb7g", "72bb773572bb3577bb723577bb72aaaa",
+		"g2bb7735-7735-72bb-3577-bb723577bb72", "72bb7735-7735-72bb-3577-bb723577bb-2",
+	} {
+		if _, ok := ParseGUID(s); ok || IsGUID(s) {
+			t.Errorf("ParseGUID(%q) accepted it", s)
+		}
 	}
 }

@@ -434,6 +434,13 @@ func (e *emitter) value(w *writer, n *node, t ast.Expr, ptr, name string) {
 	case openapi3.TypeString:
 		v := local(name)
 		w.line("if %s, ok := d.String(); ok {", v)
+		if e.isUUID(def) && len(n.checks) == 1 && n.checks[0] == (formatCheck{name: "uuid"}) {
+			// A GUID kept as one: checked and decoded in one pass.
+			w.line("if id, ok := reqcheck.ParseGUID(%s); !ok {\n%s\n} else {\n*%s = id\n}", v,
+				report(fmt.Sprintf("reqcheck.MsgFormat(%s, %q)", v, "uuid")), ptr)
+			w.line("}")
+			return
+		}
 		e.checks(w, n, subject{value: v, text: v, report: report})
 		e.assignString(w, def, v, ptr, n.where)
 		w.line("}")
@@ -484,13 +491,28 @@ func (e *emitter) assignString(w *writer, def ast.Expr, v, ptr, where string) {
 		path = e.models.imports[pkg.Name]
 	}
 	switch {
-	case sel.Sel.Name == "UUID" && strings.HasSuffix(path, "/types") || path == "github.com/google/uuid":
+	case e.isUUID(def):
 		w.line("if id, ok := reqcheck.ParseGUID(%s); ok {\n*%s = id\n}", v, ptr)
 	case path == "time" && sel.Sel.Name == "Time":
 		w.line("if t, ok := reqcheck.ParseDateTime(%s); ok {\n*%s = t\n}", v, ptr)
 	default:
 		e.b.fail(fmt.Errorf("%s: the model keeps this string as %s.%s, which the generator cannot fill", where, pkg, sel.Sel.Name))
 	}
+}
+
+// isUUID tells whether the model's type def is a GUID (google/uuid's, or
+// oapi-codegen's alias of it).
+func (e *emitter) isUUID(def ast.Expr) bool {
+	sel, ok := def.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, _ := sel.X.(*ast.Ident)
+	if pkg == nil {
+		return false
+	}
+	path := e.models.imports[pkg.Name]
+	return sel.Sel.Name == "UUID" && (strings.HasSuffix(path, "/types") || path == "github.com/google/uuid")
 }
 
 // decoder queues the decode function of a model struct type on first use.

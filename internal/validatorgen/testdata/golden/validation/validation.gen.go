@@ -215,10 +215,9 @@ func decodeBook(d *reqcheck.Decoder, o *generated.Book) {
 			}
 		case "id":
 			if idValue, ok := d.String(); ok {
-				if !reqcheck.IsGUID(idValue) {
+				if id, ok := reqcheck.ParseGUID(idValue); !ok {
 					d.Violate(reqcheck.MsgFormat(idValue, "uuid"))
-				}
-				if id, ok := reqcheck.ParseGUID(idValue); ok {
+				} else {
 					*reqcheck.Alloc(&o.ID) = id
 				}
 			}
