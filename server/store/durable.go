@@ -281,9 +281,8 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if err := loadConnectors(path, connectors, format, mem); err != nil {
 			return err
 		}
-		mem.mu.Lock()
-		defer mem.mu.Unlock()
-		return members.ForEach(func(k, v []byte) error {
+		stored := make([]change, 0, members.Stats().KeyN)
+		if err := members.ForEach(func(k, v []byte) error {
 			app, seq, err := decodeMemberKey(k)
 			var id uuid.UUID
 			if err == nil {
@@ -292,11 +291,19 @@ func loadStateFile(path string, mem *Memory) (err error) {
 			if err != nil {
 				return &StateFileError{Path: path, Reason: "has a member it cannot read", Err: err}
 			}
-			if err := mem.loadLocked(change{kind: join, seq: seq, group: app, id: id}); err != nil {
-				return loadError(path, err, fmt.Sprintf("member %s of %s", id, app))
-			}
+			stored = append(stored, change{kind: join, seq: seq, group: app, id: id})
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		mem.mu.Lock()
+		defer mem.mu.Unlock()
+		var refused *loadRefusal
+		if err := mem.loadGroupsLocked(stored); errors.As(err, &refused) {
+			c := stored[refused.at]
+			return loadError(path, refused.err, fmt.Sprintf("member %s of %s", c.id, c.group))
+		}
+		return nil
 	})
 }
 
@@ -398,7 +405,7 @@ func loadConnectors(path string, b *bolt.Bucket, format string, mem *Memory) err
 	mem.mu.Lock()
 	defer mem.mu.Unlock()
 	if len(mem.connectors.index) == 0 {
-		mem.connectors.index = make(map[uuid.UUID]uint32, len(stored))
+		mem.connectors.index = make(map[uuid.UUID]uint32, len(stored)) // sized once
 	}
 	for i, c := range stored {
 		if errs[i] != nil {

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -368,8 +369,7 @@ func (s *Memory) applyLocked(c change) change {
 			g = &memoryGroup{index: make(map[uuid.UUID]uint32)}
 			s.groups[c.group] = g
 		}
-		g.index[c.id] = uint32(g.n)
-		g.push(memoryEntry{seq: c.seq, id: c.id})
+		g.join(c.id, c.seq)
 		s.members++
 	case leave:
 		s.deleteLocked(c.group, c.id)
@@ -399,6 +399,8 @@ func (s *Memory) loadLocked(c change) error {
 		if r := &s.connectors; r.n > 0 && r.at(r.n-1).seq >= c.seq {
 			return errors.New("connectors out of order")
 		}
+		s.registerNewLocked(c.id, c.doc, c.seq)
+		return nil
 	case join:
 		if _, ok := s.connectors.index[c.id]; !ok {
 			return ErrConnectorNotFound
@@ -414,6 +416,92 @@ func (s *Memory) loadLocked(c change) error {
 	}
 	s.applyLocked(c)
 	return nil
+}
+
+// loadGroups loads the members a state file holds, as changes of kind join
+// sorted by group and position (the file's key order): each group is built
+// whole, its index sized once, the groups on every core (they share nothing
+// but the connectors' index, which only they read). What no sequence of
+// decided changes can hold is refused, as by loadLocked, naming the first
+// such member in the file's order.
+func (s *Memory) loadGroupsLocked(members []change) error {
+	type built struct {
+		group uuid.UUID
+		g     *memoryGroup
+		bad   int // the index in members of a member refused, or -1
+		err   error
+	}
+	var runs []built
+	var starts []int
+	for i, c := range members {
+		if i == 0 || c.group != members[i-1].group {
+			runs, starts = append(runs, built{group: c.group, bad: -1}), append(starts, i)
+		}
+	}
+	starts = append(starts, len(members))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for r := w; r < len(runs); r += workers {
+				run := members[starts[r]:starts[r+1]]
+				if _, exists := s.groups[runs[r].group]; exists {
+					runs[r].bad, runs[r].err = starts[r], errors.New("its group is already loaded")
+					continue
+				}
+				g := &memoryGroup{index: make(map[uuid.UUID]uint32, len(run))}
+				for i, c := range run {
+					switch _, known := s.connectors.index[c.id]; {
+					case !known:
+						runs[r].err = ErrConnectorNotFound
+					case g.has(c.id):
+						runs[r].err = ErrDuplicateMember
+					case g.n > 0 && g.at(g.n-1).seq >= c.seq:
+						runs[r].err = errors.New("members out of order")
+					}
+					if runs[r].err != nil {
+						runs[r].bad = starts[r] + i
+						break
+					}
+					g.join(c.id, c.seq)
+				}
+				runs[r].g = g
+			}
+		})
+	}
+	wg.Wait()
+	for _, r := range runs {
+		if r.err != nil {
+			return &loadRefusal{at: r.bad, err: r.err}
+		}
+	}
+	for _, r := range runs {
+		s.groups[r.group] = r.g
+		s.members += r.g.n
+		s.seq = max(s.seq, r.g.at(r.g.n-1).seq)
+	}
+	return nil
+}
+
+// loadRefusal is a member loadGroupsLocked refused: members[at], and why.
+type loadRefusal struct {
+	at  int
+	err error
+}
+
+func (e *loadRefusal) Error() string { return e.err.Error() }
+func (e *loadRefusal) Unwrap() error { return e.err }
+
+// has tells whether connector id is a member of g.
+func (g *memoryGroup) has(id uuid.UUID) bool {
+	_, ok := g.index[id]
+	return ok
+}
+
+// join appends connector id at position seq, above every position g holds.
+func (g *memoryGroup) join(id uuid.UUID, seq uint64) {
+	g.index[id] = uint32(g.n)
+	g.push(memoryEntry{seq: seq, id: id})
 }
 
 // eachConnector calls emit with the change that registers each connector,
@@ -441,11 +529,7 @@ func (s *Memory) registerLocked(id uuid.UUID, doc []byte, seq uint64) uint64 {
 	r := &s.connectors
 	i, known := r.index[id]
 	if !known {
-		e := memoryEntry{seq: seq, id: id, size: uint32(len(doc))}
-		e.chunk, e.off = r.appendDoc(doc)
-		r.index[id] = uint32(r.n)
-		r.push(e)
-		s.live += len(doc)
+		s.registerNewLocked(id, doc, seq)
 		return seq
 	}
 	e := r.at(int(i))
@@ -466,6 +550,18 @@ func (s *Memory) registerLocked(id uuid.UUID, doc []byte, seq uint64) uint64 {
 		s.compactConnectorDocs()
 	}
 	return e.seq
+}
+
+// registerNewLocked registers the connector id, which the registry does not
+// hold, with document doc at position seq.
+func (s *Memory) registerNewLocked(id uuid.UUID, doc []byte, seq uint64) {
+	r := &s.connectors
+	e := memoryEntry{seq: seq, id: id, size: uint32(len(doc))}
+	e.chunk, e.off = r.appendDoc(doc)
+	r.index[id] = uint32(r.n)
+	r.push(e)
+	s.live += len(doc)
+	s.seq = max(s.seq, seq)
 }
 
 // compactConnectorDocs copies the registry's live documents into fresh
