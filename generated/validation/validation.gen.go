@@ -418,13 +418,7 @@ func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 
 // DecodeConnector reads doc as a Connector, checking it against #/components/schemas/connector: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeConnector(doc []byte, vs *reqcheck.Violations) *generated.Connector {
-	o := new(generated.Connector)
-	d := reqcheck.NewDecoder(doc, vs)
-	decodeConnector(d, o)
-	if !d.Finish() {
-		return nil
-	}
-	return o
+	return reqcheck.DecodeDocument(doc, vs, decodeConnector)
 }
 
 // decodeReferenceCreate reads a ReferenceCreate, checking it against #/components/schemas/referenceCreate.
@@ -457,13 +451,7 @@ func decodeReferenceCreate(d *reqcheck.Decoder, o *generated.ReferenceCreate) {
 
 // DecodeReferenceCreate reads doc as a ReferenceCreate, checking it against #/components/schemas/referenceCreate: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeReferenceCreate(doc []byte, vs *reqcheck.Violations) *generated.ReferenceCreate {
-	o := new(generated.ReferenceCreate)
-	d := reqcheck.NewDecoder(doc, vs)
-	decodeReferenceCreate(d, o)
-	if !d.Finish() {
-		return nil
-	}
-	return o
+	return reqcheck.DecodeDocument(doc, vs, decodeReferenceCreate)
 }
 
 var assetPattern = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")

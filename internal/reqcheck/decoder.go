@@ -54,6 +54,19 @@ func NewDecoder(body []byte, vs *Violations) *Decoder {
 	return d
 }
 
+// DecodeDocument reads doc as one T with decode, the generated function that
+// checks T's schema as it reads: the value when doc breaks no rule, nil with
+// every violation in vs otherwise.
+func DecodeDocument[T any](doc []byte, vs *Violations, decode func(*Decoder, *T)) *T {
+	v := new(T)
+	d := NewDecoder(doc, vs)
+	decode(d, v)
+	if !d.Finish() {
+		return nil
+	}
+	return v
+}
+
 // Finish checks that nothing but white space follows the value, settles the
 // body's violations (one, when the body is not acceptable JSON; otherwise
 // ordered by JSON pointer), and releases the decoder. It reports whether the

@@ -537,8 +537,8 @@ func (e *emitter) writeDecoders() {
 		// Exported too: a document that comes from elsewhere than a request
 		// (a state file, a seed entry) is checked by the same generated code.
 		w.line("// Decode%s reads doc as a %s, checking it against %s: the value when doc breaks no rule, every violation in vs otherwise.", job.typeName, job.typeName, job.value.where)
-		w.line("func Decode%s(doc []byte, vs *reqcheck.Violations) *generated.%s {\no := new(generated.%s)\nd := reqcheck.NewDecoder(doc, vs)\ndecode%s(d, o)\nif !d.Finish() {\nreturn nil\n}\nreturn o\n}\n",
-			job.typeName, job.typeName, job.typeName, job.typeName)
+		w.line("func Decode%s(doc []byte, vs *reqcheck.Violations) *generated.%s {\nreturn reqcheck.DecodeDocument(doc, vs, decode%s)\n}\n",
+			job.typeName, job.typeName, job.typeName)
 	}
 }
 

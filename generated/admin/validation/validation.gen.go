@@ -211,13 +211,7 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 
 // DecodeFaultSettings reads doc as a FaultSettings, checking it against #/components/schemas/faultSettings: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeFaultSettings(doc []byte, vs *reqcheck.Violations) *generated.FaultSettings {
-	o := new(generated.FaultSettings)
-	d := reqcheck.NewDecoder(doc, vs)
-	decodeFaultSettings(d, o)
-	if !d.Finish() {
-		return nil
-	}
-	return o
+	return reqcheck.DecodeDocument(doc, vs, decodeFaultSettings)
 }
 
 var latencyPattern = regexp.MustCompile("^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+(?:-(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)?)$")

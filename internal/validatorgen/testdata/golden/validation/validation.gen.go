@@ -311,13 +311,7 @@ func decodeBook(d *reqcheck.Decoder, o *generated.Book) {
 
 // DecodeBook reads doc as a Book, checking it against #/components/schemas/book: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeBook(doc []byte, vs *reqcheck.Violations) *generated.Book {
-	o := new(generated.Book)
-	d := reqcheck.NewDecoder(doc, vs)
-	decodeBook(d, o)
-	if !d.Finish() {
-		return nil
-	}
-	return o
+	return reqcheck.DecodeDocument(doc, vs, decodeBook)
 }
 
 // decodeLoanReference reads a LoanReference, checking it against #/components/schemas/loanReference.
@@ -347,13 +341,7 @@ func decodeLoanReference(d *reqcheck.Decoder, o *generated.LoanReference) {
 
 // DecodeLoanReference reads doc as a LoanReference, checking it against #/components/schemas/loanReference: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeLoanReference(doc []byte, vs *reqcheck.Violations) *generated.LoanReference {
-	o := new(generated.LoanReference)
-	d := reqcheck.NewDecoder(doc, vs)
-	decodeLoanReference(d, o)
-	if !d.Finish() {
-		return nil
-	}
-	return o
+	return reqcheck.DecodeDocument(doc, vs, decodeLoanReference)
 }
 
 // decodeReview reads a Review, checking it against #/components/schemas/review.
@@ -384,13 +372,7 @@ func decodeReview(d *reqcheck.Decoder, o *generated.Review) {
 
 // DecodeReview reads doc as a Review, checking it against #/components/schemas/review: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeReview(doc []byte, vs *reqcheck.Violations) *generated.Review {
-	o := new(generated.Review)
-	d := reqcheck.NewDecoder(doc, vs)
-	decodeReview(d, o)
-	if !d.Finish() {
-		return nil
-	}
-	return o
+	return reqcheck.DecodeDocument(doc, vs, decodeReview)
 }
 
 var tracePattern = regexp.MustCompile("^[a-z]+$")
