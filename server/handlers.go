@@ -369,7 +369,7 @@ func (l *memberLink) url(c echo.Context, group, id uuid.UUID) string {
 	if !l.groupFirst {
 		first, second = id, group
 	}
-	prefix := requestPrefix(req) // a link keeps the request's /beta or /v1.0
+	prefix := prefixOf(c) // a link keeps the request's /beta or /v1.0
 	var b strings.Builder
 	b.Grow(len(scheme) + 3 + len(host) + len(prefix) + len(l.path) + 2*36)
 	b.WriteString(scheme)
@@ -383,6 +383,14 @@ func (l *memberLink) url(c echo.Context, group, id uuid.UUID) string {
 	b.Write(guidText(&buf, second))
 	b.WriteString(l.parts[2])
 	return b.String()
+}
+
+// prefixOf is the version prefix the request came under, "" for the root.
+func prefixOf(c echo.Context) string {
+	if rc, ok := c.(*requestContext); ok {
+		return rc.prefix
+	}
+	return ""
 }
 
 // guidText writes id in its canonical form, as uuid.UUID.String does, into buf.
@@ -421,8 +429,7 @@ var forwardingHeaders = [...]string{echo.HeaderXForwardedProto, echo.HeaderXForw
 func (h *handlers) nextLink(c echo.Context, top *int32, token string) string {
 	var b strings.Builder
 	b.WriteString(baseURL(c))
-	b.WriteString(requestPrefix(c.Request()))
-	b.WriteString(c.Request().URL.EscapedPath())
+	b.WriteString(c.Request().URL.EscapedPath()) // with its /beta or /v1.0
 	b.WriteByte('?')
 	if top != nil {
 		b.WriteString("$top=")

@@ -21,8 +21,8 @@ import (
 )
 
 // requestContext is the Echo context of one request (Echo's documented way
-// to carry typed values from middleware to handler). withCommon makes it with
-// the request's id; the operation's middleware sets call, once, to what it
+// to carry typed values from middleware to handler). front.serve makes it
+// with the request's id; the operation's checks set call, once, to what they
 // made of the request; nothing else writes to it.
 type requestContext struct {
 	echo.Context
@@ -30,6 +30,7 @@ type requestContext struct {
 	idText  string    // and as the response header and the log say it
 	cid     string    // the caller's client-request-id, echoed; "" when it sent none
 	method  string    // the method the client sent
+	prefix  string    // the version prefix the path came under (/beta, /v1.0), "" for the root
 	call    call      // what the operation's middleware made of the request,
 	matched bool      // once it has: a request for no operation has no call
 	scratch scratch   // the validator's workspace, allocated with the context
@@ -49,6 +50,7 @@ type call struct {
 	operation string        // the operationId
 	app       string        // the group the path names (applicationsId or connectorGroupId) as sent, when it names one
 	prefer    preferences   // what the Prefer header asks for
+	params    any           // the parameters the generated check parsed, for the operation's handler
 	body      any           // the body the generated validator decoded, when it passed
 	raw       []byte        // the body as read (decompressed)
 	delay     time.Duration // the latency injected
@@ -99,53 +101,51 @@ type observers struct {
 	metrics *metrics
 }
 
-// withCommon is what every request goes through, unknown routes included, in
-// this order: a request-id and the client-request-id echoed before anything
-// can fail; a Host the mock does not answer refused (hosts.go); OPTIONS refused; a panic recovered into an error; the error
-// rendered, so that the status logged is the status sent; then the outcome
-// told to the access log, the metrics and (but for the admin API, /metrics
-// and the pages) the journal.
-func withCommon(obs observers, routes knownPaths, hosts hostPolicy) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			req := c.Request()
-			id := newGUID()
-			rc := &requestContext{Context: c, id: id, idText: id.String(), method: req.Method}
-			h := c.Response().Header()
-			h[canonicalRequestID] = []string{rc.idText}
-			// Every answer is what its Content-Type says: no browser may sniff
-			// a JSON error or a text body into a script or a page.
-			h[canonicalNoSniff] = noSniff
-			if rc.cid = firstClientRequestID(req.Header); rc.cid != "" {
-				h[canonicalClientRequestID] = []string{rc.cid}
-			}
-			out := outcome{}
-			if !hosts.allows(req.Host) {
-				// Before anything else: a page rebound to 127.0.0.1 reaches
-				// neither the API, nor the admin API, nor the pages.
-				out = renderError(rc, obs.logger, routes, forbiddenHost(req.Host))
-			} else if err := callRecovering(rc, next); err != nil {
-				out = renderError(rc, obs.logger, routes, err)
-			} else {
-				out.status = c.Response().Status
-			}
-			obs.observe(rc, out, start)
-			return nil
-		}
-	}
+// front is what every request goes through, unknown routes included
+// (Server.ServeHTTP routes it, then calls serve).
+type front struct {
+	obs    observers
+	routes knownPaths
+	hosts  hostPolicy
 }
 
-// firstClientRequestID is the caller's client-request-id: the first item of
-// the list. The Graph SDKs' telemetry handler adds its own after the
-// caller's, and their stack sends the two on one line ("caller-7, <guid>").
-func firstClientRequestID(h http.Header) string {
-	lines := h[canonicalClientRequestID]
-	if len(lines) == 0 {
-		return ""
+// serve answers a routed request, in this order: a request-id and the
+// client-request-id echoed before anything can fail; a Host the mock does
+// not answer refused (hosts.go); OPTIONS refused; a panic recovered into an
+// error; the error rendered, so that the status logged is the status sent;
+// then the outcome told to the access log, the metrics and (but for the
+// admin API, /metrics and the pages) the journal. prefix is the version
+// prefix the path came under.
+func (f *front) serve(c echo.Context, prefix string) {
+	start := time.Now()
+	req := c.Request()
+	id := newGUID()
+	rc := &requestContext{Context: c, id: id, idText: id.String(), method: req.Method, prefix: prefix}
+	rc.scratch.in.Header = req.Header
+	h := c.Response().Header()
+	h[canonicalRequestID] = []string{rc.idText}
+	// Every answer is what its Content-Type says: no browser may sniff
+	// a JSON error or a text body into a script or a page.
+	h[canonicalNoSniff] = noSniff
+	// The caller's client-request-id is the first item of the list: the
+	// Graph SDKs' telemetry handler adds its own after the caller's, and
+	// their stack sends the two on one line ("caller-7, <guid>"). The
+	// list is split once; the generated check reads the same items.
+	if items := rc.scratch.in.Items(canonicalClientRequestID); len(items) > 0 && items[0] != "" {
+		rc.cid = items[0]
+		h[canonicalClientRequestID] = []string{rc.cid}
 	}
-	first, _, _ := strings.Cut(lines[0], ",")
-	return strings.TrimSpace(first)
+	out := outcome{}
+	if !f.hosts.allows(req.Host) {
+		// Before anything else: a page rebound to 127.0.0.1 reaches
+		// neither the API, nor the admin API, nor the pages.
+		out = renderError(rc, f.obs.logger, f.routes, forbiddenHost(req.Host))
+	} else if err := callRecovering(rc, c.Handler()); err != nil {
+		out = renderError(rc, f.obs.logger, f.routes, err)
+	} else {
+		out.status = c.Response().Status
+	}
+	f.obs.observe(rc, out, start)
 }
 
 // observe tells the access log, the metrics and the journal of an answered request.
@@ -155,7 +155,7 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	duration := time.Since(start)
 	attrs := []slog.Attr{
 		slog.String("method", rc.method),
-		slog.String("path", requestPrefix(req)+req.URL.Path),
+		slog.String("path", req.URL.Path),
 		slog.Int("status", out.status),
 		slog.Duration("duration", duration),
 		slog.String("request_id", rc.idText),
@@ -171,7 +171,7 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	if obs.journal.Enabled() && !unjournaled(req.URL.Path) {
 		obs.journal.Add(&journal.Request{
 			Time: start, ID: rc.id, ClientRequestID: rc.cid, Method: rc.method,
-			Path: requestPrefix(req) + req.URL.Path, Header: req.Header,
+			Path: req.URL.Path, Header: req.Header,
 			Operation: ca.operation, ApplicationID: ca.app, Status: out.status, ErrorCode: string(out.code),
 			Violations: out.violations, Fault: out.fault, Duration: duration, Body: ca.raw,
 		})

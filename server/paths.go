@@ -5,25 +5,17 @@ import (
 	"strings"
 )
 
-// normalizePath prepares a request's path for routing, before Echo sees it:
-// the OData segment $ref may be spelled %24ref; no other escape changes
-// routing: %2F stays part of its segment; a version prefix before the
-// service's paths is routed as the root (stripVersion).
-func normalizePath(next http.Handler, roots map[string]bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = stripVersion(r, roots)
-		if u := r.URL; u.RawPath != "" {
-			if raw, changed := unescapeDollar(u.RawPath); changed {
-				if strings.IndexByte(raw, '%') < 0 {
-					// Nothing else was escaped: route on the plain path.
-					u.RawPath = ""
-				} else {
-					u.RawPath = raw
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+// routePath is the path a request is routed on, and the version prefix it
+// came under ("" for none), read from the request without changing it: the
+// escaped path, with the OData segment $ref spelled %24ref read as $ref (no
+// other escape changes routing: %2F stays part of its segment), and a version
+// prefix before the service's paths left out (routeVersion).
+func routePath(r *http.Request, roots map[string]bool) (prefix, path string) {
+	path = r.URL.Path
+	if raw := r.URL.RawPath; raw != "" {
+		path, _ = unescapeDollar(raw)
+	}
+	return routeVersion(path, roots)
 }
 
 // unescapeDollar replaces every %24 (either case) in an escaped path with $,

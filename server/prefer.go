@@ -20,26 +20,25 @@ type preferences struct {
 
 var canonicalPrefer = http.CanonicalHeaderKey("Prefer")
 
-// parsePrefer reads the preferences of RFC 7240: a list, possibly over
-// several Prefer lines, each a token with an optional value and parameters
-// after ";". The first of each preference counts; parameters and unknown
-// preferences change nothing, nor do code= values that name no fault.
-func parsePrefer(lines []string) preferences {
+// parsePrefer reads the preferences of RFC 7240 from the items of the
+// Prefer list (reqcheck.Input.Items has split its lines on commas): each a
+// token with an optional value and parameters after ";". The first of each
+// preference counts; parameters and unknown preferences change nothing, nor
+// do code= values that name no fault.
+func parsePrefer(items []string) preferences {
 	var p preferences
 	var sawReturn bool
-	for _, line := range lines {
-		for pref := range strings.SplitSeq(line, ",") {
-			pref, _, _ = strings.Cut(pref, ";")
-			name, value, _ := strings.Cut(pref, "=")
-			name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
-			switch {
-			case strings.EqualFold(name, "return") && !sawReturn:
-				sawReturn = true
-				p.representation = strings.EqualFold(value, "representation")
-			case strings.EqualFold(name, "code") && p.fault == 0:
-				if code, err := strconv.Atoi(value); err == nil && faults.IsStatus(code) {
-					p.fault = code
-				}
+	for _, pref := range items {
+		pref, _, _ = strings.Cut(pref, ";")
+		name, value, _ := strings.Cut(pref, "=")
+		name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
+		switch {
+		case strings.EqualFold(name, "return") && !sawReturn:
+			sawReturn = true
+			p.representation = strings.EqualFold(value, "representation")
+		case strings.EqualFold(name, "code") && p.fault == 0:
+			if code, err := strconv.Atoi(value); err == nil && faults.IsStatus(code) {
+				p.fault = code
 			}
 		}
 	}

@@ -141,7 +141,7 @@ func checkSeedEntry(add *reqcheck.Operation, app uuid.UUID, raw any) (any, error
 	}
 	var vs reqcheck.Violations
 	in := reqcheck.Input{Path: seedPath(app.String()), Header: map[string][]string{}, Body: body}
-	value := add.Check(&in, &vs)
+	checked := add.Check(&in, &vs)
 	if vs.Len() > 0 {
 		var rules []string
 		for _, v := range vs.List() {
@@ -149,7 +149,7 @@ func checkSeedEntry(add *reqcheck.Operation, app uuid.UUID, raw any) (any, error
 		}
 		return nil, errors.New(strings.Join(rules, "; "))
 	}
-	return value, nil
+	return checked.Body, nil
 }
 
 // maxSeedFile is the largest seed file read: some 100,000 members.

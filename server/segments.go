@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/reqcheck"
 )
@@ -15,7 +13,7 @@ import (
 // routeTable is the paths served, segment by segment, to name the segment
 // of a request path that no route has, as Microsoft Graph does:
 // 400 BadRequest "Resource not found for the segment 'x'.". It is built once,
-// in New, from the routes Echo serves (a parameter written :name).
+// once, from the operations' paths (a parameter written :name, as Echo does).
 type routeTable [][]string
 
 // knownPaths are the routes served at the root (all) and those served under
@@ -25,13 +23,13 @@ type knownPaths struct {
 	all, service routeTable
 }
 
-func newKnownPaths(routes []*echo.Route, roots map[string]bool) knownPaths {
+func newKnownPaths(operations []reqcheck.Operation, roots map[string]bool) knownPaths {
 	var t knownPaths
 	seen := map[string]bool{}
-	for _, r := range routes {
-		if !seen[r.Path] {
-			seen[r.Path] = true
-			segments := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
+	for _, op := range operations {
+		if path := echoPath(op.Path); !seen[path] {
+			seen[path] = true
+			segments := strings.Split(strings.TrimPrefix(path, "/"), "/")
 			t.all = append(t.all, segments)
 			if roots[segments[0]] {
 				t.service = append(t.service, segments)

@@ -2,17 +2,23 @@
 //
 // One request reads top to bottom:
 //
-//	normalizePath (paths.go)        %24ref spelled $ref, /beta and /v1.0 routed as the root
-//	Echo's router                   no route: Graph's 400 naming the segment (segments.go); 405 with Allow
-//	withCommon (middleware.go)      request-id; panic recovery; renderError (errors.go) turns a failure
+//	Server.ServeHTTP                routePath (paths.go): %24ref read as $ref, /beta and /v1.0
+//	                                routed as the root; Echo's router finds the operation's route
+//	                                (no route: Graph's 400 naming the segment (segments.go); 405
+//	                                with Allow); the request itself is never changed
+//	front.serve (middleware.go)     request-id; panic recovery; renderError (errors.go) turns a failure
 //	                                into the envelope and returns the outcome; the access log, the
 //	                                metrics and the journal (server/journal) read call and outcome
 //	operationChecks (validate.go)   makes the call: bearer token, Prefer (prefer.go), faults
 //	                                (server/faults), Content-Type, body size, then the generated
-//	                                validator (generated/validation) checks everything else and
-//	                                decodes the body into the generated model
-//	the generated wrapper           (generated/echoapi) binds the path parameters
-//	handlers (handlers.go)          read the call (bodyOf), then the store (server/store)
+//	                                check (generated/validation) checks and parses every parameter
+//	                                and header, once, and decodes the body into the generated model
+//	the generated Handlers          call the server interface's method with what the check parsed
+//	handlers (handlers.go)          read the body from the call (bodyOf), then the store (server/store)
+//
+// oapi-codegen's ServerInterface is what the handlers implement; its wrapper
+// (and the strict server's, which wraps it) is not used: it would bind every
+// parameter again, from the text the generated check has already parsed.
 //
 // HEAD is answered wherever GET is by the HEAD operations of the spec (head.go).
 package server
@@ -22,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -30,9 +37,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/connector-group/members-api/generated/admin/adminserver"
 	adminvalidation "github.com/connector-group/members-api/generated/admin/validation"
-	"github.com/connector-group/members-api/generated/echoapi"
 	"github.com/connector-group/members-api/generated/validation"
 	"github.com/connector-group/members-api/internal/reqcheck"
 	"github.com/connector-group/members-api/openapi"
@@ -79,14 +84,24 @@ type Config struct {
 // Server is the mock server: an http.Handler whose misbehaviour can be
 // changed while it serves.
 type Server struct {
-	handler   http.Handler
+	echo      *echo.Echo
+	front     front
+	roots     map[string]bool // the first segments of the service's paths
 	misbehave *faults.Injector
 	journal   *journal.Journal
 	store     store.Store
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler: it routes the request (on routePath,
+// leaving the request as it came) with Echo's router, then serves it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	prefix, path := routePath(r, s.roots)
+	c := s.echo.AcquireContext()
+	c.Reset(r, w)
+	s.echo.Router().Find(r.Method, path, c)
+	s.front.serve(c, prefix)
+	s.echo.ReleaseContext(c)
+}
 
 // Faults are the misbehaviour settings in force.
 func (s *Server) Faults() faults.Settings { return s.misbehave.Settings() }
@@ -149,29 +164,28 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := spec.all
 	h := &handlers{store: members, tokens: tokens, appMember: spec.appMember, member: spec.member,
 		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler()}
 
 	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}
 	// The API and the admin API: each operation behind the same checks
-	// (token, misbehaviour for member operations, the generated validator).
+	// (token, misbehaviour for member operations, the generated validator),
+	// then its handler, called with what the checks parsed.
 	auth := bearerAuth(cfg.Token)
-	middlewares := make(map[string][]echo.MiddlewareFunc, len(all))
-	for _, op := range all {
-		checks := &operationChecks{op: op, service: isService(op), auth: auth,
+	serve := validation.Handlers(h)
+	maps.Copy(serve, adminvalidation.Handlers(&adminHandlers{store: members, journal: requests, misbehave: misbehave,
+		dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy}))
+	for _, op := range spec.all {
+		checks := &operationChecks{op: op, serve: serve[op.ID], service: isService(op), auth: auth,
 			misbehave: misbehave, maxBody: maxBody, shadows: spec.shadows[op.ID]}
-		middlewares[op.ID] = []echo.MiddlewareFunc{checks.middleware}
+		if checks.serve == nil {
+			return nil, fmt.Errorf("%s %s (%s) has no handler: run make generate", op.Method, op.Path, op.ID)
+		}
+		e.Add(op.Method, echoPath(op.Path), checks.handle)
 	}
-	echoapi.RegisterHandlersWithOptions(e, h, echoapi.RegisterHandlersOptions{OperationMiddlewares: middlewares})
-	adminserver.RegisterHandlersWithOptions(e, &adminHandlers{store: members, journal: requests, misbehave: misbehave,
-		dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy},
-		adminserver.RegisterHandlersOptions{OperationMiddlewares: middlewares})
-	// Echo applies e.Use's middleware to every route whenever it was added.
-	e.Use(withCommon(observers{logger: logger, journal: requests, metrics: metrics}, spec.paths, hosts))
-	return &Server{handler: normalizePath(e, spec.roots), misbehave: misbehave, journal: requests, store: members}, nil
+	return &Server{echo: e, roots: spec.roots, misbehave: misbehave, journal: requests, store: members,
+		front: front{obs: observers{logger: logger, journal: requests, metrics: metrics}, routes: spec.paths, hosts: hosts}}, nil
 }
 
 // tables are what every server builds the same from the generated specs:
@@ -196,17 +210,7 @@ var specTables = sync.OnceValues(func() (*tables, error) {
 		t.shadows[op.ID] = shadowsOf(op, t.all)
 	}
 	t.roots = serviceRoots(t.operations)
-	// The routes the generated code registers are the same for every
-	// server: registered once on an Echo of their own (the handlers are
-	// never called), they are checked against the validators' operations
-	// and split into segments, once.
-	scratch := echo.New()
-	echoapi.RegisterHandlers(scratch, (*handlers)(nil))
-	adminserver.RegisterHandlers(scratch, (*adminHandlers)(nil))
-	if err := servesEveryOperation(scratch, t.all); err != nil {
-		return nil, err
-	}
-	t.paths = newKnownPaths(scratch.Routes(), t.roots)
+	t.paths = newKnownPaths(t.all, t.roots)
 	var err error
 	if t.appMember, err = newMemberLink(t.operations, "getConnectorGroupMember", "{applicationsId}"); err != nil {
 		return nil, err
@@ -223,23 +227,6 @@ var specTables = sync.OnceValues(func() (*tables, error) {
 	t.dashboardPolicy = pages.ContentSecurityPolicy(t.dashboard)
 	return t, nil
 })
-
-// servesEveryOperation checks that the generated server registered a route
-// for every operation the generated validator knows: the two come from the
-// same spec, so a mismatch means stale generated code.
-func servesEveryOperation(e *echo.Echo, operations []reqcheck.Operation) error {
-	routes := map[string]bool{}
-	for _, r := range e.Routes() {
-		routes[r.Method+" "+r.Path] = true
-	}
-	var missing []error
-	for _, op := range operations {
-		if !routes[op.Method+" "+echoPath(op.Path)] {
-			missing = append(missing, fmt.Errorf("%s %s (%s) is in the spec but not served: run make generate", op.Method, op.Path, op.ID))
-		}
-	}
-	return errors.Join(missing...)
-}
 
 // echoPath is a spec path template as Echo writes it: {name} becomes :name.
 func echoPath(path string) string {

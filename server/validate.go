@@ -23,34 +23,32 @@ import (
 	"github.com/connector-group/members-api/server/faults"
 )
 
-// operationChecks are what runs in front of one operation's generated
-// wrapper.
+// operationChecks are one operation's route: its checks, then its handler.
 type operationChecks struct {
 	op        reqcheck.Operation
-	service   bool // an operation of the service: it misbehaves on purpose
+	serve     func(c echo.Context, params any) error // the generated Handlers' entry of op
+	service   bool                                   // an operation of the service: it misbehaves on purpose
 	auth      func(http.Header) (string, error)
 	misbehave *faults.Injector
 	maxBody   int64
 	shadows   []shadow
 }
 
-// middleware makes the call of each request for the operation, publishes it
-// (once) for the handler and the observers, and goes on to the generated
-// wrapper when the request passed every check.
-func (o *operationChecks) middleware(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		rc, ok := c.(*requestContext)
-		if !ok {
-			return errors.New("an operation ran without withCommon")
-		}
-		var err error
-		rc.call, err = o.prepare(rc, &rc.scratch)
-		rc.matched = true
-		if err != nil {
-			return err
-		}
-		return next(c)
+// handle makes the call of a request for the operation, publishes it (once)
+// for the handler and the observers, and calls the handler with the
+// parameters the generated check parsed when the request passed every check.
+func (o *operationChecks) handle(c echo.Context) error {
+	rc, ok := c.(*requestContext)
+	if !ok {
+		return errors.New("an operation ran without front.serve")
 	}
+	var err error
+	rc.call, err = o.prepare(rc, &rc.scratch)
+	rc.matched = true
+	if err != nil {
+		return err
+	}
+	return o.serve(c, rc.call.params)
 }
 
 // prepare checks a request in this order: a path that names a more concrete
@@ -79,15 +77,10 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 			return ca, err
 		}
 	}
-	ca.prefer = parsePrefer(req.Header[canonicalPrefer])
-	// Prefer and client-request-id are lists (RFC 9110, 5.3), which may come
-	// as several field lines; the generated binder takes one, so they reach
-	// it as the one line they mean.
-	for _, key := range listHeaders {
-		if lines := req.Header[key]; len(lines) > 1 {
-			req.Header[key] = []string{strings.Join(lines, ", ")}
-		}
-	}
+	in, vs := &scratch.in, &scratch.vs
+	// Read before the generated check, which checks the same items: a
+	// faulted request is answered whatever else it holds.
+	ca.prefer = parsePrefer(in.Items(canonicalPrefer))
 	var delay time.Duration
 	if o.service && (ca.prefer.fault != 0 || o.misbehave.Active()) {
 		d := o.misbehave.Decide(token, ca.prefer.fault)
@@ -108,8 +101,7 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 			return ca, echo.ErrNotFound
 		}
 	}
-	in, vs := &scratch.in, &scratch.vs
-	*in = reqcheck.Input{Path: c, Header: req.Header}
+	in.Path = c
 	if req.URL.RawQuery != "" {
 		query, err := url.ParseQuery(req.URL.RawQuery)
 		if err != nil {
@@ -140,11 +132,11 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 			return ca, err
 		}
 	}
-	value := o.op.Check(in, vs)
+	checked := o.op.Check(in, vs)
 	if vs.Len() > 0 {
 		return ca, badRequest(vs.List())
 	}
-	ca.body = value
+	ca.params, ca.body = checked.Params, checked.Body
 	return ca, nil
 }
 
@@ -156,9 +148,6 @@ func groupParam(c echo.Context) string {
 	}
 	return c.Param("connectorGroupId")
 }
-
-// listHeaders are the list-based headers of the spec's parameters, canonical.
-var listHeaders = [...]string{canonicalPrefer, canonicalClientRequestID}
 
 // serviceTags mark the operations of the service in the spec (its members
 // and connectors, as opposed to health, the spec and the pages): the ones

@@ -5,4 +5,4 @@
 // Never edit validation.gen.go by hand; change the spec and run `make generate`.
 package validation
 
-//go:generate go run ../../internal/validatorgen -spec ../../openapi/connector.yaml -models ../connector.gen.go -models-import github.com/connector-group/members-api/generated -package validation -out validation.gen.go -values-out ../values.gen.go
+//go:generate go run ../../internal/validatorgen -spec ../../openapi/connector.yaml -models ../connector.gen.go -models-import github.com/connector-group/members-api/generated -server ../echoapi/server.gen.go -server-import github.com/connector-group/members-api/generated/echoapi -package validation -out validation.gen.go -values-out ../values.gen.go

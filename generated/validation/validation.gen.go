@@ -8,7 +8,9 @@ import (
 	"regexp"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/echoapi"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	echo "github.com/labstack/echo/v4"
 )
 
 // Operations describes every operation of the spec, with its checks.
@@ -50,17 +52,19 @@ func Operations() []reqcheck.Operation {
 }
 
 // checkGetApplicationConnectorGroup checks a request for getApplicationConnectorGroup (GET /applications/{applicationsId}/connectorGroup), headApplicationConnectorGroup (HEAD /applications/{applicationsId}/connectorGroup).
-func checkGetApplicationConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterApplicationsId(in, vs)
-	checkParameterClientRequestId(in, vs)
+func checkGetApplicationConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsGetApplicationConnectorGroup)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members), headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
-func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterApplicationsId(in, vs)
-	checkParameterClientRequestId(in, vs)
+func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListConnectorGroupMembers)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	if vals := in.Query["$top"]; len(vals) > 1 {
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
@@ -73,6 +77,7 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 			} else if n > 999 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
 			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
 		}
 	}
 	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
@@ -84,41 +89,45 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 		} else if length > 64 {
 			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 		}
+		reqcheck.SetString(reqcheck.Alloc(&p.params.Skiptoken), v)
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkAddConnectorGroupMember checks a request for addConnectorGroupMember (POST /applications/{applicationsId}/connectorGroup/members/$ref).
-func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterApplicationsId(in, vs)
-	checkParameterClientRequestId(in, vs)
-	checkParameterPrefer(in, vs)
+func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsAddConnectorGroupMember)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterPrefer(in, vs, &p.params.Prefer)
 	reqcheck.UnknownOptions(in.Query, vs)
 	if len(in.Body) == 0 {
 		vs.Add("", reqcheck.MsgBodyRequired)
-		return nil
+		return reqcheck.Checked{Params: p}
 	}
-	return reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)
+	return reqcheck.Checked{Params: p, Body: reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)}
 }
 
 // checkApplicationsIdConnectorIdClientRequestID checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}), headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}), removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
-func checkApplicationsIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterApplicationsId(in, vs)
-	checkParameterConnectorId(in, vs)
-	checkParameterClientRequestId(in, vs)
+func checkApplicationsIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsApplicationsIdConnectorIdClientRequestID)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkNoParameters checks a request for getDocs (GET /docs), headDocs (HEAD /docs), getHealth (GET /healthz), headHealth (HEAD /healthz), getMetrics (GET /metrics), headMetrics (HEAD /metrics), getOpenAPIJSON (GET /openapi.json), headOpenAPIJSON (HEAD /openapi.json), getOpenAPIYAML (GET /openapi.yaml), headOpenAPIYAML (HEAD /openapi.yaml).
-func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) any {
+func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{}
 }
 
 // checkGetDocsAsset checks a request for getDocsAsset (GET /docs/assets/{asset}), headDocsAsset (HEAD /docs/assets/{asset}).
-func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) any {
+func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsGetDocsAsset)
 	if v := in.Path.PathParam("asset"); v == "" {
 		vs.Add("asset", reqcheck.MsgParamRequired("path", "asset"))
 	} else {
@@ -128,15 +137,17 @@ func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		if !assetPattern.MatchString(v) {
 			vs.Add("asset", reqcheck.MsgPattern(v, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))
 		}
+		reqcheck.SetString(&p.pathAsset, v)
 	}
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkListGroupMembers checks a request for listGroupMembers (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members), headGroupMembers (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members).
-func checkListGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorGroupId(in, vs)
-	checkParameterClientRequestId(in, vs)
+func checkListGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListGroupMembers)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	if vals := in.Query["$top"]; len(vals) > 1 {
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
@@ -149,6 +160,7 @@ func checkListGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
 			} else if n > 999 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
 			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
 		}
 	}
 	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
@@ -160,36 +172,40 @@ func checkListGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		} else if length > 64 {
 			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 		}
+		reqcheck.SetString(reqcheck.Alloc(&p.params.Skiptoken), v)
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkAddGroupMember checks a request for addGroupMember (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref).
-func checkAddGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorGroupId(in, vs)
-	checkParameterClientRequestId(in, vs)
-	checkParameterPrefer(in, vs)
+func checkAddGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsAddGroupMember)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterPrefer(in, vs, &p.params.Prefer)
 	reqcheck.UnknownOptions(in.Query, vs)
 	if len(in.Body) == 0 {
 		vs.Add("", reqcheck.MsgBodyRequired)
-		return nil
+		return reqcheck.Checked{Params: p}
 	}
-	return reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)
+	return reqcheck.Checked{Params: p, Body: reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)}
 }
 
 // checkConnectorGroupIdConnectorIdClientRequestID checks a request for getGroupMember (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), headGroupMember (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), removeGroupMember (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref).
-func checkConnectorGroupIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorGroupId(in, vs)
-	checkParameterConnectorId(in, vs)
-	checkParameterClientRequestId(in, vs)
+func checkConnectorGroupIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsConnectorGroupIdConnectorIdClientRequestID)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkListConnectors checks a request for listConnectors (GET /onPremisesPublishingProfiles/applicationProxy/connectors), headConnectors (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors).
-func checkListConnectors(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterClientRequestId(in, vs)
+func checkListConnectors(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListConnectors)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	if vals := in.Query["$top"]; len(vals) > 1 {
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
@@ -202,6 +218,7 @@ func checkListConnectors(in *reqcheck.Input, vs *reqcheck.Violations) any {
 			} else if n > 999 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
 			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
 		}
 	}
 	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
@@ -213,44 +230,239 @@ func checkListConnectors(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		} else if length > 64 {
 			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 		}
+		reqcheck.SetString(reqcheck.Alloc(&p.params.Skiptoken), v)
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkGetConnector checks a request for getConnector (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}), headConnector (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}).
-func checkGetConnector(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorId(in, vs)
-	checkParameterClientRequestId(in, vs)
+func checkGetConnector(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsGetConnector)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkListConnectorMemberOf checks a request for listConnectorMemberOf (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf), headConnectorMemberOf (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf).
-func checkListConnectorMemberOf(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorId(in, vs)
-	checkParameterClientRequestId(in, vs)
-	checkParameterTop(in, vs)
-	checkParameterSkiptoken(in, vs)
+func checkListConnectorMemberOf(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListConnectorMemberOf)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterTop(in, vs, &p.params.Top)
+	checkParameterSkiptoken(in, vs, &p.params.Skiptoken)
 	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
-// checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId).
-func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations) {
+// Handlers binds every operation to its method of si, by operationId: each
+// is called with the Params of reqcheck.Checked its check returned.
+func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params any) error {
+	return map[string]func(echo.Context, any) error{
+		"getApplicationConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsGetApplicationConnectorGroup)
+			return si.GetApplicationConnectorGroup(c, p.pathApplicationsId, p.params)
+		},
+		"headApplicationConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsGetApplicationConnectorGroup)
+			return si.HeadApplicationConnectorGroup(c, p.pathApplicationsId, generated.HeadApplicationConnectorGroupParams(p.params))
+		},
+		"listConnectorGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectorGroupMembers)
+			return si.ListConnectorGroupMembers(c, p.pathApplicationsId, p.params)
+		},
+		"headConnectorGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectorGroupMembers)
+			return si.HeadConnectorGroupMembers(c, p.pathApplicationsId, generated.HeadConnectorGroupMembersParams(p.params))
+		},
+		"addConnectorGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsAddConnectorGroupMember)
+			return si.AddConnectorGroupMember(c, p.pathApplicationsId, p.params)
+		},
+		"getConnectorGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdConnectorIdClientRequestID)
+			return si.GetConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, p.params)
+		},
+		"headConnectorGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdConnectorIdClientRequestID)
+			return si.HeadConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, generated.HeadConnectorGroupMemberParams(p.params))
+		},
+		"removeConnectorGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdConnectorIdClientRequestID)
+			return si.RemoveConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, generated.RemoveConnectorGroupMemberParams(p.params))
+		},
+		"getDocs": func(c echo.Context, _ any) error {
+			return si.GetDocs(c)
+		},
+		"headDocs": func(c echo.Context, _ any) error {
+			return si.HeadDocs(c)
+		},
+		"getDocsAsset": func(c echo.Context, params any) error {
+			p := params.(*paramsGetDocsAsset)
+			return si.GetDocsAsset(c, p.pathAsset)
+		},
+		"headDocsAsset": func(c echo.Context, params any) error {
+			p := params.(*paramsGetDocsAsset)
+			return si.HeadDocsAsset(c, p.pathAsset)
+		},
+		"getHealth": func(c echo.Context, _ any) error {
+			return si.GetHealth(c)
+		},
+		"headHealth": func(c echo.Context, _ any) error {
+			return si.HeadHealth(c)
+		},
+		"getMetrics": func(c echo.Context, _ any) error {
+			return si.GetMetrics(c)
+		},
+		"headMetrics": func(c echo.Context, _ any) error {
+			return si.HeadMetrics(c)
+		},
+		"listGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsListGroupMembers)
+			return si.ListGroupMembers(c, p.pathConnectorGroupId, p.params)
+		},
+		"headGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsListGroupMembers)
+			return si.HeadGroupMembers(c, p.pathConnectorGroupId, generated.HeadGroupMembersParams(p.params))
+		},
+		"addGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsAddGroupMember)
+			return si.AddGroupMember(c, p.pathConnectorGroupId, p.params)
+		},
+		"getGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestID)
+			return si.GetGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, p.params)
+		},
+		"headGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestID)
+			return si.HeadGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, generated.HeadGroupMemberParams(p.params))
+		},
+		"removeGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestID)
+			return si.RemoveGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, generated.RemoveGroupMemberParams(p.params))
+		},
+		"listConnectors": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectors)
+			return si.ListConnectors(c, p.params)
+		},
+		"headConnectors": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectors)
+			return si.HeadConnectors(c, generated.HeadConnectorsParams(p.params))
+		},
+		"getConnector": func(c echo.Context, params any) error {
+			p := params.(*paramsGetConnector)
+			return si.GetConnector(c, p.pathConnectorId, p.params)
+		},
+		"headConnector": func(c echo.Context, params any) error {
+			p := params.(*paramsGetConnector)
+			return si.HeadConnector(c, p.pathConnectorId, generated.HeadConnectorParams(p.params))
+		},
+		"listConnectorMemberOf": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectorMemberOf)
+			return si.ListConnectorMemberOf(c, p.pathConnectorId, p.params)
+		},
+		"headConnectorMemberOf": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectorMemberOf)
+			return si.HeadConnectorMemberOf(c, p.pathConnectorId, generated.HeadConnectorMemberOfParams(p.params))
+		},
+		"getOpenAPIJSON": func(c echo.Context, _ any) error {
+			return si.GetOpenAPIJSON(c)
+		},
+		"headOpenAPIJSON": func(c echo.Context, _ any) error {
+			return si.HeadOpenAPIJSON(c)
+		},
+		"getOpenAPIYAML": func(c echo.Context, _ any) error {
+			return si.GetOpenAPIYAML(c)
+		},
+		"headOpenAPIYAML": func(c echo.Context, _ any) error {
+			return si.HeadOpenAPIYAML(c)
+		},
+	}
+}
+
+// paramsGetApplicationConnectorGroup are the parameters checkGetApplicationConnectorGroup parsed.
+type paramsGetApplicationConnectorGroup struct {
+	pathApplicationsId generated.ApplicationsID
+	params             generated.GetApplicationConnectorGroupParams
+}
+
+// paramsListConnectorGroupMembers are the parameters checkListConnectorGroupMembers parsed.
+type paramsListConnectorGroupMembers struct {
+	pathApplicationsId generated.ApplicationsID
+	params             generated.ListConnectorGroupMembersParams
+}
+
+// paramsAddConnectorGroupMember are the parameters checkAddConnectorGroupMember parsed.
+type paramsAddConnectorGroupMember struct {
+	pathApplicationsId generated.ApplicationsID
+	params             generated.AddConnectorGroupMemberParams
+}
+
+// paramsApplicationsIdConnectorIdClientRequestID are the parameters checkApplicationsIdConnectorIdClientRequestID parsed.
+type paramsApplicationsIdConnectorIdClientRequestID struct {
+	pathApplicationsId generated.ApplicationsID
+	pathConnectorId    generated.ConnectorID
+	params             generated.GetConnectorGroupMemberParams
+}
+
+// paramsGetDocsAsset are the parameters checkGetDocsAsset parsed.
+type paramsGetDocsAsset struct {
+	pathAsset string
+}
+
+// paramsListGroupMembers are the parameters checkListGroupMembers parsed.
+type paramsListGroupMembers struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	params               generated.ListGroupMembersParams
+}
+
+// paramsAddGroupMember are the parameters checkAddGroupMember parsed.
+type paramsAddGroupMember struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	params               generated.AddGroupMemberParams
+}
+
+// paramsConnectorGroupIdConnectorIdClientRequestID are the parameters checkConnectorGroupIdConnectorIdClientRequestID parsed.
+type paramsConnectorGroupIdConnectorIdClientRequestID struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	pathConnectorId      generated.ConnectorID
+	params               generated.GetGroupMemberParams
+}
+
+// paramsListConnectors are the parameters checkListConnectors parsed.
+type paramsListConnectors struct {
+	params generated.ListConnectorsParams
+}
+
+// paramsGetConnector are the parameters checkGetConnector parsed.
+type paramsGetConnector struct {
+	pathConnectorId generated.ConnectorID
+	params          generated.GetConnectorParams
+}
+
+// paramsListConnectorMemberOf are the parameters checkListConnectorMemberOf parsed.
+type paramsListConnectorMemberOf struct {
+	pathConnectorId generated.ConnectorID
+	params          generated.ListConnectorMemberOfParams
+}
+
+// checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId) and parses it into out.
+func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ApplicationsID) {
 	if v := in.Path.PathParam("applicationsId"); v == "" {
 		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
 	} else {
-		if !reqcheck.IsGUID(v) {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
 			vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*out = id
 		}
 	}
 }
 
-// checkParameterClientRequestId checks the header parameter client-request-id (#/components/parameters/ClientRequestId).
-func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations) {
-	if lines := in.Header["Client-Request-Id"]; len(lines) > 0 {
-		items := reqcheck.ListItems(lines)
+// checkParameterClientRequestId checks the header parameter client-request-id (#/components/parameters/ClientRequestId) and parses it into out.
+func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.ClientRequestID) {
+	if items := in.Items("Client-Request-Id"); len(items) > 0 {
 		if len(items) > 2 {
 			vs.Add("client-request-id", reqcheck.MsgMaxItems(2))
 		}
@@ -261,13 +473,13 @@ func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations) 
 				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
 			}
 		}
+		*reqcheck.Alloc(out) = items
 	}
 }
 
-// checkParameterPrefer checks the header parameter Prefer (#/components/parameters/Prefer).
-func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
-	if lines := in.Header["Prefer"]; len(lines) > 0 {
-		items := reqcheck.ListItems(lines)
+// checkParameterPrefer checks the header parameter Prefer (#/components/parameters/Prefer) and parses it into out.
+func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Prefer) {
+	if items := in.Items("Prefer"); len(items) > 0 {
 		if len(items) > 16 {
 			vs.Add("Prefer", reqcheck.MsgMaxItems(16))
 		}
@@ -276,6 +488,7 @@ func checkParameterPrefer(in *reqcheck.Input, vs *reqcheck.Violations) {
 				vs.Add("Prefer", reqcheck.MsgMaxLength(256))
 			}
 		}
+		*reqcheck.Alloc(out) = items
 	}
 }
 
@@ -293,30 +506,34 @@ var formsOfConnectorOrReferenceCreate = []reqcheck.Form{
 	}},
 }
 
-// checkParameterConnectorId checks the path parameter connectorId (#/components/parameters/ConnectorId).
-func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations) {
+// checkParameterConnectorId checks the path parameter connectorId (#/components/parameters/ConnectorId) and parses it into out.
+func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ConnectorID) {
 	if v := in.Path.PathParam("connectorId"); v == "" {
 		vs.Add("connectorId", reqcheck.MsgParamRequired("path", "connectorId"))
 	} else {
-		if !reqcheck.IsGUID(v) {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
 			vs.Add("connectorId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*out = id
 		}
 	}
 }
 
-// checkParameterConnectorGroupId checks the path parameter connectorGroupId (#/components/parameters/ConnectorGroupId).
-func checkParameterConnectorGroupId(in *reqcheck.Input, vs *reqcheck.Violations) {
+// checkParameterConnectorGroupId checks the path parameter connectorGroupId (#/components/parameters/ConnectorGroupId) and parses it into out.
+func checkParameterConnectorGroupId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ConnectorGroupID) {
 	if v := in.Path.PathParam("connectorGroupId"); v == "" {
 		vs.Add("connectorGroupId", reqcheck.MsgParamRequired("path", "connectorGroupId"))
 	} else {
-		if !reqcheck.IsGUID(v) {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
 			vs.Add("connectorGroupId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*out = id
 		}
 	}
 }
 
-// checkParameterTop checks the query parameter $top (#/components/parameters/Top).
-func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations) {
+// checkParameterTop checks the query parameter $top (#/components/parameters/Top) and parses it into out.
+func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Top) {
 	if vals := in.Query["$top"]; len(vals) > 1 {
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
@@ -329,12 +546,13 @@ func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations) {
 			} else if n > 999 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
 			}
+			reqcheck.SetInt(reqcheck.Alloc(out), n)
 		}
 	}
 }
 
-// checkParameterSkiptoken checks the query parameter $skiptoken (#/components/parameters/Skiptoken).
-func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations) {
+// checkParameterSkiptoken checks the query parameter $skiptoken (#/components/parameters/Skiptoken) and parses it into out.
+func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Skiptoken) {
 	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
 		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
 	} else if len(vals) == 1 {
@@ -344,6 +562,7 @@ func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations) {
 		} else if length > 64 {
 			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
 	}
 }
 

@@ -120,6 +120,9 @@ func MsgType(want, got string) string {
 // MsgNotInteger says a parameter's text is not an integer.
 func MsgNotInteger(value string) string { return "value " + Quote(value) + " is not an integer" }
 
+// MsgOutOfRange says a parameter's integer does not fit the model's type.
+func MsgOutOfRange(value string) string { return "value " + Quote(value) + " is out of range" }
+
 // MsgNotNumber says a parameter's text is not a number.
 func MsgNotNumber(value string) string { return "value " + Quote(value) + " is not a number" }
 

@@ -103,6 +103,43 @@ type Input struct {
 	Header http.Header
 	// Body is the request body, read whole; nil or empty when none was sent.
 	Body []byte
+
+	lists [4]headerList // the list-based headers split so far
+}
+
+// headerList is one list-based header's items, split once.
+type headerList struct {
+	key   string
+	items []string
+}
+
+// Items is the items of the list-based header key (canonical, such as
+// "Prefer"), as ListItems splits them: split once, however often asked
+// (the server reads Prefer and client-request-id before the check does).
+func (in *Input) Items(key string) []string {
+	for i := range in.lists {
+		switch in.lists[i].key {
+		case key:
+			return in.lists[i].items
+		case "":
+			items := ListItems(in.Header[key])
+			in.lists[i] = headerList{key: key, items: items}
+			return items
+		}
+	}
+	return ListItems(in.Header[key])
+}
+
+// Checked is what an operation's check made of a request that passed it.
+type Checked struct {
+	// Params are the path, query and header parameters, parsed into their
+	// generated types: a pointer to a struct of the generated validators
+	// that their Handlers hand to the server interface's method; nil when
+	// the operation has none.
+	Params any
+	// Body is the body decoded into its generated type (a pointer), or nil
+	// when the operation takes none.
+	Body any
 }
 
 // Operation is one operation of the spec, as the generated code describes it
@@ -122,10 +159,9 @@ type Operation struct {
 	// the operation takes no body.
 	BodyMediaTypes []string
 	// Check checks the request's parameters, headers and body against the
-	// spec, adding what it breaks to vs. With no violation it returns the
-	// decoded body (a pointer to the operation's generated body type), or nil
-	// when the operation takes no body.
-	Check func(in *Input, vs *Violations) any
+	// spec, adding what it breaks to vs, and parses each once: with no
+	// violation, what it returns is the request in the generated types.
+	Check func(in *Input, vs *Violations) Checked
 }
 
 // UnknownOptions reports every OData system query option (a query parameter

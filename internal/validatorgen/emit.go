@@ -105,6 +105,7 @@ type enumList struct {
 type emitter struct {
 	models       *models
 	modelsImport string
+	server       *serverAPI
 	b            *builder
 
 	imports      map[string]string // name -> path, of what the output uses
@@ -126,21 +127,36 @@ type decodeJob struct {
 	st       *ast.StructType
 }
 
-func newEmitter(m *models, modelsImport string, b *builder) *emitter {
-	return &emitter{models: m, modelsImport: modelsImport, b: b,
+func newEmitter(m *models, modelsImport string, server *serverAPI, b *builder) *emitter {
+	return &emitter{models: m, modelsImport: modelsImport, server: server, b: b,
 		imports:  map[string]string{"reqcheck": "github.com/connector-group/members-api/internal/reqcheck"},
 		patterns: map[string]string{}, decoderOf: map[string]bool{}, paramFnOf: map[string]string{}, formsWritten: map[string]bool{},
 		enums: map[string]enumList{}, usedNames: map[string]bool{}}
 }
 
-// checkFunction writes the body of an operation's check function.
-func (e *emitter) checkFunction(w *writer, o opPlan) {
+// paramsPlaceholder stands for the name of the struct a check function
+// fills, in the code of the function until it is named.
+const paramsPlaceholder = "PARAMS\x00"
+
+// checkFunction writes the body of an operation's check function: each
+// parameter checked and parsed, once, into the struct of parameters (p), the
+// body decoded, and both returned.
+func (e *emitter) checkFunction(w *writer, o opPlan, m *method) {
 	var query []string
+	ret := "reqcheck.Checked{}"
+	if len(o.params) > 0 {
+		w.line("p := new(%s)", paramsPlaceholder)
+		ret = "reqcheck.Checked{Params: p}"
+	}
 	for _, pp := range o.params {
+		dst, typ := e.destination(o, m, pp)
+		if typ == nil {
+			continue
+		}
 		if pp.ref != "" {
-			w.line("%s(in, vs)", e.parameterFunction(pp))
+			w.line("%s(in, vs, %s)", e.parameterFunction(pp, typ), dst)
 		} else {
-			e.parameter(w, pp)
+			e.parameter(w, pp, dst, typ)
 		}
 		if pp.p.In == openapi3.ParameterInQuery {
 			query = append(query, strconv.Quote(pp.p.Name))
@@ -148,29 +164,182 @@ func (e *emitter) checkFunction(w *writer, o opPlan) {
 	}
 	w.line("reqcheck.UnknownOptions(%s)", strings.Join(append([]string{"in.Query", "vs"}, query...), ", "))
 	if o.body == nil {
-		w.line("return nil")
+		w.line("return %s", ret)
 		return
 	}
+	withBody := strings.TrimSuffix(ret, "}")
+	if len(o.params) > 0 {
+		withBody += ", "
+	}
+	withBody += "Body: %s}"
 	e.imports["generated"] = e.modelsImport
 	w.line("if len(in.Body) == 0 {")
 	if o.body.required {
 		w.line(`vs.Add("", reqcheck.MsgBodyRequired)`)
 	}
-	w.line("return nil\n}")
+	w.line("return %s\n}", ret)
 	if o.body.value.typ == typeOneOf {
-		e.oneOf(w, o.body.value)
+		e.oneOf(w, o.body.value, withBody)
 		return
 	}
 	w.line("body := new(generated.%s)", o.body.typeName)
 	w.line("d := reqcheck.NewDecoder(in.Body, vs)")
 	e.value(w, o.body.value, &ast.Ident{Name: o.body.typeName}, "body", "body")
-	w.line("if !d.Finish() || vs.Len() > 0 {\nreturn nil\n}\nreturn body")
+	w.line("if !d.Finish() || vs.Len() > 0 {\nreturn %s\n}\nreturn %s", ret, fmt.Sprintf(withBody, "body"))
+}
+
+// handlers writes Handlers: each operation bound to its method of the server
+// interface, called with the parameters its check parsed. It replaces
+// oapi-codegen's wrapper, which would bind every parameter again.
+func (e *emitter) handlers(w *writer, plans []opPlan, methods []*method, check func(int) string) {
+	e.imports["echo"] = "github.com/labstack/echo/v4"
+	e.imports[e.server.pkg] = e.server.path
+	w.line("// Handlers binds every operation to its method of si, by operationId: each")
+	w.line("// is called with the Params of reqcheck.Checked its check returned.")
+	w.line("func Handlers(si %s.ServerInterface) map[string]func(c echo.Context, params any) error {", e.server.pkg)
+	w.line("return map[string]func(echo.Context, any) error{")
+	firstParams := map[string]ast.Expr{} // check function -> the Params type its struct holds
+	for i, o := range plans {
+		m := methods[i]
+		if len(o.params) == 0 {
+			w.line("%q: func(c echo.Context, _ any) error {\nreturn si.%s(c)\n},", o.op.OperationID, m.name)
+			continue
+		}
+		args := []string{"c"}
+		for seg := range strings.SplitSeq(o.path, "/") {
+			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+				args = append(args, "p."+pathField(seg[1:len(seg)-1]))
+			}
+		}
+		if m.params != nil {
+			first, seen := firstParams[check(i)]
+			if !seen {
+				first, firstParams[check(i)] = m.params, m.params
+			}
+			if first.(*ast.Ident).Name == m.params.(*ast.Ident).Name {
+				args = append(args, "p.params")
+			} else {
+				// Another operation's Params with the same fields.
+				args = append(args, e.qualify(m.params, o.where())+"(p.params)")
+			}
+		}
+		w.line("%q: func(c echo.Context, params any) error {\np := params.(*params%s)\nreturn si.%s(%s)\n},",
+			o.op.OperationID, strings.TrimPrefix(check(i), "check"), m.name, strings.Join(args, ", "))
+	}
+	w.line("}\n}\n")
+}
+
+// destination is where a parameter's parsed value goes, as a pointer
+// expression on p, and the Go type of that field: a path parameter's as the
+// server interface's method takes it, a query or header parameter's as a
+// field of the operation's Params struct.
+func (e *emitter) destination(o opPlan, m *method, pp paramPlan) (string, ast.Expr) {
+	if pp.p.In == openapi3.ParameterInPath {
+		i := pathIndex(o.path, pp.p.Name)
+		if i < 0 || i >= len(m.path) {
+			e.b.fail(fmt.Errorf("%s: the server's %s has no argument for the path parameter %s", o.where(), m.name, pp.p.Name))
+			return "", nil
+		}
+		return "&p." + pathField(pp.p.Name), m.path[i]
+	}
+	if m.params == nil {
+		e.b.fail(fmt.Errorf("%s: the server's %s takes no Params for the %s parameter %s", o.where(), m.name, pp.p.In, pp.p.Name))
+		return "", nil
+	}
+	def, _ := e.models.resolve(m.params)
+	st, ok := def.(*ast.StructType)
+	f, found := field{}, false
+	if ok {
+		f, found = fields(st)[pp.p.Name]
+	}
+	if !found {
+		e.b.fail(fmt.Errorf("%s: the models' %s has no field for the %s parameter %s", o.where(), m.params, pp.p.In, pp.p.Name))
+		return "", nil
+	}
+	return "&p.params." + f.name, f.typ
+}
+
+// deref is the variable a pointer expression points at: &x is x.
+func deref(ptr string) string {
+	if rest, ok := strings.CutPrefix(ptr, "&"); ok {
+		return rest
+	}
+	return "*" + ptr
+}
+
+// pathIndex is the place of parameter name among the path's parameters.
+func pathIndex(path, name string) int {
+	i := 0
+	for seg := range strings.SplitSeq(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			if seg[1:len(seg)-1] == name {
+				return i
+			}
+			i++
+		}
+	}
+	return -1
+}
+
+// pathField is the field of the parameters struct that holds a path parameter.
+func pathField(name string) string { return "path" + goName(name) }
+
+// paramsStruct declares the struct a check function fills for the server
+// interface's method m, whose path parameters are those of o.
+func (e *emitter) paramsStruct(w *writer, name, check string, o opPlan, m *method) {
+	w.line("// %s are the parameters %s parsed.", name, check)
+	w.line("type %s struct {", name)
+	i := 0
+	for seg := range strings.SplitSeq(o.path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") && i < len(m.path) {
+			w.line("%s %s", pathField(seg[1:len(seg)-1]), e.qualify(m.path[i], o.where()))
+			i++
+		}
+	}
+	if m.params != nil {
+		w.line("params %s", e.qualify(m.params, o.where()))
+	}
+	w.line("}\n")
+}
+
+// qualify writes a type of the models' or the server's file as the output
+// package names it.
+func (e *emitter) qualify(t ast.Expr, where string) string {
+	switch t := t.(type) {
+	case *ast.Ident:
+		if _, ok := e.models.types[t.Name]; ok {
+			e.imports["generated"] = e.modelsImport
+			return "generated." + t.Name
+		}
+		if types.Universe.Lookup(t.Name) != nil {
+			return t.Name
+		}
+	case *ast.StarExpr:
+		return "*" + e.qualify(t.X, where)
+	case *ast.ArrayType:
+		if t.Len == nil {
+			return "[]" + e.qualify(t.Elt, where)
+		}
+	case *ast.SelectorExpr:
+		if pkg, ok := t.X.(*ast.Ident); ok {
+			path := e.models.imports[pkg.Name]
+			if path == "" && e.server != nil {
+				path = e.server.imports[pkg.Name]
+			}
+			if path != "" {
+				e.imports[pkg.Name] = path
+				return pkg.Name + "." + t.Sel.Name
+			}
+		}
+	}
+	e.b.fail(fmt.Errorf("%s: the generator cannot name the type %T of a parameter", where, t))
+	return "any"
 }
 
 // oneOf writes the check of a body that is one of several forms: the body is
 // read as each, into the form's generated type, and the one it fits is what
 // the check returns.
-func (e *emitter) oneOf(w *writer, n *node) {
+func (e *emitter) oneOf(w *writer, n *node, ret string) {
 	exclusive := formsExclusive(n.forms)
 	var names []string
 	for _, f := range n.forms {
@@ -179,7 +348,7 @@ func (e *emitter) oneOf(w *writer, n *node) {
 	// The forms are a package variable, made once: as composite literals in
 	// the check, their lists of names were allocated on every request.
 	forms := "formsOf" + strings.Join(names, "Or")
-	w.line("return reqcheck.OneOf(in.Body, vs, %t, %s...)", exclusive, forms)
+	w.line("return "+ret, fmt.Sprintf("reqcheck.OneOf(in.Body, vs, %t, %s...)", exclusive, forms))
 	if e.formsWritten[forms] {
 		return
 	}
@@ -255,54 +424,59 @@ func onlyProperties(forms []oneOfForm, i int) []string {
 	return only
 }
 
-// parameterFunction is the function that checks a shared parameter, the
-// same whichever operation uses it, written on first use.
-func (e *emitter) parameterFunction(pp paramPlan) string {
+// parameterFunction is the function that checks and parses a shared
+// parameter into out, the same whichever operation uses it, written on
+// first use.
+func (e *emitter) parameterFunction(pp paramPlan, typ ast.Expr) string {
 	if fn, ok := e.paramFnOf[pp.ref]; ok {
 		return fn
 	}
 	fn := "checkParameter" + goName(pp.ref[strings.LastIndex(pp.ref, "/")+1:])
 	e.paramFnOf[pp.ref] = fn
-	e.paramFns.line("// %s checks the %s parameter %s (%s).", fn, pp.p.In, pp.p.Name, pp.ref)
-	e.paramFns.line("func %s(in *reqcheck.Input, vs *reqcheck.Violations) {", fn)
-	e.parameter(&e.paramFns, pp)
+	e.paramFns.line("// %s checks the %s parameter %s (%s) and parses it into out.", fn, pp.p.In, pp.p.Name, pp.ref)
+	e.paramFns.line("func %s(in *reqcheck.Input, vs *reqcheck.Violations, out *%s) {", fn, e.qualify(typ, pp.ref))
+	e.parameter(&e.paramFns, pp, "out", typ)
 	e.paramFns.line("}\n")
 	return fn
 }
 
-// parameter writes the checks of one parameter.
-func (e *emitter) parameter(w *writer, pp paramPlan) {
+// parameter writes the checks of one parameter, and its parsing into the
+// field dst points at, of type typ.
+func (e *emitter) parameter(w *writer, pp paramPlan, dst string, typ ast.Expr) {
 	p, n := pp.p, pp.value
+	if star, ok := typ.(*ast.StarExpr); ok {
+		typ, dst = star.X, "reqcheck.Alloc("+dst+")"
+	}
+	def, _ := e.models.resolve(typ)
 	report := func(msg string) string { return fmt.Sprintf("vs.Add(%q, %s)", p.Name, msg) }
 	required := report(fmt.Sprintf("reqcheck.MsgParamRequired(%q, %q)", p.In, p.Name))
 	switch p.In {
 	case openapi3.ParameterInPath:
 		var checks writer
-		e.scalar(&checks, n, "v", report)
-		if checks.Len() == 0 {
-			w.line("if in.Path.PathParam(%q) == \"\" {\n%s\n}", p.Name, required)
-			return
-		}
+		e.scalar(&checks, n, "v", report, dst, def)
 		w.line("if v := in.Path.PathParam(%q); v == \"\" {\n%s\n} else {\n%s}", p.Name, required, checks.text())
 	case openapi3.ParameterInQuery:
-		e.single(w, fmt.Sprintf("vals := in.Query[%q]", p.Name), "vals", p, n, report)
+		e.single(w, fmt.Sprintf("vals := in.Query[%q]", p.Name), "vals", p, n, report, dst, def)
 	case openapi3.ParameterInHeader:
 		key := http.CanonicalHeaderKey(p.Name)
 		if n.typ != openapi3.TypeArray {
-			e.single(w, fmt.Sprintf("lines := in.Header[%q]", key), "lines", p, n, report)
+			e.single(w, fmt.Sprintf("lines := in.Header[%q]", key), "lines", p, n, report, dst, def)
 			return
 		}
-		// A list-based header (RFC 9110, 5.3): its field lines are one list.
-		w.line("if lines := in.Header[%q]; len(lines) > 0 {", key)
-		w.line("items := reqcheck.ListItems(lines)")
-		e.checks(w, n, subject{value: "len(items)", report: report})
-		if n.items != nil {
-			var checks writer
-			e.scalar(&checks, n.items, "item", report)
-			if checks.Len() > 0 {
-				w.line("for _, item := range items {\n%s}", checks.text())
-			}
+		if n.items == nil || n.items.typ != openapi3.TypeString {
+			e.b.unsupported(n.where, "items", "a list-based header of other items than strings")
+			return
 		}
+		// A list-based header (RFC 9110, 5.3): its field lines are one
+		// list, split once (the server may have read it before).
+		w.line("if items := in.Items(%q); len(items) > 0 {", key)
+		e.checks(w, n, subject{value: "len(items)", report: report})
+		var checks writer
+		e.checks(&checks, n.items, subject{value: "item", text: "item", report: report})
+		if checks.Len() > 0 {
+			w.line("for _, item := range items {\n%s}", checks.text())
+		}
+		w.line("%s = items", deref(dst))
 		if p.Required {
 			w.line("} else {\n%s", required)
 		}
@@ -313,44 +487,60 @@ func (e *emitter) parameter(w *writer, pp paramPlan) {
 }
 
 // single writes the checks of a parameter that is given at most once.
-func (e *emitter) single(w *writer, init, list string, p *openapi3.Parameter, n *node, report func(string) string) {
+func (e *emitter) single(w *writer, init, list string, p *openapi3.Parameter, n *node, report func(string) string, dst string, def ast.Expr) {
 	w.line("if %s; len(%s) > 1 {\n%s", init, list, report(fmt.Sprintf("reqcheck.MsgRepeated(%q, %q, len(%s))", p.In, p.Name, list)))
 	if p.Required {
 		w.line("} else if len(%s) == 0 {\n%s", list, report(fmt.Sprintf("reqcheck.MsgParamRequired(%q, %q)", p.In, p.Name)))
 	}
 	var checks writer
-	e.scalar(&checks, n, "v", report)
-	if checks.Len() > 0 {
-		w.line("} else if len(%s) == 1 {\nv := %s[0]\n%s", list, list, checks.text())
-	}
+	e.scalar(&checks, n, "v", report, dst, def)
+	w.line("} else if len(%s) == 1 {\nv := %s[0]\n%s", list, list, checks.text())
 	w.line("}")
 }
 
-// scalar writes the checks of a parameter's text v.
-func (e *emitter) scalar(w *writer, n *node, v string, report func(string) string) {
+// scalar writes the checks of a parameter's text v, and its parsing into
+// the field dst points at, whose type is def.
+func (e *emitter) scalar(w *writer, n *node, v string, report func(string) string, dst string, def ast.Expr) {
 	switch n.typ {
 	case openapi3.TypeString:
+		if e.isUUID(def) && len(n.checks) == 1 && n.checks[0] == (formatCheck{name: "uuid"}) {
+			// A GUID kept as one: checked and parsed in one pass.
+			w.line("if id, ok := reqcheck.ParseGUID(%s); !ok {\n%s\n} else {\n%s = id\n}", v,
+				report(fmt.Sprintf("reqcheck.MsgFormat(%s, %q)", v, "uuid")), deref(dst))
+			return
+		}
 		e.checks(w, n, subject{value: v, text: v, report: report})
+		e.assignString(w, def, v, dst, n.where)
 	case openapi3.TypeInteger, openapi3.TypeNumber:
-		parse, local, msg := "reqcheck.ParseInteger(%s, 64)", "n", "reqcheck.MsgNotInteger(%s)"
+		parse, local, msg, set := "reqcheck.ParseInteger(%s, 64)", "n", "reqcheck.MsgNotInteger(%s)", "reqcheck.SetInt"
 		if n.typ == openapi3.TypeNumber {
-			parse, local, msg = "reqcheck.ParseNumber(%s)", "f", "reqcheck.MsgNotNumber(%s)"
+			parse, local, msg, set = "reqcheck.ParseNumber(%s)", "f", "reqcheck.MsgNotNumber(%s)", "reqcheck.SetFloat"
 		}
-		var checks writer
-		e.checks(&checks, n, subject{value: local, text: v, report: report})
-		if checks.Len() == 0 {
-			local = "_"
+		w.line("if %s, ok := %s; !ok {\n%s\n} else {", local, fmt.Sprintf(parse, v), report(fmt.Sprintf(msg, v)))
+		e.checks(w, n, subject{value: local, text: v, report: report})
+		if bits := intBits(def); n.typ == openapi3.TypeInteger && bits < 64 && !boundedWithin(n, bits) {
+			// Parsed as 64 bits, for the spec's messages; the model's
+			// field is narrower.
+			w.line("if %s < -1<<%d || %s >= 1<<%d {\n%s\n}", local, bits-1, local, bits-1, report(fmt.Sprintf("reqcheck.MsgOutOfRange(%s)", v)))
 		}
-		w.line("if %s, ok := %s; !ok {\n%s", local, fmt.Sprintf(parse, v), report(fmt.Sprintf(msg, v)))
-		if checks.Len() > 0 {
-			w.line("} else {\n%s", checks.text())
-		}
-		w.line("}")
+		w.line("%s(%s, %s)\n}", set, dst, local)
 	case openapi3.TypeBoolean:
-		w.line("if _, ok := reqcheck.ParseBoolean(%s); !ok {\n%s\n}", v, report("reqcheck.MsgNotBoolean("+v+")"))
+		w.line("if b, ok := reqcheck.ParseBoolean(%s); !ok {\n%s\n} else {\nreqcheck.SetBool(%s, b)\n}", v, report("reqcheck.MsgNotBoolean("+v+")"), dst)
 	default:
 		e.b.unsupported(n.where, "type", fmt.Sprintf("a parameter of type %q", n.typ))
 	}
+}
+
+// boundedWithin tells whether n's minimum and maximum keep its values within
+// an integer of bits.
+func boundedWithin(n *node, bits int) bool {
+	limit := float64(int64(1) << (bits - 1))
+	for _, c := range n.checks {
+		if b, ok := c.(bounds); ok && b.min != nil && b.max != nil && *b.min >= -limit && *b.max < limit {
+			return true
+		}
+	}
+	return false
 }
 
 // checks writes a value's checks: the guards (anyOf, enum) each alone, and
@@ -436,8 +626,8 @@ func (e *emitter) value(w *writer, n *node, t ast.Expr, ptr, name string) {
 		w.line("if %s, ok := d.String(); ok {", v)
 		if e.isUUID(def) && len(n.checks) == 1 && n.checks[0] == (formatCheck{name: "uuid"}) {
 			// A GUID kept as one: checked and decoded in one pass.
-			w.line("if id, ok := reqcheck.ParseGUID(%s); !ok {\n%s\n} else {\n*%s = id\n}", v,
-				report(fmt.Sprintf("reqcheck.MsgFormat(%s, %q)", v, "uuid")), ptr)
+			w.line("if id, ok := reqcheck.ParseGUID(%s); !ok {\n%s\n} else {\n%s = id\n}", v,
+				report(fmt.Sprintf("reqcheck.MsgFormat(%s, %q)", v, "uuid")), deref(ptr))
 			w.line("}")
 			return
 		}
@@ -492,9 +682,9 @@ func (e *emitter) assignString(w *writer, def ast.Expr, v, ptr, where string) {
 	}
 	switch {
 	case e.isUUID(def):
-		w.line("if id, ok := reqcheck.ParseGUID(%s); ok {\n*%s = id\n}", v, ptr)
+		w.line("if id, ok := reqcheck.ParseGUID(%s); ok {\n%s = id\n}", v, deref(ptr))
 	case path == "time" && sel.Sel.Name == "Time":
-		w.line("if t, ok := reqcheck.ParseDateTime(%s); ok {\n*%s = t\n}", v, ptr)
+		w.line("if t, ok := reqcheck.ParseDateTime(%s); ok {\n%s = t\n}", v, deref(ptr))
 	default:
 		e.b.fail(fmt.Errorf("%s: the model keeps this string as %s.%s, which the generator cannot fill", where, pkg, sel.Sel.Name))
 	}

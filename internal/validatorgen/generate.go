@@ -25,26 +25,33 @@ type output struct {
 
 // generate turns doc into plans, then writes them. models is what
 // oapi-codegen declared for doc, in the package modelsImport.
-func generate(doc *openapi3.T, m *models, modelsImport, pkg, specName string) (output, error) {
+func generate(doc *openapi3.T, m *models, modelsImport string, server *serverAPI, pkg, specName string) (output, error) {
 	b := &builder{}
 	plans := buildPlans(doc, m, b)
-	e := newEmitter(m, modelsImport, b)
+	e := newEmitter(m, modelsImport, server, b)
+	methods := make([]*method, len(plans))
+	for i, o := range plans {
+		if methods[i] = server.methods[o.op.OperationID]; methods[i] == nil {
+			return output{}, fmt.Errorf("%s: the server file has no route for %s: generate it from the same spec", o.where(), o.op.OperationID)
+		}
+	}
 
 	// Each operation's checks; operations whose checks are the same code
 	// (a HEAD and its GET) share one function.
 	type function struct {
 		code  string
 		users []opPlan
+		first int // the index of users[0] in plans
 	}
 	var functions []*function
 	byCode := map[string]*function{}
 	nameOf := make([]*function, len(plans))
 	for i, o := range plans {
 		var code writer
-		e.checkFunction(&code, o)
+		e.checkFunction(&code, o, methods[i])
 		f := byCode[code.String()]
 		if f == nil {
-			f = &function{code: code.String()}
+			f = &function{code: code.String(), first: i}
 			byCode[f.code] = f
 			functions = append(functions, f)
 		}
@@ -53,6 +60,7 @@ func generate(doc *openapi3.T, m *models, modelsImport, pkg, specName string) (o
 	}
 	names := map[*function]string{}
 	taken := map[string]bool{}
+	var structs writer
 	for _, f := range functions {
 		name := checkName(f.users)
 		for i := 2; taken[name]; i++ {
@@ -60,6 +68,11 @@ func generate(doc *openapi3.T, m *models, modelsImport, pkg, specName string) (o
 		}
 		taken[name] = true
 		names[f] = name
+		if strings.Contains(f.code, paramsPlaceholder) {
+			params := "params" + strings.TrimPrefix(name, "check")
+			f.code = strings.ReplaceAll(f.code, paramsPlaceholder, params)
+			e.paramsStruct(&structs, params, name, f.users[0], methods[f.first])
+		}
 	}
 	e.writeDecoders()
 	if err := errors.Join(b.problems...); err != nil {
@@ -84,8 +97,9 @@ func generate(doc *openapi3.T, m *models, modelsImport, pkg, specName string) (o
 			users[i] = fmt.Sprintf("%s (%s %s)", o.op.OperationID, o.method, o.path)
 		}
 		body.line("// %s checks a request for %s.", names[f], strings.Join(users, ", "))
-		body.line("func %s(in *reqcheck.Input, vs *reqcheck.Violations) any {\n%s}\n", names[f], f.code)
+		body.line("func %s(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {\n%s}\n", names[f], f.code)
 	}
+	e.handlers(&body, plans, methods, func(i int) string { return names[nameOf[i]] })
 
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "// Package %s checks requests against %s: for each operation, its\n", pkg, specName)
@@ -94,6 +108,7 @@ func generate(doc *openapi3.T, m *models, modelsImport, pkg, specName string) (o
 	fmt.Fprintf(&out, "package %s\n\n", pkg)
 	writeImports(&out, e.imports)
 	out.Write(body.Bytes())
+	out.Write(structs.Bytes())
 	out.Write(e.paramFns.Bytes())
 	out.Write(e.decoders.Bytes())
 	out.Write(e.patternVars.Bytes())

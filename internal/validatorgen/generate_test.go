@@ -21,13 +21,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-const goldenImport = "github.com/connector-group/members-api/internal/validatorgen/testdata/golden/models"
+const (
+	goldenImport       = "github.com/connector-group/members-api/internal/validatorgen/testdata/golden/models"
+	goldenServerImport = "github.com/connector-group/members-api/internal/validatorgen/testdata/golden/server"
+)
 
 // modelsFor writes the models oapi-codegen makes of doc, as `make generate`
 // configures it, and reads them back as the generator does.
 func modelsFor(t *testing.T, doc *openapi3.T) ([]byte, *models) {
 	t.Helper()
-	src, err := codegen.Generate(doc, codegen.Configuration{
+	src, err := codegen.Generate(copyOf(t, doc), codegen.Configuration{
 		PackageName:   "models",
 		Generate:      codegen.GenerateOptions{Models: true},
 		Compatibility: codegen.CompatibilityOptions{AlwaysPrefixEnumValues: true},
@@ -41,6 +44,40 @@ func modelsFor(t *testing.T, doc *openapi3.T) ([]byte, *models) {
 		t.Fatal(err)
 	}
 	return []byte(src), m
+}
+
+// serverFor writes the Echo server interface oapi-codegen makes of doc, as
+// `make generate` configures it (the models imported without a qualifier),
+// and reads it back as the generator does.
+func serverFor(t *testing.T, doc *openapi3.T) ([]byte, *serverAPI) {
+	t.Helper()
+	src, err := codegen.Generate(copyOf(t, doc), codegen.Configuration{
+		PackageName:       "server",
+		Generate:          codegen.GenerateOptions{EchoServer: true},
+		Compatibility:     codegen.CompatibilityOptions{AlwaysPrefixEnumValues: true},
+		OutputOptions:     codegen.OutputOptions{NameNormalizer: "ToCamelCaseWithInitialisms", SkipPrune: true},
+		AdditionalImports: []codegen.AdditionalImport{{Alias: ".", Package: goldenImport}},
+	})
+	if err != nil {
+		t.Fatalf("oapi-codegen: %v", err)
+	}
+	api, err := parseServer("server.gen.go", goldenServerImport, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(src), api
+}
+
+// copyOf is doc loaded afresh: oapi-codegen rewrites the operationIds of the
+// document it is given (addThing becomes AddThing), which the generator must
+// not see.
+func copyOf(t *testing.T, doc *openapi3.T) *openapi3.T {
+	t.Helper()
+	data, err := doc.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loadData(t, data)
 }
 
 func loadData(t *testing.T, data []byte) *openapi3.T {
@@ -60,7 +97,8 @@ func generateFor(t *testing.T, spec string) (output, error) {
 	t.Helper()
 	doc := loadData(t, []byte(spec))
 	_, m := modelsFor(t, doc)
-	out, err := generate(doc, m, goldenImport, "validation", "thing.yaml")
+	_, api := serverFor(t, doc)
+	out, err := generate(doc, m, goldenImport, api, "validation", "thing.yaml")
 	if err != nil {
 		return out, err
 	}
@@ -85,12 +123,14 @@ func TestGolden(t *testing.T) {
 	}
 	doc := loadData(t, spec)
 	modelsSrc, m := modelsFor(t, doc)
-	out, err := generate(doc, m, goldenImport, "validation", "testdata/golden.yaml")
+	serverSrc, api := serverFor(t, doc)
+	out, err := generate(doc, m, goldenImport, api, "validation", "testdata/golden.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{
 		"testdata/golden/models/models.gen.go":         modelsSrc,
+		"testdata/golden/server/server.gen.go":         serverSrc,
 		"testdata/golden/models/values.gen.go":         out.values,
 		"testdata/golden/validation/validation.gen.go": out.validation,
 	}
@@ -116,7 +156,7 @@ func TestGolden(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	vet := exec.Command("go", "vet", "./testdata/golden/models", "./testdata/golden/validation")
+	vet := exec.Command("go", "vet", "./testdata/golden/models", "./testdata/golden/server", "./testdata/golden/validation")
 	if out, err := vet.CombinedOutput(); err != nil {
 		t.Errorf("go vet of the golden output: %v\n%s", err, out)
 	}
@@ -358,13 +398,17 @@ func TestRunWritesBothFiles(t *testing.T) {
 	if err := os.WriteFile(spec, []byte(thingSpec(`{type: string, enum: [a]}`)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	modelsSrc, _ := modelsFor(t, loadData(t, []byte(thingSpec(`{type: string, enum: [a]}`))))
-	models := filepath.Join(dir, "models.gen.go")
-	if err := os.WriteFile(models, modelsSrc, 0o644); err != nil {
-		t.Fatal(err)
+	doc := loadData(t, []byte(thingSpec(`{type: string, enum: [a]}`)))
+	modelsSrc, _ := modelsFor(t, doc)
+	serverSrc, _ := serverFor(t, doc)
+	models, server := filepath.Join(dir, "models.gen.go"), filepath.Join(dir, "server.gen.go")
+	for path, src := range map[string][]byte{models: modelsSrc, server: serverSrc} {
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, values := filepath.Join(dir, "validation.gen.go"), filepath.Join(dir, "values.gen.go")
-	if err := run(spec, models, goldenImport, "validation", out, values); err != nil {
+	if err := run(spec, models, goldenImport, server, goldenServerImport, "validation", out, values); err != nil {
 		t.Fatal(err)
 	}
 	for _, path := range []string{out, values} {

@@ -35,23 +35,29 @@ func main() {
 	pkg := flag.String("package", "validation", "the package name of the output")
 	out := flag.String("out", "", "the Go file to write the validators into")
 	valuesOut := flag.String("values-out", "", "the Go file, beside the models, to write the enum values and parameter bounds into")
+	serverPath := flag.String("server", "", "the Go file oapi-codegen wrote the Echo server interface into")
+	serverImport := flag.String("server-import", "", "the import path of the server package")
 	flag.Parse()
-	if *specPath == "" || *modelsPath == "" || *modelsImport == "" || *out == "" || *valuesOut == "" {
-		fmt.Fprintln(os.Stderr, "usage: validatorgen -spec FILE -models FILE -models-import PATH -out FILE -values-out FILE [-package NAME]")
+	if *specPath == "" || *modelsPath == "" || *modelsImport == "" || *out == "" || *valuesOut == "" || *serverPath == "" || *serverImport == "" {
+		fmt.Fprintln(os.Stderr, "usage: validatorgen -spec FILE -models FILE -models-import PATH -server FILE -server-import PATH -out FILE -values-out FILE [-package NAME]")
 		os.Exit(2)
 	}
-	if err := run(*specPath, *modelsPath, *modelsImport, *pkg, *out, *valuesOut); err != nil {
+	if err := run(*specPath, *modelsPath, *modelsImport, *serverPath, *serverImport, *pkg, *out, *valuesOut); err != nil {
 		fmt.Fprintln(os.Stderr, "validatorgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(specPath, modelsPath, modelsImport, pkg, out, valuesOut string) error {
+func run(specPath, modelsPath, modelsImport, serverPath, serverImport, pkg, out, valuesOut string) error {
 	doc, err := loadSpec(specPath)
 	if err != nil {
 		return err
 	}
 	models, err := parseModels(modelsPath, nil)
+	if err != nil {
+		return err
+	}
+	server, err := parseServer(serverPath, serverImport, nil)
 	if err != nil {
 		return err
 	}
@@ -62,7 +68,7 @@ func run(specPath, modelsPath, modelsImport, pkg, out, valuesOut string) error {
 	if err != nil {
 		return err
 	}
-	generated, err := generate(doc, models, modelsImport, pkg, specName)
+	generated, err := generate(doc, models, modelsImport, server, pkg, specName)
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,20 @@ var journaledHeaders = [...]struct{ key, name string }{
 	{"Content-Encoding", "Content-Encoding"}, {"Prefer", "Prefer"}, {"Retry-Attempt", "Retry-Attempt"}, {"Sdkversion", "SdkVersion"},
 }
 
+// fieldValue is header name's value as RFC 9110 (5.3) reads several field
+// lines of one name: joined with commas. The headers an entry keeps are
+// lists (Prefer may come over several lines), none is lost.
+func fieldValue(h http.Header, name string) string {
+	switch v := h[name]; len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	default:
+		return strings.Join(v, ", ")
+	}
+}
+
 // first is the first value of header name, given canonical.
 func first(h http.Header, name string) string {
 	if v := h[name]; len(v) > 0 {
@@ -216,7 +230,7 @@ func pack(r *Request) []byte {
 	var headers [len(journaledHeaders)]string
 	nHeaders := 0
 	for i, h := range journaledHeaders {
-		if v := first(r.Header, h.key); v != "" {
+		if v := fieldValue(r.Header, h.key); v != "" {
 			headers[i] = cut(v, journalText)
 			nHeaders++
 			size += 4 + len(h.name) + len(headers[i])

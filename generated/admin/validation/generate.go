@@ -3,4 +3,4 @@
 // Never edit validation.gen.go by hand.
 package validation
 
-//go:generate go run ../../../internal/validatorgen -spec ../admin.bundled.yaml -models ../admin.gen.go -models-import github.com/connector-group/members-api/generated/admin -package validation -out validation.gen.go -values-out ../values.gen.go
+//go:generate go run ../../../internal/validatorgen -spec ../admin.bundled.yaml -models ../admin.gen.go -models-import github.com/connector-group/members-api/generated/admin -server ../adminserver/server.gen.go -server-import github.com/connector-group/members-api/generated/admin/adminserver -package validation -out validation.gen.go -values-out ../values.gen.go

@@ -8,7 +8,9 @@ import (
 	"regexp"
 
 	generated "github.com/connector-group/members-api/generated/admin"
+	"github.com/connector-group/members-api/generated/admin/adminserver"
 	"github.com/connector-group/members-api/internal/reqcheck"
+	echo "github.com/labstack/echo/v4"
 )
 
 // Operations describes every operation of the spec, with its checks.
@@ -29,44 +31,49 @@ func Operations() []reqcheck.Operation {
 }
 
 // checkGetDashboard checks a request for getDashboard (GET /_admin/), headDashboard (HEAD /_admin/).
-func checkGetDashboard(in *reqcheck.Input, vs *reqcheck.Violations) any {
+func checkGetDashboard(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{}
 }
 
 // checkClientRequestID checks a request for listApplications (GET /_admin/applications), headApplications (HEAD /_admin/applications), getFaults (GET /_admin/faults), headFaults (HEAD /_admin/faults), clearRequests (DELETE /_admin/requests).
-func checkClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
+func checkClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsClientRequestID)
+	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkSetFaults checks a request for setFaults (PUT /_admin/faults).
-func checkSetFaults(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
+func checkSetFaults(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsSetFaults)
+	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
 	if len(in.Body) == 0 {
 		vs.Add("", reqcheck.MsgBodyRequired)
-		return nil
+		return reqcheck.Checked{Params: p}
 	}
 	body := new(generated.SetFaultsJSONRequestBody)
 	d := reqcheck.NewDecoder(in.Body, vs)
 	decodeFaultSettings(d, body)
 	if !d.Finish() || vs.Len() > 0 {
-		return nil
+		return reqcheck.Checked{Params: p}
 	}
-	return body
+	return reqcheck.Checked{Params: p, Body: body}
 }
 
 // checkListRequests checks a request for listRequests (GET /_admin/requests), headRequests (HEAD /_admin/requests).
-func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
+func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListRequests)
+	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
 	if vals := in.Query["applicationId"]; len(vals) > 1 {
 		vs.Add("applicationId", reqcheck.MsgRepeated("query", "applicationId", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		if !reqcheck.IsGUID(v) {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
 			vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*reqcheck.Alloc(&p.params.ApplicationID) = id
 		}
 	}
 	if vals := in.Query["operation"]; len(vals) > 1 {
@@ -76,6 +83,7 @@ func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		if reqcheck.Length(v) > 128 {
 			vs.Add("operation", reqcheck.MsgMaxLength(128))
 		}
+		reqcheck.SetString(reqcheck.Alloc(&p.params.Operation), v)
 	}
 	if vals := in.Query["status"]; len(vals) > 1 {
 		vs.Add("status", reqcheck.MsgRepeated("query", "status", len(vals)))
@@ -89,6 +97,7 @@ func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
 			} else if n > 599 {
 				vs.Add("status", reqcheck.MsgMaximum(v, "599", false))
 			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.Status), n)
 		}
 	}
 	if vals := in.Query["$top"]; len(vals) > 1 {
@@ -103,31 +112,103 @@ func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) any {
 			} else if n > 100000 {
 				vs.Add("$top", reqcheck.MsgMaximum(v, "100000", false))
 			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "operation", "status", "$top")
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
 // checkReset checks a request for reset (POST /_admin/reset).
-func checkReset(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterConnectorClientRequestId(in, vs)
+func checkReset(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsReset)
+	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
 	if vals := in.Query["applicationId"]; len(vals) > 1 {
 		vs.Add("applicationId", reqcheck.MsgRepeated("query", "applicationId", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		if !reqcheck.IsGUID(v) {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
 			vs.Add("applicationId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*reqcheck.Alloc(&p.params.ApplicationID) = id
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "applicationId")
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
-// checkParameterConnectorClientRequestId checks the header parameter client-request-id (#/components/parameters/connector_ClientRequestId).
-func checkParameterConnectorClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations) {
-	if lines := in.Header["Client-Request-Id"]; len(lines) > 0 {
-		items := reqcheck.ListItems(lines)
+// Handlers binds every operation to its method of si, by operationId: each
+// is called with the Params of reqcheck.Checked its check returned.
+func Handlers(si adminserver.ServerInterface) map[string]func(c echo.Context, params any) error {
+	return map[string]func(echo.Context, any) error{
+		"getDashboard": func(c echo.Context, _ any) error {
+			return si.GetDashboard(c)
+		},
+		"headDashboard": func(c echo.Context, _ any) error {
+			return si.HeadDashboard(c)
+		},
+		"listApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestID)
+			return si.ListApplications(c, p.params)
+		},
+		"headApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestID)
+			return si.HeadApplications(c, generated.HeadApplicationsParams(p.params))
+		},
+		"getFaults": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestID)
+			return si.GetFaults(c, generated.GetFaultsParams(p.params))
+		},
+		"headFaults": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestID)
+			return si.HeadFaults(c, generated.HeadFaultsParams(p.params))
+		},
+		"setFaults": func(c echo.Context, params any) error {
+			p := params.(*paramsSetFaults)
+			return si.SetFaults(c, p.params)
+		},
+		"clearRequests": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestID)
+			return si.ClearRequests(c, generated.ClearRequestsParams(p.params))
+		},
+		"listRequests": func(c echo.Context, params any) error {
+			p := params.(*paramsListRequests)
+			return si.ListRequests(c, p.params)
+		},
+		"headRequests": func(c echo.Context, params any) error {
+			p := params.(*paramsListRequests)
+			return si.HeadRequests(c, generated.HeadRequestsParams(p.params))
+		},
+		"reset": func(c echo.Context, params any) error {
+			p := params.(*paramsReset)
+			return si.Reset(c, p.params)
+		},
+	}
+}
+
+// paramsClientRequestID are the parameters checkClientRequestID parsed.
+type paramsClientRequestID struct {
+	params generated.ListApplicationsParams
+}
+
+// paramsSetFaults are the parameters checkSetFaults parsed.
+type paramsSetFaults struct {
+	params generated.SetFaultsParams
+}
+
+// paramsListRequests are the parameters checkListRequests parsed.
+type paramsListRequests struct {
+	params generated.ListRequestsParams
+}
+
+// paramsReset are the parameters checkReset parsed.
+type paramsReset struct {
+	params generated.ResetParams
+}
+
+// checkParameterConnectorClientRequestId checks the header parameter client-request-id (#/components/parameters/connector_ClientRequestId) and parses it into out.
+func checkParameterConnectorClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.ConnectorClientRequestID) {
+	if items := in.Items("Client-Request-Id"); len(items) > 0 {
 		if len(items) > 2 {
 			vs.Add("client-request-id", reqcheck.MsgMaxItems(2))
 		}
@@ -138,6 +219,7 @@ func checkParameterConnectorClientRequestId(in *reqcheck.Input, vs *reqcheck.Vio
 				vs.Add("client-request-id", reqcheck.MsgMaxLength(128))
 			}
 		}
+		*reqcheck.Alloc(out) = items
 	}
 }
 

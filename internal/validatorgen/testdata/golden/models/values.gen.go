@@ -2,13 +2,13 @@
 
 package models
 
-// ListBooksLimitDefault is the default of ListBooks's query parameter limit.
+// ListBooksLimitDefault is the default of listBooks's query parameter limit.
 const ListBooksLimitDefault = 10
 
-// ListBooksLimitMinimum is the least value of ListBooks's query parameter limit.
+// ListBooksLimitMinimum is the least value of listBooks's query parameter limit.
 const ListBooksLimitMinimum = 1
 
-// ListBooksLimitMaximum is the greatest value of ListBooks's query parameter limit.
+// ListBooksLimitMaximum is the greatest value of listBooks's query parameter limit.
 const ListBooksLimitMaximum = 50
 
 // BookCopiesValues are the values of #/components/schemas/book.properties.copies, in the spec's order.

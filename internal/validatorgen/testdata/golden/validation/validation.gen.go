@@ -9,22 +9,26 @@ import (
 
 	"github.com/connector-group/members-api/internal/reqcheck"
 	generated "github.com/connector-group/members-api/internal/validatorgen/testdata/golden/models"
+	"github.com/connector-group/members-api/internal/validatorgen/testdata/golden/server"
+	echo "github.com/labstack/echo/v4"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Operations describes every operation of the spec, with its checks.
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
-		{ID: "ListBooks", Method: "GET", Path: "/shelves/{shelfId}/books", Tags: []string(nil), Secured: false, Check: checkListBooks},
-		{ID: "AddBook", Method: "POST", Path: "/shelves/{shelfId}/books", Tags: []string(nil), Secured: false, Check: checkAddBook, BodyMediaTypes: []string{"application/json"}},
-		{ID: "RemoveBook", Method: "DELETE", Path: "/shelves/{shelfId}/books/{bookId}", Tags: []string(nil), Secured: false, Check: checkShelfIdBookId},
-		{ID: "AddLoan", Method: "POST", Path: "/shelves/{shelfId}/loans", Tags: []string(nil), Secured: false, Check: checkAddLoan, BodyMediaTypes: []string{"application/json"}},
-		{ID: "UnpinBook", Method: "DELETE", Path: "/shelves/{shelfId}/pins/{bookId}", Tags: []string(nil), Secured: false, Check: checkShelfIdBookId},
+		{ID: "listBooks", Method: "GET", Path: "/shelves/{shelfId}/books", Tags: []string(nil), Secured: false, Check: checkListBooks},
+		{ID: "addBook", Method: "POST", Path: "/shelves/{shelfId}/books", Tags: []string(nil), Secured: false, Check: checkAddBook, BodyMediaTypes: []string{"application/json"}},
+		{ID: "removeBook", Method: "DELETE", Path: "/shelves/{shelfId}/books/{bookId}", Tags: []string(nil), Secured: false, Check: checkShelfIdBookId},
+		{ID: "addLoan", Method: "POST", Path: "/shelves/{shelfId}/loans", Tags: []string(nil), Secured: false, Check: checkAddLoan, BodyMediaTypes: []string{"application/json"}},
+		{ID: "unpinBook", Method: "DELETE", Path: "/shelves/{shelfId}/pins/{bookId}", Tags: []string(nil), Secured: false, Check: checkShelfIdBookId},
 	}
 }
 
-// checkListBooks checks a request for ListBooks (GET /shelves/{shelfId}/books).
-func checkListBooks(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterShelfId(in, vs)
+// checkListBooks checks a request for listBooks (GET /shelves/{shelfId}/books).
+func checkListBooks(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListBooks)
+	checkParameterShelfId(in, vs, &p.pathShelfId)
 	if vals := in.Query["limit"]; len(vals) > 1 {
 		vs.Add("limit", reqcheck.MsgRepeated("query", "limit", len(vals)))
 	} else if len(vals) == 1 {
@@ -37,6 +41,7 @@ func checkListBooks(in *reqcheck.Input, vs *reqcheck.Violations) any {
 			} else if n > 50 {
 				vs.Add("limit", reqcheck.MsgMaximum(v, "50", false))
 			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.Limit), n)
 		}
 	}
 	if vals := in.Query["ratio"]; len(vals) > 1 {
@@ -49,14 +54,17 @@ func checkListBooks(in *reqcheck.Input, vs *reqcheck.Violations) any {
 			if f <= 0 {
 				vs.Add("ratio", reqcheck.MsgMinimum(v, "0", true))
 			}
+			reqcheck.SetFloat(reqcheck.Alloc(&p.params.Ratio), f)
 		}
 	}
 	if vals := in.Query["draft"]; len(vals) > 1 {
 		vs.Add("draft", reqcheck.MsgRepeated("query", "draft", len(vals)))
 	} else if len(vals) == 1 {
 		v := vals[0]
-		if _, ok := reqcheck.ParseBoolean(v); !ok {
+		if b, ok := reqcheck.ParseBoolean(v); !ok {
 			vs.Add("draft", reqcheck.MsgNotBoolean(v))
+		} else {
+			reqcheck.SetBool(reqcheck.Alloc(&p.params.Draft), b)
 		}
 	}
 	if vals := in.Query["cursor"]; len(vals) > 1 {
@@ -68,9 +76,9 @@ func checkListBooks(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		if length := reqcheck.Length(v); length < 1 {
 			vs.Add("cursor", reqcheck.MsgMinLength(1))
 		}
+		reqcheck.SetString(&p.params.Cursor, v)
 	}
-	if lines := in.Header["Prefer"]; len(lines) > 0 {
-		items := reqcheck.ListItems(lines)
+	if items := in.Items("Prefer"); len(items) > 0 {
 		if len(items) > 4 {
 			vs.Add("Prefer", reqcheck.MsgMaxItems(4))
 		}
@@ -79,14 +87,16 @@ func checkListBooks(in *reqcheck.Input, vs *reqcheck.Violations) any {
 				vs.Add("Prefer", reqcheck.MsgMaxLength(32))
 			}
 		}
+		*reqcheck.Alloc(&p.params.Prefer) = items
 	}
 	reqcheck.UnknownOptions(in.Query, vs, "limit", "ratio", "draft", "cursor")
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
-// checkAddBook checks a request for AddBook (POST /shelves/{shelfId}/books).
-func checkAddBook(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterShelfId(in, vs)
+// checkAddBook checks a request for addBook (POST /shelves/{shelfId}/books).
+func checkAddBook(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsAddBook)
+	checkParameterShelfId(in, vs, &p.pathShelfId)
 	if lines := in.Header["X-Trace"]; len(lines) > 1 {
 		vs.Add("X-Trace", reqcheck.MsgRepeated("header", "X-Trace", len(lines)))
 	} else if len(lines) == 0 {
@@ -96,53 +106,110 @@ func checkAddBook(in *reqcheck.Input, vs *reqcheck.Violations) any {
 		if !tracePattern.MatchString(v) {
 			vs.Add("X-Trace", reqcheck.MsgPattern(v, "^[a-z]+$"))
 		}
+		reqcheck.SetString(&p.params.XTrace, v)
 	}
 	reqcheck.UnknownOptions(in.Query, vs)
 	if len(in.Body) == 0 {
 		vs.Add("", reqcheck.MsgBodyRequired)
-		return nil
+		return reqcheck.Checked{Params: p}
 	}
 	body := new(generated.AddBookJSONRequestBody)
 	d := reqcheck.NewDecoder(in.Body, vs)
 	decodeBook(d, body)
 	if !d.Finish() || vs.Len() > 0 {
-		return nil
+		return reqcheck.Checked{Params: p}
 	}
-	return body
+	return reqcheck.Checked{Params: p, Body: body}
 }
 
-// checkShelfIdBookId checks a request for RemoveBook (DELETE /shelves/{shelfId}/books/{bookId}), UnpinBook (DELETE /shelves/{shelfId}/pins/{bookId}).
-func checkShelfIdBookId(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterShelfId(in, vs)
+// checkShelfIdBookId checks a request for removeBook (DELETE /shelves/{shelfId}/books/{bookId}), unpinBook (DELETE /shelves/{shelfId}/pins/{bookId}).
+func checkShelfIdBookId(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsShelfIdBookId)
+	checkParameterShelfId(in, vs, &p.pathShelfId)
 	if v := in.Path.PathParam("bookId"); v == "" {
 		vs.Add("bookId", reqcheck.MsgParamRequired("path", "bookId"))
 	} else {
-		if !reqcheck.IsGUID(v) {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
 			vs.Add("bookId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			p.pathBookId = id
 		}
 	}
 	reqcheck.UnknownOptions(in.Query, vs)
-	return nil
+	return reqcheck.Checked{Params: p}
 }
 
-// checkAddLoan checks a request for AddLoan (POST /shelves/{shelfId}/loans).
-func checkAddLoan(in *reqcheck.Input, vs *reqcheck.Violations) any {
-	checkParameterShelfId(in, vs)
+// checkAddLoan checks a request for addLoan (POST /shelves/{shelfId}/loans).
+func checkAddLoan(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsAddLoan)
+	checkParameterShelfId(in, vs, &p.pathShelfId)
 	reqcheck.UnknownOptions(in.Query, vs)
 	if len(in.Body) == 0 {
 		vs.Add("", reqcheck.MsgBodyRequired)
-		return nil
+		return reqcheck.Checked{Params: p}
 	}
-	return reqcheck.OneOf(in.Body, vs, true, formsOfBookOrLoanReference...)
+	return reqcheck.Checked{Params: p, Body: reqcheck.OneOf(in.Body, vs, true, formsOfBookOrLoanReference...)}
 }
 
-// checkParameterShelfId checks the path parameter shelfId (#/components/parameters/ShelfId).
-func checkParameterShelfId(in *reqcheck.Input, vs *reqcheck.Violations) {
+// Handlers binds every operation to its method of si, by operationId: each
+// is called with the Params of reqcheck.Checked its check returned.
+func Handlers(si server.ServerInterface) map[string]func(c echo.Context, params any) error {
+	return map[string]func(echo.Context, any) error{
+		"listBooks": func(c echo.Context, params any) error {
+			p := params.(*paramsListBooks)
+			return si.ListBooks(c, p.pathShelfId, p.params)
+		},
+		"addBook": func(c echo.Context, params any) error {
+			p := params.(*paramsAddBook)
+			return si.AddBook(c, p.pathShelfId, p.params)
+		},
+		"removeBook": func(c echo.Context, params any) error {
+			p := params.(*paramsShelfIdBookId)
+			return si.RemoveBook(c, p.pathShelfId, p.pathBookId)
+		},
+		"addLoan": func(c echo.Context, params any) error {
+			p := params.(*paramsAddLoan)
+			return si.AddLoan(c, p.pathShelfId)
+		},
+		"unpinBook": func(c echo.Context, params any) error {
+			p := params.(*paramsShelfIdBookId)
+			return si.UnpinBook(c, p.pathShelfId, p.pathBookId)
+		},
+	}
+}
+
+// paramsListBooks are the parameters checkListBooks parsed.
+type paramsListBooks struct {
+	pathShelfId generated.ShelfID
+	params      generated.ListBooksParams
+}
+
+// paramsAddBook are the parameters checkAddBook parsed.
+type paramsAddBook struct {
+	pathShelfId generated.ShelfID
+	params      generated.AddBookParams
+}
+
+// paramsShelfIdBookId are the parameters checkShelfIdBookId parsed.
+type paramsShelfIdBookId struct {
+	pathShelfId generated.ShelfID
+	pathBookId  openapi_types.UUID
+}
+
+// paramsAddLoan are the parameters checkAddLoan parsed.
+type paramsAddLoan struct {
+	pathShelfId generated.ShelfID
+}
+
+// checkParameterShelfId checks the path parameter shelfId (#/components/parameters/ShelfId) and parses it into out.
+func checkParameterShelfId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ShelfID) {
 	if v := in.Path.PathParam("shelfId"); v == "" {
 		vs.Add("shelfId", reqcheck.MsgParamRequired("path", "shelfId"))
 	} else {
-		if !reqcheck.IsGUID(v) {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
 			vs.Add("shelfId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*out = id
 		}
 	}
 }
