@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,6 +47,10 @@ var (
 	bucketMembers    = []byte("members")
 	bucketConnectors = []byte("connectors")
 	keyFormat        = []byte("format")
+	// keySizes holds how many connectors and members the file holds, written
+	// by a clean Close and removed at open: what the load sizes its work by
+	// (bbolt's Stats walks every page to count them). Never trusted for more.
+	keySizes = []byte("sizes")
 )
 
 // maxCommitBatch bounds how many writes share one transaction and one fsync.
@@ -158,6 +163,12 @@ func OpenDurable(path string) (*Durable, error) {
 		connectors, err := tx.CreateBucketIfNotExists(bucketConnectors)
 		if err != nil {
 			return err
+		}
+		if meta.Get(keySizes) != nil {
+			// Only a clean Close's sizes are right: the commits after this do not keep them.
+			if err := meta.Delete(keySizes); err != nil {
+				return err
+			}
 		}
 		if string(meta.Get(keyFormat)) == stateFormat {
 			return nil
@@ -278,10 +289,11 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if connectors == nil {
 			return &StateFileError{Path: path, Reason: "has no connectors bucket"}
 		}
-		if err := loadConnectors(path, connectors, format, mem); err != nil {
+		nConnectors, nMembers := readSizes(meta, info.Size(), connectors, members)
+		if err := loadConnectors(path, connectors, format, nConnectors, mem); err != nil {
 			return err
 		}
-		stored := make([]change, 0, members.Stats().KeyN)
+		stored := make([]change, 0, nMembers)
 		if err := members.ForEach(func(k, v []byte) error {
 			app, seq, err := decodeMemberKey(k)
 			var id uuid.UUID
@@ -365,9 +377,9 @@ func walkBucket(b *bolt.Bucket) error {
 // as the body of an add is: a file edited by hand, or written by a build
 // with other rules, cannot serve what the API would refuse. The checks run
 // on every core, the loading in order under one lock.
-func loadConnectors(path string, b *bolt.Bucket, format string, mem *Memory) error {
+func loadConnectors(path string, b *bolt.Bucket, format string, size int, mem *Memory) error {
 	// The documents are bbolt's, valid until the transaction ends: the store copies them.
-	stored := make([]change, 0, b.Stats().KeyN)
+	stored := make([]change, 0, size)
 	if err := b.ForEach(func(k, v []byte) error {
 		if len(k) != 8 || binary.BigEndian.Uint64(k) == 0 {
 			return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector it cannot read (key %x)", k)}
@@ -391,28 +403,45 @@ func loadConnectors(path string, b *bolt.Bucket, format string, mem *Memory) err
 	}); err != nil {
 		return err
 	}
+	// The checks run on every core, a run of connectors at a time, while
+	// this goroutine registers the runs already checked, in order.
+	const run = 1024
+	runs := (len(stored) + run - 1) / run
 	errs := make([]error, len(stored))
+	checked := make([]chan struct{}, runs)
+	for k := range checked {
+		checked[k] = make(chan struct{})
+	}
+	var next atomic.Int64
+	var stop atomic.Bool
 	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := range workers {
+	defer wg.Wait() // the documents are the transaction's: no check may outlive it
+	defer stop.Store(true)
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for i := w; i < len(stored); i += workers {
-				stored[i].id, errs[i] = checkConnector(stored[i].doc)
+			for k := int(next.Add(1) - 1); k < runs && !stop.Load(); k = int(next.Add(1) - 1) {
+				for i := k * run; i < min(len(stored), (k+1)*run); i++ {
+					stored[i].id, errs[i] = checkConnector(stored[i].doc)
+				}
+				close(checked[k])
 			}
 		})
 	}
-	wg.Wait()
 	mem.mu.Lock()
 	defer mem.mu.Unlock()
 	if len(mem.connectors.index) == 0 {
 		mem.connectors.index = make(map[uuid.UUID]uint32, len(stored)) // sized once
 	}
-	for i, c := range stored {
-		if errs[i] != nil {
-			return &StateFileError{Path: path, Reason: fmt.Sprintf("has connector %s, which breaks the API's rules", c.id), Err: errs[i]}
-		}
-		if err := mem.loadLocked(c); err != nil {
-			return loadError(path, err, "connector "+c.id.String())
+	for k := range runs {
+		<-checked[k]
+		for i := k * run; i < min(len(stored), (k+1)*run); i++ {
+			c := stored[i]
+			if errs[i] != nil {
+				return &StateFileError{Path: path, Reason: fmt.Sprintf("has connector %s, which breaks the API's rules", c.id), Err: errs[i]}
+			}
+			if err := mem.loadLocked(c); err != nil {
+				return loadError(path, err, "connector "+c.id.String())
+			}
 		}
 	}
 	return nil
@@ -818,5 +847,32 @@ func (s *Durable) Close() error {
 		// The failed transaction still holds bbolt's lock: closing would wait for ever.
 		return err
 	}
-	return s.db.Close()
+	// One last commit writes the freelist, which commits leave out
+	// (NoFreelistSync), and the sizes: the next open reads both instead of
+	// walking every page of the file. After a crash it walks them.
+	s.db.NoFreelistSync = false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySizes, encodeSizes(s.mem.connectorCount(), s.mem.Members()))
+	})
+	return errors.Join(err, s.db.Close())
+}
+
+// encodeSizes is keySizes' value: two big-endian uint64s.
+func encodeSizes(connectors, members int) []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, uint64(connectors))
+	binary.BigEndian.PutUint64(b[8:], uint64(members))
+	return b
+}
+
+// readSizes is how many connectors and members to make room for: the
+// sizes a clean Close wrote, bounded by what a file of its size can hold,
+// or else bbolt's count.
+func readSizes(meta *bolt.Bucket, fileSize int64, connectors, members *bolt.Bucket) (int, int) {
+	if v := meta.Get(keySizes); len(v) == 16 {
+		// A connector or a member takes more than 16 bytes of a page.
+		bound := uint64(min(fileSize/16, 1<<31))
+		return int(min(binary.BigEndian.Uint64(v), bound)), int(min(binary.BigEndian.Uint64(v[8:]), bound))
+	}
+	return connectors.Stats().KeyN, members.Stats().KeyN
 }

@@ -393,13 +393,19 @@ func (s *Memory) applyLocked(c change) change {
 func (s *Memory) loadLocked(c change) error {
 	switch c.kind {
 	case putConnector:
-		if _, ok := s.connectors.index[c.id]; ok {
-			return ErrDuplicateMember
-		}
-		if r := &s.connectors; r.n > 0 && r.at(r.n-1).seq >= c.seq {
+		r := &s.connectors
+		if r.n > 0 && r.at(r.n-1).seq >= c.seq {
 			return errors.New("connectors out of order")
 		}
-		s.registerNewLocked(c.id, c.doc, c.seq)
+		// One access of the index, not a lookup and then an insert: a
+		// million of them are most of a restart. A refused load is
+		// dropped whole, so what a duplicate overwrote does not matter.
+		known := len(r.index)
+		r.index[c.id] = uint32(r.n)
+		if len(r.index) == known {
+			return ErrDuplicateMember
+		}
+		s.appendConnectorLocked(c.id, c.doc, c.seq)
 		return nil
 	case join:
 		if _, ok := s.connectors.index[c.id]; !ok {
@@ -555,10 +561,15 @@ func (s *Memory) registerLocked(id uuid.UUID, doc []byte, seq uint64) uint64 {
 // registerNewLocked registers the connector id, which the registry does not
 // hold, with document doc at position seq.
 func (s *Memory) registerNewLocked(id uuid.UUID, doc []byte, seq uint64) {
+	s.connectors.index[id] = uint32(s.connectors.n)
+	s.appendConnectorLocked(id, doc, seq)
+}
+
+// appendConnectorLocked appends a connector whose index entry is made.
+func (s *Memory) appendConnectorLocked(id uuid.UUID, doc []byte, seq uint64) {
 	r := &s.connectors
 	e := memoryEntry{seq: seq, id: id, size: uint32(len(doc))}
 	e.chunk, e.off = r.appendDoc(doc)
-	r.index[id] = uint32(r.n)
 	r.push(e)
 	s.live += len(doc)
 	s.seq = max(s.seq, seq)
@@ -808,6 +819,13 @@ func (s *Memory) Applications(ctx context.Context) ([]Application, error) {
 		out[i] = g.app
 	}
 	return out, nil
+}
+
+// connectorCount is how many connectors the store knows.
+func (s *Memory) connectorCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.connectors.index)
 }
 
 // Members implements Store: a count kept as changes are applied.
