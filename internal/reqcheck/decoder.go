@@ -340,6 +340,13 @@ func (d *Decoder) Unknown() {
 	d.Skip()
 }
 
+// ReadOnly reports the current property as one the server sets (readOnly in
+// the spec), and skips its value.
+func (d *Decoder) ReadOnly() {
+	d.Violate(MsgReadOnly(string(d.Name())))
+	d.Skip()
+}
+
 // Skip reads the current value whole without checking it.
 func (d *Decoder) Skip() { d.read() }
 

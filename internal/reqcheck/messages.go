@@ -120,6 +120,11 @@ func MsgType(want, got string) string {
 // MsgNotInteger says a parameter's text is not an integer.
 func MsgNotInteger(value string) string { return "value " + Quote(value) + " is not an integer" }
 
+// MsgReadOnly says a body sets a property the server sets.
+func MsgReadOnly(name string) string {
+	return "property " + Quote(name) + " is read-only: the server sets it"
+}
+
 // MsgOutOfRange says a parameter's integer does not fit the model's type.
 func MsgOutOfRange(value string) string { return "value " + Quote(value) + " is out of range" }
 

@@ -750,6 +750,10 @@ func (e *emitter) objectBody(w *writer, n *node, st *ast.StructType) {
 		if i := slices.Index(n.required, p.name); i >= 0 {
 			w.line("seen |= 1 << %d", i)
 		}
+		if p.value.readOnly {
+			w.line("d.ReadOnly()")
+			continue
+		}
 		e.value(w, p.value, f.typ, "&o."+f.name, p.name)
 	}
 	if n.closed {

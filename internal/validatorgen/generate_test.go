@@ -217,6 +217,7 @@ var keywordCases = map[string]struct {
 }{
 	"type":                 {`{}`, `{type: string}`, `d.String()`, nil},
 	"nullable":             {`{type: string}`, `{type: string, nullable: true}`, `d.IsNull()`, nil},
+	"readOnly":             {`{type: string}`, `{type: string, readOnly: true}`, `d.ReadOnly()`, nil},
 	"properties":           {`{type: object}`, `{type: object, properties: {a: {type: string}}}`, `case "a":`, nil},
 	"required":             {`{type: object, properties: {a: {type: string}}}`, `{type: object, required: [a], properties: {a: {type: string}}}`, `d.Missing("a")`, nil},
 	"additionalProperties": {`{type: object, properties: {a: {type: string}}}`, `{type: object, properties: {a: {type: string}}, additionalProperties: false}`, `d.Unknown()`, nil},

@@ -7,7 +7,8 @@
 // It implements the schema keywords this API uses and the common ones a
 // maintainer reaches for next: type, enum, required, properties,
 // additionalProperties (false, true or absent), minLength, maxLength,
-// pattern, minimum, maximum, exclusiveMinimum, exclusiveMaximum, formats
+// pattern, minimum, maximum, exclusiveMinimum, exclusiveMaximum, readOnly
+// (a property a request may not set: refused, naming it), formats
 // uuid, ipv4, ipv6 and date-time, anyOf of string checks, nullable, nested
 // objects, arrays with items, minItems and maxItems, and a request body that
 // is oneOf several component objects. On any other keyword

@@ -24,6 +24,7 @@ type node struct {
 	where    string // where the schema is, for messages
 	typ      string // object, array, string, integer, number or boolean
 	nullable bool
+	readOnly bool    // a property the server sets: a request that sends it is refused
 	format   string  // a string's format: how the model may keep the value (uuid, date-time)
 	checks   []check // the value's own checks, in the order they run
 	enum     []any   // the enum's values, as the spec writes them (for the generated lists)
@@ -76,6 +77,7 @@ func keywordRules() []keywordRule {
 	return []keywordRule{
 		{[]string{"type"}, readType},
 		{[]string{"nullable"}, func(_ *builder, s *openapi3.Schema, n *node) { n.nullable = s.Nullable }},
+		{[]string{"readOnly"}, func(_ *builder, s *openapi3.Schema, n *node) { n.readOnly = s.ReadOnly }},
 		{[]string{"properties", "required", "additionalProperties"}, readObject},
 		{[]string{"items"}, readItems},
 		{[]string{"minItems", "maxItems"}, readItemCount},

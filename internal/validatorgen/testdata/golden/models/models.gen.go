@@ -65,8 +65,11 @@ type Book struct {
 	Price     *float32            `json:"price,omitempty"`
 	Published *time.Time          `json:"published,omitempty"`
 	Reviews   *[]Review           `json:"reviews,omitempty"`
-	Signed    *bool               `json:"signed,omitempty"`
-	Tags      *[]string           `json:"tags,omitempty"`
+
+	// Shelved set by the library
+	Shelved *time.Time `json:"shelved,omitempty"`
+	Signed  *bool      `json:"signed,omitempty"`
+	Tags    *[]string  `json:"tags,omitempty"`
 
 	// Title as printed
 	Title string `json:"title"`

@@ -216,7 +216,7 @@ func checkParameterShelfId(in *reqcheck.Input, vs *reqcheck.Violations, out *gen
 
 // formsOfBookOrLoanReference are the forms a body may take, each decoded into its generated type.
 var formsOfBookOrLoanReference = []reqcheck.Form{
-	{Name: "book", Only: []string{"author", "copies", "genre", "host", "id", "isbn", "pages", "price", "published", "reviews", "signed", "tags", "title"}, Decode: func(d *reqcheck.Decoder) any {
+	{Name: "book", Only: []string{"author", "copies", "genre", "host", "id", "isbn", "pages", "price", "published", "reviews", "shelved", "signed", "tags", "title"}, Decode: func(d *reqcheck.Decoder) any {
 		form := new(generated.Book)
 		decodeBook(d, form)
 		return form
@@ -332,6 +332,8 @@ func decodeBook(d *reqcheck.Decoder, o *generated.Book) {
 					decodeReview(d, item)
 				}
 			}
+		case "shelved":
+			d.ReadOnly()
 		case "signed":
 			if signed, ok := d.Boolean(); ok {
 				reqcheck.SetBool(reqcheck.Alloc(&o.Signed), signed)
