@@ -11,6 +11,15 @@ const ListConnectorGroupMembersTopMinimum = 1
 // ListConnectorGroupMembersTopMaximum is the greatest value of listConnectorGroupMembers's query parameter $top.
 const ListConnectorGroupMembersTopMaximum = 999
 
+// ListConnectorGroupsTopDefault is the default of listConnectorGroups's query parameter $top.
+const ListConnectorGroupsTopDefault = 100
+
+// ListConnectorGroupsTopMinimum is the least value of listConnectorGroups's query parameter $top.
+const ListConnectorGroupsTopMinimum = 1
+
+// ListConnectorGroupsTopMaximum is the greatest value of listConnectorGroups's query parameter $top.
+const ListConnectorGroupsTopMaximum = 999
+
 // ListGroupMembersTopDefault is the default of listGroupMembers's query parameter $top.
 const ListGroupMembersTopDefault = 100
 
@@ -37,6 +46,21 @@ const ListConnectorMemberOfTopMinimum = 1
 
 // ListConnectorMemberOfTopMaximum is the greatest value of listConnectorMemberOf's query parameter $top.
 const ListConnectorMemberOfTopMaximum = 999
+
+// ConnectorGroupCreateOdataTypeValues are the values of #/components/schemas/connectorGroupCreate.properties.@odata.type, in the spec's order.
+func ConnectorGroupCreateOdataTypeValues() []ConnectorGroupCreateOdataType {
+	return []ConnectorGroupCreateOdataType{"#microsoft.graph.connectorGroup"}
+}
+
+// ConnectorGroupRegionValues are the values of #/components/schemas/connectorGroupRegion, in the spec's order.
+func ConnectorGroupRegionValues() []ConnectorGroupRegion {
+	return []ConnectorGroupRegion{"nam", "eur", "aus", "asia", "ind", "unknownFutureValue"}
+}
+
+// ConnectorGroupUpdateOdataTypeValues are the values of #/components/schemas/connectorGroupUpdate.properties.@odata.type, in the spec's order.
+func ConnectorGroupUpdateOdataTypeValues() []ConnectorGroupUpdateOdataType {
+	return []ConnectorGroupUpdateOdataType{"#microsoft.graph.connectorGroup"}
+}
 
 // ConnectorOdataTypeValues are the values of #/components/schemas/connector.properties.@odata.type, in the spec's order.
 func ConnectorOdataTypeValues() []ConnectorOdataType {

@@ -360,6 +360,15 @@ func (s failingStore) Connectors(context.Context, store.Cursor, int) (store.Page
 func (s failingStore) MemberOf(context.Context, uuid.UUID, store.Cursor, int) (store.GroupPage, error) {
 	return store.GroupPage{}, s.fail()
 }
+func (s failingStore) Do(context.Context, store.Op) (store.Member, error) {
+	return store.Member{}, s.fail()
+}
+func (s failingStore) Group(context.Context, uuid.UUID) (store.Group, error) {
+	return store.Group{}, s.fail()
+}
+func (s failingStore) Groups(context.Context, store.Cursor, int) (store.GroupList, error) {
+	return store.GroupList{}, s.fail()
+}
 
 func TestInternalErrors(t *testing.T) {
 	for _, panics := range []bool{false, true} {

@@ -29,6 +29,10 @@ type handlers struct {
 	specYAML  []byte
 	specJSON  []byte
 	metrics   http.Handler
+	groupPath string // a connector group's path, {connectorGroupId} to be filled in
+	// implicitGroups makes the service's paths create a group on first use,
+	// as the seed page's path does, instead of answering 404 (--implicit-groups).
+	implicitGroups bool
 }
 
 var _ echoapi.ServerInterface = (*handlers)(nil)
@@ -75,17 +79,18 @@ func storeContext(c echo.Context) context.Context {
 
 // AddConnectorGroupMember adds a member at the seed page's path.
 func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.ApplicationsID, _ generated.AddConnectorGroupMemberParams) error {
-	return h.addMember(c, app, &h.appMember)
+	return h.addMember(c, app, &h.appMember, false)
 }
 
 // AddGroupMember adds a member at the service's own path.
 func (h *handlers) AddGroupMember(c echo.Context, group generated.ConnectorGroupID, _ generated.AddGroupMemberParams) error {
-	return h.addMember(c, group, &h.member)
+	return h.addMember(c, group, &h.member, !h.implicitGroups)
 }
 
 // addMember stores what the validator decoded, a connector or a reference to
 // one, and answers 204 or, when asked with Prefer, 201 with the connector.
-func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink) error {
+// With requireGroup, a group that does not exist is a 404 rather than made.
+func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink, requireGroup bool) error {
 	ca, err := callOf(c)
 	if err != nil {
 		return err
@@ -99,19 +104,22 @@ func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink) 
 		} else {
 			m.ID = newGUID()
 		}
-		err = h.store.Add(storeContext(c), group, m)
+		_, err = h.store.Do(storeContext(c), store.Op{Kind: store.OpAdd, Group: group, Member: m, RequireGroup: requireGroup})
 	case *generated.ReferenceCreate:
 		id, perr := referencedConnector(in.OdataID)
 		if perr != nil {
 			return perr
 		}
-		m, err = h.store.AddReference(storeContext(c), group, id)
+		m, err = h.store.Do(storeContext(c), store.Op{Kind: store.OpAddReference, Group: group, Member: store.Member{ID: id}, RequireGroup: requireGroup})
 		if errors.Is(err, store.ErrConnectorNotFound) {
 			return notFoundAt(id, "/@odata.id")
 		}
 		m.ID = id
 	default:
 		return fmt.Errorf("the handler wants a connector or a reference, the validator decoded a %T", ca.body)
+	}
+	if errors.Is(err, store.ErrGroupNotFound) {
+		return groupNotFound(group)
 	}
 	if err != nil {
 		return fmt.Errorf("adding member %s to %s: %w", m.ID, group, err)
@@ -158,6 +166,9 @@ func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.Appli
 
 // ListGroupMembers answers one page of the members at the service's own path.
 func (h *handlers) ListGroupMembers(c echo.Context, group generated.ConnectorGroupID, params generated.ListGroupMembersParams) error {
+	if err := h.requireGroup(c, group); err != nil {
+		return err
+	}
 	return h.listMembers(c, group, params.Top, params.Skiptoken)
 }
 
@@ -228,7 +239,13 @@ func (h *handlers) ListConnectorMemberOf(c echo.Context, id generated.ConnectorI
 		return fmt.Errorf("listing the groups of %s: %w", id, err)
 	}
 	out := generated.ConnectorGroupCollection{Value: make([]generated.ConnectorGroup, len(page.Groups))}
-	for i, g := range page.Groups {
+	for i, id := range page.Groups {
+		g, err := h.store.Group(storeContext(c), id)
+		if errors.Is(err, store.ErrGroupNotFound) {
+			g = store.ImplicitGroup(id) // deleted since: as it was
+		} else if err != nil {
+			return fmt.Errorf("reading connector group %s: %w", id, err)
+		}
 		out.Value[i] = toConnectorGroup(g)
 	}
 	if page.More {
@@ -245,6 +262,9 @@ func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.Applica
 
 // GetGroupMember answers the member at the service's own path, or 404.
 func (h *handlers) GetGroupMember(c echo.Context, group generated.ConnectorGroupID, id generated.ConnectorID, _ generated.GetGroupMemberParams) error {
+	if err := h.requireGroup(c, group); err != nil {
+		return err
+	}
 	return h.getMember(c, group, id)
 }
 
@@ -272,9 +292,15 @@ func (h *handlers) GetConnector(c echo.Context, id generated.ConnectorID, _ gene
 }
 
 // GetApplicationConnectorGroup answers the application's connector group:
-// the group with the application's id.
+// the group with the application's id, as its first add makes it.
 func (h *handlers) GetApplicationConnectorGroup(c echo.Context, app generated.ApplicationsID, _ generated.GetApplicationConnectorGroupParams) error {
-	return c.JSON(http.StatusOK, toConnectorGroup(app))
+	g, err := h.store.Group(storeContext(c), app)
+	if errors.Is(err, store.ErrGroupNotFound) {
+		g = store.ImplicitGroup(app)
+	} else if err != nil {
+		return fmt.Errorf("reading connector group %s: %w", app, err)
+	}
+	return c.JSON(http.StatusOK, toConnectorGroup(g))
 }
 
 // RemoveConnectorGroupMember removes the member at the seed page's path, or answers 404.
@@ -284,6 +310,9 @@ func (h *handlers) RemoveConnectorGroupMember(c echo.Context, app generated.Appl
 
 // RemoveGroupMember removes the member at the service's own path, or answers 404.
 func (h *handlers) RemoveGroupMember(c echo.Context, group generated.ConnectorGroupID, id generated.ConnectorID, _ generated.RemoveGroupMemberParams) error {
+	if err := h.requireGroup(c, group); err != nil {
+		return err
+	}
 	return h.removeMember(c, group, id)
 }
 
@@ -330,11 +359,6 @@ func toConnector(m store.Member) generated.Connector {
 
 // connectorType is every connector's @odata.type.
 var connectorType = generated.ConnectorOdataTypeHashMicrosoftGraphConnector
-
-// toConnectorGroup is the group as the API shows it.
-func toConnectorGroup(id uuid.UUID) generated.ConnectorGroup {
-	return generated.ConnectorGroup{OdataType: generated.ConnectorGroupOdataTypeHashMicrosoftGraphConnectorGroup, ID: id}
-}
 
 // baseURL is the scheme and authority the client reached this server by. A
 // request without a Host (HTTP/1.0 may omit it) is answered with the address

@@ -79,6 +79,11 @@ type Config struct {
 	// JournalSize is how many requests the journal keeps: 0 means
 	// journal.DefaultSize, a negative number turns the journal off.
 	JournalSize int
+	// ImplicitGroups makes the service's member paths
+	// (connectorGroups/{id}/members…) create a connector group on first
+	// use, as the seed page's path does for an application; without it a
+	// group never created is a 404 there, as at the service.
+	ImplicitGroups bool
 }
 
 // Server is the mock server: an http.Handler whose misbehaviour can be
@@ -165,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	h := &handlers{store: members, tokens: tokens, appMember: spec.appMember, member: spec.member,
-		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler()}
+		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler(), groupPath: spec.groupPath, implicitGroups: cfg.ImplicitGroups}
 
 	e := echo.New()
 	e.JSONSerializer = jsonSerializer{}
@@ -198,6 +203,7 @@ type tables struct {
 	paths           knownPaths           // the routes the generated servers register, segment by segment
 	appMember       memberLink
 	member          memberLink
+	groupPath       string // a connector group's path, {connectorGroupId} to be filled in
 	json            []byte // connector.yaml as JSON
 	dashboard       []byte
 	dashboardPolicy string
@@ -217,6 +223,14 @@ var specTables = sync.OnceValues(func() (*tables, error) {
 	}
 	if t.member, err = newMemberLink(t.operations, "getGroupMember", "{connectorGroupId}"); err != nil {
 		return nil, err
+	}
+	for _, op := range t.operations {
+		if op.ID == "getConnectorGroup" {
+			t.groupPath = op.Path
+		}
+	}
+	if t.groupPath == "" {
+		return nil, errors.New("the spec has no getConnectorGroup operation")
 	}
 	if t.json, err = openapi.JSON(); err != nil {
 		return nil, err

@@ -48,8 +48,10 @@ func assertErrorAt(t *testing.T, res result, status int, code, target string) {
 	}
 }
 
+// TestServicePathsShareOneStore: with --implicit-groups, the service's paths
+// make a group on first use, as the seed page's path does.
 func TestServicePathsShareOneStore(t *testing.T) {
-	h := newHarness(t, server.Config{})
+	h := newHarness(t, server.Config{ImplicitGroups: true})
 	app, other := uuid.NewString(), uuid.NewString()
 	id := h.addMember(app, "eu-01") // at the seed page's path
 
@@ -62,7 +64,7 @@ func TestServicePathsShareOneStore(t *testing.T) {
 	// An application's connector group is the group with its id.
 	res = h.do(http.MethodGet, "/v1.0/applications/"+app+"/connectorGroup", authed(), nil)
 	if group := decodeAs[generated.ConnectorGroup](t, res); res.status != http.StatusOK || group.ID.String() != app ||
-		group.OdataType != generated.ConnectorGroupOdataTypeHashMicrosoftGraphConnectorGroup {
+		group.OdataType != generated.ConnectorGroupOdataTypeHashMicrosoftGraphConnectorGroup || string(group.Name) != app {
 		t.Errorf("the application's connector group: %d %s", res.status, res.body)
 	}
 
@@ -124,13 +126,21 @@ func TestServicePathsShareOneStore(t *testing.T) {
 func TestServiceErrors(t *testing.T) {
 	h := newHarness(t, server.Config{})
 	unknown := uuid.NewString()
+	group := h.createGroup("errors")
 	for _, c := range []struct {
 		name, method, path, body string
 		status                   int
 		code, target             string
 	}{
-		{"a reference to an unknown connector", http.MethodPost, groupPath(uuid.NewString()) + "/$ref", reference(unknown), 404, "Request_ResourceNotFound", "/@odata.id"},
-		{"a reference that names no connector", http.MethodPost, groupPath(uuid.NewString()) + "/$ref", `{"@odata.id":"https://graph.microsoft.com/beta/users/` + unknown + `"}`, 400, "Request_BadRequest", "/@odata.id"},
+		{"a reference to an unknown connector", http.MethodPost, groupPath(group) + "/$ref", reference(unknown), 404, "Request_ResourceNotFound", "/@odata.id"},
+		{"a reference that names no connector", http.MethodPost, groupPath(group) + "/$ref", `{"@odata.id":"https://graph.microsoft.com/beta/users/` + unknown + `"}`, 400, "Request_BadRequest", "/@odata.id"},
+		{"an add to a group never created", http.MethodPost, groupPath(unknown) + "/$ref", validBody, 404, "Request_ResourceNotFound", "connectorGroupId"},
+		{"the members of a group never created", http.MethodGet, groupPath(unknown), "", 404, "Request_ResourceNotFound", "connectorGroupId"},
+		{"a member of a group never created", http.MethodGet, groupMemberPath(unknown, unknown), "", 404, "Request_ResourceNotFound", "connectorGroupId"},
+		{"a removal from a group never created", http.MethodDelete, groupMemberPath(unknown, unknown) + "/$ref", "", 404, "Request_ResourceNotFound", "connectorGroupId"},
+		{"a group never created", http.MethodGet, profile + "/connectorGroups/" + unknown, "", 404, "Request_ResourceNotFound", "connectorGroupId"},
+		{"an update of a group never created", http.MethodPatch, profile + "/connectorGroups/" + unknown, `{"name":"x"}`, 404, "Request_ResourceNotFound", "connectorGroupId"},
+		{"a delete of a group never created", http.MethodDelete, profile + "/connectorGroups/" + unknown, "", 404, "Request_ResourceNotFound", "connectorGroupId"},
 		{"a reference that is not a string", http.MethodPost, addPath(uuid.NewString()), `{"@odata.id":7}`, 400, "Request_BadRequest", "/@odata.id"},
 		{"both forms' properties", http.MethodPost, addPath(uuid.NewString()), `{"@odata.id":"x","status":"active"}`, 400, "Request_BadRequest", ""},
 		{"an unknown connector", http.MethodGet, connectorPath(unknown), "", 404, "Request_ResourceNotFound", "connectorId"},

@@ -152,7 +152,7 @@ func groupParam(c echo.Context) string {
 // serviceTags mark the operations of the service in the spec (its members
 // and connectors, as opposed to health, the spec and the pages): the ones
 // that misbehave, and that are served under the version prefixes too.
-var serviceTags = [...]string{"members", "connectors"}
+var serviceTags = [...]string{"members", "connectors", "groups"}
 
 // isService tells whether op is an operation of the service.
 func isService(op reqcheck.Operation) bool {

@@ -45,6 +45,7 @@ type options struct {
 	faults            faults.Settings
 	seed              uint64
 	journalSize       int
+	implicitGroups    bool
 	seedFile          string
 	allowedHosts      string
 	version           bool
@@ -139,6 +140,8 @@ func parseFlags(args []string, lookup func(string) (string, bool), help io.Write
 	fs.Uint64Var(&o.seed, "seed", 0, "draw faults and latencies from this `seed`, so a run can be repeated (default: a random one)")
 	fs.IntVar(&o.journalSize, "journal-size", journal.DefaultSize, "how many requests the journal keeps (GET /_admin/requests); 0 turns it off")
 	fs.StringVar(&o.seedFile, "seed-file", "", "load the members in this JSON or YAML `file` at start-up, each checked as a POST")
+	fs.BoolVar(&o.implicitGroups, "implicit-groups", false, "make a connector group on first use at the service's paths too (connectorGroups/{id}/members),\n"+
+		"as the seed page's path does for an application, instead of answering 404 for a group never created")
 	fs.BoolVar(&o.version, "version", false, "print the release and the commit this binary was built from, and exit")
 	fs.StringVar(&o.allowedHosts, "allowed-hosts", "", "Host `names` answered besides IP addresses, localhost and *.localhost, comma-separated\n"+
 		"(a Compose service's name, say); * answers any, turning off the defence against DNS rebinding")
@@ -231,7 +234,7 @@ type mock struct {
 // handler. Seeding stops when ctx ends.
 func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err error) {
 	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed,
-		JournalSize: o.journalSize, Store: store.NewMemory(), AllowedHosts: o.hosts()}
+		JournalSize: o.journalSize, Store: store.NewMemory(), AllowedHosts: o.hosts(), ImplicitGroups: o.implicitGroups}
 	if o.journalSize == 0 {
 		cfg.JournalSize = -1
 	}

@@ -156,9 +156,11 @@ func (r *ReferenceCreate) GetFieldDeserializers() map[string]func(serialization.
 	return map[string]func(serialization.ParseNode) error{}
 }
 
-// ConnectorGroup is microsoft.graph.connectorGroup as the mock shows it: its id.
+// ConnectorGroup is microsoft.graph.connectorGroup, as the SDK reads and
+// writes it (the beta SDK's model writes the properties that are set).
 type ConnectorGroup struct {
-	ID *string
+	ID, Name, Region, ConnectorGroupType *string
+	IsDefault                            *bool
 }
 
 // NewConnectorGroup is the ParsableFactory of ConnectorGroup.
@@ -166,14 +168,33 @@ func NewConnectorGroup(serialization.ParseNode) (serialization.Parsable, error) 
 	return &ConnectorGroup{}, nil
 }
 
-// Serialize implements serialization.Parsable; a group is only read.
-func (g *ConnectorGroup) Serialize(serialization.SerializationWriter) error { return nil }
+// Serialize implements serialization.Parsable.
+func (g *ConnectorGroup) Serialize(w serialization.SerializationWriter) error {
+	for _, f := range []struct {
+		key   string
+		value *string
+	}{{"name", g.Name}, {"region", g.Region}} {
+		if f.value != nil {
+			if err := w.WriteStringValue(f.key, f.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // GetFieldDeserializers implements serialization.Parsable.
 func (g *ConnectorGroup) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
+	str := func(p **string) func(serialization.ParseNode) error {
+		return func(n serialization.ParseNode) (err error) {
+			*p, err = n.GetStringValue()
+			return err
+		}
+	}
 	return map[string]func(serialization.ParseNode) error{
-		"id": func(n serialization.ParseNode) (err error) {
-			g.ID, err = n.GetStringValue()
+		"id": str(&g.ID), "name": str(&g.Name), "region": str(&g.Region), "connectorGroupType": str(&g.ConnectorGroupType),
+		"isDefault": func(n serialization.ParseNode) (err error) {
+			g.IsDefault, err = n.GetBoolValue()
 			return err
 		},
 		"@odata.type": func(serialization.ParseNode) error { return nil },

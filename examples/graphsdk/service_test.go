@@ -22,7 +22,33 @@ const (
 	groupMemberRef  = "{+baseurl}/onPremisesPublishingProfiles/{onPremisesPublishingProfile%2Did}/connectorGroups/{connectorGroup%2Did}/members/{connector%2Did}/$ref"
 	connectorItem   = "{+baseurl}/onPremisesPublishingProfiles/{onPremisesPublishingProfile%2Did}/connectors/{connector%2Did}"
 	connectorGroups = "{+baseurl}/onPremisesPublishingProfiles/{onPremisesPublishingProfile%2Did}/connectors/{connector%2Did}/memberOf"
+	groupCollection = "{+baseurl}/onPremisesPublishingProfiles/{onPremisesPublishingProfile%2Did}/connectorGroups{?%24top}"
+	groupItem       = "{+baseurl}/onPremisesPublishingProfiles/{onPremisesPublishingProfile%2Did}/connectorGroups/{connectorGroup%2Did}"
 )
+
+// createGroup creates a connector group through the SDK's stack, as the
+// beta SDK's ConnectorGroupsRequestBuilder.Post does, and returns its id.
+func createGroup(t *testing.T, ctx context.Context, a abstractions.RequestAdapter, name, region string) uuid.UUID {
+	t.Helper()
+	req := serviceRequest(abstractions.POST, groupCollection, "applicationProxy", uuid.Nil, "")
+	if err := req.SetContentFromParsable(ctx, a, "application/json", &ConnectorGroup{Name: &name, Region: &region}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := a.Send(ctx, req, NewConnectorGroup, errorMappings)
+	if err != nil {
+		t.Fatalf("create the group %s: %v", name, err)
+	}
+	g := created.(*ConnectorGroup)
+	if *g.Name != name || *g.Region != region || *g.IsDefault || *g.ConnectorGroupType != "applicationProxy" {
+		t.Fatalf("the created group: %+v", g)
+	}
+	id, err := uuid.Parse(*g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("create: POST …/connectorGroups {name: %s, region: %s} → 201, id %s", name, region, id)
+	return id
+}
 
 // serviceRequest fills a template of the service's paths.
 func serviceRequest(method abstractions.HttpMethod, template, profile string, group uuid.UUID, connector string) *abstractions.RequestInformation {
@@ -34,7 +60,7 @@ func serviceRequest(method abstractions.HttpMethod, template, profile string, gr
 }
 
 // TestTheServicePaths drives the mock through the SDK's HTTP stack at the
-// paths the beta SDK builds: a connector added to one group with its
+// paths the beta SDK builds: two connector groups created, a connector added to one group with its
 // properties, then to another by reference (ReferenceCreate), as the beta
 // docs' "Add connector to connectorGroup" shows; the group listed with
 // PageIterator; the connector read with the groups it is in; a reference
@@ -45,7 +71,7 @@ func TestTheServicePaths(t *testing.T) {
 	ctx := context.Background()
 	base := m.URL + "/beta"
 	a := adapter(t, graphClient(), base)
-	first, second := uuid.New(), uuid.New()
+	first, second := createGroup(t, ctx, a, "sdk-first", "eur"), createGroup(t, ctx, a, "sdk-second", "nam")
 	id := uuid.NewString()
 
 	add := serviceRequest(abstractions.POST, groupMembersRef, "applicationProxy", first, "")
@@ -111,12 +137,35 @@ func TestTheServicePaths(t *testing.T) {
 	t.Log("remove: DELETE …/members/{id}/$ref → 204")
 
 	var oe *ODataError
+	// The groups: the emptied one deletes, the other is refused while it has a member.
+	if err := a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupItem, "applicationProxy", second, ""), errorMappings); err != nil {
+		t.Fatalf("delete the emptied group: %v", err)
+	}
+	err = a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupItem, "applicationProxy", first, ""), errorMappings)
+	if !errors.As(err, &oe) || oe.GetStatusCode() != 400 {
+		t.Fatalf("delete a group with a member: %v, want the OData 400", err)
+	}
+	t.Logf("delete: the emptied group → 204; the other → %v", oe)
+	all, err := a.Send(ctx, serviceRequest(abstractions.GET, groupCollection, "applicationProxy", uuid.Nil, ""), NewConnectorGroupCollection, errorMappings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range all.(*ConnectorGroupCollection).GetValue() {
+		names = append(names, *g.Name)
+	}
+	if strings.Join(names, ",") != "Default,sdk-first" {
+		t.Fatalf("the groups: %v", names)
+	}
+	t.Logf("list: GET …/connectorGroups → %v", names)
+
 	unknown := "https://graph.microsoft.com/beta/onPremisesPublishingProfiles/applicationProxy/connectors/" + uuid.NewString()
-	ref = serviceRequest(abstractions.POST, groupMembersRef, "applicationProxy", second, "")
+	ref = serviceRequest(abstractions.POST, groupMembersRef, "applicationProxy", first, "")
 	if err := ref.SetContentFromParsable(ctx, a, "application/json", &ReferenceCreate{OdataID: &unknown}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.SendNoContent(ctx, ref, errorMappings); !errors.As(err, &oe) || oe.GetStatusCode() != 404 || oe.Code != "Request_ResourceNotFound" {
+	if err := a.SendNoContent(ctx, ref, errorMappings); !errors.As(err, &oe) || oe.GetStatusCode() != 404 || oe.Code != "Request_ResourceNotFound" ||
+		!strings.Contains(oe.Message, unknown[len(unknown)-36:]) {
 		t.Fatalf("a reference to an unknown connector: %v, want the OData 404", err)
 	}
 	t.Logf("unknown connector: %v", oe)

@@ -69,6 +69,33 @@ type ServerInterface interface {
 	// HeadMetrics The metrics headers, without the body.
 	// (HEAD /metrics)
 	HeadMetrics(ctx echo.Context) error
+	// GetApplicationProxyProfile Read the Application Proxy publishing profile
+	// (GET /onPremisesPublishingProfiles/applicationProxy)
+	GetApplicationProxyProfile(ctx echo.Context, params GetApplicationProxyProfileParams) error
+	// HeadApplicationProxyProfile The profile's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy)
+	HeadApplicationProxyProfile(ctx echo.Context, params HeadApplicationProxyProfileParams) error
+	// ListConnectorGroups List the connector groups
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
+	ListConnectorGroups(ctx echo.Context, params ListConnectorGroupsParams) error
+	// HeadConnectorGroups The list's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
+	HeadConnectorGroups(ctx echo.Context, params HeadConnectorGroupsParams) error
+	// CreateConnectorGroup Create a connector group
+	// (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
+	CreateConnectorGroup(ctx echo.Context, params CreateConnectorGroupParams) error
+	// DeleteConnectorGroup Delete a connector group
+	// (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
+	DeleteConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params DeleteConnectorGroupParams) error
+	// GetConnectorGroup Read a connector group
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
+	GetConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params GetConnectorGroupParams) error
+	// HeadConnectorGroup The group's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
+	HeadConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadConnectorGroupParams) error
+	// UpdateConnectorGroup Update a connector group
+	// (PATCH /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
+	UpdateConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params UpdateConnectorGroupParams) error
 	// ListGroupMembers List the members of a connector group, at the service's own path
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
 	ListGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params ListGroupMembersParams) error
@@ -560,6 +587,321 @@ func (w *ServerInterfaceWrapper) HeadMetrics(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadMetrics(ctx)
+	return err
+}
+
+// GetApplicationProxyProfile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetApplicationProxyProfile(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetApplicationProxyProfileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetApplicationProxyProfile(ctx, params)
+	return err
+}
+
+// HeadApplicationProxyProfile converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadApplicationProxyProfile(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadApplicationProxyProfileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadApplicationProxyProfile(ctx, params)
+	return err
+}
+
+// ListConnectorGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConnectorGroups(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConnectorGroupsParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConnectorGroups(ctx, params)
+	return err
+}
+
+// HeadConnectorGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadConnectorGroups(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadConnectorGroupsParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadConnectorGroups(ctx, params)
+	return err
+}
+
+// CreateConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateConnectorGroup(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateConnectorGroup(ctx, params)
+	return err
+}
+
+// DeleteConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteConnectorGroup(ctx, connectorGroupID, params)
+	return err
+}
+
+// GetConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConnectorGroup(ctx, connectorGroupID, params)
+	return err
+}
+
+// HeadConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadConnectorGroup(ctx, connectorGroupID, params)
+	return err
+}
+
+// UpdateConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateConnectorGroup(ctx, connectorGroupID, params)
 	return err
 }
 
@@ -1187,6 +1529,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.GetConnectorGroupMember, options.OperationMiddlewares["getConnectorGroupMember"]...)
 	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.HeadConnectorGroupMember, options.OperationMiddlewares["headConnectorGroupMember"]...)
 	router.DELETE(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId/$ref", wrapper.RemoveConnectorGroupMember, options.OperationMiddlewares["removeConnectorGroupMember"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy", wrapper.GetApplicationProxyProfile, options.OperationMiddlewares["getApplicationProxyProfile"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy", wrapper.HeadApplicationProxyProfile, options.OperationMiddlewares["headApplicationProxyProfile"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups", wrapper.ListConnectorGroups, options.OperationMiddlewares["listConnectorGroups"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups", wrapper.HeadConnectorGroups, options.OperationMiddlewares["headConnectorGroups"]...)
+	router.POST(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups", wrapper.CreateConnectorGroup, options.OperationMiddlewares["createConnectorGroup"]...)
+	router.DELETE(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.DeleteConnectorGroup, options.OperationMiddlewares["deleteConnectorGroup"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.GetConnectorGroup, options.OperationMiddlewares["getConnectorGroup"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.HeadConnectorGroup, options.OperationMiddlewares["headConnectorGroup"]...)
+	router.PATCH(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.UpdateConnectorGroup, options.OperationMiddlewares["updateConnectorGroup"]...)
 	router.POST(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$ref", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.HeadGroupMembers, options.OperationMiddlewares["headGroupMembers"]...)
@@ -1221,128 +1572,153 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H35cts41u+roDhTZbsvtUa2E7m6+rqTdNozWVyx+6buRJkIIo8kdEiAA4CW1flcNU8zDzZP8hUWrqI2",
-	"b7HT7D86lkRiOwc/nB1fHY+FEaNApXD6Xx24xGEUgP77OOCA/fkbCEfAX3LOuPr2Agcx6EeTbzzmg9N3",
-	"3sO/YhDy88/Yt386rkMozb3rBQSobHDzc4P4Tt8J5w2pPvS6juv4WKqmuu3uQaPTaXSfnnf2++1ev73/",
-	"D8d1Cu/te4fwxOuNGk9x22/0xgfQeDbq4EbXf+L1YH98gA9HzpXrhCAEnqhW31FAjKOQcUDY98FHbPQ7",
-	"eBJxGAMH6oFA2MwZwSUREo0ZR3IKaMyCgM0InaCQ+WRMwEcRZxFwSUD00U6ol0jsNJ2rqyvXOaEXOCD+",
-	"mcQyFunkRRyGmM+dvnM+VQMhE0JxgCI8gR2B7MIjO0cXzaZMABK6DUQEwigKsAdTFvjAHXdLOvggMQmE",
-	"0/+4+rlstXT7aOCcSU7oZOCoMVAmEVOrOEbYk+QCXESo+ctxHYn5BKTTd1pm1M6Ve9POMNIriUh00VO0",
-	"I9HFQaEnuJTAKQ5OIufqU5nd7pSbbmN9FLOcScbBf84oBU+Wttj/ZT6WuCnnkerxLyHxOBNsLJsTjqNp",
-	"00tfcp3cQqgZP2m2m53Ok+ah2oNqgofd0ejw8Ml+Q/+v1x2NGqP9w8PGaHTYfbJ/eKj+VSTB3pRQeItD",
-	"1WPaQQPiRrvjuI4ded+xs9JTmAL2gVvMCNhMrz0Ij5NIEkYtx4cgp8wXekNFWE6Rz/SGC9isaclBOPhO",
-	"X/IYXEd4UwixaspOX+iFdlSHzzWOWEY68av7s/TdEWi4gDtDF4E3ZeCj2RQoIhJNsa9Ip0ayqufXzMOm",
-	"j6ou8UiwIJaAfnv/WjGBmiqFGTL4sHqWY8ZDrLgj5kQxy0LX715giV9SSeR82ZRX9+8iLJBuBVEcgkBE",
-	"3nBIpylyHkdRQGDJsKL0MT0iAfwCOJoyymIO/rbEf48lvCYhkfp/iz3+ymYoxHRuZ40UTmuaGdYbAebA",
-	"kWRfgKIQz1GIvwAiFAH2pmhGqM9maHdG5BQNGw2OJTQC1dFwr8gbIaEkjEOn30lXhlAJE+DFUb6HEBOq",
-	"Br98pIZUIcIcUABjqYYjp0TY4SzpuL2uYwGrlkeAx6gvUEwlCfTS2MkLibkUCI85iOl2fa/ekYbwOwIR",
-	"3x6tRGQHHtas+uq3kxdHhk1wCIpjhxmoN3M7eFPWjYlfybvvQfL58VgC32CNJEMzTCQawVhJD5LPlTCA",
-	"J5jQ1eNYwyX/TwsElVuZihlw5EMEagCMoqHZbcNt98uHDx+OYzkFKomnD8TK7rInCKNIt1fYrXAZgSfF",
-	"dp1fuU6EOQ5BJseDggnTh1gKYtkzmlUUZyiuaKKXF8Dn+m8LYJjmn7YiU3pooQlncZSwM4SRnDe1SOr0",
-	"HXUAOa5DzTmHi8O6GWOtPZyOkYeDoLgRcoKfPZg0BKivRcSoUAyhv8vthmETqfV6k0gF6JWSCgb07MXf",
-	"xQ6SEECoeBxNMfUD4ErmVZgvEJtRxdE4HYeLBFOHoIJDjynCz4gHaFfOGBoTCHwUEApCCaXEmw7o+1+e",
-	"o2edThspYVmoTaqknoAIudc3AjPhQiqJSH1Qv5lJNQc0IYCRGTISLKoG+VUnEkLNQCG+fA10IqdOv9N9",
-	"6qr9lX5eIIYSZy5PzKvd9FfMOZ4bSiWc8koxyjJ+LPHTWp60bCenWBZ476jErjvCPjnFZp3KjL+EWb3y",
-	"qG/Irklza+dfnPmawd14XAbtFod0mtPWdhUjHnZ77T01LI+FIW4IUJAjwdf8qARwI5JzJOACOA4GNEFS",
-	"w9VNNOQgY05/1GCNgyHaVeTwYYzjQO5ZKBao2+4dDWjyMIeIgwAqNcGGuac6SEsPGjy1cJ8tYXNAT1NA",
-	"RFidPmh4NNSbO8pNLAe8WkpWisUXymZKQhhQMqGqWbOb8hq7nUBOh/joFOfmfLpSZMkPverp0hOfFEEq",
-	"t62l0rq92t0/WLk7OwcV2/PsC4m0mFbNlyzC/4rBCnJjzkKlInO4ICwWiVY9tBoUhUv5mtAvw5Rt/xUD",
-	"n2fz+KtIOysc39kUDnpr0ObKdc5ZtEKY0AujmVGNDilNXiAsNbFDJuTSsUkWFUZlOdPpd9ptN9tKhMon",
-	"Roe7NDLHs2fP3NUSiGYGc8Bokv2M/VdYwgzPjUGBSqBahsxhU+t3YZgmG9BfOYyVgtrKjEkt86toGbVF",
-	"q+S6v/JZqKeCCP0dPLVpGUVRzCN1kO8OGw39a8NjPoihm4hAfaS++HG/3TVCeU7/TKXfRqodVA3OvtEq",
-	"6RJ58blRENw3aiR7o9SQFcQ3bEQ9feVWGctWN1EWPK6KNo41/WevKSrl7DTrGSEPQThvNFzWafJCq8LE",
-	"qJEmZz9b20aFtU3N4Ha4MxVfXWRWSh0kI+bP0YgD/iKMDuMzLw6BStdomOpnaw3629m7ty6yIl4mSZDM",
-	"0ogTPXV3uGgkG+4dIWYU95KYl543RKtO2qAiYKJGofs6Pj3Jjo4pvlDbKdeuiwbOexAs5h7oR8Ysppkw",
-	"mrS0c7nTHDguogwZ61W93+5mv/3C+Ij4vjnr7gF3iwayX5mQVnylQORUKQsUnZwqlYGDEC4KmIeDqX6M",
-	"cYTRD83cNzgE135PtdIeBGwG/oBqOajRsJ8b6mnRR1iJVtoapBVoIdGLt2eIw4hQn9CJi0Zzo2ggjGYw",
-	"MqeleukCAhYZiw4VyGNx4A8oU8OdEaHmg72pPU29L+okkVMgHFmbZhO9h3EswE+0eEzncqr0eAjU2zEV",
-	"RqLKsfc35Ql7Ep+TEFgsH8WB3KsP5Dtihl8B++/GmWujSDSKtBfIHgrgG/X+15fHL4w+/url+Y5InElK",
-	"2bC9uFpVYbE5M3QbO0IfYDUZ75CMb7Qr5C2TxwYZq2xEvfZ+BTkzghFZSajUAbNqUOahh7EW51POpAyW",
-	"LEL3mRKe9ttPrrMW3xHTamt1IzVXr17l1LD9MCj8G8WxnDJO/ljG6Z3rUPfDhw+NsmF71djKdvBvvTgn",
-	"1Hhsz7SdJ4uRuPsz/oyFYCSfmBq7PviJzUtiEij1xJqfU5dNwNTTSgHKGasbxN/T2g2+kdTQrqWGO+Kx",
-	"qoPmnrQLrZHqMBqBRrHMlFGtDRgxXY/uCA316IbaYKs0asU1xLyRGNhTJ659SGm9ibKaBBYonNC9ci3n",
-	"i8d7Mr5l8helj98Tud4yJGJvmoYJUPs5s1fsYpraUok/VGqegg9GIdO3ioZqoi2dCTpE8SggQkNOxNmY",
-	"BIC03obkVLWcm9gpZ5fzYR+lxpDESpGsyVBbQwwI4UADFPEgZw5pomM6t81rdqg2h+iQql67jfJmEaTU",
-	"UcB+DUd3wteneB4w7J8z9hrzCdwjGiU2uUD1a9mueL6pVarJfidkPzN79DeKLzAJ8CiAR2HMePI9iyWP",
-	"U6E4Z+wNpnP7rbg3ALEqah9FWBhbCccSDGi4iIPkJG9XRIB5QIAr/XVHoNxabyEtqx4WuLLXfVZz5UPj",
-	"yrKCe19nWj6SkQgUEiG0/TzEwZjxUDEWRzPO6OQ7U51/oyKOIsYl+G/AJ/hc+7XvbeGHz00/DdXvMB/4",
-	"rcOdUlUFex5EUtRSxR0wQerh1Wuao5mive8TRQAcnKZZGk5/jAMBS2VDNkagNU3KaKN7eZkG3inqRblm",
-	"cgkXq7hILXPmjM4CoT7a1z+l0RgmCUUvZz4JYItJHFPEaCPiEBIBIlPbXK2K6Vi/nFfMAzSaa2WZ+Ec6",
-	"bKoYL2niUvLBSCx7RiwuRyFJoSpQx4Scq9+PEKPB3PjMbbA90DhUq7IiueFTRehQPt3hq4Pp/N1Y57Zk",
-	"wTDRRU8noOS/OdBJIqtD3JKWC+7Pk1OTf3JyenHQNCE2SSBQb788PNe5bExYY2HMZKMAuyZ6Fxm6K7GA",
-	"0CiWxjZn48GwEGRCTRyRTl7AIwFU7h0hHMzwXCAbuaXeZrGMYq3VrIm3KyV+rBulfVh7e0vL0d3fXxuV",
-	"KVYGdiQ7KO3wLMmWKe2jjAWKw087WLnHnrMgAC8JgNtit71LArjYOLcvDI1sIphOADLbaTH4Q2SbUW1P",
-	"sbd0SyVRa9UEUb/qgRzlSB7MDVPoJLdkNCZ9rcgGVRkduaSyNIhvIwqpVxfC9/K0Mu2upIeOZt0W+Mrg",
-	"dZTYrdXyumY9DNKtxa31QGRGWIVGZmevj2nNL0m+e93C+tW5XZY1KybujPtM83fPfIYst8CBWbxZcbof",
-	"pmBtlaUQLkJRLAqnWJrrl6b9VR5eSgJ4rhMjq5bWuPK1VcIclcenJ6l9c0bkNN9jZWJl4YONjzsuZHic",
-	"21DXLO4ozd5ZsLg6FX6E9GmTkJZa9JbI5tXerkV93s1HoFYajhbCYpYu8Avty1q7U4q871mqrOK8jHz5",
-	"hNCvi8NIEj6/roEC3WnWVBWTTgEH6jjdajLZOZtwC/tSsV6l0aw4PIvptdssa5WisLBevlVFU6BQXzQk",
-	"0Wf6wtPFxrYDX91ToYmq6WYy/B0zUZqdXYYD4/y6ICzQu9Y18KrQSDswNM5qW7ZRPgmdKGldYJPotAmM",
-	"5rfKAoaWKb6qodyTxW2xCHAmOyg3K5ujoU4RpXI0q8idbaayDPC3s3dvUcSIQhhEqNV2lFaXeJ+SIF71",
-	"0YbxJqLrVjuzsB5VHENhlkU+l08RLHUGkO8jib+AcAu6lw7esqpSLl2WJXoSo2BVnE0lstVPpn0856BN",
-	"OiYxpPjl1mpoxfhzk+zr+Wc5yidoF9M5mjIhXeNxxGJAh1MpI9FvtYz4lYljHgtbI5C49d9//2e4Z0jL",
-	"QfHQhU4yS2omGM8z9cWAEoqGLUZPrWp8mrohT40XUrTKrsdsCUXrK/GvhgNq0nTUJksUs6Eex1ANYdi6",
-	"6DTbQxM5WilHGXzKq0jt3lPXibBUJ6LTd/65+/G48Q/c+OOT/bfdePZ/mo1PP/RbrY//bP30l08/7P20",
-	"q7v8n9ZFZzBotvd+uv6sPrYbz44bv+DG+NPXp1eN/MfeNh873au/birlVgKs0gTBizmR8zOdb6pXzVg1",
-	"lbSyuIeGx9bOqmfWRz8bC+ggbrefeNoOqv8EmxmpdSxrhEOK0yijDZ2LZ42mMQ1ACJOlBz5Kkr71j8M0",
-	"81mN2Ywqm67iUWMeJHTMEtsj9jRA2bydiuTBVCVTIp06XiQmFLgSfGIe2HY17xM5jUea5bMiDLqJlm2i",
-	"gSPiLHq8fF+4JkbCTbIzqY84hOzC5pUVFFGFSbyot9IBLWYilubQHNABPc+nPSSJnoLQSQDIZhWwMZI8",
-	"ltO+Vch8CIRJkHjpTZk1Z6gtKoGPsQfmNyMp6EHrkNRwBLpUi4jA00OdAAWT36dzvnT6g3l4QDXBrZ1E",
-	"C71YgrB2PXvWpzHnJlAAKckIaeXA1XBiWHdAddqr+soIFgZttL9HzXbGiZRAkT6IVfeUzfTfEAjQC/RO",
-	"KUPD03dn5yi/G0XrazHZ+KqkyCTkbSnwHiIiBtQEsmcVYxTvGM1Lf611k1yRA13PIDUxxEKJzQgLhAdU",
-	"iXYwjgMk1Ur4LNY/Ud+sWVqZQ2elmQh8uZhgjM5e/F0M6CgmgZ8l6ucGsLst5Go8bw7o84wzFaWVtqKw",
-	"NDFjpqbL5WbLAS3aLeUUQk3mlRyd8K/5oFBgQCsTcjXISyIDtb2fL9/ajutcABdmS+4328222qksAqo2",
-	"bd950mw3nzj6DJhq0NuKRdQLlaLQeWEOlTnF/byBZCEheUAXVnVJbnJmkiQeoAlR4GIVfqLIYCpaEI7Y",
-	"jO7p9HJsmE5DjrZ7acNMPn0/+1a3NKBYXv/01itlj3BDt5RDT3yn77wCmStGUMwEd0pZkd12+9a8S2Wz",
-	"RbWHqQy5tQfpLtyIPUPXqjdS+rdythT9Smf9KwV/sH7pyfqXMkuMfmN//RsLRhn1YvfZ+hfLVpcr19nf",
-	"ZCmqbDj63e5Gy5jYdfQrG6xIhfVHv9pb/2rJRqRFzbT82nvAfgWolfacLtg1EUYLTM4lnT6vuKkizfvl",
-	"8QsdVJhEsmuBQEkir16eIyL62VlZlYdDWRrjXgSqXwH72yLVIqCsTwD6/nMoHj7W5JO8NgWbihyLTSFn",
-	"obv9Td+5NvSUc342hZ7SUDeCnIV3nlxzfL0t+yqgTSqU7YjqrLtk0y1Bm3wBpSXWn+yRVqnA0jIrUO6N",
-	"BSZXnV5LZVkql76xkrEuLUQoIlQA1yIf4z7w5mKZDgWkC24lpd8teDWPEJGIg4h17R1tqVGLGmAhk8R6",
-	"U9MEfFdpghSR8YAmbcwgqwXKrZasyyyNQM4AaJXk+JoIWURhOz9ngVgrC9M9sFIg7qOosfLpWqJ5vkBF",
-	"ZM3S5SKbmbtTG2H6rVane6hUt2an/7T9tF3cEu3x0zH290cN/5k3avQOno0buHOw3zhsPz04POw+fbbf",
-	"hiXb5CdFxB87g7jd7h5ka/Ljcfrfy6y868dHUQT009XmFTeqAjAqtKA7ibKo5Zpah6p1qNvQodQhiEp7",
-	"cRuVKhEZvo0+VR/fD+v4rvXVWl+t9dWHo68GRJeFWqqumsKbzzqddh8lOK1QOf+cFcn3mktQ//HotS3T",
-	"09dvMGTXiZio0Kg/2IXGaVVoSywtCBs/dpI3Vipuatystrw0EQPabffQW4ZsTot9Oalzn6Z6l0rZow/a",
-	"S1bupFwU1XhLu+0OMhElfrk0at7jZF1NGtSNjznL2837+3Y5TIiQiVBAbYSvzsOBmWvqAKSRGAMaR77p",
-	"2pb6J8I4FPeWB93ku8s8y8ZBtTv8OsjiGgZOHw2c//77PzcLMxk4V0N3QHvtXjpM0xvVcf5m0bBExN+r",
-	"skkc+5UyjbPtNrPlXM05rdnwZ+bPt9Swc1VoM1g5zqelpEygvey5OIQ0dCR/v8lypXb72ypyMU7l8a1i",
-	"gJwimZYfyJzhSAD1EZH5UeeCf5y1AU3XZp2NFHo1a7XipsBzJUkMRTBFcKk6U5vEN2EV8wjQ7snpxUGS",
-	"DLNXMctr2Cbanb4/etrv36ZtopsneRqBvYVtIgvfq0wmz3HwpsiB8sAxm2JpIgtKvKPLXRRC74Z7JoRJ",
-	"41+I52hkwiNtdEKagfiSeswndNJHkz9IZCtXVwVsIDVdRb8kEGZAR8wnINBonpa6thcvkD9sarNR59JQ",
-	"CuRD0gr4aDSXIJoDmlXbADsYW1ujs2+gqlgF/GpBBehsW2LW98FfWxa2fK/ONSxUlVygOj+qLO6Ndtcc",
-	"h2UbVP4ymVWiefpccgtMI38NzKo3i3fGFG5saeSubFnVxOIdLwXd5tFrWckVHKve0s98a42sa+T6SnYs",
-	"yms20C8T1woF7TV4LZMOHwCL1rxVW3HzVtwNtNk0U+lGZt/OBmMrVzDS7+1vshAVWVG1rXkjW/Ox7xfF",
-	"KnZNU/O1DQBfc9eaXK0Mv7R4i4WVDjTYaq1Oq9U626ZpUlmGaJhrdpim9uRV4vQaxOQus3EWqLokqnGJ",
-	"HnhDr2m4WT3/OxK6spWtrb01/t8V/tdQvFnoJKNQwqPH6/WrAyhrh9QtOqR6tRPrwTixDNhsGnV5r66p",
-	"3CV59+vJKgiyqV/LhwCqLgZ9n8saNC0c3aMsa3rfDLR7ywZfV/KtBcZaYPyWAqPahQX1XcchXVdqfBTQ",
-	"7DNPrLASFDKnKTqb4ckEOPrtBO1eAPWN2SBJfN5LqhoMnHM+R0QiFsuBo6/uteWBTMLzkRJ+i9c4N6vs",
-	"Ay/U4NbaAyRcytZUhkExs7Higueqyv8TKMHu/eLMvUWKXn8n52ofOP2Pn8qyy/HpSeZWdBEH6mttaDTP",
-	"sUthi0h8A62qWl9awSm3qB/ds0Jw72Fm20vaa3jDxm0ulWoX2SLBpBYWAqSSFtW/qw2ZOvYA6ddQwLAv",
-	"XIMzfobfI0Ixn2+DO8eq33VxtknvOyIt0lN1ZbttasXV+8XA1Fy9lazMSq7iSvNz49MPVQVN1qec/ND6",
-	"oQiTaSCvWaKKRiuBU836kQHnfclad4K0x8jcRDJOrwjJQjl0YPduBrYK3DS5XCTkPAAkpgDSRcRj1EUB",
-	"8dRbe/cByd/TJvpznSO9R3/2WJba8uwxxQv/WHreHCe1LadqO+ZqHet/xKYnzK+mRuKNfV3sSyE/MI0o",
-	"Y1+2iSWzFRuXQL2dIBFoobpHLStvjuCvyQVQEGn6Ua4A1O1B8U18Dit5spaivw2SJVyzziKcAlgIkpMV",
-	"On1m/PysOPCzpYb4LJnEwdeULVxDWR3qveSdz35snv0swGPUF9nbla/ZMmfqhTEmQcwh6dVYZq+GaBdL",
-	"nZWGDnr2FnfhmjBUrguiCTTc1QGce8M9F5U70DFj4nNyV41t3GM+VI7HGmuGaVU29IohHlNJQnVyJF9G",
-	"nHkgxI5YEsXwxq74ZoaKKMCEXsNSYenqJkWxTrm+GRNigVS7tvZbjc83smXkMHlH5Jc4TGn8AIB6NcPV",
-	"SP3tZE7LJpu68VLQvmHhuOIXJ/7Vn7DMSZ0eXVc3qaub1NVNajd3Xd3kz17dZKHisJscabYK7o5AbEaR",
-	"tbA+jJDH+gCv65vUyF7XN6lDQ7eqb3I7gaHPSxrk9QOK7kqVvWZlk9uZWF3bpK5tsmFtk7qkSV3SpC5p",
-	"Upc0qUua1CVN6pImdUmTuqRJzVt1hlJd0uR7KmlyY/vynRoKHlMFlLrwSW0Grk+J2iN4x4VPHrtDsC59",
-	"Uvuq6tIndemT+/Zw3UaG/f3IuY+iQEpdF6WWJ2t58nupi3ILQuX3DeHLw++fZ8GxSQS+Wjcde6/+mqMR",
-	"eEpo1g5ybT8mHI0JFxJh39dJQJjOB1Sv+14T5Z2JQuK5da2nTuwAsAL/9MJ6cYS4AiFJ6GRAlcA+l2pW",
-	"aMx00hUisolO8QT8xN+aRNphDmtvGq3j9+oA/DoAvw7Ar+WpOgD/zxOAv3TDLb8w/RsWFq7P6DrGvgbv",
-	"Osa+tkFuF2NfQvAtNdhbVS+38HQXYye3s/vlgygXwqCbK+/1qH3aNezWNshayL4dn3bO4PggReraS11L",
-	"e7WX+ruUEFOQuR8x8Vs6LUp+ZSP+vBsvFS9PSr6LnCfid0Yo6CJqoav17ypvgnZDD+h15VEkYm+a9dkc",
-	"0N3zzAWFvgBExbRFQrUlQxtLj7L2sNoHAgl1KODAHVDBjIwr1XmLxBQrnb7QkpB4jgj1IQLqA5XNvXWO",
-	"kTfJYm7LEecs2oQTzlKTxTXdA1vKzNqafw3rtXVC1adbLVTXQvUDslzbfVnES5EP83mQgve3h9Vaxq9l",
-	"/FrGr63A9yjeR0BxRJqJ5LbU9Jve32RF7wlQBaQ6ddoHc3mTQERuWrr+XQT0+PTkb2fv3jo3lDGtu4yN",
-	"fgdPLrO/JrdLIdtxOqG61vENah3nLvbSJTUsOR9AdeP1/FVXOP52FY5TNNm6xLHFqzk2F7VthFczTqQE",
-	"6iKPheo7gQj1glgn3W+FVv//+M3r7dAqGeeWZdprtLoPtLLkfDhotYK/arR6bGhVbPSrMwLMgR/Hcqr6",
-	"UCqguSJg2WVWuVsE0O4wxF8A8ZgO9xzXiXmwLKrWqY5pyjXmopgmRtaIw5hcJnk3WaGhHTQCidEIC0C/",
-	"vX+NdpMcd5ovlZPysdC13NeMTFfJuq3hXXSa7VsenmpyyfA44CCxBRdaWVYQbMO2doRZZ6B+xAiVG7Vt",
-	"lvFTynDLSxKsreILfhLPFmE5Rbujef6K2j29npXJGOpJmzSQhbolKRnV814a1+hmOV8CAfamJVuRuVcF",
-	"09W35+bGkdOqFodiridKb2UREXgKJyEYL5EF0snpVb/63wAAAP//",
+	"7L17c9s4ljf8VVDcqbLdLyXLjp2LXFPzejrpbs+mE1fs3q5nW9kWRB5J6FCABgCtqPO4aj/NfrD9JE/h",
+	"ACRBiro5vmbYf3QsicT14OBcf+dLEInJVHDgWgXdLwF8ppNpAvj3aSKBxvOfYTIA+UZKIc23VzRJAR/N",
+	"volEDEE3+AD/TEHp3/9OY/dnEAaMc+/dKGHAdUvan1ssDrrBZN7S5sPRYRAGMdWmqcPO4fPWwUHr8OXl",
+	"wXG3c9TtHP9nEAal946jF/AsOhq0XtJO3DoaPofWq8EBbR3Gz6IjOB4+py8GwXUYTEApOjKtvudAhCQT",
+	"IYHQOIaYiMEfEGkiYQgSeASKUDtnAp+Z0mQoJNFjIEORJGLG+IhMRMyGDGIylWIKUjNQXbIzwSVSO+3g",
+	"+vo6DM74FU1YfKGpTlU+eZVOJlTOg25wOTYDYSPGaUKmdAQ7iriFJ26OIZmNhQKisA3CFKFkmtAIxiKJ",
+	"QQbhlvsQg6YsUUH3t9XPFauF7ZNecKEl46NeYMbAhSbCrOKQ0EizKwgJ4/avIAw0lSPQQTfYt6MOrsOv",
+	"7YwSXEnCpldHZu/Y9Op5qSf4rEFympxNg+uPVXK7U2q6jfUxxHKhhYT4e8E5RLpyxP5/EVNN23o+NT3+",
+	"24RFUigx1O2RpNNxO8pfCgNvIcyMn7U77YODZ+0X5gyaCb44HAxevHh23ML/HR0OBq3B8YsXrcHgxeGz",
+	"4xcvzL9mS2g0Zhze0YnpMe+gBWmrcxCEgRt5N3CzwimMgcYgHc9IxAzXHlQk2VQzwR3FT0CPRazwQE2p",
+	"HpNY4IFLxKzttoNJiIOulimEgYrGMKGmKTd9hQsdmA6/Rz7iCOksru/P7e+OIv0FvtMPCURjATGZjYET",
+	"psmYxmbrzEhW9fxWRNT2UdclHSiRpBrILx/eGiIwU+UwI5Y/rJ7lUMgJNdSRSmaIZaHr96+ppm+4Znq+",
+	"bMqr+w8JVQRbIZxOQBGmv3JI5znnPJ1OEwZLhjXNH8MRKZBXIMlYcJFKiLfd/A9Uw1s2YRr/t9jjT2JG",
+	"JpTP3ayJ4dO4Z5b0BkAlSKLFJ+BkQudkQj8BYZwAjcZkxngsZmR3xvSY9FstSTW0EtNRf69MGxPG2SSd",
+	"BN2DfGUY1zACWR7lB5hQxs3gl4/UbtWEUAkkgaE2w9FjptxwlnTcWdexglXLoyASPFYk5ZoluDRu8kpT",
+	"qRWhQwlqvF3fq0+k3fgdRVjsrlamiguPIqn++MvZ6xNLJnQChmL7BVNveyd4U9JNWVxLux9Ay/npUIPc",
+	"YI20IDPKNBnA0EgPWs6NMEBHlPHV41hDJf+BAkHtUeZqBpLEMAUzAMFJ3562/rbn5ddffz1N9Ri4ZhFe",
+	"iLXdFU8wwQm2Vzqt8HkKkVbbdX4dBlMq6QR0dj0YNmH7UEuZWPEMkoqhDEMVbfLmCuQc/3YMjHL/aScy",
+	"5ZcWGUmRTjNyhslUz9sokgbdwFxAQRhwe8/R8rC+jrDWXk6nJKJJUj4InuDnLiZkAeZrNRVcGYLA77zT",
+	"0G8Ts14/Z1IB+dFIBT1+8frf1Q7RkMDE0DgZUx4nII3Ma3i+ImLGDUXTfBwhUcJcgoYdRsJs/IxFQHb1",
+	"TJAhgyQmCeOgjFDKonGPf/jhe/Lq4KBDjLCszCE1Uk/ClN7rWoGZSaWNRGQ+mN/spNo9nm2AlRmKLVhU",
+	"DfxVZxomSEAT+vkt8JEeB92Dw5ehOV/554XNMOLM5zP76mH+K5WSzu1OZZTyoyGUZfRYoae1NOnITo+p",
+	"LtHeSYVcd5R7ckztOlUJfwmxRtVRfyW5Zs2tnX955msG99XjstxucUjnnra2awjxxeFRZ88MKxKTCW0p",
+	"MCxHQ4z0aARwK5JLouAKJE16POOklqrbpC9Bp5L/FZk1Tfpk12xHDEOaJnrPsWJFDjtHJz2ePSxhKkEB",
+	"17hhfe+pA4LSAzJPFO6LJWz3+HnOEAk1tw/pn/TxcE+9iXmMF6Vko1h84mJmJIQeZyNumrWnydfY3QQ8",
+	"HeK3oDy34OO12RZ/6HVPV574aDak9ti6XVp3Vg+Pn688nQfPa47nxSc2RTGtni7FlP4zBSfIDaWYGBVZ",
+	"whUTqcq06r7ToDh81m8Z/9TPyfafKch5MY+/qLyz0vVdTOH50Rpucx0Gl2K6QpjAhUFiNKMjRpNXhGrc",
+	"7IlQeunYtJiWRuUoM+gedDphcZQY18+sDvfZyhyvXr0KV0sgSAz2gsEt+zuNf6QaZnRuDQpcA0cZ0uNN",
+	"+38oSzTFgP4iYWgU1P3CmLRvf1X7Vm1BlRz7q96FOBXC+B8QmUMrOJmmcmou8t1+q4W/tiIRg+qHmQjU",
+	"JeaLvx53Dq1Q7umfufTbyrWDusG5N/YruoQvPrdKgvtGjRRvVBpygviGjZinr8M6Y9nqJqqCx3XZxrGm",
+	"/+I1s0uenWY9IfgsiPpGw2WdZi/s15gYkdN49rO1bdRY28wMboc6c/E1JHalzEUyEPGcDCTQT8rqMLGI",
+	"0glwHVoN0/zsrEH/uHj/LiROxCskCVZYGmmmp+72F41k/b0TIqziXhHz8vuGoeqEBhUFIzMK7Ov0/Ky4",
+	"Osb0yhwnr92Q9IIPoEQqI8BHhiLlhTCatbTzeafdC0LCBbHWq+a83c15+0HIAYtje9fdA98tG8h+Eko7",
+	"8ZUD02OjLHBydm5UBglKhSQREU3G+JiQhJLv2t43dAKh+56j0p4kYgZxj6Mc1Gq5zy3ztOoSakQrtAah",
+	"Aq00ef3ugkgYMB4zPgrJYG4VDULJDAb2tjQvXUEiptaiwxWJRJrEPS7McGdMmfnQaOxu0+iTuUn0GJgk",
+	"zqbZJh9gmCqIMy2e8rkeGz0eEvN2ypWVqDzyflCacDfxJZuASPWTuJCPmgv5jojhJ6Dx+2Hh2ihvGifo",
+	"BXKXAsRWvf/pzelrq4//+OZyR2XOJKNsuF5CVFVEau8MbGNH4QXWbOMdbuPP6Ap5J/Sp5Yx1NqKjznHN",
+	"dhYbxnTtRuUOmFWDsg89jrW4HEuhdbJkEQ5fGeHpuPPsJmvxDREtWqtbubl69Srnhu3HscO/cJrqsZDs",
+	"z2WUfnCT3f31119bVcP2qrFV7eAPvThn3HpsL9DOU8RI3P0dfyEmYCWflFu7PsSZzUtTlhj1xJmfc5dN",
+	"IszTRgHyjNUtFu+hdkO/SmroNFLDHdFY3UVzT9oFaqQYRqPIINWFMoragBXTcXQnpI+j66PB1mjUhmqY",
+	"fSMzsOdOXPeQ0XozZTULLDB8AnuVKOerp3szvhP6B6OP39N2vRNEpdE4DxPg7nNhr9ilPLelsrhv1DzD",
+	"PgSHQt8qG6oZWjr36hqzXg9n+DQMhkWwY7dOOW4yTQcJU8iiplIMWQIE9Tyix2Yk3kKcS/F53u+S3HiS",
+	"WTWyNeyj9cQyLZpk/XnmkzY55XPXPJJPvfkEQ7COOh3im1GIUV+Bxg37upNzcE7niaDxpRBvqRzBPXKv",
+	"zIaXmH4d2ZXvQ7NKzbbfybZf2DP6C6dXlCV0kMCTMH48+5bFmKepgFwK8TPlc/etujcG4lTaLplSZe85",
+	"STVYphESCVoy3w5JgMqEgTT67o4i3lpvIV2bHhao8ujwVUOVj40qqwrxfd1pfuQjU2TClEJ7+4QmQyEn",
+	"hrAkmUnBR9+Yqv0LV+l0KqSG+GeIGb1EP/i9LXz/e9tPy/Tb9wPFMTwqV21oFMFUq0aquAMiyD3CuKbe",
+	"npm9j2NmNoAm53lWR9Ad0kTBUtlQDAmgZsoFbx1+/pwH6pndm3rNeAkaq6jILHPhvC4Cp35zr3/Mozds",
+	"0goup580sMUkTjkRvDWVMGEKVKGZhai6YWyg50WLgAzmqFyz+ATDrMqKnI1j8YOXRPGMWlyOUlJDXWCP",
+	"DVE3v58QwZO59bG74Hzg6cSsyopkiI81oUZ+esSXgPL5+yHmwhTBM9OrI0xY8b95jkklq0PispZL7tKz",
+	"c5uvcnZ+9bxtQ3KywKGj4+rwwuBzayRaC2NmGwXktcn7qd13IxYwPk21teW5+DGqFBtxG3eEyQ50oIDr",
+	"vRNCkxmdK+IivczbItXTFLWaNfF5lUSRdaN0D6N3uLIch8fHa6M41cpAkOwE5R1eZNk1lXNUkEB5+HkH",
+	"K8/Y9yJJIMoC5rY4be+zgC8x9M6F3SOXOIYJQ/Y4LQaLqOIwmuOp9pYeqSzKrX5DzK84kBNvy5O5JQpM",
+	"istGY9PdymRQlwHiJaHlQX8b7ZB5dSHcz98r2+7K/cDo120ZX5V55bahAWhK+uXG+4an2wiZLMDHhduo",
+	"3EbkmZHWMbr1nMtOqY59lR+5XMo6zYuGmMbzgWQxoSPgOj/oi2Yzn6FWf6wdh2VJa5kDU6+zEMXqKH8d",
+	"gzPkMZUFiLt4Rnef7GKEJEgk+T0Xc+5uGXvlFpuIKZEYF8+FNeG1i/EMhEiAcjMg7tjURtSJa4ycAaly",
+	"5I785u9+sO9UidqnB1xKN67a7fUXcf05uF3mZDdC3Rmfsc3fPZux5+m2eM33EpzqsxXH4TCrrmwXpam+",
+	"2fx+iOEYwl3hiRW0+pbq+m3SZ3E/7PH+IoXYoPF+TiV9zB5ToI205t3/uxJo3DI70OMizymxbM3s0l6X",
+	"UCvS2owFl26EBm/rSInDzN7PtI2Qumc+Z2bwnifzLI1gCVta/5jPlpY8/diYBg5iPXEul8OypBWMzNv1",
+	"XC7epcaFNU2dFKKGpp9AkQMjzB8eH5NoTCWNNEgrfrjg26AbQNoqJJXtRbvaNViSzmt+wwHae8KcGavA",
+	"aEmHQxahQ3D3nZB6TE4nIFlEQ/ImNbQaktNUaUkTRkNyqsz/z3jM6J5/A3I6MZ9SGYQBTc1kqGIUg/IN",
+	"r045akc/pDqV8B8VprFsRr9M4+2Zxq/mIFJOUnwZs7IUuM0pjh5hmiRAr0AZuZ18Api6gEfkaKrdHNS7",
+	"PqjLD2URu75M/KmEgzNOUlXScHPcgBxCoFaxldLoJvGS02/DAtFjYUUuX2idMT32e6wFaSh9cLH2p6Vs",
+	"0UuXNlPEMOeZwAve2KAmJiF/2ia3596+JXa7+siZRVt/6Gez1DqVFkJsly7wa4yLWXuMy8ctcruyirSK",
+	"7fPBJb4sDiMDj6jL8PXvC+y0aKru5hgDTQw/3moyhQ6eUYv4VLNeldGsUKzLUB3bLGudEXFhvTK2m4uW",
+	"5ouWZihvLzxdbmx9cqI/R+yp1ETddAv73h0TUY70UmUHNpDmiokET21oBXLDjVDWQ8kc/dzWMG3kPS2I",
+	"ojZpehPB2z8qC1J3dcdXNeQ9WT4WiwzOZhp7s3L5nkbvAB5Bu267i8NUldb/cfH+HZkKZjgMYdxZQo14",
+	"nEWmZAlB5qNLCcrMWludzNJ61FEMh1mRRVUvINA4toJaWLLLYiC4M6N60Bsis6EKDs78uam1ZvWTeR9O",
+	"Rbr+eG06OXcG5vM8mOfcxvLcwObu26sXg4M8uRW1nmW2jpuJQ6tmstxIsp1dRb3h5kqKl0sMHnQCwYbM",
+	"oQX7Vh4Kp4FTz+JjBKYsktOsTp1xZL2RohhcHZlWN39rV0QNnXrE3EU6L3Btzsgu5XMyFkqHNrCMqh7v",
+	"j7Wequ7+vt2xYgcjMdkfgKb7//vf/9Pfs0dYguEVVwhMkOFs2WhFHqseZ5z091fsudqvbmlxVNT+FxZf",
+	"93vcpnYbZpoZ5/s4jr4ZQn//6qDd6a/QpS0J+bpU5+hlGEypNpJP0A3+a/e309Z/0tafH92/ndar/6/d",
+	"+vhdd3//t//a/9u/ffxu72+72OX/3b866PXanb2/3XxWv3Var05bP9DW8OOXl9ct/+PRNh8PDq//spZR",
+	"FmuwSG/XYaAgSiXT8wvEKMFVs55tI5Uunp/+qfO148y65O/WC95LO51nEfrC8U9waBrIRJwjlhhK44K3",
+	"EL/BOc5TnoBSFtkBYpIBBeGP/RwtB48Y9lRM19CodREzPhSZ/5lGeBG5XO8awIncLG9EdyNGaMo4oLKd",
+	"ysS1i7TP9DgdIMkXwF3YxL5rokWnLFiMeopjFdq42jBD9OAxkTARVw6LoOSMMHePLPsueI+X0Ssqc2j3",
+	"eI9f+qmyme1XMT5KgDiDlBganqXHXceyYkiUTap9E42FM2mZI6pBDmkE9jcrEeKgMY1pMgCE91NTiHCo",
+	"I+BgMSEQJwBt+PbhHi9uDWnB5qiGzNDsZLo8T9EGixLD2q2SHSI7saTb4wiVYr6yAqTlNmhYMbOdSaY1",
+	"cIICl+meixn+DYkCXCCj5ZL++fuLS+KfRrX/pQxQc13RSLPt3TeXdJ8wlVv6cpRBQzvWJotf443iAWMh",
+	"BlZ+h6bKsHtCFaE9bkR4GKYJ0WYlYpHiTzy2a5ajuSGSgTXV60VQGnLx+t9Vjw9SlsQFuJM3gN1tWS7y",
+	"83aPf19Qptlpo5UaXpq5snP39XLXdY+Xfdd6DBPc5pUUndGv/WC4QI/Xgrggk9dMo7Xs++VHOwiDK5DK",
+	"HsnjdqfdMSdVTIGbQ9sNnrU77WcB3gFjZHpbkYh5oVbkvSzNoRaHpuuLEAsgNj2+sKpL8GzK1scRM8zF",
+	"uQKY2QaLgsYkETO+h5BE1BIdshz0faJ13Id8Kr7Flnqc6pvf3rhS7gq3+5ZT6FkcdIMfQXtSWBk9KKgg",
+	"aRx2OrcWYVR1aNRHGVVZbhNFdBehZEd2X+veyPd/37OZ4SsH618pxQTiS8/Wv1RY3PCN4/VvLBjfzIuH",
+	"r9a/WLWuXYfB8SZLUWerw3cPN1rGzH6Hr2ywIjVWPnz1aP2rFVsgipo5ZO8HoHENU6ucOQR5HSmr7edO",
+	"kY8OIrUGGujN6WtMLMmyH1EgMJLIj28uCVPd4q6sy93mIs+LLDOqn4DG23KqRYayPmn828+7ffy8xgcG",
+	"2JTZ1OTlbspyFro73vSdG7Oeap74pqynMtSNWM7CO89uOL6jLfsqcRvfb1uL1JAduiXcxgfdXGLlKx7Z",
+	"r4ByLrP2eW8sELnp9EYqy1K59GcnGSMcJeOEcQUSRT4hY5DtRWg3w0gXAk6MfrcQ2XZCmCYSVIp4jWip",
+	"MYuaUKUzMCaLgwdxaDRBTtiwx7M2ZlDgx0unJWMI0gD0DIDXSY5vmdJlLuzmFyxs1kow40cGHxc+CVy+",
+	"jzcSzX1Qs6lzP1SB2YtAKDTCdPf3Dw5fGNWtfdB92XnZKR+JzvDlkMbHg1b8Khq0jp6/GrbowfPj1ovO",
+	"y+cvXhy+fHXcgSXH5G9mE/960Es7ncPnxZr89TT/701REuC3JwEc//F6c5S2uiDcGi3oTiJtG7mm0aEa",
+	"Heo2dChzCZLKWdxGpcpEhofRp5rr+3Fd342+2uirjb76ePTVhCGU6FJ11YK1vzo46HRJxqcNV/afcyL5",
+	"XnsJ1386eu2+7enLAww5DKZC1WXeuIWmeSURt1koCFs/doYdUAHEt25WV5KEqR4/7ByRd4K4vGb3clYb",
+	"KYcHqpQ/Ir+il6zaSRVI33pLDzsHxEaUxFU4fd/jlKVvGaZufcwFdovv79uVMGJKZ0IBd/msmIsNs9Bi",
+	"R+WRGD1uQ6+L8lBMWYfi3vLgKr+7wrNsHVS7/S+9Iq6hF3RJL/jf//6frwsz6QXX/bDHjzpH+TBtbxxz",
+	"Pe2iUU1YvFdnkziNa2WaYNtj5koA2HsayfDvIp5vqWF7lQsKtnLqpybnRIBedi8OIQ8d8WviLVdqt69w",
+	"5sU4Vce3igA8RTJPGSyc4ZhoQ5j2R+0F/wRrA5puTDobKfRm1mbFbVGQ2i2xO0I5gc+mM3NIYhtWMZ8C",
+	"2T07v3qeJUTv1czyBraJzkE3Hrzsdm/TNnHob3keab+FbaII06wFFPIoeFPOQXzGMRtTbSMLKrSDkGel",
+	"0Lv+ng1hQv43oXMysGGwLjohR6F4wyMRMz7qktGfbOqqndQFbBAzXbN/WSBMjw9EzECRwTwvj+KKdbE/",
+	"HbyNVefyUAoSQ9YKxGQw16DaPV4groEbjMNXOzi2rKpcOeZ6QQU42LYsQRxDvLaUQLUW4w0sVLVUYDo/",
+	"qS0IQ3bXXIdVG5RfgHCVaJ4/l1UObPmlA1e9Wa4zWKry1/LK/K1qYrEuYEm3efJaVla2bdVb+MxDa2SH",
+	"Vq6vJceyvOYC/QpxrVQECZnXMunwEZBoQ1uNFde34m6gzeYZaV9l9j3YYGxVFEt873iThajJfmtszRvZ",
+	"mk/juCxWiRuamm9sAPjilcK7Xhl+6fgtVU46QGaLWh2q1ZhV1bYpS30Po+Qs7ucpXL5KnJfOzurfDotA",
+	"1SVRjUv0wK/0mk42qwF1R0JXsbKNtbfh/3fF/xtWvFnopOBQ4UdP1+vXBFA2DqlbdEgdNU6sR+PEssxm",
+	"06jLe3VNeYWV79eTVRJkc79WDAnUFZP/4GUN2hZO7lGWtb1vxrSPlg2+qebQCIyNwPiQAqM5hSX1HeOQ",
+	"bio1PgnWHItIrbASlDKnObmY0dEIJPnljOxeAY+t2SBLfN7LUA16waWcE6aJSHUvIBFNEgcDZROeT4zw",
+	"S0tgTu06+8BrM7i19gANn/X+WE+ScmZjNZ5rSbWoEVTY7v3ymXuLFL35SfawD4Lubx+rssvp+VnhVgyJ",
+	"BB6jNjSYe+RSOiKafoVWVa8vraCUW9SP7lkhuPcws+0l7TW04eI2l0q1i2SR8aR9qhRoIy2af1cbMjH2",
+	"gOBrJBE0VqHlM3HBvweMUznfhu+cmn7XxdlmvTucyzwcdUr1uIhGpa6psnN5RWCqh7dSwKx4iCvt31sf",
+	"v6sDNFmfcvLd/ndlNpkH8tolqmm0lnGaWT8xxnlfstadcNpTYqvRDXMI8CKUAwO7dwtma5gbbldIlJ4n",
+	"QNQYQIeERYKHJGGReWvvPljyt3SI/rXukaMnf/c4ktry7rEglX8uvW9OMwzTsTmOHt61BYDb9Ib5yWJh",
+	"frWvS3wq5QfmEWXi0zaxZA6ZcwmrdxNkiiygezSy8uYc/C27Ag4qTz/yAKBujxV/jc9hJU02UvTDcLKM",
+	"atZZhHMGNgEt2QqdvjB+/m4o8He3G+p3LTRNvuRkEdqdvS6XASi983uc2md/VxAJHqvi7drXHMyZeWFI",
+	"WZJKyHq1ltnrPtmlGrPSyPMjYr9UoQ1DlQiIpkh/FwM49/p7Ial2gDFj6vesXqFrPBIx1I7HGWv6OSob",
+	"+VEQmXLNJubmyL6cShGBUjtqSRTDz27FNzNUTBPK+A0sFW5fwwwU61xiNXVIFTHtOuy3hj9/lS3D48k7",
+	"yl/iSb7Hj4BRrya4hlM/nMzpyGRTN17OtLdKqlhpCxF8HWhxFbP4xOz+QqkX5eq8FAkcttCLTZfL0BAU",
+	"GUAiZnmBllW4dTj2DL/4DlHrVsEmL7MC258b/1sDu9C4024dum4RQXyRKXls0UJzPjx63Qb8qgm9akKv",
+	"GiyAxxNG5ZjJpnFUHqfZzldf70r/KvTflUJduVAllh7B1HheoGqrTC9EmDrz1xwR43o8ctnsu1m+bGJr",
+	"igzmhLoyJjSOM0gYBRBnbrsp1eO9ED/FPU5VCUSHStgMcU5tndl9KaabBDRc5BgvN4RauwkK8g2QwLyy",
+	"lg3Db6TLRrq8VVCv6jF7LJLko2GCjZDaCKmNkPp0AKvuSEJdBs90qohXHmNHkV5gYT1IWfDpBVay8UvS",
+	"dwuULaZ6fLHQCUbfF0Wnye6KotMW0aPHc7ineiwmh6GKb7K4T6hSbMRtvGFm2VxWuXqxOttCMWtbLcx8",
+	"3eOLyFJMu9LY5QLYJUOpXynbyN8LpbFXFL6m5KjTqVa9Lt8tdkFqoPVvCoEUw0SUwXYuvXIpThXICi97",
+	"eDouLqcoLYNDIa9Nc9elGrd+FJNTYVxBNHxisc1qceesKSySfBP8Xr+Q+nW57tfNcV5uq4iKI/ETn7xt",
+	"RaMqVMYtAF40V3ijdjSgEk9L13H3MV2Rd5ILCl9tiPLy7vALhyKxLO+ujMjYJh9gmKrsvjaXWREoV1Tp",
+	"ymxIu3jh+6LHa+ymXvTokl5wmiQ+bjpe034+IZmkSpMB5PUR8gjwqmgygKGQQOhiHbGIctOCnXHcC/Zs",
+	"fEhW67RkjKu7oe0c1hW/qUkDtC82aYBNGmCTBvhw3NaxoI24bbimuOGGkDqO0fYrpdEX8FTb60F0mnqA",
+	"DTdruFnDzUpRGBvysoc2kjdRFo0BuwG4aaoK3tzqXRGoblzIgOqopqT/BWiVZQQ4xP7CAG6xbA0z+gQw",
+	"VV5kRobCXtZ0f0Gk/yVGdkXn6oRUdetL00ZmLkc1FesNRmPKR+AUbS5ICcaG+rC6/ghkmqBGjRgPts2i",
+	"SUTw1oQNS+0pImRF3aZGhc4s8A7ssjqlvRO7EDOmgBx1OnU6s12NW7RqS7C25LL1mcMMN2qdzbl1eHMz",
+	"s53KZmbmGiOAfb0xAjRicwMe/C8mq7sr4cHsvGuL456qZWGCoXPpWQsqmivgM1NadXPzR4+vt3+YRgQH",
+	"wlG/yCMXU56AUl51G5ly5WwqrRab2LjGll2c/t6yuMSmgl5TALcpgNsUwG2kn8Zo2AgiW1bMXZBKwkIW",
+	"yHRKMePEofY8Dhjt5sZvauY2V0FjwW0suPcatnxzFNzbseDepXJ8wwq7t2aabmrsNjV2N6mx25TWbUrr",
+	"NqV1m9K6TWndprRuU1q3Ka3blNZtaKuxDzfe8W+ptO5X26Tv1FDwlCrxNgV4G9Nxc0s0XsQ7LsD71J2I",
+	"TYZC499q/FtNCd779nDdRqXH+5Fzn0Sh3qY+byNPNvLkt1Kf9xaEym+bhS8P6P++iMCNxARqMIQHEBmh",
+	"GR3kaD9msgANxmI0lM97HNd9r018Z6LSdO5c67kTOwFqmL8Rfm20/gmRhglpxkc9jPqfa8SFHwos/oOI",
+	"a+d0BDG5Af5wE/PXRPk3Uf5NlH8jTzWI2P+CiNjVA+cJP55s8MDIH80d3cTlN8y7gQZvbJDbxdhXOPgD",
+	"FrDZxtNdjp3czu7nB1FuCY3X+LQbttvYIBsh+9bh9B6lSN14qRtpr/FSf5MSYs5k7kdMfEinRcWvbMWf",
+	"98Ol4uVZxXfheSL+EAzx6cYwceUMa7wJ6Ibu8ZvKo0Sl0bjos93ju34dFQsK6LuqGEdLBhpLT4r2qDkH",
+	"iihzKdAk7HElrIyrzX1L1Jganb7UktJ0ThiPYQo8Bq7be+scIz9ni9mUZmxKMzZCdSNUP85ajmV+qfww",
+	"n0cpeD88W21k/EbGb2T8xgp8j+L9FDidsnYmuS0vYu4KR2ai9wi4YaSYOh0DMawzVoTpE8NsDU0D104s",
+	"rDXuvp8CPz0/+8fF+3dfW/TEucvE4A+I9DL7Kw4whpi4jvMJVfjm/YpL9+aCv7lAYggcolQyPQ+6v30s",
+	"kztT+ToipIbbziJIT9MHutXX09ctXrb3fLvcu9Nve7a9kmo8brJhuD6Skc+v5nSSbMyvZpJpDTwkkZi4",
+	"4rc8SlJMut+KW/2f05/fbsetsnEucKvcud9wqwfjVm47Hw+3WkFfDbd6atyq3OiXYABUgjxN9dj0YVRA",
+	"W1C6LmrqMrMn2kfIbn9CPwGRKe/vBWGQymRZVG1QH9PkNRaSlGdG1qmEIfuc5d0UQEM7ZACakgFVQH75",
+	"8JbsZjnu3IfKyelYYd2RNSNDlKzbGt7VQbtzy8MzTS4ZngSaZLbgUivLAME2bGtH2XUGHk8F43qjtu0y",
+	"fswJbjkkwVrk33IVALI7mBPv8trD9axNxjBPuqSBItQtS8mon/fSuMawyPlSBGg0rtiKbP1Wyv2h7ai6",
+	"QoW8El+9diiuV7wMJCiRygjU4ozN4ig7DPPDaTEOgm4PMrUOkSznIhF8RLTwhuQKPywO5yegCYK22abV",
+	"FCLDtiEZLhFN8rVGIrj+fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

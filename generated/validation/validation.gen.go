@@ -32,6 +32,15 @@ func Operations() []reqcheck.Operation {
 		{ID: "headHealth", Method: "HEAD", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getMetrics", Method: "GET", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "getApplicationProxyProfile", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy", Tags: []string{"groups"}, Secured: true, Check: checkGetApplicationProxyProfile},
+		{ID: "headApplicationProxyProfile", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy", Tags: []string{"groups"}, Secured: true, Check: checkGetApplicationProxyProfile},
+		{ID: "listConnectorGroups", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkListConnectorGroups},
+		{ID: "headConnectorGroups", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkListConnectorGroups},
+		{ID: "createConnectorGroup", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkCreateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
+		{ID: "deleteConnectorGroup", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
+		{ID: "getConnectorGroup", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
+		{ID: "headConnectorGroup", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
+		{ID: "updateConnectorGroup", Method: "PATCH", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkUpdateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
 		{ID: "listGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
 		{ID: "headGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
 		{ID: "addGroupMember", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddGroupMember, BodyMediaTypes: []string{"application/json"}},
@@ -141,6 +150,70 @@ func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 	}
 	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
+}
+
+// checkGetApplicationProxyProfile checks a request for getApplicationProxyProfile (GET /onPremisesPublishingProfiles/applicationProxy), headApplicationProxyProfile (HEAD /onPremisesPublishingProfiles/applicationProxy).
+func checkGetApplicationProxyProfile(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsGetApplicationProxyProfile)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return reqcheck.Checked{Params: p}
+}
+
+// checkListConnectorGroups checks a request for listConnectorGroups (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups), headConnectorGroups (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups).
+func checkListConnectorGroups(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListConnectorGroups)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterTop(in, vs, &p.params.Top)
+	checkParameterSkiptoken(in, vs, &p.params.Skiptoken)
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkCreateConnectorGroup checks a request for createConnectorGroup (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups).
+func checkCreateConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsCreateConnectorGroup)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	if len(in.Body) == 0 {
+		vs.Add("", reqcheck.MsgBodyRequired)
+		return reqcheck.Checked{Params: p}
+	}
+	body := new(generated.CreateConnectorGroupJSONRequestBody)
+	d := reqcheck.NewDecoder(in.Body, vs)
+	decodeConnectorGroupCreate(d, body)
+	if !d.Finish() || vs.Len() > 0 {
+		return reqcheck.Checked{Params: p}
+	}
+	return reqcheck.Checked{Params: p, Body: body}
+}
+
+// checkDeleteConnectorGroup checks a request for deleteConnectorGroup (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), getConnectorGroup (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), headConnectorGroup (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}).
+func checkDeleteConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsDeleteConnectorGroup)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return reqcheck.Checked{Params: p}
+}
+
+// checkUpdateConnectorGroup checks a request for updateConnectorGroup (PATCH /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}).
+func checkUpdateConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsUpdateConnectorGroup)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	if len(in.Body) == 0 {
+		vs.Add("", reqcheck.MsgBodyRequired)
+		return reqcheck.Checked{Params: p}
+	}
+	body := new(generated.UpdateConnectorGroupJSONRequestBody)
+	d := reqcheck.NewDecoder(in.Body, vs)
+	decodeConnectorGroupUpdate(d, body)
+	if !d.Finish() || vs.Len() > 0 {
+		return reqcheck.Checked{Params: p}
+	}
+	return reqcheck.Checked{Params: p, Body: body}
 }
 
 // checkListGroupMembers checks a request for listGroupMembers (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members), headGroupMembers (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members).
@@ -318,6 +391,42 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headMetrics": func(c echo.Context, _ any) error {
 			return si.HeadMetrics(c)
 		},
+		"getApplicationProxyProfile": func(c echo.Context, params any) error {
+			p := params.(*paramsGetApplicationProxyProfile)
+			return si.GetApplicationProxyProfile(c, p.params)
+		},
+		"headApplicationProxyProfile": func(c echo.Context, params any) error {
+			p := params.(*paramsGetApplicationProxyProfile)
+			return si.HeadApplicationProxyProfile(c, generated.HeadApplicationProxyProfileParams(p.params))
+		},
+		"listConnectorGroups": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectorGroups)
+			return si.ListConnectorGroups(c, p.params)
+		},
+		"headConnectorGroups": func(c echo.Context, params any) error {
+			p := params.(*paramsListConnectorGroups)
+			return si.HeadConnectorGroups(c, generated.HeadConnectorGroupsParams(p.params))
+		},
+		"createConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsCreateConnectorGroup)
+			return si.CreateConnectorGroup(c, p.params)
+		},
+		"deleteConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsDeleteConnectorGroup)
+			return si.DeleteConnectorGroup(c, p.pathConnectorGroupId, p.params)
+		},
+		"getConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsDeleteConnectorGroup)
+			return si.GetConnectorGroup(c, p.pathConnectorGroupId, generated.GetConnectorGroupParams(p.params))
+		},
+		"headConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsDeleteConnectorGroup)
+			return si.HeadConnectorGroup(c, p.pathConnectorGroupId, generated.HeadConnectorGroupParams(p.params))
+		},
+		"updateConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsUpdateConnectorGroup)
+			return si.UpdateConnectorGroup(c, p.pathConnectorGroupId, p.params)
+		},
 		"listGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsListGroupMembers)
 			return si.ListGroupMembers(c, p.pathConnectorGroupId, p.params)
@@ -409,6 +518,33 @@ type paramsApplicationsIdConnectorIdClientRequestID struct {
 // paramsGetDocsAsset are the parameters checkGetDocsAsset parsed.
 type paramsGetDocsAsset struct {
 	pathAsset string
+}
+
+// paramsGetApplicationProxyProfile are the parameters checkGetApplicationProxyProfile parsed.
+type paramsGetApplicationProxyProfile struct {
+	params generated.GetApplicationProxyProfileParams
+}
+
+// paramsListConnectorGroups are the parameters checkListConnectorGroups parsed.
+type paramsListConnectorGroups struct {
+	params generated.ListConnectorGroupsParams
+}
+
+// paramsCreateConnectorGroup are the parameters checkCreateConnectorGroup parsed.
+type paramsCreateConnectorGroup struct {
+	params generated.CreateConnectorGroupParams
+}
+
+// paramsDeleteConnectorGroup are the parameters checkDeleteConnectorGroup parsed.
+type paramsDeleteConnectorGroup struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	params               generated.DeleteConnectorGroupParams
+}
+
+// paramsUpdateConnectorGroup are the parameters checkUpdateConnectorGroup parsed.
+type paramsUpdateConnectorGroup struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	params               generated.UpdateConnectorGroupParams
 }
 
 // paramsListGroupMembers are the parameters checkListGroupMembers parsed.
@@ -519,19 +655,6 @@ func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations, out 
 	}
 }
 
-// checkParameterConnectorGroupId checks the path parameter connectorGroupId (#/components/parameters/ConnectorGroupId) and parses it into out.
-func checkParameterConnectorGroupId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ConnectorGroupID) {
-	if v := in.Path.PathParam("connectorGroupId"); v == "" {
-		vs.Add("connectorGroupId", reqcheck.MsgParamRequired("path", "connectorGroupId"))
-	} else {
-		if id, ok := reqcheck.ParseGUID(v); !ok {
-			vs.Add("connectorGroupId", reqcheck.MsgFormat(v, "uuid"))
-		} else {
-			*out = id
-		}
-	}
-}
-
 // checkParameterTop checks the query parameter $top (#/components/parameters/Top) and parses it into out.
 func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Top) {
 	if vals := in.Query["$top"]; len(vals) > 1 {
@@ -563,6 +686,19 @@ func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations, out **
 			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
 		}
 		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterConnectorGroupId checks the path parameter connectorGroupId (#/components/parameters/ConnectorGroupId) and parses it into out.
+func checkParameterConnectorGroupId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ConnectorGroupID) {
+	if v := in.Path.PathParam("connectorGroupId"); v == "" {
+		vs.Add("connectorGroupId", reqcheck.MsgParamRequired("path", "connectorGroupId"))
+	} else {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
+			vs.Add("connectorGroupId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*out = id
+		}
 	}
 }
 
@@ -671,6 +807,105 @@ func decodeReferenceCreate(d *reqcheck.Decoder, o *generated.ReferenceCreate) {
 // DecodeReferenceCreate reads doc as a ReferenceCreate, checking it against #/components/schemas/referenceCreate: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeReferenceCreate(doc []byte, vs *reqcheck.Violations) *generated.ReferenceCreate {
 	return reqcheck.DecodeDocument(doc, vs, decodeReferenceCreate)
+}
+
+// decodeConnectorGroupCreate reads a ConnectorGroupCreate, checking it against #/components/schemas/connectorGroupCreate.
+func decodeConnectorGroupCreate(d *reqcheck.Decoder, o *generated.ConnectorGroupCreate) {
+	if !d.Object() {
+		return
+	}
+	var seen uint64
+	for d.Next() {
+		switch string(d.Name()) {
+		case "@odata.type":
+			if odataType, ok := d.String(); ok {
+				if odataType != "#microsoft.graph.connectorGroup" {
+					d.Violate(reqcheck.MsgEnum(odataType, "#microsoft.graph.connectorGroup"))
+				}
+				reqcheck.SetString(reqcheck.Alloc(&o.OdataType), odataType)
+			}
+		case "connectorGroupType":
+			d.ReadOnly()
+		case "id":
+			d.ReadOnly()
+		case "isDefault":
+			d.ReadOnly()
+		case "name":
+			seen |= 1 << 0
+			if name, ok := d.String(); ok {
+				if length := reqcheck.Length(name); length < 1 {
+					d.Violate(reqcheck.MsgMinLength(1))
+				} else if length > 255 {
+					d.Violate(reqcheck.MsgMaxLength(255))
+				}
+				reqcheck.SetString(&o.Name, name)
+			}
+		case "region":
+			if region, ok := d.String(); ok {
+				if region != "nam" && region != "eur" && region != "aus" && region != "asia" && region != "ind" && region != "unknownFutureValue" {
+					d.Violate(reqcheck.MsgEnum(region, "nam, eur, aus, asia, ind, unknownFutureValue"))
+				}
+				reqcheck.SetString(reqcheck.Alloc(&o.Region), region)
+			}
+		default:
+			d.Unknown()
+		}
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("name")
+	}
+}
+
+// DecodeConnectorGroupCreate reads doc as a ConnectorGroupCreate, checking it against #/components/schemas/connectorGroupCreate: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeConnectorGroupCreate(doc []byte, vs *reqcheck.Violations) *generated.ConnectorGroupCreate {
+	return reqcheck.DecodeDocument(doc, vs, decodeConnectorGroupCreate)
+}
+
+// decodeConnectorGroupUpdate reads a ConnectorGroupUpdate, checking it against #/components/schemas/connectorGroupUpdate.
+func decodeConnectorGroupUpdate(d *reqcheck.Decoder, o *generated.ConnectorGroupUpdate) {
+	if !d.Object() {
+		return
+	}
+	for d.Next() {
+		switch string(d.Name()) {
+		case "@odata.type":
+			if odataType, ok := d.String(); ok {
+				if odataType != "#microsoft.graph.connectorGroup" {
+					d.Violate(reqcheck.MsgEnum(odataType, "#microsoft.graph.connectorGroup"))
+				}
+				reqcheck.SetString(reqcheck.Alloc(&o.OdataType), odataType)
+			}
+		case "connectorGroupType":
+			d.ReadOnly()
+		case "id":
+			d.ReadOnly()
+		case "isDefault":
+			d.ReadOnly()
+		case "name":
+			if name, ok := d.String(); ok {
+				if length := reqcheck.Length(name); length < 1 {
+					d.Violate(reqcheck.MsgMinLength(1))
+				} else if length > 255 {
+					d.Violate(reqcheck.MsgMaxLength(255))
+				}
+				reqcheck.SetString(reqcheck.Alloc(&o.Name), name)
+			}
+		case "region":
+			if region, ok := d.String(); ok {
+				if region != "nam" && region != "eur" && region != "aus" && region != "asia" && region != "ind" && region != "unknownFutureValue" {
+					d.Violate(reqcheck.MsgEnum(region, "nam, eur, aus, asia, ind, unknownFutureValue"))
+				}
+				reqcheck.SetString(reqcheck.Alloc(&o.Region), region)
+			}
+		default:
+			d.Unknown()
+		}
+	}
+}
+
+// DecodeConnectorGroupUpdate reads doc as a ConnectorGroupUpdate, checking it against #/components/schemas/connectorGroupUpdate: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeConnectorGroupUpdate(doc []byte, vs *reqcheck.Violations) *generated.ConnectorGroupUpdate {
+	return reqcheck.DecodeDocument(doc, vs, decodeConnectorGroupUpdate)
 }
 
 var assetPattern = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")

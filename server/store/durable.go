@@ -30,14 +30,17 @@ import (
 var ErrClosed = errors.New("the member store is closed")
 
 // stateFormat marks a file as this server's state; a file without it is
-// refused rather than written over. Format 3 keeps each connector as its
+// refused rather than written over. Format 4 keeps the connector groups as
+// entities too (each its document, under its position); format 3, without
+// them, loads with a group for every group that has members. Format 3 keeps each connector as its
 // document (the generated model's JSON, every property the spec gives it)
 // under its position in the registry, and a member as a reference. Older
 // formats are upgraded when opened: format 2 kept four fixed properties and
 // the position in the value too; format 1, written before connectors were
 // entities, kept each member's properties with it.
 const (
-	stateFormat = "connector-mock-state/3"
+	stateFormat = "connector-mock-state/4"
+	format3     = "connector-mock-state/3"
 	format2     = "connector-mock-state/2"
 	format1     = "connector-mock-state/1"
 )
@@ -46,6 +49,7 @@ var (
 	bucketMeta       = []byte("meta")
 	bucketMembers    = []byte("members")
 	bucketConnectors = []byte("connectors")
+	bucketGroups     = []byte("groups")
 	keyFormat        = []byte("format")
 	// keySizes holds how many connectors and members the file holds, written
 	// by a clean Close and removed at open: what the load sizes its work by
@@ -164,21 +168,34 @@ func OpenDurable(path string) (*Durable, error) {
 		if err != nil {
 			return err
 		}
+		groups, err := tx.CreateBucketIfNotExists(bucketGroups)
+		if err != nil {
+			return err
+		}
 		if meta.Get(keySizes) != nil {
 			// Only a clean Close's sizes are right: the commits after this do not keep them.
 			if err := meta.Delete(keySizes); err != nil {
 				return err
 			}
 		}
-		if string(meta.Get(keyFormat)) == stateFormat {
+		format := string(meta.Get(keyFormat))
+		if format == stateFormat {
 			return nil
 		}
-		// A new file, or an older format: the connectors as loaded become
-		// the bucket, as this format writes them.
-		if err := mem.eachConnector(func(c change) error {
-			return connectors.Put(connectorKey(c.seq), c.doc)
+		// A new file, or an older format: the groups as loaded become the
+		// bucket, and so do the connectors where format 3 did not write
+		// them as this format does.
+		if err := mem.eachGroup(func(c change) error {
+			return groups.Put(connectorKey(c.seq), c.doc)
 		}); err != nil {
 			return err
+		}
+		if format != format3 {
+			if err := mem.eachConnector(func(c change) error {
+				return connectors.Put(connectorKey(c.seq), c.doc)
+			}); err != nil {
+				return err
+			}
 		}
 		return meta.Put(keyFormat, []byte(stateFormat))
 	})
@@ -272,7 +289,7 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if meta != nil {
 			format = string(meta.Get(keyFormat))
 		}
-		if format != stateFormat && format != format2 && format != format1 {
+		if format != stateFormat && format != format3 && format != format2 && format != format1 {
 			return &StateFileError{Path: path, Reason: "is a bbolt file but not a " + stateFormat + " state file"}
 		}
 		if err := walk(tx); err != nil {
@@ -292,6 +309,11 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		nConnectors, nMembers := readSizes(meta, info.Size(), connectors, members)
 		if err := loadConnectors(path, connectors, format, nConnectors, mem); err != nil {
 			return err
+		}
+		if groups := tx.Bucket(bucketGroups); groups != nil {
+			if err := loadGroupEntities(path, groups, mem); err != nil {
+				return err
+			}
 		}
 		stored := make([]change, 0, nMembers)
 		if err := members.ForEach(func(k, v []byte) error {
@@ -315,6 +337,32 @@ func loadStateFile(path string, mem *Memory) (err error) {
 			c := stored[refused.at]
 			return loadError(path, refused.err, fmt.Sprintf("member %s of %s", c.id, c.group))
 		}
+		mem.implicitGroupsLocked()
+		return nil
+	})
+}
+
+// loadGroupEntities loads the connector groups of a file of format 4, in
+// the order they were created.
+func loadGroupEntities(path string, b *bolt.Bucket, mem *Memory) error {
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	return b.ForEach(func(k, v []byte) error {
+		var g struct {
+			ID uuid.UUID `json:"id"`
+		}
+		err := json.Unmarshal(v, &g)
+		if err == nil && len(k) != 8 {
+			err = fmt.Errorf("key of %d bytes", len(k))
+		}
+		if err == nil {
+			_, err = decodeGroup(g.ID, v)
+		}
+		if err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has a connector group it cannot read (key %x)", k), Err: err}
+		}
+		// Copied: the document is bbolt's, valid until the transaction ends.
+		mem.applyLocked(change{kind: putGroup, seq: binary.BigEndian.Uint64(k), group: g.ID, doc: bytes.Clone(v)})
 		return nil
 	})
 }
@@ -568,6 +616,16 @@ func (s *Durable) Connectors(ctx context.Context, after Cursor, limit int) (Page
 	return s.mem.Connectors(ctx, after, limit)
 }
 
+// Group implements Store.
+func (s *Durable) Group(ctx context.Context, id uuid.UUID) (Group, error) {
+	return s.mem.Group(ctx, id)
+}
+
+// Groups implements Store.
+func (s *Durable) Groups(ctx context.Context, after Cursor, limit int) (GroupList, error) {
+	return s.mem.Groups(ctx, after, limit)
+}
+
 // MemberOf implements Store.
 func (s *Durable) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error) {
 	return s.mem.MemberOf(ctx, id, after, limit)
@@ -797,7 +855,7 @@ func (s *Durable) hook(stage string) {
 
 // persist writes changes to the file, in order.
 func persist(tx *bolt.Tx, changes []change) error {
-	members, connectors := tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors)
+	members, connectors, groups := tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors), tx.Bucket(bucketGroups)
 	for _, c := range changes {
 		var err error
 		switch c.kind {
@@ -814,7 +872,7 @@ func persist(tx *bolt.Tx, changes []change) error {
 				err = cur.Delete()
 			}
 		case dropAll:
-			for _, name := range [...][]byte{bucketMembers, bucketConnectors} {
+			for _, name := range [...][]byte{bucketMembers, bucketConnectors, bucketGroups} {
 				if err = tx.DeleteBucket(name); err != nil {
 					return err
 				}
@@ -822,7 +880,11 @@ func persist(tx *bolt.Tx, changes []change) error {
 					return err
 				}
 			}
-			members, connectors = tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors)
+			members, connectors, groups = tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors), tx.Bucket(bucketGroups)
+		case putGroup:
+			err = groups.Put(connectorKey(c.seq), c.doc)
+		case deleteGroup:
+			err = groups.Delete(connectorKey(c.seq))
 		}
 		if err != nil {
 			return err

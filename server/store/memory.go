@@ -4,15 +4,18 @@
 //
 // A connector is known once, by its id; a group holds references to
 // connectors, so a connector's properties are the same in every group it is
-// in. Every id names a group that starts empty: the mock keeps one id for an
-// application and its connector group.
+// in. Connector groups are entities too (groups.go): created, renamed and
+// deleted, with a default group from the start; an add may create its group
+// on first use (the seed page's path: the mock keeps one id for an
+// application and its connector group) or require it (the service's paths).
 //
 // A connector is kept as the generated model the validator accepted, encoded
 // as its JSON document: every property the spec gives a connector, present
 // or added later, is stored and read back without this package naming it.
 //
-// The rules (a duplicate member, a member or connector not found, register
-// or update, join, leave, reset) are decided in one place, by the in-memory
+// The rules (a duplicate member, a member, connector or group not found,
+// register or update, join, leave, reset, a group created, updated or
+// deleted) are decided in one place, by the in-memory
 // state (Memory.decideLocked), which turns an Op into the changes it makes.
 // A Memory applies them; a Durable writes the same changes to its file and
 // replays them when it opens it.
@@ -116,6 +119,14 @@ type Store interface {
 	Applications(ctx context.Context) ([]Application, error)
 	// Members is how many members the store holds, in all groups.
 	Members() int
+	// Do makes op: any change, with the options the methods above do not
+	// take (an add that may not create its group; the group operations).
+	Do(ctx context.Context, op Op) (Member, error)
+	// Group returns the connector group id, or ErrGroupNotFound.
+	Group(ctx context.Context, id uuid.UUID) (Group, error)
+	// Groups returns up to limit connector groups created after the
+	// position after, in the order they were created (the default first).
+	Groups(ctx context.Context, after Cursor, limit int) (GroupList, error)
 }
 
 // Application is an application whose group has members, and how many.
@@ -140,8 +151,15 @@ const (
 	// OpRemove removes the member Member.ID from Group.
 	OpRemove
 	// OpReset empties Group or, with AllGroups, every group, and then
-	// forgets every connector too.
+	// forgets every connector and every group but the default too.
 	OpReset
+	// OpCreateGroup creates the connector group Group with the properties
+	// of GroupDoc.
+	OpCreateGroup
+	// OpUpdateGroup sets the properties GroupPatch names on the group Group.
+	OpUpdateGroup
+	// OpDeleteGroup deletes the connector group Group.
+	OpDeleteGroup
 )
 
 // Op is one request to change the store: what Add, AddReference, Register,
@@ -151,6 +169,13 @@ type Op struct {
 	Group     uuid.UUID
 	Member    Member // the connector (OpAdd, OpRegister); only its ID otherwise
 	AllGroups bool   // OpReset: every group, and the connectors
+	// RequireGroup makes OpAdd and OpAddReference return ErrGroupNotFound
+	// when Group does not exist, as the service's paths do; without it they
+	// create it (named by its id), as the seed page's path does for an
+	// application on its first add.
+	RequireGroup bool
+	GroupDoc     generated.ConnectorGroupCreate // OpCreateGroup: the group's properties
+	GroupPatch   generated.ConnectorGroupUpdate // OpUpdateGroup: what it changes
 
 	doc []byte // the connector's document, encoded before any lock is taken
 }
@@ -160,6 +185,9 @@ type Op struct {
 type mutations struct {
 	do func(context.Context, Op) (Member, error)
 }
+
+// Do implements Store.
+func (m mutations) Do(ctx context.Context, op Op) (Member, error) { return m.do(ctx, op) }
 
 // Add implements Store.
 func (m mutations) Add(ctx context.Context, app uuid.UUID, member Member) error {
@@ -196,7 +224,18 @@ func (m mutations) Reset(ctx context.Context, app *uuid.UUID) error {
 
 // prepare encodes the connector an Op registers, outside any lock.
 func (op *Op) prepare() error {
-	if op.Kind != OpAdd && op.Kind != OpRegister {
+	switch op.Kind {
+	case OpCreateGroup:
+		op.doc = groupDoc(op.Group, op.GroupDoc, false)
+		return nil
+	case OpUpdateGroup:
+		patch := op.GroupPatch
+		patch.OdataType, patch.ID, patch.IsDefault, patch.ConnectorGroupType = nil, nil, nil, nil // the server's
+		doc, err := json.Marshal(patch)
+		op.doc = doc
+		return err
+	case OpAdd, OpRegister:
+	default:
 		return nil
 	}
 	c := op.Member.Connector
@@ -217,7 +256,9 @@ const (
 	join                               // connector id joins group at position seq
 	leave                              // connector id, at position seq, leaves group
 	dropGroup                          // group is emptied
-	dropAll                            // every group is emptied and every connector forgotten
+	dropAll                            // every group is emptied, every connector and every group but the default forgotten
+	putGroup                           // group is created at seq with doc, or its document replaced
+	deleteGroup                        // group, at seq, is deleted
 )
 
 // change is one change an Op made, as Memory.decideLocked decides it: a
@@ -228,7 +269,7 @@ type change struct {
 	seq   uint64
 	group uuid.UUID
 	id    uuid.UUID
-	doc   []byte // putConnector: the connector's document
+	doc   []byte // putConnector, putGroup: the connector's or the group's document
 }
 
 // Memory is a Store held in memory. The connectors are a registry in the
@@ -252,6 +293,7 @@ type Memory struct {
 	garbage    int         // bytes of connectors.data that no entry refers to any more
 	live       int         // bytes of connectors.data that entries refer to
 	members    int         // members in all groups
+	groupReg   groupRegistry
 }
 
 // Chunk sizes: a chunk is allocated whole once the list has filled its
@@ -288,6 +330,8 @@ func NewMemory() *Memory {
 	s := &Memory{
 		groups:     make(map[uuid.UUID]*memoryGroup),
 		connectors: memoryGroup{index: make(map[uuid.UUID]uint32)},
+		seq:        1,
+		groupReg:   newGroupRegistry(1), // the default group, before anything else
 	}
 	s.mutations = mutations{s.do}
 	return s
@@ -319,7 +363,13 @@ func (s *Memory) do(ctx context.Context, op Op) (Member, error) {
 func (s *Memory) decideLocked(op *Op, changes []change) ([]change, error) {
 	id := op.Member.ID
 	switch op.Kind {
+	case OpCreateGroup, OpUpdateGroup, OpDeleteGroup:
+		return s.decideGroupLocked(op, changes)
 	case OpAdd, OpAddReference:
+		exists := s.groupReg.has(op.Group)
+		if !exists && op.RequireGroup {
+			return changes, ErrGroupNotFound
+		}
 		g := s.groups[op.Group]
 		if g != nil {
 			if _, ok := g.index[id]; ok {
@@ -330,6 +380,10 @@ func (s *Memory) decideLocked(op *Op, changes []change) ([]change, error) {
 			if _, known := s.connectors.index[id]; !known {
 				return changes, ErrConnectorNotFound
 			}
+		}
+		if !exists {
+			s.seq++
+			changes = append(changes, s.applyLocked(change{kind: putGroup, seq: s.seq, group: op.Group, doc: implicitGroupDoc(op.Group)}))
 		}
 		s.seq++
 		if op.Kind == OpAdd {
@@ -382,6 +436,11 @@ func (s *Memory) applyLocked(c change) change {
 		clear(s.groups)
 		s.connectors = memoryGroup{index: make(map[uuid.UUID]uint32)}
 		s.garbage, s.live, s.members = 0, 0, 0
+		s.groupReg = newGroupRegistry(s.groupReg.seqOf(DefaultGroupID))
+	case putGroup:
+		c.seq = s.groupReg.put(c.group, c.seq, c.doc)
+	case deleteGroup:
+		s.groupReg.remove(c.group)
 	}
 	s.seq = max(s.seq, c.seq)
 	return c
