@@ -1272,7 +1272,7 @@ type ClientInterface interface {
 	// ListConnectors List the connectors the mock knows
 	//
 	// Connectors come in the order they became known (their first add, in any
-	// group). A connector stays known when it leaves its groups; resetting
+	// group). A connector stays known when it leaves a group (it is then in the default group); resetting
 	// everything forgets it. Paged as the members are.
 	//
 	// Corresponds with GET /onPremisesPublishingProfiles/applicationProxy/connectors (the `ListConnectors` operationId).
@@ -1301,10 +1301,10 @@ type ClientInterface interface {
 
 	// ListConnectorMemberOf List the connector groups a connector is a member of
 	//
-	// In the order the connector joined them, paged as the members are; 404
-	// with `error.target` `connectorId` when the mock knows no such connector.
-	// (The service keeps a connector in one group; the mock allows several,
-	// so that tests sharing a connector stay independent.)
+	// The one group the connector is in (a connector is in exactly one: an
+	// add moves it, a removal puts it back in the default group), paged as
+	// the members are; 404 with `error.target` `connectorId` when the mock
+	// knows no such connector.
 	//
 	// Corresponds with GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `ListConnectorMemberOf` operationId).
 	ListConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *ListConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2030,7 +2030,7 @@ func (c *Client) RemoveGroupMember(ctx context.Context, connectorGroupID Connect
 // ListConnectors List the connectors the mock knows
 //
 // Connectors come in the order they became known (their first add, in any
-// group). A connector stays known when it leaves its groups; resetting
+// group). A connector stays known when it leaves a group (it is then in the default group); resetting
 // everything forgets it. Paged as the members are.
 //
 // Corresponds with GET /onPremisesPublishingProfiles/applicationProxy/connectors (the `ListConnectors` operationId).
@@ -2099,10 +2099,10 @@ func (c *Client) HeadConnector(ctx context.Context, connectorID ConnectorID, par
 
 // ListConnectorMemberOf List the connector groups a connector is a member of
 //
-// In the order the connector joined them, paged as the members are; 404
-// with `error.target` `connectorId` when the mock knows no such connector.
-// (The service keeps a connector in one group; the mock allows several,
-// so that tests sharing a connector stay independent.)
+// The one group the connector is in (a connector is in exactly one: an
+// add moves it, a removal puts it back in the default group), paged as
+// the members are; 404 with `error.target` `connectorId` when the mock
+// knows no such connector.
 //
 // Corresponds with GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `ListConnectorMemberOf` operationId).
 func (c *Client) ListConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *ListConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4851,7 +4851,7 @@ type ClientWithResponsesInterface interface {
 	// ListConnectorsWithResponse List the connectors the mock knows
 	//
 	// Connectors come in the order they became known (their first add, in any
-	// group). A connector stays known when it leaves its groups; resetting
+	// group). A connector stays known when it leaves a group (it is then in the default group); resetting
 	// everything forgets it. Paged as the members are.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4888,10 +4888,10 @@ type ClientWithResponsesInterface interface {
 
 	// ListConnectorMemberOfWithResponse List the connector groups a connector is a member of
 	//
-	// In the order the connector joined them, paged as the members are; 404
-	// with `error.target` `connectorId` when the mock knows no such connector.
-	// (The service keeps a connector in one group; the mock allows several,
-	// so that tests sharing a connector stay independent.)
+	// The one group the connector is in (a connector is in exactly one: an
+	// add moves it, a removal puts it back in the default group), paged as
+	// the members are; 404 with `error.target` `connectorId` when the mock
+	// knows no such connector.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12498,7 +12498,7 @@ func (c *ClientWithResponses) RemoveGroupMemberWithResponse(ctx context.Context,
 // ListConnectorsWithResponse List the connectors the mock knows
 //
 // Connectors come in the order they became known (their first add, in any
-// group). A connector stays known when it leaves its groups; resetting
+// group). A connector stays known when it leaves a group (it is then in the default group); resetting
 // everything forgets it. Paged as the members are.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12559,10 +12559,10 @@ func (c *ClientWithResponses) HeadConnectorWithResponse(ctx context.Context, con
 
 // ListConnectorMemberOfWithResponse List the connector groups a connector is a member of
 //
-// In the order the connector joined them, paged as the members are; 404
-// with `error.target` `connectorId` when the mock knows no such connector.
-// (The service keeps a connector in one group; the mock allows several,
-// so that tests sharing a connector stay independent.)
+// The one group the connector is in (a connector is in exactly one: an
+// add moves it, a removal puts it back in the default group), paged as
+// the members are; 404 with `error.target` `connectorId` when the mock
+// knows no such connector.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -28,6 +28,10 @@ const (
 	msgGroupNotEmpty = "All connectors and applications must be removed from the connector group before a connector group can be deleted."
 	msgDefaultGroup  = "The default connector group cannot be deleted."
 	msgRegionLocked  = "This region can only be set if no connectors or applications are assigned to the connectorGroup."
+	// A connector is always in a group (the resource page: "Each … connector
+	// is always part of a connector group"): out of any other, it is in the
+	// default one, which it leaves by being added to another.
+	msgInDefaultGroup = "A connector is always a member of a connector group: add it to another group to move it out of the default group."
 )
 
 // GetApplicationProxyProfile answers the Application Proxy publishing profile.

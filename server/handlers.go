@@ -318,10 +318,12 @@ func (h *handlers) RemoveGroupMember(c echo.Context, group generated.ConnectorGr
 
 func (h *handlers) removeMember(c echo.Context, group, id uuid.UUID) error {
 	err := h.store.Remove(storeContext(c), group, id)
-	if errors.Is(err, store.ErrMemberNotFound) {
+	switch {
+	case errors.Is(err, store.ErrMemberNotFound):
 		return memberNotFound(id)
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrInDefaultGroup):
+		return badRequest([]reqcheck.Violation{{Target: "connectorId", Message: msgInDefaultGroup}})
+	case err != nil:
 		return fmt.Errorf("removing member %s of %s: %w", id, group, err)
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -23,8 +23,9 @@ import (
 //
 //	{"connectors": [connector, …], "applications": [{"id": GUID, "members": [connector or reference, …]}]}
 //
-// The connectors are registered in no group, as installing a connector
-// agent does; a member may then be a reference to one.
+// The connectors are registered in the default group, as installing a
+// connector agent does; a member may then be a reference to one, which
+// moves it to the application's group.
 type seedFile struct {
 	Connectors   []any `yaml:"connectors"`
 	Applications []struct {
@@ -35,7 +36,7 @@ type seedFile struct {
 
 // SeedResult says what Seed did.
 type SeedResult struct {
-	Registered          int // connectors registered (or updated) in no group
+	Registered          int // connectors registered (or updated) in the default group
 	Added, AlreadyThere int // members
 }
 

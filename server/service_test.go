@@ -10,6 +10,7 @@ import (
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/server"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // The service's own paths, as the Graph SDKs build them.
@@ -83,28 +84,29 @@ func TestServicePathsShareOneStore(t *testing.T) {
 	res = h.do(http.MethodPost, groupPath(other)+"/$ref", jsonHeader(), strings.NewReader(reference(id)))
 	assertError(t, res, http.StatusBadRequest, "Request_BadRequest", "")
 
-	// A body-form add of a known id updates the connector in every group.
-	res = h.do(http.MethodPost, groupPath(uuid.NewString())+"/$ref", jsonHeader(),
+	// A connector is in one group: the add by reference moved it out of app.
+	assertErrorAt(t, h.do(http.MethodGet, memberPath(app, id), authed(), nil), http.StatusNotFound, "Request_ResourceNotFound", "connectorId")
+
+	// A body-form add of a known id moves it again, and updates the connector.
+	third := uuid.NewString()
+	res = h.do(http.MethodPost, groupPath(third)+"/$ref", jsonHeader(),
 		strings.NewReader(`{"id":"`+id+`","externalIp":"2001:db8::1","machineName":"eu-01-moved","status":"inactive"}`))
 	if res.status != http.StatusNoContent {
 		t.Fatalf("body-form add of a known id: %d %s", res.status, res.body)
 	}
-	for _, path := range []string{memberPath(app, id), groupMemberPath(other, id), connectorPath(id)} {
+	for _, path := range []string{groupMemberPath(third, id), connectorPath(id)} {
 		res = h.do(http.MethodGet, path, authed(), nil)
 		if c := decodeAs[generated.Connector](t, res); c.MachineName != "eu-01-moved" || c.Status != "inactive" {
 			t.Errorf("GET %s after the update: %s", path, res.body)
 		}
 	}
+	assertErrorAt(t, h.do(http.MethodGet, groupMemberPath(other, id), authed(), nil), http.StatusNotFound, "Request_ResourceNotFound", "connectorId")
 
-	// The connector's groups, in the order it joined them, paged.
-	res = h.do(http.MethodGet, connectorPath(id)+"/memberOf?$top=2", authed(), nil)
+	// The connector's group: one.
+	res = h.do(http.MethodGet, connectorPath(id)+"/memberOf", authed(), nil)
 	groups := decodeAs[generated.ConnectorGroupCollection](t, res)
-	if len(groups.Value) != 2 || groups.Value[0].ID.String() != app || groups.Value[1].ID.String() != other || groups.OdataNextLink == nil {
+	if len(groups.Value) != 1 || groups.Value[0].ID.String() != third || groups.OdataNextLink != nil {
 		t.Fatalf("memberOf: %s", res.body)
-	}
-	res = h.do(http.MethodGet, strings.TrimPrefix(*groups.OdataNextLink, "http://127.0.0.1:8080"), authed(), nil)
-	if groups = decodeAs[generated.ConnectorGroupCollection](t, res); len(groups.Value) != 1 || groups.OdataNextLink != nil {
-		t.Errorf("memberOf, second page: %s", res.body)
 	}
 	// The connectors, each once.
 	res = h.do(http.MethodGet, "/beta"+profile+"/connectors", authed(), nil)
@@ -112,15 +114,22 @@ func TestServicePathsShareOneStore(t *testing.T) {
 		t.Errorf("connectors: %s", res.body)
 	}
 
-	// Remove at the service's path; the connector stays known.
-	res = h.do(http.MethodDelete, groupMemberPath(other, id)+"/$ref", authed(), nil)
+	// Remove at the service's path: the connector stays known, in the default group.
+	res = h.do(http.MethodDelete, groupMemberPath(third, id)+"/$ref", authed(), nil)
 	if res.status != http.StatusNoContent {
 		t.Fatalf("remove: %d %s", res.status, res.body)
 	}
-	assertErrorAt(t, h.do(http.MethodGet, groupMemberPath(other, id), authed(), nil), http.StatusNotFound, "Request_ResourceNotFound", "connectorId")
+	assertErrorAt(t, h.do(http.MethodGet, groupMemberPath(third, id), authed(), nil), http.StatusNotFound, "Request_ResourceNotFound", "connectorId")
 	if res = h.do(http.MethodHead, connectorPath(id), authed(), nil); res.status != http.StatusOK {
 		t.Errorf("HEAD of the connector after its removal from a group: %d", res.status)
 	}
+	res = h.do(http.MethodGet, connectorPath(id)+"/memberOf", authed(), nil)
+	if groups = decodeAs[generated.ConnectorGroupCollection](t, res); len(groups.Value) != 1 || !groups.Value[0].IsDefault {
+		t.Errorf("memberOf after the removal: %s, want the default group", res.body)
+	}
+	// Out of the default group only by an add elsewhere.
+	res = h.do(http.MethodDelete, groupMemberPath(store.DefaultGroupID.String(), id)+"/$ref", authed(), nil)
+	assertErrorAt(t, res, http.StatusBadRequest, "Request_BadRequest", "connectorId")
 }
 
 func TestServiceErrors(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
 	"github.com/connector-group/members-api/server/mocktest"
+	"github.com/connector-group/members-api/server/store"
 )
 
 // The beta SDK's URL templates for the service's own paths, as kiota writes
@@ -63,8 +64,9 @@ func serviceRequest(method abstractions.HttpMethod, template, profile string, gr
 // paths the beta SDK builds: two connector groups created, a connector added to one group with its
 // properties, then to another by reference (ReferenceCreate), as the beta
 // docs' "Add connector to connectorGroup" shows; the group listed with
-// PageIterator; the connector read with the groups it is in; a reference
-// removed; a reference to an unknown connector and another profile as OData
+// PageIterator; the connector read with the one group it is in (the add
+// moved it); a group with a member refused deletion, the reference removed,
+// both groups deleted; a reference to an unknown connector and another profile as OData
 // errors.
 func TestTheServicePaths(t *testing.T) {
 	m := mocktest.Start(t, mocktest.WithToken(token))
@@ -125,27 +127,28 @@ func TestTheServicePaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A connector is in one group: the add by reference moved it from the first to the second.
 	in := groups.(*ConnectorGroupCollection).GetValue()
-	if len(in) != 2 || *in[0].ID != first.String() || *in[1].ID != second.String() {
+	if len(in) != 1 || *in[0].ID != second.String() {
 		t.Fatalf("memberOf: %v", in)
 	}
-	t.Logf("read: GET …/connectors/%s → %s, memberOf → 2 groups", id, *got.(*Connector).MachineName)
-
-	if err := a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupMemberRef, "applicationProxy", second, id), errorMappings); err != nil {
-		t.Fatalf("remove the reference: %v", err)
-	}
-	t.Log("remove: DELETE …/members/{id}/$ref → 204")
+	t.Logf("read: GET …/connectors/%s → %s, memberOf → %s (moved there by the add)", id, *got.(*Connector).MachineName, *in[0].Name)
 
 	var oe *ODataError
-	// The groups: the emptied one deletes, the other is refused while it has a member.
-	if err := a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupItem, "applicationProxy", second, ""), errorMappings); err != nil {
-		t.Fatalf("delete the emptied group: %v", err)
-	}
-	err = a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupItem, "applicationProxy", first, ""), errorMappings)
+	err = a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupItem, "applicationProxy", second, ""), errorMappings)
 	if !errors.As(err, &oe) || oe.GetStatusCode() != 400 {
 		t.Fatalf("delete a group with a member: %v, want the OData 400", err)
 	}
-	t.Logf("delete: the emptied group → 204; the other → %v", oe)
+	t.Logf("delete the group with the connector: %v", oe)
+	if err := a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupMemberRef, "applicationProxy", second, id), errorMappings); err != nil {
+		t.Fatalf("remove the reference: %v", err)
+	}
+	t.Log("remove: DELETE …/members/{id}/$ref → 204 (the connector is back in the default group)")
+	for _, g := range []uuid.UUID{first, second} {
+		if err := a.SendNoContent(ctx, serviceRequest(abstractions.DELETE, groupItem, "applicationProxy", g, ""), errorMappings); err != nil {
+			t.Fatalf("delete the emptied group %s: %v", g, err)
+		}
+	}
 	all, err := a.Send(ctx, serviceRequest(abstractions.GET, groupCollection, "applicationProxy", uuid.Nil, ""), NewConnectorGroupCollection, errorMappings)
 	if err != nil {
 		t.Fatal(err)
@@ -154,13 +157,17 @@ func TestTheServicePaths(t *testing.T) {
 	for _, g := range all.(*ConnectorGroupCollection).GetValue() {
 		names = append(names, *g.Name)
 	}
-	if strings.Join(names, ",") != "Default,sdk-first" {
+	if strings.Join(names, ",") != "Default" {
 		t.Fatalf("the groups: %v", names)
 	}
-	t.Logf("list: GET …/connectorGroups → %v", names)
+	groups, err = a.Send(ctx, serviceRequest(abstractions.GET, connectorGroups, "applicationProxy", uuid.Nil, id), NewConnectorGroupCollection, errorMappings)
+	if in = groups.(*ConnectorGroupCollection).GetValue(); err != nil || len(in) != 1 || !*in[0].IsDefault {
+		t.Fatalf("memberOf after the removal: %v, %v", in, err)
+	}
+	t.Logf("delete both emptied groups → 204; list: GET …/connectorGroups → %v; memberOf → %s", names, *in[0].Name)
 
 	unknown := "https://graph.microsoft.com/beta/onPremisesPublishingProfiles/applicationProxy/connectors/" + uuid.NewString()
-	ref = serviceRequest(abstractions.POST, groupMembersRef, "applicationProxy", first, "")
+	ref = serviceRequest(abstractions.POST, groupMembersRef, "applicationProxy", store.DefaultGroupID, "")
 	if err := ref.SetContentFromParsable(ctx, a, "application/json", &ReferenceCreate{OdataID: &unknown}); err != nil {
 		t.Fatal(err)
 	}

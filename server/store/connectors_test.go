@@ -94,9 +94,13 @@ func TestConnectorsAreEntitiesAndGroupsHoldReferences(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// The body form updates the connector everywhere it is a member.
-			if got, err := s.Get(ctx, a, x.ID); err != nil || got != moved {
-				t.Errorf("member x of a = %+v, %v; want the properties added to b, %+v", got, err, moved)
+			// A connector is in one group: the add to b moved x out of a, and
+			// the body form updated its properties.
+			if _, err := s.Get(ctx, a, x.ID); !errors.Is(err, store.ErrMemberNotFound) {
+				t.Errorf("x is still a member of a after its add to b: %v", err)
+			}
+			if got, err := s.Get(ctx, b, x.ID); err != nil || got != moved {
+				t.Errorf("member x of b = %+v, %v; want %+v", got, err, moved)
 			}
 			// A duplicate changes nothing, not even the properties.
 			if err := s.Add(ctx, b, x); !errors.Is(err, store.ErrDuplicateMember) {
@@ -121,26 +125,33 @@ func TestConnectorsAreEntitiesAndGroupsHoldReferences(t *testing.T) {
 			if _, err := s.MemberOf(ctx, uuid.New(), 0, 10); !errors.Is(err, store.ErrConnectorNotFound) {
 				t.Errorf("MemberOf an unknown connector: %v, want ErrConnectorNotFound", err)
 			}
-			// Leaving its last group does not forget a connector.
-			if err := s.Remove(ctx, a, y.ID); err != nil {
+			// Removed from its group, a connector is in the default group;
+			// it leaves that one only by being added to another.
+			if err := s.Remove(ctx, a, y.ID); !errors.Is(err, store.ErrMemberNotFound) {
+				t.Errorf("removing y from a, which it left for c: %v, want ErrMemberNotFound", err)
+			}
+			if err := s.Remove(ctx, c, y.ID); err != nil {
 				t.Fatal(err)
+			}
+			if err := s.Remove(ctx, store.DefaultGroupID, y.ID); !errors.Is(err, store.ErrInDefaultGroup) {
+				t.Errorf("removing y from the default group: %v, want ErrInDefaultGroup", err)
 			}
 			if err := s.Reset(ctx, &c); err != nil {
 				t.Fatal(err)
 			}
 			if got, err := s.Connector(ctx, y.ID); err != nil || got != y {
-				t.Errorf("y after leaving every group = %+v, %v", got, err)
+				t.Errorf("y after leaving its group = %+v, %v", got, err)
 			}
 
 			for _, s := range []store.Store{s, reopen()} {
 				if got, want := connectorIDs(t, s, 1), []uuid.UUID{x.ID, y.ID}; !slices.Equal(got, want) {
 					t.Errorf("connectors %v, want %v (in the order they became known)", got, want)
 				}
-				if got, want := groupsOf(t, s, x.ID, 1), []uuid.UUID{a, b}; !slices.Equal(got, want) {
+				if got, want := groupsOf(t, s, x.ID, 1), []uuid.UUID{b}; !slices.Equal(got, want) {
 					t.Errorf("x is a member of %v, want %v", got, want)
 				}
-				if got := groupsOf(t, s, y.ID, 10); len(got) != 0 {
-					t.Errorf("y is a member of %v, want none", got)
+				if got, want := groupsOf(t, s, y.ID, 10), []uuid.UUID{store.DefaultGroupID}; !slices.Equal(got, want) {
+					t.Errorf("y is a member of %v, want %v", got, want)
 				}
 				if got, err := s.Get(ctx, b, x.ID); err != nil || got != moved {
 					t.Errorf("member x of b = %+v, %v", got, err)
@@ -190,7 +201,9 @@ func TestConnectorUpdatesKeepMemoryBounded(t *testing.T) {
 // the build of commit 8461573 with `--state`): in group 0f8fad5b… three adds
 // (11111111…, 22222222…, 33333333…), in group 7c9e6679… 44444444… and then
 // 22222222… again with other properties, then 33333333… removed. Every member
-// loads, in order; 22222222… has the properties added last; the file is
+// loads, in order, under the one-group rule: 22222222…, in both groups, stays
+// in the one it joined last, with the properties added last (33333333…, a
+// member removed, was no connector of its own in format 1); the file is
 // upgraded and reads the same once more.
 func TestStateFileOfFormat1Loads(t *testing.T) {
 	ctx := context.Background()
@@ -202,7 +215,7 @@ func TestStateFileOfFormat1Loads(t *testing.T) {
 	c4 := store.Member{ID: uuid.MustParse("44444444-4444-4444-8444-444444444444"), Connector: generated.Connector{ExternalIP: "2001:db8::4", MachineName: "us-04", Status: "active"}}
 	for round := range 2 { // as written by the old build, then as upgraded
 		s := openDurable(t, path)
-		for app, want := range map[uuid.UUID][]store.Member{a: {c1, c2}, b: {c4, c2}} {
+		for app, want := range map[uuid.UUID][]store.Member{a: {c1}, b: {c4, c2}, store.DefaultGroupID: nil} {
 			page, err := s.List(ctx, app, 0, 10)
 			if err != nil {
 				t.Fatal(err)
@@ -214,7 +227,7 @@ func TestStateFileOfFormat1Loads(t *testing.T) {
 		if got, want := connectorIDs(t, s, 10), []uuid.UUID{c1.ID, c2.ID, c4.ID}; !slices.Equal(got, want) {
 			t.Errorf("round %d: connectors %v, want %v", round, got, want)
 		}
-		if got, want := groupsOf(t, s, c2.ID, 10), []uuid.UUID{a, b}; !slices.Equal(got, want) {
+		if got, want := groupsOf(t, s, c2.ID, 10), []uuid.UUID{b}; !slices.Equal(got, want) {
 			t.Errorf("round %d: %s is a member of %v, want %v", round, c2.ID, got, want)
 		}
 		if err := s.Close(); err != nil {
@@ -228,8 +241,10 @@ func TestStateFileOfFormat1Loads(t *testing.T) {
 // group aaaaaaaa… 11111111… and 22222222… added, then 11111111… removed; in
 // group bbbbbbbb… 22222222…; 33333333… registered in no group; 22222222…
 // registered again as eu-02-moved. Everything loads, in order, with the
-// properties written last; the file is upgraded to this release's format
-// and reads the same once more.
+// properties written last, under the one-group rule: 22222222… stays in the
+// group it joined last, 11111111… and 33333333…, in none, are in the default
+// group; the file is upgraded to this release's format and reads the same
+// once more.
 func TestStateFileOfFormat2Loads(t *testing.T) {
 	ctx := context.Background()
 	path := fixtureCopy(t, "testdata/state-format-2.db")
@@ -240,7 +255,7 @@ func TestStateFileOfFormat2Loads(t *testing.T) {
 	c3 := store.Member{ID: uuid.MustParse("33333333-3333-4333-8333-333333333333"), Connector: generated.Connector{ExternalIP: "2001:db8::3", MachineName: "registered-only", Status: "active"}}
 	for round := range 2 { // as written by the old build, then as upgraded
 		s := openDurable(t, path)
-		for app, want := range map[uuid.UUID][]store.Member{a: {c2}, b: {c2}} {
+		for app, want := range map[uuid.UUID][]store.Member{a: nil, b: {c2}, store.DefaultGroupID: {c1, c3}} {
 			page, err := s.List(ctx, app, 0, 10)
 			if err != nil {
 				t.Fatal(err)

@@ -137,6 +137,7 @@ func (e *StateFileError) Unwrap() error { return e.Err }
 // *StateFileError, and the file is not modified: it is checked read-only first.
 func OpenDurable(path string) (*Durable, error) {
 	mem := NewMemory()
+	rewriteMembers := false // the file breaks the one-group rule (written before it): its members are rewritten
 	if info, err := os.Stat(path); err == nil {
 		switch {
 		case info.IsDir():
@@ -147,6 +148,9 @@ func OpenDurable(path string) (*Durable, error) {
 		if err := loadStateFile(path, mem); err != nil {
 			return nil, err
 		}
+		mem.mu.Lock()
+		rewriteMembers = mem.oneGroupLocked()
+		mem.mu.Unlock()
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, &StateFileError{Path: path, Reason: "cannot be read", Err: err}
 	}
@@ -175,6 +179,20 @@ func OpenDurable(path string) (*Durable, error) {
 		if meta.Get(keySizes) != nil {
 			// Only a clean Close's sizes are right: the commits after this do not keep them.
 			if err := meta.Delete(keySizes); err != nil {
+				return err
+			}
+		}
+		if rewriteMembers {
+			if err := tx.DeleteBucket(bucketMembers); err != nil {
+				return err
+			}
+			members, err := tx.CreateBucket(bucketMembers)
+			if err != nil {
+				return err
+			}
+			if err := mem.eachMember(func(c change) error {
+				return members.Put(memberKey(c.group, c.seq), c.id[:])
+			}); err != nil {
 				return err
 			}
 		}

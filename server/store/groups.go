@@ -287,3 +287,95 @@ func ImplicitGroup(id uuid.UUID) Group {
 	}
 	return g
 }
+
+// emptyGroupLocked moves every member of group to the default group, in
+// order (a reset of that group); the default group stays as it is.
+func (s *Memory) emptyGroupLocked(group uuid.UUID, changes []change) []change {
+	g := s.groups[group]
+	if g == nil || group == DefaultGroupID {
+		return changes
+	}
+	type member struct {
+		seq uint64
+		id  uuid.UUID
+	}
+	var members []member
+	for i := range g.n {
+		if e := g.at(i); !e.removed {
+			members = append(members, member{e.seq, e.id})
+		}
+	}
+	for _, m := range members {
+		changes = append(changes, s.applyLocked(change{kind: leave, seq: m.seq, group: group, id: m.id}))
+		s.seq++
+		changes = append(changes, s.applyLocked(change{kind: join, seq: s.seq, group: DefaultGroupID, id: m.id}))
+	}
+	return changes
+}
+
+// oneGroupLocked holds the state loaded from a file to the rule that a
+// connector is in exactly one group, and indexes each connector's group: a
+// connector in several groups (a file written before the rule) stays in the
+// one it joined last, and one in none joins the default group. It reports
+// whether it changed anything.
+func (s *Memory) oneGroupLocked() bool {
+	s.groupOf = make(map[uuid.UUID]uuid.UUID, s.connectors.n) // sized once: a million inserts are much of a restart
+	type member struct{ group, id uuid.UUID }
+	var extra []member
+	for group, g := range s.groups {
+		for i := range g.n {
+			e := g.at(i)
+			if e.removed {
+				continue
+			}
+			current, in := s.groupOf[e.id]
+			if !in {
+				s.groupOf[e.id] = group
+				continue
+			}
+			if seq, _ := s.seqLocked(current, e.id); e.seq > seq {
+				extra = append(extra, member{current, e.id})
+				s.groupOf[e.id] = group
+			} else {
+				extra = append(extra, member{group, e.id})
+			}
+		}
+	}
+	for _, m := range extra {
+		s.deleteLocked(m.group, m.id)
+	}
+	changed := len(extra) > 0
+	if len(s.groupOf) == s.connectors.n {
+		return changed // every connector is in a group
+	}
+	for i := range s.connectors.n {
+		if id := s.connectors.at(i).id; !hasKey(s.groupOf, id) {
+			s.seq++
+			s.applyLocked(change{kind: join, seq: s.seq, group: DefaultGroupID, id: id})
+			changed = true
+		}
+	}
+	return changed
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// eachMember emits every member of every group as the change that makes
+// it, group by group, in order.
+func (s *Memory) eachMember(emit func(change) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for group, g := range s.groups {
+		for i := range g.n {
+			if e := g.at(i); !e.removed {
+				if err := emit(change{kind: join, seq: e.seq, group: group, id: e.id}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

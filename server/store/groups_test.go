@@ -58,7 +58,8 @@ func TestConnectorGroups(t *testing.T) {
 			if err := do(store.Op{Kind: store.OpAdd, Group: eu, Member: m, RequireGroup: true}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Add(ctx, app, m); err != nil { // the seed page's path: made on first use
+			m2 := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.2", MachineName: "m2", Status: "active"}}
+			if err := s.Add(ctx, app, m2); err != nil { // the seed page's path: made on first use
 				t.Fatal(err)
 			}
 			if err := do(store.Op{Kind: store.OpUpdateGroup, Group: eu, GroupPatch: generated.ConnectorGroupUpdate{Region: &nam}}); !errors.Is(err, store.ErrRegionLocked) {
@@ -108,7 +109,8 @@ func TestConnectorGroups(t *testing.T) {
 
 // TestStateFileOfFormat3Loads: a file written before groups were entities
 // (format 3, as this build's predecessor wrote it) loads with a group for
-// every group that has members, named by its id, and the default group.
+// every group that has members, named by its id, and the default group; the
+// connector that was in both groups stays in the one it joined last.
 func TestStateFileOfFormat3Loads(t *testing.T) {
 	path := fixtureCopy(t, "testdata/state-format-3.db")
 	a := uuid.MustParse("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa")
@@ -118,8 +120,11 @@ func TestStateFileOfFormat3Loads(t *testing.T) {
 		if got, want := groupNames(t, s), []string{"Default", a.String(), b.String()}; !slices.Equal(got, want) {
 			t.Errorf("round %d: groups %q, want %q", round, got, want)
 		}
-		page, err := s.List(context.Background(), a, 0, 10)
+		page, err := s.List(context.Background(), b, 0, 10)
 		if err != nil || len(page.Members) != 1 {
+			t.Errorf("round %d: group b holds %+v, %v", round, page.Members, err)
+		}
+		if page, err := s.List(context.Background(), a, 0, 10); err != nil || len(page.Members) != 0 {
 			t.Errorf("round %d: group a holds %+v, %v", round, page.Members, err)
 		}
 		if err := s.Close(); err != nil {

@@ -49,6 +49,11 @@ var ErrMemberNotFound = errors.New("connector is not a member")
 // the id.
 var ErrConnectorNotFound = errors.New("no such connector")
 
+// ErrInDefaultGroup is returned by Remove for a member of the default
+// group: a connector is always in a group, and out of any other it is in
+// the default one; it leaves the default group by being added to another.
+var ErrInDefaultGroup = errors.New("a connector leaves the default group by being added to another group")
+
 // Member is a connector as the store keeps it: the generated model with
 // every property the spec gives a connector, and its id, which a stored
 // connector always has (the model's own ID, optional on input, is not read:
@@ -115,7 +120,8 @@ type Store interface {
 	// Reset empties the group app or, when app is nil, every group, and
 	// forgets every connector.
 	Reset(ctx context.Context, app *uuid.UUID) error
-	// Applications lists the groups that have members, oldest first.
+	// Applications lists the groups that have members, oldest first, but
+	// the default group (no application's).
 	Applications(ctx context.Context) ([]Application, error)
 	// Members is how many members the store holds, in all groups.
 	Members() int
@@ -294,6 +300,7 @@ type Memory struct {
 	live       int         // bytes of connectors.data that entries refer to
 	members    int         // members in all groups
 	groupReg   groupRegistry
+	groupOf    map[uuid.UUID]uuid.UUID // connector -> the one group it is a member of
 }
 
 // Chunk sizes: a chunk is allocated whole once the list has filled its
@@ -332,6 +339,7 @@ func NewMemory() *Memory {
 		connectors: memoryGroup{index: make(map[uuid.UUID]uint32)},
 		seq:        1,
 		groupReg:   newGroupRegistry(1), // the default group, before anything else
+		groupOf:    make(map[uuid.UUID]uuid.UUID),
 	}
 	s.mutations = mutations{s.do}
 	return s
@@ -370,11 +378,9 @@ func (s *Memory) decideLocked(op *Op, changes []change) ([]change, error) {
 		if !exists && op.RequireGroup {
 			return changes, ErrGroupNotFound
 		}
-		g := s.groups[op.Group]
-		if g != nil {
-			if _, ok := g.index[id]; ok {
-				return changes, ErrDuplicateMember
-			}
+		current, in := s.groupOf[id]
+		if in && current == op.Group {
+			return changes, ErrDuplicateMember
 		}
 		if op.Kind == OpAddReference {
 			if _, known := s.connectors.index[id]; !known {
@@ -385,27 +391,41 @@ func (s *Memory) decideLocked(op *Op, changes []change) ([]change, error) {
 			s.seq++
 			changes = append(changes, s.applyLocked(change{kind: putGroup, seq: s.seq, group: op.Group, doc: implicitGroupDoc(op.Group)}))
 		}
+		if in {
+			// A connector is in one group: the add moves it.
+			seq, _ := s.seqLocked(current, id)
+			changes = append(changes, s.applyLocked(change{kind: leave, seq: seq, group: current, id: id}))
+		}
 		s.seq++
 		if op.Kind == OpAdd {
 			changes = append(changes, s.applyLocked(change{kind: putConnector, seq: s.seq, id: id, doc: op.doc}))
 		}
 		return append(changes, s.applyLocked(change{kind: join, seq: s.seq, group: op.Group, id: id})), nil
 	case OpRegister:
-		if _, known := s.connectors.index[id]; !known {
-			s.seq++
+		if _, known := s.connectors.index[id]; known {
+			return append(changes, s.applyLocked(change{kind: putConnector, seq: s.seq, id: id, doc: op.doc})), nil
 		}
-		return append(changes, s.applyLocked(change{kind: putConnector, seq: s.seq, id: id, doc: op.doc})), nil
+		// A new connector is in the default group until it is placed elsewhere.
+		s.seq++
+		changes = append(changes, s.applyLocked(change{kind: putConnector, seq: s.seq, id: id, doc: op.doc}))
+		return append(changes, s.applyLocked(change{kind: join, seq: s.seq, group: DefaultGroupID, id: id})), nil
 	case OpRemove:
 		seq, ok := s.seqLocked(op.Group, id)
 		if !ok {
 			return changes, ErrMemberNotFound
 		}
-		return append(changes, s.applyLocked(change{kind: leave, seq: seq, group: op.Group, id: id})), nil
+		if op.Group == DefaultGroupID {
+			return changes, ErrInDefaultGroup
+		}
+		// Out of its group, a connector is back in the default group.
+		changes = append(changes, s.applyLocked(change{kind: leave, seq: seq, group: op.Group, id: id}))
+		s.seq++
+		return append(changes, s.applyLocked(change{kind: join, seq: s.seq, group: DefaultGroupID, id: id})), nil
 	case OpReset:
 		if op.AllGroups {
 			return append(changes, s.applyLocked(change{kind: dropAll})), nil
 		}
-		return append(changes, s.applyLocked(change{kind: dropGroup, group: op.Group})), nil
+		return s.emptyGroupLocked(op.Group, changes), nil
 	}
 	return changes, fmt.Errorf("an op of unknown kind %d", op.Kind)
 }
@@ -425,15 +445,21 @@ func (s *Memory) applyLocked(c change) change {
 		}
 		g.join(c.id, c.seq)
 		s.members++
+		s.groupOf[c.id] = c.group
 	case leave:
 		s.deleteLocked(c.group, c.id)
+		delete(s.groupOf, c.id)
 	case dropGroup:
 		if g := s.groups[c.group]; g != nil {
 			s.members -= len(g.index)
+			for id := range g.index {
+				delete(s.groupOf, id)
+			}
 			delete(s.groups, c.group)
 		}
 	case dropAll:
 		clear(s.groups)
+		clear(s.groupOf)
 		s.connectors = memoryGroup{index: make(map[uuid.UUID]uint32)}
 		s.garbage, s.live, s.members = 0, 0, 0
 		s.groupReg = newGroupRegistry(s.groupReg.seqOf(DefaultGroupID))
@@ -827,30 +853,14 @@ func (s *Memory) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit
 	if _, ok := s.connectors.index[id]; !ok {
 		return GroupPage{}, ErrConnectorNotFound
 	}
-	type joined struct {
-		seq   uint64
-		group uuid.UUID
-	}
-	var in []joined
-	for app, g := range s.groups {
-		if i, ok := g.index[id]; ok {
-			if seq := g.at(int(i)).seq; seq > uint64(after) {
-				in = append(in, joined{seq, app})
-			}
-		}
-	}
-	slices.SortFunc(in, func(a, b joined) int { return cmp.Compare(a.seq, b.seq) })
 	var page GroupPage
-	if limit <= 0 {
+	group, in := s.groupOf[id]
+	if !in || limit <= 0 {
 		return page, nil
 	}
-	if len(in) > limit {
-		in, page.More = in[:limit], true
-	}
-	page.Groups = make([]uuid.UUID, len(in))
-	for i, j := range in {
-		page.Groups[i] = j.group
-		page.Next = Cursor(j.seq)
+	// A connector is in one group: the page is it, unless the cursor is past it.
+	if seq, _ := s.seqLocked(group, id); seq > uint64(after) {
+		page.Groups, page.Next = []uuid.UUID{group}, Cursor(seq)
 	}
 	return page, nil
 }
@@ -868,6 +878,9 @@ func (s *Memory) Applications(ctx context.Context) ([]Application, error) {
 	}
 	groups := make([]first, 0, len(s.groups))
 	for id, g := range s.groups {
+		if id == DefaultGroupID {
+			continue // no application's: where connectors are until placed
+		}
 		groups = append(groups, first{g.chunks[0][0].seq, Application{ID: id, Members: len(g.index)}})
 	}
 	// In the order the groups got their first member still there (or gone

@@ -100,6 +100,8 @@ func outcome(err error) string {
 		return "not a member"
 	case errors.Is(err, store.ErrConnectorNotFound):
 		return "no such connector"
+	case errors.Is(err, store.ErrInDefaultGroup):
+		return "in the default group"
 	}
 	return "error: " + err.Error()
 }
@@ -224,12 +226,40 @@ func (m *model) register(id uuid.UUID, name string) {
 	m.names[id] = name
 }
 
+// groupOf is the one group connector id is in.
+func (m *model) groupOf(id uuid.UUID) (uuid.UUID, bool) {
+	for g, ids := range m.groups {
+		if slices.Contains(ids, id) {
+			return g, true
+		}
+	}
+	return uuid.UUID{}, false
+}
+
+// move takes connector id out of its group (if any) and into group.
+func (m *model) move(id, group uuid.UUID) {
+	if from, ok := m.groupOf(id); ok {
+		i := slices.Index(m.groups[from], id)
+		m.groups[from] = slices.Delete(m.groups[from], i, i+1)
+		if len(m.groups[from]) == 0 {
+			delete(m.groups, from)
+		}
+	}
+	m.groups[group] = append(m.groups[group], id)
+}
+
+// apply is the service's rules, plainly: a connector is in exactly one
+// group (a new one registered alone is in the default group), an add moves
+// it, a removal puts it back in the default group.
 func (m *model) apply(w wireOp) string {
 	switch w.Kind {
 	case store.OpRegister:
+		if _, known := m.names[w.ID]; !known {
+			m.groups[store.DefaultGroupID] = append(m.groups[store.DefaultGroupID], w.ID)
+		}
 		m.register(w.ID, w.Name)
 	case store.OpAdd, store.OpAddReference:
-		if slices.Contains(m.groups[w.Group], w.ID) {
+		if g, ok := m.groupOf(w.ID); ok && g == w.Group {
 			return "duplicate"
 		}
 		if w.Kind == store.OpAddReference {
@@ -239,21 +269,22 @@ func (m *model) apply(w wireOp) string {
 		} else {
 			m.register(w.ID, w.Name)
 		}
-		m.groups[w.Group] = append(m.groups[w.Group], w.ID)
+		m.move(w.ID, w.Group)
 	case store.OpRemove:
-		i := slices.Index(m.groups[w.Group], w.ID)
-		if i < 0 {
+		if !slices.Contains(m.groups[w.Group], w.ID) {
 			return "not a member"
 		}
-		m.groups[w.Group] = slices.Delete(m.groups[w.Group], i, i+1)
-		if len(m.groups[w.Group]) == 0 {
-			delete(m.groups, w.Group)
+		if w.Group == store.DefaultGroupID {
+			return "in the default group"
 		}
+		m.move(w.ID, store.DefaultGroupID)
 	case store.OpReset:
 		if w.All {
 			*m = *newModel()
-		} else {
-			delete(m.groups, w.Group)
+		} else if w.Group != store.DefaultGroupID {
+			for _, id := range slices.Clone(m.groups[w.Group]) {
+				m.move(id, store.DefaultGroupID)
+			}
 		}
 	}
 	return "ok"
