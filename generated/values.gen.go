@@ -20,6 +20,15 @@ const ListConnectorGroupsTopMinimum = 1
 // ListConnectorGroupsTopMaximum is the greatest value of listConnectorGroups's query parameter $top.
 const ListConnectorGroupsTopMaximum = 999
 
+// ListGroupApplicationsTopDefault is the default of listGroupApplications's query parameter $top.
+const ListGroupApplicationsTopDefault = 100
+
+// ListGroupApplicationsTopMinimum is the least value of listGroupApplications's query parameter $top.
+const ListGroupApplicationsTopMinimum = 1
+
+// ListGroupApplicationsTopMaximum is the greatest value of listGroupApplications's query parameter $top.
+const ListGroupApplicationsTopMaximum = 999
+
 // ListGroupMembersTopDefault is the default of listGroupMembers's query parameter $top.
 const ListGroupMembersTopDefault = 100
 

@@ -369,6 +369,12 @@ func (s failingStore) Group(context.Context, uuid.UUID) (store.Group, error) {
 func (s failingStore) Groups(context.Context, store.Cursor, int) (store.GroupList, error) {
 	return store.GroupList{}, s.fail()
 }
+func (s failingStore) ApplicationGroup(context.Context, uuid.UUID) (uuid.UUID, error) {
+	return uuid.UUID{}, s.fail()
+}
+func (s failingStore) GroupApplications(context.Context, uuid.UUID, store.Cursor, int) (store.ApplicationPage, error) {
+	return store.ApplicationPage{}, s.fail()
+}
 
 func TestInternalErrors(t *testing.T) {
 	for _, panics := range []bool{false, true} {

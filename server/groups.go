@@ -143,6 +143,57 @@ func (h *handlers) DeleteConnectorGroup(c echo.Context, id generated.ConnectorGr
 	return c.NoContent(http.StatusNoContent)
 }
 
+// AssignApplicationConnectorGroup assigns the application to the group the
+// body's @odata.id names, and answers 204.
+func (h *handlers) AssignApplicationConnectorGroup(c echo.Context, app generated.ApplicationsID, _ generated.AssignApplicationConnectorGroupParams) error {
+	body, err := bodyOf[generated.GroupReference](c)
+	if err != nil {
+		return err
+	}
+	group, err := referencedID(body.OdataID)
+	if err != nil {
+		return err
+	}
+	_, err = h.store.Do(storeContext(c), store.Op{Kind: store.OpAssign, Group: group, Member: store.Member{ID: app}})
+	if errors.Is(err, store.ErrGroupNotFound) {
+		return notFoundAt(group, "/@odata.id")
+	}
+	if err != nil {
+		return fmt.Errorf("assigning application %s to %s: %w", app, group, err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// ListGroupApplications answers one page of the applications assigned to a group.
+func (h *handlers) ListGroupApplications(c echo.Context, group generated.ConnectorGroupID, params generated.ListGroupApplicationsParams) error {
+	l := applicationsOf(group)
+	after, limit, err := h.position(l, params.Top, params.Skiptoken)
+	if err != nil {
+		return err
+	}
+	page, err := h.store.GroupApplications(storeContext(c), group, after, limit)
+	if errors.Is(err, store.ErrGroupNotFound) {
+		return groupNotFound(group)
+	}
+	if err != nil {
+		return fmt.Errorf("listing the applications of %s: %w", group, err)
+	}
+	out := generated.ApplicationCollection{Value: make([]generated.Application, len(page.Applications))}
+	for i, app := range page.Applications {
+		out.Value[i] = generated.Application{OdataType: generated.ApplicationOdataTypeHashMicrosoftGraphApplication, ID: app}
+	}
+	if page.More {
+		next := h.nextLink(c, params.Top, h.tokens.encode(l, page.Next))
+		out.OdataNextLink = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// HeadGroupApplications answers as ListGroupApplications, without the body.
+func (h *handlers) HeadGroupApplications(c echo.Context, group generated.ConnectorGroupID, params generated.HeadGroupApplicationsParams) error {
+	return h.ListGroupApplications(c, group, generated.ListGroupApplicationsParams(params))
+}
+
 // groupNotFound is the 404 for a connector group that does not exist.
 func groupNotFound(id uuid.UUID) *apiError { return notFoundAt(id, "connectorGroupId") }
 

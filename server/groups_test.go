@@ -129,3 +129,60 @@ func TestConnectorGroupsArePaged(t *testing.T) {
 		t.Errorf("groups %s, want Default,a,b,c", got)
 	}
 }
+
+// TestApplicationAssignment: as the Application Proxy tutorial does it, an
+// application is assigned to a group by an OData reference; its connector
+// group, the group's applications and its members at the seed page's path
+// follow; a group with an application is not deleted; assigning it again
+// moves it.
+func TestApplicationAssignment(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	app := "bf21f7e9-9d25-4da2-82ab-7fdd85049f83"
+	eu, us := h.createGroup("eu"), h.createGroup("us")
+	assign := func(group string) result {
+		return h.do(http.MethodPut, "/beta/applications/"+app+"/connectorGroup/$ref", jsonHeader(),
+			strings.NewReader(`{"@odata.id":"https://graph.microsoft.com/beta/onPremisesPublishingProfiles/applicationproxy/connectorGroups/`+group+`"}`))
+	}
+	if res := assign(eu); res.status != http.StatusNoContent {
+		t.Fatalf("assign: %d %s", res.status, res.body)
+	}
+	res := h.do(http.MethodGet, "/applications/"+app+"/connectorGroup", authed(), nil)
+	if g := decodeAs[generated.ConnectorGroup](t, res); g.ID.String() != eu || g.Name != "eu" {
+		t.Errorf("the application's group: %s", res.body)
+	}
+	res = h.do(http.MethodGet, groupEntity(eu)+"/applications", authed(), nil)
+	if apps := decodeAs[generated.ApplicationCollection](t, res); len(apps.Value) != 1 || apps.Value[0].ID.String() != app {
+		t.Errorf("the group's applications: %s", res.body)
+	}
+	// The seed page's path now names the assigned group.
+	id := h.addMember(app, "via-the-application")
+	res = h.do(http.MethodGet, groupPath(eu), authed(), nil)
+	if page := decodeAs[generated.ConnectorCollection](t, res); len(page.Value) != 1 || page.Value[0].ID.String() != id {
+		t.Errorf("the assigned group's members: %s", res.body)
+	}
+	if res = h.do(http.MethodDelete, memberPath(app, id)+"/$ref", authed(), nil); res.status != http.StatusNoContent {
+		t.Errorf("remove at the seed page's path: %d %s", res.status, res.body)
+	}
+	// Still assigned: the group is not deleted, nor given a new region.
+	assertErrorAt(t, h.do(http.MethodDelete, groupEntity(eu), authed(), nil), http.StatusBadRequest, "Request_BadRequest", "connectorGroupId")
+	assertErrorAt(t, h.do(http.MethodPatch, groupEntity(eu), jsonHeader(), strings.NewReader(`{"region":"eur"}`)), http.StatusBadRequest, "Request_BadRequest", "/region")
+
+	// Assigning it again moves it; the first group is then free to go.
+	if res = assign(us); res.status != http.StatusNoContent {
+		t.Fatalf("reassign: %d %s", res.status, res.body)
+	}
+	res = h.do(http.MethodGet, groupEntity(eu)+"/applications", authed(), nil)
+	if apps := decodeAs[generated.ApplicationCollection](t, res); len(apps.Value) != 0 {
+		t.Errorf("the first group's applications after the move: %s", res.body)
+	}
+	if res = h.do(http.MethodDelete, groupEntity(eu), authed(), nil); res.status != http.StatusNoContent {
+		t.Errorf("delete the first group: %d %s", res.status, res.body)
+	}
+
+	unknown := "3e6f4c35-a04b-4d03-b98a-66fff89b72e6"
+	assertErrorAt(t, assign(unknown), http.StatusNotFound, "Request_ResourceNotFound", "/@odata.id")
+	assertErrorAt(t, h.do(http.MethodGet, groupEntity(unknown)+"/applications", authed(), nil), http.StatusNotFound, "Request_ResourceNotFound", "connectorGroupId")
+	res = h.do(http.MethodPut, "/applications/"+app+"/connectorGroup/$ref", jsonHeader(),
+		strings.NewReader(`{"@odata.id":"https://graph.microsoft.com/beta/onPremisesPublishingProfiles/applicationProxy/connectors/`+unknown+`"}`))
+	assertErrorAt(t, res, http.StatusBadRequest, "Request_BadRequest", "/@odata.id")
+}

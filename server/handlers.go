@@ -82,6 +82,16 @@ func (h *handlers) AddConnectorGroupMember(c echo.Context, app generated.Applica
 	return h.addMember(c, app, &h.appMember, false)
 }
 
+// applicationGroup is the group an application's seed-page path names: the
+// one it is assigned to, or the group with its own id.
+func (h *handlers) applicationGroup(c echo.Context, app uuid.UUID) (uuid.UUID, error) {
+	group, err := h.store.ApplicationGroup(storeContext(c), app)
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("finding the group of application %s: %w", app, err)
+	}
+	return group, nil
+}
+
 // AddGroupMember adds a member at the service's own path.
 func (h *handlers) AddGroupMember(c echo.Context, group generated.ConnectorGroupID, _ generated.AddGroupMemberParams) error {
 	return h.addMember(c, group, &h.member, !h.implicitGroups)
@@ -104,13 +114,13 @@ func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink, 
 		} else {
 			m.ID = newGUID()
 		}
-		_, err = h.store.Do(storeContext(c), store.Op{Kind: store.OpAdd, Group: group, Member: m, RequireGroup: requireGroup})
+		_, err = h.store.Do(storeContext(c), store.Op{Kind: store.OpAdd, Group: group, Member: m, RequireGroup: requireGroup, ViaApplication: link == &h.appMember})
 	case *generated.ReferenceCreate:
-		id, perr := referencedConnector(in.OdataID)
+		id, perr := referencedID(in.OdataID)
 		if perr != nil {
 			return perr
 		}
-		m, err = h.store.Do(storeContext(c), store.Op{Kind: store.OpAddReference, Group: group, Member: store.Member{ID: id}, RequireGroup: requireGroup})
+		m, err = h.store.Do(storeContext(c), store.Op{Kind: store.OpAddReference, Group: group, Member: store.Member{ID: id}, RequireGroup: requireGroup, ViaApplication: link == &h.appMember})
 		if errors.Is(err, store.ErrConnectorNotFound) {
 			return notFoundAt(id, "/@odata.id")
 		}
@@ -137,16 +147,16 @@ func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink, 
 	return c.NoContent(http.StatusNoContent)
 }
 
-// referencedConnector is the connector id an @odata.id names: the spec's
-// pattern has checked that the URI's path ends in …/connectors/{GUID}.
-func referencedConnector(odataID string) (uuid.UUID, error) {
+// referencedID is the id an @odata.id names: the spec's pattern has checked
+// that the URI's path ends in …/connectors/{GUID} or …/connectorGroups/{GUID}.
+func referencedID(odataID string) (uuid.UUID, error) {
 	const guidLen = 36
 	if len(odataID) < guidLen {
-		return uuid.UUID{}, fmt.Errorf("an @odata.id the validator passed, %q, names no connector", odataID)
+		return uuid.UUID{}, fmt.Errorf("an @odata.id the validator passed, %q, names no entity", odataID)
 	}
 	id, err := uuid.Parse(odataID[len(odataID)-guidLen:])
 	if err != nil {
-		return uuid.UUID{}, fmt.Errorf("an @odata.id the validator passed, %q, names no connector: %w", odataID, err)
+		return uuid.UUID{}, fmt.Errorf("an @odata.id the validator passed, %q, names no entity: %w", odataID, err)
 	}
 	return id, nil
 }
@@ -161,7 +171,13 @@ var (
 
 // ListConnectorGroupMembers answers one page of the members at the seed page's path.
 func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.ApplicationsID, params generated.ListConnectorGroupMembersParams) error {
-	return h.listMembers(c, app, params.Top, params.Skiptoken)
+	group, err := h.applicationGroup(c, app)
+	if err != nil {
+		return err
+	}
+	return h.listConnectors(c, membersOf(app), params.Top, params.Skiptoken, func(ctx context.Context, after store.Cursor, limit int) (store.Page, error) {
+		return h.store.List(ctx, group, after, limit)
+	})
 }
 
 // ListGroupMembers answers one page of the members at the service's own path.
@@ -257,7 +273,11 @@ func (h *handlers) ListConnectorMemberOf(c echo.Context, id generated.ConnectorI
 
 // GetConnectorGroupMember answers the member at the seed page's path, or 404.
 func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.GetConnectorGroupMemberParams) error {
-	return h.getMember(c, app, id)
+	group, err := h.applicationGroup(c, app)
+	if err != nil {
+		return err
+	}
+	return h.getMember(c, group, id)
 }
 
 // GetGroupMember answers the member at the service's own path, or 404.
@@ -292,20 +312,25 @@ func (h *handlers) GetConnector(c echo.Context, id generated.ConnectorID, _ gene
 }
 
 // GetApplicationConnectorGroup answers the application's connector group:
-// the group with the application's id, as its first add makes it.
+// the one it is assigned to, or the group with its id (as its first add
+// makes it).
 func (h *handlers) GetApplicationConnectorGroup(c echo.Context, app generated.ApplicationsID, _ generated.GetApplicationConnectorGroupParams) error {
-	g, err := h.store.Group(storeContext(c), app)
+	group, err := h.applicationGroup(c, app)
+	if err != nil {
+		return err
+	}
+	g, err := h.store.Group(storeContext(c), group)
 	if errors.Is(err, store.ErrGroupNotFound) {
-		g = store.ImplicitGroup(app)
+		g = store.ImplicitGroup(group)
 	} else if err != nil {
-		return fmt.Errorf("reading connector group %s: %w", app, err)
+		return fmt.Errorf("reading connector group %s: %w", group, err)
 	}
 	return c.JSON(http.StatusOK, toConnectorGroup(g))
 }
 
 // RemoveConnectorGroupMember removes the member at the seed page's path, or answers 404.
 func (h *handlers) RemoveConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.RemoveConnectorGroupMemberParams) error {
-	return h.removeMember(c, app, id)
+	return h.removeMember(c, store.Op{Kind: store.OpRemove, Group: app, Member: store.Member{ID: id}, ViaApplication: true})
 }
 
 // RemoveGroupMember removes the member at the service's own path, or answers 404.
@@ -313,11 +338,12 @@ func (h *handlers) RemoveGroupMember(c echo.Context, group generated.ConnectorGr
 	if err := h.requireGroup(c, group); err != nil {
 		return err
 	}
-	return h.removeMember(c, group, id)
+	return h.removeMember(c, store.Op{Kind: store.OpRemove, Group: group, Member: store.Member{ID: id}})
 }
 
-func (h *handlers) removeMember(c echo.Context, group, id uuid.UUID) error {
-	err := h.store.Remove(storeContext(c), group, id)
+func (h *handlers) removeMember(c echo.Context, op store.Op) error {
+	group, id := op.Group, op.Member.ID
+	_, err := h.store.Do(storeContext(c), op)
 	switch {
 	case errors.Is(err, store.ErrMemberNotFound):
 		return memberNotFound(id)

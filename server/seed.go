@@ -197,7 +197,7 @@ func seedAdd(app uuid.UUID, position int, value any) (store.Op, error) {
 		}
 		return store.Op{Kind: store.OpAdd, Group: app, Member: m}, nil
 	case *generated.ReferenceCreate:
-		id, err := referencedConnector(c.OdataID)
+		id, err := referencedID(c.OdataID)
 		if err != nil {
 			return store.Op{}, err
 		}

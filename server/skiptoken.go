@@ -58,8 +58,9 @@ type listing struct {
 	id   uuid.UUID
 }
 
-func membersOf(group uuid.UUID) listing    { return listing{'m', group} }
-func groupsOf(connector uuid.UUID) listing { return listing{'g', connector} }
+func membersOf(group uuid.UUID) listing      { return listing{'m', group} }
+func groupsOf(connector uuid.UUID) listing   { return listing{'g', connector} }
+func applicationsOf(group uuid.UUID) listing { return listing{'a', group} }
 
 var allConnectors = listing{kind: 'c'}
 

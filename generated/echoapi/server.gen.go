@@ -27,6 +27,9 @@ type ServerInterface interface {
 	// HeadApplicationConnectorGroup The group's headers, without the body.
 	// (HEAD /applications/{applicationsId}/connectorGroup)
 	HeadApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params HeadApplicationConnectorGroupParams) error
+	// AssignApplicationConnectorGroup Assign the application to a connector group
+	// (PUT /applications/{applicationsId}/connectorGroup/$ref)
+	AssignApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params AssignApplicationConnectorGroupParams) error
 	// ListConnectorGroupMembers List the members of the application's connector group
 	// (GET /applications/{applicationsId}/connectorGroup/members)
 	ListConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params ListConnectorGroupMembersParams) error
@@ -96,6 +99,12 @@ type ServerInterface interface {
 	// UpdateConnectorGroup Update a connector group
 	// (PATCH /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
 	UpdateConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params UpdateConnectorGroupParams) error
+	// ListGroupApplications List the applications assigned to a connector group
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications)
+	ListGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params ListGroupApplicationsParams) error
+	// HeadGroupApplications The list's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications)
+	HeadGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadGroupApplicationsParams) error
 	// ListGroupMembers List the members of a connector group, at the service's own path
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
 	ListGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params ListGroupMembersParams) error
@@ -220,6 +229,42 @@ func (w *ServerInterfaceWrapper) HeadApplicationConnectorGroup(ctx echo.Context)
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadApplicationConnectorGroup(ctx, applicationsID, params)
+	return err
+}
+
+// AssignApplicationConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) AssignApplicationConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AssignApplicationConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AssignApplicationConnectorGroup(ctx, applicationsID, params)
 	return err
 }
 
@@ -905,6 +950,104 @@ func (w *ServerInterfaceWrapper) UpdateConnectorGroup(ctx echo.Context) error {
 	return err
 }
 
+// ListGroupApplications converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroupApplications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupApplicationsParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroupApplications(ctx, connectorGroupID, params)
+	return err
+}
+
+// HeadGroupApplications converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadGroupApplications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadGroupApplicationsParams
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", ctx.QueryParams(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $top: %s", err))
+	}
+
+	// ------------- Optional query parameter "$skiptoken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadGroupApplications(ctx, connectorGroupID, params)
+	return err
+}
+
 // ListGroupMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListGroupMembers(ctx echo.Context) error {
 	var err error
@@ -1538,6 +1681,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.GetConnectorGroup, options.OperationMiddlewares["getConnectorGroup"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.HeadConnectorGroup, options.OperationMiddlewares["headConnectorGroup"]...)
 	router.PATCH(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.UpdateConnectorGroup, options.OperationMiddlewares["updateConnectorGroup"]...)
+	router.PUT(options.BaseURL+"/applications/:applicationsId/connectorGroup/$ref", wrapper.AssignApplicationConnectorGroup, options.OperationMiddlewares["assignApplicationConnectorGroup"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications", wrapper.ListGroupApplications, options.OperationMiddlewares["listGroupApplications"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications", wrapper.HeadGroupApplications, options.OperationMiddlewares["headGroupApplications"]...)
 	router.POST(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$ref", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.HeadGroupMembers, options.OperationMiddlewares["headGroupMembers"]...)
@@ -1572,153 +1718,174 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H35cts6lveroDhdZft+lCw7dha5uvpTJ7n3uieLK3Ym9U3kiSDySEKHAtgAaFk3n6vmaebB+kmmsJAE",
-	"KVKLd6d5/7ixJBLrwcFZf+eHF7BpzChQKbzuDw8u8TSOQP/dizjgcP4epkPgbzlnXH17gaME9KPpNwEL",
-	"wet6n+AfCQj57a84tH96vkcodd4NIgJUtrj5uUVCr+tN5y2pPhzse74XYqma2u/sP2/t7bX2X57tHXY7",
-	"B93O4X96vld47zB4Ac+Cg2HrJe6ErYPRc2i9Gu7h1n74LDiAw9Fz/GLoXfneFITAY9XqRwqIcTRlHBAO",
-	"QwgRG/4dAok4jIADDUAgbOaM4JIIiUaMIzkBNGJRxGaEjtGUhWREIEQxZzFwSUB00dZUL5HYantXV1e+",
-	"d0wvcETCU4llIrLJi2Q6xXzudb2ziRoIGROKIxTjMWwJZBce2Tn6aDZhApDQbSAiEEZxhAOYsCgE7vkb",
-	"7kMIEpNIeN2vy5/LV0u3j/reqeSEjvueGgNlEjG1iiOEA0kuwEeEmr8835OYj0F6XW/XjNq78m/aGUZ6",
-	"JRGJLw7U3pH44nmhJ7iUwCmOjmPv6rxMbndKTbexPopYTiXjEL5mlEIgS0fs/7IQS9yW81j1+G9TEnAm",
-	"2Ei2xxzHk3aQveR7zkKoGT9rd9p7e8/aL9QZVBN8sT8cvnjx7LCl/3ewPxy2hocvXrSGwxf7zw5fvFD/",
-	"qi3BwYRQ+ICnqsesgxYkrc6e53t25F3PzkpPYQI4BG55RsRmeu1BBJzEkjBqKX4KcsJCoQ9UjOUEhUwf",
-	"uIjN2nY7CIfQ60qegO+JYAJTrJqy0xd6oT3V4WvNRywhHYfV/dn93RJosMB3Bj6CYMIgRLMJUEQkmuBQ",
-	"bZ0aybKe37EAmz6qusRDwaJEAvr86Z0iAjVVCjNk+MPyWY4Yn2JFHQknilgWuv74Bkv8lkoi53VTXt6/",
-	"j7BAuhVE8RQEIvKGQzrJOGcvjiMCNcOKs8f0iATwC+BowihLOISbbv4nLOEdmRKp/7fY4+9shqaYzu2s",
-	"keLTes8M6Q0Bc+BIsu9A0RTP0RR/B0QoAhxM0IzQkM3Q9ozICRq0WhxLaEWqo8FOkTamhJJpMvW6e9nK",
-	"ECphDLw4yk8wxYSqwdeP1GzVFGEOKIKRVMOREyLscGo67qzqWMCy5REQMBoKlFBJIr00dvJCYi4FwiMO",
-	"YrJZ38tPpNn4LYFIaK9WIvILD2tS/e3z8ZsjQyZ4CopiBzlTbzsneF3STUhYSbufQPJ5bySBr7FGkqEZ",
-	"JhINYaSkB8nnShjAY0zo8nGsoJL/0AJB5VGmYgYchRCDGgCjaGBO22DT8/Lly5deIidAJQn0hVjZXf4E",
-	"YRTp9gqnFS5jCKTYrPMr34sxx1OQ6fWg2ITpQ9QysfwZTSqKMhRVtNHbC+Bz/bdlYJi6T1uRKbu00Jiz",
-	"JE7JGaaxnLe1SOp1PXUBeb5HzT2Hi8O6GWGtvJx6KMBRVDwIjuBnLybNAtTXImZUKILQ3zmnYdBGar3e",
-	"p1IB+k1JBX16+ubfxRaSEMFU0TiaYBpGwJXMq3i+QGxGFUXjbBw+EkxdgoodBkxt/IwEgLbljKERgShE",
-	"EaEglFBKgkmffvr1NXq1t9dBSlgW6pAqqSciQu50jcBMuJBKIlIf1G9mUu0+TTfAyAz5FiyqBu6qEwlT",
-	"TUBTfPkO6FhOvO7e/ktfna/s88JmKHHm8ti8up/9ijnHc7NTKaX8pgiljh5L9LSSJi3ZyQmWBdo7KpHr",
-	"lrBPTrBZpzLh1xBrUB71Dck1bW7l/IszXzG4G4/LcLvFIZ042tq2IsQX+wedHTWsgE2nuCVAsRwJoaZH",
-	"JYAbkZwjARfAcdSnKSc1VN1GAw4y4fTPmlnjaIC21XaEMMJJJHcsKxZov3Nw1KfpwxxiDgKo1Bs2cJ7a",
-	"Q1p60MxTC/f5Erb79CRjiAir2wcNjgb6cMfOxBzGq6VkpVh8p2ymJIQ+JWOqmjWnydXY7QQcHeKrV5yb",
-	"d36ltsUdetXTpSfO1YZUHlu7S6vO6v7h86Wnc+95xfE8/U5iLaZV0yWL8T8SsILciLOpUpE5XBCWiFSr",
-	"HlgNisKlfEfo90FGtv9IgM/zefxJZJ0Vru98Cs8PVnCbK987Y/ESYUIvjCZGNTqkNHmBsNSbPWVC1o5N",
-	"srgwKkuZXnev0/Hzo0SofGZ0uEsjc7x69cpfLoFoYjAXjN6yv+LwNyxhhufGoEAlUC1DOrxp9+/CEE0+",
-	"oD9xGCkFdTc3Ju2aX8WuUVu0Sq77K9+FeiqI0L9DoA4toyhOeKwu8u1Bq6V/bQUsBDHwUxGoi9QXfz7s",
-	"7Buh3NE/M+m3lWkHVYOzb+yWdAlXfG4VBPe1GsnfKDVkBfE1G1FPX/lVxrLlTZQFj6uijWNF//lrapcc",
-	"O81qQnBZEHaNhnWdpi/sVpgYNadx7Gcr26iwtqkZ3A51ZuKrj8xKqYtkyMI5GnLA34XRYUIWJFOg0jca",
-	"pvrZWoP+dvrxg4+siJdLEiS3NOJUT90eLBrJBjtHiBnFvSTmZfcN0aqTNqgIGKtR6L56J8f51THBF+o4",
-	"Oe36qO99AsESHoB+ZMQSmgujaUtbl1vtvucjypCxXjXn7W7O26+MD0kYmrvuHvhu0UD2OxPSiq8UiJwo",
-	"ZYGi4xOlMnAQwkcRC3A00Y8xjjD6pe18g6fg2++pVtqjiM0g7FMtB7Va9nNLPS26CCvRSluDtAItJHrz",
-	"4RRxGBIaEjr20XBuFA2E0QyG5rZUL11AxGJj0aECBSyJwj5largzItR8cDCxt2nwXd0kcgKEI2vTbKNP",
-	"MEoEhKkWj+lcTpQeD5F6O6HCSFQOeT8oTdib+IxMgSXySVzIB82FfEfE8Dvg8OMod20UN40i7QWylwKE",
-	"Rr3//W3vjdHHf3t7tiVSZ5JSNmwvvlZVWGLuDN3GltAXWLONd7iN77Ur5AOTPcMZq2xEB53Diu3MN4zI",
-	"yo3KHDDLBmUeehxrcTbhTMqoZhH2Xynh6bDz7Dpr8RMRrbZWtzJz9fJVzgzbj2OHP1OcyAnj5I86St+7",
-	"zu5++fKlVTZsLxtb2Q7+0ItzTI3H9lTbefIYibu/40/ZFIzkk1Bj14cwtXlJTCKlnljzc+ayiZh6WilA",
-	"jrG6RcIdrd3gG0kNnUZquCMaq7po7km70BqpDqMRaJjIXBnV2oAR0/XojtBAj26gDbZKo1ZUQ8wbqYE9",
-	"c+Lah5TWmyqraWCB4hO6V67lfPF0b8YPTP6q9PF72q4PDIkkmGRhAtR+zu0V25hmtlQSDpSap9gHo5Dr",
-	"W0VDNdGWzp2qxozXwxo+FYMhAWyZrROWm8TJMCJCs6iYsxGJAGk9D8mJGomzECecXc4HXZQZT1KrRrqG",
-	"A209MUwLR2l/jvmkjXp0bpvX5FNtPtEhWAedDnLNKEipr4DDhn3dyTk4wfOI4fCMsXeYj+EeuVdqw4tU",
-	"v5bsivehWqVm2+9k20/NGf1M8QUmER5G8CSMH89+ZjHmaSogZ4y9x3RuvxX3xkCsSttFMRbmnuNYgmEa",
-	"PuIgOXHtkAgwjwhwpe9uCeSs9QbStephgSoP9l81VPnYqLKsEN/XneZGPhKBpkQIbW+f4mjE+FQRFkcz",
-	"zuj4J1O1P1ORxDHjEsL3EBJ8pv3g97bwg9emn5bqd+AGiuvwqEy1wUEAsRSNVHEHRJB5hPWaOnum9j4M",
-	"idoAHJ1kWR1ed4QjAbWyIRsh0JopZbS1f3mZBeqp3YudZpwEjWVUpJY5d17ngVNf7evnWfSGSVrRy+km",
-	"DWwwiR5FjLZiDlMiQOSama9VNx0b6HjRAkDDuVauSXikw6yKipyJY3GDl1j+jFhcjkJSQ1VgjwlRV78f",
-	"IUajufGx2+B8oMlUrcqSZIjzilAjNz3ih4fp/ONI58LkwTPxxYFOWHG/ea6TSpaHxKUtF9ylxycmX+X4",
-	"5OJ524TkpIFDB4fl4fneZWvMWgtjJmsF5LXRx9jsuxILCI0TaWx5Nn4MC0HG1MQd6WQHPBRA5c4RwtEM",
-	"zwWykV7qbZbIONFazYr4vFKiyKpR2oe1d7i0HPuHhyujOMXSQJD0BGUdnqbZNaVzlJNAcfhZB0vP2GsW",
-	"RRCkAXMbnLaPacAXGznnwuyRTRzTCUPmOC0Gi4j8MKrjKXZqj1Qa5Va9IepXPZAjZ8ujuSEKnRSXjsak",
-	"uxXJoCoDxElCy4L+1toh9epCuJ+7V6bdpfuho183ZXxl5pXZhoYgMRoUGx8onm4iZNIAHxtuIzIbkWNG",
-	"WsXoVnMuM6Uq9lV85KyWdaoXFTFN5kNOQoTHQGV20BfNZi5DLf9YOQ7DklYyByLepCGK5VF+mYA15BGR",
-	"BojbeEZ7n2zrCEngmuR3bMy5vWXMlZtvok6J1HHxlBkTXjsfz5CxCDBVA6KWTa1FnXqNNWfQVDm2R379",
-	"dz+Zd8pE7dKDXko7rsrtdRdx9Tm4XeZkNkLcGZ8xzd89mzHn6bZ4zWsOVvXZiONQmJVXtqulqYHa/IGv",
-	"wzGYvcIjI2gNDNUN2mhAwoHfp4NFCjFB44OMSgY6e0yAVNKac/9vc8BhS+1An7Isp8SwNbVLO12EjUhr",
-	"MhZsupE2eBtHSuin9n4iTYTUPfM5NYOPNJqnaQQ1bGn1Yy5bqnn6sTENPYjVxFkvh6VJKzoyb9txuTiX",
-	"GmXGNHWUixoSfweB9pQwv394iIIJ5jiQwI34YYNvva4HSSuXVDYX7SrXoCadV/2mB2juCXVmjAIjOR6N",
-	"SKAdgtsfGJcT1JsCJwH20dtE0aqPeomQHEcE+6gn1P+PaUjwjnsDUjxVnxLu+R5O1GSwIFgH5StenVCt",
-	"Hf2ayITDf5SYRt2MPsfh5kzjizqImKJEv6yzsgTYzcmPHiISRYAvQCi5HX0HiG3Ao+Zoot0c1Ls+qPWH",
-	"Mo9drxN/SuHghKJEFDTcDDcggxCoVGw5V7pJWHP6TVig9lgYkcsVWmdETtweK0EaCh9srH2vkC16ZtNm",
-	"8hjmLBN4wRvrVcQkZE+b5PbM21djt6uOnFm09ftuNkulU2khxLZ2gd/ouJiVx7h43AK7K8tIK98+F1zi",
-	"x+IwUvCIqgxf977QneZNVd0cE8CR4scbTSbXwVNqYd8r1qs0miWKdRGqY5NlrTIiLqxXynYz0VJ90ZJE",
-	"y9sLTxcbW52c6M5R91Roomq6uX3vjokoQ3opswMTSHNBWKRPrW8EcsWNtKynJXPt5zaGaSXvSYYENknT",
-	"6wje7lFZkLrLO76sIefJ4rFYZHAm09iZlc33VHoH0ADaVdudH6aytP63048fUMyI4jCIUGsJVeJxGpmS",
-	"JgSpjzYlKDVrbXQyC+tRRTEUZnkWVbWAgMPQCGp+wS6rA8GtGdWB3mCpDZVRsObPda01y5/M+rAq0tX5",
-	"lerkxBqYT7JgnhMTy3MNm7trr14MDnLkVq311Nk6ricOLZtJvZFkM7uKeEvVlRTWSwwOdALSDalDC+at",
-	"LBROAsWOxUcJTGkkp1qdKuPIaiNFPrgqMi1v/sauiAo6dYi5q+k8x7U5RtuYztGECembwDIs+nQwkTIW",
-	"3d1ds2P5DgZsujsEiXf/+d//M9gxR5iD4hUXGpggxdky0Yo0FH1KKBrsLtlzsVve0vyoiN0fJLwa9KlJ",
-	"7VbMNDXOD/Q4BmoIg92LvXZnsESXNiTk6lKdg5e+F2OpJB+v6/3X9tde6z9x649z+2+n9er/tFvnv3R3",
-	"d7/+1+5f/u38l52/bOsu///uxV6/3+7s/OX6s/raab3qtX7FrdH5j5dXLffjwSYf9/av/rSSUeZrsEhv",
-	"V74nIEg4kfNTjVGiV814tpVUunh+Bj3ra9cz66K/Gi94P+l0ngXaF67/BIumoZmIdcQiRWmU0ZbGb7CO",
-	"84RGIIRBdoAQpUBB+sdBhpajj5juKZ+uolHjIiZ0xFL/Mw70RWRzvSsAJzKzvBLdlRghMaGgle2ER7Zd",
-	"TftETpKhJvkcuEs3sWubaOGYeItRT2EofBNX66eIHjREHKbswmIRFJwR6u7hRd8F7dMiekVpDu0+7dMz",
-	"N1U2tf0KQscRIGuQYiPFs+Ska1lWCJEwSbVvgwmzJi11RCXwEQ7A/GYkQj1oncY0HYKG9xMxBHqoY6Bg",
-	"MCE0ToC24ZuH+zS/NbgBm8MSUkOzlemyPEUTLIoUazdKtq/ZiSHdPtVQKeorI0AabqMNK2q2M06kBIq0",
-	"wKW6p2ym/4ZIgF4gpeWiwcnH0zPknkax+6MIUHNV0kjT7d1Vl/QAEZFZ+jKUQUU7xiarv9Y3igOMpTGw",
-	"sjs0EYrdIywQ7lMlwsMoiZBUKxGyRP9EQ7NmGZqbRjIwpnq5CEqDTt/8u+jTYUKiMAd3cgawvSnL1fy8",
-	"3aevc8pUO620UsVLU1d25r6ud133adF3LScw1du8lKJT+jUfFBfo00oQF83kJZHaWva6/mh7vncBXJgj",
-	"edjutDvqpLIYqDq0Xe9Zu9N+5uk7YKKZ3kYkol6oFHnPCnOoxKHpuiLEAohNny6sag2eTdH6OCaKuVhX",
-	"AFHbYFDQCEdsRnc0JBE2RKdZjvZ9auu4C/mUf6tb6lMsr39765WyV7jZt4xCj0Ov6/0G0pHCiuhBXglJ",
-	"Y7/TubUIo7JDozrKqMxymyiiuwglOzD7WvVGtv+7js1Mv7K3+pVCTKB+6dnql3KLm37jcPUbC8Y39eL+",
-	"q9Uvlq1rV753uM5SVNnq9Lv7ay1jar/Tr6yxIhVWPv3qwepXS7ZALWpmkL2fAIcVTK105jTI61gYbT9z",
-	"ipxbiNQKaKC3vTc6sSTNftQCgZJEfnt7hojo5ndlVe42ZVleZJFR/Q443JRTLTKU1UnjP3/e7ePnNS4w",
-	"wLrMpiIvd12Ws9Dd4brvXJv1lPPE12U9paGuxXIW3nl2zfEdbNhXgdu4fttKpIb00NVwGxd0s8bKlz+y",
-	"WwLlrLP2OW8sELnq9FoqS61c+t5KxhqOklBEqACuRT7GQ+DtRWg3xUgXAk6UfrcQ2XaEiEQcRKLxGrWl",
-	"Ri1qhIVMwZgMDh6EvtIEKSKjPk3bmEGOH8+tlqxDkIYgZwC0SnJ8R4QscmE7P29hs5aCGT8y+Dj/SeDy",
-	"nV9LNHdBzWLrfigDs+eBUNoI093d3dt/oVS39l73Zedlp3gkOqOXIxweDlvhq2DYOnj+atTCe88PWy86",
-	"L5+/eLH/8tVhB2qOyV/UJv55r590OvvP8zX5cy/7721eEuDrkwCOP79aH6WtKgi3Qgu6k0jbRq5pdKhG",
-	"h7oNHUpdgqh0FjdRqVKR4WH0qeb6flzXd6OvNvpqo68+Hn01IhpKtFZdNWDtr/b2Ol2U8mnFld3nrEi+",
-	"067h+k9Hr901Pf14gCH7XsxEVeaNXWicVRKxm6UFYePHTrEDSoD4xs1qS5IQ0af7nQP0gSGb12xfTmsj",
-	"ZfBApfJH6Iv2kpU7KQPpG2/pfmcPmYiSsAyn73qc0vQtxdSNjznHbnH9fdscxkTIVCigNp9V52LDzDfY",
-	"UVkkRp+a0Ou8PBQRxqG4Ux9c5XaXe5aNg2p78KOfxzX0vS7qe//87/+5WZhJ37sa+H160DnIhml6ozrX",
-	"0ywaloiEO1U2iV5YKdN4mx4zWwLA3NOaDP/KwvmGGrZTuSBnKz03NTkjAu1ld+IQstARtyZevVK7eYUz",
-	"J8apPL5lBOAoklnKYO4M14k2iEh31E7wj7cyoOnapLOWQq9mrVbcFAWp3BKzI5giuFSdqUMSmrCKeQxo",
-	"+/jk4nmaEL1TMctr2CY6e91w+LLbvU3bxL675Vmk/Qa2iTxMsxJQyKHgdTkHchnHbIKliSwo0Y6GPCuE",
-	"3g12TAiT5n9TPEdDEwZroxMyFIq3NGAhoeMuGv9BYlvtpCpgA6npqv1LA2H6dMhCAgIN51l5FFusi/xh",
-	"4W2MOpeFUqAQ0lYgRMO5BNHu0xxxDexgLL7a3qFhVcXKMVcLKsDepmUJwhDClaUEyrUYr2GhqqQC1flR",
-	"ZUEYtL3iOizboNwChMtE8+y5tHJgyy0duOzNYp3BQpW/llPmb1kTi3UBC7rNk9ey0rJty97Szzy0RrZv",
-	"5PpKcizKazbQLxfXCkWQNPOqkw4fAYk2tNVYcV0r7hrabJaRdiOz794aYyujWOr3DtdZiIrst8bWvJat",
-	"uReGRbGKXdPUfG0DwA+nFN7V0vBLy2+xsNKBZrZaq9Nqtc6qapuUpYGDUXIcDrIULlclzkpnp/VvR3mg",
-	"ak1UY40eeEOv6XS9GlB3JHTlK9tYexv+f1f8v2HF64VOMgolfvR0vX5NAGXjkLpFh9RB48R6NE4sw2zW",
-	"jbq8V9eUU1j5fj1ZBUE282uFEEFVMflPTtagaeHoHmVZ0/t6TPugbvBNNYdGYGwExocUGNUpLKjvOg7p",
-	"ulLjk2DNIQvEEitBIXOaotMZHo+Bo8/HaPsCaGjMBmni806KatD3zvgcEYlYIvseCnAUWRgok/B8pIRf",
-	"XABzalfZB96owa20B0i4lLsTOY2KmY3leK6aalFjKLHd++Uz9xYpev2T7GAfeN2v52XZpXdynLsVfcSB",
-	"hlobGs4dcikcEYlvoFVV60tLKOUW9aN7VgjuPcxsc0l7BW3YuM1aqXaRLFKetIuFAKmkRfXvckOmjj1A",
-	"+jUUMRwK3/CZMOffQ0Ixn2/Cd3qq31VxtmnvFucyC0eNsZzk0ajYNlV0Li8JTHXwVnKYFQdxpf2tdf5L",
-	"FaDJ6pSTX3Z/KbLJLJDXLFFFo5WMU836iTHO+5K17oTT9pCpRjfKIMDzUA4d2L2dM1vF3PR2+UjIeQRI",
-	"TACkj0jAqI8iEqi3du6DJf9Mh+hf6x45ePJ3jyWpDe8eA1L5R+1900sxTCfqODp41wYAbt0b5neDhXlj",
-	"Xxf7XsgPzCLK2PdNYsksMmcNq7cTJAItoHs0svL6HPwduQAKIks/cgCgbo8V38TnsJQmGyn6YThZSjWr",
-	"LMIZA5uC5GSJTp8bP78pCvxmd0N8k0zi6EdGFr7Z2atiGYDCO9/CxDz7TUDAaCjytytfszBn6oURJlHC",
-	"Ie3VWGavBmgbS52Vhp4fIPOl8E0YKteAaAINtnUA585gx0flDnTMmPiW1iu0jQcshMrxWGPNIENlQ78x",
-	"xBMqyVTdHOmXMWcBCLElaqIY3tsVX89QEUeY0GtYKuy++iko1gnX1dQhEUi1a7HfGv58I1uGw5O3hLvE",
-	"02yPHwGjXk5wDad+OJnTksm6bryMaW+UVLHUFsLoKtDiMmbxkdr9hVIvwtZ5yRM4TKEXky6XoiEINISI",
-	"zbICLctw6/TYU/ziO0StWwabXGcFNj83/rcGdqFxp906dN0igvgiU3LYooHmfHj0ujX4VRN61YReNVgA",
-	"jyeMyjKTdeOoHE6zma++2pV+I/TfpUJdsVClLj2iU+NpjqotUr1Qw9Spv+YaMa5PA5vNvp3my0ampshw",
-	"jrAtY4LDMIWEEQBh6raLsZzs+PpT2KdYFEB0MIf1EOfExpndZyxeJ6DhNMN4uSbU2nVQkK+BBOaUtWwY",
-	"fiNdNtLlrYJ6lY/ZY5EkHw0TbITURkhthNSnA1h1RxJqHTxTTyCnPMaWQH3PwHqgouDT94xk45ak7+Yo",
-	"W0T06WKhEx19nxedRttLik4bRI8+zeCeqrGYLIaqfpOEA4SFIGNq4g1Ty2Zd5erF6mwLxaxNtTD1dZ8u",
-	"IksRaUtjFwtgFwylbqVsJX8vlMZeUvgao4NOp1z1uni3mAWpgNa/LgRSCFNWBNs5c8qlWFUgLbzs4OnY",
-	"uJy8tIweCnqjmrsq1Lh1o5isCmMLouknFtssF3dOm9JFkq+D3+sWUr8q1v26Ps7LbRVRsSR+5JK3qWhU",
-	"hsq4BcCL5gpv1I4GVOJp6Tr2PsZL8k4yQeHGhign705/YVEk6vLuioiMbfQJRolI72t1meWBcnmVrtSG",
-	"tK0vfFf0eKO7qRY9uqjv9aLIxU3X17SbT4imiZBoCFl9hCwCvCyaDGHEOCC8WEcswFS1YGYc9r0dEx+S",
-	"1jotGOOqbmgzh1XFbyrSAM2LTRpgkwbYpAE+HLe1LGgtbuuvKG64JqSOZbSDUmn0BTzV9moQnaYeYMPN",
-	"Gm7WcLNCFMaavOyhjeRNlEVjwG4Abpqqgte3epcEqmsXMsAyqCjpfwpSpBkBFrE/N4AbLFvFjL4DxMKJ",
-	"zEhR2Iua7meN9F9jZBd4Lo5QWbc+U22k5nKtpup6g8EE0zFYRZsyVICxwS6srjsCnkRao9YYD6bNvEmN",
-	"4C0RGRXaE4jxkrqNlQqdWuAt2GV5SjtHZiFmRAA66HSqdGazGrdo1eZgbMlF6zOFmd6oVTbn1v71zcxm",
-	"KuuZmSuMAOb1xgjQiM0NePC/mKxur4QHs/OuLI7bE3Vhgr516RkLqjZXwCURUnQz80efrrZ/qEYYBUS1",
-	"fpFFLiY0AiGc6jY8ocLaVFotMjVxjS2zOIOdurjEpoJeUwC3KYDbFMBtpJ/GaNgIIhtWzF2QSvxcFkh1",
-	"SjajyKL2PA4Y7ebGb2rmNldBY8FtLLj3GrZ8fRTc27Hg3qVyfM0Ku7dmmm5q7DY1dtepsduU1m1K6zal",
-	"dZvSuk1p3aa0blNatymt25TWbWirsQ833vGfqbTujW3Sd2ooeEqVeJsCvI3puLklGi/iHRfgfepOxCZD",
-	"ofFvNf6tpgTvfXu4bqPS4/3IuU+iUG9Tn7eRJxt58mepz3sLQuXPzcLrA/pf5xG4AZtCBYbwEAIlNGsH",
-	"ubYfE56DButiNJjO+1Sv+04buc5EIfHcutYzJ3YEWDH/NFFg27jfNZSx7bsAr7JzhLjiUZLQcV8nBcyl",
-	"ho0fMV0bSAOyneAxhOga8MRNSGCTBNAkATRJAI241QBm/wsCZpcPnCMbOaLDAwODNHd0E7bfMO8GObwx",
-	"UW4Wgl/i4A9Y32YTR3gxtHIzs6AbY7khcl7j8m7YbmOibITsW0fbe5QidePEbqS9xon9U0qIGZO5HzHx",
-	"IX0aJbezEX8+jlYWx04RiqCIk0co2sYLX8ElDmQ0Vy92EaZ9isMQGf81kb4uYTJlFzhCcaKdEWiIg+/V",
-	"ngxbRxFhYXJ/HEfF0XUk3T5NRV0kkmCSD32l2+N9ulRNXcamLmMjMjci8+Ms5IhwDZIpGz1Ksfrh2Woj",
-	"wTcSfCPBNzbeexTeY6A4Ju1UcquvYG6rRqZhOmOgipHqvOkQkGKdoRKgjxSzVTQNVFqxsNJ0+zEG2js5",
-	"/tvpxw83rXhinWFs+HcIZJ11VQ8whBDZjrMJlfjm/YpL9+Zgv75AoggcgoQTOfe6X8+L5E5Eto4aT8Nu",
-	"Zx6hJ/ED3eqr6esWL9t7vl3u3aW3OdteSjUON1kzVl+Tkcuv5ngarc2vZpxICdRHAZvayrc0iBKdcb8R",
-	"t/p/vffvNuNW6TgXuFXmum+41YNxK7udj4dbLaGvhls9NW5VbPSHNwTMgfcSOVF9KBXQVJOuiok6S73h",
-	"5hG0PZji74B4Qgc7nu8lPKqLmfWqI5acxnyUUBsdjmIOI3KZJt3kKENbaAgSoyEWgD5/eoe20wR36uLk",
-	"ZHQsdNGRFSPTEFm3NbyLvXbnloenmqwZHgccpbkIhVbq0MDWbGtLmHUGGsaMULlW22YZzzOCq8cjWAn7",
-	"WywBgLaHc+RcXjt6PSszMdSTNmMgD2RL8zGq510btejnCV8CAQ4mJVuRKd6KqTu0LVFVpZCWoqdXDsX2",
-	"qi8DDoIlPACxOGO1OMIMQ/3Qy8eBtFMDxcbdkSZcRIyOkWTOkGzVh8Xh/A440ohtpmkRQ6DYNkSjGtEk",
-	"W2tNBFf/GwAA//8=",
+	"7H35cts4uu+roHimylJfSpYcL7FcXXM9nXTaM1lcsTOpe0KfJkR+kjChAA0BWlHnumqeZh5snuQUFpIg",
+	"RWpxvKWb/UfHkkisH77lh2/56gRsOmMUqODO4KsDX/B0FoH6+zSKAYeLNzAdQvwyjlksv73GUQLq0fSb",
+	"gIXgDJz38M8EuPj1Lzg0fzquQyi13g0iAlR0Yv1zh4TOwJkuOkJ+2N9zXCfEQja119s77PT7nb3nl/2D",
+	"QW9/0Dv4b8d1Cu8dBEfwLNgfdp7jXtjZHx1C53jYx5298FmwDwejQ3w0dG5cZwqc47Fs9R0FxGI0ZTEg",
+	"HIYQIjb8BwQCxTCCGGgAHGE9ZwRfCBdoxGIkJoBGLIrYnNAxmrKQjAiEaBazGcSCAB+gnalaIr7TdW5u",
+	"blznjF7jiIQXAouEZ5PnyXSK44UzcC4nciBkTCiO0AyPYYcjs/DIzNFF8wnjgLhqAxGOMJpFOIAJi0KI",
+	"HXfLfQhBYBJxZ/Bp9XP5aqn2kedciJjQsefIMVAmEJOrOEI4EOQaXESo/stxHYHjMQhn4OzqUTs37rd2",
+	"hpFaSURm1/ty78js+rDQE3wREFMcnc2cm6syud0rNd3F+khiuRAshvAnRikEonTE/i8LscBdsZjJHv9r",
+	"SoKYcTYS3XGMZ5NukL3kOtZCyBk/6/a6/f6z7pE8g3KCR3vD4dHRs4OO+t/+3nDYGR4cHXWGw6O9ZwdH",
+	"R/JfuSU4mBAKb/FU9ph10IGk0+s7rmNGPnDMrNQUJoBDiA3PiNhcrT3wICYzQRg1FD8FMWEhVwdqhsUE",
+	"hUwduIjNu2Y7SAyhMxBxAq7DgwlMsWzKTJ+rhXZkhz8pPmII6Sys7s/s7w5H/hLf8V0EwYRBiOYToIgI",
+	"NMGh3Do5klU9v2YB1n1UdYmHnEWJAPTh/WtJBHKqFOZI84fVsxyxeIoldSQxkcSy1PW7F1jgl1QQsaib",
+	"8ur+XYQ5Uq0giqfAERHfOKTzjHOezmYRgZphzbLH1Ig4xNcQowmjLIkh3Hbz32MBr8mUCPW/5R5/YXM0",
+	"xXRhZo0kn1Z7pklvCDiGGAn2GSia4gWa4s+ACEWAgwmaExqyOWrNiZggv9OJsYBOJDvy20XamBJKpsnU",
+	"GfSzlSFUwBji4ijfwxQTKgdfP1K9VVOEY0ARjIQcjpgQboZT03FvXcccVi0Ph4DRkKOEChKppTGT5wLH",
+	"giM8ioFPtut79YnUG7/DEQmNaCU8F3hYkeqrD2cvTjSZ4ClIivVzpt61TvCmpJuQsJJ234OIF6cjAfEG",
+	"ayQYmmMi0BBGUnsQ8UIqA3iMCV09jjVU8nelEFQeZcrnEKMQZiAHwCjy9Wnztz0vHz9+PE3EBKgggRKI",
+	"ld3lTxBGkWqvcFrhywwCwbfr/MZ1ZjjGUxCpeJBsQvfBa5lY/owiFUkZkiq66OU1xAv1t2FgmNpPG5Up",
+	"E1poHLNklpIzTGdi0VUqqTNwpAByXIdqOYeLw/o2wlornE5RgKOoeBAsxc8IJsUC5Nd8xiiXBKG+s06D",
+	"30Vyvd6kWgF6JbUCj168+BvfQQIimEoaRxNMwwhiqfNKns8Rm1NJ0Tgbh4s4k0JQssOAyY2fkwBQS8wZ",
+	"GhGIQhQRClwqpSSYePT9zz+h436/h6SyzOUhlVpPRLhoD7TCTGIupEYkP8jf9KS6Hk03QOsM+RYsmwb2",
+	"qhMBU0VAU/zlNdCxmDiD/t5zV56v7PPSZkh15suZfnUv+xXHMV7onUop5ZUklDp6LNHTWpo0ZCcmWBRo",
+	"76RErjvcPDnBep3KhF9DrEF51N9Irmlza+dfnPmawX3zuDS3Wx7SuWWttSQhHu3t99pyWAGbTnGHg2Q5",
+	"AkJFj1IB1yp5jDhcQ4wjj6acVFN1F/kxiCSmPypmjSMfteR2hDDCSSTahhVztNfbP/Fo+nAMsxg4UKE2",
+	"zLee6iOlPSjmqZT7fAm7Hj3PGCLCUvog/8RXh3tmTcxivEpLlobFZ8rmUkPwKBlT2aw+TbbFbiZg2RCf",
+	"nOLcnKsbuS320KueLj1xJTek8tiaXVp3VvcODleezv5hxfG8+ExmSk2rpks2w/9MwChyo5hNpYkcwzVh",
+	"CU+tat9YUBS+iNeEfvYzsv1nAvEin8efeNZZQXznUzjcX8Ntblznks1WKBNqYRQxytEhaclzhIXa7Cnj",
+	"onZsgs0KozKU6Qz6vZ6bHyVCxTNtw33ROsfx8bG7WgNRxKAFjNqyv+DwFRYwxwsNKFABVOmQFm/a/QfX",
+	"RJMP6E8xjKSBupuDSbv6V76rzRZlkqv+yrJQTQUR+g8I5KFlFM2SeCYFecvvdNSvnYCFwH03VYEGSH7x",
+	"40FvTyvllv2Zab+dzDqoGpx5Y7dkS9jqc6eguG/USP5GqSGjiG/YiHz6xq0Cy1Y3UVY8booYx5r+89fk",
+	"Llk4zXpCsFkQtkHDuk7TF3YrIEbFaSz8bG0bFWibnMHdUGemvrpIr5QUJEMWLtAwBvyZaxsmZEEyBSpc",
+	"bWHKnw0a9NeLd29dZFS8XJMgOdKIUzu15S+DZH77BDFtuJfUvEzeEGU6KUCFw1iOQvV1en6Wi44JvpbH",
+	"yWrXRZ7zHjhL4gDUIyOW0FwZTVva+bLT9RwXUYY0etWct/s5bz+zeEjCUMu6B+C7RYDsF8aFUV8pEDGR",
+	"xgJFZ+fSZIiBcxdFLMDRRD3GYoTRD13rGzwF13xPldEeRWwOoUeVHtTpmM8d+TQfICxVK4UGKQOaC/Ti",
+	"7QWKYUhoSOjYRcOFNjQQRnMYamkpX7qGiM00okM5ClgShR5lcrhzwuV8cDAx0jT4LCWJmACJkcE0u+g9",
+	"jBIOYWrFY7oQE2nHQyTfTijXGpVF3o9KE0YSX5IpsER8FwJ5vxHI90QMvwAO343yq43iplGkboGMUIBQ",
+	"m/e/vDx9oe3xVy8vd3h6mSSNDdOLq0wVlmiZodrY4UqANdt4j9v4Rl2FvGXiVHPGKoxov3dQsZ35hhFR",
+	"uVHZBcyqQemHnsZaXE5iJkRUswh7x1J5Oug9u81a/I6IVqHVnQyuXr3KGbD9NHb4A8WJmLCY/FZH6f3b",
+	"7O7Hjx87ZWB71djKOPhjL84Z1Te2FwrnyX0k7l/GX7ApaM0noRrXhzDFvAQmkTRPDPycXdlETD4tDSAL",
+	"rO6QsK2sG/xNWkOv0RruicaqBM0DWRfKIlVuNBwNE5Ebo8oa0Gq6Gt0J8tXofAXYSotaUg3Rb6QAe3aJ",
+	"ax6SVm9qrKaOBZJPqF5jpefz71cyvmXiZ2mPP9B2vWWIJ8EkcxOg5nOOV7QwzbBUEvrSzJPsg1HI7a0i",
+	"UE0U0tmuakzfehjgUzIYEsCO3jpuuMksGUaEKxY1i9mIRICUnYfERI7EWojzmH1Z+AOUgScpqpGuoa/Q",
+	"E820cJT2Z8EnXXRKF6Z5RT7V8Ilywdrv9ZANoyBpvgIOG/Z1L+fgHC8ihsNLxl7jeAwPyL1SDC+S/Rqy",
+	"K8pDuUrNtt/Ltl/oM/qB4mtMIjyM4LsAP579ntWY79MAuWTsDaYL8y1/MAZiTNoBmmGu5VyMBWim4aIY",
+	"RExsHBIBjiMCsbR3dziy1noL7Vr2sESV+3vHDVU+NaosG8QPJdNsz0fC0ZRwrvD2KY5GLJ5KworRPGZ0",
+	"/DsztT9QnsxmLBYQvoGQ4Et1D/5gC+//pPvpyH5921FcuUdlpg0OApgJ3mgV90AE2Y2wWlNrz+TehyGR",
+	"G4Cj8yyqwxmMcMShVjdkIwTKMqWMdva+fMkc9eTuzaxmrACNVVQklzm/vM4dpz6Z168y7w0dtCKXwqLZ",
+	"LadxWvBEyywkZcdJ803aRag1XCibmoTtk5KtNsHc+FhLAZZPd3nyhRCGrw7QZContRTLYM/lqsJXSG/3",
+	"ercxe+XsvlULaxbxJxZFENxiOd+lPj1sZK9r/XKk/kjVnk3yV9XeCTJuWIjRaKFjFXT4ktWJiU6Sfa12",
+	"2LdihjIfrVUkaW/JTYV/lr3UuuWq9Q3syJbtSJTRziyGKeHAc/jAVQSqHFitq94AUEatJ8oXsIg2aGcr",
+	"28OO5c+sJ9vlPdJxFPL3E705yhHERJDUUnm+GFU0bsfwfHUwXbwbqYCt3MNrdr2voqrsbw5V5NNqv820",
+	"5cKd/tm5Dqo6O78+7Gq/sdS7bf+gPDzX+dIZs07NuVznNdpF72Z636XuSugsERpwNk6OmHMypto5TlE5",
+	"Hkqyb58gHM3xglvnALFEzBJRJPdKblCKZlo3SvOwcmEoLcfewcFaV2O+0lspPVNZhxdpCFiJ2eckUBx+",
+	"1sHKM3YnHCw/F3qPTHSjYm76OC17NJXlR/veWF86mvvievkRvQOep1y0t2V8ZeaViechCIz8YuO+VDy0",
+	"G1fqhWZ8wngGZFpY563lc2lKVeyr+MhlLeuUL0pimiyGMQkRHgMV2UFfxnZthlr+8faqgusQ/iL1oy2P",
+	"8uMEDNpMeBrFYJxujTxpKTdeiBXJt01ghJEyWi/MN1HF7argDco0ztzNxzNkLAKsBCw1bGoj6lRrrDiD",
+	"osqxOfKbv/tev7NWZzLjqtxeexHXn4O7ZU56I+5PxdLN3z+b0efprnjNTzEY+3wrjkNhXl7ZgdKmfLn5",
+	"vqt8hpgR4ZFWtHxNdX4X+ST0XY/6yxSiIxv8jEp8FeLIQUhtzZL/rRhw2JE74FGWBT5ptiZ3qT1AWNtd",
+	"OqzGxMSpWxl92xe66aUUEdqN74H5nJzBOxot0liXGra0/jGbLdU8/dSYhhrEeuKs18PSyCrlPtqybE1L",
+	"qFGm8dOTXNUQ+DNw1JfK/N7BAQomOMaBgFirH8ZD3Bk4kHRyTWV71a5yDWpizuVvaoBaTsgzow0YEePR",
+	"iATq1rr1lsVigk6nEJMAu+hlImnVRacJFzGOCHbRKZf/P6MhwW1bAlI8lZ+S2HEdnMjJYE6wihyRvDqh",
+	"yjr6ORFJDH8vMY26GX2YhdszjY/yIGKKEvWyCh3kYDYnP3qICBQBvgYu9Xb0GWBmvHIVR+Pd5qDe90Gt",
+	"P5R5gEWd+lOKWSAUJbxg4WbJLbI8F5WGbRxL2ySsOf3ad1Vdq2mVy1Za50RM7B4rM4kUPpiAkNNCSPOl",
+	"ie3KHe2zcPUllwGnwnEme1pnYMiupGvA5Wr3ruULKdcOuaq8+VzyA69d4BfKeWvtMS4et8DsyirSyrfP",
+	"zoDydXkYaYaTr2uAOdVp3lSV5BhrKjZ4zfbYkcZnrMQTbBkVGqiI3DxnxhlqYbpAE8ZFW927eTSGCEuy",
+	"lspGmpNHezZJDYRQj/q70hbRKNV55rZyrr1WCiCaslhK55TvfiXhje9RHQuKaaZlIX9X2nu+HIi/e93v",
+	"9nzUsq2jmbKO5JmUFBqjAHPwqGAss/1yvFYkgsUER2geE6G4cnuFkqQZoC0ke/vPXWeGhSRpZ+D8T+vT",
+	"aee/cee3K/Nvr3P8f7qdqx8Gu7uf/mf3z/919UP7zy01/v+/e933vG6v/eeN1+nT+eyqcqk+9TrHp52f",
+	"cWd09fX5Tcf+uL/Nx/7ezZ82BY9rUOMJ4EiuzFZnLYeIUmbGPlcc59JAVuA+xXRH25z6qouYpeOcagWZ",
+	"5SO/6AiizMGlp4uNbYfUq54KTVRNN78juWcel2XLKksr7Yx4TVhkLk6UvSiFpTJFlOGofIX05Z40RwRD",
+	"HOvEE5vYhTYnXzIKyzu+qiHrySLXXpa/OluDNSsTMy/NYsk8u1XbnfP6sjH514t3b9GMESkAEaEGqJfW",
+	"W+rdlwZVyo8mrDJFXbcSHIX1qKIYCvM8ErVaf8VhqO0ItyAgVDBNlRQxED+jYND5TcHE1U9mfRgL/ubq",
+	"RnZSyzFvcW9pX6csO1haZpUyyuuguNtp66tmUo/hbQf78ZdUakxhvUJrpZ9BqiF5aEG/lbkTC6DYAiSl",
+	"Pp96w8vVqcLu1mNo+eCqyLS8+Xes7azQc1ztnIu5R/2JEDM+2N3VO5bvYMCmSpTv/udf//a1YoRW6kUe",
+	"JRTdWi/aSiV6ulrM0qyejPZy4zocgiQmYnGh8jypVdPeQdJoWj4//qnxV1IzG6C/aE8iL+n1ngXKn0j9",
+	"CSYjkWIixpkFSUqjjHZUDhzjfJTQCDjX2XEgRGmyNfWjn2UcU0dM9ZRPV9KodrMhdMRSHx4cKEFk8mVU",
+	"JO3Jbo2kZSnVCIEJBYUFJXFk2lW0T8QkGSqSz5MfqiZ2TRMdPCPOsudoGHJXxya4aVYkGqIYpuza5HMp",
+	"3JVJ2RMXr9aoR4sZgEpz6HrUo5d2uoH0aoITOo4AGbyUjSTPEpOBYVkhRFwnJngZTJhBXOURFRCPcAD6",
+	"N60RqkGrUNDpEFSKVD6DQA11DBR0Xh2Va0VdMemHPZpLjVgn7MTSyND3IEany2K9tcM9kqxdY0CuYiea",
+	"dD2q0k3Jr7QCqbmNwv3kbKX5IoAipXDJ7imbq78h4qAW6B2NFsg/f3dxiezTyHe/FpN83ZSsi3R7d6WQ",
+	"9hHhGRCdZWqVtKOvDNTXSqJYyQVVHsFMhiZcsntpiWGPShUeRkmEhFyJkCXqJxrqNcsyYqpsMPomSSwn",
+	"9kIXL/7GPTpMSBTmCfKsAbS2ZbmKn3c9+lNOmXKngQoieWnqaZF5V9R7VkhD2XatEBOYqm1eSdEp/eoP",
+	"kgt4tDIRlmLygggF5v5Uf7Qd17mGmOsjedDtdXvypLIZUHloB86zbq/7zFEyYKKY3lYkIl+oVHkzBLuc",
+	"xksFjSjXBh3Z2PLPP1x6tNQrWSZGRYTtE6WTlJLcpe1JU18yVnN+8zWszCWW3lASwY26L/VeLPSCc4Aw",
+	"TZmkpPhUAesFIH5MJCMzt2Ik5CZpJYk9SSRtlUIOawJX7C11I+OF0effplFAd4SgaBrJTsNZ6AycVyBO",
+	"be+uwmaWMh/t9Xp35hFavtur9gots/fG6/M+XH/39b5WvZHt/64FH6tX+utfKfhwq5eerX8pB5/VGwfr",
+	"31jCoeWLe8frXywDzTeuc7DJUlTB1urdvY2WMYWy1SsbrEgF4K1e3V//agkWV2ptlmL9PeCwghGWzpxK",
+	"yj3mGlnI7gevTErrilRuL09fKJ6eRqsr5UNqPa9eXiLCB7lcrsq1QVkWx15kVL8ADrflVMsMZX2Sj99/",
+	"noSnz2vsRC6bMpuKPAqbspyl7g42fefWrKec12NT1lMa6kYsZ+mdZ7cc3/6WfRW4je3CUJlZJz10NdzG",
+	"TpJcgyjmj+yWkijXIYvWG0tELjvdzjzSPXx9hKG6ziypwpktn8iQBXynAt3Lrr1UKDcRqOU5p0p/1nar",
+	"rZkamLo4bc8xCY3TeOBKTNijuMJn01jSJpH3Xm8fvWXIRAKVbSNlbxrUPb2aVOPUDk3aeEYaS5AG9M/S",
+	"BBcToCbL2RroALV8KaDW2h2+61GVZ1rwzKzK4vSLJkJbG2/YOER20X5v35hwvrrD6OoLAh/5u1biAHVf",
+	"Qlkp83Fq4hWlot6p1XJRkclfWLjYMk1lShnLhVnSX3ay1PR2sRULW3TW4qWbmjWzSrPmGRyO9oNnBx3c",
+	"2x929sPes87w+DnuHB6ORqPnx8OjPTh0bjZPdVm6Ub8pQoYiTuBmSdPYrzp32v5sdIg/nL2ygYzMXGi+",
+	"ycDpbzC2cm4I9d7BJgtR4a7TWFUbWVW57EQl0YlXmFYaM9JJxG+FydYCb2+MjFI1CwhFhHKI1ZBYHELc",
+	"Xc7/LaXWksO3RysiS06k3I2BJyqpv7qKkvOOMBdpxl6dLB1CF8E1UERGHk3bmENeZCw21wAqBGAIYg5A",
+	"q+Tda8JFUcSZ+TlLGuLKijdPLMe4+10kb7+6FR5oqxQz419R1hXyQASlMQx2d/t7R91et9ftD573nveK",
+	"R6I3ej7C4cGwEx4Hw87+4fGog/uHB52j3vPDo6O958cHPag5Jn+Wm/hj30t6vb3DfE1+PM3+e5mrMp++",
+	"i+piV1voN1VBcBXQ671EujWKUAPcNsDtXagYUgii0lncBsdNVYbHAXEb8f20xHcDkjcgeQOSPx2QPCKq",
+	"3kQtRq4reh33+70BSvm05Mr2c0Ylb3druP53AKbbvkaPBqozXhX5bhYaZ+UmzWYpRVg76qUJ5kpV01wb",
+	"7ibco0XI27ycFtDNcsiWauSijxpDLnVSrram3cH2en2kXWbDcs01j+Y6Qpo+QTJ17URnAfp2ltsYxoSL",
+	"VCmgJp+MStgFc1cnGM5cTT2qQx/zGsKEa4+pdr33uN1d7jqnvWJa/lcvB5g9Z4A85z//+ve3+dF6zo3v",
+	"elSh82aYujeqcq3oRcMCkbBdicGHlTqNs+0xM3XitJy+LWhvlbezMCk7NVBGBMqN0HK0zIBuu3B6vVG7",
+	"fRlsy4m7PL5VBGAZklnYVu7tpwLdEbn/G4gl0tnIoJezliuuK0dWboneEUwRfJGdyUMS6quxxQxQ6+z8",
+	"+jBNSNSumOUtsIlefxAOnw8Gd4lN7NlbnkW6boFN5HEolVlnLQrelHPYudpa80nqyVeiHZUXuxBb4Le1",
+	"j7bif1O8QEMd55Pe3aWpCl/SgIWEjgdo/BuZmZKYVR6pSE5X7l96XebRIQsJcDRcZDU0Tf448pvJgarN",
+	"ucxXFIWQtgIhGi4E8K5H87TcYAZjknD3DzSrWnd71d+2dl0YQri23ly5YP8tEKpKKpCdn1RWDUWtNeKw",
+	"jEHZVepXqebZc2l5+Y5dX37Vm8Vi9IVS8B2rFvyqJpaLxxdsm+/eykpre696Sz3z2BZZ9TWvJseivmYi",
+	"GXJ1rVApVzGvOu3wCZBoQ1sNittcZzdYc66nhmFRrWK3hJpvDQB8teql36yMLzH8FnOjHShmm/pcobLL",
+	"ldWsn8Wo2yaxyUGdFZ81KHsaaFYVSlFjB37jrel0s0LB96R05SvboL0N/78v/t+w4s3iNRiFEj/6fm/9",
+	"mqiN5kLqDi+k9ptLrCdziaWZzaahHg96NZWrfQ98k1VQZLN7rRAiEBVJh95baRF0CycPqMvq3jdj2vt1",
+	"g2/83xuFsVEYH1NhlKewYL6PTFDUrbTG74I1hyzgK1CCQmoYii7meDyGGH04Q61roKGGDdLMLu00bZPn",
+	"XMYLRARiifAcFOAoMmlYdUaXE6n84kIy1W4VPvBCDm4tHiDgi9idiGlUTKdQ9ueqKSk8hhLbfVg+82Ce",
+	"orc/yVZyJ2fw6aqsu5yen+XXii6KgYbKGhouLHIpHBGBv8GqqraXVlDKHdpHD2wQPLib2faa9hraMH6b",
+	"tVrtMlmkPGkXcw5Caovy39VApvI9QOo1FDEcclfzmTDn30NCcbzYhu+cyn7X+dmmvZs885k76gyLSe6N",
+	"ik1TxcvlFY6pVkK5PI+clVKu+2vn6oeqjG3rQ05+2P2hyCYzR169RBWNVjJOOevvjHE+lK51L5z2FOmS",
+	"5aOsBE/uyqEcu1s5s5XMTW2Xi7hYRID4BEC4iASMuigigXyr/RAs+fd0iP5YcmT/u5c9hqS2lD06C/dv",
+	"tfLmNK0hMJHH0ao3ozPcbiphftHJvr/5rot9LsQHZh5l7PM2vmQm9XgNqzcTJBwtpRRrdOXNOfhrcg0U",
+	"eBZ+ZGW4vDtW/C13DitpstGiH4eTpVSzDhHOGNgURExW2PQ5+PmrpMBfzW7wXwUTOPqakYWrd/amWIar",
+	"8M6vYaKf/ZVDwGjI87crXzN5XOULI0yiJIa0V43M3viohYWKSkOH+0h/yV3thhqrjK8c+S3lwNn22y4q",
+	"d6B8xvivaVF703jAQqgcjwFr/DyzziuG4oQKMpWSI/1yFrMAON/hNV4Mb8yKbwZUzCJM6C2QCrOvbpo4",
+	"/DxmUxATSDiS7Zrktg1//iYsw+LJO9xe4mm2x0+AUa8muIZTP57Oachk02u8jGlvFVSxEgthdF1VhnJR",
+	"hhO5+0ulFrmps5gHcOhCizpcLs2GwNEQIjbPCiSuSparxp4WaLjHVLmr6kLUocD65+b+rUm70Fyn3Xm+",
+	"3OUkistMqSq30yOnzN2AXzWuV43rVZML4Om4URlmsqkflcVptrurr75K/6aSAyuVumKheFVswdW5WrOy",
+	"ITy1C1WaOvnXQmWM82hgotlbabxspIumDRcIFwo3VCdlddWn0KOYF5Lo4Bg2yzjHt47svmSzTRwaLrIc",
+	"L7dMtXab0gu3yARmlZVvGH6jXTba5Z0m9Sofs6eiST4ZJtgoqY2S2iip30/CqnvSUOvSM52WC3t7jk7r",
+	"sVS3QGs2qTsoR0QUChlUlCzQ3veSmfgUT8FHLclt0tqb0UL/FMNYZZw4MWUH0nRP1bmYTA5V9SYJ/bwY",
+	"2nCRIZvuEpx5uZiBX1F+VoOchL/QGraPdDlU+bVHlzNLEdFVvbqFd4pAqdUflvo3B5GOTd8sDBDWa6ZS",
+	"CXFV9p1RMJlIej2rswoFWy/IHdYtCGHKlmsWpDXajClgXrDz6Ri/nLx2nhoKeiGb08mLxiYZg+3FZEwY",
+	"U/FVPbHcJiQdq5xJ3pQDSezcJn+vVt1NGeRNqhT0H7BymyHxE5u8dWm9cqqMO0h40Yjwxuxokkp8X7aO",
+	"kccbF0T4xtqXxS9MFom6uLtyEaL3MEp4Kq+lMMsd5fICPSmG1FIC31Y9XqhuqlWPAfKc0yiy86YrMW3H",
+	"E6JpwgUaQlYfIfMAL6smQxixGBC2w/70LwGmsgU949Bz2to/JC3mXgDjqiS0nsO6insVYYD6xSYMsAkD",
+	"bMIAH4/bGha0Ebd111Rv3jCljmG0eSxyDDoEuZRPtbs+iU5ThLjhZg03a7hZwQtjQ1722CB542XRANhN",
+	"gpumlPHtUe+SQnXrQgZYBJNl1nMBgqcRASZjfw6A61y2khl9BphxyzMjzcJetHQ/qEz/NSA7xwt+slTg",
+	"91K2kcLlykxV9QaDCaZjMIY2ZaiQxgbbaXXtEcRJpCxqleNBt5k3qTJ4C0RGhfY4YnHJ3MbShE4R+Lp6",
+	"xyd6IeaEA9rv9apsZr0ad4hqx6Cx5CL6TGGuNmod5tzZuz3MrKdy62K4+vUGBGjU5iZ58B9MVzci4dFw",
+	"3kKetlqHxLNKP8NMChh/QbTsLniyoqD7MhSirwg1IqvgD1VwnzKB4Avhoqtr7lglK3Cx/P1wkdbakRKt",
+	"zlVRdWenXvrOnRWxXdp+U09Fe9sbudPInQaueXy3xqKWbWnYTxbLeUKstEGMGsSoQYwaN8kHAozuRRdP",
+	"M4nWJiLidSE77rLurFRmPthaAWcUEFXyIYsiSmgEnFuVJuOEcnO/2emQqY4x6ugt8dsrFe+mmvVjV7Pe",
+	"AlGToy4kmyoN3xSPHOzu9veOur1ur9sfPO897xWzf/dGz0c4PBh2wuNg2Nk/PB51cP/woHPUe354dLT3",
+	"/PigBzUZwf8sN/HHvpf0enuH+Zr8eJr99zLH9T59S8FHu27nXRV8rKzxeXUblPEWIWja1cougI8tB4UC",
+	"aMtLpSDbjULUWISNRfj4FmHh8JZsQDfXBdL7HTanyGTQfBolbRqJ/yQkfmMbN7ZxYxv/cWzj21ekePrG",
+	"cVYV6JHcRCoDKj+azcBp4WLfbJTStbWhXFPR2NXQbxoA6dGiB4h5eSkqsVhAuYs+agt/dYFvRERtjKWu",
+	"B2pHRuDc06XrUX33ZuI+C9pIK4Yx4SLVHWh6B0e4HKEO28y9ZzyaaG+H9Fn5nLQ6aHvjqvUGhTBl6/2v",
+	"Xmr3kdBzBshz/vOvf9+WAPnuVxLeeI7KHqqwEzNM3duSf3Yl2nEahsV6UNsRq95FA3Xf1hvGEFjZHSab",
+	"qJvv/YiA1LDUjHAMKHNhsVxmVpjLW5vASnCa7S2Pb9W+WyZq6mCFXknDHl28+BtXYbWICHvUGV0YpIIP",
+	"dnc1FJBDAwGb7g5B4NtTzEZQgZy1XHFdcrxyS/SOYIrStD3yGKmUtIsZoNbZ+fUhwmEYA+ftilneAvXo",
+	"9Qfh8PlgcJeox5695YRmm74x6kFhbg5OBdZRoOBNGYbtM9CaT7DQ+YVLtDNA/vu0Ec0f/bbywNNsb4qN",
+	"k5zhyh71DZPuvKQBCwkdD9D4NzLzNfLyJt0Gux85Xbl/yBxsjw5ZSICj4SKNMtNB8YiT36TUnxKhLwaB",
+	"p852IaStqBB4Abzr0VO60C53CMxgTHB5/0BzqLsIf7b5Cw5DCB+r4vKp7PzEEly2PFojBdt3EFKtSK7z",
+	"kgoiFmdrdX/1dPbwjeucZ8TaUbensLaJ/I30hd9XYPffFTNc/ZZ65rENt0oHTkOO5dj9kpam2YI55Yp5",
+	"1SmFT4BEG9pq8OHGU7UBpXM9NSwGlVX5JW2LSd8rUFAoJrwy16Zhz5gbZWLDEN67qiT8CsT6ku/bWH66",
+	"nUdSzfIFbaDjRko0t4iPGwbMKFhs6Hu/RGyihZv7reZ+63d5v6V5zBO94bqLqusPo+dm12N1ybt0xXs7",
+	"UOvkAVVd3ftKjr5fN+YmPrbRJxt98jH1SXkKCzqk8Xn6ZqXy983C6x36f8o9cAM2hYp6HkMIpNKsLsgV",
+	"fkzivICHKgyJ6cKjat3bXWRfJnKBF+ZqPbvEjgBL5p8GCrT09bsqK2L6LqQ6bJ+gWPIoQejYU0EBC6FK",
+	"OI2YqtOpkiOf18T+ri0V0rgENkEATRBAEwTQqFtN8Zo/YPGa8oGzdCNLdXjkJH2NjG7c9hvm3VTxaSDK",
+	"7VzwSxz8EWtNbnMRXnSt3A4WtH0st8xi3Vx5N2y3gSgbJfvOM18/SZW6ucRutL3mEvt3qSFmTOZh1MTH",
+	"vNMoXTtr9efdaKV6KbXCNEMRFHNWE4paeOkr+IIDES3kiwOEqUdxGCJ9f02Eq8oJTtk1jtAsUZcRaIiD",
+	"z9U3GXmOUh37U5mkdAtN16Opqot4Ekzyoa+99niTLlVTI72pkd6ozI3K/DSLqiNcU1WAjZ6kWv34bLXR",
+	"4BsNvtHgG4z3AZX3GVA8I91Uc6vVvNMK7qmbzhioZKQqbjoEJFlnKBXoE8lsJU0DFUYtrIRu382Anp6f",
+	"/fXi3dtvrT5oLsPY8B8QiDp0VQ0whBCZjrMJlfjmw6pLD3bBfnuFRBI4BElMxMIZfLoqkjvh2TqqfBpm",
+	"O3MPPYEfSaqvp687FLYPLF0e/Epve7a9kmosbrKhr74iI5tfLfA02phfzWMiBFAXBWwqv+OI0CBKVMT9",
+	"Vtzq/52+eb0dt0rHucStsqv7hls9Grcy2/l0uNUK+mq41ffGrYqNfnWGgGOITxMxkX1IE5Aryq3yicqq",
+	"FOlHUMuf4s+A4oT6bcd1kjiq85l1qj2WrMZclFDjHY5mMYzIlzToJs8ytIOGIDAaYg7ow/vXqJUGuFM7",
+	"T05Gx1yVS1ozMpUi666Gd93v9u54eLLJmuHFgKM0FqHQSl02sA3b2uF6nYGGM0ao2KhtvYxXGcHV5yNY",
+	"m/a3WAIAtYYLu4RMW61nZSSGfNJEDOSObGk8RvW8a70W3TzgiyPAwaSEFbl6GIVCXTu8qmI4LXlPrx2K",
+	"6VUJgxg4S+IA+PKM5eJwPQz5g1WuBqlLDTTT1x1pwEXE6BgJZg3J1JpYHs4vgCOVsU03zWcQSLYN0ahG",
+	"NcnWWhHBzf8GAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

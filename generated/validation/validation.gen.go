@@ -18,6 +18,7 @@ func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "getApplicationConnectorGroup", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
 		{ID: "headApplicationConnectorGroup", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
+		{ID: "assignApplicationConnectorGroup", Method: "PUT", Path: "/applications/{applicationsId}/connectorGroup/$ref", Tags: []string{"groups"}, Secured: true, Check: checkAssignApplicationConnectorGroup, BodyMediaTypes: []string{"application/json"}},
 		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyMediaTypes: []string{"application/json"}},
@@ -41,6 +42,8 @@ func Operations() []reqcheck.Operation {
 		{ID: "getConnectorGroup", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
 		{ID: "headConnectorGroup", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
 		{ID: "updateConnectorGroup", Method: "PATCH", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkUpdateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
+		{ID: "listGroupApplications", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkListGroupApplications},
+		{ID: "headGroupApplications", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkListGroupApplications},
 		{ID: "listGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
 		{ID: "headGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
 		{ID: "addGroupMember", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddGroupMember, BodyMediaTypes: []string{"application/json"}},
@@ -67,6 +70,25 @@ func checkGetApplicationConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violatio
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
+}
+
+// checkAssignApplicationConnectorGroup checks a request for assignApplicationConnectorGroup (PUT /applications/{applicationsId}/connectorGroup/$ref).
+func checkAssignApplicationConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsAssignApplicationConnectorGroup)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	if len(in.Body) == 0 {
+		vs.Add("", reqcheck.MsgBodyRequired)
+		return reqcheck.Checked{Params: p}
+	}
+	body := new(generated.AssignApplicationConnectorGroupJSONRequestBody)
+	d := reqcheck.NewDecoder(in.Body, vs)
+	decodeGroupReference(d, body)
+	if !d.Finish() || vs.Len() > 0 {
+		return reqcheck.Checked{Params: p}
+	}
+	return reqcheck.Checked{Params: p, Body: body}
 }
 
 // checkListConnectorGroupMembers checks a request for listConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members), headConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members).
@@ -216,6 +238,17 @@ func checkUpdateConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqc
 	return reqcheck.Checked{Params: p, Body: body}
 }
 
+// checkListGroupApplications checks a request for listGroupApplications (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications), headGroupApplications (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications).
+func checkListGroupApplications(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListGroupApplications)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterTop(in, vs, &p.params.Top)
+	checkParameterSkiptoken(in, vs, &p.params.Skiptoken)
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	return reqcheck.Checked{Params: p}
+}
+
 // checkListGroupMembers checks a request for listGroupMembers (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members), headGroupMembers (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members).
 func checkListGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsListGroupMembers)
@@ -341,6 +374,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsGetApplicationConnectorGroup)
 			return si.HeadApplicationConnectorGroup(c, p.pathApplicationsId, generated.HeadApplicationConnectorGroupParams(p.params))
 		},
+		"assignApplicationConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsAssignApplicationConnectorGroup)
+			return si.AssignApplicationConnectorGroup(c, p.pathApplicationsId, p.params)
+		},
 		"listConnectorGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsListConnectorGroupMembers)
 			return si.ListConnectorGroupMembers(c, p.pathApplicationsId, p.params)
@@ -427,6 +464,14 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsUpdateConnectorGroup)
 			return si.UpdateConnectorGroup(c, p.pathConnectorGroupId, p.params)
 		},
+		"listGroupApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsListGroupApplications)
+			return si.ListGroupApplications(c, p.pathConnectorGroupId, p.params)
+		},
+		"headGroupApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsListGroupApplications)
+			return si.HeadGroupApplications(c, p.pathConnectorGroupId, generated.HeadGroupApplicationsParams(p.params))
+		},
 		"listGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsListGroupMembers)
 			return si.ListGroupMembers(c, p.pathConnectorGroupId, p.params)
@@ -496,6 +541,12 @@ type paramsGetApplicationConnectorGroup struct {
 	params             generated.GetApplicationConnectorGroupParams
 }
 
+// paramsAssignApplicationConnectorGroup are the parameters checkAssignApplicationConnectorGroup parsed.
+type paramsAssignApplicationConnectorGroup struct {
+	pathApplicationsId generated.ApplicationsID
+	params             generated.AssignApplicationConnectorGroupParams
+}
+
 // paramsListConnectorGroupMembers are the parameters checkListConnectorGroupMembers parsed.
 type paramsListConnectorGroupMembers struct {
 	pathApplicationsId generated.ApplicationsID
@@ -545,6 +596,12 @@ type paramsDeleteConnectorGroup struct {
 type paramsUpdateConnectorGroup struct {
 	pathConnectorGroupId generated.ConnectorGroupID
 	params               generated.UpdateConnectorGroupParams
+}
+
+// paramsListGroupApplications are the parameters checkListGroupApplications parsed.
+type paramsListGroupApplications struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	params               generated.ListGroupApplicationsParams
 }
 
 // paramsListGroupMembers are the parameters checkListGroupMembers parsed.
@@ -702,6 +759,39 @@ func checkParameterConnectorGroupId(in *reqcheck.Input, vs *reqcheck.Violations,
 	}
 }
 
+// decodeGroupReference reads a GroupReference, checking it against #/components/schemas/groupReference.
+func decodeGroupReference(d *reqcheck.Decoder, o *generated.GroupReference) {
+	if !d.Object() {
+		return
+	}
+	var seen uint64
+	for d.Next() {
+		switch string(d.Name()) {
+		case "@odata.id":
+			seen |= 1 << 0
+			if odataID, ok := d.String(); ok {
+				if reqcheck.Length(odataID) > 2048 {
+					d.Violate(reqcheck.MsgMaxLength(2048))
+				}
+				if !idValuePattern.MatchString(odataID) {
+					d.Violate(reqcheck.MsgPattern(odataID, "^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/beta|/v1\\.0)?/onPremisesPublishingProfiles/application[Pp]roxy/connectorGroups/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"))
+				}
+				reqcheck.SetString(&o.OdataID, odataID)
+			}
+		default:
+			d.Unknown()
+		}
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("@odata.id")
+	}
+}
+
+// DecodeGroupReference reads doc as a GroupReference, checking it against #/components/schemas/groupReference: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeGroupReference(doc []byte, vs *reqcheck.Violations) *generated.GroupReference {
+	return reqcheck.DecodeDocument(doc, vs, decodeGroupReference)
+}
+
 // decodeConnector reads a Connector, checking it against #/components/schemas/connector.
 func decodeConnector(d *reqcheck.Decoder, o *generated.Connector) {
 	if !d.Object() {
@@ -790,7 +880,7 @@ func decodeReferenceCreate(d *reqcheck.Decoder, o *generated.ReferenceCreate) {
 				if reqcheck.Length(odataID) > 2048 {
 					d.Violate(reqcheck.MsgMaxLength(2048))
 				}
-				if !idValuePattern.MatchString(odataID) {
+				if !idValuePattern2.MatchString(odataID) {
 					d.Violate(reqcheck.MsgPattern(odataID, "^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/beta|/v1\\.0)?/onPremisesPublishingProfiles/applicationProxy/connectors/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"))
 				}
 				reqcheck.SetString(&o.OdataID, odataID)
@@ -910,4 +1000,6 @@ func DecodeConnectorGroupUpdate(doc []byte, vs *reqcheck.Violations) *generated.
 
 var assetPattern = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
-var idValuePattern = regexp.MustCompile("^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/beta|/v1\\.0)?/onPremisesPublishingProfiles/applicationProxy/connectors/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+var idValuePattern = regexp.MustCompile("^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/beta|/v1\\.0)?/onPremisesPublishingProfiles/application[Pp]roxy/connectorGroups/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+
+var idValuePattern2 = regexp.MustCompile("^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/beta|/v1\\.0)?/onPremisesPublishingProfiles/applicationProxy/connectors/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")

@@ -50,6 +50,7 @@ var (
 	bucketMembers    = []byte("members")
 	bucketConnectors = []byte("connectors")
 	bucketGroups     = []byte("groups")
+	bucketAssigned   = []byte("assignments")
 	keyFormat        = []byte("format")
 	// keySizes holds how many connectors and members the file holds, written
 	// by a clean Close and removed at open: what the load sizes its work by
@@ -174,6 +175,9 @@ func OpenDurable(path string) (*Durable, error) {
 		}
 		groups, err := tx.CreateBucketIfNotExists(bucketGroups)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketAssigned); err != nil {
 			return err
 		}
 		if meta.Get(keySizes) != nil {
@@ -333,6 +337,11 @@ func loadStateFile(path string, mem *Memory) (err error) {
 				return err
 			}
 		}
+		if assigned := tx.Bucket(bucketAssigned); assigned != nil {
+			if err := loadAssignments(path, assigned, mem); err != nil {
+				return err
+			}
+		}
 		stored := make([]change, 0, nMembers)
 		if err := members.ForEach(func(k, v []byte) error {
 			app, seq, err := decodeMemberKey(k)
@@ -356,6 +365,32 @@ func loadStateFile(path string, mem *Memory) (err error) {
 			return loadError(path, refused.err, fmt.Sprintf("member %s of %s", c.id, c.group))
 		}
 		mem.implicitGroupsLocked()
+		return nil
+	})
+}
+
+// loadAssignments loads which applications are assigned to which groups,
+// refusing an assignment to a group the file does not hold.
+func loadAssignments(path string, b *bolt.Bucket, mem *Memory) error {
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	return b.ForEach(func(k, v []byte) error {
+		group, seq, err := decodeMemberKey(k)
+		var app uuid.UUID
+		if err == nil {
+			app, err = decodeReference(v)
+		}
+		switch {
+		case err != nil:
+		case !mem.groupReg.has(group):
+			err = ErrGroupNotFound
+		case hasKey(mem.assigned.groupOf, app):
+			err = errors.New("the application is assigned twice")
+		}
+		if err != nil {
+			return &StateFileError{Path: path, Reason: fmt.Sprintf("has an assignment it cannot load (key %x)", k), Err: err}
+		}
+		mem.applyLocked(change{kind: assign, seq: seq, group: group, id: app})
 		return nil
 	})
 }
@@ -639,6 +674,16 @@ func (s *Durable) Group(ctx context.Context, id uuid.UUID) (Group, error) {
 	return s.mem.Group(ctx, id)
 }
 
+// ApplicationGroup implements Store.
+func (s *Durable) ApplicationGroup(ctx context.Context, app uuid.UUID) (uuid.UUID, error) {
+	return s.mem.ApplicationGroup(ctx, app)
+}
+
+// GroupApplications implements Store.
+func (s *Durable) GroupApplications(ctx context.Context, group uuid.UUID, after Cursor, limit int) (ApplicationPage, error) {
+	return s.mem.GroupApplications(ctx, group, after, limit)
+}
+
 // Groups implements Store.
 func (s *Durable) Groups(ctx context.Context, after Cursor, limit int) (GroupList, error) {
 	return s.mem.Groups(ctx, after, limit)
@@ -873,7 +918,7 @@ func (s *Durable) hook(stage string) {
 
 // persist writes changes to the file, in order.
 func persist(tx *bolt.Tx, changes []change) error {
-	members, connectors, groups := tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors), tx.Bucket(bucketGroups)
+	members, connectors, groups, assigned := tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors), tx.Bucket(bucketGroups), tx.Bucket(bucketAssigned)
 	for _, c := range changes {
 		var err error
 		switch c.kind {
@@ -890,7 +935,7 @@ func persist(tx *bolt.Tx, changes []change) error {
 				err = cur.Delete()
 			}
 		case dropAll:
-			for _, name := range [...][]byte{bucketMembers, bucketConnectors, bucketGroups} {
+			for _, name := range [...][]byte{bucketMembers, bucketConnectors, bucketGroups, bucketAssigned} {
 				if err = tx.DeleteBucket(name); err != nil {
 					return err
 				}
@@ -898,7 +943,11 @@ func persist(tx *bolt.Tx, changes []change) error {
 					return err
 				}
 			}
-			members, connectors, groups = tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors), tx.Bucket(bucketGroups)
+			members, connectors, groups, assigned = tx.Bucket(bucketMembers), tx.Bucket(bucketConnectors), tx.Bucket(bucketGroups), tx.Bucket(bucketAssigned)
+		case assign:
+			err = assigned.Put(memberKey(c.group, c.seq), c.id[:])
+		case unassign:
+			err = assigned.Delete(memberKey(c.group, c.seq))
 		case putGroup:
 			err = groups.Put(connectorKey(c.seq), c.doc)
 		case deleteGroup:

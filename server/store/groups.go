@@ -224,7 +224,7 @@ func (s *Memory) decideGroupLocked(op *Op, changes []change) ([]change, error) {
 		if err != nil {
 			return changes, err
 		}
-		if regionChanged && s.groups[op.Group] != nil {
+		if regionChanged && (s.groups[op.Group] != nil || s.hasApplicationsLocked(op.Group)) {
 			return changes, ErrRegionLocked
 		}
 		return append(changes, s.applyLocked(change{kind: putGroup, seq: r.seqOf(op.Group), group: op.Group, doc: merged})), nil
@@ -234,7 +234,7 @@ func (s *Memory) decideGroupLocked(op *Op, changes []change) ([]change, error) {
 			return changes, ErrGroupNotFound
 		case op.Group == DefaultGroupID:
 			return changes, ErrDefaultGroup
-		case s.groups[op.Group] != nil:
+		case s.groups[op.Group] != nil || s.hasApplicationsLocked(op.Group):
 			return changes, ErrGroupNotEmpty
 		}
 		return append(changes, s.applyLocked(change{kind: deleteGroup, seq: r.seqOf(op.Group), group: op.Group})), nil

@@ -75,8 +75,25 @@ func TestConnectorGroups(t *testing.T) {
 			if err := do(store.Op{Kind: store.OpDeleteGroup, Group: store.DefaultGroupID}); !errors.Is(err, store.ErrDefaultGroup) {
 				t.Errorf("deleting the default group: %v, want ErrDefaultGroup", err)
 			}
+			// An application assigned to eu: eu keeps it across a restart.
+			assignedApp := uuid.New()
+			if err := do(store.Op{Kind: store.OpAssign, Group: uuid.New(), Member: store.Member{ID: assignedApp}}); !errors.Is(err, store.ErrGroupNotFound) {
+				t.Errorf("assigning to an unknown group: %v, want ErrGroupNotFound", err)
+			}
+			if err := do(store.Op{Kind: store.OpAssign, Group: eu, Member: store.Member{ID: assignedApp}}); err != nil {
+				t.Fatal(err)
+			}
 			want := []string{"Default", "eu-renamed", app.String()}
 			s = reopen()
+			if g, err := s.ApplicationGroup(ctx, assignedApp); err != nil || g != eu {
+				t.Errorf("the assigned application's group after a restart: %s, %v", g, err)
+			}
+			if page, err := s.GroupApplications(ctx, eu, 0, 10); err != nil || len(page.Applications) != 1 || page.Applications[0] != assignedApp {
+				t.Errorf("eu's applications after a restart: %+v, %v", page, err)
+			}
+			if err := do(store.Op{Kind: store.OpAssign, Group: store.DefaultGroupID, Member: store.Member{ID: assignedApp}}); err != nil {
+				t.Fatal(err)
+			}
 			if got := groupNames(t, s); !slices.Equal(got, want) {
 				t.Errorf("groups %q, want %q", got, want)
 			}

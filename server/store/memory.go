@@ -133,6 +133,12 @@ type Store interface {
 	// Groups returns up to limit connector groups created after the
 	// position after, in the order they were created (the default first).
 	Groups(ctx context.Context, after Cursor, limit int) (GroupList, error)
+	// ApplicationGroup is the connector group of application app: the one
+	// it is assigned to, or the group with its own id.
+	ApplicationGroup(ctx context.Context, app uuid.UUID) (uuid.UUID, error)
+	// GroupApplications returns up to limit applications assigned to group
+	// after the position after, or ErrGroupNotFound.
+	GroupApplications(ctx context.Context, group uuid.UUID, after Cursor, limit int) (ApplicationPage, error)
 }
 
 // Application is an application whose group has members, and how many.
@@ -166,6 +172,9 @@ const (
 	OpUpdateGroup
 	// OpDeleteGroup deletes the connector group Group.
 	OpDeleteGroup
+	// OpAssign assigns the application Member.ID to the connector group
+	// Group (moving it from the one it was assigned to).
+	OpAssign
 )
 
 // Op is one request to change the store: what Add, AddReference, Register,
@@ -180,8 +189,12 @@ type Op struct {
 	// create it (named by its id), as the seed page's path does for an
 	// application on its first add.
 	RequireGroup bool
-	GroupDoc     generated.ConnectorGroupCreate // OpCreateGroup: the group's properties
-	GroupPatch   generated.ConnectorGroupUpdate // OpUpdateGroup: what it changes
+	// ViaApplication says Group is an application's id (the seed page's
+	// path): the op is on the group the application is assigned to, or on
+	// the group with the application's id when it is assigned to none.
+	ViaApplication bool
+	GroupDoc       generated.ConnectorGroupCreate // OpCreateGroup: the group's properties
+	GroupPatch     generated.ConnectorGroupUpdate // OpUpdateGroup: what it changes
 
 	doc []byte // the connector's document, encoded before any lock is taken
 }
@@ -265,6 +278,8 @@ const (
 	dropAll                            // every group is emptied, every connector and every group but the default forgotten
 	putGroup                           // group is created at seq with doc, or its document replaced
 	deleteGroup                        // group, at seq, is deleted
+	assign                             // application id is assigned to group at position seq
+	unassign                           // application id, at seq, is no longer assigned to group
 )
 
 // change is one change an Op made, as Memory.decideLocked decides it: a
@@ -301,6 +316,7 @@ type Memory struct {
 	members    int         // members in all groups
 	groupReg   groupRegistry
 	groupOf    map[uuid.UUID]uuid.UUID // connector -> the one group it is a member of
+	assigned   assignments
 }
 
 // Chunk sizes: a chunk is allocated whole once the list has filled its
@@ -340,6 +356,7 @@ func NewMemory() *Memory {
 		seq:        1,
 		groupReg:   newGroupRegistry(1), // the default group, before anything else
 		groupOf:    make(map[uuid.UUID]uuid.UUID),
+		assigned:   newAssignments(),
 	}
 	s.mutations = mutations{s.do}
 	return s
@@ -370,9 +387,14 @@ func (s *Memory) do(ctx context.Context, op Op) (Member, error) {
 // refuse changes nothing.
 func (s *Memory) decideLocked(op *Op, changes []change) ([]change, error) {
 	id := op.Member.ID
+	if op.ViaApplication {
+		op.Group, op.ViaApplication = s.applicationGroupLocked(op.Group), false
+	}
 	switch op.Kind {
 	case OpCreateGroup, OpUpdateGroup, OpDeleteGroup:
 		return s.decideGroupLocked(op, changes)
+	case OpAssign:
+		return s.decideAssignLocked(op, changes)
 	case OpAdd, OpAddReference:
 		exists := s.groupReg.has(op.Group)
 		if !exists && op.RequireGroup {
@@ -460,6 +482,7 @@ func (s *Memory) applyLocked(c change) change {
 	case dropAll:
 		clear(s.groups)
 		clear(s.groupOf)
+		s.assigned = newAssignments()
 		s.connectors = memoryGroup{index: make(map[uuid.UUID]uint32)}
 		s.garbage, s.live, s.members = 0, 0, 0
 		s.groupReg = newGroupRegistry(s.groupReg.seqOf(DefaultGroupID))
@@ -467,6 +490,8 @@ func (s *Memory) applyLocked(c change) change {
 		c.seq = s.groupReg.put(c.group, c.seq, c.doc)
 	case deleteGroup:
 		s.groupReg.remove(c.group)
+	case assign, unassign:
+		s.applyAssignmentLocked(c)
 	}
 	s.seq = max(s.seq, c.seq)
 	return c

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"sort"
+
+	"github.com/google/uuid"
+)
+
+// ApplicationPage is one page of the applications assigned to a group, in
+// the order they were assigned.
+type ApplicationPage struct {
+	Applications []uuid.UUID
+	// Next resumes after the last application of this page, when More is true.
+	Next Cursor
+	// More tells whether applications follow this page.
+	More bool
+}
+
+// assignments are the applications assigned to connector groups: each
+// application's group, and each group's applications in the order they were
+// assigned (a list as a group's members are).
+type assignments struct {
+	groupOf map[uuid.UUID]uuid.UUID // application -> its group
+	apps    map[uuid.UUID]*memoryGroup
+}
+
+func newAssignments() assignments {
+	return assignments{groupOf: make(map[uuid.UUID]uuid.UUID), apps: make(map[uuid.UUID]*memoryGroup)}
+}
+
+// decideAssignLocked decides OpAssign: application op.Member.ID to group
+// op.Group, which must exist; an application is in one group, so assigning
+// it elsewhere moves it; assigning it where it is changes nothing.
+func (s *Memory) decideAssignLocked(op *Op, changes []change) ([]change, error) {
+	app := op.Member.ID
+	if !s.groupReg.has(op.Group) {
+		return changes, ErrGroupNotFound
+	}
+	current, in := s.assigned.groupOf[app]
+	if in && current == op.Group {
+		return changes, nil
+	}
+	if in {
+		g := s.assigned.apps[current]
+		changes = append(changes, s.applyLocked(change{kind: unassign, seq: g.at(int(g.index[app])).seq, group: current, id: app}))
+	}
+	s.seq++
+	return append(changes, s.applyLocked(change{kind: assign, seq: s.seq, group: op.Group, id: app})), nil
+}
+
+// applyAssignmentLocked makes an assign or unassign change.
+func (s *Memory) applyAssignmentLocked(c change) {
+	a := &s.assigned
+	switch c.kind {
+	case assign:
+		g := a.apps[c.group]
+		if g == nil {
+			g = &memoryGroup{index: make(map[uuid.UUID]uint32)}
+			a.apps[c.group] = g
+		}
+		g.join(c.id, c.seq)
+		a.groupOf[c.id] = c.group
+	case unassign:
+		g := a.apps[c.group]
+		i := g.index[c.id]
+		delete(g.index, c.id)
+		delete(a.groupOf, c.id)
+		if len(g.index) == 0 {
+			delete(a.apps, c.group)
+			return
+		}
+		g.at(int(i)).removed = true
+		if g.n >= compactAt && len(g.index) < g.n/2 {
+			g.compact()
+		}
+	}
+}
+
+// hasApplicationsLocked tells whether applications are assigned to group.
+func (s *Memory) hasApplicationsLocked(group uuid.UUID) bool { return s.assigned.apps[group] != nil }
+
+// ApplicationGroup is the connector group of application app: the one it
+// is assigned to, or the group with its own id (made on its first add at
+// the seed page's path).
+func (s *Memory) ApplicationGroup(ctx context.Context, app uuid.UUID) (uuid.UUID, error) {
+	if err := ctx.Err(); err != nil {
+		return uuid.UUID{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.applicationGroupLocked(app), nil
+}
+
+func (s *Memory) applicationGroupLocked(app uuid.UUID) uuid.UUID {
+	if g, ok := s.assigned.groupOf[app]; ok {
+		return g
+	}
+	return app
+}
+
+// GroupApplications returns up to limit applications assigned to group
+// after the position after, in the order they were assigned, or
+// ErrGroupNotFound.
+func (s *Memory) GroupApplications(ctx context.Context, group uuid.UUID, after Cursor, limit int) (ApplicationPage, error) {
+	if err := ctx.Err(); err != nil {
+		return ApplicationPage{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.groupReg.has(group) {
+		return ApplicationPage{}, ErrGroupNotFound
+	}
+	var page ApplicationPage
+	g := s.assigned.apps[group]
+	if g == nil || limit <= 0 {
+		return page, nil
+	}
+	start := sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) })
+	for i := start; i < g.n; i++ {
+		e := g.at(i)
+		if e.removed {
+			continue
+		}
+		if len(page.Applications) == limit {
+			page.More = true
+			break
+		}
+		page.Applications = append(page.Applications, e.id)
+		page.Next = Cursor(e.seq)
+	}
+	return page, nil
+}
