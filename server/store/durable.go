@@ -53,8 +53,9 @@ var (
 	bucketAssigned   = []byte("assignments")
 	keyFormat        = []byte("format")
 	// keySizes holds how many connectors and members the file holds, written
-	// by a clean Close and removed at open: what the load sizes its work by
-	// (bbolt's Stats walks every page to count them). Never trusted for more.
+	// by a clean Close with the id of its transaction: what the load sizes
+	// its work by (bbolt's Stats walks every page to count them) when no
+	// transaction came after it. Never trusted for more.
 	keySizes = []byte("sizes")
 )
 
@@ -179,12 +180,6 @@ func OpenDurable(path string) (*Durable, error) {
 		}
 		if _, err := tx.CreateBucketIfNotExists(bucketAssigned); err != nil {
 			return err
-		}
-		if meta.Get(keySizes) != nil {
-			// Only a clean Close's sizes are right: the commits after this do not keep them.
-			if err := meta.Delete(keySizes); err != nil {
-				return err
-			}
 		}
 		if rewriteMembers {
 			if err := tx.DeleteBucket(bucketMembers); err != nil {
@@ -328,7 +323,7 @@ func loadStateFile(path string, mem *Memory) (err error) {
 		if connectors == nil {
 			return &StateFileError{Path: path, Reason: "has no connectors bucket"}
 		}
-		nConnectors, nMembers := readSizes(meta, info.Size(), connectors, members)
+		nConnectors, nMembers := readSizes(tx, meta, info.Size(), connectors, members)
 		if err := loadConnectors(path, connectors, format, nConnectors, mem); err != nil {
 			return err
 		}
@@ -976,29 +971,30 @@ func (s *Durable) Close() error {
 		// The failed transaction still holds bbolt's lock: closing would wait for ever.
 		return err
 	}
-	// One last commit writes the freelist, which commits leave out
-	// (NoFreelistSync), and the sizes: the next open reads both instead of
-	// walking every page of the file. After a crash it walks them.
-	s.db.NoFreelistSync = false
+	// One last commit writes the sizes, so that the next open does not
+	// count every key. (The freelist stays unwritten: a freelist page read
+	// back damaged panics bbolt's next commit, where a rebuilt one cannot.)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySizes, encodeSizes(s.mem.connectorCount(), s.mem.Members()))
+		return tx.Bucket(bucketMeta).Put(keySizes, encodeSizes(s.mem.connectorCount(), s.mem.Members(), uint64(tx.ID())))
 	})
 	return errors.Join(err, s.db.Close())
 }
 
-// encodeSizes is keySizes' value: two big-endian uint64s.
-func encodeSizes(connectors, members int) []byte {
-	b := make([]byte, 16)
+// encodeSizes is keySizes' value: three big-endian uint64s, the counts and
+// the id of the transaction that writes them.
+func encodeSizes(connectors, members int, txid uint64) []byte {
+	b := make([]byte, 24)
 	binary.BigEndian.PutUint64(b, uint64(connectors))
 	binary.BigEndian.PutUint64(b[8:], uint64(members))
+	binary.BigEndian.PutUint64(b[16:], txid)
 	return b
 }
 
 // readSizes is how many connectors and members to make room for: the
-// sizes a clean Close wrote, bounded by what a file of its size can hold,
-// or else bbolt's count.
-func readSizes(meta *bolt.Bucket, fileSize int64, connectors, members *bolt.Bucket) (int, int) {
-	if v := meta.Get(keySizes); len(v) == 16 {
+// sizes a clean Close wrote when it was the last transaction, bounded by
+// what a file of its size can hold, or else bbolt's count.
+func readSizes(tx *bolt.Tx, meta *bolt.Bucket, fileSize int64, connectors, members *bolt.Bucket) (int, int) {
+	if v := meta.Get(keySizes); len(v) == 24 && binary.BigEndian.Uint64(v[16:]) == uint64(tx.ID()) {
 		// A connector or a member takes more than 16 bytes of a page.
 		bound := uint64(min(fileSize/16, 1<<31))
 		return int(min(binary.BigEndian.Uint64(v), bound)), int(min(binary.BigEndian.Uint64(v[8:]), bound))

@@ -34,9 +34,10 @@ func readSizesOf(t *testing.T, path string) (sizes []byte) {
 }
 
 // TestCleanCloseLeavesSizes: a clean Close writes how many connectors and
-// members the file holds (what the next start sizes its work by); opening
-// removes them, so that a crash after later commits cannot leave a stale
-// figure; a figure no file of its size could hold is bounded, not obeyed.
+// members the file holds (what the next start sizes its work by), with the
+// id of its transaction: a commit after it (a crash before the next clean
+// Close) makes the figure stale, and it is not used; a figure no file of its
+// size could hold is bounded, not obeyed.
 func TestCleanCloseLeavesSizes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := OpenDurable(path)
@@ -57,7 +58,7 @@ func TestCleanCloseLeavesSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sizes := readSizesOf(t, path)
-	if len(sizes) != 16 || binary.BigEndian.Uint64(sizes) != 4 || binary.BigEndian.Uint64(sizes[8:]) != 4 {
+	if len(sizes) != 24 || binary.BigEndian.Uint64(sizes) != 4 || binary.BigEndian.Uint64(sizes[8:]) != 4 {
 		t.Fatalf("sizes after a clean close %x, want 4 connectors and 4 members (the one registered in the default group)", sizes)
 	}
 
@@ -65,16 +66,21 @@ func TestCleanCloseLeavesSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A commit after the clean Close: its figure is stale, and ignored.
+	if err := s.Register(context.Background(), Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.3", MachineName: "late", Status: "active"}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keySizes); v != nil {
-			t.Errorf("sizes %x still in the file while it is open", v)
+		meta := tx.Bucket(bucketMeta)
+		if c, m := readSizes(tx, meta, 1<<20, tx.Bucket(bucketConnectors), tx.Bucket(bucketMembers)); c != 5 || m != 5 {
+			t.Errorf("sizes after a later commit: %d connectors, %d members; want the counts, 5 and 5", c, m)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Members(); got != 4 {
-		t.Errorf("%d members after the restart, want 4", got)
+	if got := s.Members(); got != 5 {
+		t.Errorf("%d members after the restart and a registration, want 5", got)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -86,7 +92,7 @@ func TestCleanCloseLeavesSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySizes, encodeSizes(1<<62, 1<<62))
+		return tx.Bucket(bucketMeta).Put(keySizes, encodeSizes(1<<62, 1<<62, uint64(tx.ID())))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +103,8 @@ func TestCleanCloseLeavesSizes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a file claiming 2^62 connectors: %v", err)
 	}
-	if got := s.Members(); got != 4 {
-		t.Errorf("%d members, want 4", got)
+	if got := s.Members(); got != 5 {
+		t.Errorf("%d members, want 5", got)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
