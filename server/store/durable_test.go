@@ -194,6 +194,7 @@ func TestDurableStoreRefusesBadFiles(t *testing.T) {
 // crash. bbolt's own check panicked in a goroutine of its own, out of reach
 // of any recover, for a damaged page anywhere.
 func TestCorruptPagesAreRefused(t *testing.T) {
+	t.Parallel() // some 40 opens of a damaged copy, beside the model test's children
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.db")

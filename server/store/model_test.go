@@ -367,6 +367,7 @@ func TestAcknowledgedChangesSurvive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes")
 	}
+	t.Parallel() // its time is mostly the children's fsyncs and restarts
 	seed := *modelSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
