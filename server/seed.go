@@ -195,13 +195,13 @@ func seedAdd(app uuid.UUID, position int, value any) (store.Op, error) {
 		} else {
 			m.ID = uuid.NewSHA1(app, fmt.Appendf(nil, "seed member %d", position))
 		}
-		return store.Op{Kind: store.OpAdd, Group: app, Member: m}, nil
+		return store.Op{Kind: store.OpAdd, Group: app, Member: m, ViaApplication: true}, nil
 	case *generated.ReferenceCreate:
 		id, err := referencedID(c.OdataID)
 		if err != nil {
 			return store.Op{}, err
 		}
-		return store.Op{Kind: store.OpAddReference, Group: app, Member: store.Member{ID: id}}, nil
+		return store.Op{Kind: store.OpAddReference, Group: app, Member: store.Member{ID: id}, ViaApplication: true}, nil
 	}
 	return store.Op{}, fmt.Errorf("the validator decoded a %T", value)
 }

@@ -91,6 +91,20 @@ func TestConnectorGroups(t *testing.T) {
 			if page, err := s.GroupApplications(ctx, eu, 0, 10); err != nil || len(page.Applications) != 1 || page.Applications[0] != assignedApp {
 				t.Errorf("eu's applications after a restart: %+v, %v", page, err)
 			}
+			// An add and a reset by the application reach the group it is assigned to.
+			m3 := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "192.0.2.3", MachineName: "m3", Status: "active"}}
+			if err := do(store.Op{Kind: store.OpAdd, Group: assignedApp, Member: m3, ViaApplication: true}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Get(ctx, eu, m3.ID); err != nil {
+				t.Errorf("an add by the assigned application did not reach its group: %v", err)
+			}
+			if err := s.Reset(ctx, &assignedApp); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Get(ctx, eu, m3.ID); !errors.Is(err, store.ErrMemberNotFound) {
+				t.Errorf("a reset by the assigned application left its group's member: %v", err)
+			}
 			if err := do(store.Op{Kind: store.OpAssign, Group: store.DefaultGroupID, Member: store.Member{ID: assignedApp}}); err != nil {
 				t.Fatal(err)
 			}
@@ -100,8 +114,9 @@ func TestConnectorGroups(t *testing.T) {
 			if g, err := s.Group(ctx, eu); err != nil || g.Region == nil || *g.Region != eur || g.ID != eu {
 				t.Errorf("the group after the update: %+v, %v", g, err)
 			}
-			if err := s.Remove(ctx, eu, m.ID); err != nil {
-				t.Fatal(err)
+			// The reset moved eu's members (m too) to the default group.
+			if _, err := s.Get(ctx, store.DefaultGroupID, m.ID); err != nil {
+				t.Errorf("m after the reset of its group: %v, want it in the default group", err)
 			}
 			if err := do(store.Op{Kind: store.OpDeleteGroup, Group: eu}); err != nil {
 				t.Errorf("deleting the emptied group: %v", err)

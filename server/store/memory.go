@@ -235,7 +235,7 @@ func (m mutations) Remove(ctx context.Context, app, id uuid.UUID) error {
 func (m mutations) Reset(ctx context.Context, app *uuid.UUID) error {
 	op := Op{Kind: OpReset, AllGroups: app == nil}
 	if app != nil {
-		op.Group = *app
+		op.Group, op.ViaApplication = *app, true // the application's group: the one it is assigned to, if any
 	}
 	_, err := m.do(ctx, op)
 	return err
