@@ -258,7 +258,10 @@ func (h *handlers) ListConnectorMemberOf(c echo.Context, id generated.ConnectorI
 	for i, id := range page.Groups {
 		g, err := h.store.Group(storeContext(c), id)
 		if errors.Is(err, store.ErrGroupNotFound) {
-			g = store.ImplicitGroup(id) // deleted since: as it was
+			// Not reached while the store keeps its rules (every join makes
+			// its group, and a group with members is not deleted); if it
+			// were, the group as an add would make it.
+			g = store.ImplicitGroup(id)
 		} else if err != nil {
 			return fmt.Errorf("reading connector group %s: %w", id, err)
 		}
