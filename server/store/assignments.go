@@ -62,17 +62,9 @@ func (s *Memory) applyAssignmentLocked(c change) {
 		g.join(c.id, c.seq)
 		a.groupOf[c.id] = c.group
 	case unassign:
-		g := a.apps[c.group]
-		i := g.index[c.id]
-		delete(g.index, c.id)
 		delete(a.groupOf, c.id)
-		if len(g.index) == 0 {
+		if a.apps[c.group].remove(c.id) {
 			delete(a.apps, c.group)
-			return
-		}
-		g.at(int(i)).removed = true
-		if g.n >= compactAt && len(g.index) < g.n/2 {
-			g.compact()
 		}
 	}
 }

@@ -142,13 +142,8 @@ func (r *groupRegistry) put(id uuid.UUID, seq uint64, doc []byte) uint64 {
 
 // remove deletes group id.
 func (r *groupRegistry) remove(id uuid.UUID) {
-	i := r.list.index[id]
-	delete(r.list.index, id)
 	delete(r.docs, id)
-	r.list.at(int(i)).removed = true
-	if r.list.n >= compactAt && len(r.list.index) < r.list.n/2 {
-		r.list.compact()
-	}
+	r.list.remove(id) // never empties it: the default group stays
 }
 
 // decodeGroup reads a stored group's document.

@@ -792,18 +792,26 @@ func (s *Memory) seqLocked(app, id uuid.UUID) (uint64, bool) {
 
 // deleteLocked removes member id, which must be in the group of app.
 func (s *Memory) deleteLocked(app, id uuid.UUID) {
-	g := s.groups[app]
+	s.members--
+	if s.groups[app].remove(id) {
+		delete(s.groups, app) // an empty group is the same as no group
+	}
+}
+
+// remove deletes the live entry id, leaving a tombstone that a compaction
+// drops once half the list is tombstones, and reports whether the list is
+// now empty.
+func (g *memoryGroup) remove(id uuid.UUID) (empty bool) {
 	i := g.index[id]
 	delete(g.index, id)
-	s.members--
 	if len(g.index) == 0 {
-		delete(s.groups, app) // an empty group is the same as no group
-		return
+		return true
 	}
 	g.at(int(i)).removed = true
 	if g.n >= compactAt && len(g.index) < g.n/2 {
 		g.compact()
 	}
+	return false
 }
 
 // compact drops the tombstones; amortised over the removals that made them.
