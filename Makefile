@@ -13,7 +13,7 @@ RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env 
 FUZZTIME ?= 60s
 # package:target
 FUZZ_TARGETS := ./server:FuzzAddMember ./server:FuzzListAndGet ./server:FuzzSkipToken \
-	./server:FuzzValidatorAgreesWithKin
+	./server:FuzzValidatorAgreesWithKin ./internal/odata:FuzzParse
 
 all: build
 

@@ -28,7 +28,7 @@ const (
 	msgTokenTwice     = "Access token validation failure: send one Authorization header, not several."
 	msgTokenMalformed = "Access token validation failure: the Authorization header must be 'Bearer <token>'."
 	msgTokenWrong     = "Access token validation failure: the token is not the one this server accepts."
-	msgInvalidSkipTok = "value is not a $skiptoken this server issued"
+	msgInvalidSkipTok = "value is not a $skiptoken this server issued for this listing and this $filter and $orderby"
 	wwwAuthenticate   = "Bearer"
 	wwwAuthInvalidTok = `Bearer error="invalid_token"`
 	headerRequestID   = "request-id"

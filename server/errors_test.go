@@ -376,6 +376,16 @@ func (s failingStore) GroupApplications(context.Context, uuid.UUID, store.Cursor
 	return store.ApplicationPage{}, s.fail()
 }
 
+func (s failingStore) ScanMembers(context.Context, *uuid.UUID, store.Cursor, func(store.Cursor, *store.Member) bool) error {
+	return s.fail()
+}
+func (s failingStore) ScanGroups(context.Context, store.Cursor, func(store.Cursor, *store.Group) bool) error {
+	return s.fail()
+}
+func (s failingStore) ScanApplications(context.Context, uuid.UUID, store.Cursor, func(store.Cursor, uuid.UUID) bool) error {
+	return s.fail()
+}
+
 func TestInternalErrors(t *testing.T) {
 	for _, panics := range []bool{false, true} {
 		h := newHarness(t, server.Config{Store: failingStore{panics: panics}})

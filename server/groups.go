@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/generated/validation"
 	"github.com/connector-group/members-api/internal/reqcheck"
 	"github.com/connector-group/members-api/server/store"
 )
@@ -49,23 +50,11 @@ func (h *handlers) HeadApplicationProxyProfile(c echo.Context, params generated.
 
 // ListConnectorGroups answers one page of the connector groups.
 func (h *handlers) ListConnectorGroups(c echo.Context, params generated.ListConnectorGroupsParams) error {
-	after, limit, err := h.position(allGroups, params.Top, params.Skiptoken)
+	a, err := runQuery(c, h, allGroups, &validation.ConnectorGroupQuery, optionsOf(generated.ListConnectorsParams(params)), h.scanGroups())
 	if err != nil {
 		return err
 	}
-	page, err := h.store.Groups(storeContext(c), after, limit)
-	if err != nil {
-		return fmt.Errorf("listing the connector groups: %w", err)
-	}
-	out := generated.ConnectorGroupCollection{Value: make([]generated.ConnectorGroup, len(page.Groups))}
-	for i, g := range page.Groups {
-		out.Value[i] = toConnectorGroup(g)
-	}
-	if page.More {
-		next := h.nextLink(c, params.Top, h.tokens.encode(allGroups, page.Next))
-		out.OdataNextLink = &next
-	}
-	return c.JSON(http.StatusOK, out)
+	return writeAnswer(c, a, groupCollection)
 }
 
 // HeadConnectorGroups answers as ListConnectorGroups, without the body.
@@ -166,27 +155,16 @@ func (h *handlers) AssignApplicationConnectorGroup(c echo.Context, app generated
 
 // ListGroupApplications answers one page of the applications assigned to a group.
 func (h *handlers) ListGroupApplications(c echo.Context, group generated.ConnectorGroupID, params generated.ListGroupApplicationsParams) error {
-	l := applicationsOf(group)
-	after, limit, err := h.position(l, params.Top, params.Skiptoken)
-	if err != nil {
-		return err
-	}
-	page, err := h.store.GroupApplications(storeContext(c), group, after, limit)
+	a, err := runQuery(c, h, applicationsOf(group), &validation.ApplicationQuery, optionsOf(generated.ListConnectorsParams(params)), h.scanApplications(group))
 	if errors.Is(err, store.ErrGroupNotFound) {
 		return groupNotFound(group)
 	}
 	if err != nil {
-		return fmt.Errorf("listing the applications of %s: %w", group, err)
+		return err
 	}
-	out := generated.ApplicationCollection{Value: make([]generated.Application, len(page.Applications))}
-	for i, app := range page.Applications {
-		out.Value[i] = generated.Application{OdataType: generated.ApplicationOdataTypeHashMicrosoftGraphApplication, ID: app}
-	}
-	if page.More {
-		next := h.nextLink(c, params.Top, h.tokens.encode(l, page.Next))
-		out.OdataNextLink = &next
-	}
-	return c.JSON(http.StatusOK, out)
+	return writeAnswer(c, a, func(items []generated.Application, count *int64, next *string) any {
+		return generated.ApplicationCollection{Value: items, OdataCount: count, OdataNextLink: next}
+	})
 }
 
 // HeadGroupApplications answers as ListGroupApplications, without the body.

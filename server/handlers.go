@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/echoapi"
+	"github.com/connector-group/members-api/generated/validation"
 	"github.com/connector-group/members-api/internal/reqcheck"
 	"github.com/connector-group/members-api/server/store"
 )
@@ -175,9 +175,7 @@ func (h *handlers) ListConnectorGroupMembers(c echo.Context, app generated.Appli
 	if err != nil {
 		return err
 	}
-	return h.listConnectors(c, membersOf(app), params.Top, params.Skiptoken, func(ctx context.Context, after store.Cursor, limit int) (store.Page, error) {
-		return h.store.List(ctx, group, after, limit)
-	})
+	return h.listConnectors(c, membersOf(app), optionsOf(generated.ListConnectorsParams(params)), &group)
 }
 
 // ListGroupMembers answers one page of the members at the service's own path.
@@ -185,43 +183,31 @@ func (h *handlers) ListGroupMembers(c echo.Context, group generated.ConnectorGro
 	if err := h.requireGroup(c, group); err != nil {
 		return err
 	}
-	return h.listMembers(c, group, params.Top, params.Skiptoken)
+	return h.listConnectors(c, membersOf(group), optionsOf(generated.ListConnectorsParams(params)), &group)
 }
 
 // ListConnectors answers one page of the connectors the mock knows.
 func (h *handlers) ListConnectors(c echo.Context, params generated.ListConnectorsParams) error {
-	return h.listConnectors(c, allConnectors, params.Top, params.Skiptoken, func(ctx context.Context, after store.Cursor, limit int) (store.Page, error) {
-		return h.store.Connectors(ctx, after, limit)
-	})
+	return h.listConnectors(c, allConnectors, optionsOf(params), nil)
 }
 
-func (h *handlers) listMembers(c echo.Context, group uuid.UUID, top *int32, skiptoken *string) error {
-	return h.listConnectors(c, membersOf(group), top, skiptoken, func(ctx context.Context, after store.Cursor, limit int) (store.Page, error) {
-		return h.store.List(ctx, group, after, limit)
-	})
+// optionsOf reads the query options of a collection's parameters (those of
+// every list operation have the same fields, as the spec gives each the
+// same parameters).
+func optionsOf(p generated.ListConnectorsParams) queryOptions {
+	return queryOptions{top: p.Top, skiptoken: p.Skiptoken, sel: p.Select, filter: p.Filter, orderby: p.Orderby, count: p.Count}
 }
 
-// listConnectors answers one page of connectors and, when more follow, the
-// link to the next.
-func (h *handlers) listConnectors(c echo.Context, l listing, top *int32, skiptoken *string,
-	list func(context.Context, store.Cursor, int) (store.Page, error)) error {
-	after, limit, err := h.position(l, top, skiptoken)
+// listConnectors answers one page of the members of group (nil: of every
+// connector) and, when more follow, the link to the next.
+func (h *handlers) listConnectors(c echo.Context, l listing, o queryOptions, group *uuid.UUID) error {
+	a, err := runQuery(c, h, l, &validation.ConnectorQuery, o, h.scanMembers(group))
 	if err != nil {
 		return err
 	}
-	page, err := list(storeContext(c), after, limit)
-	if err != nil {
-		return fmt.Errorf("listing %c %s: %w", l.kind, l.id, err)
-	}
-	out := generated.ConnectorCollection{Value: make([]generated.Connector, len(page.Members))}
-	for i, m := range page.Members {
-		out.Value[i] = toConnector(m)
-	}
-	if page.More {
-		next := h.nextLink(c, top, h.tokens.encode(l, page.Next))
-		out.OdataNextLink = &next
-	}
-	return c.JSON(http.StatusOK, out)
+	return writeAnswer(c, a, func(items []generated.Connector, count *int64, next *string) any {
+		return generated.ConnectorCollection{Value: items, OdataCount: count, OdataNextLink: next}
+	})
 }
 
 // position is where a page of listing l starts and how long it is.
@@ -242,19 +228,27 @@ func (h *handlers) position(l listing, top *int32, skiptoken *string) (store.Cur
 
 // ListConnectorMemberOf answers one page of the groups a connector is in.
 func (h *handlers) ListConnectorMemberOf(c echo.Context, id generated.ConnectorID, params generated.ListConnectorMemberOfParams) error {
-	l := groupsOf(id)
-	after, limit, err := h.position(l, params.Top, params.Skiptoken)
+	groups, err := h.memberOf(c, id)
 	if err != nil {
 		return err
 	}
-	page, err := h.store.MemberOf(storeContext(c), id, after, limit)
+	a, err := runQuery(c, h, groupsOf(id), &validation.ConnectorGroupQuery, optionsOf(generated.ListConnectorsParams(params)), scanSlice(groups))
+	if err != nil {
+		return err
+	}
+	return writeAnswer(c, a, groupCollection)
+}
+
+// memberOf is the groups connector id is in (one), or a 404.
+func (h *handlers) memberOf(c echo.Context, id uuid.UUID) ([]generated.ConnectorGroup, error) {
+	page, err := h.store.MemberOf(storeContext(c), id, 0, 1)
 	if errors.Is(err, store.ErrConnectorNotFound) {
-		return memberNotFound(id)
+		return nil, memberNotFound(id)
 	}
 	if err != nil {
-		return fmt.Errorf("listing the groups of %s: %w", id, err)
+		return nil, fmt.Errorf("listing the groups of %s: %w", id, err)
 	}
-	out := generated.ConnectorGroupCollection{Value: make([]generated.ConnectorGroup, len(page.Groups))}
+	out := make([]generated.ConnectorGroup, len(page.Groups))
 	for i, id := range page.Groups {
 		g, err := h.store.Group(storeContext(c), id)
 		if errors.Is(err, store.ErrGroupNotFound) {
@@ -263,15 +257,16 @@ func (h *handlers) ListConnectorMemberOf(c echo.Context, id generated.ConnectorI
 			// were, the group as an add would make it.
 			g = store.ImplicitGroup(id)
 		} else if err != nil {
-			return fmt.Errorf("reading connector group %s: %w", id, err)
+			return nil, fmt.Errorf("reading connector group %s: %w", id, err)
 		}
-		out.Value[i] = toConnectorGroup(g)
+		out[i] = toConnectorGroup(g)
 	}
-	if page.More {
-		next := h.nextLink(c, params.Top, h.tokens.encode(l, page.Next))
-		out.OdataNextLink = &next
-	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
+}
+
+// groupCollection is a page of connector groups as the spec's collection.
+func groupCollection(items []generated.ConnectorGroup, count *int64, next *string) any {
+	return generated.ConnectorGroupCollection{Value: items, OdataCount: count, OdataNextLink: next}
 }
 
 // GetConnectorGroupMember answers the member at the seed page's path, or 404.
@@ -478,20 +473,3 @@ func schemeOf(req *http.Request) string {
 
 // forwardingHeaders are the headers Echo's scheme extractor reads.
 var forwardingHeaders = [...]string{echo.HeaderXForwardedProto, echo.HeaderXForwardedProtocol, echo.HeaderXForwardedSsl, echo.HeaderXUrlScheme}
-
-// nextLink repeats the request with the $skiptoken that resumes after this
-// page, keeping the page size the client asked for.
-func (h *handlers) nextLink(c echo.Context, top *int32, token string) string {
-	var b strings.Builder
-	b.WriteString(baseURL(c))
-	b.WriteString(c.Request().URL.EscapedPath()) // with its /beta or /v1.0
-	b.WriteByte('?')
-	if top != nil {
-		b.WriteString("$top=")
-		b.WriteString(strconv.Itoa(int(*top)))
-		b.WriteByte('&')
-	}
-	b.WriteString("$skiptoken=")
-	b.WriteString(token)
-	return b.String()
-}

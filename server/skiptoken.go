@@ -54,20 +54,22 @@ func newSkipTokens(key []byte) (*skipTokens, error) {
 // connectors, or the groups of a connector. Its kind and id are the token's
 // additional data, so a token resumes only the listing it came from.
 type listing struct {
-	kind byte
-	id   uuid.UUID
+	kind  byte
+	id    uuid.UUID
+	query [16]byte // the $filter and $orderby that narrowed and ordered it, digested; zero for none
 }
 
-func membersOf(group uuid.UUID) listing      { return listing{'m', group} }
-func groupsOf(connector uuid.UUID) listing   { return listing{'g', connector} }
-func applicationsOf(group uuid.UUID) listing { return listing{'a', group} }
+func membersOf(group uuid.UUID) listing      { return listing{kind: 'm', id: group} }
+func groupsOf(connector uuid.UUID) listing   { return listing{kind: 'g', id: connector} }
+func applicationsOf(group uuid.UUID) listing { return listing{kind: 'a', id: group} }
 
 var allConnectors = listing{kind: 'c'}
 
 // additionalData is what a token of l is sealed with.
-func (l listing) additionalData() [17]byte {
-	ad := [17]byte{l.kind}
+func (l listing) additionalData() [33]byte {
+	ad := [33]byte{l.kind}
 	copy(ad[1:], l.id[:])
+	copy(ad[17:], l.query[:])
 	return ad
 }
 

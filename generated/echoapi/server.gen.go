@@ -36,6 +36,12 @@ type ServerInterface interface {
 	// HeadConnectorGroupMembers The list's headers, without the body (RFC 9110: HEAD is GET without the content).
 	// (HEAD /applications/{applicationsId}/connectorGroup/members)
 	HeadConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params HeadConnectorGroupMembersParams) error
+	// CountConnectorGroupMembers How many members the application's connector group has
+	// (GET /applications/{applicationsId}/connectorGroup/members/$count)
+	CountConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params CountConnectorGroupMembersParams) error
+	// HeadCountConnectorGroupMembers The count's headers, without the body.
+	// (HEAD /applications/{applicationsId}/connectorGroup/members/$count)
+	HeadCountConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params HeadCountConnectorGroupMembersParams) error
 	// AddConnectorGroupMember Add a connector to the application's connector group
 	// (POST /applications/{applicationsId}/connectorGroup/members/$ref)
 	AddConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, params AddConnectorGroupMemberParams) error
@@ -87,6 +93,12 @@ type ServerInterface interface {
 	// CreateConnectorGroup Create a connector group
 	// (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
 	CreateConnectorGroup(ctx echo.Context, params CreateConnectorGroupParams) error
+	// CountConnectorGroups How many connector groups there are
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count)
+	CountConnectorGroups(ctx echo.Context, params CountConnectorGroupsParams) error
+	// HeadCountConnectorGroups The count's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count)
+	HeadCountConnectorGroups(ctx echo.Context, params HeadCountConnectorGroupsParams) error
 	// DeleteConnectorGroup Delete a connector group
 	// (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
 	DeleteConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params DeleteConnectorGroupParams) error
@@ -105,12 +117,24 @@ type ServerInterface interface {
 	// HeadGroupApplications The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications)
 	HeadGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadGroupApplicationsParams) error
+	// CountGroupApplications How many applications are assigned to a connector group
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count)
+	CountGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params CountGroupApplicationsParams) error
+	// HeadCountGroupApplications The count's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count)
+	HeadCountGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadCountGroupApplicationsParams) error
 	// ListGroupMembers List the members of a connector group, at the service's own path
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
 	ListGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params ListGroupMembersParams) error
 	// HeadGroupMembers The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
 	HeadGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadGroupMembersParams) error
+	// CountGroupMembers How many members a connector group has
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count)
+	CountGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params CountGroupMembersParams) error
+	// HeadCountGroupMembers The count's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count)
+	HeadCountGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadCountGroupMembersParams) error
 	// AddGroupMember Add a connector to a connector group, at the service's own path
 	// (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref)
 	AddGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, params AddGroupMemberParams) error
@@ -129,6 +153,12 @@ type ServerInterface interface {
 	// HeadConnectors The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors)
 	HeadConnectors(ctx echo.Context, params HeadConnectorsParams) error
+	// CountConnectors How many connectors the mock knows
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/$count)
+	CountConnectors(ctx echo.Context, params CountConnectorsParams) error
+	// HeadCountConnectors The count's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/$count)
+	HeadCountConnectors(ctx echo.Context, params HeadCountConnectorsParams) error
 	// GetConnector Read a connector
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId})
 	GetConnector(ctx echo.Context, connectorID ConnectorID, params GetConnectorParams) error
@@ -141,6 +171,12 @@ type ServerInterface interface {
 	// HeadConnectorMemberOf The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf)
 	HeadConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params HeadConnectorMemberOfParams) error
+	// CountConnectorMemberOf How many connector groups a connector is a member of (one)
+	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count)
+	CountConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params CountConnectorMemberOfParams) error
+	// HeadCountConnectorMemberOf The count's headers, without the body.
+	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count)
+	HeadCountConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params HeadCountConnectorMemberOfParams) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -295,6 +331,34 @@ func (w *ServerInterfaceWrapper) ListConnectorGroupMembers(ctx echo.Context) err
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -344,6 +408,34 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroupMembers(ctx echo.Context) err
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -363,6 +455,90 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroupMembers(ctx echo.Context) err
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadConnectorGroupMembers(ctx, applicationsID, params)
+	return err
+}
+
+// CountConnectorGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) CountConnectorGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CountConnectorGroupMembersParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CountConnectorGroupMembers(ctx, applicationsID, params)
+	return err
+}
+
+// HeadCountConnectorGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadCountConnectorGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadCountConnectorGroupMembersParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadCountConnectorGroupMembers(ctx, applicationsID, params)
 	return err
 }
 
@@ -713,6 +889,34 @@ func (w *ServerInterfaceWrapper) ListConnectorGroups(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -753,6 +957,34 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroups(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
 	}
 
 	headers := ctx.Request().Header
@@ -803,6 +1035,76 @@ func (w *ServerInterfaceWrapper) CreateConnectorGroup(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateConnectorGroup(ctx, params)
+	return err
+}
+
+// CountConnectorGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) CountConnectorGroups(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CountConnectorGroupsParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CountConnectorGroups(ctx, params)
+	return err
+}
+
+// HeadCountConnectorGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadCountConnectorGroups(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadCountConnectorGroupsParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadCountConnectorGroups(ctx, params)
 	return err
 }
 
@@ -977,6 +1279,34 @@ func (w *ServerInterfaceWrapper) ListGroupApplications(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -1026,6 +1356,34 @@ func (w *ServerInterfaceWrapper) HeadGroupApplications(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -1045,6 +1403,90 @@ func (w *ServerInterfaceWrapper) HeadGroupApplications(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadGroupApplications(ctx, connectorGroupID, params)
+	return err
+}
+
+// CountGroupApplications converts echo context to params.
+func (w *ServerInterfaceWrapper) CountGroupApplications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CountGroupApplicationsParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CountGroupApplications(ctx, connectorGroupID, params)
+	return err
+}
+
+// HeadCountGroupApplications converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadCountGroupApplications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadCountGroupApplicationsParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadCountGroupApplications(ctx, connectorGroupID, params)
 	return err
 }
 
@@ -1073,6 +1515,34 @@ func (w *ServerInterfaceWrapper) ListGroupMembers(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skiptoken", ctx.QueryParams(), &params.Skiptoken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
+	}
+
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
 	}
 
 	headers := ctx.Request().Header
@@ -1124,6 +1594,34 @@ func (w *ServerInterfaceWrapper) HeadGroupMembers(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -1143,6 +1641,90 @@ func (w *ServerInterfaceWrapper) HeadGroupMembers(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadGroupMembers(ctx, connectorGroupID, params)
+	return err
+}
+
+// CountGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) CountGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CountGroupMembersParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CountGroupMembers(ctx, connectorGroupID, params)
+	return err
+}
+
+// HeadCountGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadCountGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadCountGroupMembersParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadCountGroupMembers(ctx, connectorGroupID, params)
 	return err
 }
 
@@ -1349,6 +1931,34 @@ func (w *ServerInterfaceWrapper) ListConnectors(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -1391,6 +2001,34 @@ func (w *ServerInterfaceWrapper) HeadConnectors(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -1410,6 +2048,76 @@ func (w *ServerInterfaceWrapper) HeadConnectors(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadConnectors(ctx, params)
+	return err
+}
+
+// CountConnectors converts echo context to params.
+func (w *ServerInterfaceWrapper) CountConnectors(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CountConnectorsParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CountConnectors(ctx, params)
+	return err
+}
+
+// HeadCountConnectors converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadCountConnectors(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadCountConnectorsParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadCountConnectors(ctx, params)
 	return err
 }
 
@@ -1512,6 +2220,34 @@ func (w *ServerInterfaceWrapper) ListConnectorMemberOf(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -1561,6 +2297,34 @@ func (w *ServerInterfaceWrapper) HeadConnectorMemberOf(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $skiptoken: %s", err))
 	}
 
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
+
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "$orderby" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$orderby", ctx.QueryParams(), &params.Orderby, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $orderby: %s", err))
+	}
+
+	// ------------- Optional query parameter "$count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $count: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -1580,6 +2344,90 @@ func (w *ServerInterfaceWrapper) HeadConnectorMemberOf(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadConnectorMemberOf(ctx, connectorID, params)
+	return err
+}
+
+// CountConnectorMemberOf converts echo context to params.
+func (w *ServerInterfaceWrapper) CountConnectorMemberOf(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CountConnectorMemberOfParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CountConnectorMemberOf(ctx, connectorID, params)
+	return err
+}
+
+// HeadCountConnectorMemberOf converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadCountConnectorMemberOf(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadCountConnectorMemberOfParams
+	// ------------- Optional query parameter "$filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $filter: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadCountConnectorMemberOf(ctx, connectorID, params)
 	return err
 }
 
@@ -1698,6 +2546,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf", wrapper.HeadConnectorMemberOf, options.OperationMiddlewares["headConnectorMemberOf"]...)
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup", wrapper.GetApplicationConnectorGroup, options.OperationMiddlewares["getApplicationConnectorGroup"]...)
 	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup", wrapper.HeadApplicationConnectorGroup, options.OperationMiddlewares["headApplicationConnectorGroup"]...)
+	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$count", wrapper.CountConnectorGroupMembers, options.OperationMiddlewares["countConnectorGroupMembers"]...)
+	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$count", wrapper.HeadCountConnectorGroupMembers, options.OperationMiddlewares["headCountConnectorGroupMembers"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", wrapper.CountConnectorGroups, options.OperationMiddlewares["countConnectorGroups"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", wrapper.HeadCountConnectorGroups, options.OperationMiddlewares["headCountConnectorGroups"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$count", wrapper.CountGroupMembers, options.OperationMiddlewares["countGroupMembers"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$count", wrapper.HeadCountGroupMembers, options.OperationMiddlewares["headCountGroupMembers"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications/$count", wrapper.CountGroupApplications, options.OperationMiddlewares["countGroupApplications"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications/$count", wrapper.HeadCountGroupApplications, options.OperationMiddlewares["headCountGroupApplications"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/$count", wrapper.CountConnectors, options.OperationMiddlewares["countConnectors"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/$count", wrapper.HeadCountConnectors, options.OperationMiddlewares["headCountConnectors"]...)
+	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf/$count", wrapper.CountConnectorMemberOf, options.OperationMiddlewares["countConnectorMemberOf"]...)
+	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf/$count", wrapper.HeadCountConnectorMemberOf, options.OperationMiddlewares["headCountConnectorMemberOf"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.HEAD(options.BaseURL+"/healthz", wrapper.HeadHealth, options.OperationMiddlewares["headHealth"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
@@ -1718,174 +2578,194 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H35cts4uu+roHimylJfSpYcL7FcXXM9nXTaM1lcsTOpe0KfJkR+kjChAA0BWlHnumqeZh5snuQUFpIg",
-	"RWpxvKWb/UfHkkisH77lh2/56gRsOmMUqODO4KsDX/B0FoH6+zSKAYeLNzAdQvwyjlksv73GUQLq0fSb",
-	"gIXgDJz38M8EuPj1Lzg0fzquQyi13g0iAlR0Yv1zh4TOwJkuOkJ+2N9zXCfEQja119s77PT7nb3nl/2D",
-	"QW9/0Dv4b8d1Cu8dBEfwLNgfdp7jXtjZHx1C53jYx5298FmwDwejQ3w0dG5cZwqc47Fs9R0FxGI0ZTEg",
-	"HIYQIjb8BwQCxTCCGGgAHGE9ZwRfCBdoxGIkJoBGLIrYnNAxmrKQjAiEaBazGcSCAB+gnalaIr7TdW5u",
-	"blznjF7jiIQXAouEZ5PnyXSK44UzcC4nciBkTCiO0AyPYYcjs/DIzNFF8wnjgLhqAxGOMJpFOIAJi0KI",
-	"HXfLfQhBYBJxZ/Bp9XP5aqn2kedciJjQsefIMVAmEJOrOEI4EOQaXESo/stxHYHjMQhn4OzqUTs37rd2",
-	"hpFaSURm1/ty78js+rDQE3wREFMcnc2cm6syud0rNd3F+khiuRAshvAnRikEonTE/i8LscBdsZjJHv9r",
-	"SoKYcTYS3XGMZ5NukL3kOtZCyBk/6/a6/f6z7pE8g3KCR3vD4dHRs4OO+t/+3nDYGR4cHXWGw6O9ZwdH",
-	"R/JfuSU4mBAKb/FU9ph10IGk0+s7rmNGPnDMrNQUJoBDiA3PiNhcrT3wICYzQRg1FD8FMWEhVwdqhsUE",
-	"hUwduIjNu2Y7SAyhMxBxAq7DgwlMsWzKTJ+rhXZkhz8pPmII6Sys7s/s7w5H/hLf8V0EwYRBiOYToIgI",
-	"NMGh3Do5klU9v2YB1n1UdYmHnEWJAPTh/WtJBHKqFOZI84fVsxyxeIoldSQxkcSy1PW7F1jgl1QQsaib",
-	"8ur+XYQ5Uq0giqfAERHfOKTzjHOezmYRgZphzbLH1Ig4xNcQowmjLIkh3Hbz32MBr8mUCPW/5R5/YXM0",
-	"xXRhZo0kn1Z7pklvCDiGGAn2GSia4gWa4s+ACEWAgwmaExqyOWrNiZggv9OJsYBOJDvy20XamBJKpsnU",
-	"GfSzlSFUwBji4ijfwxQTKgdfP1K9VVOEY0ARjIQcjpgQboZT03FvXcccVi0Ph4DRkKOEChKppTGT5wLH",
-	"giM8ioFPtut79YnUG7/DEQmNaCU8F3hYkeqrD2cvTjSZ4ClIivVzpt61TvCmpJuQsJJ234OIF6cjAfEG",
-	"ayQYmmMi0BBGUnsQ8UIqA3iMCV09jjVU8nelEFQeZcrnEKMQZiAHwCjy9Wnztz0vHz9+PE3EBKgggRKI",
-	"ld3lTxBGkWqvcFrhywwCwbfr/MZ1ZjjGUxCpeJBsQvfBa5lY/owiFUkZkiq66OU1xAv1t2FgmNpPG5Up",
-	"E1poHLNklpIzTGdi0VUqqTNwpAByXIdqOYeLw/o2wlornE5RgKOoeBAsxc8IJsUC5Nd8xiiXBKG+s06D",
-	"30Vyvd6kWgF6JbUCj168+BvfQQIimEoaRxNMwwhiqfNKns8Rm1NJ0Tgbh4s4k0JQssOAyY2fkwBQS8wZ",
-	"GhGIQhQRClwqpSSYePT9zz+h436/h6SyzOUhlVpPRLhoD7TCTGIupEYkP8jf9KS6Hk03QOsM+RYsmwb2",
-	"qhMBU0VAU/zlNdCxmDiD/t5zV56v7PPSZkh15suZfnUv+xXHMV7onUop5ZUklDp6LNHTWpo0ZCcmWBRo",
-	"76RErjvcPDnBep3KhF9DrEF51N9Irmlza+dfnPmawX3zuDS3Wx7SuWWttSQhHu3t99pyWAGbTnGHg2Q5",
-	"AkJFj1IB1yp5jDhcQ4wjj6acVFN1F/kxiCSmPypmjSMfteR2hDDCSSTahhVztNfbP/Fo+nAMsxg4UKE2",
-	"zLee6iOlPSjmqZT7fAm7Hj3PGCLCUvog/8RXh3tmTcxivEpLlobFZ8rmUkPwKBlT2aw+TbbFbiZg2RCf",
-	"nOLcnKsbuS320KueLj1xJTek8tiaXVp3VvcODleezv5hxfG8+ExmSk2rpks2w/9MwChyo5hNpYkcwzVh",
-	"CU+tat9YUBS+iNeEfvYzsv1nAvEin8efeNZZQXznUzjcX8Ntblznks1WKBNqYRQxytEhaclzhIXa7Cnj",
-	"onZsgs0KozKU6Qz6vZ6bHyVCxTNtw33ROsfx8bG7WgNRxKAFjNqyv+DwFRYwxwsNKFABVOmQFm/a/QfX",
-	"RJMP6E8xjKSBupuDSbv6V76rzRZlkqv+yrJQTQUR+g8I5KFlFM2SeCYFecvvdNSvnYCFwH03VYEGSH7x",
-	"40FvTyvllv2Zab+dzDqoGpx5Y7dkS9jqc6eguG/USP5GqSGjiG/YiHz6xq0Cy1Y3UVY8booYx5r+89fk",
-	"Llk4zXpCsFkQtkHDuk7TF3YrIEbFaSz8bG0bFWibnMHdUGemvrpIr5QUJEMWLtAwBvyZaxsmZEEyBSpc",
-	"bWHKnw0a9NeLd29dZFS8XJMgOdKIUzu15S+DZH77BDFtuJfUvEzeEGU6KUCFw1iOQvV1en6Wi44JvpbH",
-	"yWrXRZ7zHjhL4gDUIyOW0FwZTVva+bLT9RwXUYY0etWct/s5bz+zeEjCUMu6B+C7RYDsF8aFUV8pEDGR",
-	"xgJFZ+fSZIiBcxdFLMDRRD3GYoTRD13rGzwF13xPldEeRWwOoUeVHtTpmM8d+TQfICxVK4UGKQOaC/Ti",
-	"7QWKYUhoSOjYRcOFNjQQRnMYamkpX7qGiM00okM5ClgShR5lcrhzwuV8cDAx0jT4LCWJmACJkcE0u+g9",
-	"jBIOYWrFY7oQE2nHQyTfTijXGpVF3o9KE0YSX5IpsER8FwJ5vxHI90QMvwAO343yq43iplGkboGMUIBQ",
-	"m/e/vDx9oe3xVy8vd3h6mSSNDdOLq0wVlmiZodrY4UqANdt4j9v4Rl2FvGXiVHPGKoxov3dQsZ35hhFR",
-	"uVHZBcyqQemHnsZaXE5iJkRUswh7x1J5Oug9u81a/I6IVqHVnQyuXr3KGbD9NHb4A8WJmLCY/FZH6f3b",
-	"7O7Hjx87ZWB71djKOPhjL84Z1Te2FwrnyX0k7l/GX7ApaM0noRrXhzDFvAQmkTRPDPycXdlETD4tDSAL",
-	"rO6QsK2sG/xNWkOv0RruicaqBM0DWRfKIlVuNBwNE5Ebo8oa0Gq6Gt0J8tXofAXYSotaUg3Rb6QAe3aJ",
-	"ax6SVm9qrKaOBZJPqF5jpefz71cyvmXiZ2mPP9B2vWWIJ8EkcxOg5nOOV7QwzbBUEvrSzJPsg1HI7a0i",
-	"UE0U0tmuakzfehjgUzIYEsCO3jpuuMksGUaEKxY1i9mIRICUnYfERI7EWojzmH1Z+AOUgScpqpGuoa/Q",
-	"E820cJT2Z8EnXXRKF6Z5RT7V8Ilywdrv9ZANoyBpvgIOG/Z1L+fgHC8ihsNLxl7jeAwPyL1SDC+S/Rqy",
-	"K8pDuUrNtt/Ltl/oM/qB4mtMIjyM4LsAP579ntWY79MAuWTsDaYL8y1/MAZiTNoBmmGu5VyMBWim4aIY",
-	"RExsHBIBjiMCsbR3dziy1noL7Vr2sESV+3vHDVU+NaosG8QPJdNsz0fC0ZRwrvD2KY5GLJ5KworRPGZ0",
-	"/DsztT9QnsxmLBYQvoGQ4Et1D/5gC+//pPvpyH5921FcuUdlpg0OApgJ3mgV90AE2Y2wWlNrz+TehyGR",
-	"G4Cj8yyqwxmMcMShVjdkIwTKMqWMdva+fMkc9eTuzaxmrACNVVQklzm/vM4dpz6Z168y7w0dtCKXwqLZ",
-	"LadxWvBEyywkZcdJ803aRag1XCibmoTtk5KtNsHc+FhLAZZPd3nyhRCGrw7QZContRTLYM/lqsJXSG/3",
-	"ercxe+XsvlULaxbxJxZFENxiOd+lPj1sZK9r/XKk/kjVnk3yV9XeCTJuWIjRaKFjFXT4ktWJiU6Sfa12",
-	"2LdihjIfrVUkaW/JTYV/lr3UuuWq9Q3syJbtSJTRziyGKeHAc/jAVQSqHFitq94AUEatJ8oXsIg2aGcr",
-	"28OO5c+sJ9vlPdJxFPL3E705yhHERJDUUnm+GFU0bsfwfHUwXbwbqYCt3MNrdr2voqrsbw5V5NNqv820",
-	"5cKd/tm5Dqo6O78+7Gq/sdS7bf+gPDzX+dIZs07NuVznNdpF72Z636XuSugsERpwNk6OmHMypto5TlE5",
-	"Hkqyb58gHM3xglvnALFEzBJRJPdKblCKZlo3SvOwcmEoLcfewcFaV2O+0lspPVNZhxdpCFiJ2eckUBx+",
-	"1sHKM3YnHCw/F3qPTHSjYm76OC17NJXlR/veWF86mvvievkRvQOep1y0t2V8ZeaViechCIz8YuO+VDy0",
-	"G1fqhWZ8wngGZFpY563lc2lKVeyr+MhlLeuUL0pimiyGMQkRHgMV2UFfxnZthlr+8faqgusQ/iL1oy2P",
-	"8uMEDNpMeBrFYJxujTxpKTdeiBXJt01ghJEyWi/MN1HF7argDco0ztzNxzNkLAKsBCw1bGoj6lRrrDiD",
-	"osqxOfKbv/tev7NWZzLjqtxeexHXn4O7ZU56I+5PxdLN3z+b0efprnjNTzEY+3wrjkNhXl7ZgdKmfLn5",
-	"vqt8hpgR4ZFWtHxNdX4X+ST0XY/6yxSiIxv8jEp8FeLIQUhtzZL/rRhw2JE74FGWBT5ptiZ3qT1AWNtd",
-	"OqzGxMSpWxl92xe66aUUEdqN74H5nJzBOxot0liXGra0/jGbLdU8/dSYhhrEeuKs18PSyCrlPtqybE1L",
-	"qFGm8dOTXNUQ+DNw1JfK/N7BAQomOMaBgFirH8ZD3Bk4kHRyTWV71a5yDWpizuVvaoBaTsgzow0YEePR",
-	"iATq1rr1lsVigk6nEJMAu+hlImnVRacJFzGOCHbRKZf/P6MhwW1bAlI8lZ+S2HEdnMjJYE6wihyRvDqh",
-	"yjr6ORFJDH8vMY26GX2YhdszjY/yIGKKEvWyCh3kYDYnP3qICBQBvgYu9Xb0GWBmvHIVR+Pd5qDe90Gt",
-	"P5R5gEWd+lOKWSAUJbxg4WbJLbI8F5WGbRxL2ySsOf3ad1Vdq2mVy1Za50RM7B4rM4kUPpiAkNNCSPOl",
-	"ie3KHe2zcPUllwGnwnEme1pnYMiupGvA5Wr3ruULKdcOuaq8+VzyA69d4BfKeWvtMS4et8DsyirSyrfP",
-	"zoDydXkYaYaTr2uAOdVp3lSV5BhrKjZ4zfbYkcZnrMQTbBkVGqiI3DxnxhlqYbpAE8ZFW927eTSGCEuy",
-	"lspGmpNHezZJDYRQj/q70hbRKNV55rZyrr1WCiCaslhK55TvfiXhje9RHQuKaaZlIX9X2nu+HIi/e93v",
-	"9nzUsq2jmbKO5JmUFBqjAHPwqGAss/1yvFYkgsUER2geE6G4cnuFkqQZoC0ke/vPXWeGhSRpZ+D8T+vT",
-	"aee/cee3K/Nvr3P8f7qdqx8Gu7uf/mf3z/919UP7zy01/v+/e933vG6v/eeN1+nT+eyqcqk+9TrHp52f",
-	"cWd09fX5Tcf+uL/Nx/7ezZ82BY9rUOMJ4EiuzFZnLYeIUmbGPlcc59JAVuA+xXRH25z6qouYpeOcagWZ",
-	"5SO/6AiizMGlp4uNbYfUq54KTVRNN78juWcel2XLKksr7Yx4TVhkLk6UvSiFpTJFlOGofIX05Z40RwRD",
-	"HOvEE5vYhTYnXzIKyzu+qiHrySLXXpa/OluDNSsTMy/NYsk8u1XbnfP6sjH514t3b9GMESkAEaEGqJfW",
-	"W+rdlwZVyo8mrDJFXbcSHIX1qKIYCvM8ErVaf8VhqO0ItyAgVDBNlRQxED+jYND5TcHE1U9mfRgL/ubq",
-	"RnZSyzFvcW9pX6csO1haZpUyyuuguNtp66tmUo/hbQf78ZdUakxhvUJrpZ9BqiF5aEG/lbkTC6DYAiSl",
-	"Pp96w8vVqcLu1mNo+eCqyLS8+Xes7azQc1ztnIu5R/2JEDM+2N3VO5bvYMCmSpTv/udf//a1YoRW6kUe",
-	"JRTdWi/aSiV6ulrM0qyejPZy4zocgiQmYnGh8jypVdPeQdJoWj4//qnxV1IzG6C/aE8iL+n1ngXKn0j9",
-	"CSYjkWIixpkFSUqjjHZUDhzjfJTQCDjX2XEgRGmyNfWjn2UcU0dM9ZRPV9KodrMhdMRSHx4cKEFk8mVU",
-	"JO3Jbo2kZSnVCIEJBYUFJXFk2lW0T8QkGSqSz5MfqiZ2TRMdPCPOsudoGHJXxya4aVYkGqIYpuza5HMp",
-	"3JVJ2RMXr9aoR4sZgEpz6HrUo5d2uoH0aoITOo4AGbyUjSTPEpOBYVkhRFwnJngZTJhBXOURFRCPcAD6",
-	"N60RqkGrUNDpEFSKVD6DQA11DBR0Xh2Va0VdMemHPZpLjVgn7MTSyND3IEany2K9tcM9kqxdY0CuYiea",
-	"dD2q0k3Jr7QCqbmNwv3kbKX5IoAipXDJ7imbq78h4qAW6B2NFsg/f3dxiezTyHe/FpN83ZSsi3R7d6WQ",
-	"9hHhGRCdZWqVtKOvDNTXSqJYyQVVHsFMhiZcsntpiWGPShUeRkmEhFyJkCXqJxrqNcsyYqpsMPomSSwn",
-	"9kIXL/7GPTpMSBTmCfKsAbS2ZbmKn3c9+lNOmXKngQoieWnqaZF5V9R7VkhD2XatEBOYqm1eSdEp/eoP",
-	"kgt4tDIRlmLygggF5v5Uf7Qd17mGmOsjedDtdXvypLIZUHloB86zbq/7zFEyYKKY3lYkIl+oVHkzBLuc",
-	"xksFjSjXBh3Z2PLPP1x6tNQrWSZGRYTtE6WTlJLcpe1JU18yVnN+8zWszCWW3lASwY26L/VeLPSCc4Aw",
-	"TZmkpPhUAesFIH5MJCMzt2Ik5CZpJYk9SSRtlUIOawJX7C11I+OF0effplFAd4SgaBrJTsNZ6AycVyBO",
-	"be+uwmaWMh/t9Xp35hFavtur9gots/fG6/M+XH/39b5WvZHt/64FH6tX+utfKfhwq5eerX8pB5/VGwfr",
-	"31jCoeWLe8frXywDzTeuc7DJUlTB1urdvY2WMYWy1SsbrEgF4K1e3V//agkWV2ptlmL9PeCwghGWzpxK",
-	"yj3mGlnI7gevTErrilRuL09fKJ6eRqsr5UNqPa9eXiLCB7lcrsq1QVkWx15kVL8ADrflVMsMZX2Sj99/",
-	"noSnz2vsRC6bMpuKPAqbspyl7g42fefWrKec12NT1lMa6kYsZ+mdZ7cc3/6WfRW4je3CUJlZJz10NdzG",
-	"TpJcgyjmj+yWkijXIYvWG0tELjvdzjzSPXx9hKG6ziypwpktn8iQBXynAt3Lrr1UKDcRqOU5p0p/1nar",
-	"rZkamLo4bc8xCY3TeOBKTNijuMJn01jSJpH3Xm8fvWXIRAKVbSNlbxrUPb2aVOPUDk3aeEYaS5AG9M/S",
-	"BBcToCbL2RroALV8KaDW2h2+61GVZ1rwzKzK4vSLJkJbG2/YOER20X5v35hwvrrD6OoLAh/5u1biAHVf",
-	"Qlkp83Fq4hWlot6p1XJRkclfWLjYMk1lShnLhVnSX3ay1PR2sRULW3TW4qWbmjWzSrPmGRyO9oNnBx3c",
-	"2x929sPes87w+DnuHB6ORqPnx8OjPTh0bjZPdVm6Ub8pQoYiTuBmSdPYrzp32v5sdIg/nL2ygYzMXGi+",
-	"ycDpbzC2cm4I9d7BJgtR4a7TWFUbWVW57EQl0YlXmFYaM9JJxG+FydYCb2+MjFI1CwhFhHKI1ZBYHELc",
-	"Xc7/LaXWksO3RysiS06k3I2BJyqpv7qKkvOOMBdpxl6dLB1CF8E1UERGHk3bmENeZCw21wAqBGAIYg5A",
-	"q+Tda8JFUcSZ+TlLGuLKijdPLMe4+10kb7+6FR5oqxQz419R1hXyQASlMQx2d/t7R91et9ftD573nveK",
-	"R6I3ej7C4cGwEx4Hw87+4fGog/uHB52j3vPDo6O958cHPag5Jn+Wm/hj30t6vb3DfE1+PM3+e5mrMp++",
-	"i+piV1voN1VBcBXQ671EujWKUAPcNsDtXagYUgii0lncBsdNVYbHAXEb8f20xHcDkjcgeQOSPx2QPCKq",
-	"3kQtRq4reh33+70BSvm05Mr2c0Ylb3druP53AKbbvkaPBqozXhX5bhYaZ+UmzWYpRVg76qUJ5kpV01wb",
-	"7ibco0XI27ycFtDNcsiWauSijxpDLnVSrram3cH2en2kXWbDcs01j+Y6Qpo+QTJ17URnAfp2ltsYxoSL",
-	"VCmgJp+MStgFc1cnGM5cTT2qQx/zGsKEa4+pdr33uN1d7jqnvWJa/lcvB5g9Z4A85z//+ve3+dF6zo3v",
-	"elSh82aYujeqcq3oRcMCkbBdicGHlTqNs+0xM3XitJy+LWhvlbezMCk7NVBGBMqN0HK0zIBuu3B6vVG7",
-	"fRlsy4m7PL5VBGAZklnYVu7tpwLdEbn/G4gl0tnIoJezliuuK0dWboneEUwRfJGdyUMS6quxxQxQ6+z8",
-	"+jBNSNSumOUtsIlefxAOnw8Gd4lN7NlbnkW6boFN5HEolVlnLQrelHPYudpa80nqyVeiHZUXuxBb4Le1",
-	"j7bif1O8QEMd55Pe3aWpCl/SgIWEjgdo/BuZmZKYVR6pSE5X7l96XebRIQsJcDRcZDU0Tf448pvJgarN",
-	"ucxXFIWQtgIhGi4E8K5H87TcYAZjknD3DzSrWnd71d+2dl0YQri23ly5YP8tEKpKKpCdn1RWDUWtNeKw",
-	"jEHZVepXqebZc2l5+Y5dX37Vm8Vi9IVS8B2rFvyqJpaLxxdsm+/eykpre696Sz3z2BZZ9TWvJseivmYi",
-	"GXJ1rVApVzGvOu3wCZBoQ1sNittcZzdYc66nhmFRrWK3hJpvDQB8teql36yMLzH8FnOjHShmm/pcobLL",
-	"ldWsn8Wo2yaxyUGdFZ81KHsaaFYVSlFjB37jrel0s0LB96R05SvboL0N/78v/t+w4s3iNRiFEj/6fm/9",
-	"mqiN5kLqDi+k9ptLrCdziaWZzaahHg96NZWrfQ98k1VQZLN7rRAiEBVJh95baRF0CycPqMvq3jdj2vt1",
-	"g2/83xuFsVEYH1NhlKewYL6PTFDUrbTG74I1hyzgK1CCQmoYii7meDyGGH04Q61roKGGDdLMLu00bZPn",
-	"XMYLRARiifAcFOAoMmlYdUaXE6n84kIy1W4VPvBCDm4tHiDgi9idiGlUTKdQ9ueqKSk8hhLbfVg+82Ce",
-	"orc/yVZyJ2fw6aqsu5yen+XXii6KgYbKGhouLHIpHBGBv8GqqraXVlDKHdpHD2wQPLib2faa9hraMH6b",
-	"tVrtMlmkPGkXcw5Caovy39VApvI9QOo1FDEcclfzmTDn30NCcbzYhu+cyn7X+dmmvZs885k76gyLSe6N",
-	"ik1TxcvlFY6pVkK5PI+clVKu+2vn6oeqjG3rQ05+2P2hyCYzR169RBWNVjJOOevvjHE+lK51L5z2FOmS",
-	"5aOsBE/uyqEcu1s5s5XMTW2Xi7hYRID4BEC4iASMuigigXyr/RAs+fd0iP5YcmT/u5c9hqS2lD06C/dv",
-	"tfLmNK0hMJHH0ao3ozPcbiphftHJvr/5rot9LsQHZh5l7PM2vmQm9XgNqzcTJBwtpRRrdOXNOfhrcg0U",
-	"eBZ+ZGW4vDtW/C13DitpstGiH4eTpVSzDhHOGNgURExW2PQ5+PmrpMBfzW7wXwUTOPqakYWrd/amWIar",
-	"8M6vYaKf/ZVDwGjI87crXzN5XOULI0yiJIa0V43M3viohYWKSkOH+0h/yV3thhqrjK8c+S3lwNn22y4q",
-	"d6B8xvivaVF703jAQqgcjwFr/DyzziuG4oQKMpWSI/1yFrMAON/hNV4Mb8yKbwZUzCJM6C2QCrOvbpo4",
-	"/DxmUxATSDiS7Zrktg1//iYsw+LJO9xe4mm2x0+AUa8muIZTP57Oachk02u8jGlvFVSxEgthdF1VhnJR",
-	"hhO5+0ulFrmps5gHcOhCizpcLs2GwNEQIjbPCiSuSparxp4WaLjHVLmr6kLUocD65+b+rUm70Fyn3Xm+",
-	"3OUkistMqSq30yOnzN2AXzWuV43rVZML4Om4URlmsqkflcVptrurr75K/6aSAyuVumKheFVswdW5WrOy",
-	"ITy1C1WaOvnXQmWM82hgotlbabxspIumDRcIFwo3VCdlddWn0KOYF5Lo4Bg2yzjHt47svmSzTRwaLrIc",
-	"L7dMtXab0gu3yARmlZVvGH6jXTba5Z0m9Sofs6eiST4ZJtgoqY2S2iip30/CqnvSUOvSM52WC3t7jk7r",
-	"sVS3QGs2qTsoR0QUChlUlCzQ3veSmfgUT8FHLclt0tqb0UL/FMNYZZw4MWUH0nRP1bmYTA5V9SYJ/bwY",
-	"2nCRIZvuEpx5uZiBX1F+VoOchL/QGraPdDlU+bVHlzNLEdFVvbqFd4pAqdUflvo3B5GOTd8sDBDWa6ZS",
-	"CXFV9p1RMJlIej2rswoFWy/IHdYtCGHKlmsWpDXajClgXrDz6Ri/nLx2nhoKeiGb08mLxiYZg+3FZEwY",
-	"U/FVPbHcJiQdq5xJ3pQDSezcJn+vVt1NGeRNqhT0H7BymyHxE5u8dWm9cqqMO0h40Yjwxuxokkp8X7aO",
-	"kccbF0T4xtqXxS9MFom6uLtyEaL3MEp4Kq+lMMsd5fICPSmG1FIC31Y9XqhuqlWPAfKc0yiy86YrMW3H",
-	"E6JpwgUaQlYfIfMAL6smQxixGBC2w/70LwGmsgU949Bz2to/JC3mXgDjqiS0nsO6insVYYD6xSYMsAkD",
-	"bMIAH4/bGha0Ebd111Rv3jCljmG0eSxyDDoEuZRPtbs+iU5ThLjhZg03a7hZwQtjQ1722CB542XRANhN",
-	"gpumlPHtUe+SQnXrQgZYBJNl1nMBgqcRASZjfw6A61y2khl9BphxyzMjzcJetHQ/qEz/NSA7xwt+slTg",
-	"91K2kcLlykxV9QaDCaZjMIY2ZaiQxgbbaXXtEcRJpCxqleNBt5k3qTJ4C0RGhfY4YnHJ3MbShE4R+Lp6",
-	"xyd6IeaEA9rv9apsZr0ad4hqx6Cx5CL6TGGuNmod5tzZuz3MrKdy62K4+vUGBGjU5iZ58B9MVzci4dFw",
-	"3kKetlqHxLNKP8NMChh/QbTsLniyoqD7MhSirwg1IqvgD1VwnzKB4Avhoqtr7lglK3Cx/P1wkdbakRKt",
-	"zlVRdWenXvrOnRWxXdp+U09Fe9sbudPInQaueXy3xqKWbWnYTxbLeUKstEGMGsSoQYwaN8kHAozuRRdP",
-	"M4nWJiLidSE77rLurFRmPthaAWcUEFXyIYsiSmgEnFuVJuOEcnO/2emQqY4x6ugt8dsrFe+mmvVjV7Pe",
-	"AlGToy4kmyoN3xSPHOzu9veOur1ur9sfPO897xWzf/dGz0c4PBh2wuNg2Nk/PB51cP/woHPUe354dLT3",
-	"/PigBzUZwf8sN/HHvpf0enuH+Zr8eJr99zLH9T59S8FHu27nXRV8rKzxeXUblPEWIWja1cougI8tB4UC",
-	"aMtLpSDbjULUWISNRfj4FmHh8JZsQDfXBdL7HTanyGTQfBolbRqJ/yQkfmMbN7ZxYxv/cWzj21ekePrG",
-	"cVYV6JHcRCoDKj+azcBp4WLfbJTStbWhXFPR2NXQbxoA6dGiB4h5eSkqsVhAuYs+agt/dYFvRERtjKWu",
-	"B2pHRuDc06XrUX33ZuI+C9pIK4Yx4SLVHWh6B0e4HKEO28y9ZzyaaG+H9Fn5nLQ6aHvjqvUGhTBl6/2v",
-	"Xmr3kdBzBshz/vOvf9+WAPnuVxLeeI7KHqqwEzNM3duSf3Yl2nEahsV6UNsRq95FA3Xf1hvGEFjZHSab",
-	"qJvv/YiA1LDUjHAMKHNhsVxmVpjLW5vASnCa7S2Pb9W+WyZq6mCFXknDHl28+BtXYbWICHvUGV0YpIIP",
-	"dnc1FJBDAwGb7g5B4NtTzEZQgZy1XHFdcrxyS/SOYIrStD3yGKmUtIsZoNbZ+fUhwmEYA+ftilneAvXo",
-	"9Qfh8PlgcJeox5695YRmm74x6kFhbg5OBdZRoOBNGYbtM9CaT7DQ+YVLtDNA/vu0Ec0f/bbywNNsb4qN",
-	"k5zhyh71DZPuvKQBCwkdD9D4NzLzNfLyJt0Gux85Xbl/yBxsjw5ZSICj4SKNMtNB8YiT36TUnxKhLwaB",
-	"p852IaStqBB4Abzr0VO60C53CMxgTHB5/0BzqLsIf7b5Cw5DCB+r4vKp7PzEEly2PFojBdt3EFKtSK7z",
-	"kgoiFmdrdX/1dPbwjeucZ8TaUbensLaJ/I30hd9XYPffFTNc/ZZ65rENt0oHTkOO5dj9kpam2YI55Yp5",
-	"1SmFT4BEG9pq8OHGU7UBpXM9NSwGlVX5JW2LSd8rUFAoJrwy16Zhz5gbZWLDEN67qiT8CsT6ku/bWH66",
-	"nUdSzfIFbaDjRko0t4iPGwbMKFhs6Hu/RGyihZv7reZ+63d5v6V5zBO94bqLqusPo+dm12N1ybt0xXs7",
-	"UOvkAVVd3ftKjr5fN+YmPrbRJxt98jH1SXkKCzqk8Xn6ZqXy983C6x36f8o9cAM2hYp6HkMIpNKsLsgV",
-	"fkzivICHKgyJ6cKjat3bXWRfJnKBF+ZqPbvEjgBL5p8GCrT09bsqK2L6LqQ6bJ+gWPIoQejYU0EBC6FK",
-	"OI2YqtOpkiOf18T+ri0V0rgENkEATRBAEwTQqFtN8Zo/YPGa8oGzdCNLdXjkJH2NjG7c9hvm3VTxaSDK",
-	"7VzwSxz8EWtNbnMRXnSt3A4WtH0st8xi3Vx5N2y3gSgbJfvOM18/SZW6ucRutL3mEvt3qSFmTOZh1MTH",
-	"vNMoXTtr9efdaKV6KbXCNEMRFHNWE4paeOkr+IIDES3kiwOEqUdxGCJ9f02Eq8oJTtk1jtAsUZcRaIiD",
-	"z9U3GXmOUh37U5mkdAtN16Opqot4Ekzyoa+99niTLlVTI72pkd6ozI3K/DSLqiNcU1WAjZ6kWv34bLXR",
-	"4BsNvtHgG4z3AZX3GVA8I91Uc6vVvNMK7qmbzhioZKQqbjoEJFlnKBXoE8lsJU0DFUYtrIRu382Anp6f",
-	"/fXi3dtvrT5oLsPY8B8QiDp0VQ0whBCZjrMJlfjmw6pLD3bBfnuFRBI4BElMxMIZfLoqkjvh2TqqfBpm",
-	"O3MPPYEfSaqvp687FLYPLF0e/Epve7a9kmosbrKhr74iI5tfLfA02phfzWMiBFAXBWwqv+OI0CBKVMT9",
-	"Vtzq/52+eb0dt0rHucStsqv7hls9Grcy2/l0uNUK+mq41ffGrYqNfnWGgGOITxMxkX1IE5Aryq3yicqq",
-	"FOlHUMuf4s+A4oT6bcd1kjiq85l1qj2WrMZclFDjHY5mMYzIlzToJs8ytIOGIDAaYg7ow/vXqJUGuFM7",
-	"T05Gx1yVS1ozMpUi666Gd93v9u54eLLJmuHFgKM0FqHQSl02sA3b2uF6nYGGM0ao2KhtvYxXGcHV5yNY",
-	"m/a3WAIAtYYLu4RMW61nZSSGfNJEDOSObGk8RvW8a70W3TzgiyPAwaSEFbl6GIVCXTu8qmI4LXlPrx2K",
-	"6VUJgxg4S+IA+PKM5eJwPQz5g1WuBqlLDTTT1x1pwEXE6BgJZg3J1JpYHs4vgCOVsU03zWcQSLYN0ahG",
-	"NcnWWhHBzf8GAAD//w==",
+	"7L19c9s2tj/+VjDczljqj5Jlxw+JPJ293iZtfTdtPEm6nd+NckuIPLKwoQAtAdpRcz2zr2Zf2L6S7+AA",
+	"JEGK1IPjp2TZPxpLIgkQODjP53M+eaGYzQUHrqQ3/OTBRzqbx4B/n8YJ0GjxM8zGkLxIEpHoby9pnAJe",
+	"mn0Tigi8ofca/pGCVL//hUb2T8/3GOfOvWHMgKteYn7uscgberNFT+kPB/ue70VU6UftD/aPent7vf2n",
+	"b/cOh4OD4eDwfzzfK913GB7Dk/Bg3HtKB1HvYHIEvWfjPdrbj56EB3A4OaLHY+/a92YgJb3QT33FgYiE",
+	"zEQChEYRRESM/w6hIglMIAEegiTUvDOBj0wqMhEJUVMgExHH4orxCzITEZswiMg8EXNIFAM5JDszXCK5",
+	"0/eur69974xf0phFbxRVqcxfXqazGU0W3tB7O9UTYReM05jM6QXsSGIXnth39MnVVEggEp9BmCSUzGMa",
+	"wlTEESSev+U+RKAoi6U3fLf6umK18Plk5L1RCeMXI0/PgQtFhF7FCaGhYpfgE8bNX57vKZpcgPKG3q6Z",
+	"tXftf+5glOBKEja/PNB7x+aXR6WR4KOChNP4bO5dv6+S251S022sjyaWN0okEH0vOIdQVY7Yf4mIKtpX",
+	"i7ke8U8zFiZCionqXyR0Pu2H+U2+5yyEfuMn/UF/b+9J/1ifQf2Cx/vj8fHxk8Me/u9gfzzujQ+Pj3vj",
+	"8fH+k8PjY/2v3hIaThmHX+hMj5gP0IO0N9jzfM/OfOjZt8JXmAKNILE8IxZXuPYgw4TNFRPcUvwM1FRE",
+	"Eg/UnKopiQQeuFhc9e12sAQib6iSFHxPhlOYUf0o+/oSF9rTA36PfMQS0llUP57d3x1JgiW+E/gEwqmA",
+	"iFxNgROmyJRGeuv0TFaN/FKE1IxRNyQdSxGnCsivr19qItCvyuGKGP6w+i0nIplRTR1pwjSxLA396jlV",
+	"9AVXTC2aXnn1+D6hkuBTCKczkISpz5zSec45T+fzmEHDtOb5ZTgjCcklJGQquEgTiLbd/NdUwUs2Ywr/",
+	"tzziT+KKzChf2Lcmmk/jnhnSGwNNICFKfABOZnRBZvQDEMYJ0HBKrhiPxBXpXDE1JUGvl1AFvVgPFHTL",
+	"tDFjnM3SmTfcy1eGcQUXkJRn+RpmlHE9+eaZmq2aEZoAiWGi9HTUlEk7nYaBB+sGlrBqeSSEgkeSpFyx",
+	"GJfGvrxUNFGS0EkCcrrd2KtPpNn4HUlYZEUrk4XAo0iqP/569vzEkAmdgabYoGDqfecEb0q6KYtqafc1",
+	"qGRxOlGQbLBGSpAryhQZw0RrDypZaGWAXlDGV89jDZX8DRWC2qPM5RUkJII56AkITgJz2oJtz8tvv/12",
+	"mqopcMVCFIi1wxVXMMEJPq90WuHjHEIltxv82vfmNKEzUJl40GzCjCEbmVhxDZKKpgxNFX3y4hKSBf5t",
+	"GRjl7tVWZcqFFrlIRDrPyBlmc7Xoo0rqDT0tgDzf40bO0fK0Po+w1gqnUxLSOC4fBEfxs4IJWYD+Ws4F",
+	"l5og8DvnNAR9otfr50wrID9qrWDE3zz/q9whCmKYaRonU8qjGBKt82qeL4m44pqiaT4Pn0ihhaBmh6HQ",
+	"G3/FQiAddSXIhEEckZhxkFopZeF0xF//8D15trc3IFpZlvqQaq0nZlJ1h0ZhZolUWiPSH/Rv5qX6I55t",
+	"gNEZii1YNg3cVWcKZkhAM/rxJfALNfWGe/tPfX2+8s9Lm6HVmY9n5tb9/FeaJHRhdiqjlB81oTTRY4We",
+	"1tKkJTs1papEeycVct2R9sopNetUJfwGYg2rs/5Mcs0et/b9y2++ZnK3MK+U14iv31Aw68cFvlUlL4CE",
+	"NEkYSBJYjTnUNwc+mWaMHAnICLmpiPVLxTGEyDU6VAsBEnwzYbGCJOgSbWPJ/AX/kUKyKN7wG3x2nZo4",
+	"FiIGynH2P+CzaqavD5AzG2ceOCrpoILWHZIA/hH4JOD6PQPGSeff//xXN9BsYMQDQ1daSelYQ3Th7yj4",
+	"qHa6ARGaX+uH62F2JDGL6hPg6QzZiJ3oiBdGrK/P/ZhxrRHjClOuleRAJDgJoXBkMqcJcDUFCfLEPnfE",
+	"Y6YgobHU7EkyfhED+UcqFEjSCXZ2AuRw1HzV7ZNTRWZCKnJ0oIec04RJweXJiFO+UFMtViGWYCzeg8FA",
+	"nyr95ZU+TtbEkul8LhKV8RPXZ4Fn0LGhPGelHNvG34G0t9PFd7ImNgeykxlrO5p3ZKZO6Vn6SvgH2cmv",
+	"u26gEkNMZeWp4F37g4N1zEtr/EkEybhBQRD6x0zJNwSV006xr5o3a6mREbc/4qGYzWhPgpbMCiLfKL4C",
+	"n03jeGG9HRCR8YIEVIYB6egxIpjQNFZdIpIRD/SEghOCY3wAmFeoecdIGZxk/S65C+vsDNEPbl5WYZek",
+	"YV33BvsH69fVKFLLy3ruOII6WsYd7x8MuprjVdYMRZ227Y21nxAJl/oIjHimpBmB2SdBAipN+HeoB9K4",
+	"upRGy5Nkf3BwMuLZxQnME5DAFcqCwLlqz5xO1MvQb1Bw5/6In+e6FrE87cQeW+fFHJ0ODXB9oD5wcaWN",
+	"jxFnF1w/dnnL7As4u/bOK7+b9/5ac3x36nVXV654n291VSOwu7RODdg/PFop+PeOaiT/G9B02mSt5ocH",
+	"T4YeNBMwfpUShlbqO+dwR464mTLpUE5SrlfXUEqVqTHV9TX5BN9aLhnHmS3oqErVMyDN5D/rCLz5wOZo",
+	"Ajcwlzn9RwrWSJ4kYkaoJqJLJlKZeSwzWcvho3rJ+IegUWLKfLCGOR9tMOO3Yr7CUDMMUK8x6gNGllKF",
+	"m6LFTePclJiXZmWPpl7HgV+oKYyrJ8Y/9tHYc8+ePfNXW3d4GozyjjT7Fxr9SBVc0YVx1nIFRsFx9L7d",
+	"v0tzaooJfZPAxBt6f9otHPW75le5a1xC6O7E8ap2Br4KYfzvEGquJTiZp8lcG0mdoNfDX3uhiEBqIW/O",
+	"25DoL747HOwbh4fj28s9C73c81I3OXvHbsVP47omeiWnyEYPKe6oPMg6OTZ8iL762q8LRKx+RNWouy77",
+	"j9eMX9ymd8nxga8nBJcHUzcg0zRodsNuTfgGWa0Tm1j7jJpIhn6D26HO3DXgE7NSmhWORbQg4wToB2n8",
+	"Q5EI0xlwZbR9/Nmqgf/95tUvyD5VyUpjRRSHZj7ATrAcgAi6J0QYp2jFhM4FLkO3FDqrJVzoWeBYp+dn",
+	"heyc0kt9nJzn+mTkvQYp0iQEvGQiUl4Y+tmTdj7u9EeeT7ggJjLQnre7OW+5JekcNW0r7c5jypYOWZhd",
+	"nSmnB/sVmp9TpSDRNPy/ncH/vdvrPXv/btB79v7TwN97et39psacXaL+n5YN06opiJSp50k6QTHdoFu4",
+	"8bUQ3jX2aK4ktjR0JzT0g0jGLIqMvnQPsrscwPpJG8xG0eTA1BQSQjk5Oyc0ihKQ0iexCGk8xcvQ2v62",
+	"73yjDV77PUenurHvRhyNiV7Pfu7pq+WQUG2fYLQGHdxSkee/vCEJjBmP0JEwXhhHIKHkCsZG49I3XUKs",
+	"VWci5sAlCUUaRyMu9HSvmNTvo9Vpo5GFH7Q2oqbAEmKtvz55DZNUarvTeNnLDoEk5dIoxQ55PyhNWG3u",
+	"LZuBSNUXodQdtErdHRHDT0CjV5Mi9aC8aZxgloZl0hAZ9/tPL06fG3/5jy/eoqMO/UvaYrej+Gjvi9To",
+	"HfiMHYlKULuNd7iNP2Oqwi9CnRrOWBfDORgc1mxnsWFM1W5UniCxalLmosexFm+niVAqbliE/WdaAT8c",
+	"PLnJWnxFRIvR5F4eTl69ynng+XHs8K+cpmoqEvZHE6Xv3WR3f/vtt1418LxqbtU49UMvzhk3GVVv0Fla",
+	"5DDevYx/I2ZgNJ+Um7g7RJnjWFEWaxPXhofzlIpY6KsjKAWTeywyDkb6WVrDoNUa7ojG6gTNPVkX6NXA",
+	"NFdJxqkqHBpoDRg1HWd3QgKcXYBRD22raqph5o4sAJ4nWdmLmPJzh0eW+Kf5BI6aoJ4vv1zJ+ItQP4iU",
+	"39d2/SKITMNpnsbH7efC59WhPPfHsyjI4guCQ2FvlaM9DL3l3bqHmawE6zzXDIaFsGO2TlpuMk/HMZPI",
+	"ouaJmLAYCNp5RE31TJyFOE/Ex0UwJLkDLvOMZWsYGD8HMi0aZ+M5Lrg+OeUL+3gkn3oXXB5bcV1xRJuv",
+	"QKOWfd3JOTini1jQ6K0QL2lyAffIvTI/cKzHtWRXlod6ldptv5Ntf2PO6K+cXlIW03EMX4Tz48nXrMZ8",
+	"mQbIWyF+pnxhv5X3xkCsSTskcyqNnEuoAsM0fJKASpjrhyRAk5hBou3dHUmctd5Cu9YjLFHlwf6zliof",
+	"G1VWDeL7kmluZQKTZMakRH/7jMYTkcw0YSXkKhH84isztX/leUrfzxAx+hbDZ/e28MH3ZpyeHjdwC7kw",
+	"fTk3bWgYwly1Iba7III8wopr6uyZ3vsoYiY78TzPzfKGExpLaNQNxYQAWqZc8N7+x495Ir3evbnzGKeA",
+	"chUV6WUuEiCKxOZ39vb3edDXFJXqpXBodsvXOC1liucWEtpx2nzTdhHpjBdoU7Ooe1Kx1aZU2hooLcCK",
+	"111++VKJ4ScPeDrTL7VUa+i+y/uahDuz3evTut2Vc8fGJ6xZxO/zCPmWy/kqywsTE3ddm5cjrE8+/+nm",
+	"6eQnxKY9EsHjhU2yNrH77zCbXc/FTTc7OvD8lfVWvldJwKtP5dO/4stXZzAFbmuhnRWxyb+lydRW/zkF",
+	"yHlWJuWLVxMsMV51klxKuvZXX2tSHSFydvj6ve997F2Inp3Qaelxy6meLsGZKddRWejW3253UAXvzROY",
+	"MQmycKL4xGR9KuEGvEMg+Zk9wbTiss/FpC26ybqiuGb94V3efFPtqX8/MbuOKVW2zrXxrBeLUXfS3Upj",
+	"d88L4p1fHuDOut8c4catri7JnlzKbDg7N6XfZ+eXR32TgZnliR4cVqdXJo0qd1pX29Inr2wWvNbgGZ+n",
+	"yrjdbb40lZJdcJNmiseHjvV56p4QGl/RhXQOGBGpmqeqfI5qeWKl5nrdLO3FmMhRWY79w8O1BVFyZd5f",
+	"duzyAd9kheoVkVeQQHn6+QArz9it8PHiXJg9shgMyOLNcVrODaxK0W4rALQAyJbu7nl/wVlugfN/7zzs",
+	"s/k+FtNty/yrDDxX1MagKAnKDw+0CmqSQrOcVpthKnOXtuP1vrGmVnmlOhZevuRto/jQN+oDNV2MExYR",
+	"egFc5cxu2cvvCpXqjzdXGn2PyedZVv5yPR3YuAOTWb2pTeG3MrWDRQGQ4LHv2hJWK2mNhVBsIiKsYJkt",
+	"Fybi0C/mk5f3+Xn90kakjmuM3BGp8sKyvc3vfW3uWas923nVbq+7iOvPwe0yaLMRrbKNvNasxX2yWsMG",
+	"bpPfZk+8Hab7fQLWZbUV6+VwVSWxIarWgT4FgY9pdE5VI/5kjl/QJwGLAn/Eg+WjYirmgvy4BIjKIUFp",
+	"1d1RBjsJ0Kind3fERV6rb/i7poDukFDjijCV4BbGAQOVJgAe+UUdmMlsvWeGr9/gFY8XWXl2A39ef5nL",
+	"nxuufmzcEyexnjiblfIMDAAzqjuO+8WR7lyYkMJJoXcq+gEk2dOW3f7hIQmnNKGhgsToorYQwRt6kPYK",
+	"tXV7Pb92DRpgkvRvOEEjMPWZMdasSuhkwkJM5Oj8IhI1JaczSFhIffIi1bTqk9NUqoTGjPrkVOr/n/GI",
+	"0a6rCnA605/SxPM9muqXoZJRLMjTQssWSP6QqjSBv1WYRtMb/TqPtmcav+mDSDlJ8WZEu5BgN8ep+mSK",
+	"xEAvQWojLi9uZglBjib77UG964PafCiLurUmPbBSCsY4SWXJ3ZHjseXQbLVejiTRhmrUcPpNOjdGmo3u",
+	"6WrvWt9wR6wFvyt9sHV2pyUUnre2ZLaoPckRlpayaLyaXLL8agMalmdpNMRb6jMel2O0vlvJWpsMsFQa",
+	"0bjAzzGfce0xLh+30O7KKtIqts8F7fu0PI0MlO/TGl81Dlo8qk5yXBgqts677R2JxlnnYKWJZRfhEEFk",
+	"Cpi3M9LRKvJUSARmIHTEE4ipJmutbGQwkibZT2sgjI94sKuNMuOyPM8zuc5NIlfJQYumW+Wcyt1PLLoO",
+	"Rtzo3pTnWhYJdrXhG2BJ++7lXn8QkI5rJs7RTNRnUlNoQkIqYcSVELkRXIQwVKpEwmhMrhKmkCt3VyhJ",
+	"hgEuIWy4pXrvTnv/Q3t/vLf/DnrP/r9+7/23w93dd/+7++c/vf+2++cOzv//di/3RqP+oPvnjdfp3fn8",
+	"fe1SvRv0np32fqC9yftPT6977seDbT7u7V9/s2k8pSGQMgUa65XZ6qwV/sKMmYkPNce5MpEVTsAyQuc2",
+	"p74uNrl0nDOtILeq9Bc9xdAuXrq6/LDtglc4UukRda9bhA3vmMflAK9VaWXycy+ZiG0sEW1RLSzRFEGj",
+	"FNPnTLxbmyNKEEkNVlpmc66dh+XkS0ZhdcdXPci5ssy1l+WvARhz3spisWiTWzPPft12F7y+akz+95tX",
+	"v5C50OZ+Qhi3URttvWUJr1mtuv5oq9UzF/xWgqO0HnUUw+GqKPCv119pFBk7wi8JCKwvq5MiNt4jONyq",
+	"izYfw1rw1++v9SCNHPMGoXw3tracc+yYVWiUN/kkb6atr3qTZmfmdv5P+YJrjSlqVmid8CbBB+lDC+au",
+	"PMNeAaeOZ1br81mBiF6dOifmemdiMbk6Mq1u/i1rOyv0HN/kq1M54sFUqbkc7u6aHSt2MBQzFOW7//7n",
+	"vwKjGJGVetGIM05urBdtpRI9Xi1m6a0ekfZS45+sK7NFsCYMATpe4rx4zTqCzbOCYRYSd63/Ec9/Rwaf",
+	"4aNZ/dRC6okri5GKtfKMGzBl3NjKzHHqYZowtXiDoKo4b5Pqp8295bcITm3yIe7JkPzFpAWO0sHgSYjJ",
+	"gfgnWPhPZH82M43oM8IF7yHgpM0kTHkMUhooynwNej38McjhfZE54EjFO+jTZXLmGJ+ILCGPGuAsC6BU",
+	"g5CZxxO1TawVIEUZB/RipUlsn4unlqlpOsbDWiCN4yN27SN6dM685TTwKJK+KTTyMwhSHpEEZuIS5HLI",
+	"V0vNpBwh5iNehtusvEN/xEf8rYs/k0WXLMKh9fSKiea2ajq0zDaCWBqkmhfhVFhfsWYuCpIJDcH8ZnRZ",
+	"nDTWdc/GgP0I5BxCnOoFcDBIcwi+hVFCc/GIF/IuMej4VJtHJpRltdEcuMFUzxjkR/Re+cgIzaEbccR2",
+	"1V8Z1dfwSfRY6rfVhpcCTlBV1MNzcYV/QywBF+iVPj/B+as3b4nLR+TupzKi7nXFLsq2d1erFwFhMneh",
+	"520RNO2YQAp+jbLQQfJG0O5c+qdSCyp9RumIa+MDJmlMlF6JSKT4E4/MmuXw8wgPZoKBahlFl7x5/lc5",
+	"4uOUxVGBRu1MoLOtsEBJ1B/x7wvK1DsNXDEDwJnBxNkkoeYEIW3iuxlCCBdHTqvgstV7Lf2aD5oLjHgt",
+	"6qzhYkzFpZjP8tH2fO8SEmmO5FF/0B/okyrmwPWhHXpP+oP+Ew+l1xSZ3lYkom+oVdZz33sVMxcrwDBD",
+	"x5Qpd4LzX9+OeGVUtkyMSITdE4PAV0aUzp430iYBR8WhvIa1wL1ZkJkpaQ0VrbFTZRZcAkQZhh7qHzMM",
+	"CZRCCBdMMzIbK2RRhi/IkpEmki7iNVND4MjespxQWZp98W1W0ndLvh9DI/lpOIu8ofcjqFM3VbO0mRUo",
+	"vP3B4NbSu6txzvoU7yp7b1O47yKP/8Dsa90d+f7vOo5vvGVv/S2lggy86cn6mwq3Od5xuP6OJQ+6vnH/",
+	"2fobqy7ya9873GQp6hzueO/+RsuYOeHxlg1WpMZVj7cerL+14tBHtTbvZ/QaaFTDCCtnDjvgXEjjE8kj",
+	"m+9t/5ia/I8Xp8+Rp+fau1Y+tNbz44u3hMlhIZfrgHO4yEEpyozqJ6DRtpxqmaGsR+z5+kFPHj+vcVGZ",
+	"NmU2NaAom7KcpeEON73nxqynCtKzKeupTHUjlrN0z5Mbzu9gy7FK3MZNvqiFycoOXQO3cTuSNPhCi0t2",
+	"Kx1Lmnyizh1LRK4H3c48MiN8eoCp+t48rfOQO2mtkQjlTo1fMg/YIS4DU6Qz8k5RfzZ2q6uZWgd7+bVH",
+	"nu0ekhX313qzR5zWpN1aS9p2zdkfHJBfBLFlfVXbCO1NGy/Igqo4T5OKZYxnYnwJ2oD+QZvgagrcQhau",
+	"cR2QTqAF1Fq7I/BHHJu6KJmbVTnoRtlE6Brjjdqc1j45GBxYEy7A6EvfhDYCEuw6KCAY6eGi0mYkM/HK",
+	"UtHs1Gq5iGTyFxEttsQtzihjuQti9stO3gfK7WzoeEW9tZ7eTc2aea1Z8wSOJgfhk8MeHRyMewfR4Elv",
+	"/Owp7R0dTSaTp8/Gx/tw5F1vjn1cyQW4Ljs7VZLC9ZKmcVB37oz92eoQ/3H2ygYyMk/++SwDZ2+DuVWB",
+	"XvC+w00WoibRqLWqNrKqCtlJKqKTrjCtjM/ItNW4kU+20fH2s5VR2CCMccK4hASnZLq8LDeE0FJrKQ1+",
+	"xGtqjk603E1ApthBC4No+r1jKlUG4W7ah2A85hI4YZMRz55xBUVH38SGAbCKYwzqCoDXybuXTKqyiLPv",
+	"522rIb4V8010raLjxiYXmxYfG1xpG01tcGXWTWgTvRArMrQ2eAO3nSv55zaBoyrSiyoKFOzD3d29/eP+",
+	"oD/o7w2fDp4OypQ7mDyd0Ohw3IuehePewdGzSY/uHR32jgdPj46P958+OxxAAzX/+Rsl5t/tjdLBYP+o",
+	"aETy3Wn+34tC43j3RXTcfb+FGlJXclnjIb2TuspWX2n9q61/9TY0AS2rSOUsbuNuzST7w/haWyl7Iynb",
+	"upxbl3Prcn48LueYYSuWRo+z6Rj5bG9vMCQZO9XM073Oas7dfgNz/gJc03nmTl613ZilYXy3RYci2/hq",
+	"WNeVt9r8aMQ7Bmc6L+3GQjzZzbsinaATlMr6xqM/vnhbZ/Uhy70dgZSJhAb2vZrULOtvPVCtCriZCpiD",
+	"IWQq4Fr9j0ypfEQ64H2du1ZtatWmm6hNB62q9WhULdQXNo3uf6n600OG+IWsg1Kyi0xJ3sTcbAD6+0zZ",
+	"QIZdXelq7rvBdyZHvByAtze/FKFtaG5hTxQi5lxZmdYnv5mIdmWQajd0k5y+P9gjpvQoqvZEH/FCFGZ4",
+	"XJpoTEq/k17gNtBI4IJJlck9bkEaEQsYrnzTu8QpEjEQEvm1+jrM3+42V+G5wxWJ/CZHtxN8GhXh7pE3",
+	"JCPv3//81+fVI42868AfccwVsNM0o3EEMDSLRhVhUbc2IyCqdd1sLbBtH3cjsG+aQuC0n3ciZC7eZk4E",
+	"WNTglH3kYXcns2CF735rf7xbDFed3yoCcPzlefl7UXuAgEGE3X0+xBLpbBS30G+tV/wsatwSsyOUE/io",
+	"B9OHJDKJOos5kM7Z+eVRhvLZrXnLG4RgBnvDaPx0OLzNEMy+u+U5YsgWIZiinre2oYVDwZtyDhcGunM1",
+	"zeoKKrSDLXdKNZpB11SMIf+b0QUZm3rpLJMoQ0F/wUMRMX4xJBd/sHlgwkB19TFEv67evyx5Z8THImIg",
+	"yXiRofBl0NTsD9tewVgteeUKiSB7CkRkvFAg+yNedPwBOxnb32fv0LCqdbk0e9u2Vo8iiNa2Q3+D8sXB",
+	"ndw+EFdLBXrwE0eCuYJpjTishtoyIbtOR8+vu/YN2nrPoMScrdXuDTZ7dvG1753nxNpD/QTWPqK4I7uh",
+	"ZOR88ebW35AZrr4Lr3lo06w+6cyQY1lfs3WVhbqWNSTEU47Mq0k7fAQk2tJWG6xuk+taf2qhp0ZRWa0S",
+	"N4yo39gB8Cn//iy6XhlHsfyWSqsdILPNMsBJNQHceWyQY/24JrFtb0Oz59pkgqzsva6ws8EO/MzksFkO",
+	"c/MQSlexsq3bt+X/bWjrYatHBYcKP/pyk5vaGtI2MtVGpr7KyJRhNo8yNFWoffccySopsnlcK4IYVA14",
+	"42sHpMk84eQedVkz+mZM+6Bp8m01XqswtgrjQyqM+hSWzPeJLdG+kdb4RbDmSIRyhZegBFTHyZsrenEB",
+	"Cfn1jHQugUfGbZDhzHUz+MuR9zZZEKaISNXIIyGNYwtnb/DlTrTyS0ug9P06/8BzPbm1/gAFH9XuVM3i",
+	"MrhTFRWy1lKf0wuosN375TP3VhBz85PsQE16w3fvq7rL6flZEVb0SQI8QmtovHDIpXREFP0Mq6reXlpB",
+	"KbdoH92zQXDvafrba9praMNiTTRqtctkkfGkXSolKK0t6n9XOzIx94DgbSQWNJK+4TNRwb/HjNNksQ3f",
+	"OdXjLiel1I9u+/UgtLn+fk7VNOubNvSofVQ5uOx6Gx1o3qODEjBvgcfrQPP2f++9/7YO+XZ9Ze23u9+W",
+	"2WSOTm+WqOahtYxTv/UXxjjvS9e6E057iiueGSIlnmtKbDsFs9XMDbfLJ1ItYiByCqB8wkLBfRKzUN/V",
+	"vQ+W/DUdov8sOXLwxcseS1Jbyh7TzeSPRnlzmvVimurj6PTtM50CNpUwP5mmKZ8d6xIfSjAIeUaZ+LBN",
+	"Lplt4dLA6u0LMkmWAE5bXXlzDv6SXQIHmVdZO3jbt8eKPyfmsJImWy36YThZRjXrPMI5A5uBStgKm75w",
+	"fv6uKfB3uxvydyUUjT/lZOGbnb0utzMt3fN7lJprf5cQCh7J4u7a2yyqvL5hQlmcJpCNajyz1wHpUEVm",
+	"QipydEDMl9I3aagJ4s9LEnQwgbMbdH1SHQBzxuTvjP8dezrYh4cigtr5WGdNUOD8/ShIknLFZlpyZF/O",
+	"ExGClDuyIYvhZ7vimzkq5jFl/AaeCruvftaA5TwRM1BTSE3ZqoXab/nzZ/kyHJ68I90lnuV7/AgY9WqC",
+	"azn1w+mclkw2DePlTHurooqVvhDB13W3qja3OtG7v9SyWtp+1UUBh2lYXa6Kl2QMsbjKm9Ssgu7HuWeN",
+	"ru4QuH9Vf60mL7D5uY2/tehSbTjt1tH7lyGdl5lSHdLkAwP4b8Cv2tSrNvWqxVJ6PGlUlplsmkflcJrt",
+	"YvX1ofTPaoC0Uqmz1VAWgAVbP/kGOT5vYiYzuxBBc/VfC8SvHfHQVrN3snrZ2DSfHS8ILbWRqoeI9/FT",
+	"NOJUlrACaQKb4d+2mHyfi3x7k4ZVNwBmtX3BWsHUasGtFnzrGKvVY/ZYNN6WWbcAqq3S3yr9Xy2A6h1p",
+	"/E1wV7alle24uiPJyDMwKUtdqYwGlqXXSsJUqU1VTUMqU82gmUnA6QwC0tHcJusJHy/MTwlcIILHiW0q",
+	"lcFn1WNbWeh9vJNFQdHqdrzIPcX+knv47WIOAQmqVo11GjP53FgsATFt+vXXI76M1MVUH0f1S/eUHc/O",
+	"eFTbMxJUNjcTqRkSatYMoZkk8EiiG9wguwwGzmB10K24ILfYlSqCmVjuSJV14LWmlb3BxSeyeU5FZ2Sc",
+	"CnmuH2fAoC4suIWbFWZNQuywba9YfiakPadZXfEoD9LEu0nbB2Ni4Mpt1oNq7x778loSP3HJ2zROrkKP",
+	"3AKASCvCW/OoBen4smwyK483bnf1eZ3NvxpE8xbLvK3f+yKwzKuuFk34CWjt8fE4Xe7+dLV+itZP0eJC",
+	"/Achlj+mcKaD3oBfWCyyJvSGamPt1zBJZeal0CZ8UW5RNJ3OIpEddHO4DpfnOEy9w2VIRt5pHLtNBtE5",
+	"4aJSkFkqFRlD3vMzryOsOmTGMBFatLjgEeaXkHL9BPPG0cjrmizjicXaLYV06xQw8w41fol1YBLmxhZM",
+	"ogWTaJXRh1NGLQvayMb0my3DojHqejAby2gLRJsEDJBNBZW/vx6K0bu3PIWmlNzKsrXcrOVmLTd72Fze",
+	"DXnZQ6cwtLm6rTncmsNfpTmMXObuzeGKQnXjdlhUhdNl1vMGlMzqSm3fpyLsbzoiaGaETnwnvzfr5VO2",
+	"dH/FflENqQWSLuQJqdrWb/UzsiQBNFMFjxcknFJ+AdbQ5oKUwBCp25zBnUGSxmhRI1KYeWbxSOwDowib",
+	"lJ4niUgq5jbVJnSWd2Ah06uv1D0xC3HFJJCDwaDOZjarcYux/ARMBL0cc+dwhRu1LtLe2795cN28ymbB",
+	"9RongLm9dQK0anPbguI/TFe3IuGeotvLft4S2m9j2PustlollwK26oQsF50UsL4jvt4VYhKjjEcW3R+R",
+	"AIPtCx+ZVH3TudFpfEa5i/VJxousY6OWaE0FLzicC+DZZlHfS8mLc+fm9S4uebbysZWPrVvp4YtjytaA",
+	"Ywk8Wp9Ty/LbwpnWA9d64Npim8fqgLtz2+ZLzuz9fPHV5va2muID5Pau9Bs/4gjlfZy5VsFqFaxWwWoz",
+	"fr9oDSvroNQIwC6boIr8ZW8vOnnlcGuXseBAOPL+HD0p5TFIG4FFf3GScmkz8no9NjPYSj2zJUF3pav4",
+	"Z/uOrcvg87zEbqhWE0IJC/+/REQV7XP4qF4y/sEbelOl5sPd3b394/6gP+jvDZ8Ong7KKv1g8nRCo8Nx",
+	"L3oWjnsHR88mPbp3dNg7Hjw9Oj7ef/rscAANDQv//I0S8+/2RulgsH/0jcz24LvT/L8XRcD4XT4/C/78",
+	"pxkLEyHFRPUvEjqf9osm074HH40SdzbHXPknevJ7T/rHnu9pieQd74/Hx8dPDnv4v4P98bg3Pjw+7o3H",
+	"x/tPDo+P9b+e781oOGUcfjGh6nyAHqS9wZ7nF90DaKjYJegTfoPw9Q2Qp0wOfx7lEZPsFGPmaykbQBbw",
+	"tRiw6baKS+vCbw2zh3fhlw5vxQzzC5GdJQ6JK05sg5/H0XG7FcytL781NVtTs/Xl327L8cdvan7xfvyb",
+	"Sq3Whd9qig/gws+T+ZaqqadUPj6P/R2drlaDajWoVoNqnfVfhwaFs/n0UIVWtUCsv9m9oCQ4x17Jgd0n",
+	"dCoax735YUgSUGnCv5sxzmY0DnyTlJgBp454uYbK3ryEZqpv4nBlBVyf/GYiDpVBEpgnIIErezNTjdis",
+	"UokEIhdbhBa1Yv0RN9nrFi+2JE87CVwwqTKpyLMsdib1DA3ca1F/NuKpqRfKrtXXfeDiinf1WlFu9d+i",
+	"5XQl2F5ERUwWfSf4NMoc3CwaeUMy8v79z3/dlADl7icWXY887OKIsRw7TTPaEsJBbfTlNHJ9PFuLc7OL",
+	"VpzftJ7MEli1oCx/Ub/Y+wmDOJLmjWgCJC8Cc4rOVsQFtvb1o+C021ud36p9d3zxWYki+TGh8yl58/yv",
+	"EuF4CVPurHO6sCEZOdzdNTGPIgYSitnuGBS9OcVsFBPRb61X/Cxq3BKzI5STrH2KPkbYGnQxB9I5O788",
+	"IjSKEpCyW/OWNwjvDPaG0fjpcHib4Z19d8sZzzd94/AOhyt7cGqCOiUK3pRhuFU3naspVabPa4V2hiR4",
+	"nT3E8MegizWshu3NqC0ztVx5xAPLpHsveCgixi+G5OIPNg9MiOnnbBvccfTr6v0j9mCP+FhEDCQZLzKc",
+	"JgOmTST7A0isNVaTiAQyK1eNIHsKQmcrkP0RP+ULU7RKwE7GglLvHRoOdRuwyS5/oVEEjVpvduHuGxQr",
+	"ufT1bhDkq6UCPfiJI7hcebRGCnZvAYoZSa73giumFmdrdX+8Or/42vfOc2LtYZIWrH1EcUd2w9cFCP03",
+	"ZIar78JrHtpwqy2BtuRYxfyuaGmGLdhTjsyrSSl8BCTa0lYbCG9rvVufaqGnRmVYproc6G2D73fqKCh+",
+	"soigjREXy56ptMrEhiB4Lv6dazgzU/WdA5mISYEm2tC7umwtfmZ6mhn2oVSzYkFb13ErJdog2MMC6QkO",
+	"Dhv60rOlWry9Nr7Vxre+yviW4TGPNEeo0PgeYUCspOfm4bEm+PvXCDPvQh2d3KOqa0ZfydEPmubcIsy1",
+	"+mSrTz6kPqlPYUmHxF4Vt6BUft0svLnA8Pui1CgUMyBsCaluDKFWmjFAjv5jlpAJS6QiNIp8fQPlixHH",
+	"de/2iRtMlIoubGg9D2LHQDXzzwoXOyb8rvBXvtwspHtCEs2jFOMXIyxSXCj90mQitISQ2FT1vAE9r6ks",
+	"8Xu3PWhb+9AWJbZFiW1RYqsV3UOT2FbJ2bzGsPHAOSqMI+EfuBtFK0rbMsLWSXgnTsLW4ffwJYEVRvuA",
+	"LSe/jh7bbf1e62r6stprP24t7E7PVqu4tIpLG938D6ree0zazuZJdOWyjO1Cim59xpY9ZNt0uZZXt+HN",
+	"Vue89b6zj9LP1ybAtSpiqyJ+pSqiPeP3oyY+ZD5EJWXNqD+vJivVS60VZmjLUO4Yyzjp0KWv4CMNVbzQ",
+	"Nw4J5SNOo4iY3DemfEJJAjNxSWMyTzGRgYxp+KE+C6LoEGjqhmtbBG6h6Y54puoSmYbTYuprUyZ+zpaq",
+	"DffcR9O/cqLDDQL7hoDa3n+tat+q9o8pqG/PJaENvcfF5FGq/y37b6P9rUXUWkRthsBXbwx9FXkGN5ZX",
+	"bbpBqx8+ZLrBev2QdASH7uNNQ7iro9cqVq1i1SpWbTbCfWpWc+B0zvqZ765RH4pEmGoFKFNaLoBrJono",
+	"gBEQzREjSZg60YxUEzVwZbWy2iSDV3Pgp+dn//3m1S/eZ3oZbZWTGP8dbeb6PACcYAQRsQPnL1RhnPfr",
+	"MLu3+pSbqxyawiFME6YW3vDd+zK9M5mvI+q2djuLOlRFH0hir6evW5S29yxe7j3Vfnu+vZJqHG6yISIF",
+	"kpHLrxZ0Fm/Mr64SphRwn4Ripr+ThPEwThFXcitu9f+f/vxyO26VzXOJW0mVoILUcquH41Z2Ox8Pt1pB",
+	"Xy23+tK4Vfmhn7wx0ASS01RN9RjaBpRIuUbZq8lcFOEHYi4hnWBGPwBJUh5ouzhN4qaSc1QFVz7MJym3",
+	"GAhknsCEfcygZQos7R0yBkXJmEogv75+SToZjCN30aBzOpZE8HixZmYIBH9b07vc6w9ueXr6kQ3TS4DG",
+	"GeJG6SlNmPcbPmtHmnUGHs0F42qjZ5tlfJ8TXDPq5tounuXG26QzXhBHeHVxPWvxRvSVFhfD8z1uiv4z",
+	"1JH6924sN/ELWCNJgIbTijfIN9Pg7tR2ZPWtnHk4VtWaqdhRURgkIEWahCCX31gvjjTT0D+cFvMg6HEm",
+	"c+OLzmBFYsEviBLOlGzTmOXp/AQ0xr4E5tFyDqFm2xBPGlSTfK2RCK7/XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -6,9 +6,11 @@ package validation
 
 import (
 	"regexp"
+	"strconv"
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/echoapi"
+	"github.com/connector-group/members-api/internal/odata"
 	"github.com/connector-group/members-api/internal/reqcheck"
 	echo "github.com/labstack/echo/v4"
 )
@@ -21,6 +23,8 @@ func Operations() []reqcheck.Operation {
 		{ID: "assignApplicationConnectorGroup", Method: "PUT", Path: "/applications/{applicationsId}/connectorGroup/$ref", Tags: []string{"groups"}, Secured: true, Check: checkAssignApplicationConnectorGroup, BodyMediaTypes: []string{"application/json"}},
 		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
+		{ID: "countConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/$count", Tags: []string{"members"}, Secured: true, Check: checkCountConnectorGroupMembers},
+		{ID: "headCountConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/$count", Tags: []string{"members"}, Secured: true, Check: checkCountConnectorGroupMembers},
 		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
 		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
@@ -35,27 +39,37 @@ func Operations() []reqcheck.Operation {
 		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getApplicationProxyProfile", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy", Tags: []string{"groups"}, Secured: true, Check: checkGetApplicationProxyProfile},
 		{ID: "headApplicationProxyProfile", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy", Tags: []string{"groups"}, Secured: true, Check: checkGetApplicationProxyProfile},
-		{ID: "listConnectorGroups", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkListConnectorGroups},
-		{ID: "headConnectorGroups", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkListConnectorGroups},
+		{ID: "listConnectorGroups", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "headConnectorGroups", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "createConnectorGroup", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkCreateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
+		{ID: "countConnectorGroups", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDFilter},
+		{ID: "headCountConnectorGroups", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDFilter},
 		{ID: "deleteConnectorGroup", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
 		{ID: "getConnectorGroup", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
 		{ID: "headConnectorGroup", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
 		{ID: "updateConnectorGroup", Method: "PATCH", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkUpdateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
-		{ID: "listGroupApplications", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkListGroupApplications},
-		{ID: "headGroupApplications", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkListGroupApplications},
-		{ID: "listGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
-		{ID: "headGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkListGroupMembers},
+		{ID: "listGroupApplications", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "headGroupApplications", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "countGroupApplications", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
+		{ID: "headCountGroupApplications", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
+		{ID: "listGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "headGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "countGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
+		{ID: "headCountGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
 		{ID: "addGroupMember", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddGroupMember, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getGroupMember", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
 		{ID: "headGroupMember", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
 		{ID: "removeGroupMember", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
-		{ID: "listConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectors},
-		{ID: "headConnectors", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectors},
+		{ID: "listConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "headConnectors", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "countConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/$count", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDFilter},
+		{ID: "headCountConnectors", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/$count", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDFilter},
 		{ID: "getConnector", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}", Tags: []string{"connectors"}, Secured: true, Check: checkGetConnector},
 		{ID: "headConnector", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}", Tags: []string{"connectors"}, Secured: true, Check: checkGetConnector},
 		{ID: "listConnectorMemberOf", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectorMemberOf},
 		{ID: "headConnectorMemberOf", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectorMemberOf},
+		{ID: "countConnectorMemberOf", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count", Tags: []string{"connectors"}, Secured: true, Check: checkCountConnectorMemberOf},
+		{ID: "headCountConnectorMemberOf", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count", Tags: []string{"connectors"}, Secured: true, Check: checkCountConnectorMemberOf},
 		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
@@ -96,33 +110,23 @@ func checkListConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations)
 	p := new(paramsListConnectorGroupMembers)
 	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
-	if vals := in.Query["$top"]; len(vals) > 1 {
-		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("$top", reqcheck.MsgNotInteger(v))
-		} else {
-			if n < 1 {
-				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			} else if n > 999 {
-				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
-			}
-			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
-		}
-	}
-	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
-		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if length := reqcheck.Length(v); length < 1 {
-			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
-		} else if length > 64 {
-			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
-		}
-		reqcheck.SetString(reqcheck.Alloc(&p.params.Skiptoken), v)
-	}
-	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	checkParameterTop(in, vs, &p.params.Top)
+	checkParameterSkiptoken(in, vs, &p.params.Skiptoken)
+	checkParameterSelect(in, vs, &p.params.Select)
+	checkParameterFilter(in, vs, &p.params.Filter)
+	checkParameterOrderby(in, vs, &p.params.Orderby)
+	checkParameterCount(in, vs, &p.params.Count)
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken", "$select", "$filter", "$orderby", "$count")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkCountConnectorGroupMembers checks a request for countConnectorGroupMembers (GET /applications/{applicationsId}/connectorGroup/members/$count), headCountConnectorGroupMembers (HEAD /applications/{applicationsId}/connectorGroup/members/$count).
+func checkCountConnectorGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsCountConnectorGroupMembers)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterFilter(in, vs, &p.params.Filter)
+	reqcheck.UnknownOptions(in.Query, vs, "$filter")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -182,13 +186,17 @@ func checkGetApplicationProxyProfile(in *reqcheck.Input, vs *reqcheck.Violations
 	return reqcheck.Checked{Params: p}
 }
 
-// checkListConnectorGroups checks a request for listConnectorGroups (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups), headConnectorGroups (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups).
-func checkListConnectorGroups(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
-	p := new(paramsListConnectorGroups)
+// checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount checks a request for listConnectorGroups (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups), headConnectorGroups (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups), listConnectors (GET /onPremisesPublishingProfiles/applicationProxy/connectors), headConnectors (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors).
+func checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	checkParameterTop(in, vs, &p.params.Top)
 	checkParameterSkiptoken(in, vs, &p.params.Skiptoken)
-	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	checkParameterSelect(in, vs, &p.params.Select)
+	checkParameterFilter(in, vs, &p.params.Filter)
+	checkParameterOrderby(in, vs, &p.params.Orderby)
+	checkParameterCount(in, vs, &p.params.Count)
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken", "$select", "$filter", "$orderby", "$count")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -208,6 +216,15 @@ func checkCreateConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqc
 		return reqcheck.Checked{Params: p}
 	}
 	return reqcheck.Checked{Params: p, Body: body}
+}
+
+// checkClientRequestIDFilter checks a request for countConnectorGroups (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count), headCountConnectorGroups (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count), countConnectors (GET /onPremisesPublishingProfiles/applicationProxy/connectors/$count), headCountConnectors (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/$count).
+func checkClientRequestIDFilter(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsClientRequestIDFilter)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterFilter(in, vs, &p.params.Filter)
+	reqcheck.UnknownOptions(in.Query, vs, "$filter")
+	return reqcheck.Checked{Params: p}
 }
 
 // checkDeleteConnectorGroup checks a request for deleteConnectorGroup (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), getConnectorGroup (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), headConnectorGroup (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}).
@@ -238,49 +255,28 @@ func checkUpdateConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqc
 	return reqcheck.Checked{Params: p, Body: body}
 }
 
-// checkListGroupApplications checks a request for listGroupApplications (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications), headGroupApplications (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications).
-func checkListGroupApplications(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
-	p := new(paramsListGroupApplications)
+// checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount checks a request for listGroupApplications (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications), headGroupApplications (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications), listGroupMembers (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members), headGroupMembers (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members).
+func checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	checkParameterTop(in, vs, &p.params.Top)
 	checkParameterSkiptoken(in, vs, &p.params.Skiptoken)
-	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	checkParameterSelect(in, vs, &p.params.Select)
+	checkParameterFilter(in, vs, &p.params.Filter)
+	checkParameterOrderby(in, vs, &p.params.Orderby)
+	checkParameterCount(in, vs, &p.params.Count)
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken", "$select", "$filter", "$orderby", "$count")
 	return reqcheck.Checked{Params: p}
 }
 
-// checkListGroupMembers checks a request for listGroupMembers (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members), headGroupMembers (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members).
-func checkListGroupMembers(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
-	p := new(paramsListGroupMembers)
+// checkConnectorGroupIdClientRequestIDFilter checks a request for countGroupApplications (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count), headCountGroupApplications (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count), countGroupMembers (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count), headCountGroupMembers (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count).
+func checkConnectorGroupIdClientRequestIDFilter(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsConnectorGroupIdClientRequestIDFilter)
 	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
-	if vals := in.Query["$top"]; len(vals) > 1 {
-		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("$top", reqcheck.MsgNotInteger(v))
-		} else {
-			if n < 1 {
-				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			} else if n > 999 {
-				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
-			}
-			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
-		}
-	}
-	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
-		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if length := reqcheck.Length(v); length < 1 {
-			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
-		} else if length > 64 {
-			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
-		}
-		reqcheck.SetString(reqcheck.Alloc(&p.params.Skiptoken), v)
-	}
-	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	checkParameterFilter(in, vs, &p.params.Filter)
+	reqcheck.UnknownOptions(in.Query, vs, "$filter")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -308,40 +304,6 @@ func checkConnectorGroupIdConnectorIdClientRequestID(in *reqcheck.Input, vs *req
 	return reqcheck.Checked{Params: p}
 }
 
-// checkListConnectors checks a request for listConnectors (GET /onPremisesPublishingProfiles/applicationProxy/connectors), headConnectors (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors).
-func checkListConnectors(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
-	p := new(paramsListConnectors)
-	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
-	if vals := in.Query["$top"]; len(vals) > 1 {
-		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("$top", reqcheck.MsgNotInteger(v))
-		} else {
-			if n < 1 {
-				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			} else if n > 999 {
-				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
-			}
-			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
-		}
-	}
-	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
-		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if length := reqcheck.Length(v); length < 1 {
-			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
-		} else if length > 64 {
-			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
-		}
-		reqcheck.SetString(reqcheck.Alloc(&p.params.Skiptoken), v)
-	}
-	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
-	return reqcheck.Checked{Params: p}
-}
-
 // checkGetConnector checks a request for getConnector (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}), headConnector (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}).
 func checkGetConnector(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsGetConnector)
@@ -358,7 +320,21 @@ func checkListConnectorMemberOf(in *reqcheck.Input, vs *reqcheck.Violations) req
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	checkParameterTop(in, vs, &p.params.Top)
 	checkParameterSkiptoken(in, vs, &p.params.Skiptoken)
-	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken")
+	checkParameterSelect(in, vs, &p.params.Select)
+	checkParameterFilter(in, vs, &p.params.Filter)
+	checkParameterOrderby(in, vs, &p.params.Orderby)
+	checkParameterCount(in, vs, &p.params.Count)
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "$skiptoken", "$select", "$filter", "$orderby", "$count")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkCountConnectorMemberOf checks a request for countConnectorMemberOf (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count), headCountConnectorMemberOf (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count).
+func checkCountConnectorMemberOf(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsCountConnectorMemberOf)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterFilter(in, vs, &p.params.Filter)
+	reqcheck.UnknownOptions(in.Query, vs, "$filter")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -385,6 +361,14 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headConnectorGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsListConnectorGroupMembers)
 			return si.HeadConnectorGroupMembers(c, p.pathApplicationsId, generated.HeadConnectorGroupMembersParams(p.params))
+		},
+		"countConnectorGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsCountConnectorGroupMembers)
+			return si.CountConnectorGroupMembers(c, p.pathApplicationsId, p.params)
+		},
+		"headCountConnectorGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsCountConnectorGroupMembers)
+			return si.HeadCountConnectorGroupMembers(c, p.pathApplicationsId, generated.HeadCountConnectorGroupMembersParams(p.params))
 		},
 		"addConnectorGroupMember": func(c echo.Context, params any) error {
 			p := params.(*paramsAddConnectorGroupMember)
@@ -437,16 +421,24 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			return si.HeadApplicationProxyProfile(c, generated.HeadApplicationProxyProfileParams(p.params))
 		},
 		"listConnectorGroups": func(c echo.Context, params any) error {
-			p := params.(*paramsListConnectorGroups)
+			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.ListConnectorGroups(c, p.params)
 		},
 		"headConnectorGroups": func(c echo.Context, params any) error {
-			p := params.(*paramsListConnectorGroups)
+			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadConnectorGroups(c, generated.HeadConnectorGroupsParams(p.params))
 		},
 		"createConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsCreateConnectorGroup)
 			return si.CreateConnectorGroup(c, p.params)
+		},
+		"countConnectorGroups": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDFilter)
+			return si.CountConnectorGroups(c, p.params)
+		},
+		"headCountConnectorGroups": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDFilter)
+			return si.HeadCountConnectorGroups(c, generated.HeadCountConnectorGroupsParams(p.params))
 		},
 		"deleteConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsDeleteConnectorGroup)
@@ -465,20 +457,36 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			return si.UpdateConnectorGroup(c, p.pathConnectorGroupId, p.params)
 		},
 		"listGroupApplications": func(c echo.Context, params any) error {
-			p := params.(*paramsListGroupApplications)
+			p := params.(*paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.ListGroupApplications(c, p.pathConnectorGroupId, p.params)
 		},
 		"headGroupApplications": func(c echo.Context, params any) error {
-			p := params.(*paramsListGroupApplications)
+			p := params.(*paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadGroupApplications(c, p.pathConnectorGroupId, generated.HeadGroupApplicationsParams(p.params))
 		},
+		"countGroupApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
+			return si.CountGroupApplications(c, p.pathConnectorGroupId, p.params)
+		},
+		"headCountGroupApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
+			return si.HeadCountGroupApplications(c, p.pathConnectorGroupId, generated.HeadCountGroupApplicationsParams(p.params))
+		},
 		"listGroupMembers": func(c echo.Context, params any) error {
-			p := params.(*paramsListGroupMembers)
-			return si.ListGroupMembers(c, p.pathConnectorGroupId, p.params)
+			p := params.(*paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
+			return si.ListGroupMembers(c, p.pathConnectorGroupId, generated.ListGroupMembersParams(p.params))
 		},
 		"headGroupMembers": func(c echo.Context, params any) error {
-			p := params.(*paramsListGroupMembers)
+			p := params.(*paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadGroupMembers(c, p.pathConnectorGroupId, generated.HeadGroupMembersParams(p.params))
+		},
+		"countGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
+			return si.CountGroupMembers(c, p.pathConnectorGroupId, generated.CountGroupMembersParams(p.params))
+		},
+		"headCountGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
+			return si.HeadCountGroupMembers(c, p.pathConnectorGroupId, generated.HeadCountGroupMembersParams(p.params))
 		},
 		"addGroupMember": func(c echo.Context, params any) error {
 			p := params.(*paramsAddGroupMember)
@@ -497,12 +505,20 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			return si.RemoveGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, generated.RemoveGroupMemberParams(p.params))
 		},
 		"listConnectors": func(c echo.Context, params any) error {
-			p := params.(*paramsListConnectors)
-			return si.ListConnectors(c, p.params)
+			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
+			return si.ListConnectors(c, generated.ListConnectorsParams(p.params))
 		},
 		"headConnectors": func(c echo.Context, params any) error {
-			p := params.(*paramsListConnectors)
+			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadConnectors(c, generated.HeadConnectorsParams(p.params))
+		},
+		"countConnectors": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDFilter)
+			return si.CountConnectors(c, generated.CountConnectorsParams(p.params))
+		},
+		"headCountConnectors": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDFilter)
+			return si.HeadCountConnectors(c, generated.HeadCountConnectorsParams(p.params))
 		},
 		"getConnector": func(c echo.Context, params any) error {
 			p := params.(*paramsGetConnector)
@@ -520,6 +536,14 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsListConnectorMemberOf)
 			return si.HeadConnectorMemberOf(c, p.pathConnectorId, generated.HeadConnectorMemberOfParams(p.params))
 		},
+		"countConnectorMemberOf": func(c echo.Context, params any) error {
+			p := params.(*paramsCountConnectorMemberOf)
+			return si.CountConnectorMemberOf(c, p.pathConnectorId, p.params)
+		},
+		"headCountConnectorMemberOf": func(c echo.Context, params any) error {
+			p := params.(*paramsCountConnectorMemberOf)
+			return si.HeadCountConnectorMemberOf(c, p.pathConnectorId, generated.HeadCountConnectorMemberOfParams(p.params))
+		},
 		"getOpenAPIJSON": func(c echo.Context, _ any) error {
 			return si.GetOpenAPIJSON(c)
 		},
@@ -534,6 +558,100 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		},
 	}
 }
+
+// ConnectorQuery is what $select, $filter and $orderby may name of #/components/schemas/connector.
+var ConnectorQuery = odata.Schema[generated.Connector]{Type: "microsoft.graph.connector", Properties: []odata.Property[generated.Connector]{
+	{Name: "externalIp", Kind: odata.String,
+		Text: func(v *generated.Connector) (string, bool) {
+			return v.ExternalIP, true
+		},
+		Value: func(v *generated.Connector) any {
+			return v.ExternalIP
+		}},
+	{Name: "id", Kind: odata.String,
+		Text: func(v *generated.Connector) (string, bool) {
+			if v.ID == nil {
+				return "", false
+			}
+			return v.ID.String(), true
+		},
+		Value: func(v *generated.Connector) any {
+			if v.ID == nil {
+				return nil
+			}
+			return *v.ID
+		}},
+	{Name: "machineName", Kind: odata.String,
+		Text: func(v *generated.Connector) (string, bool) {
+			return v.MachineName, true
+		},
+		Value: func(v *generated.Connector) any {
+			return v.MachineName
+		}},
+	{Name: "status", Kind: odata.Enum, Enum: []string{"active", "inactive"},
+		Text: func(v *generated.Connector) (string, bool) {
+			return string(v.Status), true
+		},
+		Value: func(v *generated.Connector) any {
+			return v.Status
+		}},
+}}
+
+// ConnectorGroupQuery is what $select, $filter and $orderby may name of #/components/schemas/connectorGroup.
+var ConnectorGroupQuery = odata.Schema[generated.ConnectorGroup]{Type: "microsoft.graph.connectorGroup", Properties: []odata.Property[generated.ConnectorGroup]{
+	{Name: "connectorGroupType", Kind: odata.Enum, Enum: []string{"applicationProxy"},
+		Text: func(v *generated.ConnectorGroup) (string, bool) {
+			return string(v.ConnectorGroupType), true
+		},
+		Value: func(v *generated.ConnectorGroup) any {
+			return v.ConnectorGroupType
+		}},
+	{Name: "id", Kind: odata.String,
+		Text: func(v *generated.ConnectorGroup) (string, bool) {
+			return v.ID.String(), true
+		},
+		Value: func(v *generated.ConnectorGroup) any {
+			return v.ID
+		}},
+	{Name: "isDefault", Kind: odata.Bool,
+		Text: func(v *generated.ConnectorGroup) (string, bool) {
+			return strconv.FormatBool(v.IsDefault), true
+		},
+		Value: func(v *generated.ConnectorGroup) any {
+			return v.IsDefault
+		}},
+	{Name: "name", Kind: odata.String,
+		Text: func(v *generated.ConnectorGroup) (string, bool) {
+			return string(v.Name), true
+		},
+		Value: func(v *generated.ConnectorGroup) any {
+			return v.Name
+		}},
+	{Name: "region", Kind: odata.Enum, Enum: []string{"nam", "eur", "aus", "asia", "ind", "unknownFutureValue"},
+		Text: func(v *generated.ConnectorGroup) (string, bool) {
+			if v.Region == nil {
+				return "", false
+			}
+			return string(*v.Region), true
+		},
+		Value: func(v *generated.ConnectorGroup) any {
+			if v.Region == nil {
+				return nil
+			}
+			return *v.Region
+		}},
+}}
+
+// ApplicationQuery is what $select, $filter and $orderby may name of #/components/schemas/application.
+var ApplicationQuery = odata.Schema[generated.Application]{Type: "microsoft.graph.application", Properties: []odata.Property[generated.Application]{
+	{Name: "id", Kind: odata.String,
+		Text: func(v *generated.Application) (string, bool) {
+			return v.ID.String(), true
+		},
+		Value: func(v *generated.Application) any {
+			return v.ID
+		}},
+}}
 
 // paramsGetApplicationConnectorGroup are the parameters checkGetApplicationConnectorGroup parsed.
 type paramsGetApplicationConnectorGroup struct {
@@ -551,6 +669,12 @@ type paramsAssignApplicationConnectorGroup struct {
 type paramsListConnectorGroupMembers struct {
 	pathApplicationsId generated.ApplicationsID
 	params             generated.ListConnectorGroupMembersParams
+}
+
+// paramsCountConnectorGroupMembers are the parameters checkCountConnectorGroupMembers parsed.
+type paramsCountConnectorGroupMembers struct {
+	pathApplicationsId generated.ApplicationsID
+	params             generated.CountConnectorGroupMembersParams
 }
 
 // paramsAddConnectorGroupMember are the parameters checkAddConnectorGroupMember parsed.
@@ -576,14 +700,19 @@ type paramsGetApplicationProxyProfile struct {
 	params generated.GetApplicationProxyProfileParams
 }
 
-// paramsListConnectorGroups are the parameters checkListConnectorGroups parsed.
-type paramsListConnectorGroups struct {
+// paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount are the parameters checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount parsed.
+type paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount struct {
 	params generated.ListConnectorGroupsParams
 }
 
 // paramsCreateConnectorGroup are the parameters checkCreateConnectorGroup parsed.
 type paramsCreateConnectorGroup struct {
 	params generated.CreateConnectorGroupParams
+}
+
+// paramsClientRequestIDFilter are the parameters checkClientRequestIDFilter parsed.
+type paramsClientRequestIDFilter struct {
+	params generated.CountConnectorGroupsParams
 }
 
 // paramsDeleteConnectorGroup are the parameters checkDeleteConnectorGroup parsed.
@@ -598,16 +727,16 @@ type paramsUpdateConnectorGroup struct {
 	params               generated.UpdateConnectorGroupParams
 }
 
-// paramsListGroupApplications are the parameters checkListGroupApplications parsed.
-type paramsListGroupApplications struct {
+// paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount are the parameters checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount parsed.
+type paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount struct {
 	pathConnectorGroupId generated.ConnectorGroupID
 	params               generated.ListGroupApplicationsParams
 }
 
-// paramsListGroupMembers are the parameters checkListGroupMembers parsed.
-type paramsListGroupMembers struct {
+// paramsConnectorGroupIdClientRequestIDFilter are the parameters checkConnectorGroupIdClientRequestIDFilter parsed.
+type paramsConnectorGroupIdClientRequestIDFilter struct {
 	pathConnectorGroupId generated.ConnectorGroupID
-	params               generated.ListGroupMembersParams
+	params               generated.CountGroupApplicationsParams
 }
 
 // paramsAddGroupMember are the parameters checkAddGroupMember parsed.
@@ -623,11 +752,6 @@ type paramsConnectorGroupIdConnectorIdClientRequestID struct {
 	params               generated.GetGroupMemberParams
 }
 
-// paramsListConnectors are the parameters checkListConnectors parsed.
-type paramsListConnectors struct {
-	params generated.ListConnectorsParams
-}
-
 // paramsGetConnector are the parameters checkGetConnector parsed.
 type paramsGetConnector struct {
 	pathConnectorId generated.ConnectorID
@@ -638,6 +762,12 @@ type paramsGetConnector struct {
 type paramsListConnectorMemberOf struct {
 	pathConnectorId generated.ConnectorID
 	params          generated.ListConnectorMemberOfParams
+}
+
+// paramsCountConnectorMemberOf are the parameters checkCountConnectorMemberOf parsed.
+type paramsCountConnectorMemberOf struct {
+	pathConnectorId generated.ConnectorID
+	params          generated.CountConnectorMemberOfParams
 }
 
 // checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId) and parses it into out.
@@ -667,6 +797,99 @@ func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations, 
 			}
 		}
 		*reqcheck.Alloc(out) = items
+	}
+}
+
+// checkParameterTop checks the query parameter $top (#/components/parameters/Top) and parses it into out.
+func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Top) {
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
+		} else {
+			if n < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
+			} else if n > 999 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
+			}
+			reqcheck.SetInt(reqcheck.Alloc(out), n)
+		}
+	}
+}
+
+// checkParameterSkiptoken checks the query parameter $skiptoken (#/components/parameters/Skiptoken) and parses it into out.
+func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Skiptoken) {
+	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
+		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
+		} else if length > 64 {
+			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterSelect checks the query parameter $select (#/components/parameters/Select) and parses it into out.
+func checkParameterSelect(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Select) {
+	if vals := in.Query["$select"]; len(vals) > 1 {
+		vs.Add("$select", reqcheck.MsgRepeated("query", "$select", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$select", reqcheck.MsgMinLength(1))
+		} else if length > 1024 {
+			vs.Add("$select", reqcheck.MsgMaxLength(1024))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterFilter checks the query parameter $filter (#/components/parameters/Filter) and parses it into out.
+func checkParameterFilter(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Filter) {
+	if vals := in.Query["$filter"]; len(vals) > 1 {
+		vs.Add("$filter", reqcheck.MsgRepeated("query", "$filter", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$filter", reqcheck.MsgMinLength(1))
+		} else if length > 2048 {
+			vs.Add("$filter", reqcheck.MsgMaxLength(2048))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterOrderby checks the query parameter $orderby (#/components/parameters/Orderby) and parses it into out.
+func checkParameterOrderby(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Orderby) {
+	if vals := in.Query["$orderby"]; len(vals) > 1 {
+		vs.Add("$orderby", reqcheck.MsgRepeated("query", "$orderby", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$orderby", reqcheck.MsgMinLength(1))
+		} else if length > 1024 {
+			vs.Add("$orderby", reqcheck.MsgMaxLength(1024))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterCount checks the query parameter $count (#/components/parameters/Count) and parses it into out.
+func checkParameterCount(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Count) {
+	if vals := in.Query["$count"]; len(vals) > 1 {
+		vs.Add("$count", reqcheck.MsgRepeated("query", "$count", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if b, ok := reqcheck.ParseBoolean(v); !ok {
+			vs.Add("$count", reqcheck.MsgNotBoolean(v))
+		} else {
+			reqcheck.SetBool(reqcheck.Alloc(out), b)
+		}
 	}
 }
 
@@ -709,40 +932,6 @@ func checkParameterConnectorId(in *reqcheck.Input, vs *reqcheck.Violations, out 
 		} else {
 			*out = id
 		}
-	}
-}
-
-// checkParameterTop checks the query parameter $top (#/components/parameters/Top) and parses it into out.
-func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Top) {
-	if vals := in.Query["$top"]; len(vals) > 1 {
-		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
-			vs.Add("$top", reqcheck.MsgNotInteger(v))
-		} else {
-			if n < 1 {
-				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
-			} else if n > 999 {
-				vs.Add("$top", reqcheck.MsgMaximum(v, "999", false))
-			}
-			reqcheck.SetInt(reqcheck.Alloc(out), n)
-		}
-	}
-}
-
-// checkParameterSkiptoken checks the query parameter $skiptoken (#/components/parameters/Skiptoken) and parses it into out.
-func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Skiptoken) {
-	if vals := in.Query["$skiptoken"]; len(vals) > 1 {
-		vs.Add("$skiptoken", reqcheck.MsgRepeated("query", "$skiptoken", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if length := reqcheck.Length(v); length < 1 {
-			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
-		} else if length > 64 {
-			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
-		}
-		reqcheck.SetString(reqcheck.Alloc(out), v)
 	}
 }
 

@@ -95,31 +95,45 @@ func (s *Memory) applicationGroupLocked(app uuid.UUID) uuid.UUID {
 // after the position after, in the order they were assigned, or
 // ErrGroupNotFound.
 func (s *Memory) GroupApplications(ctx context.Context, group uuid.UUID, after Cursor, limit int) (ApplicationPage, error) {
-	if err := ctx.Err(); err != nil {
+	var page ApplicationPage
+	err := s.ScanApplications(ctx, group, after, func(at Cursor, app uuid.UUID) bool {
+		if len(page.Applications) == limit {
+			page.More = true
+			return false
+		}
+		page.Applications = append(page.Applications, app)
+		page.Next = at
+		return true
+	})
+	if err != nil {
 		return ApplicationPage{}, err
+	}
+	return page, nil
+}
+
+// ScanApplications calls fn with each application assigned to group after
+// the position after, in the order they were assigned, and where it is,
+// until fn returns false; or it returns ErrGroupNotFound. fn runs under the
+// store's read lock: it must not call the store.
+func (s *Memory) ScanApplications(ctx context.Context, group uuid.UUID, after Cursor, fn func(Cursor, uuid.UUID) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if !s.groupReg.has(group) {
-		return ApplicationPage{}, ErrGroupNotFound
+		return ErrGroupNotFound
 	}
-	var page ApplicationPage
 	g := s.assigned.apps[group]
-	if g == nil || limit <= 0 {
-		return page, nil
+	if g == nil {
+		return nil
 	}
 	start := sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) })
 	for i := start; i < g.n; i++ {
 		e := g.at(i)
-		if e.removed {
-			continue
+		if !e.removed && !fn(Cursor(e.seq), e.id) {
+			return nil
 		}
-		if len(page.Applications) == limit {
-			page.More = true
-			break
-		}
-		page.Applications = append(page.Applications, e.id)
-		page.Next = Cursor(e.seq)
 	}
-	return page, nil
+	return nil
 }

@@ -684,6 +684,21 @@ func (s *Durable) Groups(ctx context.Context, after Cursor, limit int) (GroupLis
 	return s.mem.Groups(ctx, after, limit)
 }
 
+// ScanMembers implements Store.
+func (s *Durable) ScanMembers(ctx context.Context, group *uuid.UUID, after Cursor, fn func(Cursor, *Member) bool) error {
+	return s.mem.ScanMembers(ctx, group, after, fn)
+}
+
+// ScanGroups implements Store.
+func (s *Durable) ScanGroups(ctx context.Context, after Cursor, fn func(Cursor, *Group) bool) error {
+	return s.mem.ScanGroups(ctx, after, fn)
+}
+
+// ScanApplications implements Store.
+func (s *Durable) ScanApplications(ctx context.Context, group uuid.UUID, after Cursor, fn func(Cursor, uuid.UUID) bool) error {
+	return s.mem.ScanApplications(ctx, group, after, fn)
+}
+
 // MemberOf implements Store.
 func (s *Durable) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error) {
 	return s.mem.MemberOf(ctx, id, after, limit)

@@ -172,31 +172,51 @@ func (s *Memory) Group(ctx context.Context, id uuid.UUID) (Group, error) {
 // Groups returns up to limit connector groups created after the position
 // after, in the order they were created (the default group first).
 func (s *Memory) Groups(ctx context.Context, after Cursor, limit int) (GroupList, error) {
-	if err := ctx.Err(); err != nil {
+	var page GroupList
+	if limit <= 0 {
+		return page, ctx.Err()
+	}
+	err := s.ScanGroups(ctx, after, func(at Cursor, g *Group) bool {
+		if len(page.Groups) == limit {
+			page.More = true
+			return false
+		}
+		page.Groups = append(page.Groups, *g)
+		page.Next = at
+		return true
+	})
+	if err != nil {
 		return GroupList{}, err
+	}
+	return page, nil
+}
+
+// ScanGroups calls fn with each connector group created after the position
+// after, in order (the default group first), and where it is, until fn
+// returns false. fn runs under the store's read lock: it must not call the
+// store.
+func (s *Memory) ScanGroups(ctx context.Context, after Cursor, fn func(Cursor, *Group) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var page GroupList
 	l := &s.groupReg.list
 	start := sort.Search(l.n, func(i int) bool { return l.at(i).seq > uint64(after) })
-	for i := start; i < l.n && limit > 0; i++ {
+	for i := start; i < l.n; i++ {
 		e := l.at(i)
 		if e.removed {
 			continue
 		}
-		if len(page.Groups) == limit {
-			page.More = true
-			break
-		}
 		g, err := decodeGroup(e.id, s.groupReg.docs[e.id])
 		if err != nil {
-			return GroupList{}, err
+			return err
 		}
-		page.Groups = append(page.Groups, g)
-		page.Next = Cursor(e.seq)
+		if !fn(Cursor(e.seq), &g) {
+			return nil
+		}
 	}
-	return page, nil
+	return nil
 }
 
 // decideGroupLocked decides an op on a group entity (create, update,

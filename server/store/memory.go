@@ -114,6 +114,16 @@ type Store interface {
 	// Connectors returns up to limit connectors registered after the
 	// position after, in the order they became known.
 	Connectors(ctx context.Context, after Cursor, limit int) (Page, error)
+	// ScanMembers calls fn with each member of group (nil: each connector)
+	// after the position after, in order, until fn returns false; fn runs
+	// under the store's read lock and must not call the store. It is what a
+	// query ($filter, $orderby, $count) reads a listing with.
+	ScanMembers(ctx context.Context, group *uuid.UUID, after Cursor, fn func(Cursor, *Member) bool) error
+	// ScanGroups is ScanMembers for the connector groups, in creation order.
+	ScanGroups(ctx context.Context, after Cursor, fn func(Cursor, *Group) bool) error
+	// ScanApplications is ScanMembers for the applications assigned to
+	// group, in the order they were assigned, or ErrGroupNotFound.
+	ScanApplications(ctx context.Context, group uuid.UUID, after Cursor, fn func(Cursor, uuid.UUID) bool) error
 	// MemberOf returns up to limit groups that connector id joined after the
 	// position after, in the order it joined them, or ErrConnectorNotFound.
 	MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error)
@@ -851,28 +861,62 @@ func (s *Memory) Connectors(ctx context.Context, after Cursor, limit int) (Page,
 
 // pageLocked is up to limit connectors of g (nil: none) after the position after.
 func (s *Memory) pageLocked(g *memoryGroup, after Cursor, limit int) (Page, error) {
-	if g == nil || limit <= 0 {
-		return Page{}, nil
+	var page Page
+	if limit <= 0 {
+		return page, nil
+	}
+	err := s.scanLocked(g, after, func(at Cursor, m *Member) bool {
+		if len(page.Members) == limit {
+			page.More = true
+			return false
+		}
+		page.Members = append(page.Members, *m)
+		page.Next = at
+		return true
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	return page, nil
+}
+
+// ScanMembers calls fn with each member of group (nil: each connector the
+// store knows) after the position after, in order, and where it is, until fn
+// returns false. fn runs under the store's read lock: it must not call the
+// store, and the member it is given is its own.
+func (s *Memory) ScanMembers(ctx context.Context, group *uuid.UUID, after Cursor, fn func(Cursor, *Member) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	g := &s.connectors
+	if group != nil {
+		g = s.groups[*group]
+	}
+	return s.scanLocked(g, after, fn)
+}
+
+// scanLocked is ScanMembers over g (nil: none).
+func (s *Memory) scanLocked(g *memoryGroup, after Cursor, fn func(Cursor, *Member) bool) error {
+	if g == nil {
+		return nil
 	}
 	start := sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) })
-	page := Page{Members: make([]Member, 0, min(limit, len(g.index)))}
 	for i := start; i < g.n; i++ {
 		e := g.at(i)
 		if e.removed {
 			continue
 		}
-		if len(page.Members) == limit {
-			page.More = true
-			break
-		}
 		m, err := s.connectorLocked(e.id)
 		if err != nil {
-			return Page{}, err
+			return err
 		}
-		page.Members = append(page.Members, m)
-		page.Next = Cursor(e.seq)
+		if !fn(Cursor(e.seq), &m) {
+			return nil
+		}
 	}
-	return page, nil
+	return nil
 }
 
 // MemberOf implements Store. It looks at every group: a connector's groups
