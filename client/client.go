@@ -42,11 +42,20 @@
 // idle connections to the server, so that goroutines sharing it reuse
 // connections instead of opening new ones.
 //
-// # Paging
+// # Paging and queries
 //
 // ListMembers follows @odata.nextLink page by page. PageSize sets the page
 // size within the range the spec allows (ListConnectorGroupMembersTopMinimum
-// to ListConnectorGroupMembersTopMaximum in generated/validation).
+// to ListConnectorGroupMembersTopMaximum in generated/validation). Select,
+// Filter, OrderBy and Count send the OData options every listing takes.
+//
+// # Connector groups
+//
+// CreateGroup, GetGroup, UpdateGroup, DeleteGroup and ListGroups manage the
+// groups at the service's paths; MoveConnector puts a connector in a group
+// (it leaves the one it was in), AssignApplication assigns an application to
+// one. A create is the one call not safe to repeat: it is retried only when
+// the server cannot have acted on it (see CreateGroup).
 package client
 
 import (
@@ -246,6 +255,12 @@ type call struct {
 	minimal bool
 	top     *int
 	inspect *Response
+	// The OData options of a listing (nil: not sent); count receives @odata.count.
+	sel, filter, orderby *string
+	count                *int64
+	// once marks a call that must not run twice (a create): it is retried
+	// only when the server cannot have acted on it.
+	once bool
 }
 
 // Response is what a call learned of the server's last answer, for a caller
@@ -293,6 +308,43 @@ var ErrPageSize = errors.New("page size out of range")
 // the spec allows; the server's default otherwise.
 func PageSize(n int) CallOption { return func(c *call) { c.top = &n } }
 
+// Select asks a listing for these properties of each item only ($select).
+// A member always has its id: a listing of members selects it too.
+func Select(properties ...string) CallOption {
+	return func(c *call) {
+		s := strings.Join(properties, ",")
+		c.sel = &s
+	}
+}
+
+// Filter asks a listing for the items the OData expression keeps ($filter),
+// such as "status eq 'active' and startswith(machineName,'eu-')".
+func Filter(expr string) CallOption { return func(c *call) { c.filter = &expr } }
+
+// OrderBy asks a listing for its items in this order ($orderby), such as
+// "machineName desc".
+func OrderBy(expr string) CallOption { return func(c *call) { c.orderby = &expr } }
+
+// Count asks a listing for how many items it holds in all ($count=true, after
+// any Filter), and stores the server's answer in *n when the first page
+// arrives.
+func Count(n *int64) CallOption { return func(c *call) { c.count = n } }
+
+// withID is a $select of members with id added when missing: a Member
+// always has its id.
+func withID(sel *string) *string {
+	if sel == nil {
+		return nil
+	}
+	for _, name := range strings.Split(*sel, ",") {
+		if n := strings.TrimSpace(name); n == "id" || n == "*" {
+			return sel
+		}
+	}
+	s := *sel + ",id"
+	return &s
+}
+
 func settings(opts []CallOption) *call {
 	c := &call{}
 	for _, opt := range opts {
@@ -335,11 +387,8 @@ func (c *Client) AddMember(ctx context.Context, app uuid.UUID, m Connector, opts
 // It returns the connector as stored; a connector the server does not know is
 // an error matching ErrNotFound.
 func (c *Client) AddMemberByReference(ctx context.Context, app, id uuid.UUID, opts ...CallOption) (Member, error) {
-	server := *c.server
-	server.User = nil
-	ref := server.JoinPath("onPremisesPublishingProfiles", "applicationProxy", "connectors", id.String())
 	var body generated.NewMember
-	if err := body.FromReferenceCreate(generated.ReferenceCreate{OdataID: ref.String()}); err != nil {
+	if err := body.FromReferenceCreate(generated.ReferenceCreate{OdataID: c.entityURL("connectors", id)}); err != nil {
 		return Member{}, fmt.Errorf("client: %w", err)
 	}
 	minimal := func(*reply) (Member, error) { return Member{ID: id}, nil }
@@ -447,43 +496,46 @@ const maxPages = 1_000_000
 // order, fetching page after page by following @odata.nextLink. It stops at
 // the first error, which it yields, and when ctx ends.
 func (c *Client) ListMembers(ctx context.Context, app uuid.UUID, opts ...CallOption) iter.Seq2[Member, error] {
-	return each(ctx, c.ListPages(ctx, app, opts...))
+	return eachOf(ctx, c.ListPages(ctx, app, opts...))
 }
 
 // ListPages is ListMembers a page at a time, each yielded as it arrives.
 func (c *Client) ListPages(ctx context.Context, app uuid.UUID, opts ...CallOption) iter.Seq2[[]Member, error] {
-	return c.pages(ctx, opts, func(top *int32) (*http.Request, error) {
-		return generated.NewListConnectorGroupMembersRequest(c.server.String(), app, &generated.ListConnectorGroupMembersParams{Top: top})
+	return c.pages(ctx, opts, func(q query) (*http.Request, error) {
+		return generated.NewListConnectorGroupMembersRequest(c.server.String(), app, &generated.ListConnectorGroupMembersParams{
+			Top: q.top, Select: withID(q.sel), Filter: q.filter, Orderby: q.orderby, Count: q.count})
 	})
 }
 
 // ListConnectors yields every connector the server knows, in the order they
 // became known, following @odata.nextLink as ListMembers does.
 func (c *Client) ListConnectors(ctx context.Context, opts ...CallOption) iter.Seq2[Member, error] {
-	return each(ctx, c.ListConnectorPages(ctx, opts...))
+	return eachOf(ctx, c.ListConnectorPages(ctx, opts...))
 }
 
 // ListConnectorPages is ListConnectors a page at a time.
 func (c *Client) ListConnectorPages(ctx context.Context, opts ...CallOption) iter.Seq2[[]Member, error] {
-	return c.pages(ctx, opts, func(top *int32) (*http.Request, error) {
-		return generated.NewListConnectorsRequest(c.server.String(), &generated.ListConnectorsParams{Top: top})
+	return c.pages(ctx, opts, func(q query) (*http.Request, error) {
+		return generated.NewListConnectorsRequest(c.server.String(), &generated.ListConnectorsParams{
+			Top: q.top, Select: withID(q.sel), Filter: q.filter, Orderby: q.orderby, Count: q.count})
 	})
 }
 
-// each yields the members of pages one by one.
-func each(ctx context.Context, pages iter.Seq2[[]Member, error]) iter.Seq2[Member, error] {
-	return func(yield func(Member, error) bool) {
+// eachOf yields the items of pages one by one.
+func eachOf[T any](ctx context.Context, pages iter.Seq2[[]T, error]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
 		for page, err := range pages {
 			if err != nil {
-				yield(Member{}, err)
+				yield(zero, err)
 				return
 			}
-			for _, m := range page {
+			for _, v := range page {
 				if err := ctx.Err(); err != nil {
-					yield(Member{}, err)
+					yield(zero, err)
 					return
 				}
-				if !yield(m, nil) {
+				if !yield(v, nil) {
 					return
 				}
 			}
@@ -491,12 +543,52 @@ func each(ctx context.Context, pages iter.Seq2[[]Member, error]) iter.Seq2[Membe
 	}
 }
 
-// pages fetches the first page with the request first makes, then follows
-// @odata.nextLink, yielding each page's connectors as they arrive.
-func (c *Client) pages(ctx context.Context, opts []CallOption, first func(top *int32) (*http.Request, error)) iter.Seq2[[]Member, error] {
-	return func(yield func([]Member, error) bool) {
+// pages fetches the first page of connectors with the request first makes,
+// then follows @odata.nextLink, yielding each page's members as they arrive.
+func (c *Client) pages(ctx context.Context, opts []CallOption, first func(q query) (*http.Request, error)) iter.Seq2[[]Member, error] {
+	return pagesOf(ctx, c, opts, first, func(body []byte) (page[Member], error) {
+		var p generated.ConnectorCollection
+		if err := json.Unmarshal(body, &p); err != nil {
+			return page[Member]{}, errors.New("the body is not a page of connectors: " + err.Error())
+		}
+		out := page[Member]{items: make([]Member, len(p.Value)), count: p.OdataCount, next: p.OdataNextLink}
+		for i, con := range p.Value {
+			var err error
+			if out.items[i], err = memberOf(con); err != nil {
+				return page[Member]{}, err
+			}
+		}
+		return out, nil
+	})
+}
+
+// page is one page of a collection as pagesOf reads it.
+type page[T any] struct {
+	items []T
+	count *int64
+	next  *string
+}
+
+// query is what the call options ask of a listing's first request: the
+// generated parameters every collection takes.
+type query struct {
+	top                  *int32
+	sel, filter, orderby *string
+	count                *bool
+}
+
+// pagesOf fetches the first page with the request first makes, then follows
+// @odata.nextLink, yielding each page's items, which decode reads, as they
+// arrive.
+func pagesOf[T any](ctx context.Context, c *Client, opts []CallOption, first func(q query) (*http.Request, error),
+	decode func([]byte) (page[T], error)) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
 		cs := settings(opts)
-		var top *int32
+		q := query{sel: cs.sel, filter: cs.filter, orderby: cs.orderby}
+		if cs.count != nil {
+			q.count = new(bool)
+			*q.count = true
+		}
 		if cs.top != nil {
 			n := *cs.top
 			if n < generated.ListConnectorGroupMembersTopMinimum || n > generated.ListConnectorGroupMembersTopMaximum {
@@ -505,9 +597,9 @@ func (c *Client) pages(ctx context.Context, opts []CallOption, first func(top *i
 				return
 			}
 			t := int32(n)
-			top = &t
+			q.top = &t
 		}
-		req, err := first(top)
+		req, err := first(q)
 		// The links read, by hash: a server that sends a new 4 MiB link with
 		// every page costs 32 bytes a page here, not 4 MiB.
 		seen := map[[sha256.Size]byte]bool{}
@@ -525,22 +617,18 @@ func (c *Client) pages(ctx context.Context, opts []CallOption, first func(top *i
 				yield(nil, rep.apiError())
 				return
 			}
-			var page generated.ConnectorCollection
-			if err := json.Unmarshal(rep.body, &page); err != nil {
-				yield(nil, rep.unexpected("the body is not a page of connectors: "+err.Error()))
+			p, derr := decode(rep.body)
+			if derr != nil {
+				yield(nil, rep.unexpected(derr.Error()))
 				return
 			}
-			members := make([]Member, len(page.Value))
-			for i, con := range page.Value {
-				if members[i], err = memberOf(con); err != nil {
-					yield(nil, rep.unexpected(err.Error()))
-					return
-				}
+			if cs.count != nil && p.count != nil && pages == 0 {
+				*cs.count = *p.count
 			}
-			if !yield(members, nil) || page.OdataNextLink == nil {
+			if !yield(p.items, nil) || p.next == nil {
 				return
 			}
-			link := *page.OdataNextLink
+			link := *p.next
 			sum := sha256.Sum256([]byte(link))
 			if seen[sum] || pages >= maxPages {
 				yield(nil, rep.unexpected(fmt.Sprintf("@odata.nextLink %q leads back to a page already read", truncate(link, 200))))

@@ -13,7 +13,7 @@ import (
 
 // Sentinel errors to test an *APIError against with errors.Is.
 var (
-	// ErrNotFound: no such member (404 Request_ResourceNotFound, with or
+	// ErrNotFound: no such member, connector or group (404 Request_ResourceNotFound, with or
 	// without a target, as the real service sends it). A path the server
 	// does not serve, as from a wrong base URL, is Graph's 400 BadRequest
 	// ("Resource not found for the segment …"): ErrInvalidRequest.

@@ -42,7 +42,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, cs *call) (*reply,
 			return nil, fmt.Errorf("client: %s %s: %w", req.Method, req.URL.Redacted(), err)
 		}
 		rep, err := c.attempt(ctx, req, cs, clientRequestID, attempt)
-		delay, retry := c.retryDelay(ctx, rep, err, attempt)
+		delay, retry := c.retryDelay(ctx, rep, err, attempt, cs.once)
 		if deadline, ok := ctx.Deadline(); retry && ok && deadline.Sub(c.now()) < delay {
 			retry = false // the wait would outlast the call: give the caller what there is now
 		}
@@ -84,14 +84,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// retryDelay says whether to retry after attempt n, and after how long.
-func (c *Client) retryDelay(ctx context.Context, rep *reply, err error, n int) (time.Duration, bool) {
+// retryDelay says whether to retry after attempt n, and after how long. A
+// call made once (a create) is retried only when the server cannot have
+// acted on it: the connection was refused, or it answered 429 or 503 (a
+// 504, a reset or a closed connection may follow a create that was made).
+func (c *Client) retryDelay(ctx context.Context, rep *reply, err error, n int, once bool) (time.Duration, bool) {
 	switch {
 	case n >= c.retries:
 		return 0, false
+	case err != nil && once:
+		return backoff(n), notConnected(ctx, err)
 	case err != nil:
 		return backoff(n), connectionFailed(ctx, err)
-	case !retryable(rep.status):
+	case !retryable(rep.status), once && rep.status == http.StatusGatewayTimeout:
 		return 0, false
 	}
 	if d := retryAfter(rep.header, c.now()); d >= 0 {
@@ -181,6 +186,13 @@ func connectionFailed(ctx context.Context, err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// notConnected tells a connection that was never made (refused, or the
+// dial failed), so no request reached the server.
+func notConnected(ctx context.Context, err error) bool {
+	var op *net.OpError
+	return ctx.Err() == nil && (errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial")
 }
 
 // retryable are the statuses that say "try again later".
