@@ -90,7 +90,7 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return errors.New("a command is required: add, list, get, remove, connectors, requests, reset, faults, applications, version or completion")
+			return errors.New("a command is required: add, list, get, remove, connectors, groups, requests, reset, faults, applications, version or completion")
 		},
 	}
 	// No flag's default comes from the environment, so that --help never
@@ -105,7 +105,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print each attempt, its answer and the wait before a retry, on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return plainFlagError(err) })
 	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), connectorsCommand(g), requestsCommand(g),
-		resetCommand(g), faultsCommand(g), applicationsCommand(g), versionCommand())
+		resetCommand(g), faultsCommand(g), applicationsCommand(g), groupsCommand(g), versionCommand())
 	return root
 }
 
@@ -270,16 +270,16 @@ func connectorsCommand(g *globals) *cobra.Command {
 			return errors.New("a command is required: list or get")
 		},
 	}
-	var pageSize int
+	var f listFlags
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the connectors, page by page as they arrive",
 		Args:  cobra.NoArgs,
-		RunE: listPages(g, &pageSize, func(ctx context.Context, c *client.Client, opts []client.CallOption) iter.Seq2[[]client.Member, error] {
+		RunE: listPages(g, &f, &memberColumns, func(ctx context.Context, c *client.Client, opts []client.CallOption) iter.Seq2[[]client.Member, error] {
 			return c.ListConnectorPages(ctx, opts...)
 		}),
 	}
-	pageSizeFlag(list, &pageSize, "connectors")
+	f.add(list, "connectors")
 	var id uuid.UUID
 	get := &cobra.Command{
 		Use:   "get --id GUID",
@@ -302,33 +302,87 @@ func connectorsCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// pageSizeFlag adds --page-size, within the bounds the spec sets.
-func pageSizeFlag(cmd *cobra.Command, pageSize *int, what string) {
-	cmd.Flags().IntVar(pageSize, "page-size", generated.ListConnectorGroupMembersTopDefault,
-		fmt.Sprintf("%s a page, %d to %d", what, generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
+// listFlags are the flags every listing takes: --page-size and the OData
+// query options.
+type listFlags struct {
+	pageSize             int
+	sel, filter, orderby string
+	count                bool
 }
 
-// listPages is the RunE of a listing: pages asked of the client with
-// --page-size when given (the client checks it against the spec's range),
-// each printed as it arrives.
-func listPages(g *globals, pageSize *int, pages func(context.Context, *client.Client, []client.CallOption) iter.Seq2[[]client.Member, error]) func(*cobra.Command, []string) error {
+// add adds the flags to cmd, which lists what.
+func (f *listFlags) add(cmd *cobra.Command, what string) {
+	fs := cmd.Flags()
+	fs.IntVar(&f.pageSize, "page-size", generated.ListConnectorGroupMembersTopDefault,
+		fmt.Sprintf("%s a page, %d to %d", what, generated.ListConnectorGroupMembersTopMinimum, generated.ListConnectorGroupMembersTopMaximum))
+	fs.StringVar(&f.sel, "select", "", "only these properties, comma-separated ($select; -o json prints only them)")
+	fs.StringVar(&f.filter, "filter", "", `only the items this OData expression keeps ($filter), e.g. "status eq 'active'"`)
+	fs.StringVar(&f.orderby, "orderby", "", `the order ($orderby), e.g. "machineName desc"`)
+	fs.BoolVar(&f.count, "count", false, "print how many items the listing holds in all (after --filter) on stderr")
+}
+
+// options are the client's call options the flags given ask for; count
+// receives @odata.count.
+func (f *listFlags) options(cmd *cobra.Command, count *int64) []client.CallOption {
+	var opts []client.CallOption
+	if cmd.Flags().Changed("page-size") {
+		opts = append(opts, client.PageSize(f.pageSize))
+	}
+	if cmd.Flags().Changed("select") {
+		opts = append(opts, client.Select(f.selected()...))
+	}
+	if cmd.Flags().Changed("filter") {
+		opts = append(opts, client.Filter(f.filter))
+	}
+	if cmd.Flags().Changed("orderby") {
+		opts = append(opts, client.OrderBy(f.orderby))
+	}
+	if f.count {
+		opts = append(opts, client.Count(count))
+	}
+	return opts
+}
+
+// selected is --select as a list.
+func (f *listFlags) selected() []string {
+	var names []string
+	for name := range strings.SplitSeq(f.sel, ",") {
+		names = append(names, strings.TrimSpace(name))
+	}
+	return names
+}
+
+// listPages is the RunE of a listing: pages asked of the client with the
+// flags given (the client checks --page-size against the spec's range, the
+// server the query options), each printed as it arrives, then --count.
+func listPages[T any](g *globals, f *listFlags, cols *columns[T], pages func(context.Context, *client.Client, []client.CallOption) iter.Seq2[[]T, error]) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
-		var opts []client.CallOption
-		if cmd.Flags().Changed("page-size") {
-			opts = append(opts, client.PageSize(*pageSize))
-		}
+		var count int64 = -1
+		opts := f.options(cmd, &count)
 		c, out, err := g.connect()
 		if err != nil {
 			return err
 		}
-		return printPages(out, pages(cmd.Context(), c, opts))
+		if cmd.Flags().Changed("select") {
+			out.selected = f.selected()
+		}
+		if err := printPages(out, cols, pages(cmd.Context(), c, opts)); err != nil {
+			return err
+		}
+		if f.count {
+			if count < 0 {
+				return &failure{errors.New("the server answered no @odata.count")}
+			}
+			fmt.Fprintf(g.stderr, "count: %d\n", count)
+		}
+		return nil
 	}
 }
 
 // printPages prints each page as it arrives. A page size out of range is a
 // usage error, found before any request.
-func printPages(out *printer, pages iter.Seq2[[]client.Member, error]) error {
-	list := out.list()
+func printPages[T any](out *printer, cols *columns[T], pages iter.Seq2[[]T, error]) error {
+	list := listOf(out, cols)
 	for page, err := range pages {
 		if errors.Is(err, client.ErrPageSize) {
 			_ = list.abort()
@@ -357,17 +411,17 @@ func statusValues() []string {
 
 func listCommand(g *globals) *cobra.Command {
 	var app uuid.UUID
-	var pageSize int
+	var f listFlags
 	cmd := &cobra.Command{
 		Use:   "list --app GUID",
 		Short: "List the members of the group, page by page as they arrive",
 		Args:  cobra.NoArgs,
-		RunE: listPages(g, &pageSize, func(ctx context.Context, c *client.Client, opts []client.CallOption) iter.Seq2[[]client.Member, error] {
+		RunE: listPages(g, &f, &memberColumns, func(ctx context.Context, c *client.Client, opts []client.CallOption) iter.Seq2[[]client.Member, error] {
 			return c.ListPages(ctx, app, opts...)
 		}),
 	}
 	guidFlag(cmd, &app, "app", "the application's GUID", true)
-	pageSizeFlag(cmd, &pageSize, "members")
+	f.add(cmd, "members")
 	return cmd
 }
 
