@@ -21,23 +21,37 @@ import (
 
 // seedFile is what --seed-file holds, in JSON or YAML:
 //
-//	{"connectors": [connector, …], "applications": [{"id": GUID, "members": [connector or reference, …]}]}
+//	{"connectors": [connector, …],
+//	 "connectorGroups": [{"id": GUID, "name": …, "region": …, "members": [connector or reference, …]}],
+//	 "applications": [{"id": GUID, "connectorGroup": GUID, "members": [connector or reference, …]}]}
 //
 // The connectors are registered in the default group, as installing a
 // connector agent does; a member may then be a reference to one, which
-// moves it to the application's group.
+// moves it to the group that lists it (a connector is in one group: the
+// last that lists it). A group's properties are checked as a create of the
+// API checks them; its id, when absent, is derived from its name. An
+// application's connectorGroup assigns it to that group (the file's or the
+// store's), whose members its own members then join.
 type seedFile struct {
-	Connectors   []any `yaml:"connectors"`
+	Connectors      []any `yaml:"connectors"`
+	ConnectorGroups []struct {
+		ID         string         `yaml:"id"`
+		Members    []any          `yaml:"members"`
+		Properties map[string]any `yaml:",inline"`
+	} `yaml:"connectorGroups"`
 	Applications []struct {
-		ID      string `yaml:"id"`
-		Members []any  `yaml:"members"`
+		ID             string `yaml:"id"`
+		ConnectorGroup string `yaml:"connectorGroup"`
+		Members        []any  `yaml:"members"`
 	} `yaml:"applications"`
 }
 
 // SeedResult says what Seed did.
 type SeedResult struct {
 	Registered          int // connectors registered (or updated) in the default group
-	Added, AlreadyThere int // members
+	Groups              int // connector groups created
+	Assigned            int // applications assigned to a group
+	Added, AlreadyThere int // members, and groups the store had already
 }
 
 // Seed adds the members of the seed file at path to store, each checked as
@@ -55,20 +69,23 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil {
-		return result, fmt.Errorf("seed file %s: not the JSON or YAML of {\"connectors\": [connector, …], \"applications\": [{\"id\": GUID, \"members\": [connector, …]}]}: %w", path, err)
+		return result, fmt.Errorf("seed file %s: not the JSON or YAML of {\"connectors\": [connector, …], \"connectorGroups\": [{\"id\": GUID, \"name\": …, \"members\": […]}], \"applications\": [{\"id\": GUID, \"connectorGroup\": GUID, \"members\": [connector, …]}]}: %w", path, err)
 	}
 	var trailing any
 	if err := dec.Decode(&trailing); !errors.Is(err, io.EOF) {
 		return result, fmt.Errorf("seed file %s: holds more than one YAML document or JSON value; put every application in the first", path)
 	}
-	var add *reqcheck.Operation
+	var add, create *reqcheck.Operation
 	for _, op := range validation.Operations() {
-		if op.ID == "addConnectorGroupMember" {
+		switch op.ID {
+		case "addConnectorGroupMember":
 			add = &op
+		case "createConnectorGroup":
+			create = &op
 		}
 	}
-	if add == nil {
-		return result, errors.New("the spec has no addConnectorGroupMember operation")
+	if add == nil || create == nil {
+		return result, errors.New("the spec has no addConnectorGroupMember or createConnectorGroup operation")
 	}
 	seen := map[uuid.UUID]int{} // members of each application so far, over every entry naming it
 	var adds []store.Op
@@ -91,10 +108,50 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		}
 		adds, where = append(adds, store.Op{Kind: store.OpRegister, Member: m}), append(where, at)
 	}
+	for i, group := range file.ConnectorGroups {
+		at := fmt.Sprintf("seed file %s: connectorGroups[%d]", path, i)
+		value, err := checkSeedEntry(create, uuid.Nil, group.Properties)
+		if err != nil {
+			return result, fmt.Errorf("%s: %w", at, err)
+		}
+		doc, ok := value.(*generated.ConnectorGroupCreate)
+		if !ok {
+			return result, fmt.Errorf("%s: the validator decoded a %T", at, value)
+		}
+		id := uuid.NewSHA1(uuid.Nil, []byte("seed connector group "+doc.Name))
+		if group.ID != "" {
+			if id, ok = reqcheck.ParseGUID(group.ID); !ok {
+				return result, fmt.Errorf("%s: id %s is not a GUID", at, reqcheck.Quote(group.ID))
+			}
+		}
+		adds, where = append(adds, store.Op{Kind: store.OpCreateGroup, Group: id, GroupDoc: *doc}), append(where, at)
+		for j, raw := range group.Members {
+			at := fmt.Sprintf("%s (%s) members[%d]", at, id, j)
+			value, err := checkSeedEntry(add, id, raw)
+			if err != nil {
+				return result, fmt.Errorf("%s: %w", at, err)
+			}
+			a, err := seedAdd(id, seen[id], value)
+			if err != nil {
+				return result, fmt.Errorf("%s: %w", at, err)
+			}
+			seen[id]++
+			a.ViaApplication = false // the group's own members
+			adds, where = append(adds, a), append(where, at)
+		}
+	}
 	for i, application := range file.Applications {
 		app, ok := reqcheck.ParseGUID(application.ID)
 		if !ok {
 			return result, fmt.Errorf("seed file %s: applications[%d]: id %s is not a GUID", path, i, reqcheck.Quote(application.ID))
+		}
+		if application.ConnectorGroup != "" {
+			group, ok := reqcheck.ParseGUID(application.ConnectorGroup)
+			if !ok {
+				return result, fmt.Errorf("seed file %s: applications[%d]: connectorGroup %s is not a GUID", path, i, reqcheck.Quote(application.ConnectorGroup))
+			}
+			adds = append(adds, store.Op{Kind: store.OpAssign, Group: group, Member: store.Member{ID: app}})
+			where = append(where, fmt.Sprintf("seed file %s: applications[%d] (%s) connectorGroup", path, i, app))
 		}
 		for j, raw := range application.Members {
 			if err := ctx.Err(); err != nil {
@@ -120,12 +177,18 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		switch {
 		case err == nil && adds[i].Kind == store.OpRegister:
 			result.Registered++
+		case err == nil && adds[i].Kind == store.OpCreateGroup:
+			result.Groups++
+		case err == nil && adds[i].Kind == store.OpAssign:
+			result.Assigned++
 		case err == nil:
 			result.Added++
-		case errors.Is(err, store.ErrDuplicateMember):
+		case errors.Is(err, store.ErrDuplicateMember), errors.Is(err, store.ErrGroupExists):
 			result.AlreadyThere++
 		case errors.Is(err, store.ErrConnectorNotFound):
 			return result, fmt.Errorf("%s: /@odata.id: names a connector neither the store nor the file before it holds", where[i])
+		case errors.Is(err, store.ErrGroupNotFound):
+			return result, fmt.Errorf("%s: names a connector group neither the store nor the file holds", where[i])
 		default:
 			return result, fmt.Errorf("%s: %w", where[i], err)
 		}

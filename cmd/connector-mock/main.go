@@ -255,7 +255,8 @@ func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err er
 		if err != nil {
 			return nil, err
 		}
-		logger.Info("seeded", slog.String("file", o.seedFile), slog.Int("registered", result.Registered), slog.Int("added", result.Added), slog.Int("already_there", result.AlreadyThere))
+		logger.Info("seeded", slog.String("file", o.seedFile), slog.Int("registered", result.Registered), slog.Int("groups", result.Groups),
+			slog.Int("assigned", result.Assigned), slog.Int("added", result.Added), slog.Int("already_there", result.AlreadyThere))
 	}
 	handler, err := server.New(cfg)
 	if err != nil {
