@@ -205,6 +205,7 @@ func (g *ConnectorGroup) GetFieldDeserializers() map[string]func(serialization.P
 type ConnectorGroupCollection struct {
 	value    []*ConnectorGroup
 	nextLink *string
+	count    *int64
 }
 
 // NewConnectorGroupCollection is the ParsableFactory of ConnectorGroupCollection.
@@ -217,6 +218,9 @@ func (c *ConnectorGroupCollection) GetValue() []*ConnectorGroup { return c.value
 
 // GetOdataNextLink is the link to the next page, if any.
 func (c *ConnectorGroupCollection) GetOdataNextLink() *string { return c.nextLink }
+
+// GetOdataCount is @odata.count, sent with $count=true.
+func (c *ConnectorGroupCollection) GetOdataCount() *int64 { return c.count }
 
 // Serialize implements serialization.Parsable; a page is only read.
 func (c *ConnectorGroupCollection) Serialize(serialization.SerializationWriter) error { return nil }
@@ -233,6 +237,10 @@ func (c *ConnectorGroupCollection) GetFieldDeserializers() map[string]func(seria
 		},
 		"@odata.nextLink": func(n serialization.ParseNode) (err error) {
 			c.nextLink, err = n.GetStringValue()
+			return err
+		},
+		"@odata.count": func(n serialization.ParseNode) (err error) {
+			c.count, err = n.GetInt64Value()
 			return err
 		},
 	}

@@ -12,8 +12,10 @@ import (
 	"github.com/google/uuid"
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoft/kiota-abstractions-go/authentication"
+	"github.com/microsoft/kiota-abstractions-go/serialization"
 	khttp "github.com/microsoft/kiota-http-go"
 	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
+	textserialization "github.com/microsoft/kiota-serialization-text-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
 	"github.com/connector-group/members-api/server/faults"
@@ -52,8 +54,12 @@ func adapter(t *testing.T, client *http.Client, base string) *khttp.NetHttpReque
 	t.Helper()
 	auth := authentication.NewBaseBearerTokenAuthenticationProvider(
 		tokenProvider{hosts: authentication.NewAllowedHostsValidator([]string{"127.0.0.1"})})
+	// JSON for the resources, text for /$count, as the Graph SDKs register them.
+	parsers := serialization.NewParseNodeFactoryRegistry()
+	parsers.ContentTypeAssociatedFactories["application/json"] = jsonserialization.NewJsonParseNodeFactory()
+	parsers.ContentTypeAssociatedFactories["text/plain"] = textserialization.NewTextParseNodeFactory()
 	a, err := khttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
-		auth, jsonserialization.NewJsonParseNodeFactory(), jsonserialization.NewJsonSerializationWriterFactory(), client)
+		auth, parsers, jsonserialization.NewJsonSerializationWriterFactory(), client)
 	if err != nil {
 		t.Fatal(err)
 	}
