@@ -550,6 +550,10 @@ type UnsupportedMediaType = ODataError
 
 // GetApplicationConnectorGroupParams defines parameters for GetApplicationConnectorGroup.
 type GetApplicationConnectorGroupParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -558,6 +562,10 @@ type GetApplicationConnectorGroupParams struct {
 
 // HeadApplicationConnectorGroupParams defines parameters for HeadApplicationConnectorGroup.
 type HeadApplicationConnectorGroupParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -685,6 +693,10 @@ type AddConnectorGroupMemberParams struct {
 
 // GetConnectorGroupMemberParams defines parameters for GetConnectorGroupMember.
 type GetConnectorGroupMemberParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -693,6 +705,10 @@ type GetConnectorGroupMemberParams struct {
 
 // HeadConnectorGroupMemberParams defines parameters for HeadConnectorGroupMember.
 type HeadConnectorGroupMemberParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -837,6 +853,10 @@ type DeleteConnectorGroupParams struct {
 
 // GetConnectorGroupParams defines parameters for GetConnectorGroup.
 type GetConnectorGroupParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -845,6 +865,10 @@ type GetConnectorGroupParams struct {
 
 // HeadConnectorGroupParams defines parameters for HeadConnectorGroup.
 type HeadConnectorGroupParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -1068,6 +1092,10 @@ type AddGroupMemberParams struct {
 
 // GetGroupMemberParams defines parameters for GetGroupMember.
 type GetGroupMemberParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -1076,6 +1104,10 @@ type GetGroupMemberParams struct {
 
 // HeadGroupMemberParams defines parameters for HeadGroupMember.
 type HeadGroupMemberParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -1188,6 +1220,10 @@ type HeadCountConnectorsParams struct {
 
 // GetConnectorParams defines parameters for GetConnector.
 type GetConnectorParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -1196,6 +1232,10 @@ type GetConnectorParams struct {
 
 // HeadConnectorParams defines parameters for HeadConnector.
 type HeadConnectorParams struct {
+	// Select The properties each item carries, comma-separated: names of the item's
+	// schema (an unknown one is a 400 naming it), or `*` for all of them.
+	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -3176,6 +3216,33 @@ func NewGetApplicationConnectorGroupRequest(server string, applicationsID Applic
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -3223,6 +3290,33 @@ func NewHeadApplicationConnectorGroupRequest(server string, applicationsID Appli
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
@@ -3840,6 +3934,33 @@ func NewGetConnectorGroupMemberRequest(server string, applicationsID Application
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -3894,6 +4015,33 @@ func NewHeadConnectorGroupMemberRequest(server string, applicationsID Applicatio
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
@@ -4815,6 +4963,33 @@ func NewGetConnectorGroupRequest(server string, connectorGroupID ConnectorGroupI
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -4862,6 +5037,33 @@ func NewHeadConnectorGroupRequest(server string, connectorGroupID ConnectorGroup
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
@@ -5903,6 +6105,33 @@ func NewGetGroupMemberRequest(server string, connectorGroupID ConnectorGroupID, 
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5957,6 +6186,33 @@ func NewHeadGroupMemberRequest(server string, connectorGroupID ConnectorGroupID,
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
@@ -6460,6 +6716,33 @@ func NewGetConnectorRequest(server string, connectorID ConnectorID, params *GetC
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -6507,6 +6790,33 @@ func NewHeadConnectorRequest(server string, connectorID ConnectorID, params *Hea
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Select != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$select", *params.Select, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)

@@ -82,7 +82,11 @@ func (h *handlers) CreateConnectorGroup(c echo.Context, _ generated.CreateConnec
 }
 
 // GetConnectorGroup answers a connector group, or 404.
-func (h *handlers) GetConnectorGroup(c echo.Context, id generated.ConnectorGroupID, _ generated.GetConnectorGroupParams) error {
+func (h *handlers) GetConnectorGroup(c echo.Context, id generated.ConnectorGroupID, params generated.GetConnectorGroupParams) error {
+	q, err := selection(&validation.ConnectorGroupQuery, params.Select)
+	if err != nil {
+		return err
+	}
 	g, err := h.store.Group(storeContext(c), id)
 	if errors.Is(err, store.ErrGroupNotFound) {
 		return groupNotFound(id)
@@ -90,7 +94,7 @@ func (h *handlers) GetConnectorGroup(c echo.Context, id generated.ConnectorGroup
 	if err != nil {
 		return fmt.Errorf("reading connector group %s: %w", id, err)
 	}
-	return c.JSON(http.StatusOK, toConnectorGroup(g))
+	return writeEntity(c, q, toConnectorGroup(g))
 }
 
 // HeadConnectorGroup answers as GetConnectorGroup, without the body.

@@ -15,6 +15,7 @@ import (
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/echoapi"
 	"github.com/connector-group/members-api/generated/validation"
+	"github.com/connector-group/members-api/internal/odata"
 	"github.com/connector-group/members-api/internal/reqcheck"
 	"github.com/connector-group/members-api/server/store"
 )
@@ -270,23 +271,31 @@ func groupCollection(items []generated.ConnectorGroup, count *int64, next *strin
 }
 
 // GetConnectorGroupMember answers the member at the seed page's path, or 404.
-func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, _ generated.GetConnectorGroupMemberParams) error {
+func (h *handlers) GetConnectorGroupMember(c echo.Context, app generated.ApplicationsID, id generated.ConnectorID, params generated.GetConnectorGroupMemberParams) error {
+	q, err := selection(&validation.ConnectorQuery, params.Select)
+	if err != nil {
+		return err
+	}
 	group, err := h.applicationGroup(c, app)
 	if err != nil {
 		return err
 	}
-	return h.getMember(c, group, id)
+	return h.getMember(c, group, id, q)
 }
 
 // GetGroupMember answers the member at the service's own path, or 404.
-func (h *handlers) GetGroupMember(c echo.Context, group generated.ConnectorGroupID, id generated.ConnectorID, _ generated.GetGroupMemberParams) error {
+func (h *handlers) GetGroupMember(c echo.Context, group generated.ConnectorGroupID, id generated.ConnectorID, params generated.GetGroupMemberParams) error {
+	q, err := selection(&validation.ConnectorQuery, params.Select)
+	if err != nil {
+		return err
+	}
 	if err := h.requireGroup(c, group); err != nil {
 		return err
 	}
-	return h.getMember(c, group, id)
+	return h.getMember(c, group, id, q)
 }
 
-func (h *handlers) getMember(c echo.Context, group, id uuid.UUID) error {
+func (h *handlers) getMember(c echo.Context, group, id uuid.UUID, q *odata.Query[generated.Connector]) error {
 	m, err := h.store.Get(storeContext(c), group, id)
 	if errors.Is(err, store.ErrMemberNotFound) {
 		return memberNotFound(id)
@@ -294,11 +303,15 @@ func (h *handlers) getMember(c echo.Context, group, id uuid.UUID) error {
 	if err != nil {
 		return fmt.Errorf("reading member %s of %s: %w", id, group, err)
 	}
-	return c.JSON(http.StatusOK, toConnector(m))
+	return writeEntity(c, q, toConnector(m))
 }
 
 // GetConnector answers a connector the mock knows, or 404.
-func (h *handlers) GetConnector(c echo.Context, id generated.ConnectorID, _ generated.GetConnectorParams) error {
+func (h *handlers) GetConnector(c echo.Context, id generated.ConnectorID, params generated.GetConnectorParams) error {
+	q, err := selection(&validation.ConnectorQuery, params.Select)
+	if err != nil {
+		return err
+	}
 	m, err := h.store.Connector(storeContext(c), id)
 	if errors.Is(err, store.ErrConnectorNotFound) {
 		return memberNotFound(id)
@@ -306,13 +319,17 @@ func (h *handlers) GetConnector(c echo.Context, id generated.ConnectorID, _ gene
 	if err != nil {
 		return fmt.Errorf("reading connector %s: %w", id, err)
 	}
-	return c.JSON(http.StatusOK, toConnector(m))
+	return writeEntity(c, q, toConnector(m))
 }
 
 // GetApplicationConnectorGroup answers the application's connector group:
 // the one it is assigned to, or the group with its id (as its first add
 // makes it).
-func (h *handlers) GetApplicationConnectorGroup(c echo.Context, app generated.ApplicationsID, _ generated.GetApplicationConnectorGroupParams) error {
+func (h *handlers) GetApplicationConnectorGroup(c echo.Context, app generated.ApplicationsID, params generated.GetApplicationConnectorGroupParams) error {
+	q, err := selection(&validation.ConnectorGroupQuery, params.Select)
+	if err != nil {
+		return err
+	}
 	group, err := h.applicationGroup(c, app)
 	if err != nil {
 		return err
@@ -323,7 +340,7 @@ func (h *handlers) GetApplicationConnectorGroup(c echo.Context, app generated.Ap
 	} else if err != nil {
 		return fmt.Errorf("reading connector group %s: %w", group, err)
 	}
-	return c.JSON(http.StatusOK, toConnectorGroup(g))
+	return writeEntity(c, q, toConnectorGroup(g))
 }
 
 // RemoveConnectorGroupMember removes the member at the seed page's path, or answers 404.

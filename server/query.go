@@ -205,6 +205,20 @@ func writeCount[T any](c echo.Context, schema *odata.Schema[T], filter *string, 
 	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, strconv.AppendInt(nil, n, 10))
 }
 
+// selection reads the $select of an entity's read (nil: not sent), or answers 400.
+func selection[T any](schema *odata.Schema[T], sel *string) (*odata.Query[T], error) {
+	return parseQuery(schema, queryOptions{sel: sel})
+}
+
+// writeEntity answers one resource: the generated model, or, after $select,
+// the properties it named.
+func writeEntity[T any](c echo.Context, q *odata.Query[T], v T) error {
+	if !q.Selects() {
+		return c.JSON(http.StatusOK, v)
+	}
+	return c.JSON(http.StatusOK, q.Select(&v))
+}
+
 // writeAnswer answers a page: the generated collection (full items), or,
 // after $select, the same envelope with each item's selected properties.
 func writeAnswer[T any](c echo.Context, a answer[T], full func(items []T, count *int64, next *string) any) error {

@@ -215,3 +215,25 @@ func assertRefused(t *testing.T, res result, status int, code, target string) {
 		t.Errorf("error.target = %v, want %s", got, target)
 	}
 }
+
+// TestSelectOnAnEntity: a read takes $select too, as "read it back with
+// $select" does; a name the schema lacks is a 400 before any 404.
+func TestSelectOnAnEntity(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	g := h.createGroup("eu")
+	id := h.addMember(testApp, "eu-1")
+	for target, want := range map[string]string{
+		groupEntity(g) + q("$select", "name,isDefault"):                     `{"isDefault":false,"name":"eu"}`,
+		"/applications/" + testApp + "/connectorGroup" + q("$select", "id"): `{"id":"` + testApp + `"}`,
+		profile + "/connectors/" + id + q("$select", "machineName"):         `{"machineName":"eu-1"}`,
+		memberPath(testApp, id) + q("$select", "status,externalIp"):         `{"externalIp":"192.0.2.1","status":"active"}`,
+		groupEntity(testApp) + "/members/" + id + q("$select", "id"):        `{"id":"` + id + `"}`,
+	} {
+		res := h.do(http.MethodGet, target, authed(), nil)
+		if res.status != http.StatusOK || strings.TrimSpace(string(res.body)) != want {
+			t.Errorf("%s: %d %s, want %s", target, res.status, res.body, want)
+		}
+	}
+	res := h.do(http.MethodGet, groupEntity(uuid.NewString())+q("$select", "displayName"), authed(), nil)
+	assertRefused(t, res, http.StatusBadRequest, "Request_BadRequest", "$select")
+}

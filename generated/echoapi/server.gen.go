@@ -209,6 +209,12 @@ func (w *ServerInterfaceWrapper) GetApplicationConnectorGroup(ctx echo.Context) 
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetApplicationConnectorGroupParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -245,6 +251,12 @@ func (w *ServerInterfaceWrapper) HeadApplicationConnectorGroup(ctx echo.Context)
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params HeadApplicationConnectorGroupParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -614,6 +626,12 @@ func (w *ServerInterfaceWrapper) GetConnectorGroupMember(ctx echo.Context) error
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetConnectorGroupMemberParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -658,6 +676,12 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroupMember(ctx echo.Context) erro
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params HeadConnectorGroupMemberParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -1157,6 +1181,12 @@ func (w *ServerInterfaceWrapper) GetConnectorGroup(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetConnectorGroupParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -1193,6 +1223,12 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroup(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params HeadConnectorGroupParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -1800,6 +1836,12 @@ func (w *ServerInterfaceWrapper) GetGroupMember(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetGroupMemberParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -1844,6 +1886,12 @@ func (w *ServerInterfaceWrapper) HeadGroupMember(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params HeadGroupMemberParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -2134,6 +2182,12 @@ func (w *ServerInterfaceWrapper) GetConnector(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetConnectorParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -2170,6 +2224,12 @@ func (w *ServerInterfaceWrapper) HeadConnector(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params HeadConnectorParams
+	// ------------- Optional query parameter "$select" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$select", ctx.QueryParams(), &params.Select, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter $select: %s", err))
+	}
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
@@ -2578,194 +2638,195 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19c9s2tj/+VjDczljqj5Jlxw+JPJ293iZtfTdtPEm6nd+NckuIPLKwoQAtAdpRcz2zr2Zf2L6S7+AA",
-	"JEGK1IPjp2TZPxpLIgkQODjP53M+eaGYzQUHrqQ3/OTBRzqbx4B/n8YJ0GjxM8zGkLxIEpHoby9pnAJe",
-	"mn0Tigi8ofca/pGCVL//hUb2T8/3GOfOvWHMgKteYn7uscgberNFT+kPB/ue70VU6UftD/aPent7vf2n",
-	"b/cOh4OD4eDwfzzfK913GB7Dk/Bg3HtKB1HvYHIEvWfjPdrbj56EB3A4OaLHY+/a92YgJb3QT33FgYiE",
-	"zEQChEYRRESM/w6hIglMIAEegiTUvDOBj0wqMhEJUVMgExHH4orxCzITEZswiMg8EXNIFAM5JDszXCK5",
-	"0/eur69974xf0phFbxRVqcxfXqazGU0W3tB7O9UTYReM05jM6QXsSGIXnth39MnVVEggEp9BmCSUzGMa",
-	"wlTEESSev+U+RKAoi6U3fLf6umK18Plk5L1RCeMXI0/PgQtFhF7FCaGhYpfgE8bNX57vKZpcgPKG3q6Z",
-	"tXftf+5glOBKEja/PNB7x+aXR6WR4KOChNP4bO5dv6+S251S022sjyaWN0okEH0vOIdQVY7Yf4mIKtpX",
-	"i7ke8U8zFiZCionqXyR0Pu2H+U2+5yyEfuMn/UF/b+9J/1ifQf2Cx/vj8fHxk8Me/u9gfzzujQ+Pj3vj",
-	"8fH+k8PjY/2v3hIaThmHX+hMj5gP0IO0N9jzfM/OfOjZt8JXmAKNILE8IxZXuPYgw4TNFRPcUvwM1FRE",
-	"Eg/UnKopiQQeuFhc9e12sAQib6iSFHxPhlOYUf0o+/oSF9rTA36PfMQS0llUP57d3x1JgiW+E/gEwqmA",
-	"iFxNgROmyJRGeuv0TFaN/FKE1IxRNyQdSxGnCsivr19qItCvyuGKGP6w+i0nIplRTR1pwjSxLA396jlV",
-	"9AVXTC2aXnn1+D6hkuBTCKczkISpz5zSec45T+fzmEHDtOb5ZTgjCcklJGQquEgTiLbd/NdUwUs2Ywr/",
-	"tzziT+KKzChf2Lcmmk/jnhnSGwNNICFKfABOZnRBZvQDEMYJ0HBKrhiPxBXpXDE1JUGvl1AFvVgPFHTL",
-	"tDFjnM3SmTfcy1eGcQUXkJRn+RpmlHE9+eaZmq2aEZoAiWGi9HTUlEk7nYaBB+sGlrBqeSSEgkeSpFyx",
-	"GJfGvrxUNFGS0EkCcrrd2KtPpNn4HUlYZEUrk4XAo0iqP/569vzEkAmdgabYoGDqfecEb0q6KYtqafc1",
-	"qGRxOlGQbLBGSpAryhQZw0RrDypZaGWAXlDGV89jDZX8DRWC2qPM5RUkJII56AkITgJz2oJtz8tvv/12",
-	"mqopcMVCFIi1wxVXMMEJPq90WuHjHEIltxv82vfmNKEzUJl40GzCjCEbmVhxDZKKpgxNFX3y4hKSBf5t",
-	"GRjl7tVWZcqFFrlIRDrPyBlmc7Xoo0rqDT0tgDzf40bO0fK0Po+w1gqnUxLSOC4fBEfxs4IJWYD+Ws4F",
-	"l5og8DvnNAR9otfr50wrID9qrWDE3zz/q9whCmKYaRonU8qjGBKt82qeL4m44pqiaT4Pn0ihhaBmh6HQ",
-	"G3/FQiAddSXIhEEckZhxkFopZeF0xF//8D15trc3IFpZlvqQaq0nZlJ1h0ZhZolUWiPSH/Rv5qX6I55t",
-	"gNEZii1YNg3cVWcKZkhAM/rxJfALNfWGe/tPfX2+8s9Lm6HVmY9n5tb9/FeaJHRhdiqjlB81oTTRY4We",
-	"1tKkJTs1papEeycVct2R9sopNetUJfwGYg2rs/5Mcs0et/b9y2++ZnK3MK+U14iv31Aw68cFvlUlL4CE",
-	"NEkYSBJYjTnUNwc+mWaMHAnICLmpiPVLxTGEyDU6VAsBEnwzYbGCJOgSbWPJ/AX/kUKyKN7wG3x2nZo4",
-	"FiIGynH2P+CzaqavD5AzG2ceOCrpoILWHZIA/hH4JOD6PQPGSeff//xXN9BsYMQDQ1daSelYQ3Th7yj4",
-	"qHa6ARGaX+uH62F2JDGL6hPg6QzZiJ3oiBdGrK/P/ZhxrRHjClOuleRAJDgJoXBkMqcJcDUFCfLEPnfE",
-	"Y6YgobHU7EkyfhED+UcqFEjSCXZ2AuRw1HzV7ZNTRWZCKnJ0oIec04RJweXJiFO+UFMtViGWYCzeg8FA",
-	"nyr95ZU+TtbEkul8LhKV8RPXZ4Fn0LGhPGelHNvG34G0t9PFd7ImNgeykxlrO5p3ZKZO6Vn6SvgH2cmv",
-	"u26gEkNMZeWp4F37g4N1zEtr/EkEybhBQRD6x0zJNwSV006xr5o3a6mREbc/4qGYzWhPgpbMCiLfKL4C",
-	"n03jeGG9HRCR8YIEVIYB6egxIpjQNFZdIpIRD/SEghOCY3wAmFeoecdIGZxk/S65C+vsDNEPbl5WYZek",
-	"YV33BvsH69fVKFLLy3ruOII6WsYd7x8MuprjVdYMRZ227Y21nxAJl/oIjHimpBmB2SdBAipN+HeoB9K4",
-	"upRGy5Nkf3BwMuLZxQnME5DAFcqCwLlqz5xO1MvQb1Bw5/6In+e6FrE87cQeW+fFHJ0ODXB9oD5wcaWN",
-	"jxFnF1w/dnnL7As4u/bOK7+b9/5ac3x36nVXV654n291VSOwu7RODdg/PFop+PeOaiT/G9B02mSt5ocH",
-	"T4YeNBMwfpUShlbqO+dwR464mTLpUE5SrlfXUEqVqTHV9TX5BN9aLhnHmS3oqErVMyDN5D/rCLz5wOZo",
-	"Ajcwlzn9RwrWSJ4kYkaoJqJLJlKZeSwzWcvho3rJ+IegUWLKfLCGOR9tMOO3Yr7CUDMMUK8x6gNGllKF",
-	"m6LFTePclJiXZmWPpl7HgV+oKYyrJ8Y/9tHYc8+ePfNXW3d4GozyjjT7Fxr9SBVc0YVx1nIFRsFx9L7d",
-	"v0tzaooJfZPAxBt6f9otHPW75le5a1xC6O7E8ap2Br4KYfzvEGquJTiZp8lcG0mdoNfDX3uhiEBqIW/O",
-	"25DoL747HOwbh4fj28s9C73c81I3OXvHbsVP47omeiWnyEYPKe6oPMg6OTZ8iL762q8LRKx+RNWouy77",
-	"j9eMX9ymd8nxga8nBJcHUzcg0zRodsNuTfgGWa0Tm1j7jJpIhn6D26HO3DXgE7NSmhWORbQg4wToB2n8",
-	"Q5EI0xlwZbR9/Nmqgf/95tUvyD5VyUpjRRSHZj7ATrAcgAi6J0QYp2jFhM4FLkO3FDqrJVzoWeBYp+dn",
-	"heyc0kt9nJzn+mTkvQYp0iQEvGQiUl4Y+tmTdj7u9EeeT7ggJjLQnre7OW+5JekcNW0r7c5jypYOWZhd",
-	"nSmnB/sVmp9TpSDRNPy/ncH/vdvrPXv/btB79v7TwN97et39psacXaL+n5YN06opiJSp50k6QTHdoFu4",
-	"8bUQ3jX2aK4ktjR0JzT0g0jGLIqMvnQPsrscwPpJG8xG0eTA1BQSQjk5Oyc0ihKQ0iexCGk8xcvQ2v62",
-	"73yjDV77PUenurHvRhyNiV7Pfu7pq+WQUG2fYLQGHdxSkee/vCEJjBmP0JEwXhhHIKHkCsZG49I3XUKs",
-	"VWci5sAlCUUaRyMu9HSvmNTvo9Vpo5GFH7Q2oqbAEmKtvz55DZNUarvTeNnLDoEk5dIoxQ55PyhNWG3u",
-	"LZuBSNUXodQdtErdHRHDT0CjV5Mi9aC8aZxgloZl0hAZ9/tPL06fG3/5jy/eoqMO/UvaYrej+Gjvi9To",
-	"HfiMHYlKULuNd7iNP2Oqwi9CnRrOWBfDORgc1mxnsWFM1W5UniCxalLmosexFm+niVAqbliE/WdaAT8c",
-	"PLnJWnxFRIvR5F4eTl69ynng+XHs8K+cpmoqEvZHE6Xv3WR3f/vtt1418LxqbtU49UMvzhk3GVVv0Fla",
-	"5DDevYx/I2ZgNJ+Um7g7RJnjWFEWaxPXhofzlIpY6KsjKAWTeywyDkb6WVrDoNUa7ojG6gTNPVkX6NXA",
-	"NFdJxqkqHBpoDRg1HWd3QgKcXYBRD22raqph5o4sAJ4nWdmLmPJzh0eW+Kf5BI6aoJ4vv1zJ+ItQP4iU",
-	"39d2/SKITMNpnsbH7efC59WhPPfHsyjI4guCQ2FvlaM9DL3l3bqHmawE6zzXDIaFsGO2TlpuMk/HMZPI",
-	"ouaJmLAYCNp5RE31TJyFOE/Ex0UwJLkDLvOMZWsYGD8HMi0aZ+M5Lrg+OeUL+3gkn3oXXB5bcV1xRJuv",
-	"QKOWfd3JOTini1jQ6K0QL2lyAffIvTI/cKzHtWRXlod6ldptv5Ntf2PO6K+cXlIW03EMX4Tz48nXrMZ8",
-	"mQbIWyF+pnxhv5X3xkCsSTskcyqNnEuoAsM0fJKASpjrhyRAk5hBou3dHUmctd5Cu9YjLFHlwf6zliof",
-	"G1VWDeL7kmluZQKTZMakRH/7jMYTkcw0YSXkKhH84isztX/leUrfzxAx+hbDZ/e28MH3ZpyeHjdwC7kw",
-	"fTk3bWgYwly1Iba7III8wopr6uyZ3vsoYiY78TzPzfKGExpLaNQNxYQAWqZc8N7+x495Ir3evbnzGKeA",
-	"chUV6WUuEiCKxOZ39vb3edDXFJXqpXBodsvXOC1liucWEtpx2nzTdhHpjBdoU7Ooe1Kx1aZU2hooLcCK",
-	"111++VKJ4ScPeDrTL7VUa+i+y/uahDuz3evTut2Vc8fGJ6xZxO/zCPmWy/kqywsTE3ddm5cjrE8+/+nm",
-	"6eQnxKY9EsHjhU2yNrH77zCbXc/FTTc7OvD8lfVWvldJwKtP5dO/4stXZzAFbmuhnRWxyb+lydRW/zkF",
-	"yHlWJuWLVxMsMV51klxKuvZXX2tSHSFydvj6ve997F2Inp3Qaelxy6meLsGZKddRWejW3253UAXvzROY",
-	"MQmycKL4xGR9KuEGvEMg+Zk9wbTiss/FpC26ybqiuGb94V3efFPtqX8/MbuOKVW2zrXxrBeLUXfS3Upj",
-	"d88L4p1fHuDOut8c4catri7JnlzKbDg7N6XfZ+eXR32TgZnliR4cVqdXJo0qd1pX29Inr2wWvNbgGZ+n",
-	"yrjdbb40lZJdcJNmiseHjvV56p4QGl/RhXQOGBGpmqeqfI5qeWKl5nrdLO3FmMhRWY79w8O1BVFyZd5f",
-	"duzyAd9kheoVkVeQQHn6+QArz9it8PHiXJg9shgMyOLNcVrODaxK0W4rALQAyJbu7nl/wVlugfN/7zzs",
-	"s/k+FtNty/yrDDxX1MagKAnKDw+0CmqSQrOcVpthKnOXtuP1vrGmVnmlOhZevuRto/jQN+oDNV2MExYR",
-	"egFc5cxu2cvvCpXqjzdXGn2PyedZVv5yPR3YuAOTWb2pTeG3MrWDRQGQ4LHv2hJWK2mNhVBsIiKsYJkt",
-	"Fybi0C/mk5f3+Xn90kakjmuM3BGp8sKyvc3vfW3uWas923nVbq+7iOvPwe0yaLMRrbKNvNasxX2yWsMG",
-	"bpPfZk+8Hab7fQLWZbUV6+VwVSWxIarWgT4FgY9pdE5VI/5kjl/QJwGLAn/Eg+WjYirmgvy4BIjKIUFp",
-	"1d1RBjsJ0Kind3fERV6rb/i7poDukFDjijCV4BbGAQOVJgAe+UUdmMlsvWeGr9/gFY8XWXl2A39ef5nL",
-	"nxuufmzcEyexnjiblfIMDAAzqjuO+8WR7lyYkMJJoXcq+gEk2dOW3f7hIQmnNKGhgsToorYQwRt6kPYK",
-	"tXV7Pb92DRpgkvRvOEEjMPWZMdasSuhkwkJM5Oj8IhI1JaczSFhIffIi1bTqk9NUqoTGjPrkVOr/n/GI",
-	"0a6rCnA605/SxPM9muqXoZJRLMjTQssWSP6QqjSBv1WYRtMb/TqPtmcav+mDSDlJ8WZEu5BgN8ep+mSK",
-	"xEAvQWojLi9uZglBjib77UG964PafCiLurUmPbBSCsY4SWXJ3ZHjseXQbLVejiTRhmrUcPpNOjdGmo3u",
-	"6WrvWt9wR6wFvyt9sHV2pyUUnre2ZLaoPckRlpayaLyaXLL8agMalmdpNMRb6jMel2O0vlvJWpsMsFQa",
-	"0bjAzzGfce0xLh+30O7KKtIqts8F7fu0PI0MlO/TGl81Dlo8qk5yXBgqts677R2JxlnnYKWJZRfhEEFk",
-	"Cpi3M9LRKvJUSARmIHTEE4ipJmutbGQwkibZT2sgjI94sKuNMuOyPM8zuc5NIlfJQYumW+Wcyt1PLLoO",
-	"Rtzo3pTnWhYJdrXhG2BJ++7lXn8QkI5rJs7RTNRnUlNoQkIqYcSVELkRXIQwVKpEwmhMrhKmkCt3VyhJ",
-	"hgEuIWy4pXrvTnv/Q3t/vLf/DnrP/r9+7/23w93dd/+7++c/vf+2++cOzv//di/3RqP+oPvnjdfp3fn8",
-	"fe1SvRv0np32fqC9yftPT6977seDbT7u7V9/s2k8pSGQMgUa65XZ6qwV/sKMmYkPNce5MpEVTsAyQuc2",
-	"p74uNrl0nDOtILeq9Bc9xdAuXrq6/LDtglc4UukRda9bhA3vmMflAK9VaWXycy+ZiG0sEW1RLSzRFEGj",
-	"FNPnTLxbmyNKEEkNVlpmc66dh+XkS0ZhdcdXPci5ssy1l+WvARhz3spisWiTWzPPft12F7y+akz+95tX",
-	"v5C50OZ+Qhi3URttvWUJr1mtuv5oq9UzF/xWgqO0HnUUw+GqKPCv119pFBk7wi8JCKwvq5MiNt4jONyq",
-	"izYfw1rw1++v9SCNHPMGoXw3tracc+yYVWiUN/kkb6atr3qTZmfmdv5P+YJrjSlqVmid8CbBB+lDC+au",
-	"PMNeAaeOZ1br81mBiF6dOifmemdiMbk6Mq1u/i1rOyv0HN/kq1M54sFUqbkc7u6aHSt2MBQzFOW7//7n",
-	"vwKjGJGVetGIM05urBdtpRI9Xi1m6a0ekfZS45+sK7NFsCYMATpe4rx4zTqCzbOCYRYSd63/Ec9/Rwaf",
-	"4aNZ/dRC6okri5GKtfKMGzBl3NjKzHHqYZowtXiDoKo4b5Pqp8295bcITm3yIe7JkPzFpAWO0sHgSYjJ",
-	"gfgnWPhPZH82M43oM8IF7yHgpM0kTHkMUhooynwNej38McjhfZE54EjFO+jTZXLmGJ+ILCGPGuAsC6BU",
-	"g5CZxxO1TawVIEUZB/RipUlsn4unlqlpOsbDWiCN4yN27SN6dM685TTwKJK+KTTyMwhSHpEEZuIS5HLI",
-	"V0vNpBwh5iNehtusvEN/xEf8rYs/k0WXLMKh9fSKiea2ajq0zDaCWBqkmhfhVFhfsWYuCpIJDcH8ZnRZ",
-	"nDTWdc/GgP0I5BxCnOoFcDBIcwi+hVFCc/GIF/IuMej4VJtHJpRltdEcuMFUzxjkR/Re+cgIzaEbccR2",
-	"1V8Z1dfwSfRY6rfVhpcCTlBV1MNzcYV/QywBF+iVPj/B+as3b4nLR+TupzKi7nXFLsq2d1erFwFhMneh",
-	"520RNO2YQAp+jbLQQfJG0O5c+qdSCyp9RumIa+MDJmlMlF6JSKT4E4/MmuXw8wgPZoKBahlFl7x5/lc5",
-	"4uOUxVGBRu1MoLOtsEBJ1B/x7wvK1DsNXDEDwJnBxNkkoeYEIW3iuxlCCBdHTqvgstV7Lf2aD5oLjHgt",
-	"6qzhYkzFpZjP8tH2fO8SEmmO5FF/0B/okyrmwPWhHXpP+oP+Ew+l1xSZ3lYkom+oVdZz33sVMxcrwDBD",
-	"x5Qpd4LzX9+OeGVUtkyMSITdE4PAV0aUzp430iYBR8WhvIa1wL1ZkJkpaQ0VrbFTZRZcAkQZhh7qHzMM",
-	"CZRCCBdMMzIbK2RRhi/IkpEmki7iNVND4MjespxQWZp98W1W0ndLvh9DI/lpOIu8ofcjqFM3VbO0mRUo",
-	"vP3B4NbSu6txzvoU7yp7b1O47yKP/8Dsa90d+f7vOo5vvGVv/S2lggy86cn6mwq3Od5xuP6OJQ+6vnH/",
-	"2fobqy7ya9873GQp6hzueO/+RsuYOeHxlg1WpMZVj7cerL+14tBHtTbvZ/QaaFTDCCtnDjvgXEjjE8kj",
-	"m+9t/5ia/I8Xp8+Rp+fau1Y+tNbz44u3hMlhIZfrgHO4yEEpyozqJ6DRtpxqmaGsR+z5+kFPHj+vcVGZ",
-	"NmU2NaAom7KcpeEON73nxqynCtKzKeupTHUjlrN0z5Mbzu9gy7FK3MZNvqiFycoOXQO3cTuSNPhCi0t2",
-	"Kx1Lmnyizh1LRK4H3c48MiN8eoCp+t48rfOQO2mtkQjlTo1fMg/YIS4DU6Qz8k5RfzZ2q6uZWgd7+bVH",
-	"nu0ekhX313qzR5zWpN1aS9p2zdkfHJBfBLFlfVXbCO1NGy/Igqo4T5OKZYxnYnwJ2oD+QZvgagrcQhau",
-	"cR2QTqAF1Fq7I/BHHJu6KJmbVTnoRtlE6Brjjdqc1j45GBxYEy7A6EvfhDYCEuw6KCAY6eGi0mYkM/HK",
-	"UtHs1Gq5iGTyFxEttsQtzihjuQti9stO3gfK7WzoeEW9tZ7eTc2aea1Z8wSOJgfhk8MeHRyMewfR4Elv",
-	"/Owp7R0dTSaTp8/Gx/tw5F1vjn1cyQW4Ljs7VZLC9ZKmcVB37oz92eoQ/3H2ygYyMk/++SwDZ2+DuVWB",
-	"XvC+w00WoibRqLWqNrKqCtlJKqKTrjCtjM/ItNW4kU+20fH2s5VR2CCMccK4hASnZLq8LDeE0FJrKQ1+",
-	"xGtqjk603E1ApthBC4No+r1jKlUG4W7ah2A85hI4YZMRz55xBUVH38SGAbCKYwzqCoDXybuXTKqyiLPv",
-	"522rIb4V8010raLjxiYXmxYfG1xpG01tcGXWTWgTvRArMrQ2eAO3nSv55zaBoyrSiyoKFOzD3d29/eP+",
-	"oD/o7w2fDp4OypQ7mDyd0Ohw3IuehePewdGzSY/uHR32jgdPj46P958+OxxAAzX/+Rsl5t/tjdLBYP+o",
-	"aETy3Wn+34tC43j3RXTcfb+FGlJXclnjIb2TuspWX2n9q61/9TY0AS2rSOUsbuNuzST7w/haWyl7Iynb",
-	"upxbl3Prcn48LueYYSuWRo+z6Rj5bG9vMCQZO9XM073Oas7dfgNz/gJc03nmTl613ZilYXy3RYci2/hq",
-	"WNeVt9r8aMQ7Bmc6L+3GQjzZzbsinaATlMr6xqM/vnhbZ/Uhy70dgZSJhAb2vZrULOtvPVCtCriZCpiD",
-	"IWQq4Fr9j0ypfEQ64H2du1ZtatWmm6hNB62q9WhULdQXNo3uf6n600OG+IWsg1Kyi0xJ3sTcbAD6+0zZ",
-	"QIZdXelq7rvBdyZHvByAtze/FKFtaG5hTxQi5lxZmdYnv5mIdmWQajd0k5y+P9gjpvQoqvZEH/FCFGZ4",
-	"XJpoTEq/k17gNtBI4IJJlck9bkEaEQsYrnzTu8QpEjEQEvm1+jrM3+42V+G5wxWJ/CZHtxN8GhXh7pE3",
-	"JCPv3//81+fVI42868AfccwVsNM0o3EEMDSLRhVhUbc2IyCqdd1sLbBtH3cjsG+aQuC0n3ciZC7eZk4E",
-	"WNTglH3kYXcns2CF735rf7xbDFed3yoCcPzlefl7UXuAgEGE3X0+xBLpbBS30G+tV/wsatwSsyOUE/io",
-	"B9OHJDKJOos5kM7Z+eVRhvLZrXnLG4RgBnvDaPx0OLzNEMy+u+U5YsgWIZiinre2oYVDwZtyDhcGunM1",
-	"zeoKKrSDLXdKNZpB11SMIf+b0QUZm3rpLJMoQ0F/wUMRMX4xJBd/sHlgwkB19TFEv67evyx5Z8THImIg",
-	"yXiRofBl0NTsD9tewVgteeUKiSB7CkRkvFAg+yNedPwBOxnb32fv0LCqdbk0e9u2Vo8iiNa2Q3+D8sXB",
-	"ndw+EFdLBXrwE0eCuYJpjTishtoyIbtOR8+vu/YN2nrPoMScrdXuDTZ7dvG1753nxNpD/QTWPqK4I7uh",
-	"ZOR88ebW35AZrr4Lr3lo06w+6cyQY1lfs3WVhbqWNSTEU47Mq0k7fAQk2tJWG6xuk+taf2qhp0ZRWa0S",
-	"N4yo39gB8Cn//iy6XhlHsfyWSqsdILPNMsBJNQHceWyQY/24JrFtb0Oz59pkgqzsva6ws8EO/MzksFkO",
-	"c/MQSlexsq3bt+X/bWjrYatHBYcKP/pyk5vaGtI2MtVGpr7KyJRhNo8yNFWoffccySopsnlcK4IYVA14",
-	"42sHpMk84eQedVkz+mZM+6Bp8m01XqswtgrjQyqM+hSWzPeJLdG+kdb4RbDmSIRyhZegBFTHyZsrenEB",
-	"Cfn1jHQugUfGbZDhzHUz+MuR9zZZEKaISNXIIyGNYwtnb/DlTrTyS0ug9P06/8BzPbm1/gAFH9XuVM3i",
-	"MrhTFRWy1lKf0wuosN375TP3VhBz85PsQE16w3fvq7rL6flZEVb0SQI8QmtovHDIpXREFP0Mq6reXlpB",
-	"KbdoH92zQXDvafrba9praMNiTTRqtctkkfGkXSolKK0t6n9XOzIx94DgbSQWNJK+4TNRwb/HjNNksQ3f",
-	"OdXjLiel1I9u+/UgtLn+fk7VNOubNvSofVQ5uOx6Gx1o3qODEjBvgcfrQPP2f++9/7YO+XZ9Ze23u9+W",
-	"2WSOTm+WqOahtYxTv/UXxjjvS9e6E057iiueGSIlnmtKbDsFs9XMDbfLJ1ItYiByCqB8wkLBfRKzUN/V",
-	"vQ+W/DUdov8sOXLwxcseS1Jbyh7TzeSPRnlzmvVimurj6PTtM50CNpUwP5mmKZ8d6xIfSjAIeUaZ+LBN",
-	"Lplt4dLA6u0LMkmWAE5bXXlzDv6SXQIHmVdZO3jbt8eKPyfmsJImWy36YThZRjXrPMI5A5uBStgKm75w",
-	"fv6uKfB3uxvydyUUjT/lZOGbnb0utzMt3fN7lJprf5cQCh7J4u7a2yyqvL5hQlmcJpCNajyz1wHpUEVm",
-	"QipydEDMl9I3aagJ4s9LEnQwgbMbdH1SHQBzxuTvjP8dezrYh4cigtr5WGdNUOD8/ShIknLFZlpyZF/O",
-	"ExGClDuyIYvhZ7vimzkq5jFl/AaeCruvftaA5TwRM1BTSE3ZqoXab/nzZ/kyHJ68I90lnuV7/AgY9WqC",
-	"azn1w+mclkw2DePlTHurooqVvhDB13W3qja3OtG7v9SyWtp+1UUBh2lYXa6Kl2QMsbjKm9Ssgu7HuWeN",
-	"ru4QuH9Vf60mL7D5uY2/tehSbTjt1tH7lyGdl5lSHdLkAwP4b8Cv2tSrNvWqxVJ6PGlUlplsmkflcJrt",
-	"YvX1ofTPaoC0Uqmz1VAWgAVbP/kGOT5vYiYzuxBBc/VfC8SvHfHQVrN3snrZ2DSfHS8ILbWRqoeI9/FT",
-	"NOJUlrACaQKb4d+2mHyfi3x7k4ZVNwBmtX3BWsHUasGtFnzrGKvVY/ZYNN6WWbcAqq3S3yr9Xy2A6h1p",
-	"/E1wV7alle24uiPJyDMwKUtdqYwGlqXXSsJUqU1VTUMqU82gmUnA6QwC0tHcJusJHy/MTwlcIILHiW0q",
-	"lcFn1WNbWeh9vJNFQdHqdrzIPcX+knv47WIOAQmqVo11GjP53FgsATFt+vXXI76M1MVUH0f1S/eUHc/O",
-	"eFTbMxJUNjcTqRkSatYMoZkk8EiiG9wguwwGzmB10K24ILfYlSqCmVjuSJV14LWmlb3BxSeyeU5FZ2Sc",
-	"CnmuH2fAoC4suIWbFWZNQuywba9YfiakPadZXfEoD9LEu0nbB2Ni4Mpt1oNq7x778loSP3HJ2zROrkKP",
-	"3AKASCvCW/OoBen4smwyK483bnf1eZ3NvxpE8xbLvK3f+yKwzKuuFk34CWjt8fE4Xe7+dLV+itZP0eJC",
-	"/Achlj+mcKaD3oBfWCyyJvSGamPt1zBJZeal0CZ8UW5RNJ3OIpEddHO4DpfnOEy9w2VIRt5pHLtNBtE5",
-	"4aJSkFkqFRlD3vMzryOsOmTGMBFatLjgEeaXkHL9BPPG0cjrmizjicXaLYV06xQw8w41fol1YBLmxhZM",
-	"ogWTaJXRh1NGLQvayMb0my3DojHqejAby2gLRJsEDJBNBZW/vx6K0bu3PIWmlNzKsrXcrOVmLTd72Fze",
-	"DXnZQ6cwtLm6rTncmsNfpTmMXObuzeGKQnXjdlhUhdNl1vMGlMzqSm3fpyLsbzoiaGaETnwnvzfr5VO2",
-	"dH/FflENqQWSLuQJqdrWb/UzsiQBNFMFjxcknFJ+AdbQ5oKUwBCp25zBnUGSxmhRI1KYeWbxSOwDowib",
-	"lJ4niUgq5jbVJnSWd2Ah06uv1D0xC3HFJJCDwaDOZjarcYux/ARMBL0cc+dwhRu1LtLe2795cN28ymbB",
-	"9RongLm9dQK0anPbguI/TFe3IuGeotvLft4S2m9j2PustlollwK26oQsF50UsL4jvt4VYhKjjEcW3R+R",
-	"AIPtCx+ZVH3TudFpfEa5i/VJxousY6OWaE0FLzicC+DZZlHfS8mLc+fm9S4uebbysZWPrVvp4YtjytaA",
-	"Ywk8Wp9Ty/LbwpnWA9d64Npim8fqgLtz2+ZLzuz9fPHV5va2muID5Pau9Bs/4gjlfZy5VsFqFaxWwWoz",
-	"fr9oDSvroNQIwC6boIr8ZW8vOnnlcGuXseBAOPL+HD0p5TFIG4FFf3GScmkz8no9NjPYSj2zJUF3pav4",
-	"Z/uOrcvg87zEbqhWE0IJC/+/REQV7XP4qF4y/sEbelOl5sPd3b394/6gP+jvDZ8Ong7KKv1g8nRCo8Nx",
-	"L3oWjnsHR88mPbp3dNg7Hjw9Oj7ef/rscAANDQv//I0S8+/2RulgsH/0jcz24LvT/L8XRcD4XT4/C/78",
-	"pxkLEyHFRPUvEjqf9osm074HH40SdzbHXPknevJ7T/rHnu9pieQd74/Hx8dPDnv4v4P98bg3Pjw+7o3H",
-	"x/tPDo+P9b+e781oOGUcfjGh6nyAHqS9wZ7nF90DaKjYJegTfoPw9Q2Qp0wOfx7lEZPsFGPmaykbQBbw",
-	"tRiw6baKS+vCbw2zh3fhlw5vxQzzC5GdJQ6JK05sg5/H0XG7FcytL781NVtTs/Xl327L8cdvan7xfvyb",
-	"Sq3Whd9qig/gws+T+ZaqqadUPj6P/R2drlaDajWoVoNqnfVfhwaFs/n0UIVWtUCsv9m9oCQ4x17Jgd0n",
-	"dCoax735YUgSUGnCv5sxzmY0DnyTlJgBp454uYbK3ryEZqpv4nBlBVyf/GYiDpVBEpgnIIErezNTjdis",
-	"UokEIhdbhBa1Yv0RN9nrFi+2JE87CVwwqTKpyLMsdib1DA3ca1F/NuKpqRfKrtXXfeDiinf1WlFu9d+i",
-	"5XQl2F5ERUwWfSf4NMoc3CwaeUMy8v79z3/dlADl7icWXY887OKIsRw7TTPaEsJBbfTlNHJ9PFuLc7OL",
-	"VpzftJ7MEli1oCx/Ub/Y+wmDOJLmjWgCJC8Cc4rOVsQFtvb1o+C021ud36p9d3zxWYki+TGh8yl58/yv",
-	"EuF4CVPurHO6sCEZOdzdNTGPIgYSitnuGBS9OcVsFBPRb61X/Cxq3BKzI5STrH2KPkbYGnQxB9I5O788",
-	"IjSKEpCyW/OWNwjvDPaG0fjpcHib4Z19d8sZzzd94/AOhyt7cGqCOiUK3pRhuFU3naspVabPa4V2hiR4",
-	"nT3E8MegizWshu3NqC0ztVx5xAPLpHsveCgixi+G5OIPNg9MiOnnbBvccfTr6v0j9mCP+FhEDCQZLzKc",
-	"JgOmTST7A0isNVaTiAQyK1eNIHsKQmcrkP0RP+ULU7RKwE7GglLvHRoOdRuwyS5/oVEEjVpvduHuGxQr",
-	"ufT1bhDkq6UCPfiJI7hcebRGCnZvAYoZSa73giumFmdrdX+8Or/42vfOc2LtYZIWrH1EcUd2w9cFCP03",
-	"ZIar78JrHtpwqy2BtuRYxfyuaGmGLdhTjsyrSSl8BCTa0lYbCG9rvVufaqGnRmVYproc6G2D73fqKCh+",
-	"soigjREXy56ptMrEhiB4Lv6dazgzU/WdA5mISYEm2tC7umwtfmZ6mhn2oVSzYkFb13ErJdog2MMC6QkO",
-	"Dhv60rOlWry9Nr7Vxre+yviW4TGPNEeo0PgeYUCspOfm4bEm+PvXCDPvQh2d3KOqa0ZfydEPmubcIsy1",
-	"+mSrTz6kPqlPYUmHxF4Vt6BUft0svLnA8Pui1CgUMyBsCaluDKFWmjFAjv5jlpAJS6QiNIp8fQPlixHH",
-	"de/2iRtMlIoubGg9D2LHQDXzzwoXOyb8rvBXvtwspHtCEs2jFOMXIyxSXCj90mQitISQ2FT1vAE9r6ks",
-	"8Xu3PWhb+9AWJbZFiW1RYqsV3UOT2FbJ2bzGsPHAOSqMI+EfuBtFK0rbMsLWSXgnTsLW4ffwJYEVRvuA",
-	"LSe/jh7bbf1e62r6stprP24t7E7PVqu4tIpLG938D6ree0zazuZJdOWyjO1Cim59xpY9ZNt0uZZXt+HN",
-	"Vue89b6zj9LP1ybAtSpiqyJ+pSqiPeP3oyY+ZD5EJWXNqD+vJivVS60VZmjLUO4Yyzjp0KWv4CMNVbzQ",
-	"Nw4J5SNOo4iY3DemfEJJAjNxSWMyTzGRgYxp+KE+C6LoEGjqhmtbBG6h6Y54puoSmYbTYuprUyZ+zpaq",
-	"DffcR9O/cqLDDQL7hoDa3n+tat+q9o8pqG/PJaENvcfF5FGq/y37b6P9rUXUWkRthsBXbwx9FXkGN5ZX",
-	"bbpBqx8+ZLrBev2QdASH7uNNQ7iro9cqVq1i1SpWbTbCfWpWc+B0zvqZ765RH4pEmGoFKFNaLoBrJono",
-	"gBEQzREjSZg60YxUEzVwZbWy2iSDV3Pgp+dn//3m1S/eZ3oZbZWTGP8dbeb6PACcYAQRsQPnL1RhnPfr",
-	"MLu3+pSbqxyawiFME6YW3vDd+zK9M5mvI+q2djuLOlRFH0hir6evW5S29yxe7j3Vfnu+vZJqHG6yISIF",
-	"kpHLrxZ0Fm/Mr64SphRwn4Ripr+ThPEwThFXcitu9f+f/vxyO26VzXOJW0mVoILUcquH41Z2Ox8Pt1pB",
-	"Xy23+tK4Vfmhn7wx0ASS01RN9RjaBpRIuUbZq8lcFOEHYi4hnWBGPwBJUh5ouzhN4qaSc1QFVz7MJym3",
-	"GAhknsCEfcygZQos7R0yBkXJmEogv75+SToZjCN30aBzOpZE8HixZmYIBH9b07vc6w9ueXr6kQ3TS4DG",
-	"GeJG6SlNmPcbPmtHmnUGHs0F42qjZ5tlfJ8TXDPq5tounuXG26QzXhBHeHVxPWvxRvSVFhfD8z1uiv4z",
-	"1JH6924sN/ELWCNJgIbTijfIN9Pg7tR2ZPWtnHk4VtWaqdhRURgkIEWahCCX31gvjjTT0D+cFvMg6HEm",
-	"c+OLzmBFYsEviBLOlGzTmOXp/AQ0xr4E5tFyDqFm2xBPGlSTfK2RCK7/XwAAAP//",
+	"7H37cts4sveroLhTZWk+SpYdXxK5pvZ4J5kZ7+biijOb+k6UM4TIloUNBWgI0I4mx1X7NPtg+ySn0ABJ",
+	"kKJuvifL+WNiSSQBAo2+96+/eKGYTAUHrqTX/+LBZzqZxoB/H8cJ0Gj2CiZDSF4kiUj0txc0TgEvzb4J",
+	"RQRe33sLv6cg1W9/oZH90/M9xrlzbxgz4KqTmJ87LPL63mTWUfrD3q7nexFV+lG7vd2Dzs5OZ/fpu539",
+	"fm+v39v/b8/3Svfth4fwJNwbdp7SXtTZGx1A59lwh3Z2oyfhHuyPDujh0LvyvQlISc/1U99wICIhE5EA",
+	"oVEEERHDf0CoSAIjSICHIAk170zgM5OKjERC1BjISMSxuGT8nExExEYMIjJNxBQSxUD2ydYEl0hudb2r",
+	"qyvfO+EXNGbRmaIqlfnLy3QyocnM63vvxnoi7JxxGpMpPYctSezCE/uOPrkcCwlE4jMIk4SSaUxDGIs4",
+	"gsTzN9yHCBRlsfT6H5ZfV6wWPp8MvDOVMH4+8PQcuFBE6FUcERoqdgE+Ydz85fmeosk5KK/vbZtZe1f+",
+	"TQejBFeSsOnFnt47Nr04KI0EnxUknMYnU+/qY5Xc7pSabmN9NLGcKZFA9KPgHEJVOWL/JSKqaFfNpnrE",
+	"P01YmAgpRqp7ntDpuBvmN/mesxD6jZ90e92dnSfdQ30G9Qse7g6Hh4dP9jv4v73d4bAz3D887AyHh7tP",
+	"9g8P9b96S2g4Zhxe04keMR+gA2mnt+P5np1537Nvha8wBhpBYnlGLC5x7UGGCZsqJril+AmosYgkHqgp",
+	"VWMSCTxwsbjs2u1gCUReXyUp+J4MxzCh+lH29SUutKcH/BH5iCWkk6h+PLu/W5IEc3wn8AmEYwERuRwD",
+	"J0yRMY301umZLBv5pQipGaNuSDqUIk4VkF/fvtREoF+VwyUx/GH5W45EMqGaOtKEaWKZG/rNc6roC66Y",
+	"mi165eXj+4RKgk8hnE5AEqZuOKXTnHMeT6cxgwXTmuaX4YwkJBeQkLHgIk0g2nTz31IFL9mEKfzf/Ii/",
+	"iEsyoXxm35poPo17ZkhvCDSBhCjxCTiZ0BmZ0E9AGCdAwzG5ZDwSl6R1ydSYBJ1OQhV0Yj1Q0C7TxoRx",
+	"NkknXn8nXxnGFZxDUp7lW5hQxvXkF8/UbNWE0ARIDCOlp6PGTNrpLBi4t2pgCcuWR0IoeCRJyhWLcWns",
+	"y0tFEyUJHSUgx5uNvfxEmo3fkoRFVrQyWQg8iqT6868nz48MmdAJaIoNCqbedU7wuqSbsqiWdt+CSmbH",
+	"IwXJGmukBLmkTJEhjLT2oJKZVgboOWV8+TxWUMnfUSGoPcpcXkJCIpiCnoDgJDCnLdj0vLx///44VWPg",
+	"ioUoEGuHK65gghN8Xum0wucphEpuNviV701pQiegMvGg2YQZQy5kYsU1SCqaMjRVdMmLC0hm+LdlYJS7",
+	"V1uVKRda5DwR6TQjZ5hM1ayLKqnX97QA8nyPGzlHy9O6GWGtFE7HJKRxXD4IjuJnBROyAP21nAouNUHg",
+	"d85pCLpEr9erTCsgP2utYMDPnv9NbhEFMUw0jZMx5VEMidZ5Nc+XRFxyTdE0n4dPpNBCULPDUOiNv2Qh",
+	"kJa6FGTEII5IzDhIrZSycDzgb3/6kTzb2ekRrSxLfUi11hMzqdp9ozCzRCqtEekP+jfzUt0BzzbA6AzF",
+	"FsybBu6qMwUTJKAJ/fwS+Lkae/2d3ae+Pl/557nN0OrM5xNz627+K00SOjM7lVHKz5pQFtFjhZ5W0qQl",
+	"OzWmqkR7RxVy3ZL2yjE161Ql/AXEGlZnfUNyzR638v3Lb75icrcwr5TXiK/3KJj14wLfqpLnQEKaJAwk",
+	"CazGHOqbA5+MM0aOBGSE3FjE+qXiGELkGi2qhQAJvhuxWEEStIm2sWT+gr+nkMyKN/wOn12nJg6FiIFy",
+	"nP1P+Kya6esD5MzGmQeOSlqooLX7JIDfA58EXL9nwDhp/fuf/2oHmg0MeGDoSispLWuIzvwtBZ/VVjsg",
+	"QvNr/XA9zJYkZlF9AjydIBuxEx3wwoj19bkfMq41YlxhyrWSHIgEJyEUjkymNAGuxiBBHtnnDnjMFCQ0",
+	"lpo9ScbPYyC/p0KBJK1gaytADkfNV+0uOVZkIqQiB3t6yClNmBRcHg045TM11mIVYgnG4t3r9fSp0l9e",
+	"6uNkTSyZTqciURk/cX0WeAYdG8pzVsqxbfwtSDtbbXwna2JzIFuZsbaleUdm6pSepa+E38lWft3VAiox",
+	"xFRWngretdvbW8W8tMafRJAMFygIQv+YKfmGoHLaKfZV82YtNTLi9gc8FJMJ7UjQkllB5BvFV+CzaRzP",
+	"rLcDIjKckYDKMCAtPUYEI5rGqk1EMuCBnlBwRHCMTwDTCjVvGSmDk6zfJXdhnZ0h+sGLl1XYJVmwrju9",
+	"3b3V62oUqfllPXUcQS0t4w5393ptzfEqa4aiTtv2xtpPiIQLfQQGPFPSjMDskiABlSb8B9QDaVxdSqPl",
+	"SbLb2zsa8OziBKYJSOAKZUHgXLVjTifqZeg3KLhzd8BPc12LWJ52ZI+t82KOTocGuD5Qn7i41MbHgLNz",
+	"rh87v2X2BZxd++CV3837eKU5vjv1uqsrV3zMt7qqEdhdWqUG7O4fLBX8Owc1kv8MNJ0uslbzw4MnQw+a",
+	"CRi/Sgl9K/Wdc7glB9xMmbQoJynXq2sopcrUmGr7mnyC7y2XjOPMFnRUpeoZkGbyNzoCZ5/YFE3gBcxl",
+	"Sn9PwRrJo0RMCNVEdMFEKjOPZSZrOXxWLxn/FCyUmDIfbMGcD9aY8TsxXWKoGQao1xj1ASNLqcJN0eJm",
+	"4dyUmJZmZY+mXseeX6gpjKsnxj/22dhzz54985dbd3gajPKONPsXGv1MFVzSmXHWcgVGwXH0vu1/SHNq",
+	"igl9l8DI63t/2i4c9dvmV7ltXELo7sTxqnYGvgph/B8Qaq4lOJmmyVQbSa2g08FfO6GIQGohb85bn+gv",
+	"ftjv7RqHh+Pbyz0LndzzUjc5e8d2xU/juiY6JafIWg8p7qg8yDo51nyIvvrKrwtELH9E1ai7KvuPV4xf",
+	"3KZ3yfGBryYElwdTNyCzaNDshu2a8A2yWic2sfIZNZEM/Qa3Q525a8AnZqU0KxyKaEaGCdBP0viHIhGm",
+	"E+DKaPv4s1UD/3r25jWyT1Wy0lgRxaGZD7AVzAcggvYREcYpWjGhc4HL0C2FzmoJ53oWONbx6UkhO8f0",
+	"Qh8n57k+GXhvQYo0CQEvGYmUF4Z+9qStz1vdgecTLoiJDDTn7W7OW25JOkdN20rb05iyuUMWZldnyune",
+	"boXmp1QpSDQN/0+r978fdjrPPn7odZ59/NLzd55etb+rMWfnqP+XecO0agoiZep5klZQTDdoF258LYS3",
+	"jT2aK4kNDd0JDf0kkiGLIqMv3YPsLgewftEGs1E0OTA1hoRQTk5OCY2iBKT0SSxCGo/xMrS2v+8632iD",
+	"137P0alu7LsBR2Oi07GfO/pq2SdU2ycYrUEHt1Tk+eszksCQ8QgdCcOZcQQSSi5haDQufdMFxFp1JmIK",
+	"XJJQpHE04EJP95JJ/T5anTYaWfhJayNqDCwh1vrrkrcwSqW2O42XvewQSFIujVLskPeD0oTV5t6xCYhU",
+	"fRVK3V6j1N0RMfwCNHozKlIPypvGCWZpWCYNkXG///Li+Lnxl//84h066tC/pC12O4qP9r5Ijd6Bz9iS",
+	"qAQ123iH2/gKUxVeC3VsOGNdDGevt1+zncWGMVW7UXmCxLJJmYsex1q8GydCqXjBIuw+0wr4fu/Jddbi",
+	"GyJajCZ38nDy8lXOA8+PY4d/5TRVY5GwPxZR+s51dvf9+/edauB52dyqceqHXpwTbjKqztBZWuQw3r2M",
+	"PxMTMJpPyk3cHaLMcawoi7WJa8PDeUpFLPTVEZSCyR0WGQcjvZHW0Gu0hjuisTpBc0/WBXo1MM1VkmGq",
+	"CocGWgNGTcfZHZEAZxdg1EPbqppqmLkjC4DnSVb2Iqb83OGRJf5pPoGjJqjny69XMr4W6ieR8vvarteC",
+	"yDQc52l83H4ufF4tynN/PIuCLL4gOBT2Vjnaw9Bb3q57mMlKsM5zzWBYCFtm66TlJtN0GDOJLGqaiBGL",
+	"gaCdR9RYz8RZiNNEfJ4FfZI74DLPWLaGgfFzINOicTae44LrkmM+s49H8ql3weWxFdcVR7T5CjRq2Ned",
+	"nINTOosFjd4J8ZIm53CP3CvzA8d6XEt2ZXmoV6nZ9jvZ9jNzRn/l9IKymA5j+CqcH0++ZTXm6zRA3gnx",
+	"ivKZ/VbeGwOxJm2fTKk0ci6hCgzT8EkCKmGuH5IATWIGibZ3tyRx1noD7VqPMEeVe7vPGqp8bFRZNYjv",
+	"S6a5lQlMkgmTEv3tExqPRDLRhJWQy0Tw82/M1P6V5yl9ryBi9B2Gz+5t4YMfzTgdPW7gFnJh+nJu2tAw",
+	"hKlqQmx3QQR5hBXX1NkzvfdRxEx24mmem+X1RzSWsFA3FCMCaJlywTu7nz/nifR696bOY5wCymVUpJe5",
+	"SIAoEps/2Ns/5kFfU1Sql8Kh2Q1f47iUKZ5bSGjHafNN20WkNZyhTc2i9lHFVhtTaWugtAArXnf+5Usl",
+	"hl884OlEv9RcraH7Lh9rEu7Mdq9O63ZXzh0bn7BiEX/MI+QbLuebLC9MjNx1XbwcYX3y+S/XTyc/Ijbt",
+	"kQgez2yStYnd/4DZ7HoubrrZwZ7nL6238r1KAl59Kp/+FV++OoMxcFsL7ayITf4tTaa2+s8pQM6zMimf",
+	"vRlhifGyk+RS0pW//FqT6giRs8NXH33vc+dcdOyEjkuPm0/1dAnOTLmOykK3/nazgyp4Z5rAhEmQhRPF",
+	"JybrUwk34B0Cyc/sEaYVl30uJm3RTdYVxTWrD+/85ptqT/37kdl1TKmyda4Lz3qxGHUn3a00dve8IN7p",
+	"xR7urPvNAW7c8uqS7MmlzIaTU1P6fXJ6cdA1GZhZnujefnV6ZdKocqdVtS1d8sZmwWsNnvFpqozb3eZL",
+	"UynZOTdppnh86FCfp/YRofElnUnngBGRqmmqyueolidWaq5XzdJejIkcleXY3d9fWRAll+b9ZccuH/As",
+	"K1SviLyCBMrTzwdYesZuhY8X58LskcVgQBZvjtN8bmBVirYbAaAFQLZ0d8/7C85yC5z/R+dhN+b7WEy3",
+	"KfOvMvBcURuCoiQoPzzQKqhJCs1yWm2Gqcxd2o7X+9qaWuWV6lh4+ZJ3C8WHvlEfqPFsmLCI0HPgKmd2",
+	"815+V6hUf7y+0uh7TD7PsvLn6+nAxh2YzOpNbQq/laktLAqABI9925awWklrLIRiExFhBctsuTARh24x",
+	"n7y8z8/rl9YidVxj5I5IleeW7a1/71tzz0rt2c6rdnvdRVx9Dm6XQZuNaJRt5LVmLe6T1Ro2cJv8Nnvi",
+	"7TDdHxOwLquNWC+HyyqJ9VG1DvQpCHxMo3OqGvEnc/yCLglYFPgDHswfFVMxF+THJUBUDglKq+6OMthK",
+	"gEYdvbsDLvJafcPfNQW0+4QaV4SpBLcwDhioNAHwyC/qwExm6z0zfP0Gb3g8y8qzF/Dn1Ze5/HnB1Y+N",
+	"e+IkVhPnYqU8AwPAjOqW435xpDsXJqRwVOidin4CSXa0Zbe7v0/CMU1oqCAxuqgtRPD6HqSdQm3dXM+v",
+	"XYMFMEn6N5ygEZj6zBhrViV0NGIhJnK0XotEjcnxBBIWUp+8SDWt+uQ4lSqhMaM+OZb6/yc8YrTtqgKc",
+	"TvSnNPF8j6b6ZahkFAvytNCyBZI/pSpN4O8VprHojX6dRpszjff6IFJOUrwZ0S4k2M1xqj6ZIjHQC5Da",
+	"iMuLm1lCkKPJbnNQ7/qgLj6URd3aIj2wUgrGOEllyd2R47Hl0Gy1Xo4k0YZqtOD0m3RujDQb3dPV3rW+",
+	"4Y5YC35X+mDr7I5LKDzvbMlsUXuSIyzNZdF4Nblk+dUGNCzP0lgQb6nPeJyP0fpuJWttMsBcacTCBX6O",
+	"+Ywrj3H5uIV2V5aRVrF9Lmjfl/lpZKB8X1b4qnHQ4lF1kuPcULF13m3uSDTOOgcrTcy7CPsIIlPAvJ2Q",
+	"llaRx0IiMAOhA55ATDVZa2Ujg5E0yX5aA2F8wINtbZQZl+Vpnsl1ahK5Sg5aNN0q51Ruf2HRVTDgRvem",
+	"PNeySLCtDd8AS9q3L3a6vYC0XDNximaiPpOaQhMSUgkDroTIjeAihKFSJRJGY3KZMIVcub1ESTIMcA5h",
+	"wy3V+3Dc+W/a+eOj/bfXefb/up2P3/e3tz/8z/af//Tx+/afWzj//92+2BkMur32n9depw+n04+1S/Wh",
+	"13l23PmJdkYfvzy96rgf9zb5uLN79d268ZQFgZQx0FivzEZnrfAXZsxMfKo5zpWJLHEClhE6Nzn1dbHJ",
+	"ueOcaQW5VaW/6CiGdvHc1eWHbRa8wpFKj6h73SJseMc8Lgd4rUork597wURsY4loi2phiaYIGqWYPmfi",
+	"3docUYJIarDSMptz5TwsJ58zCqs7vuxBzpVlrj0vfw3AmPNWFotFm9yaeXbrtrvg9VVj8q9nb16TqdDm",
+	"fkIYt1Ebbb1lCa9Zrbr+aKvVMxf8RoKjtB51FMPhsijwr9dfaRQZO8IvCQisL6uTIjbeIzjcqos2H8Na",
+	"8Fcfr/QgCznmNUL5bmxtPufYMavQKF/kk7yetr7sTRY7Mzfzf8oXXGtM0WKF1glvEnyQPrRg7soz7BVw",
+	"6nhmtT6fFYjo1alzYq52JhaTqyPT6ubfsrazRM/xTb46lQMejJWayv72ttmxYgdDMUFRvv3vf/4rMIoR",
+	"WaoXDTjj5Np60UYq0ePVYube6hFpLzX+yboyWwRrwhCg4yXOi9esI9g8K+hnIXHX+h/w/Hdk8Bk+mtVP",
+	"LaSeuLQYqVgrz7gBU8aNrcwcpx6mCVOzMwRVxXmbVD9t7s2/RXBskw9xT/rkLyYtcJD2ek9CTA7EP8HC",
+	"fyL7s5lpRJ8RLngHASdtJmHKY5DSQFHma9Dp4I9BDu+LzAFHKt5Bny6TM8f4SGQJedQAZ1kApRqEzDye",
+	"qG1irQApyjigFytNYvtcPLVMjdMhHtYCaRwfsW0f0aFT5s2ngUeR9E2hkZ9BkPKIJDARFyDnQ75aaibl",
+	"CDEf8DLcZuUdugM+4O9c/JksumQRDq2nV4w0t1XjvmW2EcTSINW8CMfC+oo1c1GQjGgI5jejy+Kksa57",
+	"MgTsRyCnEOJUz4GDQZpD8C2MEpqLB7yQd4lBx6faPDKhLKuN5sANpnrGID+i98pHRmgO3YAjtqv+yqi+",
+	"hk+ix1K/rTa8FHCCqqIenotL/BtiCbhAb/T5CU7fnL0jLh+R21/KiLpXFbso295trV4EhMnchZ63RdC0",
+	"YwIp+DXKQgfJG0G7c+mfSi2o9BmlA66NDxilMVF6JSKR4k88MmuWw88jPJgJBqp5FF1y9vxvcsCHKYuj",
+	"Ao3amUBrU2GBkqg74D8WlKl3GrhiBoAzg4mzSUKLE4S0ie9mCCFcHDmugstW77X0az5oLjDgtaizhosx",
+	"FZdiPvNH2/O9C0ikOZKH3V63p0+qmALXh7bvPen2uk88lF5jZHobkYi+oVZZz33vVcxcrADDDB1TptwK",
+	"Tn99N+CVUdk8MSIRto8MAl8ZUTp73kCbBBwVh/Ia1gL3ZkFmpqQ1VLTGTpVZcAkQZRh6qH9MMCRQCiGc",
+	"M83IbKyQRRm+IEsGmkjaiNdMDYEje8tyQmVp9sW3WUnfLfl+DI3kp+Ek8vrez6CO3VTN0maWccAXWCDF",
+	"JdsWn/HqYwVDb7fX2ygv/LGESuvzzqsyp8krv4vigj1DM3V35LS17Xjj8Zad1beUqkTwpierbyp8+XjH",
+	"/uo75tz6+sbdZ6tvrPrtr3xvf52lqIsC4L27ay1jFhnAW9ZYkZr4Ad66t/rWSpQBde28ydJboFENd66c",
+	"OWzLcy6NoyYPt360TW1qklJeHD9HQZObFFoj0qrYzy/eESb7hbJQh+bDRY6UUeaevwCN7o19znOi1fhD",
+	"3z6Ey+NnUi7G1LpcqgbiZV1eNTfc/rr3XJtnVSGH1uVZlamuxavm7nlyzfntbThWiU25qSS1oF/ZoVvA",
+	"pjZjDJX+K4s0HeeOOSLXg25m7JkRvjzAVH1vmtb5+50k3UiEcqvGy5qHHxFlginSGnjHaA0YK9zVs224",
+	"oPzaA8/2QsmgCmp98wNOa5KIrV/A9gDa7e2R14LYIsWqpYfWs41+ZCFinKdJLDOuAGI8I0x1yU+JmOin",
+	"cwvAuMIRQlqBlmwrrajAH3BsUaNkbiTmECJlg6dtTFFqM3S7ZK+3Zw3SAGNJXROoCUiw7WCaYNyKi0rT",
+	"lMxgLYtTs1PLBKrl1H8R0WxDFOaMMuZ7Oma/bOVdrdw+jY6P11vpt17XSJvWGmlP4GC0Fz7Z79De3rCz",
+	"F/WedIbPntLOwcFoNHr6bHi4Cwfe1fpIzpXMhquy61YlKVzNaRp7defOWNONDvEfZ+isISPzVKYbWUY7",
+	"a8ytCluD9+2vsxA1aVONObaWOVbITlIRnXSJTWY8YKZJyLU8zAvdiK+sjMJ2Z4wTxiUkOCXTs2a+vYWW",
+	"WnNJ/QNeU0F1pOVuAjLFfmAYEtTvHVOpMkB60wwFo0sXwAkbDXj2jEso+hMnNqiBNSlDUJcAvE7evWRS",
+	"lUWcfb+NTcd3YrqOrlX0D1nnYmuOrr7Sts1a48qsN9I6eiHWl1zTl+hK/qlNR6mK9KImBAV7f3t7Zxcd",
+	"4t2d/tPe016ZcnujpyMa7Q870bNw2Nk7eDbq0J2D/c5h7+nB4eHu02f7PVhAzX/+TonpDzuDtNfbPSja",
+	"qvxwnP/3otA4PnwV/YM/bqCG1BWQ1rhW76RKtNFXGsds45i9DU1AyypSOYub+Gkzyf4wTtpGyl5LyjYu",
+	"58bl3LicH4/LOWbYWGahx9n0v3y2s9Prk4ydaubpXmc153Z3AXP+ClzTeR5SXoO+MOfE+G6Lfku2jVe/",
+	"rsdwtZXTgLcManZeqI5lhbKd93g6QicolfVtVH9+8a7O6kOWezsCKRMJC9j3clKzrL/xQDUq4HoqYA7t",
+	"kKmAK/U/MqbyEemA93XuGrWpUZuuozbtNarWo1G1UF9YN7r/tepPDxniF7IOGMouMiV5S3azAejvM0UQ",
+	"GRJ3pUe77wbfmRzwcgDe3vxShLY9uwVxUYj/c2llWpe8NxHtyiDV3u4m1X63t0NMIVVU7fA+4IUozNDF",
+	"NNGYAgUnvcBtB5LAOZMqk3vcQk4isjFc+qYTi1PyYgAx8mv1dZiN3l5cU+gOV5QlmIzjVvBlUIS7B16f",
+	"DLx///NfN6uuGnhXgT/gmCtgp2lG4wjHaBaNKsKidm1GQFTrutlYYNuu9EZgXzeFwGmm70TIXPTQnAiw",
+	"RMMpYsnD7k5mwRLf/cb+eLe0rzq/ZQTg+MvzYv6ikgLhjwi7+3yIOdJZK26h31qv+Em0cEvMjlBO4LMe",
+	"TB+SyCTqzKZAWienFwcZZmm75i2vEYLp7fSj4dN+/zZDMLvuluf4JxuEYIrq5Nr2HA4Fr8s5XFDr1uU4",
+	"q5Ko0A42ECpVnAZtU/+G/G9CZ2Roqr+zTKIM0/0FD0XE+HmfnP/BpoEJA9VV+xD9unr/suSdAR+KiIEk",
+	"w1mGKZgBbbM/bLMIY7XkdTgkguwpEJHhTIHsDnjRvwjsZGy3op19w6pW5dLsbNooPoogWtnc/Qzli4Oi",
+	"uXkgrpYK9OBHjgRzBdMKcVgNtWVCdpWOnl935Rvs+I7BvDlZqd0bpPns4ivfO82JtYP6Cax8RHFHdkPJ",
+	"yPnqza2/IzNcfhde89CmWX3SmSHHsr5mq0QLdS1rr4inHJnXIu3wEZBoQ1tNsLpJrmv8qYWeGkVltUpc",
+	"M6J+bQfAl/z7k+hqaRzF8lsqrXaAzDbLACfVBHDnsUGOXOSaxLZZD82ea5MJsiL+ujLVW7EDb1ahWjIG",
+	"c7SfG2hrDwu/Xl/eah0hjRu6kUdNqO1By2AFhwp//HqTrZpi2Ia3NSG2JsTmhtgMl3qUMbZCf73nkFxJ",
+	"I88DdBHEoGowNd862FnmCUf3qJSb0Rdw+9V1heb2pqyw0TQbTfMhNU19Ckt+iJGtNb+WuvlVsOZIhHKJ",
+	"u6OEH8jJ2SU9P4eE/HpCWhfAI+P/yOD/2hkq6cB7l8wIU0SkauCRkMax7TJgYP+OtNZMS70CunWOjud6",
+	"civ9Ewo+q+2xmsRl6KwqWGetiT+l51Bhu/fLZ+6tsuf6J9lBAPX6Hz5WdZfj05MiPuqTBHiEZtRw5pBL",
+	"6YgoegNzrN7QWkIpt2gf3bNBcO/1Bptr2itow4JmLNRq58ki40nbVEpQWlvU/y73yGISBcHbSCxoJH3D",
+	"Z6KCfw8Zp8lsE75zrMedt9XrR7dtlBBxXn8/pWqctbPre9Q+qhwld72fDmLywV4JL7mASXYQk7u/dT5+",
+	"XwdIvNqZ+/3292U2mTcNMEtU89Baxqnf+itjnPela90Jpz3GFc8MkRLPNbXCrYLZauaG2+UTqWYxEDkG",
+	"UD5hoeA+iVmo72rfB0v+lg7Rf5Yc2fvqZY8lqQ1lj2ky88dCeXOctcga6+PotFM0DRzWlTC/mF42N469",
+	"iU8lPIc8NU582iQpznbWWcDq7QsySeYgXhtdeX0O/pJdAAeZl4s7MOi3x4pvEqxYSpONFv0wnCyjmlUe",
+	"4ZyBTUAlbIlNXzg/f9MU+JvdDfmbEorGX3Ky8M3OXpW7zJbu+S1KzbW/SQgFj2Rxd+1tFuxf3zCiLE4T",
+	"yEY1ntmrgLSoIhMhFTnYI+ZL6Zt82gTbAkgStDATtR20fVIdAJPf5G+M/wNj//bhoYigdj7WWRMUgIU/",
+	"C5KkXLGJlhzZl9NEhCDlllyQjvHKrvh6joppTBm/hqfC7quf9cU5TcQE1BhSU39rOyA0/PlGvgyHJ29J",
+	"d4kn+R4/Aka9nOAaTv1wOqclk3XDeDnT3qg6ZKkvRPBVTceqPceO9O7PdRKXto14UYli+oiXy/slGUIs",
+	"LvPeQcs6KuDcs/5jN2yLsEyZXdb2bJEX2PzcxN8amKwmnHbr/QvmsannmVIdZOYDtzBYg181qVdN6lUD",
+	"CvV40qgsM1k3j8rhNJvF6utD6TfqS7VUqbNlXRZJBjty+QYCP+8tJzO7ENF/9V8zBOId8NCW5beywt/Y",
+	"9AQezggtdfeqx7r38VM04FSWQA9pAusB+TbggjeF8N2wphVX/RoIs7ZdWyOYGi240YJvHSy2eswei8bb",
+	"MOsGCbZR+hul/5tFgr0jjX8RbpftzWUb4W5JMvAM3stcey2jgWXptZIwVeq3VdNZy1QzaGYScDqBgLQ0",
+	"t8la9ccz81MC5whFcmS7Y2U4YPUgXbaHAN7JoqDoQDyc5Z5if849/G42hYAEVavGOo2ZfG4sloCMaCwB",
+	"A2wDPg85xlQXR/VL95Qdz854VNszElQ2NxOp6RNq1gwxpiTwSKIb3EDU9HrOYHUYtLggt9heK4KJmG+t",
+	"lTVGtqaVvcEFWrJ5TkXDapwKea4fZ1Ctzi1Kh5sVZk1CbHxur5h/JqQdp+te8SgP0sS7Tv8KY2Lgyq3X",
+	"TGvnjsycOuPGkviRS96mn3UVQ+UWkFAaEd6YRw3ayNdlk1l5vHbfrps1nP9moNkbUPamfu+rAGWvulo0",
+	"4SegtcfH43S5+9PV+CkaP0WDC/EfBL3+mMKZDnoDfmFB1RahN1Q7hL+FUSozL4U24Ytyi6J7dhaJbKGb",
+	"w3W4PMdh6h0ufTLwjuPY7ZaIzgkXlYJMUqnIEPLmpXkdYdUhM4SR0KLFBY8wv4SU6yeYN44GXttkGY8s",
+	"aHAppFungJl3qPFLrAKTMDc2YBINmESjjD6cMmpZ0Fo2pr/YMiw6vK4Gs7GMtkC0ScAA2VTaC3RXY0re",
+	"M5rktWEgrQ/wFrEgF3oV381z/4bFNiy2YbEPm2C8JoN96LyKBvSxYVuNcd8Y965xj+zp7o37inp47S5l",
+	"VIXjedZzBkpmVbJWuSqSGEyjCs2MMCThZCtnLZbKdvuv2MZrQaKEpDN5RKqegnf6GVnKAxrdgsczEo4p",
+	"PwfrNuCClKAdqdszw51BksboH0DcM/PM4pHYnkcRNio9TxKRVJwHNIEii8Ii2VdfqX1kFuKSSSB7vV6d",
+	"B8Csxi1mJiRg8gHKGQQcLnGjVuUNdHavnypgXmW9VIEal4a5vXFpNPp20xnkP0zJtyLhnmL1817rEnbx",
+	"wiD+SW3tTS4FbA0NmS+hKUCKB3y1Y8ekeRn/MjpzIgEGqRg+M6m6pqGm04+Oche5lAxnWSNNLdEWle/g",
+	"cC4caZMTfi8FPM6d61fvuOTZyMdGPjb+qIcv9SlbA44l8GidVQ3Lb8qAGg9c44FrSoceqwPuzm2brzlP",
+	"+ebiq8lUbjTFB8hUXuo3fsShzfs4c42C1ShYjYLV5C9/1RpW1g9qIZy8XAS85M97e9HJK/sbu4wFB8KR",
+	"9+dYUCmPQdoILPqLk5RLm1/Y6bCJQYrqmC0J2ktdxa/sOzYug5t5id1QrSaEErL/f4mIKtrl8Fm9ZPyT",
+	"1/fGSk3729s7u4fdXrfX3ek/7T3tlVX63ujpiEb7w070LBx29g6ejTp052C/c9h7enB4uPv02X4PFrRf",
+	"/PN3Skx/2Bmkvd7uwXcy24MfjvP/XhQB4w/5/Gw65Z8mLEyEFCPVPU/odNwtGnf7Hnw2StzJFDP/n+jJ",
+	"7zzpHnq+pyWSd7g7HB4ePtnv4P/2dofDznD/8LAzHB7uPtk/PNT/er43oeGYcXhtQtX5AB1IO70dzy96",
+	"IdBQsQvQJ/wa4etr4GiZioQ8yiNG2SnGPN5SNoAswHgxYNNuFJfGhd8YZg/vwi8d3ooZ5hciO0scEpec",
+	"2HZFj6PxeCOYG19+Y2o2pmbjy7/dBuqP39T86v3415VajQu/0RQfwIWfJ/PN1YaPqXx8Hvs7Ol2NBtVo",
+	"UI0G1Tjrvw0NCmfz5aEKrWphZd/bvaAkOMXOz4HdJ3QqGse9+aFPElBpwn+YMM4mNA58k5SYwcAOeLmG",
+	"yt48h82qb+JwaQVcl7w3EYfKIAlME5DAlb2ZqYVIs1KJBCIXKYUWtWLdATfZ6xb9tiRPWwmcM6kyqciz",
+	"LHYm9QwNeG1RfzbgqakXyq7V133i4pK39VpRbvXfooF2JdheREVMFn0r+DLIHNwsGnh9MvD+/c9/XZcA",
+	"5fYXFl0NPOxJibEcO00z2hxeQ2305ThyfTwbi3Ozi1acX7eezBJYtaAsf1G/2PsRgziS5o1oAiQvAnOK",
+	"zpbEBTb29aPgtNtbnd+yfXd88VmJIvk5odMxOXv+N4ngwoQpd9Y5XdiQjOxvb5uYRxEDCcVkewiKXp9i",
+	"1oqJ6LfWK34SLdwSsyOUk6wZjD5G2Oh0NgXSOjm9OCA0ihKQsl3zltcI7/R2+tHwab9/m+GdXXfLGc83",
+	"fe3wDodLe3BqgjolCl6XYbhVN63LMVWma22FdvokeJs9xPDHoI01rIbtTagtM7VcecADy6Q7L3goIsbP",
+	"++T8DzYNTIjpVbYN7jj6dfX+EXuwB3woIgaSDGcZ6pSBBieS/QEk1hqrSUQCmZWrRpA9BYHAFcjugB/z",
+	"mSlaJWAnYyG2d/YNh7oNEGiXv9AogoVab3bh9hmKlVz6etcI8tVSgR78yBFcrjxaIQXbtwAsjSTXecEV",
+	"U7OTlbo/Xp1ffOV7pzmxdjBJC1Y+orgju+Hbgrf+OzLD5XfhNQ9tuNWWQFtyrCKYV7Q0wxbsKUfmtUgp",
+	"fAQk2tBWEwhvar0bn2qhp0ZlPKe6HOhNg+936igofrL4pgsjLpY9U2mViTUh/Vw0P9dwZqbqOwcyEaMC",
+	"G3VBJ+6bWIs3Q/crmYxmAjfT6TYECbxVfMBF0IDWS9K4shup1QTlHhQRUHBw2OLXnr3VAAc23K0J1DWB",
+	"OjdQZ5jTI012KlTXRxjZKynseZxvUVeCt4j+72I2Hd2jzm5GL4uC1VB55q4GKq9RRBtF9CEVUX0KS8on",
+	"thC5BW3022bhiyslfyxqpkIxAcLmIPeGEGptGyP96AhnCRmxRCpCo8jXN1A+G3Bc93aXuFFRqejM5gjk",
+	"0fgYqGb+WQVmy+QRKPyVz/dwaR+RRPMoxfj5AKstZ0q/NBkJLSEk9ro9XQADuKi+8ke3a2tTxNFUVzbV",
+	"lU11ZaMV3UPv3kbJWb9YcuGBc1QYR8I/cD+ORpQ29ZCNk/BOnISNw+/haxsrjPYBO4F+G63Pm0LExtX0",
+	"dXU9f9xa2J2erUZxaRSXJrr5H1SG+Ji0nfWzAcv1JZuFFN1Ckw1b+zZ5f03eX+NYbHTgb74T8KP0OzaZ",
+	"fA2/anTdRtct67qWOdyPvvuQiR2V3DujN70ZLdWTtXqb4V9DuYcv46RF576CzzRU8Uzf2CeUDziNImKS",
+	"+JjyCSUJTMQFjck0xYwMMqThp/p0jqJno6nkrm3auIHKPuCZzk5kGo6Lqa/M/XiVLVUTt7qPNozljI1r",
+	"ZCgYAmq6MTY2QWMTPKbsBHsuCV3QDV6MHqXd0LD/Jm2hsYgai6hJdfjmjaFvImHi2vKqyZto9MOHzJtY",
+	"rR+SluDQfrz5FHd19BrFqlGsGsWqSau4T81qCpxOWTfz3S3UhyIRploBypSWc+CaSSJeYwREc8RIEqaO",
+	"NCPVRA1cWa2sNlvizRT48enJX8/evPZu6GW0OQRi+A+0mesTCHCCEUTEDpy/UIVx3q/D7N4Kba6vcmgK",
+	"hzBNmJp5/Q8fy/TOZL6OqNva7SwKahV9IIm9mr5uUdres3i595qBzfn2UqpxuMma0BpIRi6/mtFJvDa/",
+	"ukyYUsB9EoqJ/k4SxsM4RaTPjbjV/z9+9XIzbpXNc45bSZWggtRwq4fjVnY7Hw+3WkJfDbf62rhV+aFf",
+	"vCHQBJLjVI31GNoGlEi5RtmrSXkU4SdiLiGtYEI/AUlSHmi7OE3iRbXzqAoufZhPUm7BHMg0gRH7nGHk",
+	"FOjmW2QIipIhlUB+ffuStDJgTe7ic+d0LIng8WzFzBCa/7amd7HT7d3y9PQjF0wvARpn0CGlpyzqQrDm",
+	"s7akWWfg0VQwrtZ6tlnGjznBLcZBXdlXtdwKnbSGM+IIrzauZy1wir7SAnx4vscNekEGn1L/3gvrZvwC",
+	"n0kSoOG44g3yzTS4O7UtWX0rZx6OVbViKnZUFAYJSJEmIcj5N9aLI8009A/HxTwIepzJ1PiiM3yUWPBz",
+	"ooQzJdvGZ346vwCNsVOEebScQqjZNsSjBapJvtZIBFf/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

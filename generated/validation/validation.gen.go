@@ -26,9 +26,9 @@ func Operations() []reqcheck.Operation {
 		{ID: "countConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/$count", Tags: []string{"members"}, Secured: true, Check: checkCountConnectorGroupMembers},
 		{ID: "headCountConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/$count", Tags: []string{"members"}, Secured: true, Check: checkCountConnectorGroupMembers},
 		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyMediaTypes: []string{"application/json"}},
-		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
-		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
-		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkApplicationsIdConnectorIdClientRequestID},
+		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
+		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
+		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveConnectorGroupMember},
 		{ID: "getDocs", Method: "GET", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headDocs", Method: "HEAD", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getDocsAsset", Method: "GET", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
@@ -45,8 +45,8 @@ func Operations() []reqcheck.Operation {
 		{ID: "countConnectorGroups", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDFilter},
 		{ID: "headCountConnectorGroups", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDFilter},
 		{ID: "deleteConnectorGroup", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
-		{ID: "getConnectorGroup", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
-		{ID: "headConnectorGroup", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
+		{ID: "getConnectorGroup", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkGetConnectorGroup},
+		{ID: "headConnectorGroup", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkGetConnectorGroup},
 		{ID: "updateConnectorGroup", Method: "PATCH", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkUpdateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
 		{ID: "listGroupApplications", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "headGroupApplications", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
@@ -57,9 +57,9 @@ func Operations() []reqcheck.Operation {
 		{ID: "countGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
 		{ID: "headCountGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
 		{ID: "addGroupMember", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddGroupMember, BodyMediaTypes: []string{"application/json"}},
-		{ID: "getGroupMember", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
-		{ID: "headGroupMember", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
-		{ID: "removeGroupMember", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdConnectorIdClientRequestID},
+		{ID: "getGroupMember", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetGroupMember},
+		{ID: "headGroupMember", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetGroupMember},
+		{ID: "removeGroupMember", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveGroupMember},
 		{ID: "listConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "headConnectors", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "countConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/$count", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDFilter},
@@ -82,7 +82,8 @@ func checkGetApplicationConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violatio
 	p := new(paramsGetApplicationConnectorGroup)
 	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
-	reqcheck.UnknownOptions(in.Query, vs)
+	checkParameterSelect(in, vs, &p.params.Select)
+	reqcheck.UnknownOptions(in.Query, vs, "$select")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -144,9 +145,20 @@ func checkAddConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) r
 	return reqcheck.Checked{Params: p, Body: reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)}
 }
 
-// checkApplicationsIdConnectorIdClientRequestID checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}), headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}), removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
-func checkApplicationsIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
-	p := new(paramsApplicationsIdConnectorIdClientRequestID)
+// checkGetConnectorGroupMember checks a request for getConnectorGroupMember (GET /applications/{applicationsId}/connectorGroup/members/{connectorId}), headConnectorGroupMember (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId}).
+func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsGetConnectorGroupMember)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterSelect(in, vs, &p.params.Select)
+	reqcheck.UnknownOptions(in.Query, vs, "$select")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkRemoveConnectorGroupMember checks a request for removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
+func checkRemoveConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsRemoveConnectorGroupMember)
 	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
 	checkParameterConnectorId(in, vs, &p.pathConnectorId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
@@ -227,12 +239,22 @@ func checkClientRequestIDFilter(in *reqcheck.Input, vs *reqcheck.Violations) req
 	return reqcheck.Checked{Params: p}
 }
 
-// checkDeleteConnectorGroup checks a request for deleteConnectorGroup (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), getConnectorGroup (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), headConnectorGroup (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}).
+// checkDeleteConnectorGroup checks a request for deleteConnectorGroup (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}).
 func checkDeleteConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsDeleteConnectorGroup)
 	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
+	return reqcheck.Checked{Params: p}
+}
+
+// checkGetConnectorGroup checks a request for getConnectorGroup (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), headConnectorGroup (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}).
+func checkGetConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsGetConnectorGroup)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterSelect(in, vs, &p.params.Select)
+	reqcheck.UnknownOptions(in.Query, vs, "$select")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -294,9 +316,20 @@ func checkAddGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.C
 	return reqcheck.Checked{Params: p, Body: reqcheck.OneOf(in.Body, vs, true, formsOfConnectorOrReferenceCreate...)}
 }
 
-// checkConnectorGroupIdConnectorIdClientRequestID checks a request for getGroupMember (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), headGroupMember (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), removeGroupMember (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref).
-func checkConnectorGroupIdConnectorIdClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
-	p := new(paramsConnectorGroupIdConnectorIdClientRequestID)
+// checkGetGroupMember checks a request for getGroupMember (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), headGroupMember (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}).
+func checkGetGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsGetGroupMember)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterSelect(in, vs, &p.params.Select)
+	reqcheck.UnknownOptions(in.Query, vs, "$select")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkRemoveGroupMember checks a request for removeGroupMember (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref).
+func checkRemoveGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsRemoveGroupMember)
 	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
 	checkParameterConnectorId(in, vs, &p.pathConnectorId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
@@ -309,7 +342,8 @@ func checkGetConnector(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 	p := new(paramsGetConnector)
 	checkParameterConnectorId(in, vs, &p.pathConnectorId)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
-	reqcheck.UnknownOptions(in.Query, vs)
+	checkParameterSelect(in, vs, &p.params.Select)
+	reqcheck.UnknownOptions(in.Query, vs, "$select")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -375,16 +409,16 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			return si.AddConnectorGroupMember(c, p.pathApplicationsId, p.params)
 		},
 		"getConnectorGroupMember": func(c echo.Context, params any) error {
-			p := params.(*paramsApplicationsIdConnectorIdClientRequestID)
+			p := params.(*paramsGetConnectorGroupMember)
 			return si.GetConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, p.params)
 		},
 		"headConnectorGroupMember": func(c echo.Context, params any) error {
-			p := params.(*paramsApplicationsIdConnectorIdClientRequestID)
+			p := params.(*paramsGetConnectorGroupMember)
 			return si.HeadConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, generated.HeadConnectorGroupMemberParams(p.params))
 		},
 		"removeConnectorGroupMember": func(c echo.Context, params any) error {
-			p := params.(*paramsApplicationsIdConnectorIdClientRequestID)
-			return si.RemoveConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, generated.RemoveConnectorGroupMemberParams(p.params))
+			p := params.(*paramsRemoveConnectorGroupMember)
+			return si.RemoveConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, p.params)
 		},
 		"getDocs": func(c echo.Context, _ any) error {
 			return si.GetDocs(c)
@@ -445,11 +479,11 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			return si.DeleteConnectorGroup(c, p.pathConnectorGroupId, p.params)
 		},
 		"getConnectorGroup": func(c echo.Context, params any) error {
-			p := params.(*paramsDeleteConnectorGroup)
-			return si.GetConnectorGroup(c, p.pathConnectorGroupId, generated.GetConnectorGroupParams(p.params))
+			p := params.(*paramsGetConnectorGroup)
+			return si.GetConnectorGroup(c, p.pathConnectorGroupId, p.params)
 		},
 		"headConnectorGroup": func(c echo.Context, params any) error {
-			p := params.(*paramsDeleteConnectorGroup)
+			p := params.(*paramsGetConnectorGroup)
 			return si.HeadConnectorGroup(c, p.pathConnectorGroupId, generated.HeadConnectorGroupParams(p.params))
 		},
 		"updateConnectorGroup": func(c echo.Context, params any) error {
@@ -493,16 +527,16 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			return si.AddGroupMember(c, p.pathConnectorGroupId, p.params)
 		},
 		"getGroupMember": func(c echo.Context, params any) error {
-			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestID)
+			p := params.(*paramsGetGroupMember)
 			return si.GetGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, p.params)
 		},
 		"headGroupMember": func(c echo.Context, params any) error {
-			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestID)
+			p := params.(*paramsGetGroupMember)
 			return si.HeadGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, generated.HeadGroupMemberParams(p.params))
 		},
 		"removeGroupMember": func(c echo.Context, params any) error {
-			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestID)
-			return si.RemoveGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, generated.RemoveGroupMemberParams(p.params))
+			p := params.(*paramsRemoveGroupMember)
+			return si.RemoveGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, p.params)
 		},
 		"listConnectors": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
@@ -559,44 +593,6 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 	}
 }
 
-// ConnectorQuery is what $select, $filter and $orderby may name of #/components/schemas/connector.
-var ConnectorQuery = odata.Schema[generated.Connector]{Type: "microsoft.graph.connector", Properties: []odata.Property[generated.Connector]{
-	{Name: "externalIp", Kind: odata.String,
-		Text: func(v *generated.Connector) (string, bool) {
-			return v.ExternalIP, true
-		},
-		Value: func(v *generated.Connector) any {
-			return v.ExternalIP
-		}},
-	{Name: "id", Kind: odata.String,
-		Text: func(v *generated.Connector) (string, bool) {
-			if v.ID == nil {
-				return "", false
-			}
-			return v.ID.String(), true
-		},
-		Value: func(v *generated.Connector) any {
-			if v.ID == nil {
-				return nil
-			}
-			return *v.ID
-		}},
-	{Name: "machineName", Kind: odata.String,
-		Text: func(v *generated.Connector) (string, bool) {
-			return v.MachineName, true
-		},
-		Value: func(v *generated.Connector) any {
-			return v.MachineName
-		}},
-	{Name: "status", Kind: odata.Enum, Enum: []string{"active", "inactive"},
-		Text: func(v *generated.Connector) (string, bool) {
-			return string(v.Status), true
-		},
-		Value: func(v *generated.Connector) any {
-			return v.Status
-		}},
-}}
-
 // ConnectorGroupQuery is what $select, $filter and $orderby may name of #/components/schemas/connectorGroup.
 var ConnectorGroupQuery = odata.Schema[generated.ConnectorGroup]{Type: "microsoft.graph.connectorGroup", Properties: []odata.Property[generated.ConnectorGroup]{
 	{Name: "connectorGroupType", Kind: odata.Enum, Enum: []string{"applicationProxy"},
@@ -642,6 +638,44 @@ var ConnectorGroupQuery = odata.Schema[generated.ConnectorGroup]{Type: "microsof
 		}},
 }}
 
+// ConnectorQuery is what $select, $filter and $orderby may name of #/components/schemas/connector.
+var ConnectorQuery = odata.Schema[generated.Connector]{Type: "microsoft.graph.connector", Properties: []odata.Property[generated.Connector]{
+	{Name: "externalIp", Kind: odata.String,
+		Text: func(v *generated.Connector) (string, bool) {
+			return v.ExternalIP, true
+		},
+		Value: func(v *generated.Connector) any {
+			return v.ExternalIP
+		}},
+	{Name: "id", Kind: odata.String,
+		Text: func(v *generated.Connector) (string, bool) {
+			if v.ID == nil {
+				return "", false
+			}
+			return v.ID.String(), true
+		},
+		Value: func(v *generated.Connector) any {
+			if v.ID == nil {
+				return nil
+			}
+			return *v.ID
+		}},
+	{Name: "machineName", Kind: odata.String,
+		Text: func(v *generated.Connector) (string, bool) {
+			return v.MachineName, true
+		},
+		Value: func(v *generated.Connector) any {
+			return v.MachineName
+		}},
+	{Name: "status", Kind: odata.Enum, Enum: []string{"active", "inactive"},
+		Text: func(v *generated.Connector) (string, bool) {
+			return string(v.Status), true
+		},
+		Value: func(v *generated.Connector) any {
+			return v.Status
+		}},
+}}
+
 // ApplicationQuery is what $select, $filter and $orderby may name of #/components/schemas/application.
 var ApplicationQuery = odata.Schema[generated.Application]{Type: "microsoft.graph.application", Properties: []odata.Property[generated.Application]{
 	{Name: "id", Kind: odata.String,
@@ -683,11 +717,18 @@ type paramsAddConnectorGroupMember struct {
 	params             generated.AddConnectorGroupMemberParams
 }
 
-// paramsApplicationsIdConnectorIdClientRequestID are the parameters checkApplicationsIdConnectorIdClientRequestID parsed.
-type paramsApplicationsIdConnectorIdClientRequestID struct {
+// paramsGetConnectorGroupMember are the parameters checkGetConnectorGroupMember parsed.
+type paramsGetConnectorGroupMember struct {
 	pathApplicationsId generated.ApplicationsID
 	pathConnectorId    generated.ConnectorID
 	params             generated.GetConnectorGroupMemberParams
+}
+
+// paramsRemoveConnectorGroupMember are the parameters checkRemoveConnectorGroupMember parsed.
+type paramsRemoveConnectorGroupMember struct {
+	pathApplicationsId generated.ApplicationsID
+	pathConnectorId    generated.ConnectorID
+	params             generated.RemoveConnectorGroupMemberParams
 }
 
 // paramsGetDocsAsset are the parameters checkGetDocsAsset parsed.
@@ -721,6 +762,12 @@ type paramsDeleteConnectorGroup struct {
 	params               generated.DeleteConnectorGroupParams
 }
 
+// paramsGetConnectorGroup are the parameters checkGetConnectorGroup parsed.
+type paramsGetConnectorGroup struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	params               generated.GetConnectorGroupParams
+}
+
 // paramsUpdateConnectorGroup are the parameters checkUpdateConnectorGroup parsed.
 type paramsUpdateConnectorGroup struct {
 	pathConnectorGroupId generated.ConnectorGroupID
@@ -745,11 +792,18 @@ type paramsAddGroupMember struct {
 	params               generated.AddGroupMemberParams
 }
 
-// paramsConnectorGroupIdConnectorIdClientRequestID are the parameters checkConnectorGroupIdConnectorIdClientRequestID parsed.
-type paramsConnectorGroupIdConnectorIdClientRequestID struct {
+// paramsGetGroupMember are the parameters checkGetGroupMember parsed.
+type paramsGetGroupMember struct {
 	pathConnectorGroupId generated.ConnectorGroupID
 	pathConnectorId      generated.ConnectorID
 	params               generated.GetGroupMemberParams
+}
+
+// paramsRemoveGroupMember are the parameters checkRemoveGroupMember parsed.
+type paramsRemoveGroupMember struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	pathConnectorId      generated.ConnectorID
+	params               generated.RemoveGroupMemberParams
 }
 
 // paramsGetConnector are the parameters checkGetConnector parsed.
@@ -800,6 +854,21 @@ func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations, 
 	}
 }
 
+// checkParameterSelect checks the query parameter $select (#/components/parameters/Select) and parses it into out.
+func checkParameterSelect(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Select) {
+	if vals := in.Query["$select"]; len(vals) > 1 {
+		vs.Add("$select", reqcheck.MsgRepeated("query", "$select", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if length := reqcheck.Length(v); length < 1 {
+			vs.Add("$select", reqcheck.MsgMinLength(1))
+		} else if length > 1024 {
+			vs.Add("$select", reqcheck.MsgMaxLength(1024))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
 // checkParameterTop checks the query parameter $top (#/components/parameters/Top) and parses it into out.
 func checkParameterTop(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Top) {
 	if vals := in.Query["$top"]; len(vals) > 1 {
@@ -829,21 +898,6 @@ func checkParameterSkiptoken(in *reqcheck.Input, vs *reqcheck.Violations, out **
 			vs.Add("$skiptoken", reqcheck.MsgMinLength(1))
 		} else if length > 64 {
 			vs.Add("$skiptoken", reqcheck.MsgMaxLength(64))
-		}
-		reqcheck.SetString(reqcheck.Alloc(out), v)
-	}
-}
-
-// checkParameterSelect checks the query parameter $select (#/components/parameters/Select) and parses it into out.
-func checkParameterSelect(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Select) {
-	if vals := in.Query["$select"]; len(vals) > 1 {
-		vs.Add("$select", reqcheck.MsgRepeated("query", "$select", len(vals)))
-	} else if len(vals) == 1 {
-		v := vals[0]
-		if length := reqcheck.Length(v); length < 1 {
-			vs.Add("$select", reqcheck.MsgMinLength(1))
-		} else if length > 1024 {
-			vs.Add("$select", reqcheck.MsgMaxLength(1024))
 		}
 		reqcheck.SetString(reqcheck.Alloc(out), v)
 	}

@@ -75,6 +75,8 @@ func generate(doc *openapi3.T, m *models, modelsImport string, server *serverAPI
 		}
 	}
 	e.writeDecoders()
+	var queries writer
+	e.querySchemas(&queries, plans)
 	if err := errors.Join(b.problems...); err != nil {
 		return output{}, err
 	}
@@ -100,7 +102,7 @@ func generate(doc *openapi3.T, m *models, modelsImport string, server *serverAPI
 		body.line("func %s(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {\n%s}\n", names[f], f.code)
 	}
 	e.handlers(&body, plans, methods, func(i int) string { return names[nameOf[i]] })
-	e.querySchemas(&body, doc, plans)
+	body.Write(queries.Bytes())
 
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "// Package %s checks requests against %s: for each operation, its\n", pkg, specName)

@@ -9,20 +9,21 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// querySchemas writes, for the items of every collection an operation lists
-// with $select, the odata.Schema that tells $select, $filter and $orderby
-// what they may name: each property of the item's schema, its kind (string,
-// enum, boolean or other), the enum's values, and how to read it from the
-// model. A property added to the spec is in it after `make generate`.
-func (e *emitter) querySchemas(w *writer, doc *openapi3.T, plans []opPlan) {
+// querySchemas writes, for the resource of every operation that takes
+// $select (the items of a collection, or the entity read), the odata.Schema
+// that tells $select, $filter and $orderby what they may name: each property
+// of the resource's schema, its kind (string, enum, boolean or other), the
+// enum's values, and how to read it from the model. A property added to the
+// spec is in it after `make generate`.
+func (e *emitter) querySchemas(w *writer, plans []opPlan) {
 	done := map[string]bool{}
 	for _, o := range plans {
 		if o.method != "GET" || !hasParameter(o, "$select") {
 			continue
 		}
-		name, item := collectionItem(o.op)
+		name, item := selectedResource(o.op)
 		if item == nil {
-			e.b.fail(fmt.Errorf("%s: takes $select but its 200 answer is no collection (an object whose value is an array of a schema of components)", o.where()))
+			e.b.fail(fmt.Errorf("%s: takes $select but its 200 answer is neither a schema of components nor a collection of one (an object whose value is an array of it), each maybe the first of an anyOf", o.where()))
 			continue
 		}
 		if done[name] {
@@ -43,26 +44,31 @@ func hasParameter(o opPlan, name string) bool {
 	return false
 }
 
-// collectionItem is the schema (name and value) of the items of op's 200
-// JSON answer: value's items, or the first of their anyOf (the full item
-// beside its $select form).
-func collectionItem(op *openapi3.Operation) (string, *openapi3.Schema) {
+// selectedResource is the schema (name and value) $select applies to in
+// op's 200 JSON answer: the items of a collection (value's), or the entity
+// answered; either may be the first of an anyOf (the full resource beside
+// its $select form).
+func selectedResource(op *openapi3.Operation) (string, *openapi3.Schema) {
 	r := op.Responses.Status(200)
 	if r == nil || r.Value == nil || r.Value.Content["application/json"] == nil {
 		return "", nil
 	}
-	s := r.Value.Content["application/json"].Schema
-	if s == nil || s.Value == nil || s.Value.Properties["value"] == nil {
+	s := firstOfAnyOf(r.Value.Content["application/json"].Schema)
+	if s != nil && s.Value != nil && s.Value.Properties["value"] != nil {
+		s = firstOfAnyOf(s.Value.Properties["value"].Value.Items)
+	}
+	if s == nil || !strings.HasPrefix(s.Ref, "#/components/schemas/") {
 		return "", nil
 	}
-	items := s.Value.Properties["value"].Value.Items
-	if items != nil && items.Ref == "" && items.Value != nil && len(items.Value.AnyOf) > 0 {
-		items = items.Value.AnyOf[0]
+	return strings.TrimPrefix(s.Ref, "#/components/schemas/"), s.Value
+}
+
+// firstOfAnyOf is s, or the first of its anyOf when it is an inline anyOf.
+func firstOfAnyOf(s *openapi3.SchemaRef) *openapi3.SchemaRef {
+	if s != nil && s.Ref == "" && s.Value != nil && len(s.Value.AnyOf) > 0 {
+		return s.Value.AnyOf[0]
 	}
-	if items == nil || !strings.HasPrefix(items.Ref, "#/components/schemas/") {
-		return "", nil
-	}
-	return strings.TrimPrefix(items.Ref, "#/components/schemas/"), items.Value
+	return s
 }
 
 // querySchema writes the odata.Schema of the component schema name.
