@@ -37,6 +37,7 @@ func breakingRepo(t *testing.T) string {
 // TestBreakingGate: `make breaking` (scripts/breaking.sh) fails on a breaking
 // change the version does not acknowledge, and passes otherwise.
 func TestBreakingGate(t *testing.T) {
+	t.Parallel() // each works in a copy of its own
 	dir := breakingRepo(t)
 	spec := filepath.Join(dir, "openapi", "connector.yaml")
 	original, err := os.ReadFile(spec)

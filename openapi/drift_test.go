@@ -13,6 +13,7 @@ import (
 // behind it) passes on the committed tree and fails, naming the stale file,
 // once the spec changes without `make generate`.
 func TestCheckGenerateCatchesDrift(t *testing.T) {
+	t.Parallel() // each works in a copy of its own
 	if testing.Short() {
 		t.Skip("builds the generator")
 	}

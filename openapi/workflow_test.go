@@ -180,6 +180,7 @@ func TestLocationThroughClient(t *testing.T) {
 // follow the status, and location is stored, served, kept across a restart
 // with --state, and returned by the client and the CLI.
 func TestRegenerateWorkflow(t *testing.T) {
+	t.Parallel() // each works in a copy of its own
 	dir := module(t)
 	spec, err := os.ReadFile(filepath.Join(dir, "openapi", "connector.yaml"))
 	if err != nil {
@@ -345,6 +346,7 @@ func (p *binaryProcess) stop(t *testing.T) {
 // refusal reaches make generate's exit status; validatorgen's
 // TestRefusesWhatItCannotCheck checks every kind of refusal in milliseconds.
 func TestUnsupportedKeywordFailsGeneration(t *testing.T) {
+	t.Parallel() // each works in a copy of its own
 	dir := module(t)
 	for _, tc := range []struct {
 		old, new, want string
