@@ -25,22 +25,32 @@ generate:
 check-generate:
 	./scripts/check-generate.sh
 
-## lint: gofmt, go vet, staticcheck, the spec loaded and validated by kin-openapi (examples included), and
-## Spectral's OpenAPI ruleset over both documents with warnings as failures (Spectral, pinned, is installed
-## with npm into bin/ on first use; make run and make test need only Go)
+## lint: gofmt, go vet, staticcheck, the spec loaded and validated by kin-openapi (examples included),
+## Spectral's OpenAPI ruleset over both documents with warnings as failures, and both documents validated by
+## @apidevtools/swagger-parser (Spectral and swagger-parser, pinned, are installed with npm into bin/ on
+## first use; make run and make test need only Go)
 SPECTRAL_VERSION ?= 6.16.3
+SWAGGER_PARSER_VERSION ?= 13.1.0
 SPECTRAL := $(BIN)/spectral/node_modules/.bin/spectral
-lint: $(BIN)/spectral/.installed-$(SPECTRAL_VERSION)
+lint: $(BIN)/spectral/.installed-$(SPECTRAL_VERSION) $(BIN)/swagger-parser/.installed-$(SWAGGER_PARSER_VERSION)
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt: not formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck ./...
 	$(GO) test -count=1 -run 'TestSpec' ./openapi
 	$(SPECTRAL) lint openapi/connector.yaml openapi/admin.yaml --ruleset .spectral.yaml --fail-severity warn
+	node scripts/openapi-parse.cjs $(BIN)/swagger-parser openapi/connector.yaml openapi/admin.yaml
 
 $(BIN)/spectral/.installed-$(SPECTRAL_VERSION):
 	rm -rf $(BIN)/spectral
 	npm install --prefix $(BIN)/spectral --no-audit --no-fund --loglevel=error @stoplight/spectral-cli@$(SPECTRAL_VERSION)
+	touch $@
+
+# A second OpenAPI parser outside Go, as the tools users feed the specs to
+# (Mockoon's importer is built on it): it reads YAML 1.2, without merge keys.
+$(BIN)/swagger-parser/.installed-$(SWAGGER_PARSER_VERSION):
+	rm -rf $(BIN)/swagger-parser
+	npm install --prefix $(BIN)/swagger-parser --no-audit --no-fund --loglevel=error @apidevtools/swagger-parser@$(SWAGGER_PARSER_VERSION)
 	touch $@
 
 ## breaking: fail on a change to a spec that breaks its clients unless info.version's major was raised

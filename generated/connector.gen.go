@@ -518,6 +518,18 @@ type BadGateway = ODataError
 // BadRequest The body of every non-2xx response.
 type BadRequest = ODataError
 
+// ConnectorGroupPage One page of connector groups.
+type ConnectorGroupPage = ConnectorGroupCollection
+
+// ConnectorGroupRead defines model for ConnectorGroupRead.
+type ConnectorGroupRead = ConnectorGroup
+
+// ConnectorPage One page of connectors (the members of a group, or the connectors the mock knows).
+type ConnectorPage = ConnectorCollection
+
+// ConnectorRead defines model for ConnectorRead.
+type ConnectorRead = Connector
+
 // Forbidden The body of every non-2xx response.
 type Forbidden = ODataError
 
@@ -526,6 +538,9 @@ type GatewayTimeout = ODataError
 
 // InternalServerError The body of every non-2xx response.
 type InternalServerError = ODataError
+
+// MemberAddedRepresentation An on-premises connector, known to the mock once by its id; a connector group holds references to connectors.
+type MemberAddedRepresentation = Connector
 
 // MethodNotAllowed The body of every non-2xx response.
 type MethodNotAllowed = ODataError
@@ -8155,7 +8170,7 @@ type GetApplicationConnectorGroupResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ConnectorGroup
+	JSON200 *ConnectorGroupRead
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -8197,7 +8212,7 @@ type GetApplicationConnectorGroupResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetApplicationConnectorGroupResponse) GetJSON200() *ConnectorGroup {
+func (r GetApplicationConnectorGroupResponse) GetJSON200() *ConnectorGroupRead {
 	return r.JSON200
 }
 
@@ -8762,7 +8777,7 @@ type ListConnectorGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ConnectorCollection
+	JSON200 *ConnectorPage
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -8804,7 +8819,7 @@ type ListConnectorGroupMembersResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListConnectorGroupMembersResponse) GetJSON200() *ConnectorCollection {
+func (r ListConnectorGroupMembersResponse) GetJSON200() *ConnectorPage {
 	return r.JSON200
 }
 
@@ -9529,7 +9544,7 @@ type AddConnectorGroupMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Connector
+	JSON201 *MemberAddedRepresentation
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -9585,7 +9600,7 @@ type AddConnectorGroupMemberResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r AddConnectorGroupMemberResponse) GetJSON201() *Connector {
+func (r AddConnectorGroupMemberResponse) GetJSON201() *MemberAddedRepresentation {
 	return r.JSON201
 }
 
@@ -9776,7 +9791,7 @@ type GetConnectorGroupMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Connector
+	JSON200 *ConnectorRead
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -9822,7 +9837,7 @@ type GetConnectorGroupMemberResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetConnectorGroupMemberResponse) GetJSON200() *Connector {
+func (r GetConnectorGroupMemberResponse) GetJSON200() *ConnectorRead {
 	return r.JSON200
 }
 
@@ -11518,7 +11533,7 @@ type ListConnectorGroupsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ConnectorGroupCollection
+	JSON200 *ConnectorGroupPage
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -11560,7 +11575,7 @@ type ListConnectorGroupsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListConnectorGroupsResponse) GetJSON200() *ConnectorGroupCollection {
+func (r ListConnectorGroupsResponse) GetJSON200() *ConnectorGroupPage {
 	return r.JSON200
 }
 
@@ -12717,7 +12732,7 @@ type GetConnectorGroupResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ConnectorGroup
+	JSON200 *ConnectorGroupRead
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -12763,7 +12778,7 @@ type GetConnectorGroupResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetConnectorGroupResponse) GetJSON200() *ConnectorGroup {
+func (r GetConnectorGroupResponse) GetJSON200() *ConnectorGroupRead {
 	return r.JSON200
 }
 
@@ -14106,7 +14121,7 @@ type ListGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ConnectorCollection
+	JSON200 *ConnectorPage
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -14152,7 +14167,7 @@ type ListGroupMembersResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListGroupMembersResponse) GetJSON200() *ConnectorCollection {
+func (r ListGroupMembersResponse) GetJSON200() *ConnectorPage {
 	return r.JSON200
 }
 
@@ -14893,7 +14908,7 @@ type AddGroupMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Connector
+	JSON201 *MemberAddedRepresentation
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -14949,7 +14964,7 @@ type AddGroupMemberResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r AddGroupMemberResponse) GetJSON201() *Connector {
+func (r AddGroupMemberResponse) GetJSON201() *MemberAddedRepresentation {
 	return r.JSON201
 }
 
@@ -15140,7 +15155,7 @@ type GetGroupMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Connector
+	JSON200 *ConnectorRead
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -15186,7 +15201,7 @@ type GetGroupMemberResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetGroupMemberResponse) GetJSON200() *Connector {
+func (r GetGroupMemberResponse) GetJSON200() *ConnectorRead {
 	return r.JSON200
 }
 
@@ -15731,7 +15746,7 @@ type ListConnectorsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ConnectorCollection
+	JSON200 *ConnectorPage
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -15773,7 +15788,7 @@ type ListConnectorsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListConnectorsResponse) GetJSON200() *ConnectorCollection {
+func (r ListConnectorsResponse) GetJSON200() *ConnectorPage {
 	return r.JSON200
 }
 
@@ -16464,7 +16479,7 @@ type GetConnectorResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Connector
+	JSON200 *ConnectorRead
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -16510,7 +16525,7 @@ type GetConnectorResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetConnectorResponse) GetJSON200() *Connector {
+func (r GetConnectorResponse) GetJSON200() *ConnectorRead {
 	return r.JSON200
 }
 
@@ -16844,7 +16859,7 @@ type ListConnectorMemberOfResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ConnectorGroupCollection
+	JSON200 *ConnectorGroupPage
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -16890,7 +16905,7 @@ type ListConnectorMemberOfResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListConnectorMemberOfResponse) GetJSON200() *ConnectorGroupCollection {
+func (r ListConnectorMemberOfResponse) GetJSON200() *ConnectorGroupPage {
 	return r.JSON200
 }
 
@@ -18923,7 +18938,7 @@ func ParseGetApplicationConnectorGroupResponse(rsp *http.Response) (*GetApplicat
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ConnectorGroup
+		var dest ConnectorGroupRead
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20313,7 +20328,7 @@ func ParseListConnectorGroupMembersResponse(rsp *http.Response) (*ListConnectorG
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ConnectorCollection
+		var dest ConnectorPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22033,7 +22048,7 @@ func ParseAddConnectorGroupMemberResponse(rsp *http.Response) (*AddConnectorGrou
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Connector
+		var dest MemberAddedRepresentation
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22695,7 +22710,7 @@ func ParseGetConnectorGroupMemberResponse(rsp *http.Response) (*GetConnectorGrou
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Connector
+		var dest ConnectorRead
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26366,7 +26381,7 @@ func ParseListConnectorGroupsResponse(rsp *http.Response) (*ListConnectorGroupsR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ConnectorGroupCollection
+		var dest ConnectorGroupPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -29098,7 +29113,7 @@ func ParseGetConnectorGroupResponse(rsp *http.Response) (*GetConnectorGroupRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ConnectorGroup
+		var dest ConnectorGroupRead
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -32374,7 +32389,7 @@ func ParseListGroupMembersResponse(rsp *http.Response) (*ListGroupMembersRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ConnectorCollection
+		var dest ConnectorPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34177,7 +34192,7 @@ func ParseAddGroupMemberResponse(rsp *http.Response) (*AddGroupMemberResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Connector
+		var dest MemberAddedRepresentation
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -34839,7 +34854,7 @@ func ParseGetGroupMemberResponse(rsp *http.Response) (*GetGroupMemberResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Connector
+		var dest ConnectorRead
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -36222,7 +36237,7 @@ func ParseListConnectorsResponse(rsp *http.Response) (*ListConnectorsResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ConnectorCollection
+		var dest ConnectorPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -37942,7 +37957,7 @@ func ParseGetConnectorResponse(rsp *http.Response) (*GetConnectorResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Connector
+		var dest ConnectorRead
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -38847,7 +38862,7 @@ func ParseListConnectorMemberOfResponse(rsp *http.Response) (*ListConnectorMembe
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ConnectorGroupCollection
+		var dest ConnectorGroupPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -18,7 +18,7 @@ import (
 //go:embed connector.yaml
 var YAML []byte
 
-// JSON is the same document as JSON (merge keys resolved, members sorted by
+// JSON is the same document as JSON (aliases resolved, members sorted by
 // name), made once per process: what /openapi.json serves. (oapi-codegen's
 // embedded copy capitalises the operationIds; this is the document itself.)
 var JSON = sync.OnceValues(func() ([]byte, error) {

@@ -2,9 +2,11 @@ package openapi_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/connector-group/members-api/internal/spectest"
 	"github.com/connector-group/members-api/openapi"
@@ -104,5 +106,36 @@ func TestSpecOperations(t *testing.T) {
 		if spec.Components.Responses[name] == nil {
 			t.Errorf("components/responses lacks %s", name)
 		}
+	}
+}
+
+// TestSpecHasNoMergeKeys: YAML merge keys (`<<: *anchor`) are YAML 1.1, not
+// 1.2, and the OpenAPI tools outside Go read them as a key named "<<" (the
+// documents then fail validation in swagger-parser, as Mockoon's importer
+// did); shared parts are $refs to components, or a whole value's alias.
+func TestSpecHasNoMergeKeys(t *testing.T) {
+	for _, name := range []string{"connector.yaml", "admin.yaml"} {
+		doc, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root yaml.Node
+		if err := yaml.Unmarshal(doc, &root); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var visit func(n *yaml.Node)
+		visit = func(n *yaml.Node) {
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if k := n.Content[i]; k.Tag == "!!merge" || k.Value == "<<" {
+						t.Errorf("%s line %d: a YAML merge key", name, k.Line)
+					}
+				}
+			}
+			for _, c := range n.Content {
+				visit(c)
+			}
+		}
+		visit(&root)
 	}
 }

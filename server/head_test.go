@@ -34,6 +34,23 @@ func TestEveryHeadIsItsGet(t *testing.T) {
 				t.Errorf("GET %s has no HEAD", path)
 				continue
 			}
+			// Written out beside its GET (no merge keys), a HEAD takes the
+			// GET's parameters and tags, so that a request one accepts the
+			// other does.
+			params := func(op *openapi3.Operation) []string {
+				var names []string
+				for _, p := range op.Parameters {
+					names = append(names, p.Value.In+":"+p.Value.Name)
+				}
+				slices.Sort(names)
+				return names
+			}
+			if g, hd := params(item.Get), params(item.Head); !slices.Equal(g, hd) {
+				t.Errorf("%s: GET takes %v, HEAD %v", path, g, hd)
+			}
+			if !slices.Equal(item.Get.Tags, item.Head.Tags) {
+				t.Errorf("%s: GET tagged %v, HEAD %v", path, item.Get.Tags, item.Head.Tags)
+			}
 			for status, response := range item.Head.Responses.Map() {
 				if r := response.Value; r != nil && len(r.Content) > 0 {
 					t.Errorf("HEAD %s: the %s response has content", path, status)
