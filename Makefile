@@ -160,10 +160,12 @@ build:
 ## on 0.0.0.0:8080. Needs a Docker engine; `.ci/run` installs and starts one where it is missing.
 IMAGE ?= connector-mock
 IMAGE_VERSION := $(shell sed -n 's/^const Release = "\(.*\)"/\1/p' internal/version/version.go)
+# Always in bin/image: the Dockerfile copies from there, with the repository
+# as the context (.dockerignore keeps only bin/image/).
 image:
-	rm -rf $(BIN)/image && mkdir -p $(BIN)/image/data
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(BIN)/image/connector-mock ./cmd/connector-mock
-	docker build -q -f Dockerfile -t $(IMAGE):$(IMAGE_VERSION) -t $(IMAGE):latest $(BIN)/image
+	rm -rf bin/image && mkdir -p bin/image/data
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/image/connector-mock ./cmd/connector-mock
+	docker build -q -f Dockerfile -t $(IMAGE):$(IMAGE_VERSION) -t $(IMAGE):latest .
 
 ## image-test: make image, then start it on 127.0.0.1 (host network) and add a member through it
 image-test: image

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,6 +50,9 @@ type options struct {
 	seedFile          string
 	allowedHosts      string
 	version           bool
+	tls               bool
+	tlsCAOut          string
+	tlsCert, tlsKey   string
 }
 
 // hosts is --allowed-hosts as a list: comma-separated, blanks dropped.
@@ -67,6 +71,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(args[1:], stdout, stderr)
+	}
 	opts, err := parseFlags(args, os.LookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -145,8 +152,14 @@ func parseFlags(args []string, lookup func(string) (string, bool), help io.Write
 	fs.BoolVar(&o.version, "version", false, "print the release and the commit this binary was built from, and exit")
 	fs.StringVar(&o.allowedHosts, "allowed-hosts", "", "Host `names` answered besides IP addresses, localhost and *.localhost, comma-separated\n"+
 		"(a Compose service's name, say); * answers any, turning off the defence against DNS rebinding")
+	fs.BoolVar(&o.tls, "tls", false, "serve https (HTTP/2 too) with a certificate made at start-up for localhost, 127.0.0.1, ::1 and\n"+
+		"the --allowed-hosts names, signed by a CA made with it (write it with --tls-ca-out for clients to trust)")
+	fs.StringVar(&o.tlsCAOut, "tls-ca-out", "", "with --tls, write the CA's certificate (PEM) to this `file`")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve https with this certificate `file` (PEM, the chain after it), with --tls-key")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the private key `file` (PEM) of --tls-cert")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n\nServes the connector group members API: in memory, or in a state file with --state.\n"+
+		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n       connector-mock healthcheck [flags]   (exit 0 when the mock the flags describe answers /healthz)\n\n"+
+			"Serves the connector group members API: in memory, or in a state file with --state.\n"+
 			"Each flag may also be set as CONNECTOR_MOCK_<FLAG> (for example CONNECTOR_MOCK_MAX_BODY).\n\n")
 		fs.PrintDefaults()
 	}
@@ -207,6 +220,15 @@ func (o options) check() error {
 			problems = append(problems, fmt.Errorf("--allowed-hosts: %q is not a host name (give names without a port or scheme, or *)", h))
 		}
 	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		problems = append(problems, errors.New("--tls-cert and --tls-key go together: give both, or neither"))
+	}
+	if o.tlsCert != "" && (o.tls || o.tlsCAOut != "") {
+		problems = append(problems, errors.New("--tls-cert serves your certificate; --tls and --tls-ca-out make one: give one or the other"))
+	}
+	if o.tlsCAOut != "" && !o.tls {
+		problems = append(problems, errors.New("--tls-ca-out writes the CA that --tls makes: give --tls too"))
+	}
 	if o.token != strings.TrimSpace(o.token) {
 		// Never print the token itself: it is a secret.
 		problems = append(problems, errors.New("--token begins or ends with white space, which no Authorization header can carry"))
@@ -224,10 +246,13 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
 }
 
-// mock is a mock ready to serve: its handler, and its store to close after.
+// mock is a mock ready to serve: its handler, its store to close after, and
+// its TLS configuration (nil for http) with where its CA was written.
 type mock struct {
 	handler http.Handler
 	store   store.Store
+	tls     *tls.Config
+	caPath  string
 }
 
 // build opens the store (and the state file), seeds it, and makes the
@@ -262,7 +287,13 @@ func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err er
 	if err != nil {
 		return nil, err
 	}
-	return &mock{handler: handler, store: cfg.Store}, nil
+	// Made before the port opens, so a client that waits for the port finds
+	// the CA file written.
+	tlsCfg, caPath, err := tlsConfig(o, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &mock{handler: handler, store: cfg.Store, tls: tlsCfg, caPath: caPath}, nil
 }
 
 // close closes a durable store, after the requests in flight have finished with it.
@@ -298,16 +329,29 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	base := baseURL(ln.Addr())
+	srv.TLSConfig = m.tls
+	base := baseURL(ln.Addr(), m.tls != nil)
 	attrs := []any{slog.String("addr", base), slog.String("docs", base+"/docs"), slog.String("admin", base+"/_admin/"),
 		slog.Bool("token_required", o.token != ""), slog.String("state", stateDescription(o.state))}
+	switch {
+	case m.caPath != "":
+		attrs = append(attrs, slog.String("tls_ca", m.caPath))
+	case o.tls:
+		attrs = append(attrs, slog.String("tls_ca", "not written (--tls-ca-out FILE writes it for clients to trust)"))
+	}
 	if f := o.faults; f.Latency.Max > 0 || f.FaultRate > 0 || f.RateLimit.Requests > 0 {
 		attrs = append(attrs, slog.String("latency", f.Latency.String()), slog.Float64("fault_rate", f.FaultRate),
 			slog.String("rate_limit", f.RateLimit.String()))
 	}
 	logger.Info("listening", attrs...)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if m.tls != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificates are in TLSConfig; HTTP/2 is offered
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	var broken <-chan struct{} // nil, and never ready, in memory
 	durable, _ := m.store.(*store.Durable)
 	if durable != nil {
@@ -339,15 +383,19 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 // baseURL is the URL a browser on this machine reaches the listener at: an
 // address on every interface (0.0.0.0, [::], as in a container) is reached
 // as localhost.
-func baseURL(addr net.Addr) string {
+func baseURL(addr net.Addr, https bool) string {
+	scheme := "http://"
+	if https {
+		scheme = "https://"
+	}
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String()
+		return scheme + addr.String()
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
 }
 
 func stateDescription(path string) string {

@@ -57,6 +57,11 @@ func TestParseFlags(t *testing.T) {
 		{name: "allowed hosts from the environment", env: map[string]string{"CONNECTOR_MOCK_ALLOWED_HOSTS": "*"},
 			want: func(o options) bool { return slices.Equal(o.hosts(), []string{"*"}) }},
 		{name: "an allowed host with a port", args: []string{"--allowed-hosts", "mock:8080"}, wantErr: `--allowed-hosts: "mock:8080" is not a host name`},
+		{name: "tls", env: map[string]string{"CONNECTOR_MOCK_TLS": "true", "CONNECTOR_MOCK_TLS_CA_OUT": "/data/ca.pem"},
+			want: func(o options) bool { return o.tls && o.tlsCAOut == "/data/ca.pem" }},
+		{name: "a certificate without its key", args: []string{"--tls-cert", "c.pem"}, wantErr: "--tls-cert and --tls-key go together"},
+		{name: "a certificate and one made", args: []string{"--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, wantErr: "give one or the other"},
+		{name: "a CA file without --tls", args: []string{"--tls-ca-out", "ca.pem"}, wantErr: "--tls-ca-out writes the CA that --tls makes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -187,10 +187,43 @@ func TestShellBlocksRun(t *testing.T) {
 		if b.lang != "sh" {
 			continue
 		}
+		// The lines run in order: the commands before a line that starts the
+		// mock run before it is (re)started.
 		var script []string
+		runScript := func() {
+			if len(script) == 0 {
+				return
+			}
+			ran++
+			code := strings.Join(script, "\n")
+			script = nil
+			bash := exec.Command("bash", "-c", fmt.Sprintf("set -a; set -eo pipefail; [ -f %[1]q ] && . %[1]q\n%s\nexport -p > %[1]q", state, code))
+			bash.Dir = clone
+			// The mock runs on a free port, written where the README writes 8080;
+			// connectorctl's default server is 8080 too, so it is pointed there.
+			bash.Env = append(append(os.Environ(), goEnv...), "HOME="+home, "CONNECTORCTL_SERVER=http://"+addr)
+			bash.WaitDelay = 2 * time.Minute
+			began := time.Now()
+			out, err := bash.CombinedOutput()
+			t.Logf("README line %d (%s):\n%s\n--- its output:\n%s", b.line, time.Since(began).Round(time.Millisecond), prefixed(code), out)
+			if err != nil {
+				t.Errorf("README line %d: the block fails: %v", b.line, err)
+			}
+			for _, status := range failedStatuses(out) {
+				if !strings.Contains(code, "# "+status) && !strings.Contains(code, ": "+status) && !regexp.MustCompile(`#[^\n]*\b`+status+`\b`).MatchString(code) {
+					t.Errorf("README line %d: an answer of %s that no comment of the block announces", b.line, status)
+				}
+			}
+		}
+		continued := false // the line before was skipped and ends in a backslash
 		for _, line := range strings.Split(strings.TrimRight(b.code, "\n"), "\n") {
 			trimmed := strings.TrimSpace(line)
+			if continued {
+				continued = strings.HasSuffix(trimmed, "\\")
+				continue
+			}
 			if m := startsMock.FindStringSubmatch(trimmed); m != nil && !strings.Contains(trimmed, "--help") {
+				runScript()
 				began := time.Now()
 				startMock(m[1])
 				t.Logf("README line %d: $ %s  (started in the background, %s)", b.line, trimmed, time.Since(began).Round(time.Millisecond))
@@ -204,32 +237,12 @@ func TestShellBlocksRun(t *testing.T) {
 			}
 			if skip != "" {
 				t.Logf("README line %d: $ %s  (not run: %s)", b.line, trimmed, skip)
+				continued = strings.HasSuffix(trimmed, "\\")
 				continue
 			}
 			script = append(script, strings.ReplaceAll(line, "127.0.0.1:8080", addr))
 		}
-		if len(script) == 0 {
-			continue
-		}
-		ran++
-		code := strings.Join(script, "\n")
-		bash := exec.Command("bash", "-c", fmt.Sprintf("set -a; set -eo pipefail; [ -f %[1]q ] && . %[1]q\n%s\nexport -p > %[1]q", state, code))
-		bash.Dir = clone
-		// The mock runs on a free port, written where the README writes 8080;
-		// connectorctl's default server is 8080 too, so it is pointed there.
-		bash.Env = append(append(os.Environ(), goEnv...), "HOME="+home, "CONNECTORCTL_SERVER=http://"+addr)
-		bash.WaitDelay = 2 * time.Minute
-		began := time.Now()
-		out, err := bash.CombinedOutput()
-		t.Logf("README line %d (%s):\n%s\n--- its output:\n%s", b.line, time.Since(began).Round(time.Millisecond), prefixed(code), out)
-		if err != nil {
-			t.Errorf("README line %d: the block fails: %v", b.line, err)
-		}
-		for _, status := range failedStatuses(out) {
-			if !strings.Contains(code, "# "+status) && !strings.Contains(code, ": "+status) && !regexp.MustCompile(`#[^\n]*\b`+status+`\b`).MatchString(code) {
-				t.Errorf("README line %d: an answer of %s that no comment of the block announces", b.line, status)
-			}
-		}
+		runScript()
 	}
 	if ran == 0 {
 		t.Fatal("no shell block ran")
