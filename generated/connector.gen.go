@@ -479,6 +479,12 @@ type ReferenceCreate struct {
 // `$select` named, each as the item's own schema defines it.
 type SelectedProperties = map[string]interface{}
 
+// AccessControlRequestHeaders defines model for AccessControlRequestHeaders.
+type AccessControlRequestHeaders = string
+
+// AccessControlRequestMethod defines model for AccessControlRequestMethod.
+type AccessControlRequestMethod = string
+
 // ApplicationsID defines model for ApplicationsId.
 type ApplicationsID = openapi_types.UUID
 
@@ -499,6 +505,9 @@ type Filter = string
 
 // Orderby defines model for Orderby.
 type Orderby = string
+
+// Origin defines model for Origin.
+type Origin = string
 
 // Prefer defines model for Prefer.
 type Prefer = []string
@@ -587,6 +596,40 @@ type HeadApplicationConnectorGroupParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightGetApplicationConnectorGroupParams defines parameters for PreflightGetApplicationConnectorGroup.
+type PreflightGetApplicationConnectorGroupParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightAssignApplicationConnectorGroupParams defines parameters for PreflightAssignApplicationConnectorGroup.
+type PreflightAssignApplicationConnectorGroupParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // AssignApplicationConnectorGroupParams defines parameters for AssignApplicationConnectorGroup.
 type AssignApplicationConnectorGroupParams struct {
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
@@ -661,6 +704,23 @@ type HeadConnectorGroupMembersParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightListConnectorGroupMembersParams defines parameters for PreflightListConnectorGroupMembers.
+type PreflightListConnectorGroupMembersParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // CountConnectorGroupMembersParams defines parameters for CountConnectorGroupMembers.
 type CountConnectorGroupMembersParams struct {
 	// Filter Which items the collection holds (OData): `eq`, `ne`, `in (…)` and
@@ -684,6 +744,40 @@ type HeadCountConnectorGroupMembersParams struct {
 	// literals in single quotes (`''` for a quote). At most 64 comparisons;
 	// anything else is a 400 naming what is not supported.
 	Filter *Filter `form:"$filter,omitempty" json:"$filter,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightCountConnectorGroupMembersParams defines parameters for PreflightCountConnectorGroupMembers.
+type PreflightCountConnectorGroupMembersParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightAddConnectorGroupMemberParams defines parameters for PreflightAddConnectorGroupMember.
+type PreflightAddConnectorGroupMemberParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
@@ -730,8 +824,42 @@ type HeadConnectorGroupMemberParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightGetConnectorGroupMemberParams defines parameters for PreflightGetConnectorGroupMember.
+type PreflightGetConnectorGroupMemberParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // RemoveConnectorGroupMemberParams defines parameters for RemoveConnectorGroupMember.
 type RemoveConnectorGroupMemberParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightRemoveConnectorGroupMemberParams defines parameters for PreflightRemoveConnectorGroupMember.
+type PreflightRemoveConnectorGroupMemberParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -748,6 +876,23 @@ type GetApplicationProxyProfileParams struct {
 
 // HeadApplicationProxyProfileParams defines parameters for HeadApplicationProxyProfile.
 type HeadApplicationProxyProfileParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightGetApplicationProxyProfileParams defines parameters for PreflightGetApplicationProxyProfile.
+type PreflightGetApplicationProxyProfileParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -820,6 +965,23 @@ type HeadConnectorGroupsParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightListConnectorGroupsParams defines parameters for PreflightListConnectorGroups.
+type PreflightListConnectorGroupsParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // CreateConnectorGroupParams defines parameters for CreateConnectorGroup.
 type CreateConnectorGroupParams struct {
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
@@ -858,6 +1020,23 @@ type HeadCountConnectorGroupsParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightCountConnectorGroupsParams defines parameters for PreflightCountConnectorGroups.
+type PreflightCountConnectorGroupsParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // DeleteConnectorGroupParams defines parameters for DeleteConnectorGroup.
 type DeleteConnectorGroupParams struct {
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
@@ -883,6 +1062,23 @@ type HeadConnectorGroupParams struct {
 	// Select The properties each item carries, comma-separated: names of the item's
 	// schema (an unknown one is a 400 naming it), or `*` for all of them.
 	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightGetConnectorGroupParams defines parameters for PreflightGetConnectorGroup.
+type PreflightGetConnectorGroupParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
@@ -964,6 +1160,23 @@ type HeadGroupApplicationsParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightListGroupApplicationsParams defines parameters for PreflightListGroupApplications.
+type PreflightListGroupApplicationsParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // CountGroupApplicationsParams defines parameters for CountGroupApplications.
 type CountGroupApplicationsParams struct {
 	// Filter Which items the collection holds (OData): `eq`, `ne`, `in (…)` and
@@ -987,6 +1200,23 @@ type HeadCountGroupApplicationsParams struct {
 	// literals in single quotes (`''` for a quote). At most 64 comparisons;
 	// anything else is a 400 naming what is not supported.
 	Filter *Filter `form:"$filter,omitempty" json:"$filter,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightCountGroupApplicationsParams defines parameters for PreflightCountGroupApplications.
+type PreflightCountGroupApplicationsParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
@@ -1060,6 +1290,23 @@ type HeadGroupMembersParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightListGroupMembersParams defines parameters for PreflightListGroupMembers.
+type PreflightListGroupMembersParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // CountGroupMembersParams defines parameters for CountGroupMembers.
 type CountGroupMembersParams struct {
 	// Filter Which items the collection holds (OData): `eq`, `ne`, `in (…)` and
@@ -1083,6 +1330,40 @@ type HeadCountGroupMembersParams struct {
 	// literals in single quotes (`''` for a quote). At most 64 comparisons;
 	// anything else is a 400 naming what is not supported.
 	Filter *Filter `form:"$filter,omitempty" json:"$filter,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightCountGroupMembersParams defines parameters for PreflightCountGroupMembers.
+type PreflightCountGroupMembersParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightAddGroupMemberParams defines parameters for PreflightAddGroupMember.
+type PreflightAddGroupMemberParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
@@ -1129,8 +1410,42 @@ type HeadGroupMemberParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightGetGroupMemberParams defines parameters for PreflightGetGroupMember.
+type PreflightGetGroupMemberParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // RemoveGroupMemberParams defines parameters for RemoveGroupMember.
 type RemoveGroupMemberParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightRemoveGroupMemberParams defines parameters for PreflightRemoveGroupMember.
+type PreflightRemoveGroupMemberParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -1203,6 +1518,23 @@ type HeadConnectorsParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightListConnectorsParams defines parameters for PreflightListConnectors.
+type PreflightListConnectorsParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // CountConnectorsParams defines parameters for CountConnectors.
 type CountConnectorsParams struct {
 	// Filter Which items the collection holds (OData): `eq`, `ne`, `in (…)` and
@@ -1233,6 +1565,23 @@ type HeadCountConnectorsParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightCountConnectorsParams defines parameters for PreflightCountConnectors.
+type PreflightCountConnectorsParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // GetConnectorParams defines parameters for GetConnector.
 type GetConnectorParams struct {
 	// Select The properties each item carries, comma-separated: names of the item's
@@ -1250,6 +1599,23 @@ type HeadConnectorParams struct {
 	// Select The properties each item carries, comma-separated: names of the item's
 	// schema (an unknown one is a 400 naming it), or `*` for all of them.
 	Select *Select `form:"$select,omitempty" json:"$select,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightGetConnectorParams defines parameters for PreflightGetConnector.
+type PreflightGetConnectorParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
@@ -1323,6 +1689,23 @@ type HeadConnectorMemberOfParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// PreflightListConnectorMemberOfParams defines parameters for PreflightListConnectorMemberOf.
+type PreflightListConnectorMemberOfParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // CountConnectorMemberOfParams defines parameters for CountConnectorMemberOf.
 type CountConnectorMemberOfParams struct {
 	// Filter Which items the collection holds (OData): `eq`, `ne`, `in (…)` and
@@ -1346,6 +1729,23 @@ type HeadCountConnectorMemberOfParams struct {
 	// literals in single quotes (`''` for a quote). At most 64 comparisons;
 	// anything else is a 400 naming what is not supported.
 	Filter *Filter `form:"$filter,omitempty" json:"$filter,omitempty"`
+
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// PreflightCountConnectorMemberOfParams defines parameters for PreflightCountConnectorMemberOf.
+type PreflightCountConnectorMemberOfParams struct {
+	// Origin The page's origin, as a browser sends it (`https://app.example:3000`).
+	Origin *Origin `json:"Origin,omitempty"`
+
+	// AccessControlRequestMethod The method the browser's request will use.
+	AccessControlRequestMethod *AccessControlRequestMethod `json:"Access-Control-Request-Method,omitempty"`
+
+	// AccessControlRequestHeaders The headers the browser's request will send, comma-separated.
+	AccessControlRequestHeaders *AccessControlRequestHeaders `json:"Access-Control-Request-Headers,omitempty"`
 
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
@@ -1523,6 +1923,24 @@ type ClientInterface interface {
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup (the `HeadApplicationConnectorGroup` operationId).
 	HeadApplicationConnectorGroup(ctx context.Context, applicationsID ApplicationsID, params *HeadApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightGetApplicationConnectorGroup The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup (the `PreflightGetApplicationConnectorGroup` operationId).
+	PreflightGetApplicationConnectorGroup(ctx context.Context, applicationsID ApplicationsID, params *PreflightGetApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightAssignApplicationConnectorGroup The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/$ref (the `PreflightAssignApplicationConnectorGroup` operationId).
+	PreflightAssignApplicationConnectorGroup(ctx context.Context, applicationsID ApplicationsID, params *PreflightAssignApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AssignApplicationConnectorGroupWithBody Assign the application to a connector group
 	//
 	// As the beta docs' Application Proxy tutorial does it ("Assign the
@@ -1569,6 +1987,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup/members (the `HeadConnectorGroupMembers` operationId).
 	HeadConnectorGroupMembers(ctx context.Context, applicationsID ApplicationsID, params *HeadConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightListConnectorGroupMembers The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members (the `PreflightListConnectorGroupMembers` operationId).
+	PreflightListConnectorGroupMembers(ctx context.Context, applicationsID ApplicationsID, params *PreflightListConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CountConnectorGroupMembers How many members the application's connector group has
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -1583,6 +2010,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup/members/$count (the `HeadCountConnectorGroupMembers` operationId).
 	HeadCountConnectorGroupMembers(ctx context.Context, applicationsID ApplicationsID, params *HeadCountConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightCountConnectorGroupMembers The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$count (the `PreflightCountConnectorGroupMembers` operationId).
+	PreflightCountConnectorGroupMembers(ctx context.Context, applicationsID ApplicationsID, params *PreflightCountConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightAddConnectorGroupMember The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$ref (the `PreflightAddConnectorGroupMember` operationId).
+	PreflightAddConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, params *PreflightAddConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddConnectorGroupMemberWithBody Add a connector to the application's connector group
 	//
@@ -1633,6 +2078,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId} (the `HeadConnectorGroupMember` operationId).
 	HeadConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *HeadConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightGetConnectorGroupMember The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId} (the `PreflightGetConnectorGroupMember` operationId).
+	PreflightGetConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightGetConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RemoveConnectorGroupMember Remove a connector from the application's connector group
 	//
 	// Removes the member; 404 with `error.target` `connectorId` when the
@@ -1640,6 +2094,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref (the `RemoveConnectorGroupMember` operationId).
 	RemoveConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *RemoveConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightRemoveConnectorGroupMember The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref (the `PreflightRemoveConnectorGroupMember` operationId).
+	PreflightRemoveConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightRemoveConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocs The API reference, rendered by Swagger UI
 	//
@@ -1716,6 +2179,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy (the `HeadApplicationProxyProfile` operationId).
 	HeadApplicationProxyProfile(ctx context.Context, params *HeadApplicationProxyProfileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightGetApplicationProxyProfile The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy (the `PreflightGetApplicationProxyProfile` operationId).
+	PreflightGetApplicationProxyProfile(ctx context.Context, params *PreflightGetApplicationProxyProfileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListConnectorGroups List the connector groups
 	//
 	// The default group first, then the others in the order they were
@@ -1731,6 +2203,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups (the `HeadConnectorGroups` operationId).
 	HeadConnectorGroups(ctx context.Context, params *HeadConnectorGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightListConnectorGroups The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups (the `PreflightListConnectorGroups` operationId).
+	PreflightListConnectorGroups(ctx context.Context, params *PreflightListConnectorGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateConnectorGroupWithBody Create a connector group
 	//
@@ -1775,6 +2256,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count (the `HeadCountConnectorGroups` operationId).
 	HeadCountConnectorGroups(ctx context.Context, params *HeadCountConnectorGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightCountConnectorGroups The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count (the `PreflightCountConnectorGroups` operationId).
+	PreflightCountConnectorGroups(ctx context.Context, params *PreflightCountConnectorGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteConnectorGroup Delete a connector group
 	//
 	// 204 No Content. Refused with 400 while the group has members (the
@@ -1798,6 +2288,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId} (the `HeadConnectorGroup` operationId).
 	HeadConnectorGroup(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightGetConnectorGroup The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId} (the `PreflightGetConnectorGroup` operationId).
+	PreflightGetConnectorGroup(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightGetConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateConnectorGroupWithBody Update a connector group
 	//
@@ -1841,6 +2340,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications (the `HeadGroupApplications` operationId).
 	HeadGroupApplications(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadGroupApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightListGroupApplications The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications (the `PreflightListGroupApplications` operationId).
+	PreflightListGroupApplications(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CountGroupApplications How many applications are assigned to a connector group
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -1855,6 +2363,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count (the `HeadCountGroupApplications` operationId).
 	HeadCountGroupApplications(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadCountGroupApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightCountGroupApplications The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count (the `PreflightCountGroupApplications` operationId).
+	PreflightCountGroupApplications(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListGroupMembers List the members of a connector group, at the service's own path
 	//
@@ -1872,6 +2389,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members (the `HeadGroupMembers` operationId).
 	HeadGroupMembers(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightListGroupMembers The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members (the `PreflightListGroupMembers` operationId).
+	PreflightListGroupMembers(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CountGroupMembers How many members a connector group has
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -1886,6 +2412,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count (the `HeadCountGroupMembers` operationId).
 	HeadCountGroupMembers(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadCountGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightCountGroupMembers The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count (the `PreflightCountGroupMembers` operationId).
+	PreflightCountGroupMembers(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightAddGroupMember The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref (the `PreflightAddGroupMember` operationId).
+	PreflightAddGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightAddGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddGroupMemberWithBody Add a connector to a connector group, at the service's own path
 	//
@@ -1936,6 +2480,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId} (the `HeadGroupMember` operationId).
 	HeadGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *HeadGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightGetGroupMember The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId} (the `PreflightGetGroupMember` operationId).
+	PreflightGetGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightGetGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RemoveGroupMember Remove a connector from a connector group, at the service's own path
 	//
 	// Removes the member; 404 with `error.target` `connectorId` when the
@@ -1943,6 +2496,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref (the `RemoveGroupMember` operationId).
 	RemoveGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *RemoveGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightRemoveGroupMember The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref (the `PreflightRemoveGroupMember` operationId).
+	PreflightRemoveGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightRemoveGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConnectors List the connectors the mock knows
 	//
@@ -1960,6 +2522,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors (the `HeadConnectors` operationId).
 	HeadConnectors(ctx context.Context, params *HeadConnectorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightListConnectors The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors (the `PreflightListConnectors` operationId).
+	PreflightListConnectors(ctx context.Context, params *PreflightListConnectorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CountConnectors How many connectors the mock knows
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -1975,6 +2546,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/$count (the `HeadCountConnectors` operationId).
 	HeadCountConnectors(ctx context.Context, params *HeadCountConnectorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightCountConnectors The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/$count (the `PreflightCountConnectors` operationId).
+	PreflightCountConnectors(ctx context.Context, params *PreflightCountConnectorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetConnector Read a connector
 	//
 	// The connector, or 404 with `error.target` `connectorId` when the mock knows none with that id.
@@ -1988,6 +2568,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId} (the `HeadConnector` operationId).
 	HeadConnector(ctx context.Context, connectorID ConnectorID, params *HeadConnectorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightGetConnector The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId} (the `PreflightGetConnector` operationId).
+	PreflightGetConnector(ctx context.Context, connectorID ConnectorID, params *PreflightGetConnectorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConnectorMemberOf List the connector groups a connector is a member of
 	//
@@ -2006,6 +2595,15 @@ type ClientInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `HeadConnectorMemberOf` operationId).
 	HeadConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *HeadConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreflightListConnectorMemberOf The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `PreflightListConnectorMemberOf` operationId).
+	PreflightListConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *PreflightListConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CountConnectorMemberOf How many connector groups a connector is a member of (one)
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -2020,6 +2618,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count (the `HeadCountConnectorMemberOf` operationId).
 	HeadCountConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *HeadCountConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreflightCountConnectorMemberOf The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count (the `PreflightCountConnectorMemberOf` operationId).
+	PreflightCountConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *PreflightCountConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPIJSON This document, as JSON
 	//
@@ -2079,6 +2686,44 @@ func (c *Client) GetApplicationConnectorGroup(ctx context.Context, applicationsI
 // Corresponds with HEAD /applications/{applicationsId}/connectorGroup (the `HeadApplicationConnectorGroup` operationId).
 func (c *Client) HeadApplicationConnectorGroup(ctx context.Context, applicationsID ApplicationsID, params *HeadApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadApplicationConnectorGroupRequest(c.Server, applicationsID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightGetApplicationConnectorGroup The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup (the `PreflightGetApplicationConnectorGroup` operationId).
+func (c *Client) PreflightGetApplicationConnectorGroup(ctx context.Context, applicationsID ApplicationsID, params *PreflightGetApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightGetApplicationConnectorGroupRequest(c.Server, applicationsID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightAssignApplicationConnectorGroup The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/$ref (the `PreflightAssignApplicationConnectorGroup` operationId).
+func (c *Client) PreflightAssignApplicationConnectorGroup(ctx context.Context, applicationsID ApplicationsID, params *PreflightAssignApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightAssignApplicationConnectorGroupRequest(c.Server, applicationsID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2175,6 +2820,25 @@ func (c *Client) HeadConnectorGroupMembers(ctx context.Context, applicationsID A
 	return c.Client.Do(req)
 }
 
+// PreflightListConnectorGroupMembers The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members (the `PreflightListConnectorGroupMembers` operationId).
+func (c *Client) PreflightListConnectorGroupMembers(ctx context.Context, applicationsID ApplicationsID, params *PreflightListConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightListConnectorGroupMembersRequest(c.Server, applicationsID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CountConnectorGroupMembers How many members the application's connector group has
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -2200,6 +2864,44 @@ func (c *Client) CountConnectorGroupMembers(ctx context.Context, applicationsID 
 // Corresponds with HEAD /applications/{applicationsId}/connectorGroup/members/$count (the `HeadCountConnectorGroupMembers` operationId).
 func (c *Client) HeadCountConnectorGroupMembers(ctx context.Context, applicationsID ApplicationsID, params *HeadCountConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadCountConnectorGroupMembersRequest(c.Server, applicationsID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightCountConnectorGroupMembers The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$count (the `PreflightCountConnectorGroupMembers` operationId).
+func (c *Client) PreflightCountConnectorGroupMembers(ctx context.Context, applicationsID ApplicationsID, params *PreflightCountConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightCountConnectorGroupMembersRequest(c.Server, applicationsID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightAddConnectorGroupMember The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$ref (the `PreflightAddConnectorGroupMember` operationId).
+func (c *Client) PreflightAddConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, params *PreflightAddConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightAddConnectorGroupMemberRequest(c.Server, applicationsID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2299,6 +3001,25 @@ func (c *Client) HeadConnectorGroupMember(ctx context.Context, applicationsID Ap
 	return c.Client.Do(req)
 }
 
+// PreflightGetConnectorGroupMember The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId} (the `PreflightGetConnectorGroupMember` operationId).
+func (c *Client) PreflightGetConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightGetConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightGetConnectorGroupMemberRequest(c.Server, applicationsID, connectorID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RemoveConnectorGroupMember Remove a connector from the application's connector group
 //
 // Removes the member; 404 with `error.target` `connectorId` when the
@@ -2307,6 +3028,25 @@ func (c *Client) HeadConnectorGroupMember(ctx context.Context, applicationsID Ap
 // Corresponds with DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref (the `RemoveConnectorGroupMember` operationId).
 func (c *Client) RemoveConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *RemoveConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemoveConnectorGroupMemberRequest(c.Server, applicationsID, connectorID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightRemoveConnectorGroupMember The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref (the `PreflightRemoveConnectorGroupMember` operationId).
+func (c *Client) PreflightRemoveConnectorGroupMember(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightRemoveConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightRemoveConnectorGroupMemberRequest(c.Server, applicationsID, connectorID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2492,6 +3232,25 @@ func (c *Client) HeadApplicationProxyProfile(ctx context.Context, params *HeadAp
 	return c.Client.Do(req)
 }
 
+// PreflightGetApplicationProxyProfile The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy (the `PreflightGetApplicationProxyProfile` operationId).
+func (c *Client) PreflightGetApplicationProxyProfile(ctx context.Context, params *PreflightGetApplicationProxyProfileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightGetApplicationProxyProfileRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListConnectorGroups List the connector groups
 //
 // The default group first, then the others in the order they were
@@ -2518,6 +3277,25 @@ func (c *Client) ListConnectorGroups(ctx context.Context, params *ListConnectorG
 // Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups (the `HeadConnectorGroups` operationId).
 func (c *Client) HeadConnectorGroups(ctx context.Context, params *HeadConnectorGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadConnectorGroupsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightListConnectorGroups The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups (the `PreflightListConnectorGroups` operationId).
+func (c *Client) PreflightListConnectorGroups(ctx context.Context, params *PreflightListConnectorGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightListConnectorGroupsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2611,6 +3389,25 @@ func (c *Client) HeadCountConnectorGroups(ctx context.Context, params *HeadCount
 	return c.Client.Do(req)
 }
 
+// PreflightCountConnectorGroups The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count (the `PreflightCountConnectorGroups` operationId).
+func (c *Client) PreflightCountConnectorGroups(ctx context.Context, params *PreflightCountConnectorGroupsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightCountConnectorGroupsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteConnectorGroup Delete a connector group
 //
 // 204 No Content. Refused with 400 while the group has members (the
@@ -2655,6 +3452,25 @@ func (c *Client) GetConnectorGroup(ctx context.Context, connectorGroupID Connect
 // Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId} (the `HeadConnectorGroup` operationId).
 func (c *Client) HeadConnectorGroup(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadConnectorGroupRequest(c.Server, connectorGroupID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightGetConnectorGroup The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId} (the `PreflightGetConnectorGroup` operationId).
+func (c *Client) PreflightGetConnectorGroup(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightGetConnectorGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightGetConnectorGroupRequest(c.Server, connectorGroupID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2747,6 +3563,25 @@ func (c *Client) HeadGroupApplications(ctx context.Context, connectorGroupID Con
 	return c.Client.Do(req)
 }
 
+// PreflightListGroupApplications The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications (the `PreflightListGroupApplications` operationId).
+func (c *Client) PreflightListGroupApplications(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightListGroupApplicationsRequest(c.Server, connectorGroupID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CountGroupApplications How many applications are assigned to a connector group
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -2772,6 +3607,25 @@ func (c *Client) CountGroupApplications(ctx context.Context, connectorGroupID Co
 // Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count (the `HeadCountGroupApplications` operationId).
 func (c *Client) HeadCountGroupApplications(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadCountGroupApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadCountGroupApplicationsRequest(c.Server, connectorGroupID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightCountGroupApplications The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count (the `PreflightCountGroupApplications` operationId).
+func (c *Client) PreflightCountGroupApplications(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightCountGroupApplicationsRequest(c.Server, connectorGroupID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2818,6 +3672,25 @@ func (c *Client) HeadGroupMembers(ctx context.Context, connectorGroupID Connecto
 	return c.Client.Do(req)
 }
 
+// PreflightListGroupMembers The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members (the `PreflightListGroupMembers` operationId).
+func (c *Client) PreflightListGroupMembers(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightListGroupMembersRequest(c.Server, connectorGroupID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CountGroupMembers How many members a connector group has
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -2843,6 +3716,44 @@ func (c *Client) CountGroupMembers(ctx context.Context, connectorGroupID Connect
 // Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count (the `HeadCountGroupMembers` operationId).
 func (c *Client) HeadCountGroupMembers(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadCountGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadCountGroupMembersRequest(c.Server, connectorGroupID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightCountGroupMembers The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count (the `PreflightCountGroupMembers` operationId).
+func (c *Client) PreflightCountGroupMembers(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightCountGroupMembersRequest(c.Server, connectorGroupID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightAddGroupMember The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref (the `PreflightAddGroupMember` operationId).
+func (c *Client) PreflightAddGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightAddGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightAddGroupMemberRequest(c.Server, connectorGroupID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2942,6 +3853,25 @@ func (c *Client) HeadGroupMember(ctx context.Context, connectorGroupID Connector
 	return c.Client.Do(req)
 }
 
+// PreflightGetGroupMember The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId} (the `PreflightGetGroupMember` operationId).
+func (c *Client) PreflightGetGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightGetGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightGetGroupMemberRequest(c.Server, connectorGroupID, connectorID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RemoveGroupMember Remove a connector from a connector group, at the service's own path
 //
 // Removes the member; 404 with `error.target` `connectorId` when the
@@ -2950,6 +3880,25 @@ func (c *Client) HeadGroupMember(ctx context.Context, connectorGroupID Connector
 // Corresponds with DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref (the `RemoveGroupMember` operationId).
 func (c *Client) RemoveGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *RemoveGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemoveGroupMemberRequest(c.Server, connectorGroupID, connectorID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightRemoveGroupMember The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref (the `PreflightRemoveGroupMember` operationId).
+func (c *Client) PreflightRemoveGroupMember(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightRemoveGroupMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightRemoveGroupMemberRequest(c.Server, connectorGroupID, connectorID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2996,6 +3945,25 @@ func (c *Client) HeadConnectors(ctx context.Context, params *HeadConnectorsParam
 	return c.Client.Do(req)
 }
 
+// PreflightListConnectors The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors (the `PreflightListConnectors` operationId).
+func (c *Client) PreflightListConnectors(ctx context.Context, params *PreflightListConnectorsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightListConnectorsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CountConnectors How many connectors the mock knows
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -3031,6 +3999,25 @@ func (c *Client) HeadCountConnectors(ctx context.Context, params *HeadCountConne
 	return c.Client.Do(req)
 }
 
+// PreflightCountConnectors The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/$count (the `PreflightCountConnectors` operationId).
+func (c *Client) PreflightCountConnectors(ctx context.Context, params *PreflightCountConnectorsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightCountConnectorsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetConnector Read a connector
 //
 // The connector, or 404 with `error.target` `connectorId` when the mock knows none with that id.
@@ -3055,6 +4042,25 @@ func (c *Client) GetConnector(ctx context.Context, connectorID ConnectorID, para
 // Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId} (the `HeadConnector` operationId).
 func (c *Client) HeadConnector(ctx context.Context, connectorID ConnectorID, params *HeadConnectorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadConnectorRequest(c.Server, connectorID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightGetConnector The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId} (the `PreflightGetConnector` operationId).
+func (c *Client) PreflightGetConnector(ctx context.Context, connectorID ConnectorID, params *PreflightGetConnectorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightGetConnectorRequest(c.Server, connectorID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3102,6 +4108,25 @@ func (c *Client) HeadConnectorMemberOf(ctx context.Context, connectorID Connecto
 	return c.Client.Do(req)
 }
 
+// PreflightListConnectorMemberOf The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `PreflightListConnectorMemberOf` operationId).
+func (c *Client) PreflightListConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *PreflightListConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightListConnectorMemberOfRequest(c.Server, connectorID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CountConnectorMemberOf How many connector groups a connector is a member of (one)
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -3127,6 +4152,25 @@ func (c *Client) CountConnectorMemberOf(ctx context.Context, connectorID Connect
 // Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count (the `HeadCountConnectorMemberOf` operationId).
 func (c *Client) HeadCountConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *HeadCountConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadCountConnectorMemberOfRequest(c.Server, connectorID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreflightCountConnectorMemberOf The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count (the `PreflightCountConnectorMemberOf` operationId).
+func (c *Client) PreflightCountConnectorMemberOf(ctx context.Context, connectorID ConnectorID, params *PreflightCountConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreflightCountConnectorMemberOfRequest(c.Server, connectorID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3350,6 +4394,170 @@ func NewHeadApplicationConnectorGroupRequest(server string, applicationsID Appli
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightGetApplicationConnectorGroupRequest constructs an http.Request for the PreflightGetApplicationConnectorGroup method
+func NewPreflightGetApplicationConnectorGroupRequest(server string, applicationsID ApplicationsID, params *PreflightGetApplicationConnectorGroupParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationsId", applicationsID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/applications/%s/connectorGroup", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightAssignApplicationConnectorGroupRequest constructs an http.Request for the PreflightAssignApplicationConnectorGroup method
+func NewPreflightAssignApplicationConnectorGroupRequest(server string, applicationsID ApplicationsID, params *PreflightAssignApplicationConnectorGroupParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationsId", applicationsID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/applications/%s/connectorGroup/$ref", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -3691,6 +4899,88 @@ func NewHeadConnectorGroupMembersRequest(server string, applicationsID Applicati
 	return req, nil
 }
 
+// NewPreflightListConnectorGroupMembersRequest constructs an http.Request for the PreflightListConnectorGroupMembers method
+func NewPreflightListConnectorGroupMembersRequest(server string, applicationsID ApplicationsID, params *PreflightListConnectorGroupMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationsId", applicationsID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/applications/%s/connectorGroup/members", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCountConnectorGroupMembersRequest constructs an http.Request for the CountConnectorGroupMembers method
 func NewCountConnectorGroupMembersRequest(server string, applicationsID ApplicationsID, params *CountConnectorGroupMembersParams) (*http.Request, error) {
 	var err error
@@ -3836,6 +5126,170 @@ func NewHeadCountConnectorGroupMembersRequest(server string, applicationsID Appl
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightCountConnectorGroupMembersRequest constructs an http.Request for the PreflightCountConnectorGroupMembers method
+func NewPreflightCountConnectorGroupMembersRequest(server string, applicationsID ApplicationsID, params *PreflightCountConnectorGroupMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationsId", applicationsID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/applications/%s/connectorGroup/members/$count", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightAddConnectorGroupMemberRequest constructs an http.Request for the PreflightAddConnectorGroupMember method
+func NewPreflightAddConnectorGroupMemberRequest(server string, applicationsID ApplicationsID, params *PreflightAddConnectorGroupMemberParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationsId", applicationsID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/applications/%s/connectorGroup/members/$ref", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -4082,6 +5536,95 @@ func NewHeadConnectorGroupMemberRequest(server string, applicationsID Applicatio
 	return req, nil
 }
 
+// NewPreflightGetConnectorGroupMemberRequest constructs an http.Request for the PreflightGetConnectorGroupMember method
+func NewPreflightGetConnectorGroupMemberRequest(server string, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightGetConnectorGroupMemberParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationsId", applicationsID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "connectorId", connectorID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/applications/%s/connectorGroup/members/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewRemoveConnectorGroupMemberRequest constructs an http.Request for the RemoveConnectorGroupMember method
 func NewRemoveConnectorGroupMemberRequest(server string, applicationsID ApplicationsID, connectorID ConnectorID, params *RemoveConnectorGroupMemberParams) (*http.Request, error) {
 	var err error
@@ -4131,6 +5674,95 @@ func NewRemoveConnectorGroupMemberRequest(server string, applicationsID Applicat
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightRemoveConnectorGroupMemberRequest constructs an http.Request for the PreflightRemoveConnectorGroupMember method
+func NewPreflightRemoveConnectorGroupMemberRequest(server string, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightRemoveConnectorGroupMemberParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationsId", applicationsID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "connectorId", connectorID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/applications/%s/connectorGroup/members/%s/$ref", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -4452,6 +6084,81 @@ func NewHeadApplicationProxyProfileRequest(server string, params *HeadApplicatio
 	return req, nil
 }
 
+// NewPreflightGetApplicationProxyProfileRequest constructs an http.Request for the PreflightGetApplicationProxyProfile method
+func NewPreflightGetApplicationProxyProfileRequest(server string, params *PreflightGetApplicationProxyProfileParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListConnectorGroupsRequest constructs an http.Request for the ListConnectorGroups method
 func NewListConnectorGroupsRequest(server string, params *ListConnectorGroupsParams) (*http.Request, error) {
 	var err error
@@ -4710,6 +6417,81 @@ func NewHeadConnectorGroupsRequest(server string, params *HeadConnectorGroupsPar
 	return req, nil
 }
 
+// NewPreflightListConnectorGroupsRequest constructs an http.Request for the PreflightListConnectorGroups method
+func NewPreflightListConnectorGroupsRequest(server string, params *PreflightListConnectorGroupsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCreateConnectorGroupRequest calls the generic CreateConnectorGroup builder with application/json body
 func NewCreateConnectorGroupRequest(server string, params *CreateConnectorGroupParams, body CreateConnectorGroupJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4896,6 +6678,81 @@ func NewHeadCountConnectorGroupsRequest(server string, params *HeadCountConnecto
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightCountConnectorGroupsRequest constructs an http.Request for the PreflightCountConnectorGroups method
+func NewPreflightCountConnectorGroupsRequest(server string, params *PreflightCountConnectorGroupsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -5097,6 +6954,88 @@ func NewHeadConnectorGroupRequest(server string, connectorGroupID ConnectorGroup
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightGetConnectorGroupRequest constructs an http.Request for the PreflightGetConnectorGroup method
+func NewPreflightGetConnectorGroupRequest(server string, connectorGroupID ConnectorGroupID, params *PreflightGetConnectorGroupParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -5438,6 +7377,88 @@ func NewHeadGroupApplicationsRequest(server string, connectorGroupID ConnectorGr
 	return req, nil
 }
 
+// NewPreflightListGroupApplicationsRequest constructs an http.Request for the PreflightListGroupApplications method
+func NewPreflightListGroupApplicationsRequest(server string, connectorGroupID ConnectorGroupID, params *PreflightListGroupApplicationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s/applications", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCountGroupApplicationsRequest constructs an http.Request for the CountGroupApplications method
 func NewCountGroupApplicationsRequest(server string, connectorGroupID ConnectorGroupID, params *CountGroupApplicationsParams) (*http.Request, error) {
 	var err error
@@ -5583,6 +7604,88 @@ func NewHeadCountGroupApplicationsRequest(server string, connectorGroupID Connec
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightCountGroupApplicationsRequest constructs an http.Request for the PreflightCountGroupApplications method
+func NewPreflightCountGroupApplicationsRequest(server string, connectorGroupID ConnectorGroupID, params *PreflightCountGroupApplicationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s/applications/$count", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -5862,6 +7965,88 @@ func NewHeadGroupMembersRequest(server string, connectorGroupID ConnectorGroupID
 	return req, nil
 }
 
+// NewPreflightListGroupMembersRequest constructs an http.Request for the PreflightListGroupMembers method
+func NewPreflightListGroupMembersRequest(server string, connectorGroupID ConnectorGroupID, params *PreflightListGroupMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s/members", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCountGroupMembersRequest constructs an http.Request for the CountGroupMembers method
 func NewCountGroupMembersRequest(server string, connectorGroupID ConnectorGroupID, params *CountGroupMembersParams) (*http.Request, error) {
 	var err error
@@ -6007,6 +8192,170 @@ func NewHeadCountGroupMembersRequest(server string, connectorGroupID ConnectorGr
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightCountGroupMembersRequest constructs an http.Request for the PreflightCountGroupMembers method
+func NewPreflightCountGroupMembersRequest(server string, connectorGroupID ConnectorGroupID, params *PreflightCountGroupMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s/members/$count", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightAddGroupMemberRequest constructs an http.Request for the PreflightAddGroupMember method
+func NewPreflightAddGroupMemberRequest(server string, connectorGroupID ConnectorGroupID, params *PreflightAddGroupMemberParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s/members/$ref", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -6253,6 +8602,95 @@ func NewHeadGroupMemberRequest(server string, connectorGroupID ConnectorGroupID,
 	return req, nil
 }
 
+// NewPreflightGetGroupMemberRequest constructs an http.Request for the PreflightGetGroupMember method
+func NewPreflightGetGroupMemberRequest(server string, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightGetGroupMemberParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "connectorId", connectorID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s/members/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewRemoveGroupMemberRequest constructs an http.Request for the RemoveGroupMember method
 func NewRemoveGroupMemberRequest(server string, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *RemoveGroupMemberParams) (*http.Request, error) {
 	var err error
@@ -6302,6 +8740,95 @@ func NewRemoveGroupMemberRequest(server string, connectorGroupID ConnectorGroupI
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightRemoveGroupMemberRequest constructs an http.Request for the PreflightRemoveGroupMember method
+func NewPreflightRemoveGroupMemberRequest(server string, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightRemoveGroupMemberParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorGroupId", connectorGroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "connectorId", connectorID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectorGroups/%s/members/%s/$ref", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -6567,6 +9094,81 @@ func NewHeadConnectorsRequest(server string, params *HeadConnectorsParams) (*htt
 	return req, nil
 }
 
+// NewPreflightListConnectorsRequest constructs an http.Request for the PreflightListConnectors method
+func NewPreflightListConnectorsRequest(server string, params *PreflightListConnectorsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectors")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCountConnectorsRequest constructs an http.Request for the CountConnectors method
 func NewCountConnectorsRequest(server string, params *CountConnectorsParams) (*http.Request, error) {
 	var err error
@@ -6698,6 +9300,81 @@ func NewHeadCountConnectorsRequest(server string, params *HeadCountConnectorsPar
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightCountConnectorsRequest constructs an http.Request for the PreflightCountConnectors method
+func NewPreflightCountConnectorsRequest(server string, params *PreflightCountConnectorsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectors/$count")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -6850,6 +9527,88 @@ func NewHeadConnectorRequest(server string, connectorID ConnectorID, params *Hea
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightGetConnectorRequest constructs an http.Request for the PreflightGetConnector method
+func NewPreflightGetConnectorRequest(server string, connectorID ConnectorID, params *PreflightGetConnectorParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorId", connectorID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectors/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -7129,6 +9888,88 @@ func NewHeadConnectorMemberOfRequest(server string, connectorID ConnectorID, par
 	return req, nil
 }
 
+// NewPreflightListConnectorMemberOfRequest constructs an http.Request for the PreflightListConnectorMemberOf method
+func NewPreflightListConnectorMemberOfRequest(server string, connectorID ConnectorID, params *PreflightListConnectorMemberOfParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorId", connectorID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectors/%s/memberOf", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCountConnectorMemberOfRequest constructs an http.Request for the CountConnectorMemberOf method
 func NewCountConnectorMemberOfRequest(server string, connectorID ConnectorID, params *CountConnectorMemberOfParams) (*http.Request, error) {
 	var err error
@@ -7274,6 +10115,88 @@ func NewHeadCountConnectorMemberOfRequest(server string, connectorID ConnectorID
 			}
 
 			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPreflightCountConnectorMemberOfRequest constructs an http.Request for the PreflightCountConnectorMemberOf method
+func NewPreflightCountConnectorMemberOfRequest(server string, connectorID ConnectorID, params *PreflightCountConnectorMemberOfParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectorId", connectorID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onPremisesPublishingProfiles/applicationProxy/connectors/%s/memberOf/$count", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodOptions, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Origin != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Origin", headerParam0)
+		}
+
+		if params.AccessControlRequestMethod != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Method", *params.AccessControlRequestMethod, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Method", headerParam1)
+		}
+
+		if params.AccessControlRequestHeaders != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Access-Control-Request-Headers", *params.AccessControlRequestHeaders, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Access-Control-Request-Headers", headerParam2)
+		}
+
+		if params.ClientRequestID != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam3)
 		}
 
 	}
@@ -7456,6 +10379,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup (the `HeadApplicationConnectorGroup` operationId).
 	HeadApplicationConnectorGroupWithResponse(ctx context.Context, applicationsID ApplicationsID, params *HeadApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*HeadApplicationConnectorGroupResponse, error)
 
+	// PreflightGetApplicationConnectorGroupWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup (the `PreflightGetApplicationConnectorGroup` operationId).
+	PreflightGetApplicationConnectorGroupWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightGetApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*PreflightGetApplicationConnectorGroupResponse, error)
+
+	// PreflightAssignApplicationConnectorGroupWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/$ref (the `PreflightAssignApplicationConnectorGroup` operationId).
+	PreflightAssignApplicationConnectorGroupWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightAssignApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*PreflightAssignApplicationConnectorGroupResponse, error)
+
 	// AssignApplicationConnectorGroupWithBodyWithResponse Assign the application to a connector group
 	//
 	// As the beta docs' Application Proxy tutorial does it ("Assign the
@@ -7506,6 +10451,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup/members (the `HeadConnectorGroupMembers` operationId).
 	HeadConnectorGroupMembersWithResponse(ctx context.Context, applicationsID ApplicationsID, params *HeadConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*HeadConnectorGroupMembersResponse, error)
 
+	// PreflightListConnectorGroupMembersWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members (the `PreflightListConnectorGroupMembers` operationId).
+	PreflightListConnectorGroupMembersWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightListConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorGroupMembersResponse, error)
+
 	// CountConnectorGroupMembersWithResponse How many members the application's connector group has
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -7524,6 +10480,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup/members/$count (the `HeadCountConnectorGroupMembers` operationId).
 	HeadCountConnectorGroupMembersWithResponse(ctx context.Context, applicationsID ApplicationsID, params *HeadCountConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*HeadCountConnectorGroupMembersResponse, error)
+
+	// PreflightCountConnectorGroupMembersWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$count (the `PreflightCountConnectorGroupMembers` operationId).
+	PreflightCountConnectorGroupMembersWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightCountConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorGroupMembersResponse, error)
+
+	// PreflightAddConnectorGroupMemberWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$ref (the `PreflightAddConnectorGroupMember` operationId).
+	PreflightAddConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightAddConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightAddConnectorGroupMemberResponse, error)
 
 	// AddConnectorGroupMemberWithBodyWithResponse Add a connector to the application's connector group
 	//
@@ -7578,6 +10556,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId} (the `HeadConnectorGroupMember` operationId).
 	HeadConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *HeadConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*HeadConnectorGroupMemberResponse, error)
 
+	// PreflightGetConnectorGroupMemberWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId} (the `PreflightGetConnectorGroupMember` operationId).
+	PreflightGetConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightGetConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightGetConnectorGroupMemberResponse, error)
+
 	// RemoveConnectorGroupMemberWithResponse Remove a connector from the application's connector group
 	//
 	// Removes the member; 404 with `error.target` `connectorId` when the
@@ -7587,6 +10576,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref (the `RemoveConnectorGroupMember` operationId).
 	RemoveConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *RemoveConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*RemoveConnectorGroupMemberResponse, error)
+
+	// PreflightRemoveConnectorGroupMemberWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref (the `PreflightRemoveConnectorGroupMember` operationId).
+	PreflightRemoveConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightRemoveConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightRemoveConnectorGroupMemberResponse, error)
 
 	// GetDocsWithResponse The API reference, rendered by Swagger UI
 	//
@@ -7683,6 +10683,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy (the `HeadApplicationProxyProfile` operationId).
 	HeadApplicationProxyProfileWithResponse(ctx context.Context, params *HeadApplicationProxyProfileParams, reqEditors ...RequestEditorFn) (*HeadApplicationProxyProfileResponse, error)
 
+	// PreflightGetApplicationProxyProfileWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy (the `PreflightGetApplicationProxyProfile` operationId).
+	PreflightGetApplicationProxyProfileWithResponse(ctx context.Context, params *PreflightGetApplicationProxyProfileParams, reqEditors ...RequestEditorFn) (*PreflightGetApplicationProxyProfileResponse, error)
+
 	// ListConnectorGroupsWithResponse List the connector groups
 	//
 	// The default group first, then the others in the order they were
@@ -7702,6 +10713,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups (the `HeadConnectorGroups` operationId).
 	HeadConnectorGroupsWithResponse(ctx context.Context, params *HeadConnectorGroupsParams, reqEditors ...RequestEditorFn) (*HeadConnectorGroupsResponse, error)
+
+	// PreflightListConnectorGroupsWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups (the `PreflightListConnectorGroups` operationId).
+	PreflightListConnectorGroupsWithResponse(ctx context.Context, params *PreflightListConnectorGroupsParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorGroupsResponse, error)
 
 	// CreateConnectorGroupWithBodyWithResponse Create a connector group
 	//
@@ -7750,6 +10772,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count (the `HeadCountConnectorGroups` operationId).
 	HeadCountConnectorGroupsWithResponse(ctx context.Context, params *HeadCountConnectorGroupsParams, reqEditors ...RequestEditorFn) (*HeadCountConnectorGroupsResponse, error)
 
+	// PreflightCountConnectorGroupsWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count (the `PreflightCountConnectorGroups` operationId).
+	PreflightCountConnectorGroupsWithResponse(ctx context.Context, params *PreflightCountConnectorGroupsParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorGroupsResponse, error)
+
 	// DeleteConnectorGroupWithResponse Delete a connector group
 	//
 	// 204 No Content. Refused with 400 while the group has members (the
@@ -7779,6 +10812,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId} (the `HeadConnectorGroup` operationId).
 	HeadConnectorGroupWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadConnectorGroupParams, reqEditors ...RequestEditorFn) (*HeadConnectorGroupResponse, error)
+
+	// PreflightGetConnectorGroupWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId} (the `PreflightGetConnectorGroup` operationId).
+	PreflightGetConnectorGroupWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightGetConnectorGroupParams, reqEditors ...RequestEditorFn) (*PreflightGetConnectorGroupResponse, error)
 
 	// UpdateConnectorGroupWithBodyWithResponse Update a connector group
 	//
@@ -7826,6 +10870,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications (the `HeadGroupApplications` operationId).
 	HeadGroupApplicationsWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadGroupApplicationsParams, reqEditors ...RequestEditorFn) (*HeadGroupApplicationsResponse, error)
 
+	// PreflightListGroupApplicationsWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications (the `PreflightListGroupApplications` operationId).
+	PreflightListGroupApplicationsWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupApplicationsParams, reqEditors ...RequestEditorFn) (*PreflightListGroupApplicationsResponse, error)
+
 	// CountGroupApplicationsWithResponse How many applications are assigned to a connector group
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -7844,6 +10899,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count (the `HeadCountGroupApplications` operationId).
 	HeadCountGroupApplicationsWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadCountGroupApplicationsParams, reqEditors ...RequestEditorFn) (*HeadCountGroupApplicationsResponse, error)
+
+	// PreflightCountGroupApplicationsWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count (the `PreflightCountGroupApplications` operationId).
+	PreflightCountGroupApplicationsWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupApplicationsParams, reqEditors ...RequestEditorFn) (*PreflightCountGroupApplicationsResponse, error)
 
 	// ListGroupMembersWithResponse List the members of a connector group, at the service's own path
 	//
@@ -7865,6 +10931,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members (the `HeadGroupMembers` operationId).
 	HeadGroupMembersWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadGroupMembersParams, reqEditors ...RequestEditorFn) (*HeadGroupMembersResponse, error)
 
+	// PreflightListGroupMembersWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members (the `PreflightListGroupMembers` operationId).
+	PreflightListGroupMembersWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightListGroupMembersResponse, error)
+
 	// CountGroupMembersWithResponse How many members a connector group has
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -7883,6 +10960,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count (the `HeadCountGroupMembers` operationId).
 	HeadCountGroupMembersWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *HeadCountGroupMembersParams, reqEditors ...RequestEditorFn) (*HeadCountGroupMembersResponse, error)
+
+	// PreflightCountGroupMembersWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count (the `PreflightCountGroupMembers` operationId).
+	PreflightCountGroupMembersWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightCountGroupMembersResponse, error)
+
+	// PreflightAddGroupMemberWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref (the `PreflightAddGroupMember` operationId).
+	PreflightAddGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightAddGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightAddGroupMemberResponse, error)
 
 	// AddGroupMemberWithBodyWithResponse Add a connector to a connector group, at the service's own path
 	//
@@ -7937,6 +11036,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId} (the `HeadGroupMember` operationId).
 	HeadGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *HeadGroupMemberParams, reqEditors ...RequestEditorFn) (*HeadGroupMemberResponse, error)
 
+	// PreflightGetGroupMemberWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId} (the `PreflightGetGroupMember` operationId).
+	PreflightGetGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightGetGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightGetGroupMemberResponse, error)
+
 	// RemoveGroupMemberWithResponse Remove a connector from a connector group, at the service's own path
 	//
 	// Removes the member; 404 with `error.target` `connectorId` when the
@@ -7946,6 +11056,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref (the `RemoveGroupMember` operationId).
 	RemoveGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *RemoveGroupMemberParams, reqEditors ...RequestEditorFn) (*RemoveGroupMemberResponse, error)
+
+	// PreflightRemoveGroupMemberWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref (the `PreflightRemoveGroupMember` operationId).
+	PreflightRemoveGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightRemoveGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightRemoveGroupMemberResponse, error)
 
 	// ListConnectorsWithResponse List the connectors the mock knows
 	//
@@ -7967,6 +11088,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors (the `HeadConnectors` operationId).
 	HeadConnectorsWithResponse(ctx context.Context, params *HeadConnectorsParams, reqEditors ...RequestEditorFn) (*HeadConnectorsResponse, error)
 
+	// PreflightListConnectorsWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors (the `PreflightListConnectors` operationId).
+	PreflightListConnectorsWithResponse(ctx context.Context, params *PreflightListConnectorsParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorsResponse, error)
+
 	// CountConnectorsWithResponse How many connectors the mock knows
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -7986,6 +11118,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/$count (the `HeadCountConnectors` operationId).
 	HeadCountConnectorsWithResponse(ctx context.Context, params *HeadCountConnectorsParams, reqEditors ...RequestEditorFn) (*HeadCountConnectorsResponse, error)
 
+	// PreflightCountConnectorsWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/$count (the `PreflightCountConnectors` operationId).
+	PreflightCountConnectorsWithResponse(ctx context.Context, params *PreflightCountConnectorsParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorsResponse, error)
+
 	// GetConnectorWithResponse Read a connector
 	//
 	// The connector, or 404 with `error.target` `connectorId` when the mock knows none with that id.
@@ -8003,6 +11146,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId} (the `HeadConnector` operationId).
 	HeadConnectorWithResponse(ctx context.Context, connectorID ConnectorID, params *HeadConnectorParams, reqEditors ...RequestEditorFn) (*HeadConnectorResponse, error)
+
+	// PreflightGetConnectorWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId} (the `PreflightGetConnector` operationId).
+	PreflightGetConnectorWithResponse(ctx context.Context, connectorID ConnectorID, params *PreflightGetConnectorParams, reqEditors ...RequestEditorFn) (*PreflightGetConnectorResponse, error)
 
 	// ListConnectorMemberOfWithResponse List the connector groups a connector is a member of
 	//
@@ -8025,6 +11179,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `HeadConnectorMemberOf` operationId).
 	HeadConnectorMemberOfWithResponse(ctx context.Context, connectorID ConnectorID, params *HeadConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*HeadConnectorMemberOfResponse, error)
 
+	// PreflightListConnectorMemberOfWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `PreflightListConnectorMemberOf` operationId).
+	PreflightListConnectorMemberOfWithResponse(ctx context.Context, connectorID ConnectorID, params *PreflightListConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorMemberOfResponse, error)
+
 	// CountConnectorMemberOfWithResponse How many connector groups a connector is a member of (one)
 	//
 	// The OData `/$count` segment: how many items the collection holds
@@ -8043,6 +11208,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count (the `HeadCountConnectorMemberOf` operationId).
 	HeadCountConnectorMemberOfWithResponse(ctx context.Context, connectorID ConnectorID, params *HeadCountConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*HeadCountConnectorMemberOfResponse, error)
+
+	// PreflightCountConnectorMemberOfWithResponse The CORS preflight of the path's operations
+	//
+	// For an `Origin` that `--cors-origins` names: 204 with the
+	// `Access-Control-Allow-*` headers (no token needed, as browsers send
+	// none). Otherwise 405, as for any method the path does not serve.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count (the `PreflightCountConnectorMemberOf` operationId).
+	PreflightCountConnectorMemberOfWithResponse(ctx context.Context, connectorID ConnectorID, params *PreflightCountConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorMemberOfResponse, error)
 
 	// GetOpenAPIJSONWithResponse This document, as JSON
 	//
@@ -8426,6 +11602,196 @@ func (r HeadApplicationConnectorGroupResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadApplicationConnectorGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightGetApplicationConnectorGroupResponse204Headers the declared response headers of an HTTP 204 response for PreflightGetApplicationConnectorGroup
+type PreflightGetApplicationConnectorGroupResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightGetApplicationConnectorGroupResponse400Headers the declared response headers of an HTTP 400 response for PreflightGetApplicationConnectorGroup
+type PreflightGetApplicationConnectorGroupResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightGetApplicationConnectorGroupResponse403Headers the declared response headers of an HTTP 403 response for PreflightGetApplicationConnectorGroup
+type PreflightGetApplicationConnectorGroupResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightGetApplicationConnectorGroupResponse405Headers the declared response headers of an HTTP 405 response for PreflightGetApplicationConnectorGroup
+type PreflightGetApplicationConnectorGroupResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightGetApplicationConnectorGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightGetApplicationConnectorGroupResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightGetApplicationConnectorGroupResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightGetApplicationConnectorGroupResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightGetApplicationConnectorGroupResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightGetApplicationConnectorGroupResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightGetApplicationConnectorGroupResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightGetApplicationConnectorGroupResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightGetApplicationConnectorGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightGetApplicationConnectorGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightGetApplicationConnectorGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightGetApplicationConnectorGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightAssignApplicationConnectorGroupResponse204Headers the declared response headers of an HTTP 204 response for PreflightAssignApplicationConnectorGroup
+type PreflightAssignApplicationConnectorGroupResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightAssignApplicationConnectorGroupResponse400Headers the declared response headers of an HTTP 400 response for PreflightAssignApplicationConnectorGroup
+type PreflightAssignApplicationConnectorGroupResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightAssignApplicationConnectorGroupResponse403Headers the declared response headers of an HTTP 403 response for PreflightAssignApplicationConnectorGroup
+type PreflightAssignApplicationConnectorGroupResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightAssignApplicationConnectorGroupResponse405Headers the declared response headers of an HTTP 405 response for PreflightAssignApplicationConnectorGroup
+type PreflightAssignApplicationConnectorGroupResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightAssignApplicationConnectorGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightAssignApplicationConnectorGroupResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightAssignApplicationConnectorGroupResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightAssignApplicationConnectorGroupResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightAssignApplicationConnectorGroupResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightAssignApplicationConnectorGroupResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightAssignApplicationConnectorGroupResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightAssignApplicationConnectorGroupResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightAssignApplicationConnectorGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightAssignApplicationConnectorGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightAssignApplicationConnectorGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightAssignApplicationConnectorGroupResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9039,6 +12405,101 @@ func (r HeadConnectorGroupMembersResponse) ContentType() string {
 	return ""
 }
 
+// PreflightListConnectorGroupMembersResponse204Headers the declared response headers of an HTTP 204 response for PreflightListConnectorGroupMembers
+type PreflightListConnectorGroupMembersResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightListConnectorGroupMembersResponse400Headers the declared response headers of an HTTP 400 response for PreflightListConnectorGroupMembers
+type PreflightListConnectorGroupMembersResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightListConnectorGroupMembersResponse403Headers the declared response headers of an HTTP 403 response for PreflightListConnectorGroupMembers
+type PreflightListConnectorGroupMembersResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightListConnectorGroupMembersResponse405Headers the declared response headers of an HTTP 405 response for PreflightListConnectorGroupMembers
+type PreflightListConnectorGroupMembersResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightListConnectorGroupMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightListConnectorGroupMembersResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightListConnectorGroupMembersResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightListConnectorGroupMembersResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightListConnectorGroupMembersResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightListConnectorGroupMembersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightListConnectorGroupMembersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightListConnectorGroupMembersResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightListConnectorGroupMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightListConnectorGroupMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightListConnectorGroupMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightListConnectorGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CountConnectorGroupMembersResponse200Headers the declared response headers of an HTTP 200 response for CountConnectorGroupMembers
 type CountConnectorGroupMembersResponse200Headers struct {
 	RateLimitLimit     *int
@@ -9406,6 +12867,196 @@ func (r HeadCountConnectorGroupMembersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadCountConnectorGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightCountConnectorGroupMembersResponse204Headers the declared response headers of an HTTP 204 response for PreflightCountConnectorGroupMembers
+type PreflightCountConnectorGroupMembersResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightCountConnectorGroupMembersResponse400Headers the declared response headers of an HTTP 400 response for PreflightCountConnectorGroupMembers
+type PreflightCountConnectorGroupMembersResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightCountConnectorGroupMembersResponse403Headers the declared response headers of an HTTP 403 response for PreflightCountConnectorGroupMembers
+type PreflightCountConnectorGroupMembersResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightCountConnectorGroupMembersResponse405Headers the declared response headers of an HTTP 405 response for PreflightCountConnectorGroupMembers
+type PreflightCountConnectorGroupMembersResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightCountConnectorGroupMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightCountConnectorGroupMembersResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightCountConnectorGroupMembersResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightCountConnectorGroupMembersResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightCountConnectorGroupMembersResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightCountConnectorGroupMembersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightCountConnectorGroupMembersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightCountConnectorGroupMembersResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightCountConnectorGroupMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightCountConnectorGroupMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightCountConnectorGroupMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightCountConnectorGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightAddConnectorGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for PreflightAddConnectorGroupMember
+type PreflightAddConnectorGroupMemberResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightAddConnectorGroupMemberResponse400Headers the declared response headers of an HTTP 400 response for PreflightAddConnectorGroupMember
+type PreflightAddConnectorGroupMemberResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightAddConnectorGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for PreflightAddConnectorGroupMember
+type PreflightAddConnectorGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightAddConnectorGroupMemberResponse405Headers the declared response headers of an HTTP 405 response for PreflightAddConnectorGroupMember
+type PreflightAddConnectorGroupMemberResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightAddConnectorGroupMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightAddConnectorGroupMemberResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightAddConnectorGroupMemberResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightAddConnectorGroupMemberResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightAddConnectorGroupMemberResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightAddConnectorGroupMemberResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightAddConnectorGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightAddConnectorGroupMemberResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightAddConnectorGroupMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightAddConnectorGroupMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightAddConnectorGroupMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightAddConnectorGroupMemberResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10073,6 +13724,101 @@ func (r HeadConnectorGroupMemberResponse) ContentType() string {
 	return ""
 }
 
+// PreflightGetConnectorGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for PreflightGetConnectorGroupMember
+type PreflightGetConnectorGroupMemberResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightGetConnectorGroupMemberResponse400Headers the declared response headers of an HTTP 400 response for PreflightGetConnectorGroupMember
+type PreflightGetConnectorGroupMemberResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightGetConnectorGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for PreflightGetConnectorGroupMember
+type PreflightGetConnectorGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightGetConnectorGroupMemberResponse405Headers the declared response headers of an HTTP 405 response for PreflightGetConnectorGroupMember
+type PreflightGetConnectorGroupMemberResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightGetConnectorGroupMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightGetConnectorGroupMemberResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightGetConnectorGroupMemberResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightGetConnectorGroupMemberResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightGetConnectorGroupMemberResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightGetConnectorGroupMemberResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightGetConnectorGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightGetConnectorGroupMemberResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightGetConnectorGroupMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightGetConnectorGroupMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightGetConnectorGroupMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightGetConnectorGroupMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RemoveConnectorGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for RemoveConnectorGroupMember
 type RemoveConnectorGroupMemberResponse204Headers struct {
 	RateLimitLimit     *int
@@ -10287,6 +14033,101 @@ func (r RemoveConnectorGroupMemberResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RemoveConnectorGroupMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightRemoveConnectorGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for PreflightRemoveConnectorGroupMember
+type PreflightRemoveConnectorGroupMemberResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightRemoveConnectorGroupMemberResponse400Headers the declared response headers of an HTTP 400 response for PreflightRemoveConnectorGroupMember
+type PreflightRemoveConnectorGroupMemberResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightRemoveConnectorGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for PreflightRemoveConnectorGroupMember
+type PreflightRemoveConnectorGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightRemoveConnectorGroupMemberResponse405Headers the declared response headers of an HTTP 405 response for PreflightRemoveConnectorGroupMember
+type PreflightRemoveConnectorGroupMemberResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightRemoveConnectorGroupMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightRemoveConnectorGroupMemberResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightRemoveConnectorGroupMemberResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightRemoveConnectorGroupMemberResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightRemoveConnectorGroupMemberResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightRemoveConnectorGroupMemberResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightRemoveConnectorGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightRemoveConnectorGroupMemberResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightRemoveConnectorGroupMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightRemoveConnectorGroupMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightRemoveConnectorGroupMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightRemoveConnectorGroupMemberResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11444,6 +15285,101 @@ func (r HeadApplicationProxyProfileResponse) ContentType() string {
 	return ""
 }
 
+// PreflightGetApplicationProxyProfileResponse204Headers the declared response headers of an HTTP 204 response for PreflightGetApplicationProxyProfile
+type PreflightGetApplicationProxyProfileResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightGetApplicationProxyProfileResponse400Headers the declared response headers of an HTTP 400 response for PreflightGetApplicationProxyProfile
+type PreflightGetApplicationProxyProfileResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightGetApplicationProxyProfileResponse403Headers the declared response headers of an HTTP 403 response for PreflightGetApplicationProxyProfile
+type PreflightGetApplicationProxyProfileResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightGetApplicationProxyProfileResponse405Headers the declared response headers of an HTTP 405 response for PreflightGetApplicationProxyProfile
+type PreflightGetApplicationProxyProfileResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightGetApplicationProxyProfileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightGetApplicationProxyProfileResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightGetApplicationProxyProfileResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightGetApplicationProxyProfileResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightGetApplicationProxyProfileResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightGetApplicationProxyProfileResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightGetApplicationProxyProfileResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightGetApplicationProxyProfileResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightGetApplicationProxyProfileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightGetApplicationProxyProfileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightGetApplicationProxyProfileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightGetApplicationProxyProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListConnectorGroupsResponse200Headers the declared response headers of an HTTP 200 response for ListConnectorGroups
 type ListConnectorGroupsResponse200Headers struct {
 	RateLimitLimit     *int
@@ -11789,6 +15725,101 @@ func (r HeadConnectorGroupsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadConnectorGroupsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightListConnectorGroupsResponse204Headers the declared response headers of an HTTP 204 response for PreflightListConnectorGroups
+type PreflightListConnectorGroupsResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightListConnectorGroupsResponse400Headers the declared response headers of an HTTP 400 response for PreflightListConnectorGroups
+type PreflightListConnectorGroupsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightListConnectorGroupsResponse403Headers the declared response headers of an HTTP 403 response for PreflightListConnectorGroups
+type PreflightListConnectorGroupsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightListConnectorGroupsResponse405Headers the declared response headers of an HTTP 405 response for PreflightListConnectorGroups
+type PreflightListConnectorGroupsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightListConnectorGroupsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightListConnectorGroupsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightListConnectorGroupsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightListConnectorGroupsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightListConnectorGroupsResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightListConnectorGroupsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightListConnectorGroupsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightListConnectorGroupsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightListConnectorGroupsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightListConnectorGroupsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightListConnectorGroupsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightListConnectorGroupsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12414,6 +16445,101 @@ func (r HeadCountConnectorGroupsResponse) ContentType() string {
 	return ""
 }
 
+// PreflightCountConnectorGroupsResponse204Headers the declared response headers of an HTTP 204 response for PreflightCountConnectorGroups
+type PreflightCountConnectorGroupsResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightCountConnectorGroupsResponse400Headers the declared response headers of an HTTP 400 response for PreflightCountConnectorGroups
+type PreflightCountConnectorGroupsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightCountConnectorGroupsResponse403Headers the declared response headers of an HTTP 403 response for PreflightCountConnectorGroups
+type PreflightCountConnectorGroupsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightCountConnectorGroupsResponse405Headers the declared response headers of an HTTP 405 response for PreflightCountConnectorGroups
+type PreflightCountConnectorGroupsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightCountConnectorGroupsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightCountConnectorGroupsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightCountConnectorGroupsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightCountConnectorGroupsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightCountConnectorGroupsResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightCountConnectorGroupsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightCountConnectorGroupsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightCountConnectorGroupsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightCountConnectorGroupsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightCountConnectorGroupsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightCountConnectorGroupsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightCountConnectorGroupsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteConnectorGroupResponse204Headers the declared response headers of an HTTP 204 response for DeleteConnectorGroup
 type DeleteConnectorGroupResponse204Headers struct {
 	RateLimitLimit     *int
@@ -13008,6 +17134,101 @@ func (r HeadConnectorGroupResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadConnectorGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightGetConnectorGroupResponse204Headers the declared response headers of an HTTP 204 response for PreflightGetConnectorGroup
+type PreflightGetConnectorGroupResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightGetConnectorGroupResponse400Headers the declared response headers of an HTTP 400 response for PreflightGetConnectorGroup
+type PreflightGetConnectorGroupResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightGetConnectorGroupResponse403Headers the declared response headers of an HTTP 403 response for PreflightGetConnectorGroup
+type PreflightGetConnectorGroupResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightGetConnectorGroupResponse405Headers the declared response headers of an HTTP 405 response for PreflightGetConnectorGroup
+type PreflightGetConnectorGroupResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightGetConnectorGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightGetConnectorGroupResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightGetConnectorGroupResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightGetConnectorGroupResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightGetConnectorGroupResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightGetConnectorGroupResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightGetConnectorGroupResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightGetConnectorGroupResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightGetConnectorGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightGetConnectorGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightGetConnectorGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightGetConnectorGroupResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13650,6 +17871,101 @@ func (r HeadGroupApplicationsResponse) ContentType() string {
 	return ""
 }
 
+// PreflightListGroupApplicationsResponse204Headers the declared response headers of an HTTP 204 response for PreflightListGroupApplications
+type PreflightListGroupApplicationsResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightListGroupApplicationsResponse400Headers the declared response headers of an HTTP 400 response for PreflightListGroupApplications
+type PreflightListGroupApplicationsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightListGroupApplicationsResponse403Headers the declared response headers of an HTTP 403 response for PreflightListGroupApplications
+type PreflightListGroupApplicationsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightListGroupApplicationsResponse405Headers the declared response headers of an HTTP 405 response for PreflightListGroupApplications
+type PreflightListGroupApplicationsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightListGroupApplicationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightListGroupApplicationsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightListGroupApplicationsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightListGroupApplicationsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightListGroupApplicationsResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightListGroupApplicationsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightListGroupApplicationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightListGroupApplicationsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightListGroupApplicationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightListGroupApplicationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightListGroupApplicationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightListGroupApplicationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CountGroupApplicationsResponse200Headers the declared response headers of an HTTP 200 response for CountGroupApplications
 type CountGroupApplicationsResponse200Headers struct {
 	RateLimitLimit     *int
@@ -14017,6 +18333,101 @@ func (r HeadCountGroupApplicationsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadCountGroupApplicationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightCountGroupApplicationsResponse204Headers the declared response headers of an HTTP 204 response for PreflightCountGroupApplications
+type PreflightCountGroupApplicationsResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightCountGroupApplicationsResponse400Headers the declared response headers of an HTTP 400 response for PreflightCountGroupApplications
+type PreflightCountGroupApplicationsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightCountGroupApplicationsResponse403Headers the declared response headers of an HTTP 403 response for PreflightCountGroupApplications
+type PreflightCountGroupApplicationsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightCountGroupApplicationsResponse405Headers the declared response headers of an HTTP 405 response for PreflightCountGroupApplications
+type PreflightCountGroupApplicationsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightCountGroupApplicationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightCountGroupApplicationsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightCountGroupApplicationsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightCountGroupApplicationsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightCountGroupApplicationsResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightCountGroupApplicationsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightCountGroupApplicationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightCountGroupApplicationsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightCountGroupApplicationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightCountGroupApplicationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightCountGroupApplicationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightCountGroupApplicationsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14403,6 +18814,101 @@ func (r HeadGroupMembersResponse) ContentType() string {
 	return ""
 }
 
+// PreflightListGroupMembersResponse204Headers the declared response headers of an HTTP 204 response for PreflightListGroupMembers
+type PreflightListGroupMembersResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightListGroupMembersResponse400Headers the declared response headers of an HTTP 400 response for PreflightListGroupMembers
+type PreflightListGroupMembersResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightListGroupMembersResponse403Headers the declared response headers of an HTTP 403 response for PreflightListGroupMembers
+type PreflightListGroupMembersResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightListGroupMembersResponse405Headers the declared response headers of an HTTP 405 response for PreflightListGroupMembers
+type PreflightListGroupMembersResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightListGroupMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightListGroupMembersResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightListGroupMembersResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightListGroupMembersResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightListGroupMembersResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightListGroupMembersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightListGroupMembersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightListGroupMembersResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightListGroupMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightListGroupMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightListGroupMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightListGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CountGroupMembersResponse200Headers the declared response headers of an HTTP 200 response for CountGroupMembers
 type CountGroupMembersResponse200Headers struct {
 	RateLimitLimit     *int
@@ -14770,6 +19276,196 @@ func (r HeadCountGroupMembersResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadCountGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightCountGroupMembersResponse204Headers the declared response headers of an HTTP 204 response for PreflightCountGroupMembers
+type PreflightCountGroupMembersResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightCountGroupMembersResponse400Headers the declared response headers of an HTTP 400 response for PreflightCountGroupMembers
+type PreflightCountGroupMembersResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightCountGroupMembersResponse403Headers the declared response headers of an HTTP 403 response for PreflightCountGroupMembers
+type PreflightCountGroupMembersResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightCountGroupMembersResponse405Headers the declared response headers of an HTTP 405 response for PreflightCountGroupMembers
+type PreflightCountGroupMembersResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightCountGroupMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightCountGroupMembersResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightCountGroupMembersResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightCountGroupMembersResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightCountGroupMembersResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightCountGroupMembersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightCountGroupMembersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightCountGroupMembersResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightCountGroupMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightCountGroupMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightCountGroupMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightCountGroupMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightAddGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for PreflightAddGroupMember
+type PreflightAddGroupMemberResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightAddGroupMemberResponse400Headers the declared response headers of an HTTP 400 response for PreflightAddGroupMember
+type PreflightAddGroupMemberResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightAddGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for PreflightAddGroupMember
+type PreflightAddGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightAddGroupMemberResponse405Headers the declared response headers of an HTTP 405 response for PreflightAddGroupMember
+type PreflightAddGroupMemberResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightAddGroupMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightAddGroupMemberResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightAddGroupMemberResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightAddGroupMemberResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightAddGroupMemberResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightAddGroupMemberResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightAddGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightAddGroupMemberResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightAddGroupMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightAddGroupMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightAddGroupMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightAddGroupMemberResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15437,6 +20133,101 @@ func (r HeadGroupMemberResponse) ContentType() string {
 	return ""
 }
 
+// PreflightGetGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for PreflightGetGroupMember
+type PreflightGetGroupMemberResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightGetGroupMemberResponse400Headers the declared response headers of an HTTP 400 response for PreflightGetGroupMember
+type PreflightGetGroupMemberResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightGetGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for PreflightGetGroupMember
+type PreflightGetGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightGetGroupMemberResponse405Headers the declared response headers of an HTTP 405 response for PreflightGetGroupMember
+type PreflightGetGroupMemberResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightGetGroupMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightGetGroupMemberResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightGetGroupMemberResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightGetGroupMemberResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightGetGroupMemberResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightGetGroupMemberResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightGetGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightGetGroupMemberResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightGetGroupMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightGetGroupMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightGetGroupMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightGetGroupMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RemoveGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for RemoveGroupMember
 type RemoveGroupMemberResponse204Headers struct {
 	RateLimitLimit     *int
@@ -15651,6 +20442,101 @@ func (r RemoveGroupMemberResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RemoveGroupMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightRemoveGroupMemberResponse204Headers the declared response headers of an HTTP 204 response for PreflightRemoveGroupMember
+type PreflightRemoveGroupMemberResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightRemoveGroupMemberResponse400Headers the declared response headers of an HTTP 400 response for PreflightRemoveGroupMember
+type PreflightRemoveGroupMemberResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightRemoveGroupMemberResponse403Headers the declared response headers of an HTTP 403 response for PreflightRemoveGroupMember
+type PreflightRemoveGroupMemberResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightRemoveGroupMemberResponse405Headers the declared response headers of an HTTP 405 response for PreflightRemoveGroupMember
+type PreflightRemoveGroupMemberResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightRemoveGroupMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightRemoveGroupMemberResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightRemoveGroupMemberResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightRemoveGroupMemberResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightRemoveGroupMemberResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightRemoveGroupMemberResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightRemoveGroupMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightRemoveGroupMemberResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightRemoveGroupMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightRemoveGroupMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightRemoveGroupMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightRemoveGroupMemberResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16002,6 +20888,101 @@ func (r HeadConnectorsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadConnectorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightListConnectorsResponse204Headers the declared response headers of an HTTP 204 response for PreflightListConnectors
+type PreflightListConnectorsResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightListConnectorsResponse400Headers the declared response headers of an HTTP 400 response for PreflightListConnectors
+type PreflightListConnectorsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightListConnectorsResponse403Headers the declared response headers of an HTTP 403 response for PreflightListConnectors
+type PreflightListConnectorsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightListConnectorsResponse405Headers the declared response headers of an HTTP 405 response for PreflightListConnectors
+type PreflightListConnectorsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightListConnectorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightListConnectorsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightListConnectorsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightListConnectorsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightListConnectorsResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightListConnectorsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightListConnectorsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightListConnectorsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightListConnectorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightListConnectorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightListConnectorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightListConnectorsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16375,6 +21356,101 @@ func (r HeadCountConnectorsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadCountConnectorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightCountConnectorsResponse204Headers the declared response headers of an HTTP 204 response for PreflightCountConnectors
+type PreflightCountConnectorsResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightCountConnectorsResponse400Headers the declared response headers of an HTTP 400 response for PreflightCountConnectors
+type PreflightCountConnectorsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightCountConnectorsResponse403Headers the declared response headers of an HTTP 403 response for PreflightCountConnectors
+type PreflightCountConnectorsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightCountConnectorsResponse405Headers the declared response headers of an HTTP 405 response for PreflightCountConnectors
+type PreflightCountConnectorsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightCountConnectorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightCountConnectorsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightCountConnectorsResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightCountConnectorsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightCountConnectorsResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightCountConnectorsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightCountConnectorsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightCountConnectorsResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightCountConnectorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightCountConnectorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightCountConnectorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightCountConnectorsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16761,6 +21837,101 @@ func (r HeadConnectorResponse) ContentType() string {
 	return ""
 }
 
+// PreflightGetConnectorResponse204Headers the declared response headers of an HTTP 204 response for PreflightGetConnector
+type PreflightGetConnectorResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightGetConnectorResponse400Headers the declared response headers of an HTTP 400 response for PreflightGetConnector
+type PreflightGetConnectorResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightGetConnectorResponse403Headers the declared response headers of an HTTP 403 response for PreflightGetConnector
+type PreflightGetConnectorResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightGetConnectorResponse405Headers the declared response headers of an HTTP 405 response for PreflightGetConnector
+type PreflightGetConnectorResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightGetConnectorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightGetConnectorResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightGetConnectorResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightGetConnectorResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightGetConnectorResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightGetConnectorResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightGetConnectorResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightGetConnectorResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightGetConnectorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightGetConnectorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightGetConnectorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightGetConnectorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListConnectorMemberOfResponse200Headers the declared response headers of an HTTP 200 response for ListConnectorMemberOf
 type ListConnectorMemberOfResponse200Headers struct {
 	RateLimitLimit     *int
@@ -17141,6 +22312,101 @@ func (r HeadConnectorMemberOfResponse) ContentType() string {
 	return ""
 }
 
+// PreflightListConnectorMemberOfResponse204Headers the declared response headers of an HTTP 204 response for PreflightListConnectorMemberOf
+type PreflightListConnectorMemberOfResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightListConnectorMemberOfResponse400Headers the declared response headers of an HTTP 400 response for PreflightListConnectorMemberOf
+type PreflightListConnectorMemberOfResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightListConnectorMemberOfResponse403Headers the declared response headers of an HTTP 403 response for PreflightListConnectorMemberOf
+type PreflightListConnectorMemberOfResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightListConnectorMemberOfResponse405Headers the declared response headers of an HTTP 405 response for PreflightListConnectorMemberOf
+type PreflightListConnectorMemberOfResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightListConnectorMemberOfResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightListConnectorMemberOfResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightListConnectorMemberOfResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightListConnectorMemberOfResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightListConnectorMemberOfResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightListConnectorMemberOfResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightListConnectorMemberOfResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightListConnectorMemberOfResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightListConnectorMemberOfResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightListConnectorMemberOfResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightListConnectorMemberOfResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightListConnectorMemberOfResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CountConnectorMemberOfResponse200Headers the declared response headers of an HTTP 200 response for CountConnectorMemberOf
 type CountConnectorMemberOfResponse200Headers struct {
 	RateLimitLimit     *int
@@ -17508,6 +22774,101 @@ func (r HeadCountConnectorMemberOfResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadCountConnectorMemberOfResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreflightCountConnectorMemberOfResponse204Headers the declared response headers of an HTTP 204 response for PreflightCountConnectorMemberOf
+type PreflightCountConnectorMemberOfResponse204Headers struct {
+	AccessControlAllowHeaders string
+	AccessControlAllowMethods string
+	AccessControlAllowOrigin  string
+	AccessControlMaxAge       *int
+	Vary                      *string
+	RequestID                 openapi_types.UUID
+}
+
+// PreflightCountConnectorMemberOfResponse400Headers the declared response headers of an HTTP 400 response for PreflightCountConnectorMemberOf
+type PreflightCountConnectorMemberOfResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// PreflightCountConnectorMemberOfResponse403Headers the declared response headers of an HTTP 403 response for PreflightCountConnectorMemberOf
+type PreflightCountConnectorMemberOfResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// PreflightCountConnectorMemberOfResponse405Headers the declared response headers of an HTTP 405 response for PreflightCountConnectorMemberOf
+type PreflightCountConnectorMemberOfResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+type PreflightCountConnectorMemberOfResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *PreflightCountConnectorMemberOfResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PreflightCountConnectorMemberOfResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PreflightCountConnectorMemberOfResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *PreflightCountConnectorMemberOfResponse405Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreflightCountConnectorMemberOfResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreflightCountConnectorMemberOfResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r PreflightCountConnectorMemberOfResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetBody returns the raw response body bytes
+func (r PreflightCountConnectorMemberOfResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreflightCountConnectorMemberOfResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreflightCountConnectorMemberOfResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreflightCountConnectorMemberOfResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17945,6 +23306,40 @@ func (c *ClientWithResponses) HeadApplicationConnectorGroupWithResponse(ctx cont
 	return ParseHeadApplicationConnectorGroupResponse(rsp)
 }
 
+// PreflightGetApplicationConnectorGroupWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup (the `PreflightGetApplicationConnectorGroup` operationId).
+func (c *ClientWithResponses) PreflightGetApplicationConnectorGroupWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightGetApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*PreflightGetApplicationConnectorGroupResponse, error) {
+	rsp, err := c.PreflightGetApplicationConnectorGroup(ctx, applicationsID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightGetApplicationConnectorGroupResponse(rsp)
+}
+
+// PreflightAssignApplicationConnectorGroupWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/$ref (the `PreflightAssignApplicationConnectorGroup` operationId).
+func (c *ClientWithResponses) PreflightAssignApplicationConnectorGroupWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightAssignApplicationConnectorGroupParams, reqEditors ...RequestEditorFn) (*PreflightAssignApplicationConnectorGroupResponse, error) {
+	rsp, err := c.PreflightAssignApplicationConnectorGroup(ctx, applicationsID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightAssignApplicationConnectorGroupResponse(rsp)
+}
+
 // AssignApplicationConnectorGroupWithBodyWithResponse Assign the application to a connector group
 //
 // As the beta docs' Application Proxy tutorial does it ("Assign the
@@ -18019,6 +23414,23 @@ func (c *ClientWithResponses) HeadConnectorGroupMembersWithResponse(ctx context.
 	return ParseHeadConnectorGroupMembersResponse(rsp)
 }
 
+// PreflightListConnectorGroupMembersWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members (the `PreflightListConnectorGroupMembers` operationId).
+func (c *ClientWithResponses) PreflightListConnectorGroupMembersWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightListConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorGroupMembersResponse, error) {
+	rsp, err := c.PreflightListConnectorGroupMembers(ctx, applicationsID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightListConnectorGroupMembersResponse(rsp)
+}
+
 // CountConnectorGroupMembersWithResponse How many members the application's connector group has
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -18048,6 +23460,40 @@ func (c *ClientWithResponses) HeadCountConnectorGroupMembersWithResponse(ctx con
 		return nil, err
 	}
 	return ParseHeadCountConnectorGroupMembersResponse(rsp)
+}
+
+// PreflightCountConnectorGroupMembersWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$count (the `PreflightCountConnectorGroupMembers` operationId).
+func (c *ClientWithResponses) PreflightCountConnectorGroupMembersWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightCountConnectorGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorGroupMembersResponse, error) {
+	rsp, err := c.PreflightCountConnectorGroupMembers(ctx, applicationsID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightCountConnectorGroupMembersResponse(rsp)
+}
+
+// PreflightAddConnectorGroupMemberWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/$ref (the `PreflightAddConnectorGroupMember` operationId).
+func (c *ClientWithResponses) PreflightAddConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, params *PreflightAddConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightAddConnectorGroupMemberResponse, error) {
+	rsp, err := c.PreflightAddConnectorGroupMember(ctx, applicationsID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightAddConnectorGroupMemberResponse(rsp)
 }
 
 // AddConnectorGroupMemberWithBodyWithResponse Add a connector to the application's connector group
@@ -18127,6 +23573,23 @@ func (c *ClientWithResponses) HeadConnectorGroupMemberWithResponse(ctx context.C
 	return ParseHeadConnectorGroupMemberResponse(rsp)
 }
 
+// PreflightGetConnectorGroupMemberWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId} (the `PreflightGetConnectorGroupMember` operationId).
+func (c *ClientWithResponses) PreflightGetConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightGetConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightGetConnectorGroupMemberResponse, error) {
+	rsp, err := c.PreflightGetConnectorGroupMember(ctx, applicationsID, connectorID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightGetConnectorGroupMemberResponse(rsp)
+}
+
 // RemoveConnectorGroupMemberWithResponse Remove a connector from the application's connector group
 //
 // Removes the member; 404 with `error.target` `connectorId` when the
@@ -18141,6 +23604,23 @@ func (c *ClientWithResponses) RemoveConnectorGroupMemberWithResponse(ctx context
 		return nil, err
 	}
 	return ParseRemoveConnectorGroupMemberResponse(rsp)
+}
+
+// PreflightRemoveConnectorGroupMemberWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref (the `PreflightRemoveConnectorGroupMember` operationId).
+func (c *ClientWithResponses) PreflightRemoveConnectorGroupMemberWithResponse(ctx context.Context, applicationsID ApplicationsID, connectorID ConnectorID, params *PreflightRemoveConnectorGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightRemoveConnectorGroupMemberResponse, error) {
+	rsp, err := c.PreflightRemoveConnectorGroupMember(ctx, applicationsID, connectorID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightRemoveConnectorGroupMemberResponse(rsp)
 }
 
 // GetDocsWithResponse The API reference, rendered by Swagger UI
@@ -18298,6 +23778,23 @@ func (c *ClientWithResponses) HeadApplicationProxyProfileWithResponse(ctx contex
 	return ParseHeadApplicationProxyProfileResponse(rsp)
 }
 
+// PreflightGetApplicationProxyProfileWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy (the `PreflightGetApplicationProxyProfile` operationId).
+func (c *ClientWithResponses) PreflightGetApplicationProxyProfileWithResponse(ctx context.Context, params *PreflightGetApplicationProxyProfileParams, reqEditors ...RequestEditorFn) (*PreflightGetApplicationProxyProfileResponse, error) {
+	rsp, err := c.PreflightGetApplicationProxyProfile(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightGetApplicationProxyProfileResponse(rsp)
+}
+
 // ListConnectorGroupsWithResponse List the connector groups
 //
 // The default group first, then the others in the order they were
@@ -18328,6 +23825,23 @@ func (c *ClientWithResponses) HeadConnectorGroupsWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseHeadConnectorGroupsResponse(rsp)
+}
+
+// PreflightListConnectorGroupsWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups (the `PreflightListConnectorGroups` operationId).
+func (c *ClientWithResponses) PreflightListConnectorGroupsWithResponse(ctx context.Context, params *PreflightListConnectorGroupsParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorGroupsResponse, error) {
+	rsp, err := c.PreflightListConnectorGroups(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightListConnectorGroupsResponse(rsp)
 }
 
 // CreateConnectorGroupWithBodyWithResponse Create a connector group
@@ -18401,6 +23915,23 @@ func (c *ClientWithResponses) HeadCountConnectorGroupsWithResponse(ctx context.C
 	return ParseHeadCountConnectorGroupsResponse(rsp)
 }
 
+// PreflightCountConnectorGroupsWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count (the `PreflightCountConnectorGroups` operationId).
+func (c *ClientWithResponses) PreflightCountConnectorGroupsWithResponse(ctx context.Context, params *PreflightCountConnectorGroupsParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorGroupsResponse, error) {
+	rsp, err := c.PreflightCountConnectorGroups(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightCountConnectorGroupsResponse(rsp)
+}
+
 // DeleteConnectorGroupWithResponse Delete a connector group
 //
 // 204 No Content. Refused with 400 while the group has members (the
@@ -18447,6 +23978,23 @@ func (c *ClientWithResponses) HeadConnectorGroupWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseHeadConnectorGroupResponse(rsp)
+}
+
+// PreflightGetConnectorGroupWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId} (the `PreflightGetConnectorGroup` operationId).
+func (c *ClientWithResponses) PreflightGetConnectorGroupWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightGetConnectorGroupParams, reqEditors ...RequestEditorFn) (*PreflightGetConnectorGroupResponse, error) {
+	rsp, err := c.PreflightGetConnectorGroup(ctx, connectorGroupID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightGetConnectorGroupResponse(rsp)
 }
 
 // UpdateConnectorGroupWithBodyWithResponse Update a connector group
@@ -18519,6 +24067,23 @@ func (c *ClientWithResponses) HeadGroupApplicationsWithResponse(ctx context.Cont
 	return ParseHeadGroupApplicationsResponse(rsp)
 }
 
+// PreflightListGroupApplicationsWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications (the `PreflightListGroupApplications` operationId).
+func (c *ClientWithResponses) PreflightListGroupApplicationsWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupApplicationsParams, reqEditors ...RequestEditorFn) (*PreflightListGroupApplicationsResponse, error) {
+	rsp, err := c.PreflightListGroupApplications(ctx, connectorGroupID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightListGroupApplicationsResponse(rsp)
+}
+
 // CountGroupApplicationsWithResponse How many applications are assigned to a connector group
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -18548,6 +24113,23 @@ func (c *ClientWithResponses) HeadCountGroupApplicationsWithResponse(ctx context
 		return nil, err
 	}
 	return ParseHeadCountGroupApplicationsResponse(rsp)
+}
+
+// PreflightCountGroupApplicationsWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count (the `PreflightCountGroupApplications` operationId).
+func (c *ClientWithResponses) PreflightCountGroupApplicationsWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupApplicationsParams, reqEditors ...RequestEditorFn) (*PreflightCountGroupApplicationsResponse, error) {
+	rsp, err := c.PreflightCountGroupApplications(ctx, connectorGroupID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightCountGroupApplicationsResponse(rsp)
 }
 
 // ListGroupMembersWithResponse List the members of a connector group, at the service's own path
@@ -18582,6 +24164,23 @@ func (c *ClientWithResponses) HeadGroupMembersWithResponse(ctx context.Context, 
 	return ParseHeadGroupMembersResponse(rsp)
 }
 
+// PreflightListGroupMembersWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members (the `PreflightListGroupMembers` operationId).
+func (c *ClientWithResponses) PreflightListGroupMembersWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightListGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightListGroupMembersResponse, error) {
+	rsp, err := c.PreflightListGroupMembers(ctx, connectorGroupID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightListGroupMembersResponse(rsp)
+}
+
 // CountGroupMembersWithResponse How many members a connector group has
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -18611,6 +24210,40 @@ func (c *ClientWithResponses) HeadCountGroupMembersWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseHeadCountGroupMembersResponse(rsp)
+}
+
+// PreflightCountGroupMembersWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count (the `PreflightCountGroupMembers` operationId).
+func (c *ClientWithResponses) PreflightCountGroupMembersWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightCountGroupMembersParams, reqEditors ...RequestEditorFn) (*PreflightCountGroupMembersResponse, error) {
+	rsp, err := c.PreflightCountGroupMembers(ctx, connectorGroupID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightCountGroupMembersResponse(rsp)
+}
+
+// PreflightAddGroupMemberWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref (the `PreflightAddGroupMember` operationId).
+func (c *ClientWithResponses) PreflightAddGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, params *PreflightAddGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightAddGroupMemberResponse, error) {
+	rsp, err := c.PreflightAddGroupMember(ctx, connectorGroupID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightAddGroupMemberResponse(rsp)
 }
 
 // AddGroupMemberWithBodyWithResponse Add a connector to a connector group, at the service's own path
@@ -18690,6 +24323,23 @@ func (c *ClientWithResponses) HeadGroupMemberWithResponse(ctx context.Context, c
 	return ParseHeadGroupMemberResponse(rsp)
 }
 
+// PreflightGetGroupMemberWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId} (the `PreflightGetGroupMember` operationId).
+func (c *ClientWithResponses) PreflightGetGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightGetGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightGetGroupMemberResponse, error) {
+	rsp, err := c.PreflightGetGroupMember(ctx, connectorGroupID, connectorID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightGetGroupMemberResponse(rsp)
+}
+
 // RemoveGroupMemberWithResponse Remove a connector from a connector group, at the service's own path
 //
 // Removes the member; 404 with `error.target` `connectorId` when the
@@ -18704,6 +24354,23 @@ func (c *ClientWithResponses) RemoveGroupMemberWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseRemoveGroupMemberResponse(rsp)
+}
+
+// PreflightRemoveGroupMemberWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref (the `PreflightRemoveGroupMember` operationId).
+func (c *ClientWithResponses) PreflightRemoveGroupMemberWithResponse(ctx context.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params *PreflightRemoveGroupMemberParams, reqEditors ...RequestEditorFn) (*PreflightRemoveGroupMemberResponse, error) {
+	rsp, err := c.PreflightRemoveGroupMember(ctx, connectorGroupID, connectorID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightRemoveGroupMemberResponse(rsp)
 }
 
 // ListConnectorsWithResponse List the connectors the mock knows
@@ -18738,6 +24405,23 @@ func (c *ClientWithResponses) HeadConnectorsWithResponse(ctx context.Context, pa
 	return ParseHeadConnectorsResponse(rsp)
 }
 
+// PreflightListConnectorsWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors (the `PreflightListConnectors` operationId).
+func (c *ClientWithResponses) PreflightListConnectorsWithResponse(ctx context.Context, params *PreflightListConnectorsParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorsResponse, error) {
+	rsp, err := c.PreflightListConnectors(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightListConnectorsResponse(rsp)
+}
+
 // CountConnectorsWithResponse How many connectors the mock knows
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -18769,6 +24453,23 @@ func (c *ClientWithResponses) HeadCountConnectorsWithResponse(ctx context.Contex
 	return ParseHeadCountConnectorsResponse(rsp)
 }
 
+// PreflightCountConnectorsWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/$count (the `PreflightCountConnectors` operationId).
+func (c *ClientWithResponses) PreflightCountConnectorsWithResponse(ctx context.Context, params *PreflightCountConnectorsParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorsResponse, error) {
+	rsp, err := c.PreflightCountConnectors(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightCountConnectorsResponse(rsp)
+}
+
 // GetConnectorWithResponse Read a connector
 //
 // The connector, or 404 with `error.target` `connectorId` when the mock knows none with that id.
@@ -18797,6 +24498,23 @@ func (c *ClientWithResponses) HeadConnectorWithResponse(ctx context.Context, con
 		return nil, err
 	}
 	return ParseHeadConnectorResponse(rsp)
+}
+
+// PreflightGetConnectorWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId} (the `PreflightGetConnector` operationId).
+func (c *ClientWithResponses) PreflightGetConnectorWithResponse(ctx context.Context, connectorID ConnectorID, params *PreflightGetConnectorParams, reqEditors ...RequestEditorFn) (*PreflightGetConnectorResponse, error) {
+	rsp, err := c.PreflightGetConnector(ctx, connectorID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightGetConnectorResponse(rsp)
 }
 
 // ListConnectorMemberOfWithResponse List the connector groups a connector is a member of
@@ -18832,6 +24550,23 @@ func (c *ClientWithResponses) HeadConnectorMemberOfWithResponse(ctx context.Cont
 	return ParseHeadConnectorMemberOfResponse(rsp)
 }
 
+// PreflightListConnectorMemberOfWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf (the `PreflightListConnectorMemberOf` operationId).
+func (c *ClientWithResponses) PreflightListConnectorMemberOfWithResponse(ctx context.Context, connectorID ConnectorID, params *PreflightListConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*PreflightListConnectorMemberOfResponse, error) {
+	rsp, err := c.PreflightListConnectorMemberOf(ctx, connectorID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightListConnectorMemberOfResponse(rsp)
+}
+
 // CountConnectorMemberOfWithResponse How many connector groups a connector is a member of (one)
 //
 // The OData `/$count` segment: how many items the collection holds
@@ -18861,6 +24596,23 @@ func (c *ClientWithResponses) HeadCountConnectorMemberOfWithResponse(ctx context
 		return nil, err
 	}
 	return ParseHeadCountConnectorMemberOfResponse(rsp)
+}
+
+// PreflightCountConnectorMemberOfWithResponse The CORS preflight of the path's operations
+//
+// For an `Origin` that `--cors-origins` names: 204 with the
+// `Access-Control-Allow-*` headers (no token needed, as browsers send
+// none). Otherwise 405, as for any method the path does not serve.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count (the `PreflightCountConnectorMemberOf` operationId).
+func (c *ClientWithResponses) PreflightCountConnectorMemberOfWithResponse(ctx context.Context, connectorID ConnectorID, params *PreflightCountConnectorMemberOfParams, reqEditors ...RequestEditorFn) (*PreflightCountConnectorMemberOfResponse, error) {
+	rsp, err := c.PreflightCountConnectorMemberOf(ctx, connectorID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreflightCountConnectorMemberOfResponse(rsp)
 }
 
 // GetOpenAPIJSONWithResponse This document, as JSON
@@ -19740,6 +25492,346 @@ func ParseHeadApplicationConnectorGroupResponse(rsp *http.Response) (*HeadApplic
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightGetApplicationConnectorGroupResponse parses an HTTP response from a PreflightGetApplicationConnectorGroupWithResponse call
+func ParsePreflightGetApplicationConnectorGroupResponse(rsp *http.Response) (*PreflightGetApplicationConnectorGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightGetApplicationConnectorGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightGetApplicationConnectorGroupResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightGetApplicationConnectorGroupResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightGetApplicationConnectorGroupResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightGetApplicationConnectorGroupResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightAssignApplicationConnectorGroupResponse parses an HTTP response from a PreflightAssignApplicationConnectorGroupWithResponse call
+func ParsePreflightAssignApplicationConnectorGroupResponse(rsp *http.Response) (*PreflightAssignApplicationConnectorGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightAssignApplicationConnectorGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightAssignApplicationConnectorGroupResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightAssignApplicationConnectorGroupResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightAssignApplicationConnectorGroupResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightAssignApplicationConnectorGroupResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -21135,6 +27227,176 @@ func ParseHeadConnectorGroupMembersResponse(rsp *http.Response) (*HeadConnectorG
 	return response, nil
 }
 
+// ParsePreflightListConnectorGroupMembersResponse parses an HTTP response from a PreflightListConnectorGroupMembersWithResponse call
+func ParsePreflightListConnectorGroupMembersResponse(rsp *http.Response) (*PreflightListConnectorGroupMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightListConnectorGroupMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightListConnectorGroupMembersResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightListConnectorGroupMembersResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightListConnectorGroupMembersResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightListConnectorGroupMembersResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCountConnectorGroupMembersResponse parses an HTTP response from a CountConnectorGroupMembersWithResponse call
 func ParseCountConnectorGroupMembersResponse(rsp *http.Response) (*CountConnectorGroupMembersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22028,6 +28290,346 @@ func ParseHeadCountConnectorGroupMembersResponse(rsp *http.Response) (*HeadCount
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightCountConnectorGroupMembersResponse parses an HTTP response from a PreflightCountConnectorGroupMembersWithResponse call
+func ParsePreflightCountConnectorGroupMembersResponse(rsp *http.Response) (*PreflightCountConnectorGroupMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightCountConnectorGroupMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightCountConnectorGroupMembersResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightCountConnectorGroupMembersResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightCountConnectorGroupMembersResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightCountConnectorGroupMembersResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightAddConnectorGroupMemberResponse parses an HTTP response from a PreflightAddConnectorGroupMemberWithResponse call
+func ParsePreflightAddConnectorGroupMemberResponse(rsp *http.Response) (*PreflightAddConnectorGroupMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightAddConnectorGroupMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightAddConnectorGroupMemberResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightAddConnectorGroupMemberResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightAddConnectorGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightAddConnectorGroupMemberResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -23600,6 +30202,176 @@ func ParseHeadConnectorGroupMemberResponse(rsp *http.Response) (*HeadConnectorGr
 	return response, nil
 }
 
+// ParsePreflightGetConnectorGroupMemberResponse parses an HTTP response from a PreflightGetConnectorGroupMemberWithResponse call
+func ParsePreflightGetConnectorGroupMemberResponse(rsp *http.Response) (*PreflightGetConnectorGroupMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightGetConnectorGroupMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightGetConnectorGroupMemberResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightGetConnectorGroupMemberResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightGetConnectorGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightGetConnectorGroupMemberResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRemoveConnectorGroupMemberResponse parses an HTTP response from a RemoveConnectorGroupMemberWithResponse call
 func ParseRemoveConnectorGroupMemberResponse(rsp *http.Response) (*RemoveConnectorGroupMemberResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24073,6 +30845,176 @@ func ParseRemoveConnectorGroupMemberResponse(rsp *http.Response) (*RemoveConnect
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightRemoveConnectorGroupMemberResponse parses an HTTP response from a PreflightRemoveConnectorGroupMemberWithResponse call
+func ParsePreflightRemoveConnectorGroupMemberResponse(rsp *http.Response) (*PreflightRemoveConnectorGroupMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightRemoveConnectorGroupMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightRemoveConnectorGroupMemberResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightRemoveConnectorGroupMemberResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightRemoveConnectorGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightRemoveConnectorGroupMemberResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -26366,6 +33308,176 @@ func ParseHeadApplicationProxyProfileResponse(rsp *http.Response) (*HeadApplicat
 	return response, nil
 }
 
+// ParsePreflightGetApplicationProxyProfileResponse parses an HTTP response from a PreflightGetApplicationProxyProfileWithResponse call
+func ParsePreflightGetApplicationProxyProfileResponse(rsp *http.Response) (*PreflightGetApplicationProxyProfileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightGetApplicationProxyProfileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightGetApplicationProxyProfileResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightGetApplicationProxyProfileResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightGetApplicationProxyProfileResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightGetApplicationProxyProfileResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListConnectorGroupsResponse parses an HTTP response from a ListConnectorGroupsWithResponse call
 func ParseListConnectorGroupsResponse(rsp *http.Response) (*ListConnectorGroupsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -27183,6 +34295,176 @@ func ParseHeadConnectorGroupsResponse(rsp *http.Response) (*HeadConnectorGroupsR
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightListConnectorGroupsResponse parses an HTTP response from a PreflightListConnectorGroupsWithResponse call
+func ParsePreflightListConnectorGroupsResponse(rsp *http.Response) (*PreflightListConnectorGroupsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightListConnectorGroupsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightListConnectorGroupsResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightListConnectorGroupsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightListConnectorGroupsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightListConnectorGroupsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -28620,6 +35902,176 @@ func ParseHeadCountConnectorGroupsResponse(rsp *http.Response) (*HeadCountConnec
 	return response, nil
 }
 
+// ParsePreflightCountConnectorGroupsResponse parses an HTTP response from a PreflightCountConnectorGroupsWithResponse call
+func ParsePreflightCountConnectorGroupsResponse(rsp *http.Response) (*PreflightCountConnectorGroupsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightCountConnectorGroupsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightCountConnectorGroupsResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightCountConnectorGroupsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightCountConnectorGroupsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightCountConnectorGroupsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteConnectorGroupResponse parses an HTTP response from a DeleteConnectorGroupWithResponse call
 func ParseDeleteConnectorGroupResponse(rsp *http.Response) (*DeleteConnectorGroupResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29998,6 +37450,176 @@ func ParseHeadConnectorGroupResponse(rsp *http.Response) (*HeadConnectorGroupRes
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightGetConnectorGroupResponse parses an HTTP response from a PreflightGetConnectorGroupWithResponse call
+func ParsePreflightGetConnectorGroupResponse(rsp *http.Response) (*PreflightGetConnectorGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightGetConnectorGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightGetConnectorGroupResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightGetConnectorGroupResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightGetConnectorGroupResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightGetConnectorGroupResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -31476,6 +39098,176 @@ func ParseHeadGroupApplicationsResponse(rsp *http.Response) (*HeadGroupApplicati
 	return response, nil
 }
 
+// ParsePreflightListGroupApplicationsResponse parses an HTTP response from a PreflightListGroupApplicationsWithResponse call
+func ParsePreflightListGroupApplicationsResponse(rsp *http.Response) (*PreflightListGroupApplicationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightListGroupApplicationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightListGroupApplicationsResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightListGroupApplicationsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightListGroupApplicationsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightListGroupApplicationsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCountGroupApplicationsResponse parses an HTTP response from a CountGroupApplicationsWithResponse call
 func ParseCountGroupApplicationsResponse(rsp *http.Response) (*CountGroupApplicationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -32369,6 +40161,176 @@ func ParseHeadCountGroupApplicationsResponse(rsp *http.Response) (*HeadCountGrou
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightCountGroupApplicationsResponse parses an HTTP response from a PreflightCountGroupApplicationsWithResponse call
+func ParsePreflightCountGroupApplicationsResponse(rsp *http.Response) (*PreflightCountGroupApplicationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightCountGroupApplicationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightCountGroupApplicationsResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightCountGroupApplicationsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightCountGroupApplicationsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightCountGroupApplicationsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -33279,6 +41241,176 @@ func ParseHeadGroupMembersResponse(rsp *http.Response) (*HeadGroupMembersRespons
 	return response, nil
 }
 
+// ParsePreflightListGroupMembersResponse parses an HTTP response from a PreflightListGroupMembersWithResponse call
+func ParsePreflightListGroupMembersResponse(rsp *http.Response) (*PreflightListGroupMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightListGroupMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightListGroupMembersResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightListGroupMembersResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightListGroupMembersResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightListGroupMembersResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCountGroupMembersResponse parses an HTTP response from a CountGroupMembersWithResponse call
 func ParseCountGroupMembersResponse(rsp *http.Response) (*CountGroupMembersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -34172,6 +42304,346 @@ func ParseHeadCountGroupMembersResponse(rsp *http.Response) (*HeadCountGroupMemb
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightCountGroupMembersResponse parses an HTTP response from a PreflightCountGroupMembersWithResponse call
+func ParsePreflightCountGroupMembersResponse(rsp *http.Response) (*PreflightCountGroupMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightCountGroupMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightCountGroupMembersResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightCountGroupMembersResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightCountGroupMembersResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightCountGroupMembersResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightAddGroupMemberResponse parses an HTTP response from a PreflightAddGroupMemberWithResponse call
+func ParsePreflightAddGroupMemberResponse(rsp *http.Response) (*PreflightAddGroupMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightAddGroupMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightAddGroupMemberResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightAddGroupMemberResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightAddGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightAddGroupMemberResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -35744,6 +44216,176 @@ func ParseHeadGroupMemberResponse(rsp *http.Response) (*HeadGroupMemberResponse,
 	return response, nil
 }
 
+// ParsePreflightGetGroupMemberResponse parses an HTTP response from a PreflightGetGroupMemberWithResponse call
+func ParsePreflightGetGroupMemberResponse(rsp *http.Response) (*PreflightGetGroupMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightGetGroupMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightGetGroupMemberResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightGetGroupMemberResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightGetGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightGetGroupMemberResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRemoveGroupMemberResponse parses an HTTP response from a RemoveGroupMemberWithResponse call
 func ParseRemoveGroupMemberResponse(rsp *http.Response) (*RemoveGroupMemberResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -36217,6 +44859,176 @@ func ParseRemoveGroupMemberResponse(rsp *http.Response) (*RemoveGroupMemberRespo
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightRemoveGroupMemberResponse parses an HTTP response from a PreflightRemoveGroupMemberWithResponse call
+func ParsePreflightRemoveGroupMemberResponse(rsp *http.Response) (*PreflightRemoveGroupMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightRemoveGroupMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightRemoveGroupMemberResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightRemoveGroupMemberResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightRemoveGroupMemberResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightRemoveGroupMemberResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -37039,6 +45851,176 @@ func ParseHeadConnectorsResponse(rsp *http.Response) (*HeadConnectorsResponse, e
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightListConnectorsResponse parses an HTTP response from a PreflightListConnectorsWithResponse call
+func ParsePreflightListConnectorsResponse(rsp *http.Response) (*PreflightListConnectorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightListConnectorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightListConnectorsResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightListConnectorsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightListConnectorsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightListConnectorsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -37937,6 +46919,176 @@ func ParseHeadCountConnectorsResponse(rsp *http.Response) (*HeadCountConnectorsR
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightCountConnectorsResponse parses an HTTP response from a PreflightCountConnectorsWithResponse call
+func ParsePreflightCountConnectorsResponse(rsp *http.Response) (*PreflightCountConnectorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightCountConnectorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightCountConnectorsResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightCountConnectorsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightCountConnectorsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightCountConnectorsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil
@@ -38847,6 +47999,176 @@ func ParseHeadConnectorResponse(rsp *http.Response) (*HeadConnectorResponse, err
 	return response, nil
 }
 
+// ParsePreflightGetConnectorResponse parses an HTTP response from a PreflightGetConnectorWithResponse call
+func ParsePreflightGetConnectorResponse(rsp *http.Response) (*PreflightGetConnectorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightGetConnectorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightGetConnectorResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightGetConnectorResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightGetConnectorResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightGetConnectorResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListConnectorMemberOfResponse parses an HTTP response from a ListConnectorMemberOfWithResponse call
 func ParseListConnectorMemberOfResponse(rsp *http.Response) (*ListConnectorMemberOfResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -39752,6 +49074,176 @@ func ParseHeadConnectorMemberOfResponse(rsp *http.Response) (*HeadConnectorMembe
 	return response, nil
 }
 
+// ParsePreflightListConnectorMemberOfResponse parses an HTTP response from a PreflightListConnectorMemberOfWithResponse call
+func ParsePreflightListConnectorMemberOfResponse(rsp *http.Response) (*PreflightListConnectorMemberOfResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightListConnectorMemberOfResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightListConnectorMemberOfResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightListConnectorMemberOfResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightListConnectorMemberOfResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightListConnectorMemberOfResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCountConnectorMemberOfResponse parses an HTTP response from a CountConnectorMemberOfWithResponse call
 func ParseCountConnectorMemberOfResponse(rsp *http.Response) (*CountConnectorMemberOfResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -40645,6 +50137,176 @@ func ParseHeadCountConnectorMemberOfResponse(rsp *http.Response) (*HeadCountConn
 			headers.RequestID = value
 		}
 		response.Headers504 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreflightCountConnectorMemberOfResponse parses an HTTP response from a PreflightCountConnectorMemberOfWithResponse call
+func ParsePreflightCountConnectorMemberOfResponse(rsp *http.Response) (*PreflightCountConnectorMemberOfResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreflightCountConnectorMemberOfResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers PreflightCountConnectorMemberOfResponse204Headers
+		if values := rsp.Header.Values("Access-Control-Allow-Headers"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Headers", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowHeaders = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowMethods = value
+		}
+		if values := rsp.Header.Values("Access-Control-Allow-Origin"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Allow-Origin", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlAllowOrigin = value
+		}
+		if values := rsp.Header.Values("Access-Control-Max-Age"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Access-Control-Max-Age", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AccessControlMaxAge = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers PreflightCountConnectorMemberOfResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers PreflightCountConnectorMemberOfResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers PreflightCountConnectorMemberOfResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
 	}
 
 	return response, nil

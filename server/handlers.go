@@ -34,6 +34,7 @@ type handlers struct {
 	// implicitGroups makes the service's paths create a group on first use,
 	// as the seed page's path does, instead of answering 404 (--implicit-groups).
 	implicitGroups bool
+	cors           *corsPolicy // which origins' preflights are answered
 }
 
 var _ echoapi.ServerInterface = (*handlers)(nil)
@@ -140,7 +141,11 @@ func (h *handlers) addMember(c echo.Context, group uuid.UUID, link *memberLink, 
 	header := c.Response().Header()
 	header[echo.HeaderLocation] = location
 	header[canonicalODataEntityID] = location
-	header[echo.HeaderVary] = varyPrefer
+	if vary := header[echo.HeaderVary]; len(vary) > 0 {
+		header[echo.HeaderVary] = append(vary, varyPrefer...) // after CORS's Origin
+	} else {
+		header[echo.HeaderVary] = varyPrefer
+	}
 	if ca.prefer.representation {
 		header[canonicalPrefApplied] = returnRepresentation
 		return c.JSON(http.StatusCreated, toConnector(m))

@@ -107,11 +107,13 @@ type front struct {
 	obs    observers
 	routes knownPaths
 	hosts  hostPolicy
+	cors   *corsPolicy
 }
 
 // serve answers a routed request, in this order: a request-id and the
 // client-request-id echoed before anything can fail; a Host the mock does
-// not answer refused (hosts.go); OPTIONS refused; a panic recovered into an
+// not answer refused (hosts.go); the CORS headers of an allowed Origin
+// (cors.go); OPTIONS refused where no preflight is; a panic recovered into an
 // error; the error rendered, so that the status logged is the status sent;
 // then the outcome told to the access log, the metrics and (but for the
 // admin API, /metrics and the pages) the journal. prefix is the version
@@ -140,10 +142,13 @@ func (f *front) serve(c echo.Context, prefix string) {
 		// Before anything else: a page rebound to 127.0.0.1 reaches
 		// neither the API, nor the admin API, nor the pages.
 		out = renderError(rc, f.obs.logger, f.routes, forbiddenHost(req.Host))
-	} else if err := callRecovering(rc, c.Handler()); err != nil {
-		out = renderError(rc, f.obs.logger, f.routes, err)
 	} else {
-		out.status = c.Response().Status
+		f.cors.decorate(h, req) // before the handler, so that its errors carry it too
+		if err := callRecovering(rc, c.Handler()); err != nil {
+			out = renderError(rc, f.obs.logger, f.routes, err)
+		} else {
+			out.status = c.Response().Status
+		}
 	}
 	f.obs.observe(rc, out, start)
 }

@@ -46,7 +46,9 @@ func TestEveryRouteAndStatusIsInTheSpec(t *testing.T) {
 			path := strings.NewReplacer("{applicationsId}", testApp, "{connectorId}", uuid.NewString()).Replace(template)
 			var allowed []string
 			for m := range item.Operations() {
-				allowed = append(allowed, m)
+				if m != http.MethodOptions { // a CORS preflight, not a method Allow lists
+					allowed = append(allowed, m)
+				}
 			}
 			sort.Strings(allowed)
 			for _, method := range methods {

@@ -76,6 +76,12 @@ type Config struct {
 	// localhost and *.localhost (say, a Compose service's name); "*" answers
 	// any, turning the defence against DNS rebinding off.
 	AllowedHosts []string
+	// CORSOrigins are the page origins (scheme://host[:port]) that may call
+	// the API from a browser: their preflights are answered, and their
+	// answers carry Access-Control-Allow-Origin. None by default.
+	CORSOrigins []string
+	// CORSAdmin lets the CORSOrigins call the admin API too.
+	CORSAdmin bool
 	// JournalSize is how many requests the journal keeps: 0 means
 	// journal.DefaultSize, a negative number turns the journal off.
 	JournalSize int
@@ -169,8 +175,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cors, err := newCORSPolicy(cfg.CORSOrigins, cfg.CORSAdmin, spec.all)
+	if err != nil {
+		return nil, err
+	}
 	h := &handlers{store: members, tokens: tokens, appMember: spec.appMember, member: spec.member,
-		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler(), groupPath: spec.groupPath, implicitGroups: cfg.ImplicitGroups}
+		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler(), groupPath: spec.groupPath, implicitGroups: cfg.ImplicitGroups,
+		cors: cors}
 
 	e := echo.New()
 	e.JSONSerializer = jsonSerializer{}
@@ -190,7 +201,7 @@ func New(cfg Config) (*Server, error) {
 		e.Add(op.Method, echoPath(op.Path), checks.handle)
 	}
 	return &Server{echo: e, roots: spec.roots, misbehave: misbehave, journal: requests, store: members,
-		front: front{obs: observers{logger: logger, journal: requests, metrics: metrics}, routes: spec.paths, hosts: hosts}}, nil
+		front: front{obs: observers{logger: logger, journal: requests, metrics: metrics}, routes: spec.paths, hosts: hosts, cors: cors}}, nil
 }
 
 // tables are what every server builds the same from the generated specs:

@@ -364,7 +364,9 @@ func shadowsOf(op reqcheck.Operation, operations []reqcheck.Operation) []shadow 
 	segs := strings.Split(op.Path, "/")
 	methods := map[string][]string{}
 	for _, other := range operations {
-		methods[other.Path] = append(methods[other.Path], other.Method)
+		if other.Method != http.MethodOptions { // a CORS preflight (cors.go), not a method the path serves
+			methods[other.Path] = append(methods[other.Path], other.Method)
+		}
 	}
 	var out []shadow
 	for path, allowed := range methods {

@@ -51,14 +51,19 @@ type options struct {
 	allowedHosts      string
 	version           bool
 	tls               bool
+	corsOrigins       string
+	corsAdmin         bool
 	tlsCAOut          string
 	tlsCert, tlsKey   string
 }
 
-// hosts is --allowed-hosts as a list: comma-separated, blanks dropped.
-func (o options) hosts() []string {
+// hosts is --allowed-hosts as a list.
+func (o options) hosts() []string { return splitList(o.allowedHosts) }
+
+// splitList reads a comma-separated flag: blanks dropped.
+func splitList(s string) []string {
 	var out []string
-	for _, h := range strings.Split(o.allowedHosts, ",") {
+	for _, h := range strings.Split(s, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			out = append(out, h)
 		}
@@ -152,6 +157,9 @@ func parseFlags(args []string, lookup func(string) (string, bool), help io.Write
 	fs.BoolVar(&o.version, "version", false, "print the release and the commit this binary was built from, and exit")
 	fs.StringVar(&o.allowedHosts, "allowed-hosts", "", "Host `names` answered besides IP addresses, localhost and *.localhost, comma-separated\n"+
 		"(a Compose service's name, say); * answers any, turning off the defence against DNS rebinding")
+	fs.StringVar(&o.corsOrigins, "cors-origins", "", "page `origins` (scheme://host[:port], comma-separated) that may call the API from a browser (CORS);\n"+
+		"none by default, since any page you open could otherwise read the mock")
+	fs.BoolVar(&o.corsAdmin, "cors-admin", false, "let the --cors-origins call the admin API (/_admin/) too")
 	fs.BoolVar(&o.tls, "tls", false, "serve https (HTTP/2 too) with a certificate made at start-up for localhost, 127.0.0.1, ::1 and\n"+
 		"the --allowed-hosts names, signed by a CA made with it (write it with --tls-ca-out for clients to trust)")
 	fs.StringVar(&o.tlsCAOut, "tls-ca-out", "", "with --tls, write the CA's certificate (PEM) to this `file`")
@@ -226,6 +234,14 @@ func (o options) check() error {
 	if o.tlsCert != "" && (o.tls || o.tlsCAOut != "") {
 		problems = append(problems, errors.New("--tls-cert serves your certificate; --tls and --tls-ca-out make one: give one or the other"))
 	}
+	for _, origin := range splitList(o.corsOrigins) {
+		if err := server.CheckCORSOrigin(origin); err != nil {
+			problems = append(problems, fmt.Errorf("--cors-origins: %w", err))
+		}
+	}
+	if o.corsAdmin && len(splitList(o.corsOrigins)) == 0 {
+		problems = append(problems, errors.New("--cors-admin lets the --cors-origins call the admin API: give --cors-origins too"))
+	}
 	if o.tlsCAOut != "" && !o.tls {
 		problems = append(problems, errors.New("--tls-ca-out writes the CA that --tls makes: give --tls too"))
 	}
@@ -259,7 +275,8 @@ type mock struct {
 // handler. Seeding stops when ctx ends.
 func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err error) {
 	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed,
-		JournalSize: o.journalSize, Store: store.NewMemory(), AllowedHosts: o.hosts(), ImplicitGroups: o.implicitGroups}
+		JournalSize: o.journalSize, Store: store.NewMemory(), AllowedHosts: o.hosts(), ImplicitGroups: o.implicitGroups,
+		CORSOrigins: splitList(o.corsOrigins), CORSAdmin: o.corsAdmin}
 	if o.journalSize == 0 {
 		cfg.JournalSize = -1
 	}

@@ -61,6 +61,12 @@ func TestParseFlags(t *testing.T) {
 			want: func(o options) bool { return o.tls && o.tlsCAOut == "/data/ca.pem" }},
 		{name: "a certificate without its key", args: []string{"--tls-cert", "c.pem"}, wantErr: "--tls-cert and --tls-key go together"},
 		{name: "a certificate and one made", args: []string{"--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, wantErr: "give one or the other"},
+		{name: "cors origins", args: []string{"--cors-origins", "http://localhost:3000, https://spa.example"},
+			want: func(o options) bool {
+				return slices.Equal(splitList(o.corsOrigins), []string{"http://localhost:3000", "https://spa.example"})
+			}},
+		{name: "a cors origin with a path", args: []string{"--cors-origins", "http://localhost:3000/app"}, wantErr: `--cors-origins: "http://localhost:3000/app" is not an origin`},
+		{name: "cors for the admin API alone", args: []string{"--cors-admin"}, wantErr: "give --cors-origins too"},
 		{name: "a CA file without --tls", args: []string{"--tls-ca-out", "ca.pem"}, wantErr: "--tls-ca-out writes the CA that --tls makes"},
 	}
 	for _, tc := range cases {

@@ -27,6 +27,12 @@ type ServerInterface interface {
 	// HeadApplicationConnectorGroup The group's headers, without the body.
 	// (HEAD /applications/{applicationsId}/connectorGroup)
 	HeadApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params HeadApplicationConnectorGroupParams) error
+	// PreflightGetApplicationConnectorGroup The CORS preflight of the path's operations
+	// (OPTIONS /applications/{applicationsId}/connectorGroup)
+	PreflightGetApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params PreflightGetApplicationConnectorGroupParams) error
+	// PreflightAssignApplicationConnectorGroup The CORS preflight of the path's operations
+	// (OPTIONS /applications/{applicationsId}/connectorGroup/$ref)
+	PreflightAssignApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params PreflightAssignApplicationConnectorGroupParams) error
 	// AssignApplicationConnectorGroup Assign the application to a connector group
 	// (PUT /applications/{applicationsId}/connectorGroup/$ref)
 	AssignApplicationConnectorGroup(ctx echo.Context, applicationsID ApplicationsID, params AssignApplicationConnectorGroupParams) error
@@ -36,12 +42,21 @@ type ServerInterface interface {
 	// HeadConnectorGroupMembers The list's headers, without the body (RFC 9110: HEAD is GET without the content).
 	// (HEAD /applications/{applicationsId}/connectorGroup/members)
 	HeadConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params HeadConnectorGroupMembersParams) error
+	// PreflightListConnectorGroupMembers The CORS preflight of the path's operations
+	// (OPTIONS /applications/{applicationsId}/connectorGroup/members)
+	PreflightListConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params PreflightListConnectorGroupMembersParams) error
 	// CountConnectorGroupMembers How many members the application's connector group has
 	// (GET /applications/{applicationsId}/connectorGroup/members/$count)
 	CountConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params CountConnectorGroupMembersParams) error
 	// HeadCountConnectorGroupMembers The count's headers, without the body.
 	// (HEAD /applications/{applicationsId}/connectorGroup/members/$count)
 	HeadCountConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params HeadCountConnectorGroupMembersParams) error
+	// PreflightCountConnectorGroupMembers The CORS preflight of the path's operations
+	// (OPTIONS /applications/{applicationsId}/connectorGroup/members/$count)
+	PreflightCountConnectorGroupMembers(ctx echo.Context, applicationsID ApplicationsID, params PreflightCountConnectorGroupMembersParams) error
+	// PreflightAddConnectorGroupMember The CORS preflight of the path's operations
+	// (OPTIONS /applications/{applicationsId}/connectorGroup/members/$ref)
+	PreflightAddConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, params PreflightAddConnectorGroupMemberParams) error
 	// AddConnectorGroupMember Add a connector to the application's connector group
 	// (POST /applications/{applicationsId}/connectorGroup/members/$ref)
 	AddConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, params AddConnectorGroupMemberParams) error
@@ -51,9 +66,15 @@ type ServerInterface interface {
 	// HeadConnectorGroupMember The member's headers, without the body.
 	// (HEAD /applications/{applicationsId}/connectorGroup/members/{connectorId})
 	HeadConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params HeadConnectorGroupMemberParams) error
+	// PreflightGetConnectorGroupMember The CORS preflight of the path's operations
+	// (OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId})
+	PreflightGetConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params PreflightGetConnectorGroupMemberParams) error
 	// RemoveConnectorGroupMember Remove a connector from the application's connector group
 	// (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref)
 	RemoveConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params RemoveConnectorGroupMemberParams) error
+	// PreflightRemoveConnectorGroupMember The CORS preflight of the path's operations
+	// (OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref)
+	PreflightRemoveConnectorGroupMember(ctx echo.Context, applicationsID ApplicationsID, connectorID ConnectorID, params PreflightRemoveConnectorGroupMemberParams) error
 	// GetDocs The API reference, rendered by Swagger UI
 	// (GET /docs)
 	GetDocs(ctx echo.Context) error
@@ -84,12 +105,18 @@ type ServerInterface interface {
 	// HeadApplicationProxyProfile The profile's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy)
 	HeadApplicationProxyProfile(ctx echo.Context, params HeadApplicationProxyProfileParams) error
+	// PreflightGetApplicationProxyProfile The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy)
+	PreflightGetApplicationProxyProfile(ctx echo.Context, params PreflightGetApplicationProxyProfileParams) error
 	// ListConnectorGroups List the connector groups
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
 	ListConnectorGroups(ctx echo.Context, params ListConnectorGroupsParams) error
 	// HeadConnectorGroups The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
 	HeadConnectorGroups(ctx echo.Context, params HeadConnectorGroupsParams) error
+	// PreflightListConnectorGroups The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
+	PreflightListConnectorGroups(ctx echo.Context, params PreflightListConnectorGroupsParams) error
 	// CreateConnectorGroup Create a connector group
 	// (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups)
 	CreateConnectorGroup(ctx echo.Context, params CreateConnectorGroupParams) error
@@ -99,6 +126,9 @@ type ServerInterface interface {
 	// HeadCountConnectorGroups The count's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count)
 	HeadCountConnectorGroups(ctx echo.Context, params HeadCountConnectorGroupsParams) error
+	// PreflightCountConnectorGroups The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count)
+	PreflightCountConnectorGroups(ctx echo.Context, params PreflightCountConnectorGroupsParams) error
 	// DeleteConnectorGroup Delete a connector group
 	// (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
 	DeleteConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params DeleteConnectorGroupParams) error
@@ -108,6 +138,9 @@ type ServerInterface interface {
 	// HeadConnectorGroup The group's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
 	HeadConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadConnectorGroupParams) error
+	// PreflightGetConnectorGroup The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
+	PreflightGetConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params PreflightGetConnectorGroupParams) error
 	// UpdateConnectorGroup Update a connector group
 	// (PATCH /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId})
 	UpdateConnectorGroup(ctx echo.Context, connectorGroupID ConnectorGroupID, params UpdateConnectorGroupParams) error
@@ -117,24 +150,39 @@ type ServerInterface interface {
 	// HeadGroupApplications The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications)
 	HeadGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadGroupApplicationsParams) error
+	// PreflightListGroupApplications The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications)
+	PreflightListGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params PreflightListGroupApplicationsParams) error
 	// CountGroupApplications How many applications are assigned to a connector group
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count)
 	CountGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params CountGroupApplicationsParams) error
 	// HeadCountGroupApplications The count's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count)
 	HeadCountGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadCountGroupApplicationsParams) error
+	// PreflightCountGroupApplications The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count)
+	PreflightCountGroupApplications(ctx echo.Context, connectorGroupID ConnectorGroupID, params PreflightCountGroupApplicationsParams) error
 	// ListGroupMembers List the members of a connector group, at the service's own path
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
 	ListGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params ListGroupMembersParams) error
 	// HeadGroupMembers The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
 	HeadGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadGroupMembersParams) error
+	// PreflightListGroupMembers The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members)
+	PreflightListGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params PreflightListGroupMembersParams) error
 	// CountGroupMembers How many members a connector group has
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count)
 	CountGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params CountGroupMembersParams) error
 	// HeadCountGroupMembers The count's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count)
 	HeadCountGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params HeadCountGroupMembersParams) error
+	// PreflightCountGroupMembers The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count)
+	PreflightCountGroupMembers(ctx echo.Context, connectorGroupID ConnectorGroupID, params PreflightCountGroupMembersParams) error
+	// PreflightAddGroupMember The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref)
+	PreflightAddGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, params PreflightAddGroupMemberParams) error
 	// AddGroupMember Add a connector to a connector group, at the service's own path
 	// (POST /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref)
 	AddGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, params AddGroupMemberParams) error
@@ -144,39 +192,60 @@ type ServerInterface interface {
 	// HeadGroupMember The member's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId})
 	HeadGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params HeadGroupMemberParams) error
+	// PreflightGetGroupMember The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId})
+	PreflightGetGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params PreflightGetGroupMemberParams) error
 	// RemoveGroupMember Remove a connector from a connector group, at the service's own path
 	// (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref)
 	RemoveGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params RemoveGroupMemberParams) error
+	// PreflightRemoveGroupMember The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref)
+	PreflightRemoveGroupMember(ctx echo.Context, connectorGroupID ConnectorGroupID, connectorID ConnectorID, params PreflightRemoveGroupMemberParams) error
 	// ListConnectors List the connectors the mock knows
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors)
 	ListConnectors(ctx echo.Context, params ListConnectorsParams) error
 	// HeadConnectors The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors)
 	HeadConnectors(ctx echo.Context, params HeadConnectorsParams) error
+	// PreflightListConnectors The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors)
+	PreflightListConnectors(ctx echo.Context, params PreflightListConnectorsParams) error
 	// CountConnectors How many connectors the mock knows
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/$count)
 	CountConnectors(ctx echo.Context, params CountConnectorsParams) error
 	// HeadCountConnectors The count's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/$count)
 	HeadCountConnectors(ctx echo.Context, params HeadCountConnectorsParams) error
+	// PreflightCountConnectors The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/$count)
+	PreflightCountConnectors(ctx echo.Context, params PreflightCountConnectorsParams) error
 	// GetConnector Read a connector
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId})
 	GetConnector(ctx echo.Context, connectorID ConnectorID, params GetConnectorParams) error
 	// HeadConnector The connector's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId})
 	HeadConnector(ctx echo.Context, connectorID ConnectorID, params HeadConnectorParams) error
+	// PreflightGetConnector The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId})
+	PreflightGetConnector(ctx echo.Context, connectorID ConnectorID, params PreflightGetConnectorParams) error
 	// ListConnectorMemberOf List the connector groups a connector is a member of
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf)
 	ListConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params ListConnectorMemberOfParams) error
 	// HeadConnectorMemberOf The list's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf)
 	HeadConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params HeadConnectorMemberOfParams) error
+	// PreflightListConnectorMemberOf The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf)
+	PreflightListConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params PreflightListConnectorMemberOfParams) error
 	// CountConnectorMemberOf How many connector groups a connector is a member of (one)
 	// (GET /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count)
 	CountConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params CountConnectorMemberOfParams) error
 	// HeadCountConnectorMemberOf The count's headers, without the body.
 	// (HEAD /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count)
 	HeadCountConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params HeadCountConnectorMemberOfParams) error
+	// PreflightCountConnectorMemberOf The CORS preflight of the path's operations
+	// (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count)
+	PreflightCountConnectorMemberOf(ctx echo.Context, connectorID ConnectorID, params PreflightCountConnectorMemberOfParams) error
 	// GetOpenAPIJSON This document, as JSON
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -277,6 +346,168 @@ func (w *ServerInterfaceWrapper) HeadApplicationConnectorGroup(ctx echo.Context)
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadApplicationConnectorGroup(ctx, applicationsID, params)
+	return err
+}
+
+// PreflightGetApplicationConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightGetApplicationConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightGetApplicationConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightGetApplicationConnectorGroup(ctx, applicationsID, params)
+	return err
+}
+
+// PreflightAssignApplicationConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightAssignApplicationConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightAssignApplicationConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightAssignApplicationConnectorGroup(ctx, applicationsID, params)
 	return err
 }
 
@@ -470,6 +701,87 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroupMembers(ctx echo.Context) err
 	return err
 }
 
+// PreflightListConnectorGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightListConnectorGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightListConnectorGroupMembersParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightListConnectorGroupMembers(ctx, applicationsID, params)
+	return err
+}
+
 // CountConnectorGroupMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) CountConnectorGroupMembers(ctx echo.Context) error {
 	var err error
@@ -551,6 +863,168 @@ func (w *ServerInterfaceWrapper) HeadCountConnectorGroupMembers(ctx echo.Context
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadCountConnectorGroupMembers(ctx, applicationsID, params)
+	return err
+}
+
+// PreflightCountConnectorGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightCountConnectorGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightCountConnectorGroupMembersParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightCountConnectorGroupMembers(ctx, applicationsID, params)
+	return err
+}
+
+// PreflightAddConnectorGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightAddConnectorGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightAddConnectorGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightAddConnectorGroupMember(ctx, applicationsID, params)
 	return err
 }
 
@@ -705,6 +1179,95 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroupMember(ctx echo.Context) erro
 	return err
 }
 
+// PreflightGetConnectorGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightGetConnectorGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightGetConnectorGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightGetConnectorGroupMember(ctx, applicationsID, connectorID, params)
+	return err
+}
+
 // RemoveConnectorGroupMember converts echo context to params.
 func (w *ServerInterfaceWrapper) RemoveConnectorGroupMember(ctx echo.Context) error {
 	var err error
@@ -746,6 +1309,95 @@ func (w *ServerInterfaceWrapper) RemoveConnectorGroupMember(ctx echo.Context) er
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RemoveConnectorGroupMember(ctx, applicationsID, connectorID, params)
+	return err
+}
+
+// PreflightRemoveConnectorGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightRemoveConnectorGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "applicationsId" -------------
+	var applicationsID ApplicationsID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "applicationsId", ctx.Param("applicationsId"), &applicationsID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationsId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightRemoveConnectorGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightRemoveConnectorGroupMember(ctx, applicationsID, connectorID, params)
 	return err
 }
 
@@ -893,6 +1545,80 @@ func (w *ServerInterfaceWrapper) HeadApplicationProxyProfile(ctx echo.Context) e
 	return err
 }
 
+// PreflightGetApplicationProxyProfile converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightGetApplicationProxyProfile(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightGetApplicationProxyProfileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightGetApplicationProxyProfile(ctx, params)
+	return err
+}
+
 // ListConnectorGroups converts echo context to params.
 func (w *ServerInterfaceWrapper) ListConnectorGroups(ctx echo.Context) error {
 	var err error
@@ -1033,6 +1759,80 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroups(ctx echo.Context) error {
 	return err
 }
 
+// PreflightListConnectorGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightListConnectorGroups(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightListConnectorGroupsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightListConnectorGroups(ctx, params)
+	return err
+}
+
 // CreateConnectorGroup converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateConnectorGroup(ctx echo.Context) error {
 	var err error
@@ -1129,6 +1929,80 @@ func (w *ServerInterfaceWrapper) HeadCountConnectorGroups(ctx echo.Context) erro
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadCountConnectorGroups(ctx, params)
+	return err
+}
+
+// PreflightCountConnectorGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightCountConnectorGroups(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightCountConnectorGroupsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightCountConnectorGroups(ctx, params)
 	return err
 }
 
@@ -1249,6 +2123,87 @@ func (w *ServerInterfaceWrapper) HeadConnectorGroup(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadConnectorGroup(ctx, connectorGroupID, params)
+	return err
+}
+
+// PreflightGetConnectorGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightGetConnectorGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightGetConnectorGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightGetConnectorGroup(ctx, connectorGroupID, params)
 	return err
 }
 
@@ -1442,6 +2397,87 @@ func (w *ServerInterfaceWrapper) HeadGroupApplications(ctx echo.Context) error {
 	return err
 }
 
+// PreflightListGroupApplications converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightListGroupApplications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightListGroupApplicationsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightListGroupApplications(ctx, connectorGroupID, params)
+	return err
+}
+
 // CountGroupApplications converts echo context to params.
 func (w *ServerInterfaceWrapper) CountGroupApplications(ctx echo.Context) error {
 	var err error
@@ -1523,6 +2559,87 @@ func (w *ServerInterfaceWrapper) HeadCountGroupApplications(ctx echo.Context) er
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadCountGroupApplications(ctx, connectorGroupID, params)
+	return err
+}
+
+// PreflightCountGroupApplications converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightCountGroupApplications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightCountGroupApplicationsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightCountGroupApplications(ctx, connectorGroupID, params)
 	return err
 }
 
@@ -1680,6 +2797,87 @@ func (w *ServerInterfaceWrapper) HeadGroupMembers(ctx echo.Context) error {
 	return err
 }
 
+// PreflightListGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightListGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightListGroupMembersParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightListGroupMembers(ctx, connectorGroupID, params)
+	return err
+}
+
 // CountGroupMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) CountGroupMembers(ctx echo.Context) error {
 	var err error
@@ -1761,6 +2959,168 @@ func (w *ServerInterfaceWrapper) HeadCountGroupMembers(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadCountGroupMembers(ctx, connectorGroupID, params)
+	return err
+}
+
+// PreflightCountGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightCountGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightCountGroupMembersParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightCountGroupMembers(ctx, connectorGroupID, params)
+	return err
+}
+
+// PreflightAddGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightAddGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightAddGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightAddGroupMember(ctx, connectorGroupID, params)
 	return err
 }
 
@@ -1915,6 +3275,95 @@ func (w *ServerInterfaceWrapper) HeadGroupMember(ctx echo.Context) error {
 	return err
 }
 
+// PreflightGetGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightGetGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightGetGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightGetGroupMember(ctx, connectorGroupID, connectorID, params)
+	return err
+}
+
 // RemoveGroupMember converts echo context to params.
 func (w *ServerInterfaceWrapper) RemoveGroupMember(ctx echo.Context) error {
 	var err error
@@ -1956,6 +3405,95 @@ func (w *ServerInterfaceWrapper) RemoveGroupMember(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RemoveGroupMember(ctx, connectorGroupID, connectorID, params)
+	return err
+}
+
+// PreflightRemoveGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightRemoveGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorGroupId" -------------
+	var connectorGroupID ConnectorGroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorGroupId", ctx.Param("connectorGroupId"), &connectorGroupID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorGroupId: %s", err))
+	}
+
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightRemoveGroupMemberParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightRemoveGroupMember(ctx, connectorGroupID, connectorID, params)
 	return err
 }
 
@@ -2099,6 +3637,80 @@ func (w *ServerInterfaceWrapper) HeadConnectors(ctx echo.Context) error {
 	return err
 }
 
+// PreflightListConnectors converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightListConnectors(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightListConnectorsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightListConnectors(ctx, params)
+	return err
+}
+
 // CountConnectors converts echo context to params.
 func (w *ServerInterfaceWrapper) CountConnectors(ctx echo.Context) error {
 	var err error
@@ -2166,6 +3778,80 @@ func (w *ServerInterfaceWrapper) HeadCountConnectors(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadCountConnectors(ctx, params)
+	return err
+}
+
+// PreflightCountConnectors converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightCountConnectors(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightCountConnectorsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightCountConnectors(ctx, params)
 	return err
 }
 
@@ -2250,6 +3936,87 @@ func (w *ServerInterfaceWrapper) HeadConnector(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadConnector(ctx, connectorID, params)
+	return err
+}
+
+// PreflightGetConnector converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightGetConnector(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightGetConnectorParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightGetConnector(ctx, connectorID, params)
 	return err
 }
 
@@ -2407,6 +4174,87 @@ func (w *ServerInterfaceWrapper) HeadConnectorMemberOf(ctx echo.Context) error {
 	return err
 }
 
+// PreflightListConnectorMemberOf converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightListConnectorMemberOf(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightListConnectorMemberOfParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightListConnectorMemberOf(ctx, connectorID, params)
+	return err
+}
+
 // CountConnectorMemberOf converts echo context to params.
 func (w *ServerInterfaceWrapper) CountConnectorMemberOf(ctx echo.Context) error {
 	var err error
@@ -2488,6 +4336,87 @@ func (w *ServerInterfaceWrapper) HeadCountConnectorMemberOf(ctx echo.Context) er
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadCountConnectorMemberOf(ctx, connectorID, params)
+	return err
+}
+
+// PreflightCountConnectorMemberOf converts echo context to params.
+func (w *ServerInterfaceWrapper) PreflightCountConnectorMemberOf(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "connectorId" -------------
+	var connectorID ConnectorID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "connectorId", ctx.Param("connectorId"), &connectorID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter connectorId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreflightCountConnectorMemberOfParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Origin" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Origin")]; found {
+		var Origin Origin
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Origin, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Origin", valueList[0], &Origin, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Origin: %s", err))
+		}
+
+		params.Origin = &Origin
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Method" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Method")]; found {
+		var AccessControlRequestMethod AccessControlRequestMethod
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Method, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Method", valueList[0], &AccessControlRequestMethod, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Method: %s", err))
+		}
+
+		params.AccessControlRequestMethod = &AccessControlRequestMethod
+	}
+	// ------------- Optional header parameter "Access-Control-Request-Headers" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Access-Control-Request-Headers")]; found {
+		var AccessControlRequestHeaders AccessControlRequestHeaders
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Access-Control-Request-Headers, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Access-Control-Request-Headers", valueList[0], &AccessControlRequestHeaders, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Access-Control-Request-Headers: %s", err))
+		}
+
+		params.AccessControlRequestHeaders = &AccessControlRequestHeaders
+	}
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreflightCountConnectorMemberOf(ctx, connectorID, params)
 	return err
 }
 
@@ -2574,50 +4503,73 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.OPTIONS(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$ref", wrapper.PreflightAddConnectorGroupMember, options.OperationMiddlewares["preflightAddConnectorGroupMember"]...)
 	router.POST(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$ref", wrapper.AddConnectorGroupMember, options.OperationMiddlewares["addConnectorGroupMember"]...)
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members", wrapper.ListConnectorGroupMembers, options.OperationMiddlewares["listConnectorGroupMembers"]...)
 	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members", wrapper.HeadConnectorGroupMembers, options.OperationMiddlewares["headConnectorGroupMembers"]...)
+	router.OPTIONS(options.BaseURL+"/applications/:applicationsId/connectorGroup/members", wrapper.PreflightListConnectorGroupMembers, options.OperationMiddlewares["preflightListConnectorGroupMembers"]...)
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.GetConnectorGroupMember, options.OperationMiddlewares["getConnectorGroupMember"]...)
 	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.HeadConnectorGroupMember, options.OperationMiddlewares["headConnectorGroupMember"]...)
+	router.OPTIONS(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId", wrapper.PreflightGetConnectorGroupMember, options.OperationMiddlewares["preflightGetConnectorGroupMember"]...)
 	router.DELETE(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId/$ref", wrapper.RemoveConnectorGroupMember, options.OperationMiddlewares["removeConnectorGroupMember"]...)
+	router.OPTIONS(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/:connectorId/$ref", wrapper.PreflightRemoveConnectorGroupMember, options.OperationMiddlewares["preflightRemoveConnectorGroupMember"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy", wrapper.GetApplicationProxyProfile, options.OperationMiddlewares["getApplicationProxyProfile"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy", wrapper.HeadApplicationProxyProfile, options.OperationMiddlewares["headApplicationProxyProfile"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy", wrapper.PreflightGetApplicationProxyProfile, options.OperationMiddlewares["preflightGetApplicationProxyProfile"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups", wrapper.ListConnectorGroups, options.OperationMiddlewares["listConnectorGroups"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups", wrapper.HeadConnectorGroups, options.OperationMiddlewares["headConnectorGroups"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups", wrapper.PreflightListConnectorGroups, options.OperationMiddlewares["preflightListConnectorGroups"]...)
 	router.POST(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups", wrapper.CreateConnectorGroup, options.OperationMiddlewares["createConnectorGroup"]...)
 	router.DELETE(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.DeleteConnectorGroup, options.OperationMiddlewares["deleteConnectorGroup"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.GetConnectorGroup, options.OperationMiddlewares["getConnectorGroup"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.HeadConnectorGroup, options.OperationMiddlewares["headConnectorGroup"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.PreflightGetConnectorGroup, options.OperationMiddlewares["preflightGetConnectorGroup"]...)
 	router.PATCH(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId", wrapper.UpdateConnectorGroup, options.OperationMiddlewares["updateConnectorGroup"]...)
+	router.OPTIONS(options.BaseURL+"/applications/:applicationsId/connectorGroup/$ref", wrapper.PreflightAssignApplicationConnectorGroup, options.OperationMiddlewares["preflightAssignApplicationConnectorGroup"]...)
 	router.PUT(options.BaseURL+"/applications/:applicationsId/connectorGroup/$ref", wrapper.AssignApplicationConnectorGroup, options.OperationMiddlewares["assignApplicationConnectorGroup"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications", wrapper.ListGroupApplications, options.OperationMiddlewares["listGroupApplications"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications", wrapper.HeadGroupApplications, options.OperationMiddlewares["headGroupApplications"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications", wrapper.PreflightListGroupApplications, options.OperationMiddlewares["preflightListGroupApplications"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$ref", wrapper.PreflightAddGroupMember, options.OperationMiddlewares["preflightAddGroupMember"]...)
 	router.POST(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$ref", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.HeadGroupMembers, options.OperationMiddlewares["headGroupMembers"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members", wrapper.PreflightListGroupMembers, options.OperationMiddlewares["preflightListGroupMembers"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId", wrapper.GetGroupMember, options.OperationMiddlewares["getGroupMember"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId", wrapper.HeadGroupMember, options.OperationMiddlewares["headGroupMember"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId", wrapper.PreflightGetGroupMember, options.OperationMiddlewares["preflightGetGroupMember"]...)
 	router.DELETE(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId/$ref", wrapper.RemoveGroupMember, options.OperationMiddlewares["removeGroupMember"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/:connectorId/$ref", wrapper.PreflightRemoveGroupMember, options.OperationMiddlewares["preflightRemoveGroupMember"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors", wrapper.ListConnectors, options.OperationMiddlewares["listConnectors"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors", wrapper.HeadConnectors, options.OperationMiddlewares["headConnectors"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors", wrapper.PreflightListConnectors, options.OperationMiddlewares["preflightListConnectors"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId", wrapper.GetConnector, options.OperationMiddlewares["getConnector"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId", wrapper.HeadConnector, options.OperationMiddlewares["headConnector"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId", wrapper.PreflightGetConnector, options.OperationMiddlewares["preflightGetConnector"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf", wrapper.ListConnectorMemberOf, options.OperationMiddlewares["listConnectorMemberOf"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf", wrapper.HeadConnectorMemberOf, options.OperationMiddlewares["headConnectorMemberOf"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf", wrapper.PreflightListConnectorMemberOf, options.OperationMiddlewares["preflightListConnectorMemberOf"]...)
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup", wrapper.GetApplicationConnectorGroup, options.OperationMiddlewares["getApplicationConnectorGroup"]...)
 	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup", wrapper.HeadApplicationConnectorGroup, options.OperationMiddlewares["headApplicationConnectorGroup"]...)
+	router.OPTIONS(options.BaseURL+"/applications/:applicationsId/connectorGroup", wrapper.PreflightGetApplicationConnectorGroup, options.OperationMiddlewares["preflightGetApplicationConnectorGroup"]...)
 	router.GET(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$count", wrapper.CountConnectorGroupMembers, options.OperationMiddlewares["countConnectorGroupMembers"]...)
 	router.HEAD(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$count", wrapper.HeadCountConnectorGroupMembers, options.OperationMiddlewares["headCountConnectorGroupMembers"]...)
+	router.OPTIONS(options.BaseURL+"/applications/:applicationsId/connectorGroup/members/$count", wrapper.PreflightCountConnectorGroupMembers, options.OperationMiddlewares["preflightCountConnectorGroupMembers"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", wrapper.CountConnectorGroups, options.OperationMiddlewares["countConnectorGroups"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", wrapper.HeadCountConnectorGroups, options.OperationMiddlewares["headCountConnectorGroups"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", wrapper.PreflightCountConnectorGroups, options.OperationMiddlewares["preflightCountConnectorGroups"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$count", wrapper.CountGroupMembers, options.OperationMiddlewares["countGroupMembers"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$count", wrapper.HeadCountGroupMembers, options.OperationMiddlewares["headCountGroupMembers"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/members/$count", wrapper.PreflightCountGroupMembers, options.OperationMiddlewares["preflightCountGroupMembers"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications/$count", wrapper.CountGroupApplications, options.OperationMiddlewares["countGroupApplications"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications/$count", wrapper.HeadCountGroupApplications, options.OperationMiddlewares["headCountGroupApplications"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectorGroups/:connectorGroupId/applications/$count", wrapper.PreflightCountGroupApplications, options.OperationMiddlewares["preflightCountGroupApplications"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/$count", wrapper.CountConnectors, options.OperationMiddlewares["countConnectors"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/$count", wrapper.HeadCountConnectors, options.OperationMiddlewares["headCountConnectors"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/$count", wrapper.PreflightCountConnectors, options.OperationMiddlewares["preflightCountConnectors"]...)
 	router.GET(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf/$count", wrapper.CountConnectorMemberOf, options.OperationMiddlewares["countConnectorMemberOf"]...)
 	router.HEAD(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf/$count", wrapper.HeadCountConnectorMemberOf, options.OperationMiddlewares["headCountConnectorMemberOf"]...)
+	router.OPTIONS(options.BaseURL+"/onPremisesPublishingProfiles/applicationProxy/connectors/:connectorId/memberOf/$count", wrapper.PreflightCountConnectorMemberOf, options.OperationMiddlewares["preflightCountConnectorMemberOf"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.HEAD(options.BaseURL+"/healthz", wrapper.HeadHealth, options.OperationMiddlewares["headHealth"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
@@ -2638,191 +4590,206 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cttGsj/+KlPYVInMD6QoWRebqtQebew42o1tle0c1++YPsEQaIqzBmcYzEAS46OqfZp9sH2Sb03P",
-	"ABiA4E3W1UH+iEUSmGtPT18//cULxWQqOHAlvf4XDy7pZBoD/n0cJ0Cj2SuYDCF5kSQi0d+e0zgFfDT7",
-	"JhQReH3vLfyeglS//Y1G9k/P9xjnzrthzICrTmJ+7rDI63uTWUfpD3u7nu9FVOmmdnu7B52dnc7u0/c7",
-	"+/3eXr+3/z+e75Xe2w8P4Um4N+w8pb2oszc6gM6z4Q7t7EZPwj3YHx3Qw6F35XsTkJKe6VbfcCAiIROR",
-	"AKFRBBERw39CqEgCI0iAhyAJNXMmcMmkIiOREDUGMhJxLC4YPyMTEbERg4hMEzGFRDGQfbI1wSWSW13v",
-	"6urK9074OY1Z9E5Rlcp88jKdTGgy8/re+7EeCDtjnMZkSs9gSxK78MTO0ScXYyGBSGyDMEkomcY0hLGI",
-	"I0g8f8N9iEBRFkuv/3H5c8VqYftk4L1TCeNnA0+PgQtFhF7FEaGhYufgE8bNX57vKZqcgfL63rYZtXfl",
-	"f21nlOBKEjY939N7x6bnB6We4FJBwml8MvWuPlXJ7Vap6SbWRxPLOyUSiH4UnEOoKkfsv0REFe2q2VT3",
-	"+JcJCxMhxUh1zxI6HXfD/CXfcxZCz/hJt9fd2XnSPdRnUE/wcHc4PDx8st/B/+3tDoed4f7hYWc4PNx9",
-	"sn94qP/VW0LDMePwmk50j3kHHUg7vR3P9+zI+56dFU5hDDSCxPKMWFzg2oMMEzZVTHBL8RNQYxFJPFBT",
-	"qsYkEnjgYnHRtdvBEoi8vkpS8D0ZjmFCdVN2+hIX2tMd/oh8xBLSSVTfn93fLUmCOb4T+ATCsYCIXIyB",
-	"E6bImEZ66/RIlvX8iwip6aOuSzqUIk4VkF/f/qKJQE+VwwUx/GH5LEcimVBNHWnCNLHMdf3mOVX0BVdM",
-	"zRZNeXn/PqGSYCuE0wlIwtRXDuk055zH02nMYMGwpvljOCIJyTkkZCy4SBOINt38t1TBL2zCFP5vvsef",
-	"xQWZUD6zsyaaT+OeGdIbAk0gIUp8Bk4mdEYm9DMQxgnQcEwuGI/EBWldMDUmQaeTUAWdWHcUtMu0MWGc",
-	"TdKJ19/JV4ZxBWeQlEf5FiaUcT34xSM1WzUhNAESw0jp4agxk3Y4CzrurepYwrLlkRAKHkmScsViXBo7",
-	"ealooiShowTkeLO+l59Is/FbkrDIXq1MFhceRVJ9+evJ8yNDJnQCmmKDgql3nRO8LummLKql3begktnx",
-	"SEGyxhopQS4oU2QIIy09qGSmhQF6RhlfPo4VVPLfKBDUHmUuLyAhEUxBD0BwEpjTFmx6Xj58+HCcqjFw",
-	"xUK8EGu7K55gghNsr3Ra4XIKoZKbdX7le1Oa0Amo7HrQbML0IRcyseIZJBVNGZoquuTFOSQz/NsyMMrd",
-	"p63IlF9a5CwR6TQjZ5hM1ayLIqnX9/QF5PkeN/ccLQ/r6whr5eV0TEIax+WD4Ah+9mJCFqC/llPBpSYI",
-	"/M45DUGX6PV6lUkF5KWWCgb83fN/yC2iIIaJpnEypjyKIdEyr+b5kogLrima5uPwiRT6EtTsMBR64y9Y",
-	"CKSlLgQZMYgjEjMOUgulLBwP+NuffiTPdnZ6RAvLUh9SLfXETKp23wjMLJFKS0T6g/7NTKo74NkGGJmh",
-	"2IJ51cBddaZgggQ0oZe/AD9TY6+/s/vU1+cr/zy3GVqcuTwxr+7mv9IkoTOzUxmlvNSEsogeK/S0kiYt",
-	"2akxVSXaO6qQ65a0T46pWacq4S8g1rA66q8k16y5lfMvz3zF4G5gXCmvub4+4MWsmwt8K0qeAQlpkjCQ",
-	"JLASc6hfDnwyzhg5EpC55MYi1pOKYwiRa7SovgRI8N2IxQqSoE20jiXzCf6eQjIrZvgdtl0nJg6FiIFy",
-	"HP1P2FbN8PUBckbjjAN7JS0U0Np9EsDvgU8CrucZME5a//nXv9uBZgMDHhi60kJKyyqiM39LwaXaagdE",
-	"aH6tG9fdbEliFtUnwNMJshE70AEvlFhfn/sh41oixhWmXAvJgUhwEEJhz2RKE+BqDBLkkW13wGOmIKGx",
-	"1OxJMn4WA/k9FQokaQVbWwFyOGq+anfJsSITIRU52NNdTmnCpODyaMApn6mxvlYhlmA03r1eT58q/eWF",
-	"Pk5WxZLpdCoSlfET12aBZ9DRoTxnpRzdxt+CtLPVxjlZFZsD2cqUtS3NOzJVp9SWfhJ+J1v5c1cLqMQQ",
-	"U1l4KnjXbm9vFfPSEn8SQTJcICAI/WMm5BuCymmn2FfNm/WtkRG3P+ChmExoR4K+mRVEvhF8BbZN43hm",
-	"rR0QkeGMBFSGAWnpPiIY0TRWbSKSAQ/0gIIjgn18BphWqHnL3DI4yPpdchfW2RmiG168rMIuyYJ13ent",
-	"7q1eVyNIzS/rqWMIauk77nB3r9fWHK+yZnjVad3eaPsJkXCuj8CAZ0KauTC7JEhApQn/AeVAGleX0kh5",
-	"kuz29o4GPHs4gWkCErjCuyBwntoxpxPlMrQbFNy5O+CnuaxFLE87ssfWmZgj06ECrg/UZy4utPIx4OyM",
-	"62bnt8xOwNm1j155bt6nK83x3aHXPV154lO+1VWJwO7SKjFgd/9g6cW/c1Bz878DTaeLtNX88ODJ0J1m",
-	"F4xfpYS+vfWdc7glB9wMmbQoJynXq2sopcrUmGr7mnyC7y2XjONMF3REpeoZkGbwX3UE3n1mU1SBFzCX",
-	"Kf09BaskjxIxIVQT0TkTqcwsltldy+FS/cL452DhjSnzzhaM+WCNEb8X0yWKmmGAeo1RHjB3KVW4Kfq6",
-	"WTg2JaalUdmjqdex5xdiCuPqibGPXRp97tmzZ/5y7Q5PgxHekWb/RqOXVMEFnRljLVdgBBxH7tv+pzSn",
-	"phjQdwmMvL73l+3CUL9tfpXbxiSE5k7sr6pn4FQI4/+EUHMtwck0TaZaSWoFnQ7+2glFBFJf8ua89Yn+",
-	"4of93q4xeDi2vdyy0MktL3WDs29sV+w0rmmiUzKKrNVI8UalIWvkWLMR/fSVX+eIWN5EVam7KtuPV/Rf",
-	"vKZ3ybGBryYElwdT1yGzqNPshe0a9w2yWsc3sbKNGk+GnsHNUGduGvCJWSnNCocimpFhAvSzNPahSITp",
-	"BLgy0j7+bMXAv7978xrZpyppaazw4tDMBtgK5h0QQfuICGMUrajQ+YXL0CyFxmoJZ3oU2Nfx6Ulxd47p",
-	"uT5OTrs+GXhvQYo0CQEfGYmUF4p+1tLW5VZ34PmEC2I8A815u53zVlbzT9F9c0MMuKyL/5iLv3UE/ya7",
-	"nMSoalOQzc7fwc6/BRpttPOUz96M0GW6Pg2g03PZ40Z6g+g0FzPRc3nZORMdK0P8WGlxnpZq7FINCd0u",
-	"Ca3JN9z7empfqfpzM4lZKz1KTfvb2zu7h91et9fd6T/tPe1tu/bo7d7o6YhG+8NO9CwcdvYOno06dOdg",
-	"v3PYe3pweLj79Nl+DypEuG0DEv6qxdsfdgZpr7d7UIjhPxzn/70oIgk+Pgp/86er9QWQvLlrMGZpNHW7",
-	"kOjRN+dsXuKQVssIP6MiLZt7/JaP4pqMvGS+WE9mrgZjlGltw/vgRq+CRbdAEVrQUNwtUJz1QTiUpuBS",
-	"bU9jyuZoLMyezsyae7sVAppSpbmm1/f+t9X7v487nWefPvY6zz596fk7T6/a39U4QuY2/ed5l0bViYA6",
-	"jR4naQXFcIN2EQCyJUmwbTwZuXmxoaFboaGfRDJkUWQsbXdg9SmHPv0spLImSg5MjSEhlJOTU0KjKAEp",
-	"fRKLkMZjfAz9NN93nW/oBHz7PcdwDOMZGHA0Q3c69nNHPy37hJIIRhjng6ERUpHnr9+RBIaMR+iCGs6M",
-	"C5lQcgFDc+vql84h1iyQiClwSUKRxtGACz3cCyb1fGg4Lm5Zga5xlhArPXTJWxilEqIsPqPsSkpSLo05",
-	"1SHve6UJawd8zyYgUvUozIF7jTnwlojhZ6DRm1ERtFreNE4wvtcyaYhM4MbPL46fm0iLly/eo4sXPZOU",
-	"R9aUJn30FInUWKywjS2J5rNmG29xG19hkOtroY4NZ6yL/tnr7ddsZ7FhTNVuVB5au2xQ5qGHsRbvx4lQ",
-	"Kl6wCLvPtCK133tynbX4hogW4xA7eSDi8lXOQxYfxg7/ymmqxiJhfyyi9J3r7O6HDx861ZDFZWOrRjje",
-	"9+KccGMbeYdu9iL75fbv+HdiAkbySbmJ2IQoCzlQlMWEySywMA/GjYV+OoJSGGKHRcY1Tb9Kaug1UsMt",
-	"0Zhx6x1HUe3J018fkSDLVgisClDOByjFopg4hGz7KlEr1U10syCWjTl/Lktf6Lj5C8veLCc7lHbr0dNN",
-	"FvS97C185gHR2Nu5uJ5N/NYZlX6F7W1Ni1uN2mPOQl3IFGlVCb4SefUA6L6ISes4OTbLmphPymmOzz0e",
-	"n7cwEed1TNr+0NyPt7T484rYHVnfMF4EE4glGaaqCBVBa5kxY+HojkiAowswnlRfz1qqYuaNLLUgT1+z",
-	"DzHl56EkWUqllqOx1wTtYPLxao6vhfpJpPyutuu1IDINx3mCJLefnSuC8jzSkUVBFrkpOBT2yHIcLcM4",
-	"xHZdYybfw4YlagGchbBltk5aaXuaDmMmUYSfJmLEYiBoByVqrEfiLMRpIi5nQZ/koU1ZzFG2hoHxA6BQ",
-	"T+OsPye4qUuO+cw2j+RTH9yUR626QU6EcamANuzrds7BKZ3FgkbvhfiFJjcYsLSae2URdrHu15JdWV/U",
-	"q9Rs+61s+ztzRn/l9JyymA5jeBTOgSffspr/OA1074V4RfnMfivvjIFYk2+fTKk091xCFRim4Ws1K2Gu",
-	"n44ATWIGCdnbfbYlibPWG1ifdA9zVLm3+6yhyodGlVWD8V3daS7mA5NkwqREf/SExiORTDRhJeQiEfzs",
-	"GzNF/8rzZMlXEDH6HsNL7mzhgx9NPx3db+BC5GBieK7a0DCEqWpCUG6DCHIzGq6ps2fGMsdM3qcTg9Yf",
-	"0VjCQtlQjAigZsoF7+xeXuYQBXr3pk4zDjTVMirSy1yklhQp4x/t65/yoCgD16WXwqHZDadxXMrBzzWk",
-	"InpT69+t4Qx1aha1jyq62phKiy6jL7BiuvOTLwXTfvGApxM9qbmoWncun2pSGc12r06Yd1fO7RtbWLGI",
-	"ToDsZsvpxs66UcsLlyOsT+v/+fqJ+kfE2myJ4PHMpq+b2LYfECdAj8VN5DvY8/ylSDb+fKB2XZKk/hUn",
-	"Xx3BGLhFmXNWxKZVlwZTi6vkQLvl+a7rRZ66lHQDsafHpebmk2hdgjNDrqOy0EU22+ygCt6ZJjBhEmRh",
-	"RPGJyadVwg0IC4HkZ/YIE7bLNheTEOqmQQsngHvl4Z3ffIOjpX8/MruOyWoWQWzhWS8Wo+6kuzH17p4X",
-	"xDs938Oddb85wI1bjtuRtVyK/Ds5NaB6J6fnB12T25pl4O7tV4dXJo0qd1qFGtIlbyy+gJbgGZ+myngf",
-	"bSY6lZKdcZPAi8eHDvV5ah8RGl/QmXQOGBGpmqaqfI5qeWIlu2DVKO3D6CqtLMfu/v5KqBm5NKNyzlX1",
-	"LoMArFx5BQmUh593sPSM3Qgfv7EciOYCyJbu9nn/bWUdfD3fN0lsGzL/KgPPBbUhKEqCcuOBFkFNum2W",
-	"LWxzd2Vu0nas3teW1CpTqmPh5UfeL7w+9Iv6QI1nw4RFhJ4BVzmzm7fyu5dK9cfrC42+x+TzDO9gHqkI",
-	"rN+ByQzJy8aK2Du1hXALkOCxb1twMHvTGg2h2ETErkUAMy6Mx6FbjCcHTvJzZJj1Ey6ROyJVni3xzNe/",
-	"+9a8s1J6tuOq3V53EVefg5tl0E72cMNrzVrcJau9tYTfG2K6PyZgTVYbsV4OF1US66NoHehTEPgYZu7g",
-	"ReFP5vgFXRKwKPAHPJg/KgaLKMiPS4B4pxKUFt0dYbCVAI06encHXOQoiIa/awpo9wk1pgiDsWcBMtFR",
-	"aRzgkV8g7JjMjztm+HoGb3g8y4DvFvDn1Y+5/HnB0w+Ne+IgVhPnYqE8g1nEjKOWY35xbncujEvhqJA7",
-	"Ff0MkuxozW53f5+EY5rQUEFiZFEbZub1PUg7hdi6uZxfuwYLAKj1bzhAc2HqM2O0WZXQ0YiFGMjRei0S",
-	"NSbHE0hYSH3yItW06pPjVKqExoz65Fjq/5/wiNG2KwpwOtGf0sTzPZrqyVDJKEId6UvLQk/9lKo0gf+u",
-	"MI1FM/p1Gm3OND7og0g5SfFlxBGVYDfHwdNiisRAz0FqJS6HjWMJQY4mu81Bve2DuvhQFohAi+TACsgO",
-	"4ySVJXNHjnSfg97XWjmSRCuq0YLTb9Kd0NNsZE9XetfyhttjbVmB0geLYHRcwjd+b8HIitzMHLt6LorG",
-	"q4kly582kZp5lMYCf0t9RsC8j9Z3McJqgwHmUgcXLvBzjPdfeYzLxy20u7KMtIrtc8shfJkfRlbu4MsK",
-	"WzV2WjRVd3OcGSq2xrvNDYnGWOeg0It5E2Ef4XkLAP0T0tIi8lhIhLwkdMATiKkmay1sZAU6TLCflkAY",
-	"H/BgWytlxmR5mkdynZpArpKBFlW3yjmV219YdBUMuJG9Kc+lLBJsa8U3wCD97fOdbi8gLVdNnKKaqM+k",
-	"ptCEhFTCgCshciW4cGGoVImE0ZhcJEwhV24vEZIMA5zDLnVT2T8ed/6Hdv74ZP/tdZ79f93Op+/729sf",
-	"/3f7r3/59H37ry0c//9tn+8MBt1e+69rr9PH0+mn2qX62Os8O+78RDujT1+eXnXcj3ubfNzZvfpuXX/K",
-	"AkfKGGisV2ajs1bYCzNmJj7XHOfKQJYYAcu1TzY59XW+ybnjnEkFuValv+gohnrx3NPlxjZzXmFPpSbq",
-	"plu4DW+Zx+Wlc6q3lYnPPWcitr5E1EX1ZYmqCCqlGD5n/N1aHVGCSGpQ6DOdc+U4LCefUwqrO76sIefJ",
-	"Mteev38NdLszK4tyq1VuzTy7ddtd8PqqMvn3d29ek6nQ6n5CGLdeG629ZQGvGQqg/mhxADMT/EYXR2k9",
-	"6iiGw0UBnVgvv9IoMnqEX7ogMP+67hax/h7B4UZNtHkfVoO/+nSlO1nIMa/hynd9a/Mxx45ahUr5Ipvk",
-	"9aT1ZTNZbMzczP4pX3AtMUWLBVrHvUmwIX1owbyVR9gr4NSxzGp5Pkug1KtTZ8RcbUwsBldHptXNv2Fp",
-	"Z4mc45t4dSoHPBgrNZX97W2zY8UOhmKCV/n2f/7178AIRmSpXDTgjJNry0UbiUQPV4qZm9UDkl5q7JN1",
-	"MBQIg40uQMdKnCd3W0OwaSvoZy5xV/sf8Px3ZPAZ8ryVT22xAnFhq88glgzjpkwVbmxl5Dj0ME2Ymr3D",
-	"cjU4bhPqp9W9+VkExzb4EPekT/5mwgIHaa/3JMTgQPwTbGEVZH82Mo3oM8IF72ApDxtJmPIYpDRFPvI1",
-	"6HTwxyAvnITMAXsq5qBPl4mZY3wksoA8aiDJLTR1DcZj7k/UOrEWgBRlHNCKlSaxbRdPLVPjdIiHtcDU",
-	"O3OhATt0yry6ZEnpm0QjPyvuwiOSYKqanHf56lszKXuI+YCXC5lUcSoHfMDfu8i+mXfJ1o6wll4x0txW",
-	"jfuW2UYQS4MB/CIcC2sr1sxFQTKiIZjfjCyLg0bck8kQsNKjnEKIQz0DDgbDH2HN0UtoHh7w4r5LTN1B",
-	"qtUj48qy0mgObGSyZ0xNDbRe+cgIzaEbcKyao78yoq/hk2ix1LPVipcCTlBU1N1zcYF/QywBF+iNPj/B",
-	"6Zt370kZDfJLuVbR1QLkx20tXgSEydyEnhec1LRjHCn4Nd6FTo00LIeW3/6p1BeVPqN0wLXyAaM0Jkqv",
-	"RCRS/IlHZs3ywn4IvG6cgWq+PhF59/wfcsCHKYujos6XM4DWppcF3kTdAf+xoEy908AVM6VNMgB+GyS0",
-	"OEBIq/huhBAC8ZPjatme6ruWfs0HzQUGvLaej+FiTMUln8/80fZ87xwSaY4kAoPqkyqmwPWh7XtPur3u",
-	"Ew9vrzEyvY1IRL9QK6zntvdqNSLMAMMIHQPj0QpOf30/4JVe2TwxIhG2j0xtg3Ktrqy9gVYJOAoO5TWs",
-	"LYmUOZmZklZR0RI7VWbBJUCUVSdA+WOCLoGSC+GMaUZmfYUsyio3sGSgiaSNlbCoIXBkb1lMqCyNvvg2",
-	"S+m7IduPoZH8NJxEXt97CerYDdUsbWa5wtoCDaR4ZNtWvrj6VKlOsNvrLVIi8+e2a/CUr3xvb51XHaMs",
-	"vrKz+pVSsgC+9GT1S4VJF9/YX/3GnHVXv7j7bPWLVfPtle/tr7MUdcZgfHd3rWXMDMT4yhorUmNGxlf3",
-	"Vr9aMTajyJVXMdbbX3NIK8wR696eSaOv5163T7ZqbE1swovj58hvcslSX4z6Rn754j1hsl/cGXWgZ1zk",
-	"gELlQ/Qz0OjOTtE8X10N0/btI13dayLMWkzKheJbl0vVIGGty6vmuttf951r86wqMtu6PKsy1LV41dw7",
-	"T645vr0N+yqxKTeioBYbMTt0C9jUZoyhUuB0kaHPeWOOyHWnm8n8pocv9zBU35umdWZfJ1YzEqHcqjG2",
-	"5V4oBBtgirQG3jEKhUYZc8UtazUuT3vg2WKjWcZ6rYl2wGlNLKlVD22R3d3eHnktiM1Vqwr8qERZI3jm",
-	"KcRxmvgioxESoyBrrfAnrVeqMXCLU7tCHyatQN9sK4XpwB9wrAGrZK4r5EgSZbm3bTQSagM1u2Svt2f1",
-	"kgBdCl1jrw9IsO1AW6D7gotKVdJMbylfp2anll2ollP/TUSzDeGiMspAL1npHGe/bOVloz1/rroClh9Y",
-	"ab5cV1af1srqT+BgtBc+2e/Q3t6wsxf1nnSGz57SzsHBaDR6+mx4uAsH3gaVCioO7quyBU8lKVzNSRp7",
-	"defOKFWNDHF/MsQ9KTpr3JF5RMtXaUY7a4ytil6C7+2vsxA10TONOraWOlbcnaRyddIlOpkxhJgqnNcy",
-	"NC60Jr2ydxTWE2ecMC4hwSGZorDz9SP1rTUX2z3gNYk0R/reTUCmWHAbPUN63jGVKsO2NIB+6GQ4B07Y",
-	"aMCzNi7Q6opmYZFY2zamJgxBXQDwuvvuFyZV+Yqz89tYdXwvpuvIWkWBznUeturo6idtXeo1nsyKD68j",
-	"F2KawVealLC+UmNN+rOyL33ASCXbcBPjUsaO7sey1LCGa7GGxk7W2MkaO9nDsZPFDIsGLTSTmar4z3Z2",
-	"en2SsVPNPN3nrKLf7i5gzo/Anpb70PP8yYX+UmNwKmpp2eK+fTJeXaZrwFsG8TVPssSUGNnO63cdoeWG",
-	"Vl+3YTIvX7yvE1WR5d7MhZRdCdeU7JD1N2pzIwKuJwLmacmZCLhS/iNjKh+QDHhX564Rmxqx6Tpi014j",
-	"aj0YUQvlhXVdko9VfrpPv6SQdaAmdpFpBhYb2A3AZBQTwLugBo7vegyZHPCy19C+XKq4gxk/pZI7XfLB",
-	"uOGW1x0hJkx0t7dDTBJAVITEmSImA15chRkyjiYaE1zr+ERdKPsEzphU2b3HLVwaonLChW+qCDjh2iaZ",
-	"O39WP4eRlO3F+TBud0VIrYmWawVfBoWPbuD1ycD7z7/+/XWZAQPvKvAHHB2cdpimN45QYmbRqCIsate6",
-	"MaNa083GF7bZTnthX9fvaSmt7PY8dpHvciLA8GInADv3FTru0CUV2jeuuu6mpVTHt4wAHESwPBG1iAJG",
-	"6A7Cbt+JO0c6a1Wn17PWK26q9tRuidkRyglc6s70IYlMdMFsCqR1cnp+kOHttWtmeY1C+72dfjR82u/f",
-	"ZKH9XXfL89z9DdzXRWZdLbS8Q8Hrcg4XkLV1Mc4ifCu0g8UvStlSQdvkbiD/m9AZGZrMxSz8IcMjfsFD",
-	"ETF+1idnf7BpYGKE6yLViZ6u3r8s4mDAhyJiIMlwluFhZSCx7A8LdG60ljyGnESQtQIRGc4UyO6AF7U3",
-	"wA7GVtrY2TesalUAwM46quiiCl5XfhZCsHYLjS7fuMAftgs8isp8RFzThXRtifdL/v1JdLXUcGjd1FRa",
-	"gQ5ZYxanRaphWk6zQZ5m7sqAFlmdZu1a71mWcVWXU3Ajgs/NpBM8hkyCxlL4wFIPtIBfpvbH6ytuEhAa",
-	"C2FjIWwshK6F0HCpB2kiLKSRO7YoluSr3L4YQQwKFlVYlU5Y0dEdilim9wXcvi6Wex1FLKsm2whLjbC0",
-	"trCkSaakGI1sisq1JKZHwV0iEcol+lcJfYKTdxf07AwS8usJaZ0Dj4xCloFHtDNMm4H3PpkRpohI1cAj",
-	"IY1ji1FpQCOOtOBHS0iT3TrN67keXL3g5piLFVyq7bGaxOWCXFWolwUliM+gIsfdbdbDncXWXv8kO/gx",
-	"Xv/jp+r1e3x6UlgofZIAj1ATGM4ccikdEUW/QqOo1xWWUMoNivh3LNPeecTf5sLiCtqwuXYLBbN5ssh4",
-	"0jaVEpQWePS/y01E6MYg+BqJBY2kb/hMVPDvIeM0mW3Cd451v/PqZn3vFoQb8Qr191OqxlkxhL5HbVNl",
-	"O7XrM3Dwtg72SmhbBciWg7fV/a3z6fs6OKtPK5nl99vfl9lkDjlplqim0VrGqWf9yBjnXclat8Jpj4kp",
-	"cT7KC7UUXiEsd9EqmK1mbrhdPpFqFgORYwDlExYK7pOYhfqt9l2w5G/pEP257pG9R3/3WJLa8O4xEMV/",
-	"LLxvjjOA9bE+jk4xDgP/ue4N87NBQl7JrleFQgisApO7y3PntPi8iVva4jIvYPV2gkySdNrIytfm4L+w",
-	"c+Ag84QtB0Tv5ljx19jbl9JkI0XfDyfLqGaVUTNnYBNQCVui0xf2u980Bf5md0P+poSi8ZecLHyzs1fl",
-	"GkWld36LUvPsbxJCwSNZvF37moWK1C+MKIvTBLJejXHxKiAtqshESEUO9oj5UvomoiVBUElJghbGgrSD",
-	"tk+qHWCQifwtK4JvGw9FBLXjscaaoMA5eSlIknLFJvrmyL6cJiIEKbfkAv/wK7vi6xkqpjFl/BqWCruv",
-	"foaqfJqICagxpCYDxuJnNvz5q2wZDk/eku4ST/I9fgCMejnBNZz6/mROSybreqJypr1RfOZSW4jgqyDr",
-	"q4j1R3r35+rQSVuErogFNVXoygl2kgwhFhc58vQyPE4ce4Zefy3Bdz1hdhlo/iIrsPm5cej/6dCAGnfa",
-	"7cOezkPazTOlOqSde0Y+XYNfNdFDTfRQA8vwcCKBLDNZNxTI4TSb+errXelfhWq+VKgrlxNHPHffIGfm",
-	"lQlkphciaJj+a4b4XQMe2sS4VpZ6E5uKUsMZoSVs+HqITB8/RQNOZQl2iCawHv5XA+9zU8hfuJwN/FcD",
-	"/6XmK97IhyJBNYe/wfZqhMhGiPxmsb1uSYJchMRwXK1KPPBMBu8cyruJAylK/zNVgn2vAXg3Ad6amQSc",
-	"TiAgLc1tssKB8cz8ZCqpByZ5d8BzZId62AWLHI9vsigo6iENZ7nl0Z8zN76fTSGoqZ1pjJB50fiAmFqO",
-	"+usBnweRYKqLvfqld8qGTKc/quVjCSobm7H89wk1a4aoARJrVgsONum413M6q0MVwwW5QZT3CCZiHuE9",
-	"K9NkRXX7gps6b+NmivJZOBTyXDd3VSqQ70YZWRXDlqvEJ+bbhLTjFH8omvIgTTaJOyjvSVbDdR1M950b",
-	"MxdXan7VWIgtiR+55G2qa5UJEGTlOs5+XXX75M+VLs7mCm+Mzk06/WPQyex9vDZ8/NeVv/tmwDYbmM0m",
-	"H+xRwGxWTS2a8BPQ0uPDMbrc/ulq7BSNnaJJlf8TgWk+JPeYk9COX1jUoEUJ7dVCdW9hlMrMSqFV+CJ8",
-	"vyjilnm2WmjmcA0uz7GbeoNLnwy84zh2y72jccJN1CeTVCoyhLyGTp6XVjXIDGEk9NXi5tObX0LKdQtm",
-	"xtHAa5uo1ZGFgSu5COsEMDOHGrvEqlpp5sWmVFpTKq0RRu9PGLUsaC0d019Rtn5NCDXLaAuQjwQMtkcF",
-	"MLa7GjStqb7enLRHFbe45jm7b/d6A4fWCAiNjtfoeNeu4X59Ha8iJVy7/ABV4Xie9bwDJbPkO4uzX/iy",
-	"0deGzAgt004QZIadXlbffkV8/gX+ckln8miusvl73Ubm+UbdCwuthmPKz8Bqj1yQEuhZDnhWVSCTNEY1",
-	"EeGUTJtFk4i7rQgbldqTRCQVHZJqvTBzpi8q9H5kFuKCSdB6bp0iaFbjBh3UCRi3cNmRzOECN2qV+7iz",
-	"e32PsZnKtauAm9cbzbbRbBsE9D+ZkG+vhDty2c4bL0uongt9uSe1If35LWBD88l8ZH4B3zngq/V7E+1j",
-	"zIyo00cCDIYnXDKpuqZSjlNogvJS6fThLKuQo2+0RVkB2J2LctiEBq8KDb6RACfnzR9zZ31dnNMbbqGk",
-	"xMjdXtncj8392Nij7j/jo6wNOJrAgzVWNSy/yQZpLHCNBa7JIHmoBrhb120ec7jq119fTcBqIyneQ8Dq",
-	"UrvxA3Zt3sWZawSsRsBqBKwmjPVRS1hZmZmFKNVyEZ6LP2/tRSOv7G9sMhYcCEfen0PMpDwGKZ2K5knK",
-	"pQ0z63TYxADQdMyWBO2lpuJXdo6NyeBm0GMeA3BMI00+QLtj5lcSo3nZ0S/4TBbtoLUqW7rhYdQRbbhJ",
-	"Y4Bs5ONGPm4MkDdbD/Xhy8eP3vh43VursTs2kuI92B3zCKS5vMYxlQ/PzHhLp6uRoBoJqpGgGgvjtyFB",
-	"2dLx95QdUguJ+MHuBSXBKVbBDOw+YWKrsTaaH/okAZUm/IcJ42xC48A3kVQZhOGAlxM/7MtzuIL6JQ4X",
-	"9oLrkg/GTFrpJIFpAhK4si8ztRAlUSqRQORm+dMiwaU74Cbk1iI3lu7TVgJnTKrsVuRZ6C2TeoQGeLFI",
-	"mhnw1CQ5ZM/q5z5zccHbeq0ot/JvUUy04iEsTLkm9LcVfBl4/yUiqmiXRQOvTwbef/717+sSoNz+wqKr",
-	"gYf1udAAbYdpepvLNa41GR9Hro1n4+vc7KK9zq+bBGMJrJoFk0/UL/Z+xCCOpJkRTYDkmStOpgxcGsnw",
-	"ZIpoFk+6ve7OzpPuoed7ExqOGYfXJpcm76ADaae34/lFDUgaKnYOFuvRbm91fMv23Yn4zvKqyMuETsfk",
-	"3fN/SATGJEy5o87pwut7Y6Wmsr+9fabf6E5YmAgpRqobisn2EBS9PsUc7g6Hh4dP9jv4v73d4bAz3D88",
-	"7AyHh7tP9g8P9b84a73iJ9HCLTE7QjnJgPH1McKib7MpkNbJ6fkBoVGUgJTtmlnaqm1/KaZmppq37/nV",
-	"bezt9KPh035fbyMu0lpTWb7lu+6WM55v+topVRwu7MGpiQkvUfC6DMNNFWhdjKkyFfwqtNMnwdusEcMf",
-	"gzYm3hm2N6E2N85y5QEPLJPuvOChiBg/65OzP9g0wHw78irbBrcfPV29f8Qe7AEfioiBJMNZhphiYG2J",
-	"ZH8AibXEaqInQGY5dhFkrSCIrQLZHfBjPjOZdgTsYCw87M6+4VBrAZiuUkf1rhxHEURvSzeLlnF215Fx",
-	"nBYafb7JyHrQRoTjqIy6UBeptKm36VYl4+InC0a10MRo04KptGLfmvgrLvSKKykyk5uVpxvbesILkZ9e",
-	"gvoa8ehmoFgaFJbGprgxCouW/gsif+zO5waspbEzNnbGxs5YLhisOcMD9dUWgsgDNEyWxK/cTLkIEPQt",
-	"Am+6efJHdyiBmd7LV0EdPMk62pxpq5GlGllqA1lKk0xJfkIA2hsQqL5tLrQ4wPrHAqgpFBOoKb45hFAL",
-	"jGhrRwsVS4pqm75+gfLZgOO6t7vEtUtKRWfWSp/bw2Ogmn9lgdstY8nHGqC27xICcPuIJFoiUoyfDTBI",
-	"e6aw3vJIaCYnsVLS6QL0kJV1PZswyj9TUHbDme+wmqesGNAdvuuwpXvGHm3OfxNG3SjnTVXPbzQkusJo",
-	"77H4xbdR7auJX27048dV6OthS2G3erYawaURXBqvwp8oevkhSTvrx1SUw9I2M+W78WkbVrNpoicaieYR",
-	"1rB5kFakJh6ikVwayaWRXMqSi2UOdyO93KdvsRLBYPxvb0ZLpR4trGTITVCuPsM4adG5r+CShiqe6Rf7",
-	"hPIBp1FETCgEUz6hpiIpjck0RacgGdLwc71Hsag2YML5a8sNbCCADXgmgRGZhuNi6Cvdj6+ypWq8EDfj",
-	"hUR3fIMP1ciYX+e7zMrj0wV1scToQcqhDTtpnJqNhN1I2I0j9JsXrr8Jd+q176vGq9rIh/fpVV0tH5KW",
-	"4NB+uN7W2zp6jWDVCFaNYNU4Xe9SspoCp1PWzcBsFspDkQhTLQBlQssZcM0kISKhiIBojhhJwtSRZqSa",
-	"qIErK5XV+lLfTIEfn578/d2b195Xlr20ECxi+E/UmefhS/T4cYARRMR2nE+owjjvtpDjnYXhX1/k0BQO",
-	"YZowNfP6Hz+V6Z3JfB1RtrXbWeQIKXpPN/Zq+rrB2/aOr5c7jyjenG8vpRqHm6yZ8Ipk5PKrGZ3Ea/Or",
-	"i4QpBdwnoZjo7yRhPIzTCKINudX/f/zql824VTbOOW4lVYICUsOt7o9b2e18ONxqCX013Oqxcatyo1+8",
-	"IdAEkuNUjXUfWgeUSLlG2KvBCxLhZ2IeIa1gQj8DSVIeaL04TWKLrdff3t7ZPez2ur3uTv9p72kPRcGl",
-	"jfkk5TY/lUwTGLHLLHO9gEzbIkNQlAypBPLr219IKwMv4pGjted0LLHk+4qRId7fTQ3vfKfbu+Hh6SYX",
-	"DC8BGmfZ0KVWFkEbrtnWljTrDDyaCsbVWm2bZfyUE9xirKmVxVrKRaFIa1gqGtjG9azNBddP2pxlz/e4",
-	"QSTMMsLr570wqt4vUBMkARqOK9Yg3wyDu0PbktVZOeNwtKoVQ7G94mWQgBRpEoKcn7FeHGmGoX9w6hIS",
-	"tDiTqbFFZynfseBnRAlnSBYbeH44PwONEX7SNC2nEGq2DfFogWiSrzUSwdX/CwAA//8=",
+	"7H37cts2vvCrYLg7Y6kfJUu+JvJ09niTtPVu03jidDvfKXNKiIQkbChAJUA7ao5n9mn2wfZJzuAHkAQp",
+	"6uZ7EvSPxpJIXH/36ycv4tMZZ4RJ4Q0+eeQjns4SAn+fJinB8fw1mQ5J+ipNeaq+vcRJRuDR/JuIx8Qb",
+	"eG/J7xkR8re/4tj86fkeZcx6N0ooYbKT6p87NPYG3nTekerDwZ7nezGWaqi93t5Rp9/v7D171z8c9A4G",
+	"vcP/9nyv8t5hdEz2o4Nh5xnuxZ2D0RHpPB/2cWcv3o8OyOHoCB8PvWvfmxIh8FiN+oYRxFM05SlBOI5J",
+	"jPjwnySSKCUjkhIWEYGw3jMiH6mQaMRTJCcEjXiS8CvKxmjKYzqiJEazlM9IKikRA7QzhSMSO13v+vra",
+	"987YJU5ofCGxzESxeZFNpzidewPv3UQthI4pwwma4THZEcgcPDJ79NHVhAuCBIyBqEAYzRIckQlPYpJ6",
+	"/pb3EBOJaSK8wa+rnytPC8ZHgXchU8rGgafWwLhEXJ3iCOFI0kviI8r0X57vSZyOifQG3q5etXft33Yy",
+	"jOAkEZ1dHqi7o7PLo8pM5KMkKcPJ2cy7fl8Ht3uFprs4HwUsF5KnJH7BGSORrKHYf/EYS9yV85ma8U9T",
+	"GqVc8JHsjlM8m3Sj4iXfsw5C7Xi/2+v2+/vdY4WDaoPHe8Ph8fH+YQf+d7A3HHaGh8fHneHweG//8PhY",
+	"/auuBEcTyshPeKpmLCbokKzT63u+Z1Y+8MyuYAsTgmOSGpqR8Cs4eyKilM4k5cxA/JTICY8FINQMywmK",
+	"OSBcwq+65jpoSmJvINOM+J6IJmSK1VBm+wIO2lMTvgA6YgDpLG6ez9zvjkDhAt0JfUSiCScxupoQhqhE",
+	"Exyrq1MrWTXzjzzCeo6mKfFQ8CSTBP389kcFBGqrjFwhTR9W73LE0ylW0JGlVAHLwtRvXmKJXzFJ5XzZ",
+	"llfP7yMsEIyCGJ4Sgai85ZLOC8p5OpsllCxZ1qx4DFYkSHpJUjThjGcpibe9/LdYkh/plEr43+KMP/Ar",
+	"NMVsbnaNFJ2GO9OgNyQ4JSmS/ANhaIrnaIo/EEQZIjiaoCvKYn6FWldUTlDY6aRYkk6iJgrbVdiYUkan",
+	"2dQb9IuToUySMUmrq3xLppgytfjlK9VXNUU4JSghI6mWIydUmOUsmbi3bmJBVh2PIBFnsUAZkzSBozGb",
+	"FxKnUiA8SomYbDf3aozUF78jEI0Na6WiZHgYQPX7n89enmgwwVOiIDYsiXrXwuBNQTejcSPsviUynZ+O",
+	"JEk3OCPJ0RWmEg3JSEkPMp0rYQCPMWWr17EGSv4BAkEjKjNxRVIUkxlRC+AMhRrbwm3x5ZdffjnN5IQw",
+	"SSNgiI3TlU9QzhCMV8FW8nFGIim2m/za92Y4xVMic/YQRUSIF5zJlCcGWn4oucfiugxr0Zib8isB8GPA",
+	"AF3RJEGCsNhHEZ9OcUcQNZ/URIWqQfQAnu8xzdL0CjpmCR2zhk6+iMrd4Y8/EjaWE2+w1zt41gRETft5",
+	"DXxuFQ9ctZtMkG3XbiZcsvT9vcaFK3qtL1ss5SblM4CzCkUVenbRq0uSzuFvw0kws582smshPaBxyrNZ",
+	"TlfIdCbnxR6VJFDuEFeXdTsMXyslnKIIJ0mVIlkSuJEQgBarr8WMM6EwE76zyFLYReq8XufiGfpeiWcB",
+	"u3j5d7GDJEnIVBEbNMEsTkiqlA/FfAXiV0yRFlysw0eCK2lE8aWIKwy8ohFBLXnF0YiSJEYJZUQo7YBG",
+	"k4C9/e4Fet7v95DSWoSilkr8TKiQ7YHWXGgqpBJN1Qf1m95UN2DLgGxRR7NPnUoyFTUI6+898xWhKz4v",
+	"XIaSKz+e6VdLcMRpiuf6pnJI+V4ByjJ4rMHTWpg0YCcnWFZg76QGrjvCPDnB+pzqgL8EWKP6qm8Jrvlw",
+	"a/df3fmaxd3BujLWIEf8AhKSGi70jUw/JijCaUqJQKFRXSL1cuijSc5RAYC0tDHhidpUkpAIqEYLK26M",
+	"wj+PaCJJGraRUnZFscHfM5LOyx3+GcZukteHnCcEM1j9dzBWw/IVAlmrsdYBs6IWSMrtAQrJ76GPQqb2",
+	"GVKGWv/517/boSIDAQs1XClpsWUsAnN/R5KPcqcdIq4YpxpcTbMjkD5UHxGWTYGMmIUGrLQmACcbUqZU",
+	"EzhhzJS2EvIUFsElzIxmOCVMTogg4sSMG7CESpLiRCjyJCgbJwT9nnFJBGqFOzshUDisv2p30alEUy4k",
+	"OjpQU85wSgVn4iRgmM3lRMk3JBFEmx4Oej2FVerLK4VORtcV2WzGU5nTE9t4BDhoKbOedVKWkunvkKyz",
+	"04Y9GVsHI2gn15p3FO3Idc7KWOpJ8jvaKZ67XgIlGphWM/aVxEupXmlM0uESSY2rH3NtSwNUATvlvSra",
+	"rLhGDtx+wGoii681EA5j4ySZG7MTidFwjkIsohC11BwxGeEskW3E04CFakHhCYI5PhAyq0HzjuYysMjm",
+	"W7IP1roZpAZefqzcHMmSc+339g42OVc6pkt0aWMX03YyUF1xLjOByKc4KGqFEylnYrC7i2ezrtnZYL/X",
+	"62l1rZHDmVm3FPW09L241nPLethS/Ph476DXVtS5dr/Aln0FBFwbIgW5VOgasFyy18y9i8KUyCxl34Ly",
+	"gJP6tWvVQKC93sFJwPKHUzJLiSBMAt8Kraf6mpKAMA/GppKTdAN2XgjoyNDfE0NirI1ZigBYbRTyf2D8",
+	"SmmsAaNjpoZdBC+zAQvCfvWqe/PeXyvuZC+96enaE+8LsKzfrbmldSLL3uHRSiGlf9QgpVwQhVPLTBwF",
+	"ogMWq0lzZrignAyMhGLRjB0RML1k1MIMZUydroaUOgGmsu0r8Am/MRQ9SXIDgiXW1fFV6MXfCl0vPtAZ",
+	"2E2WEMIZ/j0jxrIySvkUYQVEl5RnIkfnXC5g5KP8kbIP4VLuLorJlqz5aIMVv+OzFdq9JtbqjEF20Xwf",
+	"S7gUxRqXrk3yWWVVBjXVOfb8UqSiTO5ro+pHbQR4/vy5v9okANigFQ2A2b/i+HssyRWeaws/k0QLY5aM",
+	"uvtPobGmXNCfUzLyBt6fdkvvzq7+VexqOyLYyGG+uk4EW0GU/ZNEimpxhmZZOlMKXSvsdODXTsRjIpRA",
+	"ovFtgNQX3x729jTZtQzChTmqU5jrmhZn3titGfdse1anYknbaJDyjdpAxjK24SDq6Wu/yXu1eoi6Anpd",
+	"dTqsmb98Td2S5ThZDwg2Dca2F2/ZpPkLuw0+PyC1lkNr7RgN7i+1g7uBzsKe5BvbkCKFQx7P0TAl+IPQ",
+	"RsWYR9mUMKk1E/jZiKx/u3jzE5BPWdEoaen6w7nhuBUueq3C9gni2pJeU/cLhkvBlgkeDkHGahUw1+n5",
+	"Wck7J/hSoZM1ro8C7y0RPEsjAo+MeMZKo0Q+0s7HnW7g+YhxpN1JDt/uB9+qJolz8PndEQGu2g1eFKJ6",
+	"E8C/yZkTH9XtH8Ld/APc/FuC461uHrP5mxH42TeHAfCUr3pcS28kPi/ETHB3f+yMecfIEC9qIy7CUoMN",
+	"zYHQ/YLQhnTD5tcz80o9CCCXmJXSI+VssLvb3zvu9rq9bn/wrPest2vbznd7o2cjHB8OO/HzaNg5OHo+",
+	"6uD+0WHnuPfs6Ph479nzwx6pAeGuiWL5ixJvv+0HWa+3d1SK4d+eFv+9KsNPfv0sghTeX28ugBTD3YAw",
+	"C62pm4OEMBCNZ4sShzBaRvQBFGnh+Pg9o+KGhLxivthMZq5H8FRhbUt+cKesYBkXKONRHMTdA8SlQqnF",
+	"CR1P5PKAGPh5Rxi1wdemHIZCbZ0Mtdsq7HQinoqOtoKKUBuOBgED/18RUoVZXHiRc485LsgTjKRHAMdi",
+	"Joiv3Rdqzgm/QgkHuxL8mhKj/giuzUl2dFfVAQ3BXp2V/vv6qhTR0+rSxcu/CzDkotZpJic8pX8AJvro",
+	"hcbQzrv5jPho4S59dBF/+AdJBTysDRDwkqBCEhbNfySXJPERBHh0TqUk05lWk7aJmmjcqva0iw3j28Bg",
+	"Ku5k4lWG8jLOTT91ywlf44+d03FDmMhFHgtTBi8AwBinA81BuTGEbn3Qy5vc0M90fISNIzUoWhekdwvU",
+	"Na5Oi0lI8lHuzhJMF9hDlD+de08O9mq0f4alEni8gfc/rd7//trvPH//a6/z/P2nnt9/dt3+c4O/dYFe",
+	"/7DoOa37KsEcodaJWmG53LBdBvztCBTuaodp4Rlw5P9eyP93PB3SONZG8gcw2FZJwA9cSONdYITKCQGm",
+	"cnaOcBynRAgfJTzCyQQeA3fwN13rGzwlvvmeQfiddkAGDDxInY753FFPiwHCKCYjiOuEUDgh0cufLlBK",
+	"hpTF4OkeznWkCsLoigw1R1IvXZJESS+IzwgTKOJZEgeMq+VeUaH2g6NJKSBziMChityA4N9Fb8koEyTO",
+	"4/GqHus0Y2KBdT0qTBgT/js6JTyTn4Ul/8BZ8u8JGJS89GZUJilUL40hyOcwRJrEOj7sh1enL3VA1/ev",
+	"3kEkCQRAKF5pZvHBycszbWyGMXYEWL7dNd7jNWqJ8CcuTzVlbAoyPOgdNlxneWFUNl5UkUqxalH6oadx",
+	"Fu8mKZcyWXIIe88RT9Fhb/8mZ/EFAa1RS/LA89WnXISoP40b/plho6otg/T+TW73l19+6dRD1FetrR7R",
+	"/tiHc8a0WfMCImTKbMf75/EXXGmdSvLJmI7QJ3EeLSQxTRAVefxykXyRcPV0TCrRzh0a66gSfCupoeek",
+	"hnuCMe2RP43jRsxTX5+gMM9OM3aiWv5XJYxMhxDl11cLOKtfop31tmrNxXN5ulrHzldb9WY1ua1yW589",
+	"3OT2jlVvwTNPCMbeLoTkbRNykkPpLczmGxrLG9QejQtN0Y6oVQf4WtDkE4D7Mpy0Y+VUrhpiMQnToc8j",
+	"os9bMuWXTUTa/OD44z0d/qIi9kDWNzD2Q8EIgYaZLKO8wFqmzViwuhMUwupCCAVX7FlJVVS/kWcwFenK",
+	"5iEq/SIKLHcxKDkaZk3BDiY+X83xJy6/4xl7qOv6iSORgeNMJ8Qz89liEZgVQco0DvOga85IaY+shsBT",
+	"CCFuNw2m08pMRLESwGlEdvTVCSNtz7JhQgWI8LOUj2hCENhBkZyolVgHcZ7yj/NwgIqoxDxcMD/DUPsB",
+	"QKjHST6fFZfYRadsboYH8GmOSywCzu34RESZkAQ78nU/eHCO5wnH8TvOf8TpHcYarqdeeXBsouY1YFfV",
+	"F9UpuWu/l2u/0Dj6M8OXmCZ4mJDPwjmw/yWr+Z+nge4d568xm5tvxYMREGPyHaAZFprPpVgSTTR8pWal",
+	"1PbTIYLThJIUHew93xHIOustrE9qhgWoPNh77qDyqUFl3WD8UDzNrvFDBZpSIcAfPcXJiKdTBVgpuko5",
+	"G39hpuifWZGT/ZrEFL+D8JIHO/jQjt0K7ZJoUH+iUG1wFJGZdCEo9wEEhRkNztS6M22Zozq93AofHYxw",
+	"IshS2ZCPEAHNlHHW2fv4saiEom5vZg1jlSJcBUXqmMussDJS7Vfz+vsiKEqXZ1RHYcHslts4rZT6KDSk",
+	"MvAa0siHc9Cpadw+qelqEyxMNTHFwMrtLm6+Egf/ySMsm6pNLQTE23t535CFrK97fV0O++TsuWGENYdo",
+	"xbZvd5x22LudcLD0OKLm6iE/3LweyAkyNlvEWTI3VTJ0bNu3UI5ErcXOwT068PyVlcv8xRyLpkBL9Sts",
+	"vr6CCWGmqqh1IqZ6Q2UxjXX0rFKeRar6ZkHjNiTdQdj4aWW4xfx3G+D0kpugLLIrWW6HqJx1ZimZUkFE",
+	"aUTxkU6Fl9wOCIsIKnD2BGotVG0uOpfbrmDArdyLtci7ePm6bqL6/UTfOkS8moqRS3G9PIwmTLfTYew7",
+	"L4F3dnkAN2t/cwQXt7o8UD5yJfLv7FwXUT07vzzq6rT0PHn+4LC+vCpo1KnTuuJEXfTGlDFREjxls0xq",
+	"76MpIoGFoGOmc+8BffBQ4VP7BOHkCs+FhWCIZ3KWySoeNdLEWmLQulWah8FVWjuOvcPDtRWtxMpk6AVX",
+	"1UVe8rXG8koQqC6/mGAljt0JHb+z9CXHAPKju3/af18JQ7en+zr/dEviXyfghaA2JBKjsDp4qERQnSmf",
+	"J/qbtHtRmLQtq/eNJbXalppIePWRd0vZh3pRIdRkPkxpjPCYMFkQu0Urv81U6j/eXGj0PSpe5qVKFgui",
+	"EeN3oCIvGGhiRQxPbUGlFJIC2rdNDULDabWGUF4i1CqHOomMa49Dt1xPUZ/NLwpQbZ4rDdQRoHK8wjPf",
+	"/O5b/c5a6dmsq/F67UNcjwd3S6CtxH9Ha/VZPCSpvbdc/Tsiui9SYkxWW5FeRq7qIDYA0TpUWBDqlCyr",
+	"LB38pNEv7KKQxqEfsHARVXQZsbBAlxDqWwsilehuCYOtlOC4o243YLwotqrpu4KA9gBhbYrQpTxNQWRw",
+	"VGoHeOyXxbF05scDE3y1gzcsmef5dkvo8/rHbPq85OmnRj1hEeuBc7lQnldzhYyjlmV+sbg749qlcFLK",
+	"nRJ/IAL1lWa3d3iIoglOcSRJqmVRE2bmDTySdUqxdXs5v/EMliRiqt9ggZphKpzR2qxM8WhEIwjkaP3E",
+	"UzlBp1OS0gj76FWmYNVHp5mQKU4o9tGpUP8/YzHFbVsUYHiqPmWp53s4U5vBgmKoUqaYlqka910ms5T8",
+	"o0Y0lu3o51m8PdH4RSEiZiiDlyENVBBzOVYpPCpRQvAlEUqJK6pT0hQBRRNdh6j3jajLkbIs5rVMDqzV",
+	"x6IsL05eSKZ5Z5OiyUmjlSNNlaIaL8F+ne4EnmYte9rSu5I37Bkb28hUPpjiY6eVevbvTB3BMjez6FWw",
+	"EEXjNcSSFU/rSM0iSmOJv6U5I2DRR+vb5f0agwEWUgeXHvBLiPdfi8ZVdIvMrawCrfL67PY3nxaXkbe3",
+	"+bTGVg2TlkM1cY6xhmJjvNvekKiNdVbXEb5oIhxAFfCyYcoZaikRecIFVNZFOGApSbACayVs5A2ZdLAf",
+	"lJ9lAQt3lVKmTZbnRSTXuQ7kqhhoQXWr4anY/UTj6zBgWvbGrJCyULirFN8QgvR3L/vdXohatpo4AzVR",
+	"4aSC0BRFWJCASc4LJbh0YchM8pTiBF2lVAJVbq8QkjQBXCiIa6ey/3ra+W/c+eO9+bfXef7/up333wx2",
+	"d3/9n92//On9N+2/tGD9/7t72Q+Cbq/9l43P6dfz2fvGo/q113l+2vkOd0bvPz277tgfD7b52N+7/vOm",
+	"/pQljpQJwYk6ma1wrbQX5sSMf2hA59pCVhgBq72utsH6Jt/kAjrnUkGhVakvOpKCXrzwdHWw7ZxXMFNl",
+	"iKbtlm7De6ZxRau0OrfS8bmXlCfGlwi6qGKWoIqAUgrhc9rfrdQRyZHAutlFrnOuXYeh5AtKYf3GVw1k",
+	"PVml2ov8V3eIsHZlClQrlVsRz27TdZe0vq5M/u3izU9oxpW6nyLKjNdGaW95wGtewFN9NCU8cxP8Voyj",
+	"ch5NEMPIVVn1tFl+xXGs9Qi/wiB0KZ4GLmL8PZyROzXRFnMYDf76/bWaZCnFvIEr3/atLcYcW2qVrlqz",
+	"xCZ5M2l91U6WGzO3s3+KV0xJTPFygdZybyIYSCEt0W8VEfaSMGxZZpU8nydQqtNpMmKuNyaWi2sC0/rl",
+	"37G0s0LO8XW8OhYBK+ro6xsrbzDiU2Dlu//5179DLRihlXJRwChDN5aLthKJnq4Us7CrJyS9NNgnm8pQ",
+	"QAV7cAFaVuIiudsYgvVY4SB3idvaf8CK34HA5w0ujHxqeqLwK9NtDGrJUKbbEsLF1lYOS4+ylMr5BbQn",
+	"g3XrUD+l7i3uIqwUFhugv+qwwCDr9fYjCA6EP4np3wTkz0SmIYUjjLMOdAwykYQZS4gQupdQcQadDvwY",
+	"FkWpgDjATOUeFHbpmDnKRjwPyMO6m4CpKt9QnrXwJyqdWAlAElOm25RlaWLGBaylcpINAVnLcphju6pn",
+	"B8+o15QsKXydaOTnPaSgltyUXxKx6PJVXDOteohZwKr9kuolZgMWsHd2Ue7cu2Ra1BhLLx8paisnA0Ns",
+	"Y5IIXb77VTThxlasiIsk6QhHRP+mZdmiaJhaF3T2FTMSwVLHhBHdfgM6EoCXUD8csJLfpbrPLFbqkXZl",
+	"5SXH8sJGOntGt+4B65UPhFAjXcCgOZf6Sou+mk6CxVLtVilekjAEoqKanvEr+JskgsABvVH4E56/uXiH",
+	"qoVcP1Vbol0vKdq6q8SLEFFRmNCLBsMKdrQjBb4GXmj1xIT2lwX3z4RiVNBtJWBK+SCjLEFSnUTMM/iJ",
+	"xfrMikJ30DNBOwPlYhs0KPQXsGFGk7js62gtoLUtswBO1A3YixIy1U0TJqnuoJT3zjBBQssDhJSKb0cI",
+	"QQ8NdFrvDlZ/18Cv/qCoQMAa24ZpKkZlUvH5LKK253uXup6hN/Cgpq/CVD4jTCHtwNvv9rr7HnCvCRC9",
+	"rUBEvdAorBe293rTM8gAgwgdXcajFZ7//C5gtVnpIjACELZP8lqW9pD5eIFSCRgIDtUzbOy8ljuZqRRG",
+	"UVESO5b6wAUhcd5YBOSPKbgEKi6EMVWEzPgKaZw3XaFpoICkDQ33sAZwIG95TKiorL78Nk/puyPbj4aR",
+	"AhvOYm/gfU/kqR2qWbnMakfNJRpI+ciuaVpz/b7WWGSv11umRBbP7TaUQr/2vYNNXrWMsvBKf/0rlWQB",
+	"eGl//UulSRfeOFz/xoJ1V72493z9i3Xz7bXvHW5yFE3GYHh3b6NjzA3E8MoGJ9JgRoZXD9a/WjM2g8hV",
+	"dK1X19+ApDXiCH3Ox0Lr64XX7b3pEt4Qm/Dq9CUqaofqhtypYsHo+1fvEBWDkmc0FT1jvCgoVEWiHwiO",
+	"HwyLFunq+jJtX36lq0dNhNmISNml+DalUg2VsDalVQvTHW76zo1pVr0y26Y0q7bUjWjVwjv7N1zfwZZz",
+	"VciUHVHQWBsxR7olZErbGxp04u+2KNCN9noHhVQTsLCxqPM3YVEWu8W40TEZIbFSlbHIiyzrKtkBU0JT",
+	"u4veFFVSD3qH8JyWtuZ2c2mQhoqsfhDXmySNokz5nYocplj1MqOn9eSK9tk3fDsvRt5AqQ82kXfs0u03",
+	"FXUeSGqx7CHe4Nf3dRx48ebtRVlEO+81qABjR1jqVwURDApsd921VuIbXNwCnVeTbqf26hk+fZ3Yegq6",
+	"lENYh7CPhrC+N8ua/H9W0H7MI7HT4HUpwhEA4qlErcDTEK3Rz9a7jfuwivyBZ5rb56VLGn11AcMNSQXG",
+	"Tqi1DcD7n3jecKJu+QFrmvGG5iEjsE4daKpNg0hbSqnsou9SPlWjM1OwfI1hFLVCpeKstaqEfsDUupXC",
+	"kBuNipJCVQNIW5umsInY76IDQ9gCFoJvuasdtyEKd60aR+DHZrzWBT83YFWJ0HraY0T2v/J4vmXdwBwy",
+	"IFyighv5L2UvCM9f6JAFLaTW+rE2NdrMGo02++RodBDtH3Zw72DYOYh7+53h82e4c3Q0Go2ePR8e75Ej",
+	"b4tuU7VIp+uqK0emGblupot1vNPWNadMPp4y+UgWrw24ZBHaeCsTWX+DtdXLWMF7h5scREMYpbPLbWSX",
+	"K3knqrFOvMI4py3iupP6jTxOS90Krw2PivgUYicoEySFJfE0Jml3sQe44loLST4Ba8ioPFF8NyUim5K8",
+	"Xb3ad4KFzIsc68qu4G2+JAzRUcDyMa7A/Qb+QZ4aJyfkqA2JvCKENfG7H6mQVRZn9re1lP2OzzaRtcom",
+	"65s8bOyS65/8DtK6Nnnyjbql4XwjuRDyzW7pW4Aemc6t8LWSL4VgqJZ2vo2XISdHj+NicKThRqTBOUyc",
+	"w8Q5TJ6OwySh0D1uqb8Etd5+9wI97/d7A5STU0U87eeMot/uLiHOX6Wp9u7ER2ekdUba+/aqFMGERSGJ",
+	"pYFj2uBaNhUVZDwlTA6gn/CafqUBa+nS90W1CcgNFu2ikekJWC5x/XUTL/z9q3dNSAcix90gWy4S3VCz",
+	"AdHHmY2cCrSZClTUZ8lVoLX6D5pg8YR0oIfCO6c2OLXhJmrDgVM1noyqAfLCprFZX73+cIe01SkQToF4",
+	"MAXiqw7PihvNwg5hHcI+QFgWF03FPQ2PxXnTlBxboCiDTmRd0gvWtwOmqAhYNWjKvFzpPAuVLyqtZ7vo",
+	"Fx2FtLr/JtLpknu9PtLJ8HGZGqabeQas1ITyCrFKZtBJplZImN3SLSVjKmSu9jBTNhy6U5ArX3fTs9KW",
+	"dVGz4ln1HGQUtpfXhbCnK1NLddZYK/wUlCFKgTdAgfeff/37dhnygXcd+gGD+C6zTD0bg5La+tCwRDRu",
+	"N0Zx3RGJ0tdpqMRNw74MpFWjvk7tCvAFEECarZWIXIRKWdFgdlV1b6+33+11+/397nGtwPagDPzvkKzT",
+	"65cltwd5ZbNruzxDfX2rAMCqjF0UZCqzYYEHIXr/MWwLoHO8NxweH+8fduB/B3vDYWd4eHzcGQ6P9/YP",
+	"j4/Vv7BrdeK6e23jlegbwQyRj2oyhSSxDq6czwhqnZ1fHuV159sNuzRZ8SvK5fv1a+z1B/Hw2WBwrItq",
+	"DLyNtrL6yvfsKy9q2G0RvVdWmGlssWZB8KaUw25M0rqa5JmuNdiBJpCVqiFhW9cwAPo3xXM01BV88ujP",
+	"vC/PKxbxmLLxAI3/oLNQ58o2ZWwjtV11f3nAZcCGPKZEoOE8rwudN0uhf5iGX9poVeRSo5jko5AYDeeS",
+	"iG7Ayh6UxCzGdJzsH2pStS7+sb8Jl1/Wyfra30yEsfutO1OuiwB80hGAcVylI/yGETQ31vc+Fd+fxdcr",
+	"/UYmSg8LI9ABaczD1FE9St0aNizKrdkyoOkwhvNxjXieVx5pyq2/E8HnbtLqP4eMeucoemIp+ErAr0L7",
+	"5xsq5xLxnYPIOYicg8g2uGkq5TxEm6fuO2uzszY/gLW5lMUf2JtU0S4K31JMEiIbihq/tYoX6hFOHlDB",
+	"0LMvwcjtYVu/qgd1qoJTFbZQFRTIVMwCI5OffiN94avkrSuR2bFXx16fGnuNeSRWmN8qRXgZurjC4zFJ",
+	"0c9nqHVJWKztcXkN3XZe2jvw3qVzRCXimQw8FOEkMa16dO3cE6X340rDnW6T4e2lWlyz3m55CyX5KHcn",
+	"cqr9gYUbpl7x+rqpyP0Mj0lNjX/YnP8Hyyy9OStbgyGn52elg8pHKWExGIKGcwtcKjxC4lsYlJpNRSsg",
+	"5Q4tPA9s0njwfLftbQVrYMNUmlmqly+CRU6TdrEQRCqJX/272kMAXmwEr6GE41j4ms7EpQAzpAyn823o",
+	"zqmad5FpN89uehFC2xb1veIPeU/YgYfNUFU3pe0yttoOHB1Umg6UvQastgPd3zrvv2mq6v9+LbH8Zveb",
+	"KpksOu/oI2oYtJFwql1/ZoTzoZSNe6G0p3DiufxRobm662+rJLaKuMF1+UjIeUKQmBAifUQjznyU0Ei9",
+	"1X4IkvwlIdHXxUcOPnveY0BqS96jO7X9sZTfnOZ9JicKHa2exLoL0qYc5gfdEG4tuV4XCcehGXYRLVXE",
+	"JvEP20QlmfZ0S0i92SAVKJs5WfnGFPxHekkYEUW5EquXyN2R4tu4W1fCpJOiH4eS5VCzzqdVELApkSld",
+	"odOXBuzfFAT+Zm5D/Ca5xMmnAix8fbPX1VbtlXd+izP97G+CRJzFony78TXTMUe9MMI0yVKSz6qt69ch",
+	"amGJplxIdHSA9JfC1wGNKfTWEShsQShgO2z7qD4BxBiK3yj7J/SrMoNHPCaN6zHWyrCs8vk9R2nGJJ0q",
+	"zpF/OUt5RITYEUvCg16bE9/MUDFLMGU3sFSYe/Xz5nLnKZ8SOSGZzn83bYQcfb6VLcOiyTvCPuJpccdP",
+	"gFCvBjhHqR9P5jRgsmkgQkG0twrPX2kL4Wxd5856484Tdfs2cdSFa0OAlPJb9UVKauU1BBqShF8VDfhW",
+	"tSWCtedNPG8k+G4mzK7qHbrMCqx/dvFcX10tXOdPvv/uT4sF3ReJUlOd2UduALUBvXLBoy541BUlfDqB",
+	"oIaYbBoJalEa18OpTu9csIoLVtkyluRW3U1XajUmfdSUMoO+rr5unFJ0KBa5YQRqxqu/5lC+PWCRKQzQ",
+	"ylOPkznkkA3nCFd6xDZ3SPHhUxwwLCpVp3FKNiv/7qo731XhdzhOV/3dVX+Xi53vxVNRIRzyu9LuToty",
+	"WtQXW9rdqVCrqrW7MotOd7qjGmymN6bQktSOQIGna/cstLfUIYB5pL5AVFb6XTZ0ttRIpthoqDAvRC3F",
+	"ZzUO4ySZ659SMqachbpsT8CKmm7NBddMy0x4k8ah6X2pQ8Fzp5O/4Gl6N5+REIV1/dD4n6h4qXW/EI1w",
+	"Igj46gO2WD6Oyi7M6lfeqfqwrPmw0gwFkfnatNN3gLA+M6BRinwI8KjpckO9njVZUzl5OJA7bG8Zkylf",
+	"bG1p4CFXUs0LdtEsEzJZrATBUtBLNZyuUDamxqVmBZga5VoRRWSeWByTZB2r/Xk5lEeydJuQs+qd6JPb",
+	"rJll/848hdU1NDkHDYif2OB9NaFRvX4hETVBNP91ndxVPFcRGZ3w6vyNrpDW52CNMPx4476ZtzKRfjld",
+	"Vlx/FZcL/1n0V6kbGRXgp0RJj0/H3Hj/2OUsdM5C54pkfUVdVL52s96dEFVn13MxEbcU+D9VvzClcpfV",
+	"sar2Weiit2SUidxAd9DrWUmLRU+4IpyhBZhp2xpfwjTNtsYBCrzTJCl/FNouZ9fnQtNMSDQkRd/8Ihu/",
+	"bosckhFXUpVdRkv/EmGmRtA7jgOvrXN1Rqb2eSUupAmj9R4aTHKLKFE9S/1i7KSXr85E4/Swp6OHGRK0",
+	"kXnFX24UMZbbjeqGG0Jb1vZLiS7pV+uS0l1fKfyRaoTD3K5QuMO0rbM1NsSzx46pcjXAnYDgzBvOvGGr",
+	"eUCenHnjhhXAnW3D2TY2KjVqpOMb95rEMpos4toFkSIvtWGaKpbhS4BiwITBGWllfOSN8qpmi5+hGeOS",
+	"ECmB5+IE1Q0l7wBrTbAT2Bw4S+YommA2JsZqwjiq1Pgu6nvXDSdploB5BIqn6jHLIaHJmkR0VBlPIJ7W",
+	"bCc4JWX8lGnPVN9S+0QfhCEPvSac16dxhzFJKdGRQNXYIUau4KLWRQx19m4eJKS3slmQUINFR7/uLDrO",
+	"ouPa3X1lyq1hCQ8UpbNotK80sVgavnPWmL9YcAGTh4gW0xDLbhUBW2/X0gGe2rwOQm0hOJKPVMiubots",
+	"dRXFzK7/j4bzvB2y4mjLUiBhOrumucuDWpcHdScxrdabL4r4rKbQ1jfMFI7lI/t6heOPjj86O+zjp7dW",
+	"tQFLE3iyRlpH8l3qq7M8O8uzS5d1hucV6bK3ZxPO+OyMz08iGK/anPIzzs65PU66/BynJT1Cfs5Kn8kT",
+	"Dmd5CJxzyoVTLpxy4bJ2vq6sHadeOPXiS1Ev8nbaS5uRiWVVS/1FNx9498Rga18hZwQxEHyKQqoZS4gw",
+	"oTfgKEwzJkxcfadDp7rMakfTo7C90kf42uzR2Yrvpkbq51Ae1alST9DhlAcU8NGi4uSXdCYPc+NXDJkO",
+	"nU3d/x/J/eSoifM8OeXQKYfO87TQbKykzV+36+mmLMKphU4tfFJq4WfvcLopJjpfk1OQHsHXVERcL9Qv",
+	"mWDx9FxL94RdTnFwioNTHJxX6Sv0KjnNwWkOX4jmAKv59HUi9Gls24odNjtsfpDSB40tXn4xjBejUN2M",
+	"0rE1mkC1Mu1R1T8MUEpklrJvp5TRKU5CX6cJ5S1ZAlatamBeXuiTol5i5MpoM130i3YF1yZJySwlgjBp",
+	"XqZyadcXIXlKYrt0Iy6rN3QDpvNJTSeaivLUSsmYCpmrQCzPK6VCrVA3kikrQgQs0xn8+bPquQ+MX7E2",
+	"0tRKGztgI4RFpB4CWLqrdV5rK/wUeP/FYyxxl8aBN0CB959//fumVFfsfqLxdeBdh37AwMlulqlnWygg",
+	"1+gWvyVt0rdoyMNNKzwYAKuXeCg26pd3P6IkiYXeEU4JKsoyWGUgyEdtBjibQYnS/W6v2+/vd48935vi",
+	"aEIZ+UkXiigm6JCs0+t7vqd1Sm/g4UjSS2J615jrra9v1b1b6cx50RD0fYpnE3Tx8u+a5yAq7VUXcOEN",
+	"vImUMzHY3R2rN7pTGqVc8JHsRny6OyQS3xxijveGw+Pj/cMO/O9gbzjsDA+PjzvD4fHe/uHxsfoXdq1O",
+	"/CxeeiX6RjBDeYtbhUZKFZfzGUGts/PLI4TjOCVCtBt2qZ5SUFVuTW+1GN/z69fY6w/i4bPBQF0jHNJG",
+	"W1l95Xv2lVNWXPrG9UIYuTKI05DwXIHgTQmGnQffuppgGbAG2Bmg8G0+iKaPYRuqymiyN8Wm8IuhygEL",
+	"DZHuvGIRjykbD9D4DzoLoZgMep1fgz2P2q66P2QQO2BDHlMi0HCel8HVbbqQoH8QlNAplTo8moi8gExM",
+	"8lGgKZckohuwUzbXZWQQMYsx7a76h5pCbdSQaR17V7dyGsckflvhLEpA2Eh2sUZwxltXbuRJW4xP42op",
+	"zaZUhG0jau5VHSx/MhXGl/qTTM0rLIzYt2FRXbueri0pUq2zFbW0jBi/tJz390TeRjy6m/q6rrSucyBt",
+	"XVpXSf8lkH/uAXauAq9zKjmnknMq2RY5TZxcPNrmNXidFdpZoe/TCl1K30/QBVXROQqH1LLWRm+hhZBd",
+	"+fDkAdUOPXsVXbcHfP2qHsspEE6B2EKBUCBTURqgldYdaBFfJettQmfHfR33/WK47/KM4RdlyfmITwmi",
+	"CzWHhyTCU6Idq+COoCka0VRIhOPYVy9gNg8Y0Jt2F9lOKCHx3LhkC+dnQrDi23kmcku7bSX8yhZ7+LVP",
+	"UKrUX0nZOICs47lUm1ZoPyZSICq76HxJHeRlecblpl1e4FeUZewkkvtPGrZaWFS9pRWiW6DfI3cPc/jv",
+	"8oKdJfZeLLHOqvr4Ob41QvvVpvnegt47xc71bL95ON9nnJB7C5xx6bjOGPoI6bifiepxr7jlpHUnrbu4",
+	"ia8oGdeJ+CYh18n4TsZ/FBl/81jparrJdtEKdt7JQuZYtyku+oWVq+Oiop0c/1lERVsRDE/SYeDinJ28",
+	"7uR1J69X5XVDHJzMvlW0882JqhPYv85oq8eInKrFJevoojejlYK+ks/zRgsWfVDSCWWohRe+Ih9xJJO5",
+	"enGAMAsYjmOkA5yp9BFGKZnyS5ygWQYhT2iIow/N8VJlV3idmd7YFn4LnSNgudKBRBZNyqWvDa56nR+V",
+	"i7G4mxgrCDZ07RycWnW7yCxNKKqVd6DAQ5H88CRVL0dOXMiWUyqdUunCvJw+uSbM68aswimWTrF8ZMXy",
+	"i4gZuzECutAxpxs9ZujYet0ItRQXe7ohZfeFek6pcEqFUypcZNlXHFnm1AqnVjycWjEjDM9oNy/IvVQZ",
+	"iHmUKek/l9jHhKmtkBhFPCZIwWwsEJUnSopQFJ0waVSSxrixNzPCTs/P/nbx5ievWRRYUzq8LM1sykjz",
+	"4T/BWLpYglmtHxYYkxiZiYsN1aSG+2WTjwSyt5G3V4I7FcU5AjE011mWfJH4kcTV9fB1h6LmA8tWD54o",
+	"u73QsoZIFtRkw6J9AEY2vZrjabIxvbpKqZSE+SjiU/WdQJRFSRaTeEtq9f9PX/+4HbXK17lArYRMQTtw",
+	"1OrxqJW5zqdDrVbAl6NWnxu1qg76yRsSnJL0NJMTNYcSlEEzMMJeQ81zHn3QykOKWuEUfyAozVjY9nwv",
+	"SxPTH2Swu9vfO+72ur1uf/Cs96wHouDKwXyUMVN2CeRU+jEXUsu2DztoSCRGQywI+vntj6iVF2BnsWWy",
+	"KqVZxFkyX7My6FlyV8u77Hd7d7w8NeSS5aUEJ3lxu8ooy9qzbDjWjtDnTFg845TJjcbWx/i+ALjl9fLF",
+	"uprfJIYwrh2hVdbWcI4s5tWG82ws7aeeNKW4PN9juqtKXuCved9L82b9sgimQARHk5op1NfLYPbSdkR9",
+	"V9Y6LJPCmqWYWYEZpETwLI2IWNyxOhyhl6F+OC3XgcDdgmbaEZNXMks4GyPJrSWZZpaLy/mB4ARa6Oih",
+	"xYxEimyTZLRENCnOeikuVRVQkWPP6fmZvRXDw0am34yxoCyxqKxeC+iv1++v/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

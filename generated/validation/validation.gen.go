@@ -20,15 +20,22 @@ func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
 		{ID: "getApplicationConnectorGroup", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
 		{ID: "headApplicationConnectorGroup", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
+		{ID: "preflightGetApplicationConnectorGroup", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
+		{ID: "preflightAssignApplicationConnectorGroup", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup/$ref", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "assignApplicationConnectorGroup", Method: "PUT", Path: "/applications/{applicationsId}/connectorGroup/$ref", Tags: []string{"groups"}, Secured: true, Check: checkAssignApplicationConnectorGroup, BodyMediaTypes: []string{"application/json"}},
 		{ID: "listConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
 		{ID: "headConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"members"}, Secured: true, Check: checkListConnectorGroupMembers},
+		{ID: "preflightListConnectorGroupMembers", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup/members", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "countConnectorGroupMembers", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/$count", Tags: []string{"members"}, Secured: true, Check: checkCountConnectorGroupMembers},
 		{ID: "headCountConnectorGroupMembers", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/$count", Tags: []string{"members"}, Secured: true, Check: checkCountConnectorGroupMembers},
+		{ID: "preflightCountConnectorGroupMembers", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup/members/$count", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
+		{ID: "preflightAddConnectorGroupMember", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "addConnectorGroupMember", Method: "POST", Path: "/applications/{applicationsId}/connectorGroup/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddConnectorGroupMember, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getConnectorGroupMember", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
 		{ID: "headConnectorGroupMember", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetConnectorGroupMember},
+		{ID: "preflightGetConnectorGroupMember", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "removeConnectorGroupMember", Method: "DELETE", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveConnectorGroupMember},
+		{ID: "preflightRemoveConnectorGroupMember", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "getDocs", Method: "GET", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headDocs", Method: "HEAD", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getDocsAsset", Method: "GET", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
@@ -39,37 +46,53 @@ func Operations() []reqcheck.Operation {
 		{ID: "headMetrics", Method: "HEAD", Path: "/metrics", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getApplicationProxyProfile", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy", Tags: []string{"groups"}, Secured: true, Check: checkGetApplicationProxyProfile},
 		{ID: "headApplicationProxyProfile", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy", Tags: []string{"groups"}, Secured: true, Check: checkGetApplicationProxyProfile},
+		{ID: "preflightGetApplicationProxyProfile", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy", Tags: []string{"cors"}, Secured: false, Check: checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "listConnectorGroups", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "headConnectorGroups", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "preflightListConnectorGroups", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"cors"}, Secured: false, Check: checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "createConnectorGroup", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups", Tags: []string{"groups"}, Secured: true, Check: checkCreateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
 		{ID: "countConnectorGroups", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDFilter},
 		{ID: "headCountConnectorGroups", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", Tags: []string{"groups"}, Secured: true, Check: checkClientRequestIDFilter},
+		{ID: "preflightCountConnectorGroups", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count", Tags: []string{"cors"}, Secured: false, Check: checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "deleteConnectorGroup", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkDeleteConnectorGroup},
 		{ID: "getConnectorGroup", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkGetConnectorGroup},
 		{ID: "headConnectorGroup", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkGetConnectorGroup},
+		{ID: "preflightGetConnectorGroup", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "updateConnectorGroup", Method: "PATCH", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}", Tags: []string{"groups"}, Secured: true, Check: checkUpdateConnectorGroup, BodyMediaTypes: []string{"application/json"}},
 		{ID: "listGroupApplications", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "headGroupApplications", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "preflightListGroupApplications", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "countGroupApplications", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
 		{ID: "headCountGroupApplications", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
+		{ID: "preflightCountGroupApplications", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "listGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "headGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"members"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "preflightListGroupMembers", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "countGroupMembers", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
 		{ID: "headCountGroupMembers", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count", Tags: []string{"groups"}, Secured: true, Check: checkConnectorGroupIdClientRequestIDFilter},
+		{ID: "preflightCountGroupMembers", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
+		{ID: "preflightAddGroupMember", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "addGroupMember", Method: "POST", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref", Tags: []string{"members"}, Secured: true, Check: checkAddGroupMember, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getGroupMember", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetGroupMember},
 		{ID: "headGroupMember", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"members"}, Secured: true, Check: checkGetGroupMember},
+		{ID: "preflightGetGroupMember", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "removeGroupMember", Method: "DELETE", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref", Tags: []string{"members"}, Secured: true, Check: checkRemoveGroupMember},
+		{ID: "preflightRemoveGroupMember", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref", Tags: []string{"cors"}, Secured: false, Check: checkConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "listConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
 		{ID: "headConnectors", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount},
+		{ID: "preflightListConnectors", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors", Tags: []string{"cors"}, Secured: false, Check: checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "countConnectors", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/$count", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDFilter},
 		{ID: "headCountConnectors", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/$count", Tags: []string{"connectors"}, Secured: true, Check: checkClientRequestIDFilter},
+		{ID: "preflightCountConnectors", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/$count", Tags: []string{"cors"}, Secured: false, Check: checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "getConnector", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}", Tags: []string{"connectors"}, Secured: true, Check: checkGetConnector},
 		{ID: "headConnector", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}", Tags: []string{"connectors"}, Secured: true, Check: checkGetConnector},
+		{ID: "preflightGetConnector", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}", Tags: []string{"cors"}, Secured: false, Check: checkConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "listConnectorMemberOf", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectorMemberOf},
 		{ID: "headConnectorMemberOf", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf", Tags: []string{"connectors"}, Secured: true, Check: checkListConnectorMemberOf},
+		{ID: "preflightListConnectorMemberOf", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf", Tags: []string{"cors"}, Secured: false, Check: checkConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "countConnectorMemberOf", Method: "GET", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count", Tags: []string{"connectors"}, Secured: true, Check: checkCountConnectorMemberOf},
 		{ID: "headCountConnectorMemberOf", Method: "HEAD", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count", Tags: []string{"connectors"}, Secured: true, Check: checkCountConnectorMemberOf},
+		{ID: "preflightCountConnectorMemberOf", Method: "OPTIONS", Path: "/onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count", Tags: []string{"cors"}, Secured: false, Check: checkConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "getOpenAPIJSON", Method: "GET", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headOpenAPIJSON", Method: "HEAD", Path: "/openapi.json", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
@@ -84,6 +107,18 @@ func checkGetApplicationConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violatio
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	checkParameterSelect(in, vs, &p.params.Select)
 	reqcheck.UnknownOptions(in.Query, vs, "$select")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders checks a request for preflightGetApplicationConnectorGroup (OPTIONS /applications/{applicationsId}/connectorGroup), preflightAssignApplicationConnectorGroup (OPTIONS /applications/{applicationsId}/connectorGroup/$ref), preflightListConnectorGroupMembers (OPTIONS /applications/{applicationsId}/connectorGroup/members), preflightCountConnectorGroupMembers (OPTIONS /applications/{applicationsId}/connectorGroup/members/$count), preflightAddConnectorGroupMember (OPTIONS /applications/{applicationsId}/connectorGroup/members/$ref).
+func checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterOrigin(in, vs, &p.params.Origin)
+	checkParameterAccessControlRequestMethod(in, vs, &p.params.AccessControlRequestMethod)
+	checkParameterAccessControlRequestHeaders(in, vs, &p.params.AccessControlRequestHeaders)
+	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
 }
 
@@ -156,6 +191,19 @@ func checkGetConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) r
 	return reqcheck.Checked{Params: p}
 }
 
+// checkApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders checks a request for preflightGetConnectorGroupMember (OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId}), preflightRemoveConnectorGroupMember (OPTIONS /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
+func checkApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+	checkParameterApplicationsId(in, vs, &p.pathApplicationsId)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterOrigin(in, vs, &p.params.Origin)
+	checkParameterAccessControlRequestMethod(in, vs, &p.params.AccessControlRequestMethod)
+	checkParameterAccessControlRequestHeaders(in, vs, &p.params.AccessControlRequestHeaders)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return reqcheck.Checked{Params: p}
+}
+
 // checkRemoveConnectorGroupMember checks a request for removeConnectorGroupMember (DELETE /applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref).
 func checkRemoveConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsRemoveConnectorGroupMember)
@@ -194,6 +242,17 @@ func checkGetDocsAsset(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 func checkGetApplicationProxyProfile(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsGetApplicationProxyProfile)
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return reqcheck.Checked{Params: p}
+}
+
+// checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders checks a request for preflightGetApplicationProxyProfile (OPTIONS /onPremisesPublishingProfiles/applicationProxy), preflightListConnectorGroups (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups), preflightCountConnectorGroups (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/$count), preflightListConnectors (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors), preflightCountConnectors (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/$count).
+func checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterOrigin(in, vs, &p.params.Origin)
+	checkParameterAccessControlRequestMethod(in, vs, &p.params.AccessControlRequestMethod)
+	checkParameterAccessControlRequestHeaders(in, vs, &p.params.AccessControlRequestHeaders)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
 }
@@ -255,6 +314,18 @@ func checkGetConnectorGroup(in *reqcheck.Input, vs *reqcheck.Violations) reqchec
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	checkParameterSelect(in, vs, &p.params.Select)
 	reqcheck.UnknownOptions(in.Query, vs, "$select")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders checks a request for preflightGetConnectorGroup (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}), preflightListGroupApplications (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications), preflightCountGroupApplications (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/applications/$count), preflightListGroupMembers (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members), preflightCountGroupMembers (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$count), preflightAddGroupMember (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/$ref).
+func checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterOrigin(in, vs, &p.params.Origin)
+	checkParameterAccessControlRequestMethod(in, vs, &p.params.AccessControlRequestMethod)
+	checkParameterAccessControlRequestHeaders(in, vs, &p.params.AccessControlRequestHeaders)
+	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
 }
 
@@ -327,6 +398,19 @@ func checkGetGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.C
 	return reqcheck.Checked{Params: p}
 }
 
+// checkConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders checks a request for preflightGetGroupMember (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}), preflightRemoveGroupMember (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref).
+func checkConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+	checkParameterConnectorGroupId(in, vs, &p.pathConnectorGroupId)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterOrigin(in, vs, &p.params.Origin)
+	checkParameterAccessControlRequestMethod(in, vs, &p.params.AccessControlRequestMethod)
+	checkParameterAccessControlRequestHeaders(in, vs, &p.params.AccessControlRequestHeaders)
+	reqcheck.UnknownOptions(in.Query, vs)
+	return reqcheck.Checked{Params: p}
+}
+
 // checkRemoveGroupMember checks a request for removeGroupMember (DELETE /onPremisesPublishingProfiles/applicationProxy/connectorGroups/{connectorGroupId}/members/{connectorId}/$ref).
 func checkRemoveGroupMember(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsRemoveGroupMember)
@@ -344,6 +428,18 @@ func checkGetConnector(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	checkParameterSelect(in, vs, &p.params.Select)
 	reqcheck.UnknownOptions(in.Query, vs, "$select")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders checks a request for preflightGetConnector (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}), preflightListConnectorMemberOf (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf), preflightCountConnectorMemberOf (OPTIONS /onPremisesPublishingProfiles/applicationProxy/connectors/{connectorId}/memberOf/$count).
+func checkConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+	checkParameterConnectorId(in, vs, &p.pathConnectorId)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	checkParameterOrigin(in, vs, &p.params.Origin)
+	checkParameterAccessControlRequestMethod(in, vs, &p.params.AccessControlRequestMethod)
+	checkParameterAccessControlRequestHeaders(in, vs, &p.params.AccessControlRequestHeaders)
+	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
 }
 
@@ -384,6 +480,14 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsGetApplicationConnectorGroup)
 			return si.HeadApplicationConnectorGroup(c, p.pathApplicationsId, generated.HeadApplicationConnectorGroupParams(p.params))
 		},
+		"preflightGetApplicationConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightGetApplicationConnectorGroup(c, p.pathApplicationsId, p.params)
+		},
+		"preflightAssignApplicationConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightAssignApplicationConnectorGroup(c, p.pathApplicationsId, generated.PreflightAssignApplicationConnectorGroupParams(p.params))
+		},
 		"assignApplicationConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsAssignApplicationConnectorGroup)
 			return si.AssignApplicationConnectorGroup(c, p.pathApplicationsId, p.params)
@@ -396,6 +500,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsListConnectorGroupMembers)
 			return si.HeadConnectorGroupMembers(c, p.pathApplicationsId, generated.HeadConnectorGroupMembersParams(p.params))
 		},
+		"preflightListConnectorGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightListConnectorGroupMembers(c, p.pathApplicationsId, generated.PreflightListConnectorGroupMembersParams(p.params))
+		},
 		"countConnectorGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsCountConnectorGroupMembers)
 			return si.CountConnectorGroupMembers(c, p.pathApplicationsId, p.params)
@@ -403,6 +511,14 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headCountConnectorGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsCountConnectorGroupMembers)
 			return si.HeadCountConnectorGroupMembers(c, p.pathApplicationsId, generated.HeadCountConnectorGroupMembersParams(p.params))
+		},
+		"preflightCountConnectorGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightCountConnectorGroupMembers(c, p.pathApplicationsId, generated.PreflightCountConnectorGroupMembersParams(p.params))
+		},
+		"preflightAddConnectorGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightAddConnectorGroupMember(c, p.pathApplicationsId, generated.PreflightAddConnectorGroupMemberParams(p.params))
 		},
 		"addConnectorGroupMember": func(c echo.Context, params any) error {
 			p := params.(*paramsAddConnectorGroupMember)
@@ -416,9 +532,17 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsGetConnectorGroupMember)
 			return si.HeadConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, generated.HeadConnectorGroupMemberParams(p.params))
 		},
+		"preflightGetConnectorGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightGetConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, p.params)
+		},
 		"removeConnectorGroupMember": func(c echo.Context, params any) error {
 			p := params.(*paramsRemoveConnectorGroupMember)
 			return si.RemoveConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, p.params)
+		},
+		"preflightRemoveConnectorGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightRemoveConnectorGroupMember(c, p.pathApplicationsId, p.pathConnectorId, generated.PreflightRemoveConnectorGroupMemberParams(p.params))
 		},
 		"getDocs": func(c echo.Context, _ any) error {
 			return si.GetDocs(c)
@@ -454,6 +578,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsGetApplicationProxyProfile)
 			return si.HeadApplicationProxyProfile(c, generated.HeadApplicationProxyProfileParams(p.params))
 		},
+		"preflightGetApplicationProxyProfile": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightGetApplicationProxyProfile(c, p.params)
+		},
 		"listConnectorGroups": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.ListConnectorGroups(c, p.params)
@@ -461,6 +589,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headConnectorGroups": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadConnectorGroups(c, generated.HeadConnectorGroupsParams(p.params))
+		},
+		"preflightListConnectorGroups": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightListConnectorGroups(c, generated.PreflightListConnectorGroupsParams(p.params))
 		},
 		"createConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsCreateConnectorGroup)
@@ -474,6 +606,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsClientRequestIDFilter)
 			return si.HeadCountConnectorGroups(c, generated.HeadCountConnectorGroupsParams(p.params))
 		},
+		"preflightCountConnectorGroups": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightCountConnectorGroups(c, generated.PreflightCountConnectorGroupsParams(p.params))
+		},
 		"deleteConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsDeleteConnectorGroup)
 			return si.DeleteConnectorGroup(c, p.pathConnectorGroupId, p.params)
@@ -485,6 +621,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsGetConnectorGroup)
 			return si.HeadConnectorGroup(c, p.pathConnectorGroupId, generated.HeadConnectorGroupParams(p.params))
+		},
+		"preflightGetConnectorGroup": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightGetConnectorGroup(c, p.pathConnectorGroupId, p.params)
 		},
 		"updateConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsUpdateConnectorGroup)
@@ -498,6 +638,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadGroupApplications(c, p.pathConnectorGroupId, generated.HeadGroupApplicationsParams(p.params))
 		},
+		"preflightListGroupApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightListGroupApplications(c, p.pathConnectorGroupId, generated.PreflightListGroupApplicationsParams(p.params))
+		},
 		"countGroupApplications": func(c echo.Context, params any) error {
 			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
 			return si.CountGroupApplications(c, p.pathConnectorGroupId, p.params)
@@ -505,6 +649,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headCountGroupApplications": func(c echo.Context, params any) error {
 			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
 			return si.HeadCountGroupApplications(c, p.pathConnectorGroupId, generated.HeadCountGroupApplicationsParams(p.params))
+		},
+		"preflightCountGroupApplications": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightCountGroupApplications(c, p.pathConnectorGroupId, generated.PreflightCountGroupApplicationsParams(p.params))
 		},
 		"listGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
@@ -514,6 +662,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsConnectorGroupIdClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadGroupMembers(c, p.pathConnectorGroupId, generated.HeadGroupMembersParams(p.params))
 		},
+		"preflightListGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightListGroupMembers(c, p.pathConnectorGroupId, generated.PreflightListGroupMembersParams(p.params))
+		},
 		"countGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
 			return si.CountGroupMembers(c, p.pathConnectorGroupId, generated.CountGroupMembersParams(p.params))
@@ -521,6 +673,14 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headCountGroupMembers": func(c echo.Context, params any) error {
 			p := params.(*paramsConnectorGroupIdClientRequestIDFilter)
 			return si.HeadCountGroupMembers(c, p.pathConnectorGroupId, generated.HeadCountGroupMembersParams(p.params))
+		},
+		"preflightCountGroupMembers": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightCountGroupMembers(c, p.pathConnectorGroupId, generated.PreflightCountGroupMembersParams(p.params))
+		},
+		"preflightAddGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightAddGroupMember(c, p.pathConnectorGroupId, generated.PreflightAddGroupMemberParams(p.params))
 		},
 		"addGroupMember": func(c echo.Context, params any) error {
 			p := params.(*paramsAddGroupMember)
@@ -534,9 +694,17 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsGetGroupMember)
 			return si.HeadGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, generated.HeadGroupMemberParams(p.params))
 		},
+		"preflightGetGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightGetGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, p.params)
+		},
 		"removeGroupMember": func(c echo.Context, params any) error {
 			p := params.(*paramsRemoveGroupMember)
 			return si.RemoveGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, p.params)
+		},
+		"preflightRemoveGroupMember": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightRemoveGroupMember(c, p.pathConnectorGroupId, p.pathConnectorId, generated.PreflightRemoveGroupMemberParams(p.params))
 		},
 		"listConnectors": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
@@ -546,6 +714,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount)
 			return si.HeadConnectors(c, generated.HeadConnectorsParams(p.params))
 		},
+		"preflightListConnectors": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightListConnectors(c, generated.PreflightListConnectorsParams(p.params))
+		},
 		"countConnectors": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestIDFilter)
 			return si.CountConnectors(c, generated.CountConnectorsParams(p.params))
@@ -553,6 +725,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headCountConnectors": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestIDFilter)
 			return si.HeadCountConnectors(c, generated.HeadCountConnectorsParams(p.params))
+		},
+		"preflightCountConnectors": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightCountConnectors(c, generated.PreflightCountConnectorsParams(p.params))
 		},
 		"getConnector": func(c echo.Context, params any) error {
 			p := params.(*paramsGetConnector)
@@ -562,6 +738,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsGetConnector)
 			return si.HeadConnector(c, p.pathConnectorId, generated.HeadConnectorParams(p.params))
 		},
+		"preflightGetConnector": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightGetConnector(c, p.pathConnectorId, p.params)
+		},
 		"listConnectorMemberOf": func(c echo.Context, params any) error {
 			p := params.(*paramsListConnectorMemberOf)
 			return si.ListConnectorMemberOf(c, p.pathConnectorId, p.params)
@@ -570,6 +750,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 			p := params.(*paramsListConnectorMemberOf)
 			return si.HeadConnectorMemberOf(c, p.pathConnectorId, generated.HeadConnectorMemberOfParams(p.params))
 		},
+		"preflightListConnectorMemberOf": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightListConnectorMemberOf(c, p.pathConnectorId, generated.PreflightListConnectorMemberOfParams(p.params))
+		},
 		"countConnectorMemberOf": func(c echo.Context, params any) error {
 			p := params.(*paramsCountConnectorMemberOf)
 			return si.CountConnectorMemberOf(c, p.pathConnectorId, p.params)
@@ -577,6 +761,10 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		"headCountConnectorMemberOf": func(c echo.Context, params any) error {
 			p := params.(*paramsCountConnectorMemberOf)
 			return si.HeadCountConnectorMemberOf(c, p.pathConnectorId, generated.HeadCountConnectorMemberOfParams(p.params))
+		},
+		"preflightCountConnectorMemberOf": func(c echo.Context, params any) error {
+			p := params.(*paramsConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders)
+			return si.PreflightCountConnectorMemberOf(c, p.pathConnectorId, generated.PreflightCountConnectorMemberOfParams(p.params))
 		},
 		"getOpenAPIJSON": func(c echo.Context, _ any) error {
 			return si.GetOpenAPIJSON(c)
@@ -693,6 +881,12 @@ type paramsGetApplicationConnectorGroup struct {
 	params             generated.GetApplicationConnectorGroupParams
 }
 
+// paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders are the parameters checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders parsed.
+type paramsApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders struct {
+	pathApplicationsId generated.ApplicationsID
+	params             generated.PreflightGetApplicationConnectorGroupParams
+}
+
 // paramsAssignApplicationConnectorGroup are the parameters checkAssignApplicationConnectorGroup parsed.
 type paramsAssignApplicationConnectorGroup struct {
 	pathApplicationsId generated.ApplicationsID
@@ -724,6 +918,13 @@ type paramsGetConnectorGroupMember struct {
 	params             generated.GetConnectorGroupMemberParams
 }
 
+// paramsApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders are the parameters checkApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders parsed.
+type paramsApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders struct {
+	pathApplicationsId generated.ApplicationsID
+	pathConnectorId    generated.ConnectorID
+	params             generated.PreflightGetConnectorGroupMemberParams
+}
+
 // paramsRemoveConnectorGroupMember are the parameters checkRemoveConnectorGroupMember parsed.
 type paramsRemoveConnectorGroupMember struct {
 	pathApplicationsId generated.ApplicationsID
@@ -739,6 +940,11 @@ type paramsGetDocsAsset struct {
 // paramsGetApplicationProxyProfile are the parameters checkGetApplicationProxyProfile parsed.
 type paramsGetApplicationProxyProfile struct {
 	params generated.GetApplicationProxyProfileParams
+}
+
+// paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders are the parameters checkClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders parsed.
+type paramsClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders struct {
+	params generated.PreflightGetApplicationProxyProfileParams
 }
 
 // paramsClientRequestIDTopSkiptokenSelectFilterOrderbyCount are the parameters checkClientRequestIDTopSkiptokenSelectFilterOrderbyCount parsed.
@@ -766,6 +972,12 @@ type paramsDeleteConnectorGroup struct {
 type paramsGetConnectorGroup struct {
 	pathConnectorGroupId generated.ConnectorGroupID
 	params               generated.GetConnectorGroupParams
+}
+
+// paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders are the parameters checkConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders parsed.
+type paramsConnectorGroupIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	params               generated.PreflightGetConnectorGroupParams
 }
 
 // paramsUpdateConnectorGroup are the parameters checkUpdateConnectorGroup parsed.
@@ -799,6 +1011,13 @@ type paramsGetGroupMember struct {
 	params               generated.GetGroupMemberParams
 }
 
+// paramsConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders are the parameters checkConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders parsed.
+type paramsConnectorGroupIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders struct {
+	pathConnectorGroupId generated.ConnectorGroupID
+	pathConnectorId      generated.ConnectorID
+	params               generated.PreflightGetGroupMemberParams
+}
+
 // paramsRemoveGroupMember are the parameters checkRemoveGroupMember parsed.
 type paramsRemoveGroupMember struct {
 	pathConnectorGroupId generated.ConnectorGroupID
@@ -810,6 +1029,12 @@ type paramsRemoveGroupMember struct {
 type paramsGetConnector struct {
 	pathConnectorId generated.ConnectorID
 	params          generated.GetConnectorParams
+}
+
+// paramsConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders are the parameters checkConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders parsed.
+type paramsConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders struct {
+	pathConnectorId generated.ConnectorID
+	params          generated.PreflightGetConnectorParams
 }
 
 // paramsListConnectorMemberOf are the parameters checkListConnectorMemberOf parsed.
@@ -864,6 +1089,45 @@ func checkParameterSelect(in *reqcheck.Input, vs *reqcheck.Violations, out **gen
 			vs.Add("$select", reqcheck.MsgMinLength(1))
 		} else if length > 1024 {
 			vs.Add("$select", reqcheck.MsgMaxLength(1024))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterOrigin checks the header parameter Origin (#/components/parameters/Origin) and parses it into out.
+func checkParameterOrigin(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.Origin) {
+	if lines := in.Header["Origin"]; len(lines) > 1 {
+		vs.Add("Origin", reqcheck.MsgRepeated("header", "Origin", len(lines)))
+	} else if len(lines) == 1 {
+		v := lines[0]
+		if reqcheck.Length(v) > 2048 {
+			vs.Add("Origin", reqcheck.MsgMaxLength(2048))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterAccessControlRequestMethod checks the header parameter Access-Control-Request-Method (#/components/parameters/AccessControlRequestMethod) and parses it into out.
+func checkParameterAccessControlRequestMethod(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.AccessControlRequestMethod) {
+	if lines := in.Header["Access-Control-Request-Method"]; len(lines) > 1 {
+		vs.Add("Access-Control-Request-Method", reqcheck.MsgRepeated("header", "Access-Control-Request-Method", len(lines)))
+	} else if len(lines) == 1 {
+		v := lines[0]
+		if reqcheck.Length(v) > 32 {
+			vs.Add("Access-Control-Request-Method", reqcheck.MsgMaxLength(32))
+		}
+		reqcheck.SetString(reqcheck.Alloc(out), v)
+	}
+}
+
+// checkParameterAccessControlRequestHeaders checks the header parameter Access-Control-Request-Headers (#/components/parameters/AccessControlRequestHeaders) and parses it into out.
+func checkParameterAccessControlRequestHeaders(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.AccessControlRequestHeaders) {
+	if lines := in.Header["Access-Control-Request-Headers"]; len(lines) > 1 {
+		vs.Add("Access-Control-Request-Headers", reqcheck.MsgRepeated("header", "Access-Control-Request-Headers", len(lines)))
+	} else if len(lines) == 1 {
+		v := lines[0]
+		if reqcheck.Length(v) > 2048 {
+			vs.Add("Access-Control-Request-Headers", reqcheck.MsgMaxLength(2048))
 		}
 		reqcheck.SetString(reqcheck.Alloc(out), v)
 	}
