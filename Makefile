@@ -134,8 +134,9 @@ tidy:
 	cd examples/registration && $(GO) mod tidy
 	cd examples/graphsdk && $(GO) mod tidy
 
-## e2e: the pages (/docs, /_admin/) driven in a real headless Chromium (Debian's chromium package) with
-## chromedp; screenshots into bin/e2e/. Not part of make test, which needs only Go.
+## e2e: the pages (/docs, /_admin/), and a page of another origin calling the API (CORS), driven in a real
+## headless Chromium (Debian's chromium package) with chromedp; screenshots into bin/e2e/. Not part of
+## make test, which needs only Go.
 e2e:
 	$(GO) test -tags e2e -count=1 -timeout 3m -v ./e2e/
 
