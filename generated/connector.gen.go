@@ -35,6 +35,36 @@ func (e ApplicationOdataType) Valid() bool {
 	}
 }
 
+// Defines values for BatchRequestItemMethod.
+const (
+	BatchRequestItemMethodDELETE BatchRequestItemMethod = "DELETE"
+	BatchRequestItemMethodGET    BatchRequestItemMethod = "GET"
+	BatchRequestItemMethodHEAD   BatchRequestItemMethod = "HEAD"
+	BatchRequestItemMethodPATCH  BatchRequestItemMethod = "PATCH"
+	BatchRequestItemMethodPOST   BatchRequestItemMethod = "POST"
+	BatchRequestItemMethodPUT    BatchRequestItemMethod = "PUT"
+)
+
+// Valid indicates whether the value is a known member of the BatchRequestItemMethod enum.
+func (e BatchRequestItemMethod) Valid() bool {
+	switch e {
+	case BatchRequestItemMethodDELETE:
+		return true
+	case BatchRequestItemMethodGET:
+		return true
+	case BatchRequestItemMethodHEAD:
+		return true
+	case BatchRequestItemMethodPATCH:
+		return true
+	case BatchRequestItemMethodPOST:
+		return true
+	case BatchRequestItemMethodPUT:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConnectorOdataType.
 const (
 	ConnectorOdataTypeHashMicrosoftGraphConnector ConnectorOdataType = "#microsoft.graph.connector"
@@ -276,6 +306,47 @@ type ApplicationCollection struct {
 	// OdataNextLink The next page; present only when more applications follow.
 	OdataNextLink *string       `json:"@odata.nextLink,omitempty"`
 	Value         []Application `json:"value"`
+}
+
+// BatchRequestContent A JSON batch, as Microsoft Graph's `$batch` takes it.
+type BatchRequestContent struct {
+	Requests []BatchRequestItem `json:"requests"`
+}
+
+// BatchRequestItem One request of a batch.
+type BatchRequestItem struct {
+	// Body The request's JSON body, checked when the request is, as if sent alone (null, as the Graph SDKs send for a request without one, is none).
+	Body *json.RawMessage `json:"body,omitempty"`
+
+	// DependsOn The ids of the requests that must succeed before this one runs (otherwise it is answered 424).
+	DependsOn *[]string `json:"dependsOn,omitempty"`
+
+	// Headers The request's headers (`Content-Type` when it has a body); the batch's `Authorization` applies.
+	Headers *map[string]string `json:"headers,omitempty"`
+
+	// ID The request's id in the batch, unique (without regard to case); its answer carries it.
+	ID     string                 `json:"id"`
+	Method BatchRequestItemMethod `json:"method"`
+
+	// URL The request's path and query, relative to the batch's version (`/applications/…`), or with its own (`/beta/…`).
+	URL string `json:"url"`
+}
+
+// BatchRequestItemMethod defines model for BatchRequestItem.Method.
+type BatchRequestItemMethod string
+
+// BatchResponseContent The answers of a JSON batch.
+type BatchResponseContent struct {
+	Responses []BatchResponseItem `json:"responses"`
+}
+
+// BatchResponseItem The answer to one request of a batch.
+type BatchResponseItem struct {
+	// Body The answer's body, JSON as answered, or its text (a `/$count`).
+	Body    interface{}        `json:"body,omitempty"`
+	Headers *map[string]string `json:"headers,omitempty"`
+	ID      string             `json:"id"`
+	Status  int32              `json:"status"`
 }
 
 // Connector An on-premises connector, known to the mock once by its id; a connector group holds references to connectors.
@@ -571,6 +642,14 @@ type Unauthorized = ODataError
 
 // UnsupportedMediaType The body of every non-2xx response.
 type UnsupportedMediaType = ODataError
+
+// BatchParams defines parameters for Batch.
+type BatchParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
+}
 
 // GetApplicationConnectorGroupParams defines parameters for GetApplicationConnectorGroup.
 type GetApplicationConnectorGroupParams struct {
@@ -1753,6 +1832,9 @@ type PreflightCountConnectorMemberOfParams struct {
 	ClientRequestID *ClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// BatchJSONRequestBody defines body for Batch for application/json ContentType.
+type BatchJSONRequestBody = BatchRequestContent
+
 // AssignApplicationConnectorGroupJSONRequestBody defines body for AssignApplicationConnectorGroup for application/json ContentType.
 type AssignApplicationConnectorGroupJSONRequestBody = GroupReference
 
@@ -1903,6 +1985,36 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// BatchWithBody JSON batching, as Microsoft Graph documents it
+	//
+	// Up to 20 requests of the API in one: each answered, validated,
+	// faulted, throttled, journalled and counted as if it were sent alone
+	// (with the batch's `Authorization`), in an order that honours
+	// `dependsOn`; a request whose dependency failed is answered 424. The
+	// batch itself is 200 when it can be read; 400 for more than 20
+	// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+	// naming no request of the batch, or a cycle of them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /$batch (the `Batch` operationId).
+	BatchWithBody(ctx context.Context, params *BatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Batch JSON batching, as Microsoft Graph documents it
+	//
+	// Up to 20 requests of the API in one: each answered, validated,
+	// faulted, throttled, journalled and counted as if it were sent alone
+	// (with the batch's `Authorization`), in an order that honours
+	// `dependsOn`; a request whose dependency failed is answered 424. The
+	// batch itself is 200 when it can be read; 400 for more than 20
+	// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+	// naming no request of the batch, or a cycle of them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /$batch (the `Batch` operationId).
+	Batch(ctx context.Context, params *BatchParams, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetApplicationConnectorGroup Read the application's connector group
 	//
@@ -2655,6 +2767,56 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /openapi.yaml (the `HeadOpenAPIYAML` operationId).
 	HeadOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// BatchWithBody JSON batching, as Microsoft Graph documents it
+//
+// Up to 20 requests of the API in one: each answered, validated,
+// faulted, throttled, journalled and counted as if it were sent alone
+// (with the batch's `Authorization`), in an order that honours
+// `dependsOn`; a request whose dependency failed is answered 424. The
+// batch itself is 200 when it can be read; 400 for more than 20
+// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+// naming no request of the batch, or a cycle of them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /$batch (the `Batch` operationId).
+func (c *Client) BatchWithBody(ctx context.Context, params *BatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Batch JSON batching, as Microsoft Graph documents it
+//
+// Up to 20 requests of the API in one: each answered, validated,
+// faulted, throttled, journalled and counted as if it were sent alone
+// (with the batch's `Authorization`), in an order that honours
+// `dependsOn`; a request whose dependency failed is answered 424. The
+// batch itself is 200 when it can be read; 400 for more than 20
+// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+// naming no request of the batch, or a cycle of them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /$batch (the `Batch` operationId).
+func (c *Client) Batch(ctx context.Context, params *BatchParams, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBatchRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetApplicationConnectorGroup Read the application's connector group
@@ -4247,6 +4409,61 @@ func (c *Client) HeadOpenAPIYAML(ctx context.Context, reqEditors ...RequestEdito
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewBatchRequest calls the generic Batch builder with application/json body
+func NewBatchRequest(server string, params *BatchParams, body BatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewBatchRequestWithBody constructs an http.Request for the Batch method, with any body, and a specified content type
+func NewBatchRequestWithBody(server string, params *BatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/$batch")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ClientRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewGetApplicationConnectorGroupRequest constructs an http.Request for the GetApplicationConnectorGroup method
@@ -10356,6 +10573,36 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// BatchWithBodyWithResponse JSON batching, as Microsoft Graph documents it
+	//
+	// Up to 20 requests of the API in one: each answered, validated,
+	// faulted, throttled, journalled and counted as if it were sent alone
+	// (with the batch's `Authorization`), in an order that honours
+	// `dependsOn`; a request whose dependency failed is answered 424. The
+	// batch itself is 200 when it can be read; 400 for more than 20
+	// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+	// naming no request of the batch, or a cycle of them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /$batch (the `Batch` operationId).
+	BatchWithBodyWithResponse(ctx context.Context, params *BatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BatchResponse, error)
+
+	// BatchWithResponse JSON batching, as Microsoft Graph documents it
+	//
+	// Up to 20 requests of the API in one: each answered, validated,
+	// faulted, throttled, journalled and counted as if it were sent alone
+	// (with the batch's `Authorization`), in an order that honours
+	// `dependsOn`; a request whose dependency failed is answered 424. The
+	// batch itself is 200 when it can be read; 400 for more than 20
+	// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+	// naming no request of the batch, or a cycle of them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /$batch (the `Batch` operationId).
+	BatchWithResponse(ctx context.Context, params *BatchParams, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*BatchResponse, error)
+
 	// GetApplicationConnectorGroupWithResponse Read the application's connector group
 	//
 	// The group the application is assigned to (`PUT
@@ -11255,6 +11502,174 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /openapi.yaml (the `HeadOpenAPIYAML` operationId).
 	HeadOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadOpenAPIYAMLResponse, error)
+}
+
+// BatchResponse200Headers the declared response headers of an HTTP 200 response for Batch
+type BatchResponse200Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// BatchResponse400Headers the declared response headers of an HTTP 400 response for Batch
+type BatchResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// BatchResponse401Headers the declared response headers of an HTTP 401 response for Batch
+type BatchResponse401Headers struct {
+	WWWAuthenticate string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// BatchResponse403Headers the declared response headers of an HTTP 403 response for Batch
+type BatchResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// BatchResponse405Headers the declared response headers of an HTTP 405 response for Batch
+type BatchResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// BatchResponse413Headers the declared response headers of an HTTP 413 response for Batch
+type BatchResponse413Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// BatchResponse415Headers the declared response headers of an HTTP 415 response for Batch
+type BatchResponse415Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// BatchResponse500Headers the declared response headers of an HTTP 500 response for Batch
+type BatchResponse500Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+type BatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BatchResponseContent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *BatchResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *BatchResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *BatchResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *BatchResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *BatchResponse405Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *BatchResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *BatchResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *BatchResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BatchResponse) GetJSON200() *BatchResponseContent {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BatchResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r BatchResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r BatchResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r BatchResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r BatchResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r BatchResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r BatchResponse) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r BatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetApplicationConnectorGroupResponse200Headers the declared response headers of an HTTP 200 response for GetApplicationConnectorGroup
@@ -23271,6 +23686,48 @@ func (r HeadOpenAPIYAMLResponse) ContentType() string {
 	return ""
 }
 
+// BatchWithBodyWithResponse JSON batching, as Microsoft Graph documents it
+//
+// Up to 20 requests of the API in one: each answered, validated,
+// faulted, throttled, journalled and counted as if it were sent alone
+// (with the batch's `Authorization`), in an order that honours
+// `dependsOn`; a request whose dependency failed is answered 424. The
+// batch itself is 200 when it can be read; 400 for more than 20
+// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+// naming no request of the batch, or a cycle of them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /$batch (the `Batch` operationId).
+func (c *ClientWithResponses) BatchWithBodyWithResponse(ctx context.Context, params *BatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BatchResponse, error) {
+	rsp, err := c.BatchWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBatchResponse(rsp)
+}
+
+// BatchWithResponse JSON batching, as Microsoft Graph documents it
+//
+// Up to 20 requests of the API in one: each answered, validated,
+// faulted, throttled, journalled and counted as if it were sent alone
+// (with the batch's `Authorization`), in an order that honours
+// `dependsOn`; a request whose dependency failed is answered 424. The
+// batch itself is 200 when it can be read; 400 for more than 20
+// requests, an `id` twice (ids are not case-sensitive), a `dependsOn`
+// naming no request of the batch, or a cycle of them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /$batch (the `Batch` operationId).
+func (c *ClientWithResponses) BatchWithResponse(ctx context.Context, params *BatchParams, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*BatchResponse, error) {
+	rsp, err := c.Batch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBatchResponse(rsp)
+}
+
 // GetApplicationConnectorGroupWithResponse Read the application's connector group
 //
 // The group the application is assigned to (`PUT
@@ -24673,6 +25130,318 @@ func (c *ClientWithResponses) HeadOpenAPIYAMLWithResponse(ctx context.Context, r
 		return nil, err
 	}
 	return ParseHeadOpenAPIYAMLResponse(rsp)
+}
+
+// ParseBatchResponse parses an HTTP response from a BatchWithResponse call
+func ParseBatchResponse(rsp *http.Response) (*BatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BatchResponseContent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers BatchResponse200Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers BatchResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers BatchResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers BatchResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers BatchResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 413:
+		var headers BatchResponse413Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers BatchResponse415Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers BatchResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetApplicationConnectorGroupResponse parses an HTTP response from a GetApplicationConnectorGroupWithResponse call

@@ -56,6 +56,11 @@ const ListConnectorMemberOfTopMinimum = 1
 // ListConnectorMemberOfTopMaximum is the greatest value of listConnectorMemberOf's query parameter $top.
 const ListConnectorMemberOfTopMaximum = 999
 
+// BatchRequestItemMethodValues are the values of #/components/schemas/batchRequestItem.properties.method, in the spec's order.
+func BatchRequestItemMethodValues() []BatchRequestItemMethod {
+	return []BatchRequestItemMethod{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+}
+
 // ConnectorGroupCreateOdataTypeValues are the values of #/components/schemas/connectorGroupCreate.properties.@odata.type, in the spec's order.
 func ConnectorGroupCreateOdataTypeValues() []ConnectorGroupCreateOdataType {
 	return []ConnectorGroupCreateOdataType{"#microsoft.graph.connectorGroup"}

@@ -35,6 +35,10 @@ type handlers struct {
 	// as the seed page's path does, instead of answering 404 (--implicit-groups).
 	implicitGroups bool
 	cors           *corsPolicy // which origins' preflights are answered
+	// dispatch serves a request of a batch through the whole server
+	// (Server.ServeHTTP), and roots are the service's first path segments.
+	dispatch func(http.ResponseWriter, *http.Request)
+	roots    map[string]bool
 }
 
 var _ echoapi.ServerInterface = (*handlers)(nil)

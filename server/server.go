@@ -200,8 +200,10 @@ func New(cfg Config) (*Server, error) {
 		}
 		e.Add(op.Method, echoPath(op.Path), checks.handle)
 	}
-	return &Server{echo: e, roots: spec.roots, misbehave: misbehave, journal: requests, store: members,
-		front: front{obs: observers{logger: logger, journal: requests, metrics: metrics}, routes: spec.paths, hosts: hosts, cors: cors}}, nil
+	s := &Server{echo: e, roots: spec.roots, misbehave: misbehave, journal: requests, store: members,
+		front: front{obs: observers{logger: logger, journal: requests, metrics: metrics}, routes: spec.paths, hosts: hosts, cors: cors}}
+	h.dispatch, h.roots = s.ServeHTTP, spec.roots // a batch's requests go through the whole server
+	return s, nil
 }
 
 // tables are what every server builds the same from the generated specs:

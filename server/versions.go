@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/connector-group/members-api/internal/reqcheck"
@@ -28,7 +29,7 @@ func versionPrefix(path string) string {
 func serviceRoots(operations []reqcheck.Operation) map[string]bool {
 	roots := map[string]bool{}
 	for _, op := range operations {
-		if isService(op) {
+		if isService(op) || slices.Contains(op.Tags, "batch") { // Graph serves $batch under each version
 			first, _, _ := strings.Cut(strings.TrimPrefix(op.Path, "/"), "/")
 			roots[first] = true
 		}

@@ -186,7 +186,7 @@ type JournalEntry struct {
 	// Fault The status of the fault injected on purpose, or 0.
 	Fault *int `json:"fault,omitempty"`
 
-	// Headers The request's Content-Encoding, Prefer, Retry-Attempt and SdkVersion, when sent.
+	// Headers The request's Content-Encoding, Prefer, Retry-Attempt and SdkVersion, when sent, and for a request of a JSON batch its Batch-Request-Id, the batch's request-id.
 	Headers map[string]string `json:"headers"`
 	Method  string            `json:"method"`
 

@@ -18,6 +18,7 @@ import (
 // Operations describes every operation of the spec, with its checks.
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
+		{ID: "batch", Method: "POST", Path: "/$batch", Tags: []string{"batch"}, Secured: true, Check: checkBatch, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getApplicationConnectorGroup", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
 		{ID: "headApplicationConnectorGroup", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
 		{ID: "preflightGetApplicationConnectorGroup", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
@@ -98,6 +99,24 @@ func Operations() []reqcheck.Operation {
 		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 	}
+}
+
+// checkBatch checks a request for batch (POST /$batch).
+func checkBatch(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsBatch)
+	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	if len(in.Body) == 0 {
+		vs.Add("", reqcheck.MsgBodyRequired)
+		return reqcheck.Checked{Params: p}
+	}
+	body := new(generated.BatchJSONRequestBody)
+	d := reqcheck.NewDecoder(in.Body, vs)
+	decodeBatchRequestContent(d, body)
+	if !d.Finish() || vs.Len() > 0 {
+		return reqcheck.Checked{Params: p}
+	}
+	return reqcheck.Checked{Params: p, Body: body}
 }
 
 // checkGetApplicationConnectorGroup checks a request for getApplicationConnectorGroup (GET /applications/{applicationsId}/connectorGroup), headApplicationConnectorGroup (HEAD /applications/{applicationsId}/connectorGroup).
@@ -472,6 +491,10 @@ func checkCountConnectorMemberOf(in *reqcheck.Input, vs *reqcheck.Violations) re
 // is called with the Params of reqcheck.Checked its check returned.
 func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params any) error {
 	return map[string]func(echo.Context, any) error{
+		"batch": func(c echo.Context, params any) error {
+			p := params.(*paramsBatch)
+			return si.Batch(c, p.params)
+		},
 		"getApplicationConnectorGroup": func(c echo.Context, params any) error {
 			p := params.(*paramsGetApplicationConnectorGroup)
 			return si.GetApplicationConnectorGroup(c, p.pathApplicationsId, p.params)
@@ -875,6 +898,11 @@ var ApplicationQuery = odata.Schema[generated.Application]{Type: "microsoft.grap
 		}},
 }}
 
+// paramsBatch are the parameters checkBatch parsed.
+type paramsBatch struct {
+	params generated.BatchParams
+}
+
 // paramsGetApplicationConnectorGroup are the parameters checkGetApplicationConnectorGroup parsed.
 type paramsGetApplicationConnectorGroup struct {
 	pathApplicationsId generated.ApplicationsID
@@ -1049,19 +1077,6 @@ type paramsCountConnectorMemberOf struct {
 	params          generated.CountConnectorMemberOfParams
 }
 
-// checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId) and parses it into out.
-func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ApplicationsID) {
-	if v := in.Path.PathParam("applicationsId"); v == "" {
-		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
-	} else {
-		if id, ok := reqcheck.ParseGUID(v); !ok {
-			vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
-		} else {
-			*out = id
-		}
-	}
-}
-
 // checkParameterClientRequestId checks the header parameter client-request-id (#/components/parameters/ClientRequestId) and parses it into out.
 func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations, out **generated.ClientRequestID) {
 	if items := in.Items("Client-Request-Id"); len(items) > 0 {
@@ -1076,6 +1091,19 @@ func checkParameterClientRequestId(in *reqcheck.Input, vs *reqcheck.Violations, 
 			}
 		}
 		*reqcheck.Alloc(out) = items
+	}
+}
+
+// checkParameterApplicationsId checks the path parameter applicationsId (#/components/parameters/ApplicationsId) and parses it into out.
+func checkParameterApplicationsId(in *reqcheck.Input, vs *reqcheck.Violations, out *generated.ApplicationsID) {
+	if v := in.Path.PathParam("applicationsId"); v == "" {
+		vs.Add("applicationsId", reqcheck.MsgParamRequired("path", "applicationsId"))
+	} else {
+		if id, ok := reqcheck.ParseGUID(v); !ok {
+			vs.Add("applicationsId", reqcheck.MsgFormat(v, "uuid"))
+		} else {
+			*out = id
+		}
 	}
 }
 
@@ -1264,6 +1292,42 @@ func checkParameterConnectorGroupId(in *reqcheck.Input, vs *reqcheck.Violations,
 			*out = id
 		}
 	}
+}
+
+// decodeBatchRequestContent reads a BatchRequestContent, checking it against #/components/schemas/batchRequestContent.
+func decodeBatchRequestContent(d *reqcheck.Decoder, o *generated.BatchRequestContent) {
+	if !d.Object() {
+		return
+	}
+	var seen uint64
+	for d.Next() {
+		switch string(d.Name()) {
+		case "requests":
+			seen |= 1 << 0
+			if d.Array() {
+				list := &o.Requests
+				for d.Element() {
+					item := reqcheck.Grow(list)
+					decodeBatchRequestItem(d, item)
+				}
+				if d.Count() < 1 {
+					d.Violate(reqcheck.MsgMinItems(1))
+				} else if d.Count() > 20 {
+					d.Violate(reqcheck.MsgMaxItems(20))
+				}
+			}
+		default:
+			d.Unknown()
+		}
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("requests")
+	}
+}
+
+// DecodeBatchRequestContent reads doc as a BatchRequestContent, checking it against #/components/schemas/batchRequestContent: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeBatchRequestContent(doc []byte, vs *reqcheck.Violations) *generated.BatchRequestContent {
+	return reqcheck.DecodeDocument(doc, vs, decodeBatchRequestContent)
 }
 
 // decodeGroupReference reads a GroupReference, checking it against #/components/schemas/groupReference.
@@ -1503,6 +1567,98 @@ func decodeConnectorGroupUpdate(d *reqcheck.Decoder, o *generated.ConnectorGroup
 // DecodeConnectorGroupUpdate reads doc as a ConnectorGroupUpdate, checking it against #/components/schemas/connectorGroupUpdate: the value when doc breaks no rule, every violation in vs otherwise.
 func DecodeConnectorGroupUpdate(doc []byte, vs *reqcheck.Violations) *generated.ConnectorGroupUpdate {
 	return reqcheck.DecodeDocument(doc, vs, decodeConnectorGroupUpdate)
+}
+
+// decodeBatchRequestItem reads a BatchRequestItem, checking it against #/components/schemas/batchRequestItem.
+func decodeBatchRequestItem(d *reqcheck.Decoder, o *generated.BatchRequestItem) {
+	if !d.Object() {
+		return
+	}
+	var seen uint64
+	for d.Next() {
+		switch string(d.Name()) {
+		case "body":
+			if !d.IsNull() {
+				d.RawObject(reqcheck.Alloc(&o.Body))
+			}
+		case "dependsOn":
+			if d.Array() {
+				list := reqcheck.Alloc(&o.DependsOn)
+				for d.Element() {
+					item := reqcheck.Grow(list)
+					if itemValue, ok := d.String(); ok {
+						if length := reqcheck.Length(itemValue); length < 1 {
+							d.Violate(reqcheck.MsgMinLength(1))
+						} else if length > 64 {
+							d.Violate(reqcheck.MsgMaxLength(64))
+						}
+						reqcheck.SetString(item, itemValue)
+					}
+				}
+				if d.Count() > 19 {
+					d.Violate(reqcheck.MsgMaxItems(19))
+				}
+			}
+		case "headers":
+			if d.Object() {
+				entries := reqcheck.Alloc(&o.Headers)
+				for d.Next() {
+					reqcheck.Entry(entries, string(d.Name()), func(slot *string) {
+						if value, ok := d.String(); ok {
+							if reqcheck.Length(value) > 2048 {
+								d.Violate(reqcheck.MsgMaxLength(2048))
+							}
+							reqcheck.SetString(slot, value)
+						}
+					})
+				}
+			}
+		case "id":
+			seen |= 1 << 0
+			if idValue, ok := d.String(); ok {
+				if length := reqcheck.Length(idValue); length < 1 {
+					d.Violate(reqcheck.MsgMinLength(1))
+				} else if length > 64 {
+					d.Violate(reqcheck.MsgMaxLength(64))
+				}
+				reqcheck.SetString(&o.ID, idValue)
+			}
+		case "method":
+			seen |= 1 << 1
+			if method, ok := d.String(); ok {
+				if method != "GET" && method != "HEAD" && method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE" {
+					d.Violate(reqcheck.MsgEnum(method, "GET, HEAD, POST, PUT, PATCH, DELETE"))
+				}
+				reqcheck.SetString(&o.Method, method)
+			}
+		case "url":
+			seen |= 1 << 2
+			if url, ok := d.String(); ok {
+				if length := reqcheck.Length(url); length < 1 {
+					d.Violate(reqcheck.MsgMinLength(1))
+				} else if length > 2048 {
+					d.Violate(reqcheck.MsgMaxLength(2048))
+				}
+				reqcheck.SetString(&o.URL, url)
+			}
+		default:
+			d.Unknown()
+		}
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("id")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("method")
+	}
+	if seen&(1<<2) == 0 {
+		d.Missing("url")
+	}
+}
+
+// DecodeBatchRequestItem reads doc as a BatchRequestItem, checking it against #/components/schemas/batchRequestItem: the value when doc breaks no rule, every violation in vs otherwise.
+func DecodeBatchRequestItem(doc []byte, vs *reqcheck.Violations) *generated.BatchRequestItem {
+	return reqcheck.DecodeDocument(doc, vs, decodeBatchRequestItem)
 }
 
 var assetPattern = regexp.MustCompile("^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -2,6 +2,7 @@ package reqcheck
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -349,6 +350,22 @@ func (d *Decoder) ReadOnly() {
 
 // Skip reads the current value whole without checking it.
 func (d *Decoder) Skip() { d.read() }
+
+// RawObject reads an object whole into *dst, as sent (checked JSON, copied:
+// the body's buffer is reused), for a value the schema leaves to another
+// check (a batch's inner body); for any other value it reports the type.
+func (d *Decoder) RawObject(dst *json.RawMessage) {
+	if d.failed != nil {
+		return
+	}
+	if d.dec.PeekKind() != '{' {
+		d.wrongType("object")
+		return
+	}
+	if d.read() {
+		*dst = append(json.RawMessage(nil), d.value...)
+	}
+}
 
 // Array starts reading an array; for any other value it reports the type,
 // skips it, and returns false.

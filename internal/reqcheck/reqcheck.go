@@ -204,6 +204,18 @@ func Alloc[T any](p **T) *T {
 	return *p
 }
 
+// Entry is the value under key in the map *p (made when nil), stored once
+// set: an object's next entry where the schema gives its values a schema
+// (additionalProperties).
+func Entry[V any](p *map[string]V, key string, set func(*V)) {
+	if *p == nil {
+		*p = map[string]V{}
+	}
+	var v V
+	set(&v)
+	(*p)[key] = v
+}
+
 // Grow appends a zero item to *p and returns it: an array's next item.
 func Grow[T any](p *[]T) *T {
 	var zero T

@@ -597,9 +597,20 @@ func (e *emitter) value(w *writer, n *node, t ast.Expr, ptr, name string) {
 	}
 	switch n.typ {
 	case openapi3.TypeObject:
+		if e.isRawJSON(def) {
+			// x-go-type: json.RawMessage: kept as sent, for another check.
+			w.line("d.RawObject(%s)", ptr)
+			return
+		}
+		if mt, ok := def.(*ast.MapType); ok && n.values != nil {
+			w.line("if d.Object() {\nentries := %s\nfor d.Next() {\nreqcheck.Entry(entries, string(d.Name()), func(slot *%s) {", ptr, e.qualify(mt.Value, n.where))
+			e.value(w, n.values, mt.Value, "slot", "value")
+			w.line("})\n}\n}")
+			return
+		}
 		st, ok := def.(*ast.StructType)
 		if !ok {
-			e.b.fail(fmt.Errorf("%s: the model's type for this object is not a struct", n.where))
+			e.b.fail(fmt.Errorf("%s: the model's type for this object is not a struct (a map needs additionalProperties with a schema)", n.where))
 			return
 		}
 		if named != "" {
@@ -688,6 +699,17 @@ func (e *emitter) assignString(w *writer, def ast.Expr, v, ptr, where string) {
 	default:
 		e.b.fail(fmt.Errorf("%s: the model keeps this string as %s.%s, which the generator cannot fill", where, pkg, sel.Sel.Name))
 	}
+}
+
+// isRawJSON tells whether the model keeps a value as encoding/json's
+// RawMessage (the spec's x-go-type).
+func (e *emitter) isRawJSON(def ast.Expr) bool {
+	sel, ok := def.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, _ := sel.X.(*ast.Ident)
+	return pkg != nil && sel.Sel.Name == "RawMessage" && e.models.imports[pkg.Name] == "encoding/json"
 }
 
 // isUUID tells whether the model's type def is a GUID (google/uuid's, or

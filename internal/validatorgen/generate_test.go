@@ -319,7 +319,7 @@ func TestRefusesWhatItCannotCheck(t *testing.T) {
 		{`{type: string, format: email}`, `keyword "format" is not implemented by the validator generator (format "email")`},
 		{`{type: string, anyOf: [{type: string, not: {enum: [a]}}]}`, `keyword "not"`},
 		{`{type: string, anyOf: [{type: integer}]}`, `anyOf branches of type integer`},
-		{`{type: object, additionalProperties: {type: string}}`, `additionalProperties with a schema`},
+		{`{type: object, properties: {a: {type: string}}, additionalProperties: {type: string}}`, `additionalProperties with a schema beside properties`},
 		{`{oneOf: [{$ref: '#/components/schemas/thing'}]}`, `oneOf below the request body`},
 	} {
 		_, err := generateFor(t, thingSpec(c.schema))

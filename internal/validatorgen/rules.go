@@ -33,7 +33,8 @@ type node struct {
 	// the spec's order, which numbers them in the generated code).
 	properties []property
 	required   []string
-	closed     bool // additionalProperties: false
+	closed     bool  // additionalProperties: false
+	values     *node // additionalProperties' schema: an object of any names whose values it checks (a map)
 
 	items *node // an array's items
 
@@ -222,7 +223,10 @@ func readObject(b *builder, s *openapi3.Schema, n *node) {
 	n.required = s.Required
 	ap := s.AdditionalProperties
 	if ap.Schema != nil {
-		b.unsupported(n.where, "additionalProperties", "additionalProperties with a schema")
+		if len(s.Properties) > 0 {
+			b.unsupported(n.where, "additionalProperties", "additionalProperties with a schema beside properties")
+		}
+		n.values = b.build(ap.Schema, n.where+".additionalProperties", nil, "")
 	}
 	n.closed = ap.Has != nil && !*ap.Has
 }

@@ -34,7 +34,7 @@ type Entry struct {
 	Fault           int      // the status of a fault injected on purpose, or 0
 	Duration        time.Duration
 	UserAgent       string
-	Headers         map[string]string // Content-Encoding, Prefer, Retry-Attempt, SdkVersion, when sent
+	Headers         map[string]string // Content-Encoding, Prefer, Retry-Attempt, SdkVersion, Batch-Request-Id, when sent
 	Body            string            // as text, decompressed, cut at 4 KiB
 }
 
@@ -65,6 +65,7 @@ const (
 // (net/http's canonical form of SdkVersion is Sdkversion).
 var journaledHeaders = [...]struct{ key, name string }{
 	{"Content-Encoding", "Content-Encoding"}, {"Prefer", "Prefer"}, {"Retry-Attempt", "Retry-Attempt"}, {"Sdkversion", "SdkVersion"},
+	{"Batch-Request-Id", "Batch-Request-Id"}, // the batch's request-id, on each request of a JSON batch
 }
 
 // fieldValue is header name's value as RFC 9110 (5.3) reads several field

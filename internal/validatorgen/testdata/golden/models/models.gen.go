@@ -57,10 +57,12 @@ type Book struct {
 		Name string `json:"name"`
 	} `json:"author,omitempty"`
 	Copies    *BookCopies         `json:"copies,omitempty"`
+	Extra     *json.RawMessage    `json:"extra,omitempty"`
 	Genre     Genre               `json:"genre"`
 	Host      *string             `json:"host,omitempty"`
 	ID        *openapi_types.UUID `json:"id,omitempty"`
 	Isbn      *string             `json:"isbn,omitempty"`
+	Labels    *map[string]string  `json:"labels,omitempty"`
 	Pages     *int32              `json:"pages,omitempty"`
 	Price     *float32            `json:"price,omitempty"`
 	Published *time.Time          `json:"published,omitempty"`

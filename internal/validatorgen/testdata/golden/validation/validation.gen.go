@@ -216,7 +216,7 @@ func checkParameterShelfId(in *reqcheck.Input, vs *reqcheck.Violations, out *gen
 
 // formsOfBookOrLoanReference are the forms a body may take, each decoded into its generated type.
 var formsOfBookOrLoanReference = []reqcheck.Form{
-	{Name: "book", Only: []string{"author", "copies", "genre", "host", "id", "isbn", "pages", "price", "published", "reviews", "shelved", "signed", "tags", "title"}, Decode: func(d *reqcheck.Decoder) any {
+	{Name: "book", Only: []string{"author", "copies", "extra", "genre", "host", "id", "isbn", "labels", "pages", "price", "published", "reviews", "shelved", "signed", "tags", "title"}, Decode: func(d *reqcheck.Decoder) any {
 		form := new(generated.Book)
 		decodeBook(d, form)
 		return form
@@ -265,6 +265,10 @@ func decodeBook(d *reqcheck.Decoder, o *generated.Book) {
 				}
 				reqcheck.SetInt(reqcheck.Alloc(&o.Copies), copies)
 			}
+		case "extra":
+			if !d.IsNull() {
+				d.RawObject(reqcheck.Alloc(&o.Extra))
+			}
 		case "genre":
 			seen |= 1 << 1
 			if genre, ok := d.String(); ok {
@@ -294,6 +298,20 @@ func decodeBook(d *reqcheck.Decoder, o *generated.Book) {
 					d.Violate(reqcheck.MsgPattern(isbn, "^[0-9-]{10,17}$"))
 				}
 				reqcheck.SetString(reqcheck.Alloc(&o.Isbn), isbn)
+			}
+		case "labels":
+			if d.Object() {
+				entries := reqcheck.Alloc(&o.Labels)
+				for d.Next() {
+					reqcheck.Entry(entries, string(d.Name()), func(slot *string) {
+						if value, ok := d.String(); ok {
+							if reqcheck.Length(value) > 8 {
+								d.Violate(reqcheck.MsgMaxLength(8))
+							}
+							reqcheck.SetString(slot, value)
+						}
+					})
+				}
 			}
 		case "pages":
 			if text, pages, ok := d.Integer(32); ok {
