@@ -293,6 +293,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err er
 		cfg.Store = members
 	}
 	if o.seedFile != "" {
+		logger.Info("seeding", slog.String("file", o.seedFile)) // a big file takes a while: say why the port is not open yet
 		result, err := server.Seed(ctx, cfg.Store, o.seedFile)
 		if err != nil {
 			return nil, err

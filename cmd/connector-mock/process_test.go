@@ -509,9 +509,17 @@ func TestSeedingHoldsThePortAndHonoursSignals(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	time.Sleep(200 * time.Millisecond)
+	// "seeding" is logged once the signals are the mock's (a SIGTERM before
+	// that is the default action's, and a busy machine can take a while to
+	// get there).
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), "msg=seeding"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no seeding logged within 20s:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if strings.Contains(stderr.String(), "msg=seeded") {
-		t.Skipf("%d bytes of seed loaded within 200ms; nothing to observe", seed.Len())
+		t.Skipf("%d bytes of seed loaded before the port could be tried; nothing to observe", seed.Len())
 	}
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
