@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/connector-group/members-api/internal/selfsigned"
 )
 
 // startTLS serves the mock with the options args give on a loopback port,
@@ -142,19 +144,19 @@ func TestTLSMadeAtStart(t *testing.T) {
 // a certificate for files.example, which a client trusting its CA reaches).
 func TestTLSGivenFiles(t *testing.T) {
 	dir := t.TempDir()
-	made, err := makeCertificates([]string{"files.example"}, time.Now())
+	made, err := selfsigned.Make([]string{"files.example"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := x509.MarshalPKCS8PrivateKey(made.server.PrivateKey)
+	key, err := x509.MarshalPKCS8PrivateKey(made.Server.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var chain []byte
-	for _, der := range made.server.Certificate {
+	for _, der := range made.Server.Certificate {
 		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 	}
-	files := map[string][]byte{"cert.pem": chain, "key.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), "ca.pem": made.caPEM}
+	files := map[string][]byte{"cert.pem": chain, "key.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), "ca.pem": made.CAPEM}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)

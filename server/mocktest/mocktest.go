@@ -13,14 +13,19 @@ package mocktest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/client"
+	"github.com/connector-group/members-api/internal/selfsigned"
 	"github.com/connector-group/members-api/server"
 	"github.com/connector-group/members-api/server/faults"
 	"github.com/connector-group/members-api/server/journal"
@@ -28,10 +33,14 @@ import (
 
 // Mock is a running mock server.
 type Mock struct {
-	// URL is the mock's base URL, such as http://127.0.0.1:34567.
+	// URL is the mock's base URL, such as http://127.0.0.1:34567
+	// (https://127.0.0.1:34567 for StartTLS).
 	URL string
 	// Token is the bearer token the mock accepts ("" for any).
 	Token string
+	// CAPEM is the certificate authority a TLS mock's certificate chains
+	// to, as PEM (nil for http): what a client trusts.
+	CAPEM []byte
 
 	server *server.Server
 	http   *httptest.Server
@@ -67,9 +76,25 @@ func Start(t testing.TB, opts ...Option) *Mock {
 	return m
 }
 
+// StartTLS is Start serving https (and HTTP/2), as connector-mock --tls
+// does: with a certificate for localhost, the loopback addresses and the
+// mock's AllowedHosts (WithConfig), signed by a CA made for it (CAPEM,
+// CertPool); its Client trusts that CA.
+func StartTLS(t testing.TB, opts ...Option) *Mock {
+	t.Helper()
+	m, err := newMock(true, opts)
+	if err != nil {
+		t.Fatalf("mocktest: %v", err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
 // New starts a mock outside a test (in TestMain, or an example); Close
 // stops it.
-func New(opts ...Option) (*Mock, error) {
+func New(opts ...Option) (*Mock, error) { return newMock(false, opts) }
+
+func newMock(https bool, opts []Option) (*Mock, error) {
 	var cfg server.Config
 	for _, opt := range opts {
 		opt(&cfg)
@@ -78,8 +103,30 @@ func New(opts ...Option) (*Mock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the mock: %w", err)
 	}
-	srv := httptest.NewServer(s)
-	return &Mock{URL: srv.URL, Token: cfg.Token, server: s, http: srv}, nil
+	m := &Mock{Token: cfg.Token, server: s}
+	if !https {
+		m.http = httptest.NewServer(s)
+		m.URL = m.http.URL
+		return m, nil
+	}
+	certs, err := selfsigned.Make(cfg.AllowedHosts, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("starting the mock: %w", err)
+	}
+	m.http = httptest.NewUnstartedServer(s)
+	m.http.EnableHTTP2 = true
+	m.http.TLS = &tls.Config{Certificates: []tls.Certificate{certs.Server}, MinVersion: tls.VersionTLS12}
+	m.http.StartTLS()
+	m.URL, m.CAPEM = m.http.URL, certs.CAPEM
+	return m, nil
+}
+
+// CertPool is a pool holding the CA of a TLS mock (empty for http): a
+// client's RootCAs.
+func (m *Mock) CertPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(m.CAPEM)
+	return pool
 }
 
 // Close stops the mock, waiting for the requests in flight.
@@ -92,7 +139,12 @@ func (m *Mock) Client(opts ...client.Option) *client.Client {
 	if token == "" {
 		token = "mocktest"
 	}
-	c, err := client.New(m.URL, append([]client.Option{client.WithToken(token)}, opts...)...)
+	base := []client.Option{client.WithToken(token)}
+	if m.CAPEM != nil {
+		base = append(base, client.WithHTTPClient(&http.Client{Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: m.CertPool()}, ForceAttemptHTTP2: true}}))
+	}
+	c, err := client.New(m.URL, append(base, opts...)...)
 	if err != nil {
 		panic(fmt.Sprintf("mocktest: a client of %s: %v", m.URL, err)) // an option the caller passed
 	}
