@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: image image-test all generate check-generate lint breaking changelog tidy e2e update-swagger-ui test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
+.PHONY: sdk-js image image-test all generate check-generate lint breaking changelog tidy e2e update-swagger-ui test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -133,6 +133,12 @@ tidy:
 	$(GO) mod tidy
 	cd examples/registration && $(GO) mod tidy
 	cd examples/graphsdk && $(GO) mod tidy
+
+## sdk-js: Microsoft Graph's JavaScript clients drive the mock (examples/sdk-js, Node's test runner, packages pinned
+## by its package-lock.json): the classic client over https, the kiota stack over http. Needs Node and npm; CI runs it.
+sdk-js:
+	$(GO) build -o $(BIN)/ ./cmd/connector-mock
+	./scripts/sdk-js.sh $(BIN)
 
 ## e2e: the pages (/docs, /_admin/), and a page of another origin calling the API (CORS), driven in a real
 ## headless Chromium (Debian's chromium package) with chromedp; screenshots into bin/e2e/. Not part of
