@@ -16,7 +16,7 @@ http_port=$(free_port)
 # A rate limit the throttling test reaches with 21 requests of one token.
 "$bin/connector-mock" --addr "127.0.0.1:$https_port" --tls --tls-ca-out "$work/ca.pem" --rate-limit 20/1s >"$work/https.log" 2>&1 &
 pids+=($!)
-"$bin/connector-mock" --addr "127.0.0.1:$http_port" >"$work/http.log" 2>&1 &
+"$bin/connector-mock" --addr "127.0.0.1:$http_port" --rate-limit 20/1s >"$work/http.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
 	[ -s "$work/ca.pem" ] && curl -fsS "http://127.0.0.1:$http_port/healthz" >/dev/null 2>&1 && break

@@ -64,3 +64,31 @@ test('kiota: add, list with paging, read, remove, a missing member', async () =>
     return true;
   });
 });
+
+test('kiota: the service path and references, an invalid body, throttling retried', async () => {
+  const profile = '{+baseurl}/onPremisesPublishingProfiles/applicationProxy';
+  const group = await json(request(HttpMethod.POST, `${profile}/connectorGroups`, {}, { name: 'kiota-group' }));
+  const id = randomUUID();
+  await adapter.sendNoResponseContent(request(HttpMethod.POST, `${profile}/connectorGroups/{connectorGroup%2Did}/members/$ref`,
+    { 'connectorGroup%2Did': group.id }, { id, externalIp: '203.0.113.42', machineName: 'k-service', status: 'active' }), undefined);
+  const app = randomUUID();
+  await adapter.sendNoResponseContent(request(HttpMethod.POST, membersRef, { 'application%2Did': app },
+    { '@odata.id': `https://graph.microsoft.com/beta/onPremisesPublishingProfiles/applicationProxy/connectors/${id}` }), undefined);
+  const moved = await json(request(HttpMethod.GET, `${profile}/connectors/{connector%2Did}/memberOf`, { 'connector%2Did': id }));
+  assert.deepEqual(moved.value.map((g) => g.id), [app]);
+
+  await assert.rejects(adapter.sendNoResponseContent(request(HttpMethod.POST, membersRef, { 'application%2Did': app },
+    { externalIp: '999.1.1.1', machineName: 'x', status: 'busy' }), undefined), (e) => {
+    assert.equal(e.responseStatusCode, 400);
+    return true;
+  });
+
+  // The mock limits each token to 20 requests a second (make sdk-js starts it so): kiota's RetryHandler waits.
+  const started = Date.now();
+  const pages = await Promise.all(Array.from({ length: 21 }, () => json(request(HttpMethod.GET, members, { 'application%2Did': app }))));
+  assert.equal(pages.length, 21);
+  const throttled = await fetch(`${base}/_admin/requests?status=429&$top=5`, { headers: { Authorization: 'Bearer admin' } }).then((r) => r.json());
+  assert.ok(throttled.value.length >= 1, 'the mock answered 429 at least once');
+  console.log(`  kiota: create a group, add at its path (204), by @odata.id at the application's (moved), an invalid body (400), ` +
+    `21 lists at once with ${throttled.value.length} 429 retried after Retry-After in ${Date.now() - started} ms`);
+});
