@@ -139,7 +139,11 @@ func TestBatchRefusals(t *testing.T) {
 	}
 	// A batch in a batch, and a url with a host, are answered in the batch.
 	_, a := h.batch("/v1.0", `{"requests":[{"id":"a","method":"POST","url":"/$batch","headers":{"Content-Type":"application/json"},"body":{"requests":[]}},
-		{"id":"b","method":"GET","url":"//evil.example/healthz"}]}`)
+		{"id":"b","method":"GET","url":"//evil.example/healthz"},
+		{"id":"c","method":"POST","url":"/beta/%24batch","headers":{"Content-Type":"application/json"},"body":{"requests":[]}}]}`)
+	if len(a.Responses) != 3 {
+		t.Fatalf("%d answers, want 3", len(a.Responses))
+	}
 	for _, r := range a.Responses {
 		if r.Status != http.StatusBadRequest {
 			t.Errorf("%s: %d %s", r.ID, r.Status, r.Body)

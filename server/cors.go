@@ -86,12 +86,16 @@ func (p *corsPolicy) allows(origin, path string) bool {
 // included: set before anything else is written.
 func (p *corsPolicy) decorate(h http.Header, req *http.Request) {
 	origin := req.Header.Get("Origin")
-	if !p.allows(origin, req.URL.Path) {
+	if len(p.origins) == 0 || origin == "" {
 		return
 	}
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Expose-Headers", corsExposedHeaders)
+	// The answer depends on the Origin, allowed or not: a cache must not
+	// hand one origin's answer to another.
 	h.Add("Vary", "Origin")
+	if p.allows(origin, req.URL.Path) {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", corsExposedHeaders)
+	}
 }
 
 // preflight answers a CORS preflight of an allowed origin with 204 and what
