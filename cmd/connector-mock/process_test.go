@@ -63,14 +63,42 @@ type process struct {
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // signalled (without blocking) after each write, once made by waitFor
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.written != nil {
+		select {
+		case l.written <- struct{}{}:
+		default:
+		}
+	}
 	return l.b.Write(p)
+}
+
+// waitFor waits, within timeout, until what was written contains s; it is
+// woken by the writes, not by polling.
+func (l *lockedBuffer) waitFor(s string, timeout time.Duration) bool {
+	l.mu.Lock()
+	if l.written == nil {
+		l.written = make(chan struct{}, 1)
+	}
+	written := l.written
+	l.mu.Unlock()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for !strings.Contains(l.String(), s) {
+		select {
+		case <-written:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
 }
 
 func (l *lockedBuffer) String() string {
@@ -512,11 +540,8 @@ func TestSeedingHoldsThePortAndHonoursSignals(t *testing.T) {
 	// "seeding" is logged once the signals are the mock's (a SIGTERM before
 	// that is the default action's, and a busy machine can take a while to
 	// get there).
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), "msg=seeding"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no seeding logged within 20s:\n%s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !stderr.waitFor("msg=seeding", 20*time.Second) {
+		t.Fatalf("no seeding logged within 20s:\n%s", stderr.String())
 	}
 	if strings.Contains(stderr.String(), "msg=seeded") {
 		t.Skipf("%d bytes of seed loaded before the port could be tried; nothing to observe", seed.Len())
