@@ -168,6 +168,45 @@ func TestPagesInChromium(t *testing.T) {
 	}
 	screenshot(t, ctx, "dashboard-fault.png")
 
+	// Scoped in the form: only listConnectors, for the next request. The
+	// members are served, one listing of connectors fails, the next is served.
+	err = chromedp.Do(ctx, chromedp.SetValue(`#faults input[name=operations]`, "listConnectors"))
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.SetValue(`#faults input[name=remaining]`, "1"))
+	}
+	if err == nil {
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.querySelector("#status").textContent = ""; return true })()`))
+	}
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.Click(`#faults button[type=submit]`))
+	}
+	if err == nil {
+		_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#status").textContent.includes("applied")`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+	}
+	if err != nil {
+		t.Fatalf("the scoped fault form: %v", err)
+	}
+	for i, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/applications/" + app + "/connectorGroup/members", 200},
+		{"/onPremisesPublishingProfiles/applicationProxy/connectors", 503},
+		{"/onPremisesPublishingProfiles/applicationProxy/connectors", 200},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsp.Body.Close()
+		if rsp.StatusCode != tc.status {
+			t.Errorf("call %d after the scoped fault, %s: %d, want %d", i+1, tc.path, rsp.StatusCode, tc.status)
+		}
+	}
+
 	// Reset everything, the confirmation answered yes: the journal and the applications are empty.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
 		`(() => { window.confirm = () => true; document.querySelector("#reset-all").click(); return true })()`)); err != nil {

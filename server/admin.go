@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -23,7 +24,9 @@ type adminHandlers struct {
 	store     store.Store
 	journal   *journal.Journal
 	misbehave *faults.Injector
-	dashboard []byte // the /_admin/ page, rendered at start-up
+	// serviceOperations are the operationIds a fault's scope can name.
+	serviceOperations map[string]bool
+	dashboard         []byte // the /_admin/ page, rendered at start-up
 	// dashboardPolicy is its Content-Security-Policy, which names its inline
 	// script by hash.
 	dashboardPolicy string
@@ -104,13 +107,17 @@ func (a *adminHandlers) ClearRequests(c echo.Context, _ admin.ClearRequestsParam
 	return c.NoContent(http.StatusNoContent)
 }
 
-// Reset empties every group and the journal, or one application's group.
+// Reset empties every group, the journal and the fault settings (unless
+// keepFaults), or one application's group.
 func (a *adminHandlers) Reset(c echo.Context, params admin.ResetParams) error {
 	if err := a.store.Reset(storeContext(c), params.ApplicationID); err != nil {
 		return fmt.Errorf("resetting: %w", err)
 	}
 	if params.ApplicationID == nil {
 		a.journal.Clear()
+		if params.KeepFaults == nil || !*params.KeepFaults {
+			_ = a.misbehave.Set(faults.Settings{}) // the zero Settings always pass Check
+		}
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -126,8 +133,8 @@ func (a *adminHandlers) SetFaults(c echo.Context, _ admin.SetFaultsParams) error
 	if err != nil {
 		return err
 	}
-	f, err := faultsFromJSON(*in)
-	if err != nil {
+	var f faults.Settings
+	if err := a.overlayFaults(*in, &f); err != nil {
 		return err
 	}
 	if err := a.misbehave.Set(f); err != nil {
@@ -136,10 +143,37 @@ func (a *adminHandlers) SetFaults(c echo.Context, _ admin.SetFaultsParams) error
 	return c.JSON(http.StatusOK, faultSettingsJSON(a.misbehave.Settings()))
 }
 
-// faultsFromJSON reads the settings of a PUT; what the spec cannot say (that
-// a latency parses) is a 400 naming the property.
-func faultsFromJSON(in admin.FaultSettings) (faults.Settings, error) {
-	var f faults.Settings
+// MergeFaults changes the settings the body gives, keeps the others, and
+// answers them.
+func (a *adminHandlers) MergeFaults(c echo.Context, _ admin.MergeFaultsParams) error {
+	in, err := bodyOf[admin.MergeFaultsJSONRequestBody](c)
+	if err != nil {
+		return err
+	}
+	var refused error
+	f, err := a.misbehave.Update(func(f *faults.Settings) error {
+		refused = a.overlayFaults(*in, f)
+		return refused
+	})
+	switch {
+	case refused != nil:
+		return refused
+	case err != nil:
+		return badRequest([]reqcheck.Violation{{Message: err.Error()}})
+	}
+	return c.JSON(http.StatusOK, faultSettingsJSON(f))
+}
+
+// ClearFaults turns every setting off.
+func (a *adminHandlers) ClearFaults(c echo.Context, _ admin.ClearFaultsParams) error {
+	_ = a.misbehave.Set(faults.Settings{}) // the zero Settings always pass Check
+	return c.NoContent(http.StatusNoContent)
+}
+
+// overlayFaults sets in f each setting in gives, leaving the others as they
+// are; what the spec cannot say (that a latency parses, that an operation is
+// one of the service's) is a 400 naming the property.
+func (a *adminHandlers) overlayFaults(in admin.FaultSettings, f *faults.Settings) error {
 	var problems []reqcheck.Violation
 	var err error
 	if in.Latency != nil {
@@ -152,23 +186,43 @@ func faultsFromJSON(in admin.FaultSettings) (faults.Settings, error) {
 			problems = append(problems, reqcheck.Violation{Target: "/rateLimit", Message: err.Error()})
 		}
 	}
-	if in.RetryAfter != nil && *in.RetryAfter != "" && *in.RetryAfter != "0" {
-		if f.RetryAfter, err = faults.ParseDuration(*in.RetryAfter); err != nil {
-			problems = append(problems, reqcheck.Violation{Target: "/retryAfter", Message: fmt.Sprintf("retry-after %s: want a duration such as 2s", reqcheck.Quote(*in.RetryAfter))})
+	if in.RetryAfter != nil {
+		f.RetryAfter = 0
+		if *in.RetryAfter != "" && *in.RetryAfter != "0" {
+			if f.RetryAfter, err = faults.ParseDuration(*in.RetryAfter); err != nil {
+				problems = append(problems, reqcheck.Violation{Target: "/retryAfter", Message: fmt.Sprintf("retry-after %s: want a duration such as 2s", reqcheck.Quote(*in.RetryAfter))})
+			}
 		}
 	}
 	if in.FaultRate != nil {
 		f.FaultRate = *in.FaultRate
 	}
 	if in.FaultCodes != nil {
+		f.FaultCodes = f.FaultCodes[:0]
 		for _, code := range *in.FaultCodes {
 			f.FaultCodes = append(f.FaultCodes, int(code))
 		}
 	}
-	if len(problems) > 0 {
-		return faults.Settings{}, badRequest(problems)
+	if in.Operations != nil {
+		f.Scope.Operations = f.Scope.Operations[:0]
+		for i, op := range *in.Operations {
+			if !a.serviceOperations[op] {
+				problems = append(problems, reqcheck.Violation{Target: fmt.Sprintf("/operations/%d", i),
+					Message: fmt.Sprintf("operation %s: not an operationId of the service (the journal's operation names them)", reqcheck.Quote(op))})
+			}
+			f.Scope.Operations = append(f.Scope.Operations, op)
+		}
 	}
-	return f, nil
+	if in.TargetID != nil {
+		f.Scope.Target = strings.ToLower(*in.TargetID)
+	}
+	if in.Remaining != nil {
+		f.Scope.Remaining = *in.Remaining
+	}
+	if len(problems) > 0 {
+		return badRequest(problems)
+	}
+	return nil
 }
 
 // faultSettingsJSON is the settings as the admin API shows them: every one,
@@ -185,7 +239,13 @@ func faultSettingsJSON(f faults.Settings) admin.FaultSettings {
 		out[i] = admin.FaultSettingsFaultCodes(code)
 	}
 	rate := f.FaultRate
-	return admin.FaultSettings{Latency: &latency, FaultRate: &rate, FaultCodes: &out, RetryAfter: &retryAfter, RateLimit: &rateLimit}
+	operations := f.Scope.Operations
+	if operations == nil {
+		operations = []string{}
+	}
+	target, remaining := f.Scope.Target, f.Scope.Remaining
+	return admin.FaultSettings{Latency: &latency, FaultRate: &rate, FaultCodes: &out, RetryAfter: &retryAfter, RateLimit: &rateLimit,
+		Operations: &operations, TargetID: &target, Remaining: &remaining}
 }
 
 // ListApplications answers the applications with members.

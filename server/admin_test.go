@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -250,6 +251,108 @@ func TestFaultsAtRunTime(t *testing.T) {
 	}
 	if res := h.add(uuid.NewString(), validBody); res.status != http.StatusNoContent {
 		t.Errorf("after turning the faults off: %d", res.status)
+	}
+}
+
+// faultsNow is GET /_admin/faults.
+func (h *harness) faultsNow() admin.FaultSettings {
+	h.t.Helper()
+	res := h.do(http.MethodGet, "/_admin/faults", authed(), nil)
+	var got admin.FaultSettings
+	if err := json.Unmarshal(res.body, &got); err != nil {
+		h.t.Fatalf("GET /_admin/faults: %d %s", res.status, res.body)
+	}
+	return got
+}
+
+// TestFaultControls: PATCH merges (what connectorctl faults set sends), PUT
+// replaces, DELETE clears, and a reset of everything clears the faults
+// unless told to keep them.
+func TestFaultControls(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	send := func(method, body string) result {
+		t.Helper()
+		var r io.Reader
+		if body != "" {
+			r = strings.NewReader(body)
+		}
+		res := h.do(method, "/_admin/faults", jsonHeader(), r)
+		if want := map[string]int{http.MethodDelete: 204}[method]; want != 0 && res.status != want || want == 0 && res.status != 200 {
+			t.Fatalf("%s %s: %d %s", method, body, res.status, res.body)
+		}
+		return res
+	}
+	send(http.MethodPatch, `{"faultRate":0.5,"faultCodes":[500]}`)
+	send(http.MethodPatch, `{"latency":"10ms"}`)
+	if got := h.faultsNow(); *got.FaultRate != 0.5 || len(*got.FaultCodes) != 1 || (*got.FaultCodes)[0] != 500 || *got.Latency != "10ms" {
+		t.Errorf("after two PATCHes: rate %v codes %v latency %q; want 0.5, [500], 10ms", *got.FaultRate, *got.FaultCodes, *got.Latency)
+	}
+	send(http.MethodPatch, `{"faultCodes":[],"latency":""}`)
+	if got := h.faultsNow(); *got.FaultRate != 0.5 || len(*got.FaultCodes) != 3 || *got.Latency != "" {
+		t.Errorf("a PATCH of empty values: rate %v codes %v latency %q; want 0.5, the default codes, none", *got.FaultRate, *got.FaultCodes, *got.Latency)
+	}
+	send(http.MethodPut, `{"latency":"10ms"}`)
+	if got := h.faultsNow(); *got.FaultRate != 0 || *got.Latency != "10ms" {
+		t.Errorf("after PUT: rate %v latency %q; want 0 and 10ms", *got.FaultRate, *got.Latency)
+	}
+	send(http.MethodDelete, "")
+	if got := h.faultsNow(); *got.FaultRate != 0 || *got.Latency != "" || *got.RateLimit != "" || *got.Remaining != 0 {
+		t.Errorf("after DELETE: %+v", got)
+	}
+	res := h.do(http.MethodPatch, "/_admin/faults", jsonHeader(), strings.NewReader(`{"faultRate":1,"operations":["listConnectors","noSuchOperation"]}`))
+	assertError(t, res, 400, "Request_BadRequest", "")
+	if got := targets(decodeError(t, res.body)); !slices.Equal(got, []string{"/operations/1"}) {
+		t.Errorf("an unknown operation: targets %v, want [/operations/1]", got)
+	}
+	if got := h.faultsNow(); *got.FaultRate != 0 {
+		t.Errorf("a refused PATCH changed the settings: %+v", got)
+	}
+
+	for _, tc := range []struct {
+		name, query string
+		faulted     bool
+	}{
+		{"everything", "", false},
+		{"everything, keeping the faults", "?keepFaults=true", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			send(http.MethodPatch, `{"faultRate":1,"faultCodes":[503]}`)
+			if res := h.do(http.MethodPost, "/_admin/reset"+tc.query, authed(), nil); res.status != 204 {
+				t.Fatalf("reset: %d %s", res.status, res.body)
+			}
+			next := h.add(uuid.NewString(), validBody)
+			if faulted := next.status == 503; faulted != tc.faulted {
+				t.Errorf("the add after the reset: %d; want a fault: %v", next.status, tc.faulted)
+			}
+			send(http.MethodDelete, "")
+		})
+	}
+}
+
+// TestScopedFaults: a fault's scope names operations, an application or
+// group, and how many more requests it lasts.
+func TestScopedFaults(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	app, other := uuid.NewString(), uuid.NewString()
+	h.do(http.MethodPatch, "/_admin/faults", jsonHeader(), strings.NewReader(
+		`{"faultRate":1,"faultCodes":[503],"operations":["addConnectorGroupMember"],"targetId":"`+strings.ToUpper(app)+`","remaining":2}`))
+	if res := h.add(other, validBody); res.status != 204 {
+		t.Errorf("an add to another application: %d, want 204 (out of scope)", res.status)
+	}
+	if res := h.do(http.MethodGet, listPath(app), authed(), nil); res.status != 200 {
+		t.Errorf("a listing of the application: %d, want 200 (another operation)", res.status)
+	}
+	for i := range 2 {
+		assertError(t, h.add(app, validBody), 503, "ServiceUnavailable", "")
+		if got := *h.faultsNow().Remaining; got != int64(1-i) {
+			t.Errorf("after fault %d: remaining %d, want %d", i+1, got, 1-i)
+		}
+	}
+	if res := h.add(app, validBody); res.status != 204 {
+		t.Errorf("the third add in scope: %d, want 204 (the scope had 2)", res.status)
+	}
+	if got := h.faultsNow(); *got.FaultRate != 0 || len(*got.Operations) != 0 || *got.TargetID != "" {
+		t.Errorf("after the last remaining request: %+v; want every setting off", got)
 	}
 }
 

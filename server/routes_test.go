@@ -115,7 +115,7 @@ func fmtInts(xs []int) string {
 // okBody is a body each operation that takes one accepts.
 func okBody(template, method string) string {
 	switch {
-	case method == http.MethodPut && template == "/_admin/faults":
+	case (method == http.MethodPut || method == http.MethodPatch) && template == "/_admin/faults":
 		return `{}`
 	case method == http.MethodPost && strings.HasSuffix(template, "/$ref"):
 		return `{"externalIp":"203.0.113.7","machineName":"walk","status":"active"}`

@@ -190,8 +190,12 @@ func New(cfg Config) (*Server, error) {
 	// then its handler, called with what the checks parsed.
 	auth := bearerAuth(cfg.Token)
 	serve := validation.Handlers(h)
+	serviceOperations := map[string]bool{}
+	for _, op := range spec.operations {
+		serviceOperations[op.ID] = isService(op)
+	}
 	maps.Copy(serve, adminvalidation.Handlers(&adminHandlers{store: members, journal: requests, misbehave: misbehave,
-		dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy}))
+		serviceOperations: serviceOperations, dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy}))
 	for _, op := range spec.all {
 		checks := &operationChecks{op: op, serve: serve[op.ID], service: isService(op), auth: auth,
 			misbehave: misbehave, maxBody: maxBody, shadows: spec.shadows[op.ID]}

@@ -83,7 +83,7 @@ func (o *operationChecks) prepare(c *requestContext, scratch *scratch) (call, er
 	ca.prefer = parsePrefer(in.Items(canonicalPrefer))
 	var delay time.Duration
 	if o.service && (ca.prefer.fault != 0 || o.misbehave.Active()) {
-		d := o.misbehave.Decide(token, ca.prefer.fault)
+		d := o.misbehave.Decide(faults.Request{Token: token, Operation: o.op.ID, Target: ca.app, Forced: ca.prefer.fault})
 		for k, v := range d.RateLimit {
 			c.Response().Header()[k] = v
 		}

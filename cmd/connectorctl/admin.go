@@ -34,9 +34,29 @@ func (g *globals) adminAPI() (*admin.ClientWithResponses, error) {
 		}
 		return nil
 	}
-	hc := client.KeepTokenAtOrigin(&http.Client{Timeout: g.timeout,
-		Transport: cappedBodies{base: http.DefaultTransport, max: client.MaxResponseBytes}})
+	var transport http.RoundTripper = cappedBodies{base: http.DefaultTransport, max: client.MaxResponseBytes}
+	if g.verbose {
+		transport = observed{base: transport, observe: g.printAttempt}
+	}
+	hc := client.KeepTokenAtOrigin(&http.Client{Timeout: g.timeout, Transport: transport})
 	return admin.NewClientWithResponses(g.server, admin.WithHTTPClient(hc), admin.WithRequestEditorFn(auth))
+}
+
+// observed is --verbose for the admin API, which is not retried: each
+// request, and its answer, as the API's attempts are printed.
+type observed struct {
+	base    http.RoundTripper
+	observe func(client.Attempt)
+}
+
+func (o observed) RoundTrip(r *http.Request) (*http.Response, error) {
+	rsp, err := o.base.RoundTrip(r)
+	a := client.Attempt{Method: r.Method, URL: r.URL.Redacted(), N: 1, Err: err}
+	if rsp != nil {
+		a.StatusCode, a.RequestID = rsp.StatusCode, rsp.Header.Get("request-id")
+	}
+	o.observe(a)
+	return rsp, err
 }
 
 // answered turns an admin API answer that is not want into the failure
@@ -64,9 +84,10 @@ func answeredJSON[T any](status int, header http.Header, body []byte, value *T) 
 
 func resetCommand(g *globals) *cobra.Command {
 	var app uuid.UUID
+	var keepFaults bool
 	cmd := &cobra.Command{
-		Use:   "reset [--app GUID]",
-		Short: "Empty the mock: every group, connector and the journal, or one application's group",
+		Use:   "reset [--app GUID] [--keep-faults]",
+		Short: "Empty the mock: every group, connector, the journal and the faults, or one application's group",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			api, err := g.adminAPI()
@@ -76,6 +97,9 @@ func resetCommand(g *globals) *cobra.Command {
 			var params admin.ResetParams
 			if app != uuid.Nil {
 				params.ApplicationID = &app
+			}
+			if keepFaults {
+				params.KeepFaults = &keepFaults
 			}
 			rsp, err := api.ResetWithResponse(cmd.Context(), &params)
 			if err != nil {
@@ -93,6 +117,7 @@ func resetCommand(g *globals) *cobra.Command {
 		},
 	}
 	guidFlag(cmd, &app, "app", "empty only this application's connector group", false)
+	cmd.Flags().BoolVar(&keepFaults, "keep-faults", false, "keep the fault settings (a reset of everything clears them)")
 	return cmd
 }
 
@@ -118,18 +143,24 @@ func faultsCommand(g *globals) *cobra.Command {
 		},
 	}
 	var in admin.FaultSettings
-	var latency, retryAfter, rateLimit string
+	var latency, retryAfter, rateLimit, target string
 	var rate float64
 	var codes []int
+	var operations []string
+	var remaining int64
 	set := &cobra.Command{
-		Use:   "set [--latency D|D-D] [--fault-rate SHARE] [--fault-codes 429,503] [--retry-after D] [--rate-limit N/D]",
+		Use:   "set [--latency D|D-D] [--fault-rate SHARE] [--fault-codes 429,503] [--retry-after D] [--rate-limit N/D] [--operations ID,ID] [--target GUID] [--remaining N]",
 		Short: "Change the settings given; the others stay (an empty value or 0 turns one off)",
-		Args:  cobra.NoArgs,
+		Example: `  connectorctl faults set --fault-rate 0.2 --fault-codes 503
+  connectorctl faults set --latency 10ms          # the fault rate and codes stay
+  connectorctl faults set --fault-rate 1 --operations addConnectorGroupMember --remaining 3   # the next 3 adds fail
+  connectorctl faults clear`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			changed := false
-			for name, to := range map[string]**string{"latency": &in.Latency, "retry-after": &in.RetryAfter, "rate-limit": &in.RateLimit} {
+			for name, to := range map[string]**string{"latency": &in.Latency, "retry-after": &in.RetryAfter, "rate-limit": &in.RateLimit, "target": &in.TargetID} {
 				if cmd.Flags().Changed(name) {
-					value := map[string]string{"latency": latency, "retry-after": retryAfter, "rate-limit": rateLimit}[name]
+					value := map[string]string{"latency": latency, "retry-after": retryAfter, "rate-limit": rateLimit, "target": target}[name]
 					*to, changed = &value, true
 				}
 			}
@@ -143,14 +174,20 @@ func faultsCommand(g *globals) *cobra.Command {
 				}
 				in.FaultCodes, changed = &typed, true
 			}
+			if cmd.Flags().Changed("operations") {
+				in.Operations, changed = &operations, true
+			}
+			if cmd.Flags().Changed("remaining") {
+				in.Remaining, changed = &remaining, true
+			}
 			if !changed {
-				return errors.New("give at least one setting: --latency, --fault-rate, --fault-codes, --retry-after or --rate-limit")
+				return errors.New("give at least one setting: --latency, --fault-rate, --fault-codes, --retry-after, --rate-limit, --operations, --target or --remaining")
 			}
 			api, err := g.adminAPI()
 			if err != nil {
 				return err
 			}
-			rsp, err := api.SetFaultsWithResponse(cmd.Context(), nil, in)
+			rsp, err := api.MergeFaultsWithResponse(cmd.Context(), nil, in)
 			if err != nil {
 				return &failure{err}
 			}
@@ -166,7 +203,30 @@ func faultsCommand(g *globals) *cobra.Command {
 	set.Flags().IntSliceVar(&codes, "fault-codes", nil, "the statuses faults use, from "+strings.Join(faultStatuses(), ", "))
 	set.Flags().StringVar(&retryAfter, "retry-after", "", "the Retry-After of a 429 or 503 fault (2s)")
 	set.Flags().StringVar(&rateLimit, "rate-limit", "", "at most requests/window member operations per token (120/60s)")
-	cmd.AddCommand(set)
+	set.Flags().StringSliceVar(&operations, "operations", nil, "misbehave only on these operations (operationIds, as `connectorctl requests` shows them); empty for all")
+	set.Flags().StringVar(&target, "target", "", "misbehave only on requests whose path names this application or connector group (a GUID); empty for any")
+	set.Flags().Int64Var(&remaining, "remaining", 0, "apply to the next N requests in scope only, then turn every setting off; 0 for no bound")
+	clearFaults := &cobra.Command{
+		Use:   "clear",
+		Short: "Turn every fault setting off",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := g.adminAPI()
+			if err != nil {
+				return err
+			}
+			rsp, err := api.ClearFaultsWithResponse(cmd.Context(), nil)
+			if err != nil {
+				return &failure{err}
+			}
+			if err := answered(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, http.StatusNoContent); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(g.stdout, "every fault setting is off")
+			return err
+		},
+	}
+	cmd.AddCommand(set, clearFaults)
 	return cmd
 }
 
@@ -195,8 +255,19 @@ func printFaults(g *globals, f *admin.FaultSettings) error {
 	fmt.Fprintf(tw, "latency\t%s\n", orNone(deref(f.Latency)))
 	fmt.Fprintf(tw, "fault rate\t%g\n", deref(f.FaultRate))
 	fmt.Fprintf(tw, "fault codes\t%s\n", strings.Join(codes, ", "))
-	fmt.Fprintf(tw, "retry after\t%s\n", deref(f.RetryAfter))
+	fmt.Fprintf(tw, "retry after\t%s\n", printable(deref(f.RetryAfter)))
 	fmt.Fprintf(tw, "rate limit\t%s\n", orNone(deref(f.RateLimit)))
+	var operations []string
+	if f.Operations != nil {
+		operations = *f.Operations
+	}
+	fmt.Fprintf(tw, "operations\t%s\n", orAll(printable(strings.Join(operations, ", "))))
+	fmt.Fprintf(tw, "target\t%s\n", orAll(printable(deref(f.TargetID))))
+	remaining := "no bound"
+	if n := deref(f.Remaining); n > 0 {
+		remaining = strconv.FormatInt(n, 10)
+	}
+	fmt.Fprintf(tw, "remaining\t%s\n", remaining)
 	return tw.Flush()
 }
 
@@ -205,6 +276,13 @@ func orNone(s string) string {
 		return "none"
 	}
 	return printable(s)
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "all"
+	}
+	return s
 }
 
 func applicationsCommand(g *globals) *cobra.Command {

@@ -461,6 +461,30 @@ func TestAdminCommands(t *testing.T) {
 	if code, _, errOut := c.run("faults", "set"); code != exitUsage || !strings.Contains(errOut, "give at least one setting") {
 		t.Errorf("faults set without a setting: %d %s", code, errOut)
 	}
+	// faults set merges: what it does not name stays, as its help says.
+	c.run("faults", "set", "--fault-rate", "0.5", "--fault-codes", "500")
+	code, out, _ = c.run("faults", "set", "--latency", "10ms", "--operations", "listConnectors,getConnector", "--remaining", "7")
+	for _, want := range []string{"fault rate   0.5", "fault codes  500", "latency      10ms", "operations   listConnectors, getConnector", "remaining    7"} {
+		if code != 0 || !strings.Contains(out, want+"\n") {
+			t.Errorf("faults set --latency after --fault-rate: %d, want %q in\n%s", code, want, out)
+		}
+	}
+	// -v shows the admin API's requests too.
+	if code, _, errOut := c.run("-v", "faults", "set", "--target", first); code != 0 || !strings.Contains(errOut, "attempt 1: PATCH "+url+"/_admin/faults -> 200 (request-id ") {
+		t.Errorf("-v faults set: %d\n%s", code, errOut)
+	}
+	if code, out, _ := c.run("reset", "--keep-faults"); code != 0 || out != "reset everything\n" {
+		t.Errorf("reset --keep-faults: %d %q", code, out)
+	}
+	if code, out, _ := c.run("faults"); code != 0 || !strings.Contains(out, "fault rate   0.5\n") {
+		t.Errorf("faults after reset --keep-faults: %d\n%s", code, out)
+	}
+	if code, out, _ := c.run("faults", "clear"); code != 0 || out != "every fault setting is off\n" {
+		t.Errorf("faults clear: %d %q", code, out)
+	}
+	if code, out, _ := c.run("faults"); code != 0 || !strings.Contains(out, "fault rate   0\n") || !strings.Contains(out, "operations   all\n") {
+		t.Errorf("faults after faults clear: %d\n%s", code, out)
+	}
 	if code, out, _ := c.run("reset"); code != 0 || out != "reset everything\n" {
 		t.Errorf("reset: %d %q", code, out)
 	}

@@ -158,11 +158,26 @@ type FaultSettings struct {
 	// none. The lower bound comes first.
 	Latency *string `json:"latency,omitempty"`
 
+	// Operations The scope: only requests for these operations (operationIds of the
+	// service, as the journal names them) misbehave; empty for every
+	// operation of the service.
+	Operations *[]string `json:"operations,omitempty"`
+
 	// RateLimit At most requests/window member operations per bearer token (120/60s), the window a Go duration above zero; empty or 0 for none.
 	RateLimit *string `json:"rateLimit,omitempty"`
 
+	// Remaining The scope: the settings apply to this many more requests in scope,
+	// then every setting turns off (as DELETE does); 0 for no bound. GET
+	// shows how many are left.
+	Remaining *int64 `json:"remaining,omitempty"`
+
 	// RetryAfter The Retry-After of a 429 or 503 fault, a Go duration without a sign (2s), sent in whole seconds, at least 1; empty for 1s.
 	RetryAfter *string `json:"retryAfter,omitempty"`
+
+	// TargetID The scope: only requests whose path names this application
+	// (`applicationsId`) or connector group (`connectorGroupId`)
+	// misbehave; empty for any.
+	TargetID *string `json:"targetId,omitempty"`
 }
 
 // FaultSettingsFaultCodes defines model for FaultSettings.FaultCodes.
@@ -254,6 +269,14 @@ type HeadApplicationsParams struct {
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
 
+// ClearFaultsParams defines parameters for ClearFaults.
+type ClearFaultsParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
+}
+
 // GetFaultsParams defines parameters for GetFaults.
 type GetFaultsParams struct {
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
@@ -264,6 +287,14 @@ type GetFaultsParams struct {
 
 // HeadFaultsParams defines parameters for HeadFaults.
 type HeadFaultsParams struct {
+	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
+	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
+	// RFC 9110 reads as one list): the first is the one echoed.
+	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
+}
+
+// MergeFaultsParams defines parameters for MergeFaults.
+type MergeFaultsParams struct {
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -331,11 +362,17 @@ type ResetParams struct {
 	// ApplicationID Empty this application's group only.
 	ApplicationID *openapi_types.UUID `form:"applicationId,omitempty" json:"applicationId,omitempty"`
 
+	// KeepFaults Keep the fault settings in force (a reset of everything clears them otherwise).
+	KeepFaults *bool `form:"keepFaults,omitempty" json:"keepFaults,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
 	ClientRequestID *ConnectorClientRequestID `json:"client-request-id,omitempty"`
 }
+
+// MergeFaultsJSONRequestBody defines body for MergeFaults for application/json ContentType.
+type MergeFaultsJSONRequestBody = FaultSettings
 
 // SetFaultsJSONRequestBody defines body for SetFaults for application/json ContentType.
 type SetFaultsJSONRequestBody = FaultSettings
@@ -444,6 +481,13 @@ type ClientInterface interface {
 	// Corresponds with HEAD /_admin/applications (the `HeadApplications` operationId).
 	HeadApplications(ctx context.Context, params *HeadApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ClearFaults Turn every fault setting off
+	//
+	// The settings of a mock started without fault flags; `GET` then shows them.
+	//
+	// Corresponds with DELETE /_admin/faults (the `ClearFaults` operationId).
+	ClearFaults(ctx context.Context, params *ClearFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFaults The fault settings in force
 	//
 	// Every setting, those turned off as an empty string or 0.
@@ -458,12 +502,37 @@ type ClientInterface interface {
 	// Corresponds with HEAD /_admin/faults (the `HeadFaults` operationId).
 	HeadFaults(ctx context.Context, params *HeadFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// MergeFaultsWithBody Change the settings given, keep the others
+	//
+	// A merge (what `connectorctl faults set` sends): each property given
+	// replaces that setting (an empty string or 0 turns it off), and every
+	// property left out keeps its value. A new scope's `remaining` counts
+	// from the next request.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+	MergeFaultsWithBody(ctx context.Context, params *MergeFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MergeFaults Change the settings given, keep the others
+	//
+	// A merge (what `connectorctl faults set` sends): each property given
+	// replaces that setting (an empty string or 0 turns it off), and every
+	// property left out keeps its value. A new scope's `remaining` counts
+	// from the next request.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+	MergeFaults(ctx context.Context, params *MergeFaultsParams, body MergeFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SetFaultsWithBody Replace the fault settings, from the next request on
 	//
 	// The same settings as the flags (`--latency`, `--fault-rate`,
-	// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-	// an empty string or 0 turns that setting off (`faultCodes` and
-	// `retryAfter` go back to their defaults).
+	// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+	// A property left out, an empty string or 0 turns that setting off
+	// (`faultCodes` and `retryAfter` go back to their defaults). To change
+	// some settings and keep the others, PATCH.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -473,9 +542,10 @@ type ClientInterface interface {
 	// SetFaults Replace the fault settings, from the next request on
 	//
 	// The same settings as the flags (`--latency`, `--fault-rate`,
-	// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-	// an empty string or 0 turns that setting off (`faultCodes` and
-	// `retryAfter` go back to their defaults).
+	// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+	// A property left out, an empty string or 0 turns that setting off
+	// (`faultCodes` and `retryAfter` go back to their defaults). To change
+	// some settings and keep the others, PATCH.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -505,11 +575,13 @@ type ClientInterface interface {
 	// Corresponds with HEAD /_admin/requests (the `HeadRequests` operationId).
 	HeadRequests(ctx context.Context, params *HeadRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Reset Empty every connector group and the journal, or one application's group
+	// Reset Empty every connector group, the journal and the faults, or one application's group
 	//
-	// Without `applicationId`, every member of every group and the journal
-	// are removed; with it, the members of that application's group only.
-	// With `--state`, the state file is emptied too, durably.
+	// Without `applicationId`, every member of every group, the journal
+	// and the fault settings are cleared (`keepFaults=true` keeps the
+	// faults), as one reset of a test double should; with it, the
+	// members of that application's group only. With `--state`, the
+	// state file is emptied too, durably.
 	//
 	// Corresponds with POST /_admin/reset (the `Reset` operationId).
 	Reset(ctx context.Context, params *ResetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -585,6 +657,23 @@ func (c *Client) HeadApplications(ctx context.Context, params *HeadApplicationsP
 	return c.Client.Do(req)
 }
 
+// ClearFaults Turn every fault setting off
+//
+// The settings of a mock started without fault flags; `GET` then shows them.
+//
+// Corresponds with DELETE /_admin/faults (the `ClearFaults` operationId).
+func (c *Client) ClearFaults(ctx context.Context, params *ClearFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClearFaultsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFaults The fault settings in force
 //
 // Every setting, those turned off as an empty string or 0.
@@ -619,12 +708,57 @@ func (c *Client) HeadFaults(ctx context.Context, params *HeadFaultsParams, reqEd
 	return c.Client.Do(req)
 }
 
+// MergeFaultsWithBody Change the settings given, keep the others
+//
+// A merge (what `connectorctl faults set` sends): each property given
+// replaces that setting (an empty string or 0 turns it off), and every
+// property left out keeps its value. A new scope's `remaining` counts
+// from the next request.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+func (c *Client) MergeFaultsWithBody(ctx context.Context, params *MergeFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeFaultsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MergeFaults Change the settings given, keep the others
+//
+// A merge (what `connectorctl faults set` sends): each property given
+// replaces that setting (an empty string or 0 turns it off), and every
+// property left out keeps its value. A new scope's `remaining` counts
+// from the next request.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+func (c *Client) MergeFaults(ctx context.Context, params *MergeFaultsParams, body MergeFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeFaultsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SetFaultsWithBody Replace the fault settings, from the next request on
 //
 // The same settings as the flags (`--latency`, `--fault-rate`,
-// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-// an empty string or 0 turns that setting off (`faultCodes` and
-// `retryAfter` go back to their defaults).
+// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+// A property left out, an empty string or 0 turns that setting off
+// (`faultCodes` and `retryAfter` go back to their defaults). To change
+// some settings and keep the others, PATCH.
 //
 // Takes any type of body and a specified content type.
 //
@@ -644,9 +778,10 @@ func (c *Client) SetFaultsWithBody(ctx context.Context, params *SetFaultsParams,
 // SetFaults Replace the fault settings, from the next request on
 //
 // The same settings as the flags (`--latency`, `--fault-rate`,
-// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-// an empty string or 0 turns that setting off (`faultCodes` and
-// `retryAfter` go back to their defaults).
+// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+// A property left out, an empty string or 0 turns that setting off
+// (`faultCodes` and `retryAfter` go back to their defaults). To change
+// some settings and keep the others, PATCH.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -716,11 +851,13 @@ func (c *Client) HeadRequests(ctx context.Context, params *HeadRequestsParams, r
 	return c.Client.Do(req)
 }
 
-// Reset Empty every connector group and the journal, or one application's group
+// Reset Empty every connector group, the journal and the faults, or one application's group
 //
-// Without `applicationId`, every member of every group and the journal
-// are removed; with it, the members of that application's group only.
-// With `--state`, the state file is emptied too, durably.
+// Without `applicationId`, every member of every group, the journal
+// and the fault settings are cleared (`keepFaults=true` keeps the
+// faults), as one reset of a test double should; with it, the
+// members of that application's group only. With `--state`, the
+// state file is emptied too, durably.
 //
 // Corresponds with POST /_admin/reset (the `Reset` operationId).
 func (c *Client) Reset(ctx context.Context, params *ResetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -873,6 +1010,48 @@ func NewHeadApplicationsRequest(server string, params *HeadApplicationsParams) (
 	return req, nil
 }
 
+// NewClearFaultsRequest constructs an http.Request for the ClearFaults method
+func NewClearFaultsRequest(server string, params *ClearFaultsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/_admin/faults")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.ClientRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetFaultsRequest constructs an http.Request for the GetFaults method
 func NewGetFaultsRequest(server string, params *GetFaultsParams) (*http.Request, error) {
 	var err error
@@ -938,6 +1117,61 @@ func NewHeadFaultsRequest(server string, params *HeadFaultsParams) (*http.Reques
 	if err != nil {
 		return nil, err
 	}
+
+	if params != nil {
+
+		if params.ClientRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "client-request-id", *params.ClientRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "array", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("client-request-id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewMergeFaultsRequest calls the generic MergeFaults builder with application/json body
+func NewMergeFaultsRequest(server string, params *MergeFaultsParams, body MergeFaultsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMergeFaultsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewMergeFaultsRequestWithBody constructs an http.Request for the MergeFaults method, with any body, and a specified content type
+func NewMergeFaultsRequestWithBody(server string, params *MergeFaultsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/_admin/faults")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -1304,6 +1538,18 @@ func NewResetRequest(server string, params *ResetParams) (*http.Request, error) 
 
 		}
 
+		if params.KeepFaults != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "keepFaults", *params.KeepFaults, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -1415,6 +1661,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /_admin/applications (the `HeadApplications` operationId).
 	HeadApplicationsWithResponse(ctx context.Context, params *HeadApplicationsParams, reqEditors ...RequestEditorFn) (*HeadApplicationsResponse, error)
 
+	// ClearFaultsWithResponse Turn every fault setting off
+	//
+	// The settings of a mock started without fault flags; `GET` then shows them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /_admin/faults (the `ClearFaults` operationId).
+	ClearFaultsWithResponse(ctx context.Context, params *ClearFaultsParams, reqEditors ...RequestEditorFn) (*ClearFaultsResponse, error)
+
 	// GetFaultsWithResponse The fault settings in force
 	//
 	// Every setting, those turned off as an empty string or 0.
@@ -1433,12 +1688,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /_admin/faults (the `HeadFaults` operationId).
 	HeadFaultsWithResponse(ctx context.Context, params *HeadFaultsParams, reqEditors ...RequestEditorFn) (*HeadFaultsResponse, error)
 
+	// MergeFaultsWithBodyWithResponse Change the settings given, keep the others
+	//
+	// A merge (what `connectorctl faults set` sends): each property given
+	// replaces that setting (an empty string or 0 turns it off), and every
+	// property left out keeps its value. A new scope's `remaining` counts
+	// from the next request.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+	MergeFaultsWithBodyWithResponse(ctx context.Context, params *MergeFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeFaultsResponse, error)
+
+	// MergeFaultsWithResponse Change the settings given, keep the others
+	//
+	// A merge (what `connectorctl faults set` sends): each property given
+	// replaces that setting (an empty string or 0 turns it off), and every
+	// property left out keeps its value. A new scope's `remaining` counts
+	// from the next request.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+	MergeFaultsWithResponse(ctx context.Context, params *MergeFaultsParams, body MergeFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeFaultsResponse, error)
+
 	// SetFaultsWithBodyWithResponse Replace the fault settings, from the next request on
 	//
 	// The same settings as the flags (`--latency`, `--fault-rate`,
-	// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-	// an empty string or 0 turns that setting off (`faultCodes` and
-	// `retryAfter` go back to their defaults).
+	// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+	// A property left out, an empty string or 0 turns that setting off
+	// (`faultCodes` and `retryAfter` go back to their defaults). To change
+	// some settings and keep the others, PATCH.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1448,9 +1728,10 @@ type ClientWithResponsesInterface interface {
 	// SetFaultsWithResponse Replace the fault settings, from the next request on
 	//
 	// The same settings as the flags (`--latency`, `--fault-rate`,
-	// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-	// an empty string or 0 turns that setting off (`faultCodes` and
-	// `retryAfter` go back to their defaults).
+	// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+	// A property left out, an empty string or 0 turns that setting off
+	// (`faultCodes` and `retryAfter` go back to their defaults). To change
+	// some settings and keep the others, PATCH.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1486,11 +1767,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /_admin/requests (the `HeadRequests` operationId).
 	HeadRequestsWithResponse(ctx context.Context, params *HeadRequestsParams, reqEditors ...RequestEditorFn) (*HeadRequestsResponse, error)
 
-	// ResetWithResponse Empty every connector group and the journal, or one application's group
+	// ResetWithResponse Empty every connector group, the journal and the faults, or one application's group
 	//
-	// Without `applicationId`, every member of every group and the journal
-	// are removed; with it, the members of that application's group only.
-	// With `--state`, the state file is emptied too, durably.
+	// Without `applicationId`, every member of every group, the journal
+	// and the fault settings are cleared (`keepFaults=true` keeps the
+	// faults), as one reset of a test double should; with it, the
+	// members of that application's group only. With `--state`, the
+	// state file is emptied too, durably.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1914,6 +2197,131 @@ func (r HeadApplicationsResponse) ContentType() string {
 	return ""
 }
 
+// ClearFaultsResponse204Headers the declared response headers of an HTTP 204 response for ClearFaults
+type ClearFaultsResponse204Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// ClearFaultsResponse400Headers the declared response headers of an HTTP 400 response for ClearFaults
+type ClearFaultsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// ClearFaultsResponse401Headers the declared response headers of an HTTP 401 response for ClearFaults
+type ClearFaultsResponse401Headers struct {
+	WWWAuthenticate string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// ClearFaultsResponse403Headers the declared response headers of an HTTP 403 response for ClearFaults
+type ClearFaultsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// ClearFaultsResponse405Headers the declared response headers of an HTTP 405 response for ClearFaults
+type ClearFaultsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// ClearFaultsResponse500Headers the declared response headers of an HTTP 500 response for ClearFaults
+type ClearFaultsResponse500Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+type ClearFaultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConnectorBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ConnectorInternalServerError
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *ClearFaultsResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ClearFaultsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ClearFaultsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ClearFaultsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *ClearFaultsResponse405Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ClearFaultsResponse500Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ClearFaultsResponse) GetJSON400() *ConnectorBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ClearFaultsResponse) GetJSON401() *ConnectorUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ClearFaultsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r ClearFaultsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ClearFaultsResponse) GetJSON500() *ConnectorInternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ClearFaultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClearFaultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClearFaultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClearFaultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFaultsResponse200Headers the declared response headers of an HTTP 200 response for GetFaults
 type GetFaultsResponse200Headers struct {
 	ClientRequestID *string
@@ -2133,6 +2541,174 @@ func (r HeadFaultsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadFaultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MergeFaultsResponse200Headers the declared response headers of an HTTP 200 response for MergeFaults
+type MergeFaultsResponse200Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// MergeFaultsResponse400Headers the declared response headers of an HTTP 400 response for MergeFaults
+type MergeFaultsResponse400Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// MergeFaultsResponse401Headers the declared response headers of an HTTP 401 response for MergeFaults
+type MergeFaultsResponse401Headers struct {
+	WWWAuthenticate string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// MergeFaultsResponse403Headers the declared response headers of an HTTP 403 response for MergeFaults
+type MergeFaultsResponse403Headers struct {
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// MergeFaultsResponse405Headers the declared response headers of an HTTP 405 response for MergeFaults
+type MergeFaultsResponse405Headers struct {
+	Allow           string
+	ClientRequestID *string
+	RequestID       openapi_types.UUID
+}
+
+// MergeFaultsResponse413Headers the declared response headers of an HTTP 413 response for MergeFaults
+type MergeFaultsResponse413Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// MergeFaultsResponse415Headers the declared response headers of an HTTP 415 response for MergeFaults
+type MergeFaultsResponse415Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+// MergeFaultsResponse500Headers the declared response headers of an HTTP 500 response for MergeFaults
+type MergeFaultsResponse500Headers struct {
+	RateLimitLimit     *int
+	RateLimitRemaining *int
+	RateLimitReset     *int
+	ClientRequestID    *string
+	RequestID          openapi_types.UUID
+}
+
+type MergeFaultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Faults
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ConnectorBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ConnectorUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ConnectorForbidden
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *ConnectorMethodNotAllowed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ConnectorPayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *ConnectorUnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ConnectorInternalServerError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *MergeFaultsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MergeFaultsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MergeFaultsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *MergeFaultsResponse403Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *MergeFaultsResponse405Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *MergeFaultsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *MergeFaultsResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *MergeFaultsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MergeFaultsResponse) GetJSON200() *Faults {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MergeFaultsResponse) GetJSON400() *ConnectorBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MergeFaultsResponse) GetJSON401() *ConnectorUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MergeFaultsResponse) GetJSON403() *ConnectorForbidden {
+	return r.JSON403
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r MergeFaultsResponse) GetJSON405() *ConnectorMethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r MergeFaultsResponse) GetJSON413() *ConnectorPayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r MergeFaultsResponse) GetJSON415() *ConnectorUnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MergeFaultsResponse) GetJSON500() *ConnectorInternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MergeFaultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MergeFaultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MergeFaultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MergeFaultsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2844,6 +3420,21 @@ func (c *ClientWithResponses) HeadApplicationsWithResponse(ctx context.Context, 
 	return ParseHeadApplicationsResponse(rsp)
 }
 
+// ClearFaultsWithResponse Turn every fault setting off
+//
+// The settings of a mock started without fault flags; `GET` then shows them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /_admin/faults (the `ClearFaults` operationId).
+func (c *ClientWithResponses) ClearFaultsWithResponse(ctx context.Context, params *ClearFaultsParams, reqEditors ...RequestEditorFn) (*ClearFaultsResponse, error) {
+	rsp, err := c.ClearFaults(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClearFaultsResponse(rsp)
+}
+
 // GetFaultsWithResponse The fault settings in force
 //
 // Every setting, those turned off as an empty string or 0.
@@ -2874,12 +3465,49 @@ func (c *ClientWithResponses) HeadFaultsWithResponse(ctx context.Context, params
 	return ParseHeadFaultsResponse(rsp)
 }
 
+// MergeFaultsWithBodyWithResponse Change the settings given, keep the others
+//
+// A merge (what `connectorctl faults set` sends): each property given
+// replaces that setting (an empty string or 0 turns it off), and every
+// property left out keeps its value. A new scope's `remaining` counts
+// from the next request.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+func (c *ClientWithResponses) MergeFaultsWithBodyWithResponse(ctx context.Context, params *MergeFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeFaultsResponse, error) {
+	rsp, err := c.MergeFaultsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeFaultsResponse(rsp)
+}
+
+// MergeFaultsWithResponse Change the settings given, keep the others
+//
+// A merge (what `connectorctl faults set` sends): each property given
+// replaces that setting (an empty string or 0 turns it off), and every
+// property left out keeps its value. A new scope's `remaining` counts
+// from the next request.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /_admin/faults (the `MergeFaults` operationId).
+func (c *ClientWithResponses) MergeFaultsWithResponse(ctx context.Context, params *MergeFaultsParams, body MergeFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeFaultsResponse, error) {
+	rsp, err := c.MergeFaults(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeFaultsResponse(rsp)
+}
+
 // SetFaultsWithBodyWithResponse Replace the fault settings, from the next request on
 //
 // The same settings as the flags (`--latency`, `--fault-rate`,
-// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-// an empty string or 0 turns that setting off (`faultCodes` and
-// `retryAfter` go back to their defaults).
+// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+// A property left out, an empty string or 0 turns that setting off
+// (`faultCodes` and `retryAfter` go back to their defaults). To change
+// some settings and keep the others, PATCH.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2895,9 +3523,10 @@ func (c *ClientWithResponses) SetFaultsWithBodyWithResponse(ctx context.Context,
 // SetFaultsWithResponse Replace the fault settings, from the next request on
 //
 // The same settings as the flags (`--latency`, `--fault-rate`,
-// `--fault-codes`, `--retry-after`, `--rate-limit`). A property left out,
-// an empty string or 0 turns that setting off (`faultCodes` and
-// `retryAfter` go back to their defaults).
+// `--fault-codes`, `--retry-after`, `--rate-limit`) and the scope.
+// A property left out, an empty string or 0 turns that setting off
+// (`faultCodes` and `retryAfter` go back to their defaults). To change
+// some settings and keep the others, PATCH.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2957,11 +3586,13 @@ func (c *ClientWithResponses) HeadRequestsWithResponse(ctx context.Context, para
 	return ParseHeadRequestsResponse(rsp)
 }
 
-// ResetWithResponse Empty every connector group and the journal, or one application's group
+// ResetWithResponse Empty every connector group, the journal and the faults, or one application's group
 //
-// Without `applicationId`, every member of every group and the journal
-// are removed; with it, the members of that application's group only.
-// With `--state`, the state file is emptied too, durably.
+// Without `applicationId`, every member of every group, the journal
+// and the fault settings are cleared (`keepFaults=true` keeps the
+// faults), as one reset of a test double should; with it, the
+// members of that application's group only. With `--state`, the
+// state file is emptied too, durably.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3738,6 +4369,224 @@ func ParseHeadApplicationsResponse(rsp *http.Response) (*HeadApplicationsRespons
 	return response, nil
 }
 
+// ParseClearFaultsResponse parses an HTTP response from a ClearFaultsWithResponse call
+func ParseClearFaultsResponse(rsp *http.Response) (*ClearFaultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClearFaultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConnectorBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ConnectorUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ConnectorInternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers ClearFaultsResponse204Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers ClearFaultsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ClearFaultsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ClearFaultsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers ClearFaultsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 500:
+		var headers ClearFaultsResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetFaultsResponse parses an HTTP response from a GetFaultsWithResponse call
 func ParseGetFaultsResponse(rsp *http.Response) (*GetFaultsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4117,6 +4966,318 @@ func ParseHeadFaultsResponse(rsp *http.Response) (*HeadFaultsResponse, error) {
 		response.Headers405 = &headers
 	case rsp.StatusCode == 500:
 		var headers HeadFaultsResponse500Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMergeFaultsResponse parses an HTTP response from a MergeFaultsWithResponse call
+func ParseMergeFaultsResponse(rsp *http.Response) (*MergeFaultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MergeFaultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Faults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ConnectorBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ConnectorUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ConnectorForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest ConnectorMethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ConnectorPayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ConnectorUnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ConnectorInternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers MergeFaultsResponse200Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers MergeFaultsResponse400Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MergeFaultsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers MergeFaultsResponse403Headers
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 405:
+		var headers MergeFaultsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 413:
+		var headers MergeFaultsResponse413Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers MergeFaultsResponse415Headers
+		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitReset = &value
+		}
+		if values := rsp.Header.Values("client-request-id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "client-request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ClientRequestID = &value
+		}
+		if values := rsp.Header.Values("request-id"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "request-id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.RequestID = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers MergeFaultsResponse500Headers
 		if values := rsp.Header.Values("RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -40,6 +40,39 @@ type Settings struct {
 	// RateLimit bounds member operations per bearer token; the zero value
 	// is no limit.
 	RateLimit RateLimit
+	// Scope narrows the requests the settings apply to; the zero Scope is
+	// every request of the service, without end.
+	Scope Scope
+}
+
+// Scope narrows the requests of the service that misbehave: requests out of
+// scope are served as by a well-behaved service (a fault asked for with
+// Prefer: code= still applies to them).
+type Scope struct {
+	// Operations are the operationIds in scope; empty is every one.
+	Operations []string
+	// Target is the application or connector group in scope, as a request's
+	// path names it; "" is any.
+	Target string
+	// Remaining is how many more requests in scope the settings apply to;
+	// after the last, every setting turns off. 0 is no bound.
+	Remaining int64
+}
+
+// Request is what the injector knows of a request it decides for.
+type Request struct {
+	Token     string // the bearer token: each caller has its own rate limit
+	Operation string // the operationId
+	Target    string // the application or connector group its path names, or ""
+	Forced    int    // the status asked for with Prefer: code=, or 0
+}
+
+// covers tells whether r is in scope.
+func (s Scope) covers(r Request) bool {
+	if len(s.Operations) > 0 && !slices.Contains(s.Operations, r.Operation) {
+		return false
+	}
+	return s.Target == "" || strings.EqualFold(s.Target, r.Target)
 }
 
 // Latency is a range of delays.
@@ -121,6 +154,9 @@ func (f Settings) Check() error {
 	}
 	if f.RateLimit.Requests < 0 || f.RateLimit.Requests > 0 && f.RateLimit.Window <= 0 {
 		problems = append(problems, fmt.Errorf("rate limit %s: want requests/window, such as 120/60s", f.RateLimit))
+	}
+	if f.Scope.Remaining < 0 {
+		problems = append(problems, fmt.Errorf("remaining %d: want a count of requests, or 0 for no bound", f.Scope.Remaining))
 	}
 	return errors.Join(problems...)
 }
@@ -332,8 +368,13 @@ func (in *Injector) Active() bool { return in.active.Load() }
 func (in *Injector) Settings() Settings {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	f := in.faults
+	return in.faults.clone()
+}
+
+// clone is f with slices of its own.
+func (f Settings) clone() Settings {
 	f.FaultCodes = slices.Clone(f.FaultCodes)
+	f.Scope.Operations = slices.Clone(f.Scope.Operations)
 	return f
 }
 
@@ -345,13 +386,33 @@ func (in *Injector) Set(f Settings) error {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	f.FaultCodes = slices.Clone(f.FaultCodes)
+	in.setLocked(f.clone())
+	return nil
+}
+
+// Update changes the settings with change, atomically (a merge: what a
+// PATCH of the admin API does), from the next decision on, and returns them.
+func (in *Injector) Update(change func(*Settings) error) (Settings, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	f := in.faults.clone()
+	if err := change(&f); err != nil {
+		return Settings{}, err
+	}
+	if err := f.Check(); err != nil {
+		return Settings{}, err
+	}
+	in.setLocked(f)
+	return in.faults.clone(), nil
+}
+
+// setLocked puts f in force.
+func (in *Injector) setLocked(f Settings) {
 	if f.RateLimit != in.faults.RateLimit || !f.set() {
 		clear(in.callers) // a new limit, or none: every caller starts afresh
 	}
 	in.faults = f
 	in.active.Store(f.set())
-	return nil
 }
 
 // Decision is what the injector makes of one member operation.
@@ -361,16 +422,26 @@ type Decision struct {
 	RateLimit http.Header   // RateLimit-* headers, when a limit is set
 }
 
-// Decide draws this request's fate. token is the caller's bearer token;
-// forced is the status asked for with Prefer: code=, or 0. The draws happen
-// in a fixed order (fault, then latency), so a seed repeats a run.
-func (in *Injector) Decide(token string, forced int) Decision {
+// Decide draws the fate of request r. The draws happen in a fixed order
+// (fault, then latency), so a seed repeats a run. A request out of the
+// settings' scope meets only the fault it forced.
+func (in *Injector) Decide(r Request) Decision {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f := in.faults
+	token, forced := r.Token, r.Forced
+	inScope := f.Scope.covers(r)
+	if !inScope {
+		f = Settings{}
+	} else if f.Scope.Remaining > 0 {
+		// This request is one of the remaining: the last turns them off.
+		if in.faults.Scope.Remaining--; in.faults.Scope.Remaining == 0 {
+			in.setLocked(Settings{})
+		}
+	}
 	var d Decision
 	now := in.now()
-	if f.RateLimit.Requests > 0 || len(in.callers) > 0 {
+	if f.RateLimit.Requests > 0 || inScope && len(in.callers) > 0 {
 		c := in.caller(token, now)
 		if f.RateLimit.Requests > 0 {
 			if now.Sub(c.windowStart) >= f.RateLimit.Window {
@@ -395,7 +466,7 @@ func (in *Injector) Decide(token string, forced int) Decision {
 	if d.Fault == nil {
 		switch {
 		case forced != 0:
-			d.Fault = in.fault(forced)
+			d.Fault = in.fault(f, forced)
 		case f.FaultRate > 0 && in.rng.Float64() < f.FaultRate:
 			codes := f.FaultCodes
 			if len(codes) == 0 {
@@ -404,7 +475,7 @@ func (in *Injector) Decide(token string, forced int) Decision {
 			// A drawn fault depends on the draw alone: a drawn 429 does not
 			// throttle the caller's next requests (only --rate-limit does),
 			// so a seed repeats a run however fast its requests arrive.
-			d.Fault = in.fault(codes[in.rng.IntN(len(codes))])
+			d.Fault = in.fault(f, codes[in.rng.IntN(len(codes))])
 		}
 	}
 	if f.Latency.Max > 0 {
@@ -416,11 +487,11 @@ func (in *Injector) Decide(token string, forced int) Decision {
 	return d
 }
 
-// fault builds the fault of status with the configured Retry-After.
-func (in *Injector) fault(status int) *Fault {
+// fault builds the fault of status with the Retry-After of f.
+func (in *Injector) fault(f Settings, status int) *Fault {
 	ft := &Fault{Status: status, Message: faultMessages[status]}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		ft.RetryAfter = max(ceilSeconds(in.faults.RetryAfter), 1)
+		ft.RetryAfter = max(ceilSeconds(f.RetryAfter), 1)
 	}
 	return ft
 }

@@ -16,7 +16,7 @@ func TestCallersAreBounded(t *testing.T) {
 	in.maxCallers = 1000
 	now := time.Now()
 	in.now = func() time.Time { return now }
-	if d := in.Decide("steady", 0); d.Fault != nil {
+	if d := in.Decide(Request{Token: "steady"}); d.Fault != nil {
 		t.Fatal("the first request of a token was refused")
 	}
 	tokens := make([]string, 100_000)
@@ -25,7 +25,7 @@ func TestCallersAreBounded(t *testing.T) {
 	}
 	start := time.Now()
 	for _, token := range tokens {
-		in.Decide(token, 0)
+		in.Decide(Request{Token: token})
 	}
 	madeUp := time.Since(start)
 	if n := len(in.callers); n > in.maxCallers {
@@ -36,13 +36,13 @@ func TestCallersAreBounded(t *testing.T) {
 	// made-up tokens some 50 times dearer; a busy machine slows both alike.
 	start = time.Now()
 	for range tokens {
-		in.Decide("steady-2", 0)
+		in.Decide(Request{Token: "steady-2"})
 	}
 	steady := time.Since(start)
 	if madeUp > 20*steady {
 		t.Errorf("100,000 made-up tokens took %v, the same number of one token's %v: the bound must not cost a sweep per request", madeUp, steady)
 	}
-	if d := in.Decide("steady", 0); d.Fault == nil || d.Fault.Status != 429 {
+	if d := in.Decide(Request{Token: "steady"}); d.Fault == nil || d.Fault.Status != 429 {
 		t.Errorf("a tracked token past its limit: %+v, want 429", d.Fault)
 	}
 }

@@ -33,12 +33,18 @@ type ServerInterface interface {
 	// HeadApplications The headers of the same GET, without the body
 	// (HEAD /_admin/applications)
 	HeadApplications(ctx echo.Context, params HeadApplicationsParams) error
+	// ClearFaults Turn every fault setting off
+	// (DELETE /_admin/faults)
+	ClearFaults(ctx echo.Context, params ClearFaultsParams) error
 	// GetFaults The fault settings in force
 	// (GET /_admin/faults)
 	GetFaults(ctx echo.Context, params GetFaultsParams) error
 	// HeadFaults The headers of the same GET, without the body
 	// (HEAD /_admin/faults)
 	HeadFaults(ctx echo.Context, params HeadFaultsParams) error
+	// MergeFaults Change the settings given, keep the others
+	// (PATCH /_admin/faults)
+	MergeFaults(ctx echo.Context, params MergeFaultsParams) error
 	// SetFaults Replace the fault settings, from the next request on
 	// (PUT /_admin/faults)
 	SetFaults(ctx echo.Context, params SetFaultsParams) error
@@ -51,7 +57,7 @@ type ServerInterface interface {
 	// HeadRequests The headers of the same GET, without the body
 	// (HEAD /_admin/requests)
 	HeadRequests(ctx echo.Context, params HeadRequestsParams) error
-	// Reset Empty every connector group and the journal, or one application's group
+	// Reset Empty every connector group, the journal and the faults, or one application's group
 	// (POST /_admin/reset)
 	Reset(ctx echo.Context, params ResetParams) error
 }
@@ -137,6 +143,35 @@ func (w *ServerInterfaceWrapper) HeadApplications(ctx echo.Context) error {
 	return err
 }
 
+// ClearFaults converts echo context to params.
+func (w *ServerInterfaceWrapper) ClearFaults(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ClearFaultsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ConnectorClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ClearFaults(ctx, params)
+	return err
+}
+
 // GetFaults converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFaults(ctx echo.Context) error {
 	var err error
@@ -192,6 +227,35 @@ func (w *ServerInterfaceWrapper) HeadFaults(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.HeadFaults(ctx, params)
+	return err
+}
+
+// MergeFaults converts echo context to params.
+func (w *ServerInterfaceWrapper) MergeFaults(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MergeFaultsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "client-request-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
+		var ClientRequestID ConnectorClientRequestID
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for client-request-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "client-request-id", valueList[0], &ClientRequestID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "array", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter client-request-id: %s", err))
+		}
+
+		params.ClientRequestID = &ClientRequestID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MergeFaults(ctx, params)
 	return err
 }
 
@@ -378,6 +442,13 @@ func (w *ServerInterfaceWrapper) Reset(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter applicationId: %s", err))
 	}
 
+	// ------------- Optional query parameter "keepFaults" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "keepFaults", ctx.QueryParams(), &params.KeepFaults, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter keepFaults: %s", err))
+	}
+
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "client-request-id" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("client-request-id")]; found {
@@ -451,8 +522,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.HEAD(options.BaseURL+"/_admin/", wrapper.HeadDashboard, options.OperationMiddlewares["headDashboard"]...)
 	router.GET(options.BaseURL+"/_admin/applications", wrapper.ListApplications, options.OperationMiddlewares["listApplications"]...)
 	router.HEAD(options.BaseURL+"/_admin/applications", wrapper.HeadApplications, options.OperationMiddlewares["headApplications"]...)
+	router.DELETE(options.BaseURL+"/_admin/faults", wrapper.ClearFaults, options.OperationMiddlewares["clearFaults"]...)
 	router.GET(options.BaseURL+"/_admin/faults", wrapper.GetFaults, options.OperationMiddlewares["getFaults"]...)
 	router.HEAD(options.BaseURL+"/_admin/faults", wrapper.HeadFaults, options.OperationMiddlewares["headFaults"]...)
+	router.PATCH(options.BaseURL+"/_admin/faults", wrapper.MergeFaults, options.OperationMiddlewares["mergeFaults"]...)
 	router.PUT(options.BaseURL+"/_admin/faults", wrapper.SetFaults, options.OperationMiddlewares["setFaults"]...)
 	router.DELETE(options.BaseURL+"/_admin/requests", wrapper.ClearRequests, options.OperationMiddlewares["clearRequests"]...)
 	router.GET(options.BaseURL+"/_admin/requests", wrapper.ListRequests, options.OperationMiddlewares["listRequests"]...)
@@ -466,87 +539,97 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fzvchs3kn+VrrlUidod/pMlx6bryqXYiqPdOHZZyrnqTF0IzjRJxDMAF8CIYmw91n27T/cA90xXDWD+",
-	"kUNKdGyvkpU/uChyADQa/b9/mA9BJNO5FCiMDgYfArxi6TxB+zmSQmBkpPrlOFHI4uVLTMeoTpSSin6/",
-	"ZEmGdlD+TSRjDAbBG/xHhtr88h2L/ccgDLgQlbFRwlGYtnI/t3kcDIJ02Tb0x+FBEAYxMzTVQe/gYbvf",
-	"bx88Ou8fDXqHg97RfwZhUBt3FH2LD6LDcfsR68Xtw8lDbD8e91n7IH4QHeLR5CH7dhxch0GKWrMpzfpK",
-	"IEgFqVQILI4xBjn+FSMDCieoUESogbk9A15xbWAiFZgZwkQmiVxwMYVUxnzCMYa5knNUhqMewF5qWaT3",
-	"OsH19XVYYeGpuGQJj88MM5ku2KCzNGVqGQyC8xmRxKdcsATmbIp7GvxhgN9tCIuZ1AjazgFcA4N5wiKc",
-	"ySRGFYQ7nkiMhvFEB4N3258r+Wbnh2FwZhQX02FANAhpQBI/J8Aiwy8xBC7cpyAMDFNTNMEg6Dqqg+vw",
-	"9y7GwHIS+PzykE6Rzy8f1lbCK4NKsOR0HlxfrAreF5Wrz8EfKzczZDGqNS1M5MLuAXWk+NxwKbzkpGhm",
-	"MtZWROfMzCCWVoQTuej4bXGFcTAwKsMw0NEMU0ZTmeWcCNeW4KAuss+sjvqjOY2bV/Yc29MwWtPpUQgY",
-	"zSTGsJihAG5gxmJiBtF0OxreMIM/8pQb+986CT/IBaRMLMEpHpAqMvrN8WKMTKECI9+jgJQtIWXvEbgA",
-	"ZNEMFlzEcgGtBTczGLXbihlsJ7TQaL9OYsoFT7M0GPTDnFwuDE5RbaL3DaaMC9rQZprlhIhMgSmEBCeG",
-	"CDMzrj1hG0jo3Z4EjdtYpjGSItaQCcMTyy7PEG2YMhrYRKGefSoV28VGo7pEtaeBx962cl3aOQYCF/Di",
-	"59PnTyxdmqUITMOo1OVORcy2i/hEqpSRimUZj4Nwq7i9ffv2ODMzFIZH1lA00c7KJ7gUYFdCR6fdFeDV",
-	"HCOjd9O86zCYM8VSNGuKf6MiHkPEkqTOz4rb8EpopYu+1nMpNAIT9rsKU0cdoA2+5JGSWk4MvFBsPhuK",
-	"s+d/13tgMMEUjVrCjIk4QUW+UwM3GuRCgJHACjpC0JIUnnQuksSeBY8QWmYhYcIxiSHhAjW5NB7NhuLN",
-	"98/gcb/fA3K6ms6abGbCtdkfOMfLlTZkT+kP+s1tqjMUNrYIBt5mBmEgWEqcXQ8xquznBlPL5pRd/Yhi",
-	"ambBoH/wKCQJL/5eE5aQHj91Qw+KX5lSbOmOMGeunfq5FA0i9NwbwKqNX4+GPgTfKJwEg+DfumWE1vVj",
-	"uptl47ruxG47TWUC2sb3LEtMLoUGhTUjbD5PvNB3f9W0lw8Vhjat437V3QlNd4bGcDHVboV1tbIPgfZP",
-	"kWROpIruPKvKHypxzM2MqwbarBpebyIkH9DdGpZfkzJUIs0dZmuIUGl/tzvhcppXz5lh+fC1gz6GwsiF",
-	"4HhLMdxYxksYK2TvtXMFsYyyFIUJnRunn30s9bezVz+F4E1csayNhn3EzvJgoDVaDzFH+09AqpAszIqZ",
-	"Ayb0AhUZNPJANozSOCUq7FrHr09dWEVUzNglQmtUmTeEYfAGtcxUhPaRicxEaYzzmfau9jrDIAQhwcV+",
-	"+ysCXrjvdhHy3FIu66HSdViZqhaN7DhdOXZlSh9d7DwdjSPFubua/L1UYx7HKD6bBbytftRD6h+kNkDu",
-	"TINAbmbkcgWcvibHq1DrEBIZsWRmH5MKGPylU/mGpRj674WNoCgfwHgobMDbbvu/2/S0HgCDGCeU/AKb",
-	"Mi60gec/nYHCMRcxF9MQxkvnroHBAsc2S7WDLjGhuJuCb6EhklkSD4Ukchdc034o2CYlSGX0HqQNQ7iC",
-	"lEUzLrADb3CSaYxhjBObkYulmVGKjQmNzoR2Xv6P4QV+QBa/mpT5Zt38CbCpubc1GLuo6YeT4+cuzHlx",
-	"cr6n8wyfAjS/cgh0ZjJzpsjOsaetXbw3H3dUBF7anPwnaY6dmjWF7Ye9owZRKA+bYuuGQy4qAbcj1D3+",
-	"R+DZz4KSK6n4b5v41f8Ufr19+7a9mtfdjt7VhPBuM/FUuMrXmc1Dy2Lr1/RgZzJFZ74z4RJhjKFFVsvV",
-	"GylS85loUQRIJD1NsWAlb23zeN8GesynBlz86maTAuaZmktNIVi7bX9tRzJGPQph9NoWcQdAX/z7Ua83",
-	"uo+w7p6kNhnHrx5o2RDf1vc1jDNTRvc2MHIRi6XzCYwsnSNbkaAUhWSPuxEdOLlEtSxLj/4hSiPy6D+v",
-	"z5J9sqsqG/LoP79df82WiWTxuZQ/UrrzTznnPH1MiAI6ELZqf0ht7q3EnROe1XDg60tOtX/ANaRca5sK",
-	"pSyZSJWSM1KwUFJM/0VDjp+FzuZzqQzGLzHm7NyWRP8JRzV65lZsEwWjaufNVowL48yiCOdG32v7nRCl",
-	"osCoVyTF/hnHnD6z5HXRYw8GE5ZoDIN55asPgSPghlZPGLjC4DOZOcm8oa1XNm/eBXa+6vCLYojDDtD0",
-	"Ffp/5K4MvMMeiu590ZvYphtVXl2vtSLqxLuZmyhu1LCbyN7gYeUE0EZCQor2wdVV0WkiXatvtcAn3E77",
-	"SRXKinR1Z26i7TuzzzyzmIOmdp4ryNj0wdWej1+fFrVgSiyJfBQkJu+aMQu1P3wZ/bjWJDwnBxKEQVlY",
-	"DIup8qLxT9J8LzNBcrYWHRdPnwjDzbKIpsKg0f4SFeuZYBicS/mSiaWfSzvSXzCDC7YMwoAe5hH+LNgl",
-	"4wkbJzST//mcpyizqtiXWrXC6uc2z9tR+CN/PrcTiPJIq/iLD+uk5fiKJpRBVY7s8uVU2wWqjijZZZNN",
-	"xneN5tiHC4U1oy/ahqfYZNLqk93c7K7u2q5Um2L7xks9/GqHW4CUVlXXJV2XXCZWw0KHMTEzVGgjNanQ",
-	"RfouBOBiCkaCZrY2dCsL2yzWa7Z2FWF0uykrY+oi3NAYta3vyk6525RGCnhch3SL4K/W0P529uonmEty",
-	"dAq4MLJosflqS9Ghoz99j06wtGmd7VpU40yTZNX7wru5nbcz5orhk4RNtcfSOKSI65hoNOuOx65IsqU3",
-	"4FJs5R21KzlpyDQ+AUznZmlz+cODxyEc9R7Y0vxR77AmS95H0DNHvV541DsIj3oPwqPe4cV6eFFFEhyt",
-	"i5Rd/s1GCIqeMWUhZU2wJ2ZgwngCrR5JfN+Wv0pbIjNn11N2VcQ+Dagekdlm9HUYJIykbNkkSjEmbAmt",
-	"g14v1ftOeBQTU4TWUS/V7Qf2+9CBrRi8kBBnPgrPC7YMNJ+KnMVSQY/4PBRCCnRgFHKACsa2mRpJOlir",
-	"D64lVAFvPDwMgzkz5PaCQfBfrY+9j62ng9bTwbte+/HFX1tPB8Nhx37+y/7Tj/nnv+63ng6E/pjpj//7",
-	"3/rj//2P/pjqj/pj+nG2v0+D2r97kv2n+980Gu48Nm/grIFUapNXQnXXA7PWT3tOvKkmqa3+Qa/7sEds",
-	"ryC66sxnY3mJ8Bsqucp4EB6csp2x7/rtxxd26x964aPr7u/nUTOH0Kjl8cSgataCN/R72z5g4ZWknrQV",
-	"UlCrQOFWqYPWAbGJzCiZ1MVMJpiD4kJgBhJk2kC/agD6uvPlxa6JG9cN5vNXmVGMdyKMWu5oPV+Jos5e",
-	"dmYVRsgvMQ5d51EugJui3bJuSysZyCaYX+URfRrnRnrOzCxswoSuSQB5pa24U5d5MA0Grwy0YiSnq1Br",
-	"jPdDiOisDRzC3/l3jfNHu0Fc1+K3chdWijZtIxfAl7oe1+W2eM3mbklZ7E8d8rRO5vNky51T4/JWF7b5",
-	"u/xgNvZZbGTQq0xe8WOVKkqzADaFuFuYnNdxTkQkHe7AdXTCXN+NIX20MnoWv/8PVLqM/7TFDDEPvGGF",
-	"mFhW2chnzEw0s4X47+hT2x9++zT2WCP6dk9XulCVbZe65yr6jZsrzHMzy4ufaUWpKsaFVVSSGUiJEowL",
-	"m7y2EOlR8xq2x8AcWNIJrTdzpg4k+EdGQXTL68kB6cl+Z0uWcXq7MosusGfr4uIC0w3hVxHk6j0Pj9Jh",
-	"wRoHEvGU1CKv9eh3JZyyydPaim99xlCwnSlF9q8eMG1LvjKN6njq65zbY2M/RcnIQob8QVYFp2BhzXaU",
-	"utYUTPuZv3jhqeZ1PrXyREKCUaa4WZ5Z/LRd1kUyx1mTWI+OfSvAcmMA37moZ5j1eg8iG/vYjziy2L68",
-	"8Xb8+rQAsNP6boXyKGfGzF1FmYuJzAvXLLIs9EDi8xrQcKpkNveRmKsVUVZsGBd0MGGQqcTPqwfd7pSb",
-	"WTbuRDItc7+2naLrp2izOV83iUV2Yx2zx5XLyYTWZGCs50PNYyygidxoTCYOReSPCORkKCryrclRlU5e",
-	"oUYPsKxjb50BNTMciqoDt85aJrF2gblNtXzsqbIEdW5wbP1sPk+Wbh5bExwKV2bjxSN7GlA45Bi0Jkqm",
-	"JY87S5YmISwUNwYp143QJfb7naEYihcoSE8whoS/LxgwgJG93DH1v45gnIk4wRVAqTV/bm9ze8tBTlYW",
-	"pm3aFLCVTxV3WZxy4f7vuGlj++w+7XAoiFLU/rxiTHRYsbzu80k0k/k5eu66e0zMSKXBMoD7rMZwk5Dg",
-	"PdsgdCQTIVhqaOdBGFw6JxgMgqNOr9PzXkiQaA2CB51e54G3MlbNur+4/dDn5iJB9dSJWp94RDITxm8u",
-	"l7HEXmma8MRYmFohTUNRQLlpBitsTnAsblAgxtqiYEl13TWPYkd0BBFLEj0UtiffMvkwpt875eYuAHiP",
-	"OLeC6SElho1BimS57zhZ8bXBIHiB5jnTs7FkKg5WsPoHvd5K24oiyu7MpEm9X9Vwb6PJ/05Xgeufoet2",
-	"6GhsGlvspduIR7eDH+wyuKxU27FHu4xdK19fh8HRbrQ31a+rTiMYvLsIV65PklrsaYjzI7anYO/YTTX5",
-	"IitewYUPWRsuRp0cP7c48hxgtiCbQwr74uQcuM386gL1A7L4JolaF46bMZ4bYGxfX4SqYNbdZWht9NHu",
-	"oz+DLNXIuEGG/M3bRtStTUbXxek6LAxq1VtuNq6imhb7O73OwHPtswHfvU64Ni4crcsdxXhVG32zMfv0",
-	"HvxqT3ODxatu3VaohQRysDzKEqZAqtglp3cZxP077Wt/l8E1aMufxzzXlKkWPFbkXLvrMz6cCYuQjKt6",
-	"oPHFbfctdOgzmu8/uryvmfP+7qN/p9jfVY9SE3vP91pL6sXJ+a2cSf0S8LtmkspHtonIRcUxTYr7nI0u",
-	"yfVSfbweeniryZTAmJJOSuyY8K7JBb5FPXAtwvZXR5u1aTuD/dB7S/zZLfGGu7Vf3MBuFYZ703pvWv+g",
-	"pjUM5tmmjgrRVJY+dAWj0Bq1276bPgqhuLliq1XhUKxfZWm3bQu0zSYGlf+i+o4SOM7fPrR0LxCRmQmH",
-	"oslWW3Pu0QGeOmvaW6MSEjFy1axR2XcdwVTCmEXvwcFEuIIYnTNprLCc1ey/5dd3voW3w334lOsxUohY",
-	"K05XoRseZPHgooaU6HX6FbhCUGIQglq3PfAt8qDeYQ4O/KsJPvmdBvWXfVzfu8BPdIGH/Z2WX71iYmc4",
-	"2m3/DSDKL+GL36B9YVdjzd2WgOkHgVembFyK7SWHvLTvjFGCTYihN5jKS9QenYvCqOUTfy3JFZSLFxCx",
-	"xPca62r9LEGmKqjRFbk+vJlJ9lUo94HdZxWmE2vjK7X4Rqe3JeAvMBTWcdqYX9YL8SGMuikaxSPnHGDU",
-	"jWVEvknggoZaLFY4FNmcxo7abU9KW/PfcJS/4aoD9e6du55ho8f3ODdPyGVz1ENBglgDbTT4mB+5NhVZ",
-	"XHHqqzCXZAm1DhgbuzCBQtnSDXXylwjZhnj5DqE6xGWnt0rdTErx3qvyckqLiSo+oIo8KoatYQP2N1Ff",
-	"6yeXr/BaeeHRJ1BeJgGucsPzoH0TJUU3u0aGwxwePX5cQSD2e41vFtuEkLNr27eZkVnj6HuTjkCSsryJ",
-	"yFyXSAMKCq9i+4IqZiusFApFkvaVYirVktIjCquksmdipE1+yWqGtirrlaRosiowlZZP0/a/MXJe27wP",
-	"ovx2Syhmj/6F2++lXHzBYm8VQ7Ch0Ov5XLcA95Xdf616QgkwqBuGBihhVUy+eL3h3i/c+4V7v3BfZbuv",
-	"sv3JGhgqv/f8WWt4UjfkRm/9Jkc1Iz8Kffqc38HIL7u6zn0O6fLK7zIZZfPu+Ikzh9wjwfKk23KXmaq7",
-	"2dN+OimSZWco3voXE5Ou4sgNt59hwhPM4QLcvgtJhvaew9gOXHOO7v73DV4xTyjrPrBO1Gd3iBf35YS7",
-	"VE5wQr0Kd10Rb4tblwKbxKSpXFUH3dRxvu8uSAQcMrJJKM9XQLAtB/NUmRjt1+C2g263f/Btp9fpdfqD",
-	"R71HPavjnpaNs7ICT+tuY3QqMm3Jv764/v8AAAD//w==",
+	"7F3vchs3kn+VrrlUidwdUqQseW26tlKKrTjajROXrZyr1tQtwZkmB/EMwAUwohhbj3Xf7tM9wD3TVQOY",
+	"f+SQEh076+wqHxSSM8A0Gv2/fxi/DyKZLaRAYXQweh/gNcsWKdrPkRQCIyPV309ThSxevcBsiupMKano",
+	"+hVLc7SDil8iGWMwCl7hP3LU5u/fsNh/DMKAC1EbG6Uchekpd7nH42AUZKueoS/HR0EYxMzQVEeDo4e9",
+	"4bB39OhieDIaHI8GJ38LwqAx7iT6Ez6Ijqe9R2wQ945nD7H3eDpkvaP4QXSMJ7OH7E/T4CYMMtSazWnW",
+	"HwWCVJBJhcDiGGOQ058xMqBwhgpFhBqYWzPgNdcGZlKBSRBmMk3lkos5ZDLmM44xLJRcoDIc9QgOMssi",
+	"fdAPbm5uwhoLz8UVS3n82jCT65INOs8yplbBKLhIiCQ+54KlsGBzPNDgNwP8akNYJlIjaDsHcA0MFimL",
+	"MJFpjCoI99yRGA3jqQ5Gb3ffV/HNzg/j4LVRXMzHAdEgpAFJ/JwBiwy/whC4cJ+CMDBMzdEEo+DQUR3c",
+	"hL/2YQwsJ4Evro5pF/ni6mHjSXhtUAmWni+Cm8t1wfuscvUp+GPlJkEWo9rQwlQu7RpQR4ovDJfCS06G",
+	"JpGxtiK6YCaBWFoRTuWy75fFFcbByKgcw0BHCWaMpjKrBRGuLcFBU2SfWh31W3Metz/Zc+xAw2RDpych",
+	"YJRIjGGZoABuIGExMYNouhsNr5jB73nGjf2zScJ3cgkZEytwigekioyuOV5MkSlUYOQ7FJCxFWTsHQIX",
+	"gCxKYMlFLJfQWXKTwKTXU8xgL6UHTbpNEjMueJZnwWgYFuRyYXCOahu9rzBjXNCCttMsZ0RkBkwhpDgz",
+	"RJhJuPaEbSFhcHcSNO5imcZIilhDLgxPLbs8Q7RhymhgM4U6+VgqdouNRnWF6kADj71t5bqycwwELuH5",
+	"T+fPnli6NMsQmIZJpcv9mpjtFvGZVBkjFctzHgfhTnF78+bNaW4SFIZH1lC00c6qO7gUYJ+Ejk67KsDr",
+	"BUZG76d5N2GwYIplaDYU/1ZFPIWIpWmTnzW34ZXQShf9rBdSaAQm7G81pk76QAt8wSMltZwZeK7YIhmL",
+	"18/+qg/AYIoZGrWChIk4RUW+UwM3GuRSgJHASjpC0JIUnnQuksSeJY8QOmYpYcYxjSHlAjW5NB4lY/Hq",
+	"26fweDgcADldTXtNNjPl2nRHzvFypQ3ZU/pC19yi+mNhY4tg5G1mEAaCZcTZzRCjzn5uMLNsztj19yjm",
+	"JglGw6NHIUl4+X1DWEK6/dwNPSqvMqXYym1hwVw79TMpWkTomTeAdRu/GQ29D75SOAtGwX8cVhHaoR9z",
+	"uF02bppO7K7T1CagZXzL8tQUUmhQWDPCFovUC/3hz5rW8r7G0LbnuKv6cEbTvUZjuJhr94RNtbI3gfZ3",
+	"kWTOpIq+eFZVF2pxzO2MqwfarB5ebyOkGHC4Myy/IWWoRZp7zNYSodL67rbD1TQ/PmOGFcM3NvoUSiMX",
+	"guMtxXBTGa9gqpC9084VxDLKMxQmdG6cLvtY6i+vf/whBG/iysfaaNhH7KwIBjqTzRBz0n0CUoVkYdbM",
+	"HDChl6jIoJEHsmGUxjlRYZ91+vLchVVERcKuEDqT2rwhjINXqGWuIrS3zGQuKmNczHRwfdAfByEICS72",
+	"664JeOm+e2XIc0e5bIZKN2FtqkY0sud01di1KX10sfd0NI4U58vV5G+lmvI4RvHJLOBd9aMZUn8ntQFy",
+	"ZxoEcpOQyxVw/pIcr0KtQ0hlxNLE3iYVMPhDv/YLyzD0vwsbQVE+gPFY2IC31/Pfe3S3HgGDGGeU/AKb",
+	"My60gWc/vAaFUy5iLuYhTFfOXQODJU5tlmoHXWFKcTcF30JDJPM0HgtJ5C65pvVQsE1KkMnoHUgbhnAF",
+	"GYsSLrAPr3CWa4xhijObkYuVSSjFxpRG50I7L//78ALfIYt/nFX5ZtP8CbCpubc1GLuo6buz02cuzHl+",
+	"dnGgiwyfAjT/5BBoz2TuTJGd40Bbu3hvPr5QEXhhc/IfpDl1atYWth8PTlpEodpsiq1bNrmsBNyNUHf7",
+	"74FnPwlKrqTiv2zj1/Bj+PXmzZveel53N3rXE8Ivm4nnwlW+Xts8tCq2/pYe7LXM0JnvXLhEGGPokNVy",
+	"9UaK1HwmWhYBUkl3UyxYy1t7PO7aQI/51ICLn91sUsAiVwupKQTr9ezVXiRj1JMQJi9tEXcE9MOfTwaD",
+	"yX2E9eVJaptx/M0DLRvi2/q+hmluqujeBkYuYrF0PoGJpXNiKxKUopDscTeiD2dXqFZV6dHfRGlEEf0X",
+	"9VmyT/apyoY8+l/frr9kq1Sy+ELK7ynd+afsc5E+pkQBbQhbtz+kNvdW4osTnvVw4LeXnHr/gGvIuNY2",
+	"FcpYOpMqI2ekYKmkmP+bhhw/CZ0vFlIZjF9gzNmFLYn+E7Zq8tQ9sUcUTOqdN1sxLo0ziyJcGH2v7V+E",
+	"KJUFRr0mKfZrHHP6zNKXZY89GM1YqjEMFrWf3geOgFtaPWHgCoNPZe4k85a2XtW8eRvY+erDL8shDjtA",
+	"09fo/567MvAeayi792VvYpdu1Hl1s9GKaBLvZm6juFXDbiN7i4eVM0AbCQkpekfX12WniXStudQSn3A3",
+	"7SdVqCrS9ZW5iXavzN7z1GIO2tp5riBj0wdXez59eV7WgimxJPJRkJi8bccsNL74Mvppo0l4QQ4kCIOq",
+	"sBiWUxVF4x+k+VbmguRsIzou7z4ThptVGU2FQav9JSo2M8EwuJDyBRMrP5d2pD9nBpdsFYQB3cwj/Emw",
+	"K8ZTNk1pJn/5gmco87rYV1q1xupnNs/bU/gjvz93E4hqS+v4i/ebpBX4ijaUQV2O7OOrqXYLVBNRss8i",
+	"24zvBs2xDxdKa0Y/9AzPsM2kNSe7vdldX7V9UmOK3Quv9PA329wSpLSuui7puuIytRoWOoyJSVChjdSk",
+	"QhfpuxCAizkYCZrZ2tCdLGy7WG/Y2nWE0d2mrI1pinBLY9S2vmsr5W5RGingcR3SHYK/XkP7y+sff4CF",
+	"JEengAsjyxabr7aUHTr66nt0gmVtz9mtRQ3OtElWsy+8n9t5kzBXDJ+lbK49lsYhRVzHRKPZdDz2iSRb",
+	"egsuxVbeUbuSk4Zc4xPAbGFWNpc/PnocwsnggS3NnwyOG7LkfQTdczIYhCeDo/Bk8CA8GRxfboYXdSTB",
+	"yaZI2ce/2gpB0QlTFlLWBntiBmaMp9AZkMQPbfmrsiUyd3Y9Y9dl7NOC6hG5bUbfhEHKSMpWbaIUY8pW",
+	"0DkaDDLddcKjmJgjdE4Gme49sL+HDmzF4LmEOPdReFGwZaD5XBQslgoGxOexEFKgA6OQA1Qwtc3USNLG",
+	"Wn1wLaEaeOPhcRgsmCG3F4yC/+p8GHzofD3qfD16O+g9vvxj5+vReNy3n//Q/fpD8fmP3c7XI6E/5PrD",
+	"//63/vB//6M/ZPqD/pB9SLpdGtT71ZN0v+5+1aah1Z5t2eNILnAEUqSroiSqi4KSxvqWd8rP53GhCWOh",
+	"nTe3rW5SjZ9lThGB1w6TYNalfHaKCbtqCLkN4saiSpkK3XITesjNNvxMbQ/envb+xnq/XPr/W7a1sqJS",
+	"BdrFdV1QRRLTIoIGMqlNyZ9Dj2DbVIsFCVE9m+8MjwaHDwcknzXoW1NK2VReIfyCSq5LKAiP4tktgW+H",
+	"vceXVkbeD8JHN4e/Xpi+ao8BtoINa5Lk9tDDayh9WIE1/uQtLYSSXGYpaVy4ceFYUCTrQ3s/HkyuBIna",
+	"DDpMw7Oz788uzmw1tPukZJBT2j48P7sYC53IpYakwB4WkEcnTKV14sI8PG4Yp0HxX7gTe0g8MGp1OjOo",
+	"2pnwiq737A0Wi0u2nLaTrLm1tuFOEwWdIxIV8rnEmmUiUywQlCEwAykybWBYV6Sh7n9+G9UuEc79b0Vf",
+	"tpkWBy631enCRHAnJz6JGYvOpPZVn8cTa/QrEM5cyXwBnUn5y3P6ge4bi1ZTw8Rqw5A/eLjGJGIC681O",
+	"e99evn9006t/Pd7n6/Dopo1ZNy2BibeVZ8Ko1Z5xyY+iVKIK86AwQn6Fceh6+nIJ3JSNzM0opcblbVvY",
+	"3IjCRNPuhW1o6w0BoXhvJ6Lb5fTkO/DaQCdGCmcVao1xN4SIFMPAMfyVf9M6f7QfeHwjM6pWYVVu2zIK",
+	"bX2hmxlTEeVsRDM7igH2Up9iWGcgijKG26fWx1vDsSuSLDZmawfTxtyD2uQ1k1arT7YLYFvyuIPJRYX0",
+	"TETSIXpcrzQsjKMxpJpWRl/H7/4Tla4yK23ReMxD2lgpJpZVNqeYMhMltsX1DX3q+c3vnccexUe/Huha",
+	"f7e27Er3XK+sdXGlP29neS0Msmyt2ZmaSjIDGVGCcenENx5EetT+DGsffUTlhNb7BNOE6PwjJ3fZ8Xpy",
+	"RHrS7e/I38/vVsDUJapzU1yczd8STZbpoz7wwEMdlqxx8CtPSSOn2XQsa8GZLUtsPPGNz8VLtjOlyP41",
+	"U5FdZY1cozqd+w7C7qzTT1ExspQhv5F1wSlZ2LAdla61pal+5s9e0m14nY+t6ZKQYJQrblav7ckE+1gX",
+	"+p7mbWI9OfVNNsuNEXzjwuRxPhg8iGywbD/ixKYSRUv79OV5eTSEnu+eUG1lYszC9Wq4mMmiJcQiy0IP",
+	"0b9oQHhd9OBP0NkqLEW1hnFBGxMGuUr9vHp0eDjnJsmn/UhmVVWlZ6c49FP02IJvmsSybmAdsz+xIWcz",
+	"eiYDYz0fah5jCfrlRmM6GzWSKDmzYXEtXDY1J69Qo4cuN1HtzoDa9KzuwK2zlmmsXcprixg+WVF5irow",
+	"OLYyTYG7m8cnaq6AzctbDjSgcJhM6MyUzCoe91csS0NYKm4MCpAiQlcy6/bHYiyeoyA9wRhS/q5kwAgm",
+	"9tjU3F+dwDQXcYprUG1r/tzaFvb8kJytPZiWaYsrnWKq+JDFGRfub99NG9t7u7TCsSBKXbYKmYwx1WHN",
+	"8rrPZ1Eii3303HUnBJmRSoNlAPeJhuEmJcF7ukXoSCZCsNTQyoMwuHJOMBgFJ/1hf+C9kCDRGgUP+oP+",
+	"A29lrJod/t2thz63l9/qu07U+kw1krkwfnGFjKX2sOCMp8YCQEtpotS+yOJE7ITNCY5F5ArEWFt8Oamu",
+	"O0BVroi2IGJpqsfCol06phjG9Dun3NwFAO8QF1YwPVjLsKlNGLqOkzVfG4yC52ieMZ1MJVNxsHYK5mgw",
+	"WGsIU0R5mJgsbXaCW05Etfnf+fqRkE/Qzz52NLaNLddy2HrSww5+sM/gqgdkx57sM3ajMXQTBif70d7W",
+	"Gao7jWD09jJcO5hManGgIS622O6CPb061+SLrHgFlz5kbTlyeHb6zJ7QKKCbS7I5pLDPzy6A2zS5KVDf",
+	"IYtvk6hN4bgdPb0FIPrbi1AdJr6/DG2MPtl/9CeQpQYZt8iQP9Peime3yeimON2EpUGte8vtxlXU02Jf",
+	"0HAGnmufDXhcSMq1ceFoU+4oxqvb6NuN2cejW9bRAlssXn3ptvcjJJCD5VGeMgVSxS45/ZKPR/xK+zrc",
+	"Z3ADNPavY54bytQIHmtyrt3BNB/OhGVIxlUz0PjstvsOOvQJzffvXd43zPlw/9G/Uuy/VI/SEHvP90az",
+	"9/nZxZ2cSfN4/dt2kqpbdonIZc0xzcqT0jGmuLVfWwTstlrmMk/DFGVaBekuUbTN7CcweX52MQHbd3GN",
+	"E5NgtqlpT1Nkyp/V3lCy49v5bg+o35vnT2uec1U0yxq5P8jZrFUsW0OZs3q3LfQHDkyuBMa268bIQPqQ",
+	"xiVMZR15IzPbJiB3WLgfei8in9yDb3nbwWd3zDuF4d4l37vk36lLtkW4KGlDKWWo5gidZcIMVK3pyKQF",
+	"yEujmYBGEevuyIGVfBV/BXN+hWIsFNoXrXl0VWHRO20m2EMjuCE73W0UastZ7cueiDlFkU2DLef34dS+",
+	"+cj25w80TEpgx8QH7mNh65nEVIHXJfClrSb3gpZdU3d74ze+7bvH20lmjKcXCf6A1+YiUYincdzsbdQx",
+	"dW9PBg8uG/C1YRPpRLsfP23gA/x7T0K6Uv/hsgFseXBz97eRtLxvpvkippt7Z/iRzvB4uNfj14//2RlO",
+	"9lt/C8D9c3jlp4mFLjZQUlb9Q6um7hiRSVwvqsWU5duAAGQSq4q9roFWO5Nez8MrJyGUR5ltkyUci82z",
+	"zb2ehTn12Myg8j/UXlpX9j+sAemPxSls2JwQdlithnmTs9lYdCaVek/s/JMKaTWBuYQpi945IBlyBTE6",
+	"o9rtw4WEyPJ0LLRs8MC3F2osDeHl6cXT79rs2OtGBPuxVqyEH203XQ64u2a+Bv1hDQIbVLjWoAFMDDya",
+	"MGgC0YIjb37u7da93fpMduuVi01au82twQJYGMSOYnvR1N5V1XiFmbxC7TNdFEatnvij7q6VWr7UkqUe",
+	"ZdNSu6idRLqvXnwJqemZdQy1LvS+JYsSPWhDf1u1kM0WdAiTwwyN4lHhUA5jGZF7E7ikoRbfH45FvqCx",
+	"k17Pk9LT/BecFG9N7UMTt+KO/Nr89x0uzBNKOjjqsSBBbMAVW3zM91ybmiyupSXrAM90BQ3sB5u6RKcJ",
+	"l+0XL6a0ULDqvZRNcOdebyq9nZTyXaoVep+ylNpq6/DbctgGKq67jfoGkqp6LezaIYCPoLwqY7ieBS/K",
+	"DtsoKXFcDTIcQvzk8eMaXnw4aH1b7bbDBBUinswaR4/KcQSSlBXwGebwERpQUIQW25eeMttbpPgpkrSu",
+	"DDOpVsCFDcWksntipI3CyGqGth/plaSEFykwNbBD2/K/MnLRWLyPvPxy1xD04e6zzpefsc1ZR89taXF6",
+	"PjctwH1P89+rIlpB65qGoQVEXxeTz14xvfcL937h3i/c9wnu+wT/Yq17VbxL55N2IaRuyY3e+EVOGkZ+",
+	"Evr0uTiuWrxAxWJ5GmDgsShKe2uNQ5vdUCqNMXQm7xAXrtzzZ6NynPgGgwVl+7pcWLxc3y7fARIs6t2d",
+	"mQKdyDyNnzhzyx3GeiyKrN5uHzN1f3agPcZOinTVhzf+H9MgW4ATP9x+gRlPsUDicfsCTxna85bTdNWW",
+	"lbmXFt3idouMtelkm0R9fo/716KcuaWvCx1WMdxusnslhd06B++A8o3JW51stb3tFt6fQfHUTqVMkYlW",
+	"M35fXvknlleckq8dfGli/xvaru1pNtLZFglvK+U1objN0z9vL0kc3HmJNn26WDsa03GHP1QuJt3GIZzR",
+	"4eHw6E/9QX/QH44eDR4NrP3ztGydlemmvenX1NGSf3N58/8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

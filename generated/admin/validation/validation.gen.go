@@ -20,8 +20,10 @@ func Operations() []reqcheck.Operation {
 		{ID: "headDashboard", Method: "HEAD", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkGetDashboard},
 		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
+		{ID: "clearFaults", Method: "DELETE", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "headFaults", Method: "HEAD", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
+		{ID: "mergeFaults", Method: "PATCH", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkMergeFaults, BodyMediaTypes: []string{"application/json"}},
 		{ID: "setFaults", Method: "PUT", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkSetFaults, BodyMediaTypes: []string{"application/json"}},
 		{ID: "clearRequests", Method: "DELETE", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "listRequests", Method: "GET", Path: "/_admin/requests", Tags: []string{"admin"}, Secured: true, Check: checkListRequests},
@@ -36,12 +38,30 @@ func checkGetDashboard(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 	return reqcheck.Checked{}
 }
 
-// checkClientRequestID checks a request for listApplications (GET /_admin/applications), headApplications (HEAD /_admin/applications), getFaults (GET /_admin/faults), headFaults (HEAD /_admin/faults), clearRequests (DELETE /_admin/requests).
+// checkClientRequestID checks a request for listApplications (GET /_admin/applications), headApplications (HEAD /_admin/applications), clearFaults (DELETE /_admin/faults), getFaults (GET /_admin/faults), headFaults (HEAD /_admin/faults), clearRequests (DELETE /_admin/requests).
 func checkClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsClientRequestID)
 	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
+}
+
+// checkMergeFaults checks a request for mergeFaults (PATCH /_admin/faults).
+func checkMergeFaults(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsMergeFaults)
+	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
+	reqcheck.UnknownOptions(in.Query, vs)
+	if len(in.Body) == 0 {
+		vs.Add("", reqcheck.MsgBodyRequired)
+		return reqcheck.Checked{Params: p}
+	}
+	body := new(generated.MergeFaultsJSONRequestBody)
+	d := reqcheck.NewDecoder(in.Body, vs)
+	decodeFaultSettings(d, body)
+	if !d.Finish() || vs.Len() > 0 {
+		return reqcheck.Checked{Params: p}
+	}
+	return reqcheck.Checked{Params: p, Body: body}
 }
 
 // checkSetFaults checks a request for setFaults (PUT /_admin/faults).
@@ -133,7 +153,17 @@ func checkReset(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 			*reqcheck.Alloc(&p.params.ApplicationID) = id
 		}
 	}
-	reqcheck.UnknownOptions(in.Query, vs, "applicationId")
+	if vals := in.Query["keepFaults"]; len(vals) > 1 {
+		vs.Add("keepFaults", reqcheck.MsgRepeated("query", "keepFaults", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if b, ok := reqcheck.ParseBoolean(v); !ok {
+			vs.Add("keepFaults", reqcheck.MsgNotBoolean(v))
+		} else {
+			reqcheck.SetBool(reqcheck.Alloc(&p.params.KeepFaults), b)
+		}
+	}
+	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "keepFaults")
 	return reqcheck.Checked{Params: p}
 }
 
@@ -155,6 +185,10 @@ func Handlers(si adminserver.ServerInterface) map[string]func(c echo.Context, pa
 			p := params.(*paramsClientRequestID)
 			return si.HeadApplications(c, generated.HeadApplicationsParams(p.params))
 		},
+		"clearFaults": func(c echo.Context, params any) error {
+			p := params.(*paramsClientRequestID)
+			return si.ClearFaults(c, generated.ClearFaultsParams(p.params))
+		},
 		"getFaults": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestID)
 			return si.GetFaults(c, generated.GetFaultsParams(p.params))
@@ -162,6 +196,10 @@ func Handlers(si adminserver.ServerInterface) map[string]func(c echo.Context, pa
 		"headFaults": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestID)
 			return si.HeadFaults(c, generated.HeadFaultsParams(p.params))
+		},
+		"mergeFaults": func(c echo.Context, params any) error {
+			p := params.(*paramsMergeFaults)
+			return si.MergeFaults(c, p.params)
 		},
 		"setFaults": func(c echo.Context, params any) error {
 			p := params.(*paramsSetFaults)
@@ -189,6 +227,11 @@ func Handlers(si adminserver.ServerInterface) map[string]func(c echo.Context, pa
 // paramsClientRequestID are the parameters checkClientRequestID parsed.
 type paramsClientRequestID struct {
 	params generated.ListApplicationsParams
+}
+
+// paramsMergeFaults are the parameters checkMergeFaults parsed.
+type paramsMergeFaults struct {
+	params generated.MergeFaultsParams
 }
 
 // paramsSetFaults are the parameters checkSetFaults parsed.
@@ -265,6 +308,25 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 				}
 				reqcheck.SetString(reqcheck.Alloc(&o.Latency), latency)
 			}
+		case "operations":
+			if d.Array() {
+				list := reqcheck.Alloc(&o.Operations)
+				for d.Element() {
+					item := reqcheck.Grow(list)
+					if itemValue, ok := d.String(); ok {
+						if reqcheck.Length(itemValue) > 128 {
+							d.Violate(reqcheck.MsgMaxLength(128))
+						}
+						if !operationsPattern.MatchString(itemValue) {
+							d.Violate(reqcheck.MsgPattern(itemValue, "^[A-Za-z][A-Za-z0-9]*$"))
+						}
+						reqcheck.SetString(item, itemValue)
+					}
+				}
+				if d.Count() > 64 {
+					d.Violate(reqcheck.MsgMaxItems(64))
+				}
+			}
 		case "rateLimit":
 			if rateLimit, ok := d.String(); ok {
 				if reqcheck.Length(rateLimit) > 64 {
@@ -275,6 +337,15 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 				}
 				reqcheck.SetString(reqcheck.Alloc(&o.RateLimit), rateLimit)
 			}
+		case "remaining":
+			if text, remaining, ok := d.Integer(64); ok {
+				if remaining < 0 {
+					d.Violate(reqcheck.MsgMinimum(text, "0", false))
+				} else if remaining > 1000000000 {
+					d.Violate(reqcheck.MsgMaximum(text, "1000000000", false))
+				}
+				reqcheck.SetInt(reqcheck.Alloc(&o.Remaining), remaining)
+			}
 		case "retryAfter":
 			if retryAfter, ok := d.String(); ok {
 				if reqcheck.Length(retryAfter) > 64 {
@@ -284,6 +355,16 @@ func decodeFaultSettings(d *reqcheck.Decoder, o *generated.FaultSettings) {
 					d.Violate(reqcheck.MsgPattern(retryAfter, "^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$"))
 				}
 				reqcheck.SetString(reqcheck.Alloc(&o.RetryAfter), retryAfter)
+			}
+		case "targetId":
+			if targetId, ok := d.String(); ok {
+				if reqcheck.Length(targetId) > 36 {
+					d.Violate(reqcheck.MsgMaxLength(36))
+				}
+				if !targetIdPattern.MatchString(targetId) {
+					d.Violate(reqcheck.MsgPattern(targetId, "^(|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"))
+				}
+				reqcheck.SetString(reqcheck.Alloc(&o.TargetID), targetId)
 			}
 		default:
 			d.Unknown()
@@ -298,6 +379,10 @@ func DecodeFaultSettings(doc []byte, vs *reqcheck.Violations) *generated.FaultSe
 
 var latencyPattern = regexp.MustCompile("^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+(?:-(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)?)$")
 
+var operationsPattern = regexp.MustCompile("^[A-Za-z][A-Za-z0-9]*$")
+
 var rateLimitPattern = regexp.MustCompile("^(|0|[1-9][0-9]{0,8}/(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$")
 
 var retryAfterPattern = regexp.MustCompile("^(|0|(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$")
+
+var targetIdPattern = regexp.MustCompile("^(|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
