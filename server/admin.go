@@ -91,7 +91,16 @@ func journalEntryJSON(e journal.Entry) admin.JournalEntry {
 		return &s
 	}
 	out.ClientRequestID, out.ApplicationID, out.ErrorCode = optional(e.ClientRequestID), optional(e.ApplicationID), optional(e.ErrorCode)
-	out.UserAgent, out.Body = optional(e.UserAgent), optional(e.Body)
+	out.UserAgent, out.Body, out.ResponseBody = optional(e.UserAgent), optional(e.Body), optional(e.ResponseBody)
+	if e.BodyTruncated {
+		out.BodyTruncated = &e.BodyTruncated
+	}
+	if e.ResponseBodyTruncated {
+		out.ResponseBodyTruncated = &e.ResponseBodyTruncated
+	}
+	if e.ResponseHeaders != nil {
+		out.ResponseHeaders = &e.ResponseHeaders
+	}
 	if e.Fault != 0 {
 		out.Fault = &e.Fault
 	}

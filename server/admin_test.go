@@ -64,6 +64,36 @@ func TestJournalRecordsWhatWasSent(t *testing.T) {
 	}
 }
 
+// TestJournalKeepsTheAnswer: an entry keeps the answer's header fields and
+// body as the client got them, cut at 4 KiB with a marker, and a request body
+// cut the same way says so.
+func TestJournalKeepsTheAnswer(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	app := uuid.NewString()
+	refused := h.add(app, pageExample)
+	e := h.journal("")[0]
+	if deref(e.ResponseBody) != string(refused.body) || deref(e.ResponseBodyTruncated) || deref(e.BodyTruncated) {
+		t.Errorf("the refused add's entry: body %q truncated %v, want the answer's %q", deref(e.ResponseBody), deref(e.ResponseBodyTruncated), refused.body)
+	}
+	if e.ResponseHeaders == nil || (*e.ResponseHeaders)["Content-Type"] != refused.header.Get("Content-Type") ||
+		(*e.ResponseHeaders)["Request-Id"] != refused.header.Get("request-id") {
+		t.Errorf("the refused add's response headers %v, want the answer's %v", e.ResponseHeaders, refused.header)
+	}
+	for i := range 60 {
+		h.add(app, fmt.Sprintf(`{"externalIp":"203.0.113.7","machineName":"machine-%02d","status":"active"}`, i))
+	}
+	listing := h.do(http.MethodGet, listPath(app), authed(), nil)
+	e = h.journal("?operation=listConnectorGroupMembers")[0]
+	if len(listing.body) <= 4<<10 || !deref(e.ResponseBodyTruncated) || deref(e.ResponseBody) != string(listing.body[:4<<10]) {
+		t.Errorf("a %d-byte listing: kept %d bytes, truncated %v; want its first 4 KiB, marked", len(listing.body), len(deref(e.ResponseBody)), deref(e.ResponseBodyTruncated))
+	}
+	long := `{"externalIp":"203.0.113.7","machineName":"` + strings.Repeat("m", 5000) + `","status":"active"}`
+	h.add(app, long)
+	if e := h.journal("")[0]; !deref(e.BodyTruncated) || len(deref(e.Body)) != 4<<10 {
+		t.Errorf("a %d-byte body: kept %d bytes, truncated %v", len(long), len(deref(e.Body)), deref(e.BodyTruncated))
+	}
+}
+
 // TestPagesLoadsAreNotJournalled: a browser on /docs and /_admin/ asks for
 // the pages, their assets, /favicon.ico and /openapi.json; none of it is
 // what a test asks the journal about, so a fresh mock's journal stays empty

@@ -137,6 +137,11 @@ func (f *front) serve(c echo.Context, prefix string) {
 		rc.cid = items[0]
 		h[canonicalClientRequestID] = []string{rc.cid}
 	}
+	var answer *answerRecorder
+	if f.obs.journal.Enabled() && !unjournaled(req.URL.Path) {
+		answer = &answerRecorder{ResponseWriter: c.Response().Writer}
+		c.Response().Writer = answer
+	}
 	out := outcome{}
 	if !f.hosts.allows(req.Host) {
 		// Before anything else: a page rebound to 127.0.0.1 reaches
@@ -150,11 +155,39 @@ func (f *front) serve(c echo.Context, prefix string) {
 			out.status = c.Response().Status
 		}
 	}
-	f.obs.observe(rc, out, start)
+	f.obs.observe(rc, out, start, answer)
 }
 
-// observe tells the access log, the metrics and the journal of an answered request.
-func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
+// answerRecorder keeps the start of an answer's body for the journal, as
+// it is written: no more than an entry keeps.
+type answerRecorder struct {
+	http.ResponseWriter
+	kept      []byte
+	truncated bool
+}
+
+func (a *answerRecorder) Write(p []byte) (int, error) {
+	room := journal.ResponseBodyLimit - len(a.kept)
+	if len(p) > room {
+		a.truncated = true
+	}
+	a.kept = append(a.kept, p[:min(len(p), max(room, 0))]...)
+	return a.ResponseWriter.Write(p)
+}
+
+// Flush and Unwrap keep what the writer underneath offers: streaming, and
+// http.ResponseController's deadlines.
+func (a *answerRecorder) Flush() {
+	if f, ok := a.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (a *answerRecorder) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// observe tells the access log, the metrics and the journal of an answered
+// request; answer is what was kept of the answer for the journal.
+func (obs observers) observe(rc *requestContext, out outcome, start time.Time, answer *answerRecorder) {
 	req := rc.Request()
 	ca := &rc.call
 	duration := time.Since(start)
@@ -173,12 +206,13 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time) {
 	}
 	obs.logger.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
 	obs.metrics.observe(ca.operation, out, duration.Seconds())
-	if obs.journal.Enabled() && !unjournaled(req.URL.Path) {
+	if answer != nil {
 		obs.journal.Add(&journal.Request{
 			Time: start, ID: rc.id, ClientRequestID: rc.cid, Method: rc.method,
 			Path: req.URL.Path, Header: req.Header,
 			Operation: ca.operation, ApplicationID: ca.app, Status: out.status, ErrorCode: string(out.code),
 			Violations: out.violations, Fault: out.fault, Duration: duration, Body: ca.raw,
+			ResponseHeader: rc.Response().Header(), ResponseBody: answer.kept, ResponseTruncated: answer.truncated,
 		})
 	}
 }

@@ -191,6 +191,9 @@ type JournalEntry struct {
 	// Body The request body as text (decompressed), cut at 4 KiB.
 	Body *string `json:"body,omitempty"`
 
+	// BodyTruncated True when the request body was longer than `body`.
+	BodyTruncated *bool `json:"bodyTruncated,omitempty"`
+
 	// ClientRequestID The request's client-request-id, when it sent one.
 	ClientRequestID *string `json:"clientRequestId,omitempty"`
 	DurationMs      float64 `json:"durationMs"`
@@ -211,7 +214,16 @@ type JournalEntry struct {
 	// Path The path as the client sent it, without the query (cut at 2 KiB).
 	Path      string             `json:"path"`
 	RequestID openapi_types.UUID `json:"requestId"`
-	Status    int                `json:"status"`
+
+	// ResponseBody The answer's body as text, cut at 4 KiB; absent when it had none.
+	ResponseBody *string `json:"responseBody,omitempty"`
+
+	// ResponseBodyTruncated True when the answer's body was longer than `responseBody`.
+	ResponseBodyTruncated *bool `json:"responseBodyTruncated,omitempty"`
+
+	// ResponseHeaders The answer's header fields, the first 16 by name, each value cut at 256 bytes (several lines of one name joined with commas).
+	ResponseHeaders *map[string]string `json:"responseHeaders,omitempty"`
+	Status          int                `json:"status"`
 
 	// Targets The violations' targets, for a refused request.
 	Targets *[]string `json:"targets,omitempty"`
@@ -562,8 +574,9 @@ type ClientInterface interface {
 	// ListRequests The journal of the requests the mock received, newest first
 	//
 	// Every request but those to the admin API, `/metrics` and `/docs`, newest first,
-	// up to `--journal-size` of them. `Authorization` is never kept; bodies
-	// are cut at 4 KiB.
+	// up to `--journal-size` of them, with the answer: status, header fields
+	// and body. `Authorization` is never kept; bodies are cut at 4 KiB (and
+	// marked so).
 	//
 	// Corresponds with GET /_admin/requests (the `ListRequests` operationId).
 	ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -818,8 +831,9 @@ func (c *Client) ClearRequests(ctx context.Context, params *ClearRequestsParams,
 // ListRequests The journal of the requests the mock received, newest first
 //
 // Every request but those to the admin API, `/metrics` and `/docs`, newest first,
-// up to `--journal-size` of them. `Authorization` is never kept; bodies
-// are cut at 4 KiB.
+// up to `--journal-size` of them, with the answer: status, header fields
+// and body. `Authorization` is never kept; bodies are cut at 4 KiB (and
+// marked so).
 //
 // Corresponds with GET /_admin/requests (the `ListRequests` operationId).
 func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1750,8 +1764,9 @@ type ClientWithResponsesInterface interface {
 	// ListRequestsWithResponse The journal of the requests the mock received, newest first
 	//
 	// Every request but those to the admin API, `/metrics` and `/docs`, newest first,
-	// up to `--journal-size` of them. `Authorization` is never kept; bodies
-	// are cut at 4 KiB.
+	// up to `--journal-size` of them, with the answer: status, header fields
+	// and body. `Authorization` is never kept; bodies are cut at 4 KiB (and
+	// marked so).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3557,8 +3572,9 @@ func (c *ClientWithResponses) ClearRequestsWithResponse(ctx context.Context, par
 // ListRequestsWithResponse The journal of the requests the mock received, newest first
 //
 // Every request but those to the admin API, `/metrics` and `/docs`, newest first,
-// up to `--journal-size` of them. `Authorization` is never kept; bodies
-// are cut at 4 KiB.
+// up to `--journal-size` of them, with the answer: status, header fields
+// and body. `Authorization` is never kept; bodies are cut at 4 KiB (and
+// marked so).
 //
 // Returns a wrapper object for the known response body format(s).
 //

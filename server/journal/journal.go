@@ -5,6 +5,7 @@ package journal
 import (
 	"encoding/binary"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,12 @@ type Entry struct {
 	UserAgent       string
 	Headers         map[string]string // Content-Encoding, Prefer, Retry-Attempt, SdkVersion, Batch-Request-Id, when sent
 	Body            string            // as text, decompressed, cut at 4 KiB
+	BodyTruncated   bool              // the body was longer than Body
+	// ResponseHeaders are the answer's header fields (the first 16 by name,
+	// each value cut at 256 bytes).
+	ResponseHeaders       map[string]string
+	ResponseBody          string // as text, cut at 4 KiB
+	ResponseBodyTruncated bool   // the answer's body was longer than ResponseBody
 }
 
 // Filter selects journal entries; a zero field selects everything.
@@ -50,13 +57,16 @@ type Filter struct {
 }
 
 // What one entry keeps at the most, so that the journal's memory is bounded
-// whatever clients send: with 10,000 entries, some 110 MiB at the very worst.
+// whatever clients send: with 10,000 entries, some 230 MiB at the very worst
+// (the request's parts 14 KiB, the answer's 9 KiB).
 const (
-	journalBody       = 4 << 10
-	journalPath       = 2 << 10
-	journalText       = 256 // user agent, client-request-id, header values
-	journalTargets    = 20
-	journalTargetText = 256
+	journalBody            = 4 << 10
+	journalPath            = 2 << 10
+	journalText            = 256 // user agent, client-request-id, header values
+	journalTargets         = 20
+	journalTargetText      = 256
+	journalResponseHeaders = 16 // the mock's answers have fewer than 10
+	journalHeaderName      = 64
 )
 
 // journaledHeaders are the request headers an entry keeps: the key net/http
@@ -209,7 +219,17 @@ type Request struct {
 	Fault           int
 	Duration        time.Duration
 	Body            []byte // as read, decompressed
+	// ResponseHeader is the answer's header, as sent.
+	ResponseHeader http.Header
+	// ResponseBody is the start of the answer's body (a journal keeps no
+	// more than 4 KiB of it); ResponseTruncated says the body went on.
+	ResponseBody      []byte
+	ResponseTruncated bool
 }
+
+// ResponseBodyLimit is how much of an answer's body an entry keeps: a
+// Recorder of the answer need keep no more.
+const ResponseBodyLimit = journalBody
 
 // pack writes the entry of r as bytes: the fixed-size fields, then every
 // string length-prefixed (cut to its bound), then the targets and the
@@ -220,7 +240,8 @@ func pack(r *Request) []byte {
 		cut(r.ApplicationID, journalText), r.ErrorCode, cut(first(r.Header, "User-Agent"), journalText),
 	}
 	body := r.Body[:min(len(r.Body), journalBody)]
-	size := 48 + len(body)
+	responseBody := r.ResponseBody[:min(len(r.ResponseBody), journalBody)]
+	size := 56 + len(body) + len(responseBody)
 	for _, s := range strs {
 		size += 3 + len(s)
 	}
@@ -236,6 +257,15 @@ func pack(r *Request) []byte {
 			nHeaders++
 			size += 4 + len(h.name) + len(headers[i])
 		}
+	}
+	names := make([]string, 0, min(len(r.ResponseHeader), journalResponseHeaders))
+	for name := range r.ResponseHeader {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	names = names[:min(len(names), journalResponseHeaders)]
+	for _, name := range names {
+		size += 4 + min(len(name), journalHeaderName) + min(len(fieldValue(r.ResponseHeader, name)), journalText)
 	}
 	b := make([]byte, 0, size)
 	b = binary.AppendVarint(b, r.Time.UnixNano())
@@ -256,6 +286,19 @@ func pack(r *Request) []byte {
 		if headers[i] != "" {
 			b = appendString(appendString(b, h.name), headers[i])
 		}
+	}
+	var flags byte
+	if len(r.Body) > len(body) {
+		flags |= 1
+	}
+	if r.ResponseTruncated || len(r.ResponseBody) > len(responseBody) {
+		flags |= 2
+	}
+	b = append(b, flags)
+	b = append(binary.AppendUvarint(b, uint64(len(responseBody))), responseBody...)
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, name := range names {
+		b = appendString(appendString(b, cut(name, journalHeaderName)), cut(fieldValue(r.ResponseHeader, name), journalText))
 	}
 	return b
 }
@@ -301,6 +344,17 @@ func unpackEntry(b []byte) Entry {
 		for range n {
 			k := str()
 			e.Headers[k] = str()
+		}
+	}
+	flags := b[0]
+	b = b[1:]
+	e.BodyTruncated, e.ResponseBodyTruncated = flags&1 != 0, flags&2 != 0
+	e.ResponseBody = str()
+	if n := uvarint(); n > 0 {
+		e.ResponseHeaders = make(map[string]string, n)
+		for range n {
+			k := str()
+			e.ResponseHeaders[k] = str()
 		}
 	}
 	return e
