@@ -50,6 +50,9 @@ func (a *adminHandlers) ListRequests(c echo.Context, params admin.ListRequestsPa
 	if params.Top != nil {
 		f.Top = *params.Top
 	}
+	if params.Disagreements != nil {
+		f.Disagreements = *params.Disagreements
+	}
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	w.WriteHeader(http.StatusOK)
@@ -100,6 +103,16 @@ func journalEntryJSON(e journal.Entry) admin.JournalEntry {
 	}
 	if e.ResponseHeaders != nil {
 		out.ResponseHeaders = &e.ResponseHeaders
+	}
+	if e.Proxied {
+		out.Proxied = &e.Proxied
+	}
+	if len(e.Disagreements) > 0 {
+		ds := make([]admin.Disagreement, len(e.Disagreements))
+		for i, d := range e.Disagreements {
+			ds[i] = admin.Disagreement{Direction: admin.DisagreementDirection(d.Direction), Pointer: d.Pointer, Spec: d.Spec, Arrived: d.Arrived}
+		}
+		out.Disagreements = &ds
 	}
 	if e.Fault != 0 {
 		out.Fault = &e.Fault

@@ -20,6 +20,9 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	validations *prometheus.CounterVec
 	faults      *prometheus.CounterVec
+	// disagreements counts, in proxy mode, where exchanges and the spec
+	// differ, by operation and direction (both bounded by the spec).
+	disagreements *prometheus.CounterVec
 
 	// The series in use, looked up once: a request finds its counters in a
 	// sync.Map instead of hashing label values into the vectors.
@@ -70,6 +73,9 @@ func newMetrics(members store.Store) *metrics {
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_mock_faults_injected_total", Help: "Faults injected on purpose, by status.",
 		}, []string{"code"}),
+		disagreements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_mock_proxy_disagreements_total", Help: "Where a proxied request or answer and the spec differ, by operation and direction (request, response).",
+		}, []string{"operation", "direction"}),
 		targets: map[string]prometheus.Counter{},
 	}
 	// Registered on the first scrape: most mocks (one per test) are never
@@ -77,12 +83,17 @@ func newMetrics(members store.Store) *metrics {
 	// count from the first request either way.
 	m.register = sync.OnceFunc(func() {
 		process := processCollectors()
-		m.registry.MustRegister(m.requests, m.duration, m.validations, m.faults, process[0], process[1])
+		m.registry.MustRegister(m.requests, m.duration, m.validations, m.faults, m.disagreements, process[0], process[1])
 		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "connector_mock_members", Help: "Members held, in all groups.",
 		}, func() float64 { return float64(members.Members()) }))
 	})
 	return m
+}
+
+// disagreement counts one place where an exchange of operation and the spec differ.
+func (m *metrics) disagreement(operation, direction string) {
+	m.disagreements.WithLabelValues(operation, direction).Inc()
 }
 
 // observe counts one answered request for operation ("" for no route).

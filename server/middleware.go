@@ -54,6 +54,10 @@ type call struct {
 	body      any           // the body the generated validator decoded, when it passed
 	raw       []byte        // the body as read (decompressed)
 	delay     time.Duration // the latency injected
+	// proxied says the service answered (--proxy); disagreements are where
+	// the exchange and the spec differ.
+	proxied       bool
+	disagreements []Disagreement
 }
 
 // outcome is how a request was answered, as renderError returns it.
@@ -158,6 +162,18 @@ func (f *front) serve(c echo.Context, prefix string) {
 	f.obs.observe(rc, out, start, answer)
 }
 
+// journalDisagreements are ds as the journal keeps them.
+func journalDisagreements(ds []Disagreement) []journal.Disagreement {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]journal.Disagreement, len(ds))
+	for i, d := range ds {
+		out[i] = journal.Disagreement{Direction: d.Direction, Pointer: d.Pointer, Spec: d.Spec, Arrived: d.Arrived}
+	}
+	return out
+}
+
 // answerRecorder keeps the start of an answer's body for the journal, as
 // it is written: no more than an entry keeps.
 type answerRecorder struct {
@@ -206,6 +222,9 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time, a
 	}
 	obs.logger.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
 	obs.metrics.observe(ca.operation, out, duration.Seconds())
+	for _, d := range ca.disagreements {
+		obs.metrics.disagreement(ca.operation, d.Direction)
+	}
 	if answer != nil {
 		obs.journal.Add(&journal.Request{
 			Time: start, ID: rc.id, ClientRequestID: rc.cid, Method: rc.method,
@@ -213,6 +232,7 @@ func (obs observers) observe(rc *requestContext, out outcome, start time.Time, a
 			Operation: ca.operation, ApplicationID: ca.app, Status: out.status, ErrorCode: string(out.code),
 			Violations: out.violations, Fault: out.fault, Duration: duration, Body: ca.raw,
 			ResponseHeader: rc.Response().Header(), ResponseBody: answer.kept, ResponseTruncated: answer.truncated,
+			Proxied: ca.proxied, Disagreements: journalDisagreements(ca.disagreements),
 		})
 	}
 }

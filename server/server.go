@@ -90,6 +90,17 @@ type Config struct {
 	// use, as the seed page's path does for an application; without it a
 	// group never created is a 404 there, as at the service.
 	ImplicitGroups bool
+	// Proxy, when set, is the service's base URL (https://graph.microsoft.com):
+	// the API's operations are forwarded there, the caller's Authorization
+	// passed on unchecked, and both directions checked against the spec,
+	// each exchange journalled with its disagreements.
+	Proxy string
+	// ProxyInvalid forwards a request the spec refuses too (to learn what
+	// the service does with it) instead of answering it with the 400.
+	ProxyInvalid bool
+	// ProxyClient reaches the service; nil is one with timeouts that
+	// follows no redirect.
+	ProxyClient *http.Client
 }
 
 // Server is the mock server: an http.Handler whose misbehaviour can be
@@ -101,6 +112,7 @@ type Server struct {
 	misbehave *faults.Injector
 	journal   *journal.Journal
 	store     store.Store
+	proxy     *proxy // nil unless Config.Proxy
 }
 
 // ServeHTTP implements http.Handler: it routes the request (on routePath,
@@ -132,6 +144,7 @@ func (s *Server) Reset(ctx context.Context, app *uuid.UUID) error {
 	}
 	if app == nil {
 		s.journal.Clear()
+		_ = s.misbehave.Set(faults.Settings{}) // the zero Settings always pass Check
 	}
 	return nil
 }
@@ -189,6 +202,12 @@ func New(cfg Config) (*Server, error) {
 	// (token, misbehaviour for member operations, the generated validator),
 	// then its handler, called with what the checks parsed.
 	auth := bearerAuth(cfg.Token)
+	var upstream *proxy
+	if cfg.Proxy != "" {
+		if upstream, err = newProxy(cfg.Proxy, cfg.ProxyClient, cfg.ProxyInvalid); err != nil {
+			return nil, err
+		}
+	}
 	serve := validation.Handlers(h)
 	serviceOperations := map[string]bool{}
 	for _, op := range spec.operations {
@@ -199,12 +218,15 @@ func New(cfg Config) (*Server, error) {
 	for _, op := range spec.all {
 		checks := &operationChecks{op: op, serve: serve[op.ID], service: isService(op), auth: auth,
 			misbehave: misbehave, maxBody: maxBody, shadows: spec.shadows[op.ID]}
+		if upstream != nil && checks.service {
+			checks.proxy, checks.auth = upstream, passThrough
+		}
 		if checks.serve == nil {
 			return nil, fmt.Errorf("%s %s (%s) has no handler: run make generate", op.Method, op.Path, op.ID)
 		}
 		e.Add(op.Method, echoPath(op.Path), checks.handle)
 	}
-	s := &Server{echo: e, roots: spec.roots, misbehave: misbehave, journal: requests, store: members,
+	s := &Server{echo: e, roots: spec.roots, misbehave: misbehave, journal: requests, store: members, proxy: upstream,
 		front: front{obs: observers{logger: logger, journal: requests, metrics: metrics}, routes: spec.paths, hosts: hosts, cors: cors}}
 	h.dispatch, h.roots = s.ServeHTTP, spec.roots // a batch's requests go through the whole server
 	return s, nil

@@ -32,6 +32,7 @@ type operationChecks struct {
 	misbehave *faults.Injector
 	maxBody   int64
 	shadows   []shadow
+	proxy     *proxy // forwards the operation to the service (--proxy), or nil
 }
 
 // handle makes the call of a request for the operation, publishes it (once)
@@ -45,6 +46,9 @@ func (o *operationChecks) handle(c echo.Context) error {
 	var err error
 	rc.call, err = o.prepare(rc, &rc.scratch)
 	rc.matched = true
+	if o.proxy != nil {
+		return o.proxy.forward(rc, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,8 @@ type options struct {
 	corsAdmin         bool
 	tlsCAOut          string
 	tlsCert, tlsKey   string
+	proxy, record     string
+	proxyInvalid      bool
 }
 
 // hosts is --allowed-hosts as a list.
@@ -165,6 +167,10 @@ func parseFlags(args []string, lookup func(string) (string, bool), help io.Write
 	fs.StringVar(&o.tlsCAOut, "tls-ca-out", "", "with --tls, write the CA's certificate (PEM) to this `file`")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve https with this certificate `file` (PEM, the chain after it), with --tls-key")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the private key `file` (PEM) of --tls-cert")
+	fs.StringVar(&o.proxy, "proxy", "", "forward the API to the service at this base `URL` (https://graph.microsoft.com), checking requests and\n"+
+		"answers against the spec and journalling every disagreement; the caller's Authorization goes to the service")
+	fs.BoolVar(&o.proxyInvalid, "proxy-invalid", false, "with --proxy, forward a request the spec refuses too (to learn what the service does with it)")
+	fs.StringVar(&o.record, "record", "", "with --proxy, write what the service's answers showed of its state to this seed `file` on a clean stop")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: connector-mock [flags]\n       connector-mock healthcheck [flags]   (exit 0 when the mock the flags describe answers /healthz)\n\n"+
 			"Serves the connector group members API: in memory, or in a state file with --state.\n"+
@@ -242,6 +248,9 @@ func (o options) check() error {
 	if o.corsAdmin && len(splitList(o.corsOrigins)) == 0 {
 		problems = append(problems, errors.New("--cors-admin lets the --cors-origins call the admin API: give --cors-origins too"))
 	}
+	if (o.record != "" || o.proxyInvalid) && o.proxy == "" {
+		problems = append(problems, errors.New("--record and --proxy-invalid work on what --proxy forwards: give --proxy too"))
+	}
 	if o.tlsCAOut != "" && !o.tls {
 		problems = append(problems, errors.New("--tls-ca-out writes the CA that --tls makes: give --tls too"))
 	}
@@ -265,10 +274,11 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 // mock is a mock ready to serve: its handler, its store to close after, and
 // its TLS configuration (nil for http) with where its CA was written.
 type mock struct {
-	handler http.Handler
+	handler *server.Server
 	store   store.Store
 	tls     *tls.Config
 	caPath  string
+	record  string // --record: where the proxied answers' state goes on a clean stop
 }
 
 // build opens the store (and the state file), seeds it, and makes the
@@ -276,7 +286,7 @@ type mock struct {
 func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err error) {
 	cfg := server.Config{Token: o.token, MaxBodyBytes: o.maxBody, Logger: logger, Faults: o.faults, Seed: o.seed,
 		JournalSize: o.journalSize, Store: store.NewMemory(), AllowedHosts: o.hosts(), ImplicitGroups: o.implicitGroups,
-		CORSOrigins: splitList(o.corsOrigins), CORSAdmin: o.corsAdmin}
+		CORSOrigins: splitList(o.corsOrigins), CORSAdmin: o.corsAdmin, Proxy: o.proxy, ProxyInvalid: o.proxyInvalid}
 	if o.journalSize == 0 {
 		cfg.JournalSize = -1
 	}
@@ -311,7 +321,7 @@ func build(ctx context.Context, o options, logger *slog.Logger) (m *mock, err er
 	if err != nil {
 		return nil, err
 	}
-	return &mock{handler: handler, store: cfg.Store, tls: tlsCfg, caPath: caPath}, nil
+	return &mock{handler: handler, store: cfg.Store, tls: tlsCfg, caPath: caPath, record: o.record}, nil
 }
 
 // close closes a durable store, after the requests in flight have finished with it.
@@ -357,6 +367,9 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 	case o.tls:
 		attrs = append(attrs, slog.String("tls_ca", "not written (--tls-ca-out FILE writes it for clients to trust)"))
 	}
+	if o.proxy != "" {
+		attrs = append(attrs, slog.String("proxy", o.proxy), slog.Bool("proxy_invalid", o.proxyInvalid), slog.String("record", o.record))
+	}
 	if f := o.faults; f.Latency.Max > 0 || f.FaultRate > 0 || f.RateLimit.Requests > 0 {
 		attrs = append(attrs, slog.String("latency", f.Latency.String()), slog.Float64("fault_rate", f.FaultRate),
 			slog.String("rate_limit", f.RateLimit.String()))
@@ -393,6 +406,12 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
+	}
+	if m.record != "" {
+		if err := m.handler.WriteRecord(m.record); err != nil {
+			return err
+		}
+		logger.Info("recorded the service's state as a seed file", slog.String("file", m.record))
 	}
 	logger.Info("stopped")
 	return nil

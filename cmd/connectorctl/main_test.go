@@ -569,3 +569,32 @@ func TestAdminAnswerThatIsNotJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestsViolations: in front of a service that answers with a
+// property the spec does not have, `requests --violations` prints the
+// disagreement, one line each, escaped.
+func TestRequestsViolations(t *testing.T) {
+	id := uuid.NewString()
+	service := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("request-id", uuid.NewString())
+		fmt.Fprintf(w, `{"id":%q,"externalIp":"198.51.100.3","machineName":"agent-3","status":"active","version":"1.5\u001b[2J"}`, id)
+	}))
+	defer service.Close()
+	proxy, err := server.New(server.Config{Proxy: service.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": srv.URL, "CONNECTORCTL_TOKEN": "tok"}}
+	if code, out, errOut := c.run("connectors", "get", "--id", id); code != 0 {
+		t.Fatalf("connectors get through the proxy: %d %s%s", code, out, errOut)
+	}
+	c.run("list", "--app", uuid.NewString()) // agrees with nothing either, but says so differently
+	code, out, errOut := c.run("requests", "--violations", "--operation", "getConnector")
+	want := `response  /version  no such property (additionalProperties: false)  "1.5\u001b[2J"`
+	if code != 0 || !strings.Contains(out, "IN        WHERE     THE SPEC SAYS") || !strings.Contains(out, want) || strings.Contains(out, "\x1b") {
+		t.Errorf("requests --violations: %d\n%s%s\nwant a line with %s", code, out, errOut, want)
+	}
+}

@@ -23,13 +23,13 @@ func requestsCommand(g *globals) *cobra.Command {
 	var app uuid.UUID
 	var operation string
 	var status, top int
-	var clearJournal bool
+	var clearJournal, violations bool
 	cmd := &cobra.Command{
 		Use:   "requests",
 		Short: "Show what the mock server received, newest first (its journal)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			filters := []string{"app", "operation", "status", "top"}
+			filters := []string{"app", "operation", "status", "top", "violations"}
 			if clearJournal {
 				for _, name := range filters {
 					if cmd.Flags().Changed(name) {
@@ -71,6 +71,9 @@ func requestsCommand(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("top") {
 				params.Top = &top
 			}
+			if violations {
+				params.Disagreements = &violations
+			}
 			rsp, err := api.ListRequestsWithResponse(cmd.Context(), &params)
 			if err != nil {
 				return &failure{err}
@@ -78,6 +81,9 @@ func requestsCommand(g *globals) *cobra.Command {
 			page, err := answeredJSON(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, rsp.JSON200)
 			if err != nil {
 				return err
+			}
+			if violations {
+				return printViolations(g, page.Value)
 			}
 			return printRequests(g, page.Value)
 		},
@@ -87,7 +93,35 @@ func requestsCommand(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&status, "status", 0, "only the requests answered with this status")
 	cmd.Flags().IntVar(&top, "top", 0, fmt.Sprintf("at most this many (default: the mock's, %d)", admin.ListRequestsTopDefault))
 	cmd.Flags().BoolVar(&clearJournal, "clear", false, "empty the journal instead")
+	cmd.Flags().BoolVar(&violations, "violations", false, "only the exchanges where the service (or the request) and the spec disagree, one line a disagreement (--proxy)")
 	return cmd
+}
+
+// violation is one disagreement of one journal entry: a row of --violations.
+type violation struct {
+	entry admin.JournalEntry
+	admin.Disagreement
+}
+
+// printViolations prints each disagreement of entries: where the service
+// (or a request forwarded with --proxy-invalid) and the spec differ.
+func printViolations(g *globals, entries []admin.JournalEntry) error {
+	var rows []violation
+	for _, e := range entries {
+		if e.Disagreements != nil {
+			for _, d := range *e.Disagreements {
+				rows = append(rows, violation{e, d})
+			}
+		}
+	}
+	if g.output == "json" && !g.quiet {
+		return writeJSON(g.stdout, entries) // the entries, disagreements and all
+	}
+	return printRows(g, rows, "TIME\tSTATUS\tMETHOD\tOPERATION\tIN\tWHERE\tTHE SPEC SAYS\tARRIVED",
+		func(v violation) (string, []string) {
+			return v.entry.RequestID.String(), []string{v.entry.Time.Local().Format(time.TimeOnly), strconv.Itoa(v.entry.Status),
+				printable(v.entry.Method), printable(v.entry.Operation), string(v.Direction), printable(v.Pointer), printable(v.Spec), printable(v.Arrived)}
+		})
 }
 
 func printRequests(g *globals, entries []admin.JournalEntry) error {

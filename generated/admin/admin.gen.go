@@ -69,6 +69,24 @@ func (e ConnectorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for DisagreementDirection.
+const (
+	DisagreementDirectionRequest  DisagreementDirection = "request"
+	DisagreementDirectionResponse DisagreementDirection = "response"
+)
+
+// Valid indicates whether the value is a known member of the DisagreementDirection enum.
+func (e DisagreementDirection) Valid() bool {
+	switch e {
+	case DisagreementDirectionRequest:
+		return true
+	case DisagreementDirectionResponse:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FaultSettingsFaultCodes.
 const (
 	FaultSettingsFaultCodesN429 FaultSettingsFaultCodes = 429
@@ -146,6 +164,24 @@ type ConnectorMainError struct {
 	Target *string `json:"target,omitempty"`
 }
 
+// Disagreement defines model for disagreement.
+type Disagreement struct {
+	// Arrived What arrived there, as JSON, cut at 256 bytes.
+	Arrived string `json:"arrived"`
+
+	// Direction `request`: the spec refuses what the client sent (forwarded by `--proxy-invalid`); `response`: the service answered what the spec does not describe.
+	Direction DisagreementDirection `json:"direction"`
+
+	// Pointer Where; a JSON pointer into the body, `status`, or `header <name>`.
+	Pointer string `json:"pointer"`
+
+	// Spec What the spec says there.
+	Spec string `json:"spec"`
+}
+
+// DisagreementDirection `request`: the spec refuses what the client sent (forwarded by `--proxy-invalid`); `response`: the service answered what the spec does not describe.
+type DisagreementDirection string
+
 // FaultSettings What the flags of the same names set.
 type FaultSettings struct {
 	// FaultCodes The statuses faults use; empty for 429, 503 and 504.
@@ -196,7 +232,10 @@ type JournalEntry struct {
 
 	// ClientRequestID The request's client-request-id, when it sent one.
 	ClientRequestID *string `json:"clientRequestId,omitempty"`
-	DurationMs      float64 `json:"durationMs"`
+
+	// Disagreements Where the exchange and the spec differ (proxy mode), the first 20.
+	Disagreements *[]Disagreement `json:"disagreements,omitempty"`
+	DurationMs    float64         `json:"durationMs"`
 
 	// ErrorCode error.code of a non-2xx answer.
 	ErrorCode *string `json:"errorCode,omitempty"`
@@ -212,7 +251,10 @@ type JournalEntry struct {
 	Operation string `json:"operation"`
 
 	// Path The path as the client sent it, without the query (cut at 2 KiB).
-	Path      string             `json:"path"`
+	Path string `json:"path"`
+
+	// Proxied True when the service answered (`--proxy`), not the mock.
+	Proxied   *bool              `json:"proxied,omitempty"`
 	RequestID openapi_types.UUID `json:"requestId"`
 
 	// ResponseBody The answer's body as text, cut at 4 KiB; absent when it had none.
@@ -340,6 +382,9 @@ type ListRequestsParams struct {
 	// Status Only the requests answered with this status.
 	Status *int `form:"status,omitempty" json:"status,omitempty"`
 
+	// Disagreements Only the exchanges where the service or the request and the spec disagree (proxy mode).
+	Disagreements *bool `form:"disagreements,omitempty" json:"disagreements,omitempty"`
+
 	// Top At most this many entries. The answer is written as it is encoded, so a listing costs memory in proportion to an entry, not to the journal or the page.
 	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
 
@@ -359,6 +404,9 @@ type HeadRequestsParams struct {
 
 	// Status Only the requests answered with this status.
 	Status *int `form:"status,omitempty" json:"status,omitempty"`
+
+	// Disagreements Only the exchanges where the service or the request and the spec disagree (proxy mode).
+	Disagreements *bool `form:"disagreements,omitempty" json:"disagreements,omitempty"`
 
 	// Top At most this many entries. The answer is written as it is encoded, so a listing costs memory in proportion to an entry, not to the journal or the page.
 	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
@@ -1366,6 +1414,18 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 
 		}
 
+		if params.Disagreements != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "disagreements", *params.Disagreements, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Top != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$top", *params.Top, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
@@ -1462,6 +1522,18 @@ func NewHeadRequestsRequest(server string, params *HeadRequestsParams) (*http.Re
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Disagreements != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "disagreements", *params.Disagreements, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

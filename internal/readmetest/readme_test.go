@@ -111,6 +111,8 @@ var skipped = []struct {
 	{"make generate", "make check-generate covers it"},
 	{"$EDITOR", "an editor"},
 	{"docker run", "make image-test starts the image"},
+	{"connector-mock --proxy", "it needs the real service; TestProxy* in ./server runs the proxy against upstreams of its own"},
+	{"connectorctl --token admin-secret", "it reads the journal of the proxy above"},
 }
 
 // startsMock tells whether a line starts the mock in the foreground, and

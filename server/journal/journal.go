@@ -43,6 +43,18 @@ type Entry struct {
 	ResponseHeaders       map[string]string
 	ResponseBody          string // as text, cut at 4 KiB
 	ResponseBodyTruncated bool   // the answer's body was longer than ResponseBody
+	// Proxied says the service answered (proxy mode); Disagreements are
+	// where the exchange and the spec differ (the first 20).
+	Proxied       bool
+	Disagreements []Disagreement
+}
+
+// Disagreement is one place where a proxied exchange and the spec differ.
+type Disagreement struct {
+	Direction string // "request" or "response"
+	Pointer   string // a JSON pointer into the body, "status", or "header <name>"
+	Spec      string // what the spec says there
+	Arrived   string // what arrived there
 }
 
 // Filter selects journal entries; a zero field selects everything.
@@ -52,6 +64,8 @@ type Filter struct {
 	// that matched no operation).
 	Operation *string
 	Status    int
+	// Disagreements selects the entries with disagreements only.
+	Disagreements bool
 	// Top is the most entries to return; 0 for all.
 	Top int
 }
@@ -169,7 +183,7 @@ func (j *Journal) Each(f Filter, emit func(Entry) error) error {
 			e := unpackEntry(p)
 			if f.ApplicationID != "" && !strings.EqualFold(e.ApplicationID, f.ApplicationID) ||
 				f.Operation != nil && e.Operation != *f.Operation ||
-				f.Status != 0 && e.Status != f.Status {
+				f.Status != 0 && e.Status != f.Status || f.Disagreements && len(e.Disagreements) == 0 {
 				continue
 			}
 			if err := emit(e); err != nil {
@@ -225,6 +239,8 @@ type Request struct {
 	// more than 4 KiB of it); ResponseTruncated says the body went on.
 	ResponseBody      []byte
 	ResponseTruncated bool
+	Proxied           bool
+	Disagreements     []Disagreement
 }
 
 // ResponseBodyLimit is how much of an answer's body an entry keeps: a
@@ -267,6 +283,10 @@ func pack(r *Request) []byte {
 	for _, name := range names {
 		size += 4 + min(len(name), journalHeaderName) + min(len(fieldValue(r.ResponseHeader, name)), journalText)
 	}
+	disagreements := r.Disagreements[:min(len(r.Disagreements), journalTargets)]
+	for _, d := range disagreements {
+		size += 12 + len(d.Direction) + min(len(d.Pointer), journalTargetText) + min(len(d.Spec), journalText) + min(len(d.Arrived), journalText)
+	}
 	b := make([]byte, 0, size)
 	b = binary.AppendVarint(b, r.Time.UnixNano())
 	b = append(b, r.ID[:]...)
@@ -294,11 +314,21 @@ func pack(r *Request) []byte {
 	if r.ResponseTruncated || len(r.ResponseBody) > len(responseBody) {
 		flags |= 2
 	}
+	if r.Proxied {
+		flags |= 4
+	}
 	b = append(b, flags)
 	b = append(binary.AppendUvarint(b, uint64(len(responseBody))), responseBody...)
 	b = binary.AppendUvarint(b, uint64(len(names)))
 	for _, name := range names {
 		b = appendString(appendString(b, cut(name, journalHeaderName)), cut(fieldValue(r.ResponseHeader, name), journalText))
+	}
+	b = binary.AppendUvarint(b, uint64(len(disagreements)))
+	for _, d := range disagreements {
+		b = appendString(b, d.Direction)
+		b = appendString(b, cut(d.Pointer, journalTargetText))
+		b = appendString(b, cut(d.Spec, journalText))
+		b = appendString(b, cut(d.Arrived, journalText))
 	}
 	return b
 }
@@ -348,13 +378,19 @@ func unpackEntry(b []byte) Entry {
 	}
 	flags := b[0]
 	b = b[1:]
-	e.BodyTruncated, e.ResponseBodyTruncated = flags&1 != 0, flags&2 != 0
+	e.BodyTruncated, e.ResponseBodyTruncated, e.Proxied = flags&1 != 0, flags&2 != 0, flags&4 != 0
 	e.ResponseBody = str()
 	if n := uvarint(); n > 0 {
 		e.ResponseHeaders = make(map[string]string, n)
 		for range n {
 			k := str()
 			e.ResponseHeaders[k] = str()
+		}
+	}
+	if n := uvarint(); n > 0 {
+		e.Disagreements = make([]Disagreement, n)
+		for i := range e.Disagreements {
+			e.Disagreements[i] = Disagreement{Direction: str(), Pointer: str(), Spec: str(), Arrived: str()}
 		}
 	}
 	return e

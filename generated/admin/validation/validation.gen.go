@@ -120,6 +120,16 @@ func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 			reqcheck.SetInt(reqcheck.Alloc(&p.params.Status), n)
 		}
 	}
+	if vals := in.Query["disagreements"]; len(vals) > 1 {
+		vs.Add("disagreements", reqcheck.MsgRepeated("query", "disagreements", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if b, ok := reqcheck.ParseBoolean(v); !ok {
+			vs.Add("disagreements", reqcheck.MsgNotBoolean(v))
+		} else {
+			reqcheck.SetBool(reqcheck.Alloc(&p.params.Disagreements), b)
+		}
+	}
 	if vals := in.Query["$top"]; len(vals) > 1 {
 		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
 	} else if len(vals) == 1 {
@@ -135,7 +145,7 @@ func checkListRequests(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
 		}
 	}
-	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "operation", "status", "$top")
+	reqcheck.UnknownOptions(in.Query, vs, "applicationId", "operation", "status", "disagreements", "$top")
 	return reqcheck.Checked{Params: p}
 }
 
