@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -195,12 +196,44 @@ func parseFlags(args []string, lookup func(string) (string, bool), help io.Write
 			fs.SetOutput(help)
 			fs.Usage()
 		}
-		return o, err
+		return o, saidInWords(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return o, o.check()
+}
+
+// flagHints say what a flag wants where the flag package says only "parse
+// error": by flag, then by the kind of value.
+var flagHints = map[string]string{
+	"fault-rate":          "want a share from 0 to 1, such as 0.2 (not a percentage)",
+	"seed":                "want a number, the seed of the random draws (a seed file is --seed-file)",
+	"*flag.float64Value":  "want a number",
+	"*flag.intValue":      "want a whole number",
+	"*flag.int64Value":    "want a whole number",
+	"*flag.uint64Value":   "want a whole number, 0 or more",
+	"*flag.durationValue": "want a duration with its unit, such as 2s or 500ms",
+	"*flag.boolValue":     "want true or false",
+}
+
+// flagParseError is how the flag package reports a value it cannot read.
+var flagParseError = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([a-z-]+): (?:parse error|value out of range)$`)
+
+// saidInWords replaces the flag package's "parse error" with what the flag wants.
+func saidInWords(fs *flag.FlagSet, err error) error {
+	m := flagParseError.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	hint, ok := flagHints[m[2]]
+	if f := fs.Lookup(m[2]); !ok && f != nil {
+		hint, ok = flagHints[fmt.Sprintf("%T", f.Value)]
+	}
+	if !ok {
+		return err
+	}
+	return fmt.Errorf("--%s %q: %s", m[2], m[1], hint)
 }
 
 // check refuses values that make no sense, naming every such flag.

@@ -68,6 +68,13 @@ func TestParseFlags(t *testing.T) {
 		{name: "a cors origin with a path", args: []string{"--cors-origins", "http://localhost:3000/app"}, wantErr: `--cors-origins: "http://localhost:3000/app" is not an origin`},
 		{name: "cors for the admin API alone", args: []string{"--cors-admin"}, wantErr: "give --cors-origins too"},
 		{name: "a CA file without --tls", args: []string{"--tls-ca-out", "ca.pem"}, wantErr: "--tls-ca-out writes the CA that --tls makes"},
+		{name: "a percentage for a share", args: []string{"--fault-rate", "20%"}, wantErr: `--fault-rate "20%": want a share from 0 to 1, such as 0.2 (not a percentage)`},
+		{name: "a seed file for the seed", args: []string{"--seed", "seed.yaml"}, wantErr: `--seed "seed.yaml": want a number, the seed of the random draws (a seed file is --seed-file)`},
+		{name: "a duration without its unit", args: []string{"--read-timeout", "5"}, wantErr: `--read-timeout "5": want a duration with its unit, such as 2s or 500ms`},
+		{name: "a boolean that is not", args: []string{"--tls=maybe"}, wantErr: `--tls "maybe": want true or false`},
+		{name: "a record without the proxy", args: []string{"--record", "r.json"}, wantErr: "give --proxy too"},
+		{name: "proxy and record", args: []string{"--proxy", "https://graph.microsoft.com", "--record", "r.json", "--proxy-invalid"},
+			want: func(o options) bool { return o.proxy == "https://graph.microsoft.com" && o.record == "r.json" && o.proxyInvalid }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -493,6 +493,13 @@ func TestAdminCommands(t *testing.T) {
 	if code != exitError || !strings.Contains(errOut, "InvalidAuthenticationToken") || strings.Contains(errOut, `{"error"`) {
 		t.Errorf("requests with a wrong token: %d\n%s", code, errOut)
 	}
+	if !strings.Contains(errOut, "The token was refused: give the one the server was started with (--token or CONNECTORCTL_TOKEN).") {
+		t.Errorf("requests with a wrong token says not what to do:\n%s", errOut)
+	}
+	anonymous := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url}}
+	if code, _, errOut := anonymous.run("requests"); code != exitError || !strings.Contains(errOut, "No token was sent: give the server's token with --token or CONNECTORCTL_TOKEN.") {
+		t.Errorf("requests without a token: %d\n%s", code, errOut)
+	}
 }
 
 // TestRequestsUsage: --status is checked and said in words, --clear refuses

@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
@@ -523,6 +524,15 @@ func printFailure(w io.Writer, g *globals, err error) {
 			fmt.Fprintf(w, "  attempts: %d\n", ae.Attempts)
 		}
 		fmt.Fprintf(w, "  request-id: %s\n", printable(ae.RequestID))
+		if ae.StatusCode == http.StatusUnauthorized {
+			if g.token == "" {
+				if v, _ := g.lookup("CONNECTORCTL_TOKEN"); v == "" {
+					fmt.Fprintln(w, "  No token was sent: give the server's token with --token or CONNECTORCTL_TOKEN.")
+					return
+				}
+			}
+			fmt.Fprintln(w, "  The token was refused: give the one the server was started with (--token or CONNECTORCTL_TOKEN).")
+		}
 		return
 	}
 	var op *net.OpError
