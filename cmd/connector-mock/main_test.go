@@ -74,7 +74,9 @@ func TestParseFlags(t *testing.T) {
 		{name: "a boolean that is not", args: []string{"--tls=maybe"}, wantErr: `--tls "maybe": want true or false`},
 		{name: "a record without the proxy", args: []string{"--record", "r.json"}, wantErr: "give --proxy too"},
 		{name: "proxy and record", args: []string{"--proxy", "https://graph.microsoft.com", "--record", "r.json", "--proxy-invalid"},
-			want: func(o options) bool { return o.proxy == "https://graph.microsoft.com" && o.record == "r.json" && o.proxyInvalid }},
+			want: func(o options) bool {
+				return o.proxy == "https://graph.microsoft.com" && o.record == "r.json" && o.proxyInvalid
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
