@@ -115,6 +115,9 @@ var skipped = []struct {
 	{"connectorctl --token admin-secret", "it reads the journal of the proxy above"},
 }
 
+// readmeBin finds the README's bin/ at the start of a path.
+var readmeBin = regexp.MustCompile(`(^|[\s(=])bin/`)
+
 // startsMock tells whether a line starts the mock in the foreground, and
 // with which flags.
 var startsMock = regexp.MustCompile(`^(?:make run|go run \./cmd/connector-mock)((?: +--?[a-z-]+(?: +[^-#][^ ]*)?)*)\s*(?:#.*)?$`)
@@ -132,7 +135,7 @@ func TestShellBlocksRun(t *testing.T) {
 		t.Skip("curl is not installed")
 	}
 	// The repository itself, as a fresh clone has it: the blocks write only
-	// into bin/ (ignored by git) and into HOME, a directory of the test's.
+	// into bin/ (a directory of the test's, see below) and into HOME, another.
 	// (A clone of its own cost a minute more here: its builds, under another
 	// path, miss the build cache.)
 	clone, err := filepath.Abs("../..")
@@ -150,7 +153,10 @@ func TestShellBlocksRun(t *testing.T) {
 		}
 		goEnv = append(goEnv, name+"="+strings.TrimSpace(string(out)))
 	}
-	build := exec.Command("go", "build", "-o", "bin/", "./cmd/connector-mock")
+	// The README's bin/ is a directory of the test's: a test run never
+	// overwrites the binaries a user built there.
+	binDir := t.TempDir()
+	build := exec.Command("go", "build", "-o", binDir+"/", "./cmd/connector-mock")
 	build.Dir = clone
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -169,7 +175,7 @@ func TestShellBlocksRun(t *testing.T) {
 	t.Cleanup(stopMock)
 	startMock := func(flags string) {
 		stopMock()
-		mock = exec.Command(filepath.Join(clone, "bin", "connector-mock"), append([]string{"--addr", addr}, strings.Fields(flags)...)...)
+		mock = exec.Command(filepath.Join(binDir, "connector-mock"), append([]string{"--addr", addr}, strings.Fields(flags)...)...)
 		mock.Dir = clone
 		if err := mock.Start(); err != nil {
 			t.Fatal(err)
@@ -242,6 +248,7 @@ func TestShellBlocksRun(t *testing.T) {
 				continued = strings.HasSuffix(trimmed, "\\")
 				continue
 			}
+			line = readmeBin.ReplaceAllString(line, "${1}"+binDir+"/")
 			script = append(script, strings.ReplaceAll(line, "127.0.0.1:8080", addr))
 		}
 		runScript()
