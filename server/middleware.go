@@ -26,14 +26,15 @@ import (
 // made of the request; nothing else writes to it.
 type requestContext struct {
 	echo.Context
-	id      uuid.UUID // the request-id
-	idText  string    // and as the response header and the log say it
-	cid     string    // the caller's client-request-id, echoed; "" when it sent none
-	method  string    // the method the client sent
-	prefix  string    // the version prefix the path came under (/beta, /v1.0), "" for the root
-	call    call      // what the operation's middleware made of the request,
-	matched bool      // once it has: a request for no operation has no call
-	scratch scratch   // the validator's workspace, allocated with the context
+	id      uuid.UUID      // the request-id
+	idText  string         // and as the response header and the log say it
+	cid     string         // the caller's client-request-id, echoed; "" when it sent none
+	method  string         // the method the client sent
+	prefix  string         // the version prefix the path came under (/beta, /v1.0), "" for the root
+	call    call           // what the operation's middleware made of the request,
+	matched bool           // once it has: a request for no operation has no call
+	scratch scratch        // the validator's workspace, allocated with the context
+	answer  answerRecorder // what the journal keeps of the answer, allocated with the context
 }
 
 // scratch is what the generated validator works with: part of the request's
@@ -143,7 +144,8 @@ func (f *front) serve(c echo.Context, prefix string) {
 	}
 	var answer *answerRecorder
 	if f.obs.journal.Enabled() && !unjournaled(req.URL.Path) {
-		answer = &answerRecorder{ResponseWriter: c.Response().Writer}
+		answer = &rc.answer
+		answer.ResponseWriter = c.Response().Writer
 		c.Response().Writer = answer
 	}
 	out := outcome{}

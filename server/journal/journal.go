@@ -274,14 +274,22 @@ func pack(r *Request) []byte {
 			size += 4 + len(h.name) + len(headers[i])
 		}
 	}
-	names := make([]string, 0, min(len(r.ResponseHeader), journalResponseHeaders))
+	// The first header fields by name, on the stack: this runs on every request.
+	var nameBuf [journalResponseHeaders]string
+	names := nameBuf[:0]
 	for name := range r.ResponseHeader {
-		names = append(names, name)
+		if len(names) < journalResponseHeaders {
+			names = append(names, name)
+		} else if last := slices.Max(names); name < last {
+			names[slices.Index(names, last)] = name
+		}
 	}
 	slices.Sort(names)
-	names = names[:min(len(names), journalResponseHeaders)]
-	for _, name := range names {
-		size += 4 + min(len(name), journalHeaderName) + min(len(fieldValue(r.ResponseHeader, name)), journalText)
+	var valueBuf [journalResponseHeaders]string
+	values := valueBuf[:len(names)]
+	for i, name := range names {
+		values[i] = cut(fieldValue(r.ResponseHeader, name), journalText)
+		size += 4 + min(len(name), journalHeaderName) + len(values[i])
 	}
 	disagreements := r.Disagreements[:min(len(r.Disagreements), journalTargets)]
 	for _, d := range disagreements {
@@ -320,8 +328,8 @@ func pack(r *Request) []byte {
 	b = append(b, flags)
 	b = append(binary.AppendUvarint(b, uint64(len(responseBody))), responseBody...)
 	b = binary.AppendUvarint(b, uint64(len(names)))
-	for _, name := range names {
-		b = appendString(appendString(b, cut(name, journalHeaderName)), cut(fieldValue(r.ResponseHeader, name), journalText))
+	for i, name := range names {
+		b = appendString(appendString(b, cut(name, journalHeaderName)), values[i])
 	}
 	b = binary.AppendUvarint(b, uint64(len(disagreements)))
 	for _, d := range disagreements {
