@@ -53,7 +53,7 @@ func New(load func() (*openapi3.T, error)) (*Checker, error) {
 		IncludeResponseStatus: true,
 		MultiError:            true,
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.WithStringFormatValidators(formatValidators()),
+			openapi3.WithStringFormatValidators(FormatValidators()),
 		},
 	}}
 	for _, to := range []*map[string]*routers.Route{&c.routes, &c.strict} {
@@ -121,9 +121,12 @@ func narrow(spec *openapi3.T) {
 	}
 }
 
-// formatValidators are the formats as the API defines them (a GUID of any
-// version, an IPv6 address without a zone), as the generated validator reads them.
-func formatValidators() map[string]openapi3.StringFormatValidator {
+// FormatValidators are the string formats as this API defines them, for
+// kin-openapi: a "uuid" is a GUID as the real service accepts it (any version
+// and variant bits), an "ipv6" has no zone. The generated validator
+// implements the same definitions (internal/reqcheck); the tests hold the two
+// to each other.
+func FormatValidators() map[string]openapi3.StringFormatValidator {
 	return map[string]openapi3.StringFormatValidator{
 		"uuid": openapi3.NewCallbackValidator(func(s string) error {
 			if !reqcheck.IsGUID(s) {

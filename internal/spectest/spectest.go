@@ -20,7 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/connector-group/members-api/internal/reqcheck"
+	"github.com/connector-group/members-api/internal/answercheck"
 
 	"github.com/connector-group/members-api/generated/admin/adminserver"
 	"github.com/connector-group/members-api/generated/echoapi"
@@ -83,27 +83,10 @@ func New() (*Checker, error) {
 	}}, nil
 }
 
-// FormatValidators are the string formats as this API defines them, for
-// kin-openapi: a "uuid" is a GUID as the real service accepts it (any version
-// and variant bits), an "ipv6" has no zone. The generated validator
-// implements the same definitions (internal/reqcheck); the tests hold the two
-// to each other.
+// FormatValidators are the string formats as this API defines them:
+// answercheck's, which the proxy uses at run time.
 func FormatValidators() map[string]openapi3.StringFormatValidator {
-	return map[string]openapi3.StringFormatValidator{
-		"uuid": openapi3.NewCallbackValidator(func(s string) error {
-			if !reqcheck.IsGUID(s) {
-				return errors.New("not a GUID")
-			}
-			return nil
-		}),
-		"ipv4": openapi3.NewIPValidator(true),
-		"ipv6": openapi3.NewCallbackValidator(func(s string) error {
-			if !reqcheck.IsIPv6(s) {
-				return errors.New("not an IPv6 address without a zone")
-			}
-			return nil
-		}),
-	}
+	return answercheck.FormatValidators()
 }
 
 // ValidationOptions are the kin-openapi options that check a request as the
