@@ -30,6 +30,7 @@ type adminHandlers struct {
 	// dashboardPolicy is its Content-Security-Policy, which names its inline
 	// script by hash.
 	dashboardPolicy string
+	dashboardPath   string // where /_admin redirects
 }
 
 var _ adminserver.ServerInterface = (*adminHandlers)(nil)

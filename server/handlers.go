@@ -29,6 +29,7 @@ type handlers struct {
 	member    memberLink // a member at the service's own path, by group
 	specYAML  []byte
 	specJSON  []byte
+	index     index // the / page and its links
 	metrics   http.Handler
 	groupPath string // a connector group's path, {connectorGroupId} to be filled in
 	// implicitGroups makes the service's paths create a group on first use,

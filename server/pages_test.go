@@ -67,3 +67,57 @@ func TestPagesCannotBeFramed(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexAndRedirects: / points at the pages and documents, as a page for
+// a browser or curl and as JSON when asked for it; /docs/ and /_admin, the
+// other spellings of the pages' paths, are permanent redirects to them.
+func TestIndexAndRedirects(t *testing.T) {
+	h := newHarness(t, server.Config{Token: "s3cret"})
+	page := h.do(http.MethodGet, "/", nil, nil)
+	if page.status != http.StatusOK || !strings.HasPrefix(page.header.Get("Content-Type"), "text/html") ||
+		page.header.Get("Vary") != "Accept" || page.header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("GET /: %d %v", page.status, page.header)
+	}
+	for _, link := range []string{`href="/docs"`, `href="/_admin/"`, `href="/openapi.yaml"`, `href="/openapi.json"`} {
+		if !strings.Contains(string(page.body), link) {
+			t.Errorf("the index page has no %s:\n%s", link, page.body)
+		}
+	}
+	const links = `{"dashboard":"/_admin/","docs":"/docs","health":"/healthz","metrics":"/metrics",` +
+		`"openapiJson":"/openapi.json","openapiYaml":"/openapi.yaml"}`
+	for _, tc := range []struct {
+		accept string
+		json   bool
+	}{
+		{"", false},
+		{"*/*", false},
+		{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", false},
+		{"application/json", true},
+		{"application/json, text/plain, */*", false},
+		{"text/html;q=0.5, application/json", true},
+		{"application/*;q=0.9, text/html;q=0.1", true},
+		{"application/json;q=0", false},
+	} {
+		header := http.Header{}
+		if tc.accept != "" {
+			header.Set("Accept", tc.accept)
+		}
+		res := h.do(http.MethodGet, "/", header, nil)
+		gotJSON := strings.HasPrefix(res.header.Get("Content-Type"), "application/json")
+		if res.status != http.StatusOK || gotJSON != tc.json || (gotJSON && strings.TrimSpace(string(res.body)) != links) {
+			t.Errorf("Accept %q: %d %s %s", tc.accept, res.status, res.header.Get("Content-Type"), res.body)
+		}
+	}
+	for _, tc := range []struct{ method, path, location string }{
+		{http.MethodGet, "/docs/", "/docs"},
+		{http.MethodHead, "/docs/", "/docs"},
+		{http.MethodGet, "/_admin", "/_admin/"},
+		{http.MethodHead, "/_admin", "/_admin/"},
+	} {
+		res := h.do(tc.method, tc.path, nil, nil)
+		if res.status != http.StatusPermanentRedirect || res.header.Get("Location") != tc.location || len(res.body) != 0 {
+			t.Errorf("%s %s: %d, Location %q, %q", tc.method, tc.path, res.status, res.header.Get("Location"), res.body)
+		}
+	}
+	assertError(t, h.do(http.MethodPost, "/", nil, nil), 405, "MethodNotAllowed", "")
+}

@@ -280,3 +280,42 @@ func TestProxyToADeadService(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, connectorsPath, nil)
 	checker.MustCheck(t, req, res.status, res.header, res.body)
 }
+
+// TestProxyOverHTTPS: the service is reached over https, as graph.microsoft.com
+// is. With a client that trusts the service's certificate the exchange goes
+// through and agrees with the spec; with the default client, which trusts
+// only the system's roots, a self-signed service is a 502 that says why,
+// never an answer from a server whose certificate was not checked.
+func TestProxyOverHTTPS(t *testing.T) {
+	service, err := server.New(server.Config{Token: "service-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := httptest.NewTLSServer(service)
+	defer upstream.Close()
+
+	trusting, err := server.New(server.Config{Proxy: upstream.URL, ProxyClient: upstream.Client(), Token: "admin-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(trusting)
+	defer front.Close()
+	res := call(t, front.URL, http.MethodGet, connectorsPath, "service-token", "")
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `"value":[]`) {
+		t.Fatalf("through the proxy over https: %d %s", res.status, res.body)
+	}
+	entries := proxyJournal(t, front.URL, "")
+	if len(entries) != 1 || !deref(entries[0].Proxied) || entries[0].Disagreements != nil {
+		t.Errorf("the journal: %+v", entries)
+	}
+
+	_, base := startProxy(t, upstream.URL, false)
+	res = call(t, base, http.MethodGet, connectorsPath, "service-token", "")
+	env := decodeError(t, res.body)
+	if res.status != http.StatusBadGateway || env.Error.Code != "BadGateway" || !strings.Contains(env.Error.Message, "certificate") {
+		t.Errorf("an untrusted certificate: %d %s", res.status, res.body)
+	}
+	if got := service.Requests(jFilter("listConnectors")); len(got) != 1 {
+		t.Errorf("the service saw %d listings, want 1 (the untrusted exchange never reached it)", len(got))
+	}
+}

@@ -193,7 +193,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	h := &handlers{store: members, tokens: tokens, appMember: spec.appMember, member: spec.member,
-		specYAML: openapi.YAML, specJSON: spec.json, metrics: metrics.handler(), groupPath: spec.groupPath, implicitGroups: cfg.ImplicitGroups,
+		specYAML: openapi.YAML, specJSON: spec.json, index: spec.index, metrics: metrics.handler(), groupPath: spec.groupPath, implicitGroups: cfg.ImplicitGroups,
 		cors: cors}
 
 	e := echo.New()
@@ -214,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 		serviceOperations[op.ID] = isService(op)
 	}
 	maps.Copy(serve, adminvalidation.Handlers(&adminHandlers{store: members, journal: requests, misbehave: misbehave,
-		serviceOperations: serviceOperations, dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy}))
+		serviceOperations: serviceOperations, dashboard: spec.dashboard, dashboardPolicy: spec.dashboardPolicy, dashboardPath: spec.index.links.Dashboard}))
 	for _, op := range spec.all {
 		checks := &operationChecks{op: op, serve: serve[op.ID], service: isService(op), auth: auth,
 			misbehave: misbehave, maxBody: maxBody, shadows: spec.shadows[op.ID]}
@@ -246,6 +246,7 @@ type tables struct {
 	json            []byte // connector.yaml as JSON
 	dashboard       []byte
 	dashboardPolicy string
+	index           index
 }
 
 var specTables = sync.OnceValues(func() (*tables, error) {
@@ -278,6 +279,9 @@ var specTables = sync.OnceValues(func() (*tables, error) {
 		return nil, err
 	}
 	t.dashboardPolicy = pages.ContentSecurityPolicy(t.dashboard)
+	if t.index, err = indexPage(t.all, t.json); err != nil {
+		return nil, err
+	}
 	return t, nil
 })
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/spf13/cobra"
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/internal/spectest"
@@ -603,5 +605,65 @@ func TestRequestsViolations(t *testing.T) {
 	want := `response  /version  no such property (additionalProperties: false)  "1.5\u001b[2J"`
 	if code != 0 || !strings.Contains(out, "IN        WHERE     THE SPEC SAYS") || !strings.Contains(out, want) || strings.Contains(out, "\x1b") {
 		t.Errorf("requests --violations: %d\n%s%s\nwant a line with %s", code, out, errOut, want)
+	}
+}
+
+// TestVerboseOnEveryCommand: -v prints each request of every command that
+// makes one, the API's and the admin API's alike. The table must name every
+// command the CLI has, so a command added later without -v fails here.
+func TestVerboseOnEveryCommand(t *testing.T) {
+	url := checkedServer(t, server.Config{Token: "t"})
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url, "CONNECTORCTL_TOKEN": "t"}}
+	app, id := uuid.NewString(), uuid.NewString()
+	commands := map[string][]string{
+		"add":          {"add", "--app", app, "--machine-name", "m1", "--external-ip", "10.0.0.1", "--status", "active"},
+		"list":         {"list", "--app", app},
+		"get":          {"get", "--app", app, "--id", id},
+		"remove":       {"remove", "--app", app, "--id", id},
+		"connectors":   {"connectors", "list"},
+		"requests":     {"requests"},
+		"reset":        {"reset"},
+		"faults":       {"faults"},
+		"applications": {"applications"},
+		"groups":       {"groups", "list"},
+	}
+	subcommands := map[string][]string{
+		"connectors get":  {"connectors", "get", "--id", id},
+		"faults set":      {"faults", "set", "--latency", "1ms"},
+		"faults clear":    {"faults", "clear"},
+		"groups members":  {"groups", "members", "--id", id},
+		"groups get":      {"groups", "get", "--id", id},
+		"groups create":   {"groups", "create", "--name", "eu"},
+		"groups update":   {"groups", "update", "--id", id, "--name", "us"},
+		"groups delete":   {"groups", "delete", "--id", id},
+		"groups move":     {"groups", "move", "--group", id, "--connector", id},
+		"groups assign":   {"groups", "assign", "--group", id, "--app", app},
+		"connectors list": {"connectors", "list"},
+		"groups list":     {"groups", "list"},
+	}
+	maps.Copy(commands, subcommands)
+	noRequest := map[string]bool{"version": true, "completion": true, "help": true}
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		for _, sub := range cmd.Commands() {
+			name := strings.TrimPrefix(sub.CommandPath(), "connectorctl ")
+			if noRequest[strings.Fields(name)[0]] {
+				continue
+			}
+			if _, ok := commands[name]; !ok {
+				t.Errorf("%q is not in the table: give it arguments here", name)
+			}
+			walk(sub)
+		}
+	}
+	walk(newRoot(&globals{lookup: func(string) (string, bool) { return "", false }, stdout: io.Discard, stderr: io.Discard}))
+	for name, args := range commands {
+		_, _, errOut := c.run(append(args, "-v")...)
+		if !strings.Contains(errOut, "connectorctl: attempt 1: ") || !strings.Contains(errOut, url) {
+			t.Errorf("%s -v printed no attempt:\n%s", name, errOut)
+		}
+		if strings.Contains(errOut, "Bearer") {
+			t.Errorf("%s -v printed the token", name)
+		}
 	}
 }

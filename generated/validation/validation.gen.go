@@ -18,6 +18,8 @@ import (
 // Operations describes every operation of the spec, with its checks.
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
+		{ID: "getIndex", Method: "GET", Path: "/", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "headIndex", Method: "HEAD", Path: "/", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "batch", Method: "POST", Path: "/$batch", Tags: []string{"batch"}, Secured: true, Check: checkBatch, BodyMediaTypes: []string{"application/json"}},
 		{ID: "getApplicationConnectorGroup", Method: "GET", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
 		{ID: "headApplicationConnectorGroup", Method: "HEAD", Path: "/applications/{applicationsId}/connectorGroup", Tags: []string{"connectors"}, Secured: true, Check: checkGetApplicationConnectorGroup},
@@ -39,6 +41,8 @@ func Operations() []reqcheck.Operation {
 		{ID: "preflightRemoveConnectorGroupMember", Method: "OPTIONS", Path: "/applications/{applicationsId}/connectorGroup/members/{connectorId}/$ref", Tags: []string{"cors"}, Secured: false, Check: checkApplicationsIdConnectorIdClientRequestIDOriginAccessControlRequestMethodAccessControlRequestHeaders},
 		{ID: "getDocs", Method: "GET", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headDocs", Method: "HEAD", Path: "/docs", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "redirectDocs", Method: "GET", Path: "/docs/", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
+		{ID: "headRedirectDocs", Method: "HEAD", Path: "/docs/", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "getDocsAsset", Method: "GET", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
 		{ID: "headDocsAsset", Method: "HEAD", Path: "/docs/assets/{asset}", Tags: []string{"meta"}, Secured: false, Check: checkGetDocsAsset},
 		{ID: "getHealth", Method: "GET", Path: "/healthz", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
@@ -99,6 +103,12 @@ func Operations() []reqcheck.Operation {
 		{ID: "getOpenAPIYAML", Method: "GET", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 		{ID: "headOpenAPIYAML", Method: "HEAD", Path: "/openapi.yaml", Tags: []string{"meta"}, Secured: false, Check: checkNoParameters},
 	}
+}
+
+// checkNoParameters checks a request for getIndex (GET /), headIndex (HEAD /), getDocs (GET /docs), headDocs (HEAD /docs), redirectDocs (GET /docs/), headRedirectDocs (HEAD /docs/), getHealth (GET /healthz), headHealth (HEAD /healthz), getMetrics (GET /metrics), headMetrics (HEAD /metrics), getOpenAPIJSON (GET /openapi.json), headOpenAPIJSON (HEAD /openapi.json), getOpenAPIYAML (GET /openapi.yaml), headOpenAPIYAML (HEAD /openapi.yaml).
+func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	reqcheck.UnknownOptions(in.Query, vs)
+	return reqcheck.Checked{}
 }
 
 // checkBatch checks a request for batch (POST /$batch).
@@ -231,12 +241,6 @@ func checkRemoveConnectorGroupMember(in *reqcheck.Input, vs *reqcheck.Violations
 	checkParameterClientRequestId(in, vs, &p.params.ClientRequestID)
 	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{Params: p}
-}
-
-// checkNoParameters checks a request for getDocs (GET /docs), headDocs (HEAD /docs), getHealth (GET /healthz), headHealth (HEAD /healthz), getMetrics (GET /metrics), headMetrics (HEAD /metrics), getOpenAPIJSON (GET /openapi.json), headOpenAPIJSON (HEAD /openapi.json), getOpenAPIYAML (GET /openapi.yaml), headOpenAPIYAML (HEAD /openapi.yaml).
-func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
-	reqcheck.UnknownOptions(in.Query, vs)
-	return reqcheck.Checked{}
 }
 
 // checkGetDocsAsset checks a request for getDocsAsset (GET /docs/assets/{asset}), headDocsAsset (HEAD /docs/assets/{asset}).
@@ -491,6 +495,12 @@ func checkCountConnectorMemberOf(in *reqcheck.Input, vs *reqcheck.Violations) re
 // is called with the Params of reqcheck.Checked its check returned.
 func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params any) error {
 	return map[string]func(echo.Context, any) error{
+		"getIndex": func(c echo.Context, _ any) error {
+			return si.GetIndex(c)
+		},
+		"headIndex": func(c echo.Context, _ any) error {
+			return si.HeadIndex(c)
+		},
 		"batch": func(c echo.Context, params any) error {
 			p := params.(*paramsBatch)
 			return si.Batch(c, p.params)
@@ -572,6 +582,12 @@ func Handlers(si echoapi.ServerInterface) map[string]func(c echo.Context, params
 		},
 		"headDocs": func(c echo.Context, _ any) error {
 			return si.HeadDocs(c)
+		},
+		"redirectDocs": func(c echo.Context, _ any) error {
+			return si.RedirectDocs(c)
+		},
+		"headRedirectDocs": func(c echo.Context, _ any) error {
+			return si.HeadRedirectDocs(c)
 		},
 		"getDocsAsset": func(c echo.Context, params any) error {
 			p := params.(*paramsGetDocsAsset)

@@ -139,7 +139,7 @@ func (c *Checker) Check(ctx context.Context, req *http.Request, status int, head
 		opts = &headOpts
 	}
 	router := c.router
-	if strings.HasPrefix(req.URL.Path, "/_admin/") {
+	if strings.HasPrefix(req.URL.Path, "/_admin/") || req.URL.Path == "/_admin" {
 		router = c.adminRouter
 	}
 	// The member operations are served under /beta and /v1.0 too, as the

@@ -1,7 +1,7 @@
-// Package pages holds the two pages the mock serves, embedded in the binary:
+// Package pages holds the pages the mock serves, embedded in the binary:
 // the API reference at /docs (Swagger UI, vendored from npm's swagger-ui-dist
 // by `make update-swagger-ui`, with its licence) and the dashboard at
-// /_admin/. Nothing they load comes from anywhere but the mock itself.
+// /_admin/, and the index at / that points to both. Nothing they load comes from anywhere but the mock itself.
 package pages
 
 import (
@@ -12,7 +12,7 @@ import (
 	"io/fs"
 )
 
-//go:embed docs.html dashboard.html swaggerui
+//go:embed docs.html dashboard.html index.html swaggerui
 var files embed.FS
 
 // Docs is the /docs page.
@@ -35,6 +35,19 @@ func Dashboard(data DashboardData) ([]byte, error) {
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("rendering the dashboard: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Index renders the / page (html/template) with data, once, at start-up.
+func Index(data any) ([]byte, error) {
+	t, err := template.ParseFS(files, "index.html")
+	if err != nil {
+		return nil, fmt.Errorf("the index template: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return nil, fmt.Errorf("rendering the index: %w", err)
 	}
 	return b.Bytes(), nil
 }

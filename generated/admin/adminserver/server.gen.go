@@ -21,6 +21,12 @@ import (
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// RedirectDashboard The dashboard is at /_admin/
+	// (GET /_admin)
+	RedirectDashboard(ctx echo.Context) error
+	// HeadRedirectDashboard The redirect, without the body.
+	// (HEAD /_admin)
+	HeadRedirectDashboard(ctx echo.Context) error
 	// GetDashboard The mock's dashboard page
 	// (GET /_admin/)
 	GetDashboard(ctx echo.Context) error
@@ -65,6 +71,24 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// RedirectDashboard converts echo context to params.
+func (w *ServerInterfaceWrapper) RedirectDashboard(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedirectDashboard(ctx)
+	return err
+}
+
+// HeadRedirectDashboard converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadRedirectDashboard(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadRedirectDashboard(ctx)
+	return err
 }
 
 // GetDashboard converts echo context to params.
@@ -532,6 +556,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/_admin", wrapper.RedirectDashboard, options.OperationMiddlewares["redirectDashboard"]...)
+	router.HEAD(options.BaseURL+"/_admin", wrapper.HeadRedirectDashboard, options.OperationMiddlewares["headRedirectDashboard"]...)
 	router.GET(options.BaseURL+"/_admin/", wrapper.GetDashboard, options.OperationMiddlewares["getDashboard"]...)
 	router.HEAD(options.BaseURL+"/_admin/", wrapper.HeadDashboard, options.OperationMiddlewares["headDashboard"]...)
 	router.GET(options.BaseURL+"/_admin/applications", wrapper.ListApplications, options.OperationMiddlewares["listApplications"]...)
@@ -553,104 +579,107 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F3vchs3kn+VrrlUidydoShZ8tp0baUUW3G0GycuWzlXranbAWeaJOIZgAtgRDG2Huu+3ad7gHumKzQw",
-	"/8ghJTl21tnVfsiK5AADNLobv+7+AX4fJDJfSIHC6GD0PsArli8ypL8TKQQmRqq/n2QKWbp6gfkE1alS",
-	"UtnfL1lWIDUqv0lkisEoeIX/KFCbv3/DUv9nEAZciEbbJOMoTKTczxFPg1GQryJjPxwdBmGQMmO7Ohwe",
-	"PowODqLDR+cHx6Ph0Wh4/LcgDFrtjpM/4YPkaBI9YsM0Opo+xOjx5IBFh+mD5AiPpw/ZnybBdRjkqDWb",
-	"2V5/FAhSQS4VAktTTEFOfsbEgMIpKhQJamBuzoBXXBuYSgVmjjCVWSaXXMwglymfckxhoeQCleGoR7CX",
-	"k4j03iC4vr4OGyI8E5cs4+lrw0yhKzHoIs+ZWgWj4Hxuh8RnXLAMFmyGexr8YoCfbQjLudQImvoAroHB",
-	"ImMJzmWWogrCO65IiobxTAejt7ufq+VG/cM4eG0UF7NxYMcgpAFp5TkFlhh+iSFw4f4KwsAwNUMTjIJ9",
-	"N+rgOvy1L2NAkgS+uDyyq8gXlw9bb8Irg0qw7GwRXF+sK95n1atPIR/SmzmyFNWGFWZySXNAnSi+MFwK",
-	"rzk5mrlMNanogpk5pJJUOJPLgZ8WV5gGI6MKDAOdzDFntiuzWtiBaxpw0FbZp2SjfmnO0u43e4ntaYg3",
-	"bDoOAZO5xBSWcxTADcxZaoVhx3S7MbxiBr/nOTf0n80hfCeXkDOxAmd4YE2R2d+cLCbIFCow8h0KyNkK",
-	"cvYOgQtAlsxhyUUql9BbcjOHOIoUMxhl9kVxvz3EnAueF3kwOgjL4XJhcIZq23hfYc64sBPaPmY5tYPM",
-	"gSmEDKfGDszMufYD2zKE4e2HoHGXyDQmUqQaCmF4RuLyAtGGKaOBTRXq+ceOYrfaaFSXqPY08NT7Vq5r",
-	"P8dA4BKe/3T27AmNS7McgWmIa1seNNRst4pPpcqZNbGi4GkQ7lS3N2/enBRmjsLwhBxF19hZ/QSXAuhN",
-	"6MZJswK8WmBi9N0s7zoMFkyxHM2G4d9oiCeQsCxry7OxbXgjJO2yX+uFFBqBCfquIdR4AHaCL3iipJZT",
-	"A88VW8zH4vWzv+o9MJhhjkatYM5EmqGye6cGbjTIpQAjgVXjCEFLa/DW5hJpxbPkCULPLCVMOWYpZFyg",
-	"tlsaT+Zj8erbp/D44GAIdtPVdq2tz8y4Nv2R23i50sb6U/vB/uYmNRgLwhbByPvMIAwEy61kNyFGU/zc",
-	"YE5iztnV9yhmZh6MDg4fhVbDq88byhLax89c08PqV6YUW7klLIVLXT+TokOFnnkH2PTxm2joffCVwmkw",
-	"Cv5jv0Zo+77N/nbduG5vYrftptGBnca3rMhMqYUGBbkRtlhkXun3f9Z2Lu8bAu16j/tV709td6/RGC5m",
-	"2r1h06zoIdD+KauZU6mSL15U9Q8NHHOz4JpAmzXh9baBlA32d8Lya2sMDaR5h946EKqd3+1WuO7mx2fM",
-	"sLL5xkKfQOXkQnCytRhuItMVTBSyd9ptBalMihyFCd02bn/2WOovr3/8IQTv4qrXEhr2iJ2VYKAXb0LM",
-	"uP8EpAqth1lzc8CEXqKyDs3uQASjNM7sKOhdJy/PHKyyo5izS4Re3Og3hHHwCrUsVIL0yFQWonbGZU97",
-	"V3uDcRCCkOCwX39NwavtO6ogzy31sg2VrsNGVy00csfu6rZrXXp0cefubDtrOF+uJX8r1YSnKYpP5gFv",
-	"ax9tSP2d1AbsdqZBIDdzu+UKOHtpN16FWoeQyYRlc3pMKmDwh0HjG5Zj6L8XhKBsPIDpWBDgjSL/ObJP",
-	"6xEwSHFqg19gM8aFNvDsh9egcMJFysUshMnKbdfAYIkTilKp0SVmFndb8C00JLLI0rGQdrhLru18LNi2",
-	"RpDL5B1IgiFcQc6SORc4gFc4LTSmMMEpReRiZeY2xMbMti6Edrv872MX+A5Z+uO0jjfb7k8Ahebe12Dq",
-	"UNN3pyfPHMx5fnq+p8sI3wI0/+YQ7JrJwrki6mNPk1+8dx9fqAq8oJj8B2lOnJl1wfaj4XGHKtSLbbF1",
-	"xyJXmYDbDdQ9/nuQ2U/CBldS8V+2yevgY+T15s2baD2uu9141wPCL1uIZ8Jlvl5THFonW3/LHey1zNG5",
-	"70K4QBhT6Fmv5fKNFqn5SLRKAmTSPm2xYCNujXjaJ6DHfGjAxc+uNylgUaiF1BaCRRH9GiUyRR2HEL+k",
-	"JO4I7Bd/Ph4O43uE9eVpapdz/M2BFkF8yu9rmBSmRvcEjBxioXE+gZjGGVNGwoYoVve4azGA00tUqzr1",
-	"6B+yYUSJ/sv8rPVP9FZFkEf/6/v1l2yVSZaeS/m9DXf+Ketcho+ZHYFdELbuf6zZ3HuJL0551uHAb685",
-	"zfoB15BzrSkUylk2lSq3m5GCpZJi9m8KOX4SulgspDKYvsCUs3NKif4Tlip+6t4Y2RHEzcobZYwr58yS",
-	"BBdG31v7F6FKVYJRr2kKfUxTbv9m2cuqxh6MpizTGAaLxlfvAzeAG0o9YeASg09l4TTzhrJeXbx5G1B/",
-	"zeYXVRPHHbDdN8b/PXdp4DvMoareV7WJXbbRlNX1RimiPXjXc9eIOy3spmFv2WHlFJCQkJAiOry6qipN",
-	"1tbaU634CbezfmsKdUa6OTPX0e6Z0TNPiXPQVc5zCRkKH1zu+eTlWZULtoGlHT4KqyZvuzkLrQ8+jX7S",
-	"KhKe2w0kCIM6sRhWXZVJ4x+k+VYWwurZBjqunj4VhptVhabCoNP/2lFsRoJhcC7lCyZWvi/thv6cGVyy",
-	"VRAG9mGe4E+CXTKesUlme/I/n/McZdFU+9qq1kT9jOK8Oyp/4tfndgpRL2mTf/F+c2glv6KLZdDUI3p9",
-	"3dVuhWozSu4yyS7nuzHm1MOFypvZLyLDc+xyae3Obi52N2dNb2p1sXvitR3+ZotbkZTWTdcFXZdcZmRh",
-	"oeOYmDkqJKQmFTqk7yAAFzMwEjSj3NCtPGy3Wm/42nWG0e26bLRpq3BHYZRK342ZcjcpjRbwuArpDsVf",
-	"z6H95fWPP8BC2o1OARdGViU2n22pKnT2o6/RCZZ3vWe3FbUk06VZKddsphDzEineXqWYUvyyK0n4Zs4M",
-	"+F+dOlCxz5UNk8IAM3B4/BAmK+Pi70374wqTEoO0O4+9qcQuW68XmJShPCzti6koSVZOywO9qVRLplJM",
-	"YbKCOIoWSl6tIl+jjftPIC53ybJP54TrNGfVL72tylG4gU2wuTupahcqO+30137xu2SHCp8A26kjsatO",
-	"xKQtsdePcTEcPkisltBfGHdK1s5gy4pVE9Rspd263axv9UrVk/JvCSsN6VK8NiHhbninGu40YzPtSVyO",
-	"ouRKdRrNJuKhN1qnprcQokioqF2uU0Oh8QlgvjArSiIdHT4O4Xj4gGpCx8OjlhPzy2+fOR4Ow+PhYXg8",
-	"fBAeD48uNnFtk8JyvOnL6PWvtnKf9Jwp4jJ28e2YgSnjGfSG1tUeUN613sRk4QBFzq4q0N1BJxMFsSCu",
-	"wyBj1r2tunxYihlbQe9wOMx133ktxcQMoXc8zHX0gL4PHcuPwXMJaeHDv7JSwEDzmShFLBUMrZzHQkiB",
-	"jgVlkZeCCVXxE2kXlhyxq0U2WEMPj8JgwYzFW8Eo+K/eh+GH3tej3tejt8Po8cUfe1+PxuMB/f2H/tcf",
-	"yr//2O99PRL6Q6E//O9/6w//9z/6Q64/6A/5h3m/bxtFv7qT/tf9r7qssF6zLWucyAWOQIpsVebidZnJ",
-	"1Nhc8l7191laWsJYeA9Gbteaxs+ysFDUW4eZY96HnOsJztllS8kpehiLOlYvbct16Lle24hbjTV4exL9",
-	"jUW/XPj/J7F1iqI2BbuK67agyui5QwUN5FKbSj77njq5aRYLq0TNNFLv4HC4/3Bo9bPBuWxrKZvIS4Rf",
-	"UMl1DQXh6WO7NfDtQfT4gnTk/TB8dL3/65Xpq27wuZXl2tAkt4ae12Xj1hXQjmJhGnF3LVarNI0L1y4c",
-	"CxtC+ZjStwdTKGFVbQo9puHZ6fen56e0KfafVAJyRjuA56fnY6HncqlhXpJeS66tU6bKO3FhHh61nNOw",
-	"/F+4k/RqZWDU6mTauaFaIbyyv0f0AJHArS+3y2m9OXnbcKeLgt6hVRVCE1zAci4zLKm7oQUzGTJt4KBp",
-	"SAd68Pl9VLdGONy5lfbb5VrcqQYqi5Qugjs98dHzWPTixkd9lsbk9Gv210zJYgG9uPrmuf3CPjcWna6G",
-	"idWGI3/wcE1IVggsmp5E3168f3QdNT8e3eXjweF1l7CuO4CJ95WnwqjVHXHJj6IyoppsozBBi4JCRyaR",
-	"S+CmgpabKKUh5W1L2F6I0kXb1Qu7aP4bCmJB5M6jBC6ZZPcOvDLQS9HGUQq1xrRfIfgj+Cv/Zmv/56oQ",
-	"CTNd4cG5KrAKFduvXDINmRRViSi23zaB7ETKDJmo06i3PhuxEfjXsiLD3iasZoCkt+B1xwi6SuYEgOwy",
-	"18ECn05RQY+CDshlin7TcSHl4fDWsXArUusIgUvn9UK3Mxcl6NsAdzuScvTTwMaSzl+W6USntp1yIj+6",
-	"C1iXerqVSUDRzLDRecPDN+oE3fbYlcTZoQ1lpeJUJNIx6xxnISz3CmOsp6K1fJ2++09Uus5waGLFMk8t",
-	"ZZUKk6gobpswk8yp1PyN/SvyWhqdpZ5Na7/d0w2eRWPatStyNevOyVXwplvkDVRIYm243YaHYgZyOxJM",
-	"K0yzGaky65jfb6vde4DZDLi5aVPl/lFY9NArA3/rNvrdr1Lyit/sMTbC814Z1Mf9kALz0vd2Ow7VdBk3",
-	"1ivKMP6brU7TjcNzAUuv2XaTT4BNSDZN97xV5M1X3tqPtkex4Uibfcbb5OIe+e6T2Fo1Hp+eoCMnuun7",
-	"Dh7CZOUpshQmurN76wki6GmLP1nmzqtYK5PCBfrws+QCU9I2GyDmTPc7DUlXTPxN1+Lg0pZArEr56T1P",
-	"FtdhZUaOMuvVqeXHNzHZmrOmVHLXZtLeFH0CpR3F70pFFxrVyczn8nZnbnwXtTVU/sYbfdPJVCJs7TO1",
-	"X+7K8PieP3sZrgXYPrYOZ5UEk0Jxs3pNp8notS5qPCm6XGB84okRJI0RfOMiTJeGozjT5+EoCi9pSCcv",
-	"z6rjfGR/1KpeyrkxC1df52IqyzI+S0iE/ljVeevYhQPe/tQzVc5sQGgYF3ZhwqBQme9Xj/b3Z9zMi8kg",
-	"kXmdCY+oi33fRcQWfNOkq5QbYVp/yk5abKOBgSEEh5qnWB3U4EZjNh218g9yShFlI9I0DXysUKM/btI+",
-	"iRSWmGosmtiXHKnMUu2yRZT/83G+KjLU5eZE1UQb87p+fI7DFR159cieBhSORw+9qZJ5LePBiuVZCEvF",
-	"jUEBUiTo8qP9wViMxXMU1k4whYy/qwQwgpiOus78rzFMCpFmuHa8xjkvmtuCznzK6dqL7TQpL9kru0r3",
-	"WZpz4f47cN2m9GzfznAs7EhdoocgZ+b9rtul3d+nyVyW61giVsqIMyOVBhIA9zG64Sazivd0i9JZnQiB",
-	"RmNnHoTBpQNMwSg4HhwMhh6xCKtao+DBYDh44L0Mmdn+39187N/dJZPmqtvR+iRPIgth/ORKHcvogPeU",
-	"Z4ZI+5U2jUWdABGpUzanOHSKQiCmms4EWdN1h16rGdklSFiW6bGg7H/PlM2YfueMmzuw+A5xQYrpCbaG",
-	"TSjW7jtJNnBZMAqeo3nG9HwimUqDtZOLh8PhGonHwor9ucmzNnun4xRrF1abrR/j+wQcpCM3xq621Vz2",
-	"O0/nUeMHd2lc1+2p7fFd2m4U86/D4PhuY++q5jc3jWD09iJcu0zCmsWehrRcYloFunFgpu1eROoVXPjw",
-	"puOY+OnJMzpVV9ehUFnvBc9Pz4FThqmtUBa63aRRm8px84mXLaT+316Fmkd77q5DG62P7976E+hSaxg3",
-	"6JC/h6TzDBLlcTbV6TqsHGpzt9zuXEUzo+Rzgc7Bc+0jR8/ly7g2Do629c5ivKaPvtmZfTwjcZ3htcXj",
-	"NadO9XohwW6wPCkypkCq1CUyvuQjbb/Svx7cpXGL6Puv455bxtQCjw091+4wsYczYQXJuGoDjc/uu29h",
-	"Q5/Qff/e9X3DnR/cvfWvVPsvdUdpqb2Xe4sn8fz0/FabSftKlLfdQ6of2aUiF42NaVrdbpFihlupDiVg",
-	"p8yqizwNU8anfOzQXaBIPJAnED8/PY+BSpau5mjmmG9a2tMMmfL3a2wY2dHNcqdLRe7d86d1z4Uq68yt",
-	"2B/kdNqplp1Q5rRZqA79ITFTKIEpFayZdZAe0riAqao5bERm2xTkFhP3Te9V5JPv4FtuqPnsG/NOZbjf",
-	"ku+35N/plkxJuGTeRfDLUc0QesR9rVkdiclKfqRGE4NGker+yBVwfBZ/BTN+iWIsFNLlmJ6YWHr0XpcL",
-	"9qwibqyf7rcStVWvdEGfFU6ZZNOuZDSAE7qtjqgtexriihMVe+A+FpTPtEIVeFVxxrpyci/stBvmTg+W",
-	"xb873Cg1ZTw7n+MPeGXO5wrxJE3btY0mHfXt8fDBRYv5edAmCdrVT5+2qDX+rqrQ/tL84qLFCXtwffsb",
-	"pDruCGtfnnd9vxl+5GZ4dHCn168f2aYeju82/45DSZ9jV37qSC8tgiGZf0hm6o5+mrmrRXW4smIbacS6",
-	"xDpjrxt8714cRZ6ZHIdQXT9BRZZwLDbvo4giYghGbGpQ+S8aF43WjB3rQAZjcQIbPieEHV6r5d7kdDoW",
-	"vbg275j6j2uSYgwzCROWvHMcTOQKUnROtT+AcwmOSDQWWrZk4MsLDZGG8PLk/Ol3XX7sdQvBfqwXq5h7",
-	"212X47yvua/h4KDBHg9qSnjQ4vQGnogbtDmcwaF3P/d+695vfSa/9cphk85qcydYAKJB7Ei2l0XtXVmN",
-	"V5jLS9Q+0kVh1OqJv57ElVKri4hZ5ulBHbmLxunR++zFlxCantLG0KhC3zVlUbFgCfpT1kK2S9AhxPs5",
-	"GsWTckPZT2VitzeBS9uUSFXhWBQL2zaOIj+USPNfMC5vuq6T2z4CHvkwNWwTtcbCvoMiVGgzXdzFDhQx",
-	"v8OFeWIf4ug0t8l5szg/HYucqXeYgpadFfDvuTYNbV4LbNbZ1dkKWuwRNnGhUpurPiivIybiYX0bcZtZ",
-	"faf7qW8eSnWDdn10xsY5jdk2ue9Vsw0OZn/b6FtcrPoy8LUTOB8x8joR4hSDl4mLbSOpmGCtYbjjGceP",
-	"HzcOaxwMO+8o3zqmkkKtXVKmxfZs36i9TrJ21OgWzXrb8NuE7o77wCtK5OZIyzNH9cEZ68I5egaSE6W1",
-	"j5IqxBwXRAMKi0ZTupSbUR3VYsVE2hXIMZdqBVwQ7JSKtMdIQpx2h/CkVtmmUikwDWJH10y/MnLRmqBH",
-	"mX5h1g7ahLvv4rj4jCXdJlNwSznXy7nt7e7rt/9e2d+aRth2YR1nbZpq8tmzw/c72P0Odr+D/U53sPvq",
-	"zX315vdPqFDlrXSftDYkdUfE+sZPMm5tR3Hokxrl+fvyKjJiWLUo2i623Ey8uBAyQ+YOdb1DXLgk3J+N",
-	"KjD2ZR+iyvtsaVj+MzU0fUcTobMI7tQj6LkssvSJ2xi4Y76PRZlroeVjprnz7mnPfJQiWw3gjf9nqawv",
-	"wNg3pw8w5RmW/EhOV2HLkA6QT7JVV6Trrv+7ASCUeYQ2HGgP6vNjg7+WSeYt1XbosVrgtMjucidaOke6",
-	"gerfHti6i9XL2+3h/cmgjS3t4j7p9SUlvZyRrx1Hap/IaFm7pvOo1mY7NLwrwdomSLfPZL29sOrgTrF0",
-	"2dP52oGlnjuSowoR91tHo0b7+weHfxoMB8PBwejR8NGQ/J8fy9ZemW77m0HDHGn41xfX/x8AAP//",
+	"7F1tc9tGkv4rXbhUidwFKUqWvDZVWynFVhzt2o7LVs5Va+oWQ6BJTgzMcGcGohhbP+u+3af7AfebrqZn",
+	"8EaClOjYWWdX+eCIBDCYl+5n+uXp4YcgltlcChRGB8MPAV6zbJ4i/R1LITA2Uv39NFXIkuULzMaozpSS",
+	"yl6/YmmO9FDxTSwTDIbBa/xHjtr8/TuW+D+DMOBC1J6NU47C9JS73ONJMAyyZc/YD0eHQRgkzNimDgeH",
+	"D3sHB73DRxcHx8PB0XBw/LcgDBrPHcd/wgfx0bj3iA2S3tHkIfYejw9Y7zB5EB/h8eQh+9M4uAmDDLVm",
+	"U9vqjwJBKsikQmBJggnI8c8YG1A4QYUiRg3MjRnwmmsDE6nAzBAmMk3lgospZDLhE44JzJWcozIc9RD2",
+	"MpoivdcPbm5uwtoUnosrlvLkjWEm1+U06DzLmFoGw+BiZrvEp1ywFOZsinsa/GKAH20Ii5nUCJraAK6B",
+	"wTxlMc5kmqAKwh1XJEHDeKqD4bvt91XzRu3DKHhjFBfTUWD7IKQBaedzAiw2/ApD4ML9FYSBYWqKJhgG",
+	"+67XwU34a1/GgGYS+PzqyK4in189bLwJrw0qwdLzeXBzuSp4X1SuPsf8kNzMkCWo1rQwlQsaA+pY8bnh",
+	"UnjJydDMZKJJROfMzCCRJMKpXPT9sLjCJBgalWMY6HiGGbNNmeXcdlxTh4OmyD4hHfVLc560v9nP2J6G",
+	"aE2noxAwnklMYDFDAdzAjCV2Mmyf7taH18zgc55xQ/+sd+EHuYCMiSU4xQOrisxec3MxRqZQgZHvUUDG",
+	"lpCx9whcALJ4BgsuErmAzoKbGUS9nmIGe6l9UdRtdjHjgmd5FgwPwqK7XBicotrU39eYMS7sgDb3WU5s",
+	"JzNgCiHFibEdMzOufcc2dGFw9y5o3DZlGmMpEg25MDyl6fITog1TRgObKNSzT+0FJlxhbC68gK/24u0M",
+	"FdJLFWqZqxiB6xAYgZqVYOnnQqO6QrVdiidSZcxqUa54r8Rwiybs+jmKqZkFw4dH4XZJ2y7nrht7Gnji",
+	"NwOuK2BmIHABz346f3pCY9IsQzuWqAKffk0v7jqanCfB9l6/ffv2NDczFIbHhGxtfWfVHVwKoDe5uXej",
+	"AryeY2z0blBxEwZzpliGZg2pbkWOU4hZmjbns7bPedQgdSABmUuhEZig72qTGvXBDvAFj5XUcmLgmWLz",
+	"2Ui8efpXvQcGU8zQqCXMmEhSVHaz18CNBrkQYCSwsh8haGkRyoJELO30LHiM0DELCROOaQIpF6jtHszj",
+	"2Ui8/v4JPD44GIC1ErRdawvyKdemO3SWAlfa2A3AfrDX3KD6I0HGUDD0IB+EgWCZndl1m6g+/dxgRtNc",
+	"k+mDw0ehVcny85qwkAqcu0cPy6tMKbZ0S1hMLjX9VIoWEXrqEbu+Ka2bbx+CbxROgmHwH/uVSbnvn9nf",
+	"LBs3zV33rs3UGrDD+J7lqSmk0KAgxGHzeeqFfv9nbcfyoTahbe9xV/X+xDb3Bo3hYqrdG9bVim4C7e+y",
+	"kjmRKv7qp6q6UDO8bp+4umfA6v7Apo4UD+xv9SNurDLUTOMdWmsxqe347rbCVTM/PmWGFY+vLfQplCAX",
+	"gptba3SOZbKEsUL2XrutIJFxnqEwobM77GVv/P3lzY8vQ/AQV76WzHfvYrDCeulE6zZx1D0BqWhnXIE5",
+	"YEIvUFlAC4tdU+PU9oLedfrq3NmBthczdoXQiWrthjAKXhd7r71lInNRgXHR0t71Xn8UhCAkOGO1uyLg",
+	"pb3RK220O8pl07a7CWtNNcynHZurnl1p0ptDOzdnn7OK8/Vq8vdSjXmSoPhsCHhX/Wj6AD9IbcBuZxoE",
+	"cjOzW66A81d241WodQipjFk6o9ukAgZ/6Ne+YRmG/ntBFpR1YDAZCbLQez3/uWfv1kNgkODEWnrApowL",
+	"beDpyzegcMxFwsU0hPHSbdfAYIFjcqvpoStMraNgvQWhIZZ5moyEtN1dcG3HY70DqwSZjN87SxS5gozF",
+	"My6wD69xkmtMYIwTCiGIpZlxMQVM7dO50G6X/33sAj8gS36cVA5yE/4EUCzBYw0mzmr64ez0qTNznp1d",
+	"7OkiJGENNP/mEOyaydxBEbWxpwkX7+HjKxWBFxREeCnNqVOzNrP9aHDcIgrVYlvbumWRy9DF3Trqbv89",
+	"zNlPwjpXUvFfNs3XwafM19u3b3urft3d+rvqEH7dk3guXKjuDfmhVXT4t9zB3sgMHXznwjnCmEDHopYL",
+	"kFpLzXuiZRAglfZuawvW/NYeT7pk6DHvGnDxs2tNCpjnai61NcF6Pbrai2WCOgohekURiyHYL/58PBhE",
+	"9xbW1yepbeD4mxtaZOJTQkLDODeVdU+GkbNYqJ8nEFE/I4pIWBfFyh53T/Th7ArVsoqV+pusG1FY/0VA",
+	"2eITvVWRyaP/9XH9FVumkiUXUj637s4/ZZ0L9zG1PbALwlbxx6rNPUp8fcKDKmOCXuHC35uSJmXIG5ip",
+	"sjZcwHPppKsPL2WbZVBc36WzjUj85x7yqgX02ytLPcfDNWRca/L+MpZOpMrs/qtgoaSY/ptaWT8Jnc/n",
+	"UhlMXmDC2QVFgf8JSxU9cW/s2R5E9ewoBcnL/YjFMc6Nvge4r0KUypiqXpEU+pgk3P7N0lclDyIYTliq",
+	"MQzmta8+BK4Dt2S3wsDFQp/I3EnmLanXKl/1LqD26o9flo84fodtvtb/59xFvncYQ8mwKNMx23SjPlc3",
+	"a9mXZuddy209btWw27q9waiQE0Ay/oQUvcPr6zK5ZnWtOdSSQ3I37beqUAXh6yNzDW0fGd3zhHghbRum",
+	"i0GRx+TC7aevzsvwt/WlbfdRWDF5184raXzwmYPTRl70wm4gQRhUsdSwbKqIk7+U5nuZCytnaw5BefeZ",
+	"MNwsSwMyDFrx1/Zi3fkNgwspXzCx9G1p1/VnzOCCLYMwsDfzGH8S7IrxlI1T25K/fMEzlHld7CutWpnq",
+	"p+Ta7ij8sV+fuwlEtaR1jsyH9a6ZkiKwnumuyxG9vmpqu0A1WT+7DLINfNf6nHhzoUQz+0XP8AzbIK3Z",
+	"2O35/fqo6U2NJrYPvNLD32xxSyLZquo6P/OKy5Q0LHQ8IEPUD2upSaKAMOFNAC6mYCRoRkbvnRC2XazX",
+	"sHaVBXa3JmvPNEW4JRdM2f7aSLkblEZr8Lik8BbBXw0b/uXNjy9hLu1Gp4ALI8usog8wlUlJ+9GnJQXL",
+	"2t6zXYsaM9MmWQnXbKoQs8JSvLtIMaX4VVtc9O2MGfBXnThQftNlSuPcWKfo8PghjJfGhRzW9Y9cGm+D",
+	"NBuPvKpELkGh5xgX0QtYzLy75bSclgc6E6kWTCWYwHgJUa83V/J62fNp6ah7AlGxSxZtOhCuIrtlu/S2",
+	"MizjOjbG+u6kyl2oaLQVr/3ibyBOnQDbKiORS8hEJC2Rl49RPhg8iK2U0F8Ytc6sHcGGFSsHqNlSu3W7",
+	"Xd6qlaoG5d8SlhLSJnhNDsZu9k7Z3UnKptoT7Rwry2UnNZp1i4feaEFNb+CA0aSiduFdDbnGE8BsbpYU",
+	"Nzs6fBzC8eABpcGOB0cNEPPLb+85HgzC48FheDx4EB4Pji7X7do6a+d4Hcvo9a830r30jCnim7ZxIpmB",
+	"CeMpdAYWag8o1FxtYjJ3BkXGrkuju4XyJ3IiftyEQcosvC3bMCzBlC2hczgYZLrrUEsxMUXoHA8y3XtA",
+	"34eOicngmYQk9+5fkRxhoPlUFFMsFQzsPI+EkAId8ctaXgrGRFyIpV1YAmKXfl0h/82ZsfZWMAz+q/Nx",
+	"8LHz7bDz7fDdoPf48o+db4ejUZ/+/kP324/F33/sdr4dCv0x1x//97/1x//7H/0x0x/1x+zjrNu1D/V+",
+	"dSPdb7vftGlhtWYb1jiWcxyCFOmySD/oInirsb7knfLv86TQhJHwCEawa1XjZ5lbU9Rrh5lh1oWM6zHO",
+	"2FVDyMl7GInKVy90yzXo6W2buGq1NXh32vsb6/1y6f9P09Y6FZUq1CicpS6owntuEUEDmdSmnJ99T29d",
+	"V4u5FaJ6GKlzcDjYfziw8lnjxTallI3lFcIvqOSqhILwjLntEvjuoPf4kmTkwyB8dLP/64Xpm3bjcyMT",
+	"uSZJbg09lc36rUugHcWaacSvtrZaKWlcuOfCkbAulPcp/fNgciWsqE2gwzQ8PXt+dnFGm2L3pJwgp7R9",
+	"eHZ2MRJ6JhcaZgUxueBDO2Eq0YkL8/CoAU6D4r9wKzHZzoFRy9NJ64ZqJ+G1vd6jG4iob7HcLqdFc0Lb",
+	"cCtEQefQigpZE1zAYiZTLOjVoTVmUmTawEFdkQ50/8tjVLtEOLtzI9O5DVpc5QkFqQuI4E5OvPc8Ep2o",
+	"9lGfJxGBfkV4myqZz6ETld88s1/Y+0aiFWqYWK4B+YOHK5NkJ4H1Jqe97y8/PLrp1T8e7fLx4PCmbbJu",
+	"WgwTj5VnwqjljnbJj6JUoopfpDBGawWFjj8jF8BNaVquWym1Wd60hM2FKCDarl7YVoqxJiDWiNxa7uGC",
+	"SXbvwGsDnQStH6VQa0y6pQV/BH/l321s/0LlImamzT24UDmWrmLzlQumIZWizIpF9tu6ITuWMkUmqjDq",
+	"netX1hz/aq5IsTdNVt1B0tsKHfA6npEBZJe5chb4ZIIKOuR0QCYT9JuOcykPB3f2hRueWosLXIDXC92M",
+	"XBRG35pxtyUoR5f61pd0eFmEE53Yts4T4eg2w7qQ043kCfJmBrXGawhfyxO062NbEGeLNBSZijMRS0cm",
+	"dDSNsNgrjLFIRWv5Jnn/n6h0FeHQRARmnk3LShGmqSK/bcxMPKPs+nf2r56X0t554gnE9ts9XaOW1IZd",
+	"QZFL07cOrjRv2qe8ZhXStNZgt4ZQzEBme4JJadOse6rMAvOHTXQFb2DWHW5umuzAf+TWeugUjr+FjW77",
+	"q5S85rcjxpp73imc+qgbkmNeYG87cKg6ZNyaryjc+O82gqbrh6c/FqjZhMkTYGOamzo8b5zy+ivvjKPN",
+	"XqwBab3NaNO8uFt++Cy6VvbHhyeoykbXse/gIYyXnhVMbqKrr1wNEEFHW/uTpa5Ex2qZFM7Rh58lF5iQ",
+	"tFkHMWO626pIuiw+WIcWZy5tcMTKkJ/e8/x4HZZq5FjCXpwaOL5uk62ANYWS2zaT5qboAyhNL35bKDrX",
+	"qE6nPpa3PXLjm6i0ocQbr/R1kCmnsLHPVLjcFuHxLX/xNFzDYPvUPJwVEoxzxc3yDRXQ0Wud13iat0Fg",
+	"dOqJETQbQ/jOeZguDEd+po/DkRdeMK9OX52XJZekf/RUtZQzY+Yuv87FRBZpfOaoJr6S7KJRaeIMb1+Z",
+	"Tpkz6xAaxoVdmDDIVerb1cP9/Sk3s3zcj2VWRcJ71MS+b6LH5nxdpcuQG9m0vrBQWttGAwNDFhxqnmBZ",
+	"m8KNxnQybMQf5IQ8ypqnaWr2sUKNvsKmWXwVFjbVSNRtXwJSmSbaRYso/uf9fJWnqIvNibKJ1ud17fgY",
+	"h0s68vKWPQ0oXOkAdCZKZtUc95csS0NYKG4MCpAiRhcf7fZHYiSeobB6ggmk/H05AUOIqBx56q9GMM5F",
+	"kuJKRZEDLxrbnOpy5WTlxXaYFJfsFE0l+yzJuHD/9l2zCd3btSMcCdtTF+ghkzP1uOt2aff3WTyTxToW",
+	"FitFxJmRSgNNAPc+uuEmtYL3ZIPQWZkIgXpjRx6EwZUzmIJhcNw/7A+8xSKsaA2DB/1B/4FHGVKz/b/T",
+	"s/bPDRmTecG8AuX5TmAk+Of2K2KjnmOacjGte/Ap07MTEHKlULZfBzhrDAQFleop07OxZCoJVgooHwwe",
+	"bQKj8r79bXSxmzA4Ggx2aaOW2KaHH+zycJXrpmePd3l2LQF+EwbHu/W9LQNeB9pg+O4yXDkkIynm3pPn",
+	"iiWmwxSm2kK4k5VL7xW0VMCfnT6lp6v0DSqr9PDs7AK4Xl94a/F8jYtfr93ZffXXnj7e/enPIAWNbtyy",
+	"+oVyNx2Igie5KgA3YVCKx0boqO8XFud8eDiWuTAeFovdKaXjOyY8NVThVO5DI1GFTkXitim35VDJmUBM",
+	"NBVQ2k3fnRBQYqEF75ilqR4Jyht2TPEY0++dWcCdm/kecU5bmq9GMGxMUbquw+CmxD7DzYJ66NanRv+z",
+	"Dsn+zGRpk/fXUvLf5uVNV2uePwN78R4Ft+qB3VD3dA0M5y6Z/2Uh8DaJWheO28sDN1RA/fYi9G+Hpf6U",
+	"qdaCTYoAbwXUup29GVxFPRbtswjONOTax5w8Czjl2jhHtil31jusY/TtYPbpXOZVbugGxKsPnZg+QoI1",
+	"zXmcp0yBVIkLgX7N9b+/El8Pdnm4USLwrwPPDWVquJ01Odfu5AXvCIWlM8dV09D44th9Bx36jPD9e5f3",
+	"NTg/2P3pXyn2X+uO0hB7P+8NhtWzs4s7bSbN86PetXepumWbiFzWNqZJeRRQgiluJEkVBjvlZFzMyjBl",
+	"fLDYdt2FmIhBdgLRs7OLCIjs4NgKZobZuqY9SZEpfxjRmpId3T7vdALTPTx/XnjOVcFQaUQNQU4mrWLZ",
+	"asqc1Skuoa+oNbkSmBDVhVmA9CaNc5jKbOWaZ7ZJQO4wcP/ovYh89h18w3FeX3xj3ioM91vy/Zb8O92S",
+	"KXwfz9qC9RmqKUKHWPMVHyw2acGs1mgi0CgS3R261K/P/y1hyq9QjIRCOvrYU5oLRO+0QbDnI3Jjcbrb",
+	"SPGUrdLxq3ZyiiCbdsnmPpzS0Z5EitvTEJVsysgb7iNBmRA7qQKvS7ZpW0zuhR12Td3pxoI2sMPxexPG",
+	"04sZvsRrczFTiKdJ0syK1ons744HDy4bnPGDJr3Yrn7ypEHK8wf7hfZK/YvLBpv0wc3dj9trOVCxedLo",
+	"zf1m+Imb4dHBTq9fPd+CWjjebfwt5YxfYld+4uhyDWoyqX9IauqKxs3MZbFboCzfRDezkFhF7HWtUqQT",
+	"9Xq+piEKoTyrh9Kz4UisH97T6xG3uMcmBpX/onaMdMX1swDSH4lTWMOcELagVgPe5GQyEp2oUu+I2o8q",
+	"enMEUwljFr937G3kChJ0oNrtw4UER0EcCS0bc+DTC7UpDeHV6cWTH9pw7E3Dgv1UFCs5v5uhy1XLrMDX",
+	"oH9QqzsJqmKSoFENEHgKf9BkfweHHn7uceset74Qbr12tkkrT6XVWAAiUG0Jthd0mG1RjdeYySvU3tNF",
+	"YdTyxJ/l5EgY5THzLPXEwpbYRa3u/D568TW4pme0MdSy0LuGLEr+PJn+FLWQzRR0CNF+hkbxuNhQ9hMZ",
+	"2+1N4MI+SnTMcCTyuX026vV8V3qa/4JR8TsGVXDbe8BD76aGTYrnSNh3kIcKTY6cOxKGPOb3ODcn9iaO",
+	"TnLrbFlr5ycjkTH1HhPQsjUD/pxrU5PmFcdmtS4jXUKDd8bGzlVqVrn0i7PbibJcHd3erMnY6TD/27tS",
+	"/txAVXRn/ZzaaOtVM+Vja+zt7qbeN1ic1U89rNTufULPq0CIEwxeBC429aTkkDa64Qq7jh8/rpV5HQxa",
+	"f4FiY5+K4gvtgjINnnjz5wdWyzNcUUWjQGNT95ulIC0/nlCSqdd7WlQrViV3FsI5eu6im0qrHwXJkDku",
+	"iAYU1hpN6BcMGOVRra0YS7sCGWZSLYELMjulIukxkixOu0N4OrxskjAVmBqxo22k3xg5bwzQW5l+YVZK",
+	"9MLtp/hcfsGUbp1jvCGd6+e5iXb3+dt/r+hvRUBuQlhLlV5dTH4D1uH9Dna/g93vYL/LHew+e3Ofvfn9",
+	"EypUcZ7lZ80NSd32q3B+kFFjO4pCH9QoTu4oDjEkhlWDou18y/XAi3MhU2SuHPQ94twF4f5sVI6RT/tQ",
+	"kY2PlobFb3rR8B1NhKqYXL006JnM0+TEbQzc1cyMRBFroeVjpr7z7mnPfJQiXfbhrf/RQYsFGPnH6QNM",
+	"eIoFP5LT7wbIkI6eGKfLNk/XHRx6i4FQxBGa5kCzU1/eNvhrEWTekG2HDqsmnBbZHQtHS+dIN1D+UMvG",
+	"Xaxa3naE9zWFa1va5X3Q62sKejklXylkbFZkNLRdUyW71dkWCW8LsDYJ0s1qzneXVhxc/VubPl2slDp2",
+	"XDGfykXUbRRVDvf3Dw7/1B/0B/2D4aPBowHhn+/LxlaZbuJNv6aO1P2by5v/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -16,8 +16,10 @@ import (
 // Operations describes every operation of the spec, with its checks.
 func Operations() []reqcheck.Operation {
 	return []reqcheck.Operation{
-		{ID: "getDashboard", Method: "GET", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkGetDashboard},
-		{ID: "headDashboard", Method: "HEAD", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkGetDashboard},
+		{ID: "redirectDashboard", Method: "GET", Path: "/_admin", Tags: []string{"admin"}, Secured: false, Check: checkNoParameters},
+		{ID: "headRedirectDashboard", Method: "HEAD", Path: "/_admin", Tags: []string{"admin"}, Secured: false, Check: checkNoParameters},
+		{ID: "getDashboard", Method: "GET", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkNoParameters},
+		{ID: "headDashboard", Method: "HEAD", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkNoParameters},
 		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "clearFaults", Method: "DELETE", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
@@ -32,8 +34,8 @@ func Operations() []reqcheck.Operation {
 	}
 }
 
-// checkGetDashboard checks a request for getDashboard (GET /_admin/), headDashboard (HEAD /_admin/).
-func checkGetDashboard(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+// checkNoParameters checks a request for redirectDashboard (GET /_admin), headRedirectDashboard (HEAD /_admin), getDashboard (GET /_admin/), headDashboard (HEAD /_admin/).
+func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	reqcheck.UnknownOptions(in.Query, vs)
 	return reqcheck.Checked{}
 }
@@ -181,6 +183,12 @@ func checkReset(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 // is called with the Params of reqcheck.Checked its check returned.
 func Handlers(si adminserver.ServerInterface) map[string]func(c echo.Context, params any) error {
 	return map[string]func(echo.Context, any) error{
+		"redirectDashboard": func(c echo.Context, _ any) error {
+			return si.RedirectDashboard(c)
+		},
+		"headRedirectDashboard": func(c echo.Context, _ any) error {
+			return si.HeadRedirectDashboard(c)
+		},
 		"getDashboard": func(c echo.Context, _ any) error {
 			return si.GetDashboard(c)
 		},
