@@ -59,6 +59,10 @@ type call struct {
 	// the exchange and the spec differ.
 	proxied       bool
 	disagreements []Disagreement
+	// cutShort says the answer passed on is not whole (the service broke
+	// off after its header): once journalled, the connection is broken
+	// too, so that the client cannot take the part for the whole.
+	cutShort bool
 }
 
 // outcome is how a request was answered, as renderError returns it.
@@ -162,6 +166,9 @@ func (f *front) serve(c echo.Context, prefix string) {
 		}
 	}
 	f.obs.observe(rc, out, start, answer)
+	if rc.call.cutShort {
+		panic(http.ErrAbortHandler) // net/http's way to break off an answer, without a stack in the log
+	}
 }
 
 // journalDisagreements are ds as the journal keeps them.

@@ -36,8 +36,8 @@ type proxy struct {
 	maxAnswer      int64
 }
 
-// maxProxiedAnswer bounds an answer of the service the proxy reads (to
-// check it) before it passes it on: what the client reads at the most too.
+// maxProxiedAnswer bounds the copy of an answer of the service the proxy
+// keeps to check once it has passed it on.
 const maxProxiedAnswer = 32 << 20
 
 // hopByHop are the header fields that belong to one connection, not to the
@@ -107,18 +107,6 @@ func (p *proxy) forward(rc *requestContext, prepared error) error {
 		return upstreamError(p.base.Host, err)
 	}
 	defer rsp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(rsp.Body, p.maxAnswer+1))
-	if err != nil {
-		return upstreamError(p.base.Host, err)
-	}
-	if int64(len(body)) > p.maxAnswer {
-		return &apiError{status: http.StatusBadGateway, code: generated.ErrorCodeBadGateway,
-			message: fmt.Sprintf("The service at %s answered more than %d bytes; the proxy passes on no more.", p.base.Host, p.maxAnswer)}
-	}
-	for _, d := range p.check.Check(req.Context(), ca.operation, req, rsp.StatusCode, rsp.Header, body) {
-		ca.disagreements = append(ca.disagreements, Disagreement{Direction: "response", Disagreement: d})
-	}
-	p.record.observe(rc, rsp.StatusCode, body)
 	h := rc.Response().Header()
 	for name, values := range rsp.Header {
 		if !hopByHop[name] {
@@ -129,10 +117,73 @@ func (p *proxy) forward(rc *requestContext, prepared error) error {
 		h.Set("Content-Encoding", enc) // passed on as sent: the body is the service's bytes
 	}
 	rc.Response().WriteHeader(rsp.StatusCode)
+	var kept checkedCopy
 	if req.Method != http.MethodHead {
-		_, err = rc.Response().Write(body)
+		kept = p.stream(rc.Response(), rsp.Body)
 	}
-	return err
+	switch {
+	case kept.brokeOff != nil:
+		ca.cutShort = true
+		ca.disagreements = append(ca.disagreements, Disagreement{Direction: "response", Disagreement: answercheck.Disagreement{
+			Spec: "a whole answer", Arrived: fmt.Sprintf("the service broke off after %d bytes: %v", kept.n, rootCause(kept.brokeOff))}})
+	case kept.over:
+		ca.disagreements = append(ca.disagreements, Disagreement{Direction: "response", Disagreement: answercheck.Disagreement{
+			Spec: fmt.Sprintf("an answer the proxy can check (at most %d bytes)", p.maxAnswer), Arrived: fmt.Sprintf("%d bytes, passed on unchecked", kept.n)}})
+	case kept.clientGone:
+		// The client went away: what was not passed on was not read whole either.
+	default:
+		for _, d := range p.check.Check(req.Context(), ca.operation, req, rsp.StatusCode, rsp.Header, kept.body) {
+			ca.disagreements = append(ca.disagreements, Disagreement{Direction: "response", Disagreement: d})
+		}
+		p.record.observe(rc, rsp.StatusCode, kept.body)
+	}
+	return nil
+}
+
+// checkedCopy is what stream passed on, and kept to check.
+type checkedCopy struct {
+	body       []byte // the answer, while it is no longer than the proxy checks
+	n          int64  // the bytes passed on
+	over       bool   // longer than the proxy checks: passed on, not kept
+	brokeOff   error  // the service's answer ended in an error
+	clientGone bool   // the client stopped reading
+}
+
+// stream passes the service's answer on as it arrives, each piece flushed
+// to the client at once, and keeps a copy (up to maxAnswer) to check once
+// the answer is whole. Its cost is one copy of the answer at the most; an
+// answer longer than that is passed on whole and reported unchecked.
+func (p *proxy) stream(w http.ResponseWriter, body io.Reader) checkedCopy {
+	flusher := http.NewResponseController(w) // a batch's recorder cannot flush: nothing to do then
+	var out checkedCopy
+	var kept bytes.Buffer
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if !out.over {
+				if int64(kept.Len()+n) > p.maxAnswer {
+					out.over, kept = true, bytes.Buffer{}
+				} else {
+					kept.Write(buf[:n])
+				}
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				out.clientGone = true
+				return out
+			}
+			_ = flusher.Flush()
+			out.n += int64(n)
+		}
+		if err == io.EOF {
+			out.body = kept.Bytes()
+			return out
+		}
+		if err != nil {
+			out.brokeOff = err
+			return out
+		}
+	}
 }
 
 // outbound is the request to the service: the same method, path (its

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -317,5 +319,86 @@ func TestProxyOverHTTPS(t *testing.T) {
 	}
 	if got := service.Requests(jFilter("listConnectors")); len(got) != 1 {
 		t.Errorf("the service saw %d listings, want 1 (the untrusted exchange never reached it)", len(got))
+	}
+}
+
+// TestProxyStreams: the service's answer reaches the client as it arrives,
+// before the service has finished it, and is checked once whole; an answer
+// the service breaks off is broken off for the client too (never a short
+// answer that looks whole), and journalled as a disagreement.
+func TestProxyStreams(t *testing.T) {
+	release := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("request-id", "0f8fad5b-d9cb-469f-a165-70867728950e")
+		if r.URL.Query().Has("$top") { // the broken answer: half a page, then the connection closes
+			w.Header().Set("Content-Length", "200")
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, `{"value":[`)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"value":[`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, `]}`)
+	}))
+	defer upstream.Close()
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // before the upstream closes, which waits for its handlers
+	_, base := startProxy(t, upstream.URL, false)
+
+	first := make(chan string, 1)
+	var rsp *http.Response
+	go func() {
+		var err error
+		if rsp, err = http.Get(base + connectorsPath); err != nil {
+			first <- err.Error()
+			return
+		}
+		b := make([]byte, len(`{"value":[`))
+		if _, err := io.ReadFull(rsp.Body, b); err != nil {
+			first <- err.Error()
+			return
+		}
+		first <- string(b)
+	}()
+	select {
+	case got := <-first:
+		if got != `{"value":[` {
+			t.Fatalf("the first part: %q", got)
+		}
+	case <-time.After(30 * time.Second): // a deadlock guard, not a bound on speed
+		t.Fatal("the first part of the answer did not arrive before the service finished it: the proxy does not stream")
+	}
+	free()
+	defer rsp.Body.Close()
+	rest, err := io.ReadAll(rsp.Body)
+	if err != nil || string(rest) != `]}` {
+		t.Fatalf("the rest: %q, %v", rest, err)
+	}
+	e := proxyJournal(t, base, "?$top=1")[0]
+	if e.Status != http.StatusOK || !deref(e.Proxied) || e.Disagreements != nil {
+		t.Errorf("the streamed answer's entry: %d, proxied %v, %+v", e.Status, deref(e.Proxied), e.Disagreements)
+	}
+
+	broken, err := http.Get(base + connectorsPath + "?$top=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broken.Body.Close()
+	got, err := io.ReadAll(broken.Body)
+	if err == nil {
+		t.Errorf("an answer the service broke off reached the client as whole: %q", got)
+	}
+	e = proxyJournal(t, base, "?$top=1")[0]
+	want := []admin.Disagreement{{Direction: "response", Spec: "a whole answer", Arrived: "the service broke off after 10 bytes: unexpected EOF"}}
+	if e.Disagreements == nil || !slices.Equal(*e.Disagreements, want) {
+		t.Errorf("the broken answer's disagreements: %+v, want %+v", e.Disagreements, want)
 	}
 }
