@@ -100,6 +100,16 @@ type Member struct {
 const (
 	DefaultTimeout = 30 * time.Second
 	DefaultRetries = 3
+	// DefaultMaxRetryWait is the longest the client waits before a retry
+	// (WithMaxRetryWait).
+	DefaultMaxRetryWait = time.Minute
+	// DefaultCallTimeout bounds a whole call, its attempts and the waits
+	// between them included (WithCallTimeout): with the defaults above, a
+	// call cannot last longer.
+	DefaultCallTimeout = 5 * time.Minute
+	// DefaultMaxPages is how many pages one listing follows (WithMaxPages):
+	// a million members at the largest page size is about 1,000.
+	DefaultMaxPages = 100_000
 )
 
 const headerClientRequestID = "client-request-id"
@@ -112,7 +122,12 @@ type Client struct {
 	agent   string
 	timeout time.Duration
 	retries int
-	observe func(Attempt)
+	// maxRetryWait, callTimeout and maxPages bound what a server can make a
+	// call wait and read: see the options of the same names.
+	maxRetryWait time.Duration
+	callTimeout  time.Duration
+	maxPages     int
+	observe      func(Attempt)
 	now     func() time.Time                                 // the clock Retry-After and deadlines are read with
 	sleep   func(ctx context.Context, d time.Duration) error // waits d before a retry, or until ctx ends
 }
@@ -199,6 +214,47 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
+// WithMaxRetryWait is the longest the client waits before a retry (default
+// DefaultMaxRetryWait, a minute). A server that asks, with Retry-After, for a
+// longer wait is not retried: the call returns its answer at once, an
+// *APIError whose RetryAfter says what it asked, for the caller to decide.
+func WithMaxRetryWait(d time.Duration) Option {
+	return func(c *Client) error {
+		if d < 0 {
+			return fmt.Errorf("client: max retry wait %s: want zero or a positive duration", d)
+		}
+		c.maxRetryWait = d
+		return nil
+	}
+}
+
+// WithCallTimeout bounds each whole call, its attempts and the waits between
+// them included (default DefaultCallTimeout; 0 for no bound but the
+// context's). A page of a listing is a call: the listing as a whole is bounded
+// by the context and WithMaxPages.
+func WithCallTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d < 0 {
+			return fmt.Errorf("client: call timeout %s: want zero or a positive duration", d)
+		}
+		c.callTimeout = d
+		return nil
+	}
+}
+
+// WithMaxPages is how many pages one listing follows at the most (default
+// DefaultMaxPages). A listing whose links lead on past it ends with an
+// *UnexpectedResponseError saying so.
+func WithMaxPages(n int) Option {
+	return func(c *Client) error {
+		if n < 1 {
+			return fmt.Errorf("client: max pages %d: want 1 or more", n)
+		}
+		c.maxPages = n
+		return nil
+	}
+}
+
 // WithRetries sets how many times a call is retried (default 3; 0 turns
 // retrying off).
 func WithRetries(n int) Option {
@@ -223,7 +279,8 @@ func New(server string, opts ...Option) (*Client, error) {
 	// https://graph.microsoft.com/v1.0) would be dropped.
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/"
 	u.RawPath = ""
-	c := &Client{server: u, agent: DefaultUserAgent(), timeout: DefaultTimeout, retries: DefaultRetries, now: time.Now, sleep: sleep}
+	c := &Client{server: u, agent: DefaultUserAgent(), timeout: DefaultTimeout, retries: DefaultRetries,
+		maxRetryWait: DefaultMaxRetryWait, callTimeout: DefaultCallTimeout, maxPages: DefaultMaxPages, now: time.Now, sleep: sleep}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
@@ -488,10 +545,6 @@ func (c *Client) RemoveMember(ctx context.Context, app, id uuid.UUID, opts ...Ca
 	return nil
 }
 
-// maxPages bounds how many pages one listing follows: a server whose links
-// lead on for ever cannot keep a caller in the loop.
-const maxPages = 1_000_000
-
 // ListMembers yields every member of the connector group of app, in insertion
 // order, fetching page after page by following @odata.nextLink. It stops at
 // the first error, which it yields, and when ctx ends.
@@ -630,8 +683,12 @@ func pagesOf[T any](ctx context.Context, c *Client, opts []CallOption, first fun
 			}
 			link := *p.next
 			sum := sha256.Sum256([]byte(link))
-			if seen[sum] || pages >= maxPages {
+			if seen[sum] {
 				yield(nil, rep.unexpected(fmt.Sprintf("@odata.nextLink %q leads back to a page already read", truncate(link, 200))))
+				return
+			}
+			if pages+1 >= c.maxPages {
+				yield(nil, rep.unexpected(fmt.Sprintf("the listing has more than %d pages, the most the client follows (WithMaxPages); stopped before @odata.nextLink %q", c.maxPages, truncate(link, 200))))
 				return
 			}
 			seen[sum] = true

@@ -450,3 +450,80 @@ func TestUnknownStatusIsTolerated(t *testing.T) {
 		t.Errorf("a member with status degraded: %+v, %v", m, err)
 	}
 }
+
+// TestLongRetryAfterIsNotWaited: a Retry-After longer than WithMaxRetryWait
+// (a minute by default), in seconds or as a far date, is not waited: the
+// call returns the 429 or 503 at once, its RetryAfter saying what the server
+// asked. A wait within the bound is waited, as asked.
+func TestLongRetryAfterIsNotWaited(t *testing.T) {
+	far := newWaits().now().AddDate(7973, 0, 0).Format(http.TimeFormat) // the year 9999
+	for _, tc := range []struct {
+		name, header string
+		opts         []client.Option
+		attempts     int
+		waited       []time.Duration
+	}{
+		{"999999 s", "999999", nil, 1, nil},
+		{"a date in 9999", far, nil, 1, nil},
+		{"61 s, just over the default", "61", nil, 1, nil},
+		{"60 s, the default", "60", nil, 2, []time.Duration{time.Minute}},
+		{"10 s over a bound of 5 s", "10", []client.Option{client.WithMaxRetryWait(5 * time.Second)}, 1, nil},
+		{"no wait allowed", "1", []client.Option{client.WithMaxRetryWait(0)}, 1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWaits()
+			c, s := newScripted(t, append([]client.Option{w.option()}, tc.opts...), envelope(429, "TooManyRequests", tc.header), okMember)
+			_, err := c.GetMember(context.Background(), uuid.New(), uuid.New())
+			if len(s.got()) != tc.attempts || !slices.Equal(w.list(), tc.waited) {
+				t.Fatalf("%d attempts after waits of %v, want %d after %v", len(s.got()), w.list(), tc.attempts, tc.waited)
+			}
+			var ae *client.APIError
+			if tc.attempts == 1 && (!errors.As(err, &ae) || !errors.Is(err, client.ErrThrottled) || ae.RetryAfter <= time.Second && tc.header != "1") {
+				t.Errorf("err = %v (%+v), want the 429 with the RetryAfter asked", err, ae)
+			}
+		})
+	}
+}
+
+// TestCallTimeoutBoundsRetries: WithCallTimeout bounds a whole call, its
+// attempts and waits together: a wait that would outlast it is not begun.
+func TestCallTimeoutBoundsRetries(t *testing.T) {
+	w := newWaits()
+	unavailable := envelope(503, "ServiceUnavailable", "20")
+	c, s := newScripted(t, []client.Option{w.option(), client.WithCallTimeout(30 * time.Second), client.WithRetries(10)},
+		unavailable, unavailable, unavailable, okMember)
+	_, err := c.GetMember(context.Background(), uuid.New(), uuid.New())
+	if len(s.got()) != 2 || !slices.Equal(w.list(), []time.Duration{20 * time.Second}) || !errors.Is(err, client.ErrThrottled) && err == nil {
+		t.Errorf("%d attempts after waits of %v (%v); want 2 after one wait of 20 s: a second would end past 30 s", len(s.got()), w.list(), err)
+	}
+	for _, bad := range []client.Option{client.WithCallTimeout(-time.Second), client.WithMaxRetryWait(-time.Second), client.WithMaxPages(0)} {
+		if _, err := client.New("http://127.0.0.1:1", bad); err == nil {
+			t.Error("a negative bound was accepted")
+		}
+	}
+}
+
+// TestPageCapSaysSo: a server whose links lead on for ever, with empty pages,
+// is followed WithMaxPages pages and no further, and the error says why
+// (not that a link leads back to a page already read: none did).
+func TestPageCapSaysSo(t *testing.T) {
+	var served atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := served.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"value":[],"@odata.nextLink":"http://%s/applications/x/connectorGroup/members?p=%d"}`, r.Host, n)
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.WithToken("t"), client.WithMaxPages(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for _, err := range c.ListPages(context.Background(), uuid.New()) {
+		last = err
+	}
+	var ue *client.UnexpectedResponseError
+	if served.Load() != 50 || !errors.As(last, &ue) || !strings.Contains(last.Error(), "more than 50 pages") || strings.Contains(last.Error(), "leads back") {
+		t.Errorf("after %d pages: %v", served.Load(), last)
+	}
+}

@@ -37,6 +37,13 @@ func (c *Client) send(ctx context.Context, req *http.Request, cs *call) (*reply,
 	if clientRequestID == "" {
 		clientRequestID = uuid.NewString()
 	}
+	var callEnds time.Time // by the client's clock, which the waits are read with
+	if c.callTimeout > 0 {
+		callEnds = c.now().Add(c.callTimeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.callTimeout)
+		defer cancel()
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("client: %s %s: %w", req.Method, req.URL.Redacted(), err)
@@ -45,6 +52,12 @@ func (c *Client) send(ctx context.Context, req *http.Request, cs *call) (*reply,
 		delay, retry := c.retryDelay(ctx, rep, err, attempt, cs.once)
 		if deadline, ok := ctx.Deadline(); retry && ok && deadline.Sub(c.now()) < delay {
 			retry = false // the wait would outlast the call: give the caller what there is now
+		}
+		if retry && !callEnds.IsZero() && callEnds.Sub(c.now()) < delay {
+			retry = false // the wait would outlast WithCallTimeout
+		}
+		if retry && delay > c.maxRetryWait {
+			retry = false // longer than the caller lets a server make it wait: its answer says how long, in RetryAfter
 		}
 		if c.observe != nil {
 			a := Attempt{Method: req.Method, URL: req.URL.Redacted(), N: attempt + 1, Err: err}

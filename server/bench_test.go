@@ -146,19 +146,40 @@ func BenchmarkListPage(b *testing.B) {
 	}
 }
 
-// BenchmarkMemoryPerMember reports the heap a stored member costs.
+// BenchmarkMemoryPerMember reports the heap a stored member costs, all in
+// one group and each in a group of its own (an application each).
 func BenchmarkMemoryPerMember(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				before := heapInUse()
-				members := filledStore(b, n)
-				after := heapInUse()
-				b.ReportMetric(float64(after-before)/float64(n), "bytes/member")
-				runtime.KeepAlive(members)
-			}
-		})
+		for _, layout := range []string{"one-group", "own-groups"} {
+			b.Run(fmt.Sprintf("members=%d/%s", n, layout), func(b *testing.B) {
+				for b.Loop() {
+					before := heapInUse()
+					var members *store.Memory
+					if layout == "one-group" {
+						members = filledStore(b, n)
+					} else {
+						members = spreadStore(b, n)
+					}
+					after := heapInUse()
+					b.ReportMetric(float64(after-before)/float64(n), "bytes/member")
+					runtime.KeepAlive(members)
+				}
+			})
+		}
 	}
+}
+
+// spreadStore holds n members, each in the group of an application of its own.
+func spreadStore(b *testing.B, n int) *store.Memory {
+	b.Helper()
+	members := store.NewMemory()
+	for i := range n {
+		m := store.Member{ID: uuid.New(), Connector: generated.Connector{ExternalIP: "203.0.113.7", MachineName: fmt.Sprintf("connector-%07d", i), Status: "active"}}
+		if err := members.Add(context.Background(), uuid.New(), m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return members
 }
 
 func heapInUse() uint64 {

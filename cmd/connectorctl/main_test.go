@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -665,5 +666,29 @@ func TestVerboseOnEveryCommand(t *testing.T) {
 		if strings.Contains(errOut, "Bearer") {
 			t.Errorf("%s -v printed the token", name)
 		}
+	}
+}
+
+// TestDeadlineBoundsTheCommand: --deadline bounds the whole command, its
+// retries included, where --timeout bounds each attempt: a wait for a retry
+// that would end past the deadline is not begun, so a server that answers 503
+// with Retry-After: 2 ends a command given 1 s at its first answer.
+func TestDeadlineBoundsTheCommand(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "2")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"code":"ServiceUnavailable","message":"busy"}}`)
+	}))
+	defer srv.Close()
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": srv.URL, "CONNECTORCTL_TOKEN": "t"}}
+	code, out, errOut := c.run("list", "--app", uuid.NewString(), "--retries", "100", "--deadline", "1s")
+	if code != exitError || out != "" || !strings.Contains(errOut, "ServiceUnavailable") || calls.Load() != 1 {
+		t.Errorf("exit %d after %d calls, stdout %q, stderr %q; want exit 1 after 1 call", code, calls.Load(), out, errOut)
+	}
+	if code, _, errOut := c.run("list", "--app", uuid.NewString(), "--deadline", "-1s"); code != exitUsage || !strings.Contains(errOut, "--deadline") {
+		t.Errorf("--deadline -1s: exit %d, %q", code, errOut)
 	}
 }

@@ -45,11 +45,14 @@ type globals struct {
 	output  string
 	quiet   bool
 	timeout time.Duration
-	retries int
-	verbose bool
-	lookup  func(string) (string, bool)
-	stdout  io.Writer
-	stderr  io.Writer
+	// deadline bounds the whole command (every call, retry and page); 0 is none.
+	deadline time.Duration
+	retries  int
+	verbose  bool
+	lookup   func(string) (string, bool)
+	cancel   context.CancelFunc // ends --deadline's context
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 // run is main without the process: it returns the exit status.
@@ -60,6 +63,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	if g.cancel != nil {
+		g.cancel()
+	}
 	switch {
 	case err == nil:
 		return exitOK
@@ -102,9 +108,23 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print ids only")
 	pf.DurationVar(&g.timeout, "timeout", client.DefaultTimeout, "time each attempt of a call has to be answered")
+	pf.DurationVar(&g.deadline, "deadline", 0, "time the whole command has, every call, retry and page included (0: no bound but each call's)")
 	pf.IntVar(&g.retries, "retries", client.DefaultRetries, "how many times a call is retried on 429, 503, 504 or a failed connection (0: none)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print each attempt, its answer and the wait before a retry, on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return plainFlagError(err) })
+	// --deadline is read once the flags are parsed: the command's context
+	// ends with it, and so does every call the command makes.
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if g.deadline < 0 {
+			return errors.New("--deadline must be 0 or positive")
+		}
+		if g.deadline > 0 {
+			ctx, cancel := context.WithTimeout(cmd.Context(), g.deadline)
+			g.cancel = cancel
+			cmd.SetContext(ctx)
+		}
+		return nil
+	}
 	root.AddCommand(addCommand(g), listCommand(g), getCommand(g), removeCommand(g), connectorsCommand(g), requestsCommand(g),
 		resetCommand(g), faultsCommand(g), applicationsCommand(g), groupsCommand(g), versionCommand())
 	return root
@@ -517,13 +537,19 @@ func printFailure(w io.Writer, g *globals, err error) {
 			fmt.Fprintf(w, "  %s: %s\n", printable(target), printable(d.Message))
 		}
 		fmt.Fprintf(w, "  status: %d\n", ae.StatusCode)
-		if ae.RetryAfter > 0 {
+		if ae.RetryAfter > client.DefaultMaxRetryWait {
+			fmt.Fprintf(w, "  retry after: %s (longer than connectorctl waits, %s: not retried)\n", ae.RetryAfter, client.DefaultMaxRetryWait)
+		} else if ae.RetryAfter > 0 {
 			fmt.Fprintf(w, "  retry after: %s\n", ae.RetryAfter)
 		}
 		if ae.Attempts > 1 {
 			fmt.Fprintf(w, "  attempts: %d\n", ae.Attempts)
 		}
-		fmt.Fprintf(w, "  request-id: %s\n", printable(ae.RequestID))
+		requestID := printable(ae.RequestID)
+		if requestID == "" {
+			requestID = "(none in the answer)"
+		}
+		fmt.Fprintf(w, "  request-id: %s\n", requestID)
 		if ae.StatusCode == http.StatusUnauthorized {
 			if g.token == "" {
 				if v, _ := g.lookup("CONNECTORCTL_TOKEN"); v == "" {
