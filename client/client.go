@@ -128,8 +128,8 @@ type Client struct {
 	callTimeout  time.Duration
 	maxPages     int
 	observe      func(Attempt)
-	now     func() time.Time                                 // the clock Retry-After and deadlines are read with
-	sleep   func(ctx context.Context, d time.Duration) error // waits d before a retry, or until ctx ends
+	now          func() time.Time                                 // the clock Retry-After and deadlines are read with
+	sleep        func(ctx context.Context, d time.Duration) error // waits d before a retry, or until ctx ends
 }
 
 // Attempt is one attempt of a call, as WithAttemptObserver reports it.
