@@ -23,6 +23,9 @@ type metrics struct {
 	// disagreements counts, in proxy mode, where exchanges and the spec
 	// differ, by operation and direction (both bounded by the spec).
 	disagreements *prometheus.CounterVec
+	// connections open, and refused at --max-connections.
+	connOpen    prometheus.Gauge
+	connRefused prometheus.Counter
 
 	// The series in use, looked up once: a request finds its counters in a
 	// sync.Map instead of hashing label values into the vectors.
@@ -76,6 +79,12 @@ func newMetrics(members store.Store) *metrics {
 		disagreements: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_mock_proxy_disagreements_total", Help: "Where a proxied request or answer and the spec differ, by operation and direction (request, response).",
 		}, []string{"operation", "direction"}),
+		connOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "connector_mock_connections_open", Help: "Client connections open.",
+		}),
+		connRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "connector_mock_connections_refused_total", Help: "Client connections closed at once, for want of room under --max-connections.",
+		}),
 		targets: map[string]prometheus.Counter{},
 	}
 	// Registered on the first scrape: most mocks (one per test) are never
@@ -83,13 +92,19 @@ func newMetrics(members store.Store) *metrics {
 	// count from the first request either way.
 	m.register = sync.OnceFunc(func() {
 		process := processCollectors()
-		m.registry.MustRegister(m.requests, m.duration, m.validations, m.faults, m.disagreements, process[0], process[1])
+		m.registry.MustRegister(m.requests, m.duration, m.validations, m.faults, m.disagreements, m.connOpen, m.connRefused, process[0], process[1])
 		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "connector_mock_members", Help: "Members held, in all groups.",
 		}, func() float64 { return float64(members.Members()) }))
 	})
 	return m
 }
+
+// ConnOpened, ConnClosed and ConnRefused count the connections a listener
+// limited by httplimits.LimitListener serves and refuses.
+func (m *metrics) ConnOpened()  { m.connOpen.Inc() }
+func (m *metrics) ConnClosed()  { m.connOpen.Dec() }
+func (m *metrics) ConnRefused() { m.connRefused.Inc() }
 
 // disagreement counts one place where an exchange of operation and the spec differ.
 func (m *metrics) disagreement(operation, direction string) {

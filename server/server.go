@@ -39,6 +39,7 @@ import (
 
 	adminvalidation "github.com/connector-group/members-api/generated/admin/validation"
 	"github.com/connector-group/members-api/generated/validation"
+	"github.com/connector-group/members-api/internal/httplimits"
 	"github.com/connector-group/members-api/internal/reqcheck"
 	"github.com/connector-group/members-api/openapi"
 	"github.com/connector-group/members-api/server/faults"
@@ -125,6 +126,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.front.serve(c, prefix)
 	s.echo.ReleaseContext(c)
 }
+
+// Connections is what a listener limited by httplimits.LimitListener tells
+// of the connections it opens, closes and refuses: /metrics counts them.
+func (s *Server) Connections() httplimits.ConnObserver { return s.front.obs.metrics }
 
 // Faults are the misbehaviour settings in force.
 func (s *Server) Faults() faults.Settings { return s.misbehave.Settings() }

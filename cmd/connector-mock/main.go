@@ -37,6 +37,7 @@ type options struct {
 	token             string
 	state             string
 	maxHeaderBytes    int
+	maxConnections    int
 	maxBody           int64
 	logFormat         string
 	readHeaderTimeout time.Duration
@@ -139,6 +140,7 @@ func parseFlags(args []string, lookup func(string) (string, bool), help io.Write
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&o.token, "token", "", "the only bearer `token` accepted (default: any non-empty token)")
 	fs.StringVar(&o.state, "state", "", "keep the members in this `file` (bbolt), across restarts (default: in memory only)")
+	fs.IntVar(&o.maxConnections, "max-connections", httplimits.DefaultMaxConnections, "client connections served at once; at the limit idle ones are closed first, then a new one is closed at once")
 	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", httplimits.DefaultMaxHeaderBytes, "largest request header block in `bytes`")
 	fs.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in `bytes`")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
@@ -255,6 +257,9 @@ func (o options) check() error {
 		if d.value < 0 {
 			problems = append(problems, fmt.Errorf("%s must not be negative (0 turns it off), not %s", d.name, d.value))
 		}
+	}
+	if o.maxConnections < 1 {
+		problems = append(problems, fmt.Errorf("--max-connections must be 1 or more, not %d", o.maxConnections))
 	}
 	if o.journalSize < 0 {
 		problems = append(problems, fmt.Errorf("--journal-size must not be negative (0 turns the journal off), not %d", o.journalSize))
@@ -391,6 +396,10 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	srv.TLSConfig = m.tls
+	// At the limit, idle keep-alive connections make room first: turning
+	// keep-alives off closes them, and they are turned back on at once.
+	makeRoom := func() { srv.SetKeepAlivesEnabled(false); srv.SetKeepAlivesEnabled(true) }
+	ln = httplimits.LimitListener(ln, o.maxConnections, makeRoom, m.handler.Connections())
 	base := baseURL(ln.Addr(), m.tls != nil)
 	attrs := []any{slog.String("addr", base), slog.String("docs", base+"/docs"), slog.String("admin", base+"/_admin/"),
 		slog.Bool("token_required", o.token != ""), slog.String("state", stateDescription(o.state))}

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +150,85 @@ func TestStalledBodyIsCut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMaxConnections: at --max-connections, a client whose connections are
+// busy (stalled in their headers here) cannot be joined by another: the new
+// connection is closed at once, not left waiting, and /metrics counts it.
+// Idle keep-alive connections do not hold the room: they are closed to make
+// room for a new one. Once the busy ones go, new clients are served again.
+func TestMaxConnections(t *testing.T) {
+	o := defaultOptions(t)
+	o.maxConnections = 8
+	addr := startInProcess(t, o)
+	get := func(path string) (int, string, error) {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		rsp, err := c.Get("http://" + addr + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer rsp.Body.Close()
+		body, err := io.ReadAll(rsp.Body)
+		return rsp.StatusCode, string(body), err
+	}
+
+	// Idle keep-alive connections, as many as the limit: a new client is still served.
+	var idle []*http.Transport
+	for range o.maxConnections {
+		tr := &http.Transport{}
+		idle = append(idle, tr)
+		rsp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, rsp.Body)
+		rsp.Body.Close()
+	}
+	if status, _, err := get("/healthz"); status != http.StatusOK {
+		t.Fatalf("beside %d idle connections: %d %v; want them closed to make room", o.maxConnections, status, err)
+	}
+	for _, tr := range idle {
+		tr.CloseIdleConnections()
+	}
+
+	// Busy connections, as many as the limit: a new one is closed at once.
+	var stalled []net.Conn
+	for range o.maxConnections {
+		stalled = append(stalled, stall(t, addr))
+	}
+	_, _, err := get("/healthz")
+	var ne net.Error
+	if err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("beside %d busy connections: %v; want the connection closed at once", o.maxConnections, err)
+	}
+	for _, c := range stalled {
+		c.Close()
+	}
+	// The server notices the stalled connections close as it reads them.
+	var status int
+	var metrics string
+	for range 10_000 {
+		if status, metrics, err = get("/metrics"); status == http.StatusOK {
+			break
+		}
+	}
+	if status != http.StatusOK {
+		t.Fatalf("after the busy connections closed: %d %v", status, err)
+	}
+	// At least the one above; the polling may have met the limit too.
+	refused := regexp.MustCompile(`(?m)^connector_mock_connections_refused_total ([1-9][0-9]*)$`)
+	if !refused.MatchString(metrics) || !strings.Contains(metrics, "connector_mock_connections_open ") {
+		t.Errorf("/metrics does not count the refused connection:\n%s", grepLines(metrics, "connector_mock_"))
+	}
+}
+
+// grepLines are the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
