@@ -393,7 +393,7 @@ func TestServerTextCannotDriveTheTerminal(t *testing.T) {
 	url := checkedServer(t, server.Config{})
 	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": url, "CONNECTORCTL_TOKEN": "t"}}
 	app := uuid.NewString()
-	hostile := "\x1b]0;pwned\x07\x1b]52;c;ZWNobyBvd25lZA==\x07\x1b[2J\u202eevil\u009b"
+	hostile := "\x1b]0;pwned\x07\x1b]52;c;ZWNobyBvd25lZA==\x07\x1b[2J\u202eevil\u009b\x7f"
 	body, _ := json.Marshal(map[string]string{"externalIp": "192.0.2.1", "machineName": hostile, "status": "active"})
 	req, _ := http.NewRequest(http.MethodPost, url+"/applications/"+app+"/connectorGroup/members/$ref", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer t")
@@ -404,8 +404,19 @@ func TestServerTextCannotDriveTheTerminal(t *testing.T) {
 	}
 	rsp.Body.Close()
 	code, out, _ := c.run("list", "--app", app)
-	if code != 0 || strings.ContainsAny(out, "\x1b\x07\u202e\u009b") || !strings.Contains(out, `\x1b]0;pwned\x07`) || !strings.Contains(out, `\u202eevil\x9b`) {
+	if code != 0 || strings.ContainsAny(out, "\x1b\x07\u202e\u009b\x7f") || !strings.Contains(out, `\x1b]0;pwned\x07`) || !strings.Contains(out, `\u202eevil\x9b\x7f`) {
 		t.Errorf("list printed %q", out)
+	}
+	// -o json: the same string, every such character as a JSON escape.
+	for _, args := range [][]string{{"list", "--app", app, "-o", "json"}, {"connectors", "list", "-o", "json"}, {"requests", "-o", "json"}} {
+		code, out, _ = c.run(args...)
+		var items []map[string]any
+		if code != 0 || strings.ContainsAny(out, "\x1b\x07\u202e\u009b\x7f") || json.Unmarshal([]byte(out), &items) != nil {
+			t.Errorf("%q printed %q", args, out)
+		}
+		if args[0] != "requests" && (len(items) != 1 || items[0]["machineName"] != hostile) {
+			t.Errorf("%q: the name does not read back as sent: %v", args, items)
+		}
 	}
 	// A property name with an escape, in the journal's TARGETS column.
 	req, _ = http.NewRequest(http.MethodPost, url+"/applications/"+app+"/connectorGroup/members/$ref",

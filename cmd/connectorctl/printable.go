@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"unicode"
@@ -51,4 +52,57 @@ func redacted(server string) string {
 		return server
 	}
 	return u.Redacted()
+}
+
+// safeOutput is stdout as every command writes it: the last guard behind
+// printable, for what no column escapes, JSON above all (encoding/json
+// escapes C0 controls but passes DEL, C1 controls such as U+009B, a CSI on
+// some terminals, and the bidirectional overrides). Each such character
+// becomes \uXXXX: in JSON, where it can only be inside a string, the same
+// string; in a table, a visible escape. Newlines and tabs, the output's own
+// layout, pass. A character split across two writes is held until it is whole.
+type safeOutput struct {
+	w     io.Writer
+	carry []byte // the start of a character the last write ended in
+	buf   []byte
+}
+
+func (s *safeOutput) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(s.carry) > 0 {
+		p = append(s.carry, p...)
+		s.carry = nil
+	}
+	out := s.buf[:0]
+	for i := 0; i < len(p); {
+		if !utf8.FullRune(p[i:]) {
+			s.carry = append([]byte(nil), p[i:]...)
+			break
+		}
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case r == '\n' || r == '\t':
+			out = append(out, byte(r))
+		case r == utf8.RuneError && size == 1:
+			out = fmt.Appendf(out, `\u%04x`, p[i])
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, p[i:i+size]...)
+		}
+		i += size
+	}
+	s.buf = out
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// flush writes the start of a character the output ended in, escaped.
+func (s *safeOutput) flush() {
+	for _, b := range s.carry {
+		fmt.Fprintf(s.w, `\u%04x`, b)
+	}
+	s.carry = nil
 }

@@ -57,7 +57,9 @@ type globals struct {
 
 // run is main without the process: it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	g := &globals{lookup: lookup, stdout: stdout, stderr: stderr}
+	out := &safeOutput{w: stdout}
+	defer out.flush()
+	g := &globals{lookup: lookup, stdout: out, stderr: stderr}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetOut(stdout)
