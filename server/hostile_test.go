@@ -24,6 +24,15 @@ import (
 // The findings of an attack on the server, each as a user would see it: the
 // status, the envelope's targets and messages, and what the store holds.
 
+// many40 is 40 property names the schema does not have, each with a value.
+func many40() string {
+	var b strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&b, `"u%d":1,`, i)
+	}
+	return b.String()
+}
+
 func TestHostileBodies(t *testing.T) {
 	many := func(n int) string {
 		var b strings.Builder
@@ -44,6 +53,10 @@ func TestHostileBodies(t *testing.T) {
 		{"duplicate property", `{"externalIp":"203.0.113.7","machineName":"a","machineName":"b","status":"active"}`,
 			[]string{"/machineName"}, `property "machineName" appears more than once`},
 		{"duplicate unknown property", `{"x":1,"x":2}`, []string{"/x"}, `property "x" appears more than once`},
+		{"duplicate spelled with an escape", `{"externalIp":"203.0.113.7","machineName":"a","\u006dachineName":"b","status":"active"}`,
+			[]string{"/machineName"}, `property "machineName" appears more than once`},
+		{"duplicate after 40 names", `{"status":"active",` + many40() + `"status":"inactive"}`,
+			[]string{"/status"}, `property "status" appears more than once`},
 		{"invalid UTF-8 in machineName", "{\"externalIp\":\"203.0.113.7\",\"machineName\":\"a\xffb\",\"status\":\"active\"}",
 			[]string{"/machineName"}, "not valid UTF-8"},
 		{"escaped lone surrogate in machineName", `{"externalIp":"203.0.113.7","machineName":"a\ud800b","status":"active"}`,

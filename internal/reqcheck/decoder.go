@@ -33,13 +33,23 @@ type Decoder struct {
 	levels []level // the objects and arrays entered, outermost first
 	failed error   // a syntactic error: the body is not (acceptable) JSON
 	value  jsontext.Value
+	// trusted says an earlier read of the same body found it acceptable
+	// JSON: its names are not checked again (OneOf reads a body once per
+	// form, and the check is the costly part of reading a body of names).
+	trusted bool
 }
 
 // level is one object or array being read, and where in it the decoder is.
 type level struct {
-	array bool
-	name  []byte // the current property's name, unescaped (objects)
-	index int    // the current item's position (arrays)
+	start int64    // an object's offset in the body, where its '{' is
+	count int      // the names an object has had so far
+	few   []uint64 // their hashes, while there are few of them
+	many  map[uint64]struct{}
+	// refused says the object has had a name its schema does not allow.
+	refused bool
+	array   bool
+	name    []byte // the current property's name, unescaped (objects)
+	index   int    // the current item's position (arrays)
 }
 
 var decoders = sync.Pool{New: func() any { return new(Decoder) }}
@@ -48,10 +58,20 @@ var decoders = sync.Pool{New: func() any { return new(Decoder) }}
 // when the generated code is done.
 func NewDecoder(body []byte, vs *Violations) *Decoder {
 	d := decoders.Get().(*Decoder)
-	d.body, d.vs, d.start, d.failed = body, vs, len(vs.list), nil
+	d.body, d.vs, d.start, d.failed, d.trusted = body, vs, len(vs.list), nil, false
 	d.levels = d.levels[:0]
 	d.src = *bytes.NewBuffer(body)
-	d.dec.Reset(&d.src)
+	// Duplicate names are found by Next (names.go), at a fraction of the
+	// memory jsontext's check takes for a body of many names.
+	d.dec.Reset(&d.src, jsontext.AllowDuplicateNames(true))
+	return d
+}
+
+// newTrustedDecoder is NewDecoder for a body an earlier read found to be
+// acceptable JSON.
+func newTrustedDecoder(body []byte, vs *Violations) *Decoder {
+	d := NewDecoder(body, vs)
+	d.trusted = true
 	return d
 }
 
@@ -95,6 +115,9 @@ func (d *Decoder) finish() (ok, syntactic bool) {
 	}
 	ok, syntactic = vs.Len() == d.start, d.failed != nil
 	d.body, d.vs, d.failed, d.value = nil, nil, nil, nil
+	for i := range d.levels[:cap(d.levels)] {
+		d.levels[:cap(d.levels)][i].many = nil // a big object's set is not kept for the next body
+	}
 	d.src = bytes.Buffer{}
 	d.dec.Reset(&d.src)
 	decoders.Put(d)
@@ -268,7 +291,8 @@ func (d *Decoder) enter(delim jsontext.Kind, typ string) bool {
 		d.fail(err)
 		return false
 	}
-	d.levels = append(d.levels, level{array: delim == '[', index: -1, name: d.spareName()})
+	name, few := d.spare()
+	d.levels = append(d.levels, level{array: delim == '[', index: -1, name: name, few: few, start: d.dec.InputOffset() - 1})
 	return true
 }
 
@@ -289,12 +313,14 @@ func (d *Decoder) leave(delim jsontext.Kind) bool {
 	return true
 }
 
-// spareName is a name buffer for a new level, reused from an earlier one.
-func (d *Decoder) spareName() []byte {
+// spare is a name buffer and a hash list for a new level, reused from an
+// earlier one.
+func (d *Decoder) spare() ([]byte, []uint64) {
 	if n := len(d.levels); n < cap(d.levels) {
-		return d.levels[: n+1 : n+1][n].name[:0]
+		l := d.levels[: n+1 : n+1][n]
+		return l.name[:0], l.few[:0]
 	}
-	return nil
+	return nil, nil
 }
 
 // Next reads the next property name of the current object; at the object's
@@ -316,10 +342,12 @@ func (d *Decoder) Next() bool {
 	quoted := raw[1 : len(raw)-1]
 	if bytes.IndexByte(quoted, '\\') < 0 {
 		l.name = append(l.name[:0], quoted...)
-		return true
-	}
-	if l.name, err = jsontext.AppendUnquote(l.name[:0], raw); err != nil {
+	} else if l.name, err = jsontext.AppendUnquote(l.name[:0], raw); err != nil {
 		d.fail(err)
+		return false
+	}
+	if !d.trusted && d.seenBefore(l) {
+		d.fail(d.duplicate())
 		return false
 	}
 	return true
@@ -333,6 +361,7 @@ func (d *Decoder) Name() []byte { return d.levels[len(d.levels)-1].name }
 // skips its value. Past MaxViolations the violation is only counted: a body
 // of a hundred thousand unknown names builds a hundred messages.
 func (d *Decoder) Unknown() {
+	d.levels[len(d.levels)-1].refused = true
 	if d.failed == nil && d.vs.Full() {
 		d.vs.Drop()
 	} else {

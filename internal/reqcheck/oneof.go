@@ -22,9 +22,11 @@ type Form struct {
 // naming them. Each form reads the body once: the cost stays linear in its
 // size. When the forms are exclusive (the generator has proved that no body
 // fits two of them) the first form that fits is the answer, and a valid body
-// is read no further.
+// is read no further. Only the first read checks the body's names: once it
+// has found the body to be acceptable JSON, the others need not.
 func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 	var fits []int
+	read := NewDecoder // newTrustedDecoder once a read has found the body acceptable
 	var values []any
 	var per []Violations
 	meant := -1
@@ -42,6 +44,7 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 			if syntactic {
 				return nil // not JSON: vs says so, once
 			}
+			read = newTrustedDecoder
 			first := Violations{list: slices.Clone(vs.list[start:]), dropped: vs.dropped - dropped}
 			vs.list, vs.dropped = vs.list[:start], dropped
 			values, per = append(values, v), append(per, first)
@@ -57,9 +60,10 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 			continue
 		}
 		var fvs Violations
-		d := NewDecoder(body, &fvs)
+		d := read(body, &fvs)
 		v := f.Decode(d)
 		ok, syntactic := d.finish()
+		read = newTrustedDecoder
 		if syntactic {
 			// Not JSON, or not acceptable JSON: the same for every form.
 			for _, v := range fvs.List() {
@@ -119,7 +123,7 @@ func OneOf(body []byte, vs *Violations, exclusive bool, forms ...Form) any {
 func meantForm(body []byte, forms []Form) int {
 	meant := -1
 	var vs Violations
-	d := NewDecoder(body, &vs)
+	d := newTrustedDecoder(body, &vs) // after a read that found the body acceptable JSON
 	if !d.Object() {
 		return -1
 	}

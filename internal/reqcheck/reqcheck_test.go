@@ -35,6 +35,15 @@ func decodeOpen(body string) (Violations, bool) {
 	return vs, ok
 }
 
+// names is n properties k0, k1, … with string values, each followed by a comma.
+func names(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `"k%d": "v", `, i)
+	}
+	return b.String()
+}
+
 func TestDecoder(t *testing.T) {
 	for _, c := range []struct {
 		name, body string
@@ -43,6 +52,13 @@ func TestDecoder(t *testing.T) {
 		{"valid", `{"s": "x", "n": {"a": "b"}}`, nil},
 		{"duplicate name", `{"s": "x", "s": "y"}`, []Violation{{"/s", MsgDuplicate("s")}}},
 		{"duplicate nested", `{"n": {"a": "1", "a": "2"}}`, []Violation{{"/n/a", MsgDuplicate("a")}}},
+		{"duplicate after 40 names of a map", `{"n": {` + names(40) + `"k7": "again"}}`, []Violation{{"/n/k7", MsgDuplicate("k7")}}},
+		{"duplicate last of 40", `{"n": {` + names(40) + `"k39": "again"}}`, []Violation{{"/n/k39", MsgDuplicate("k39")}}},
+		{"duplicate spelled with an escape", `{"n": {` + names(20) + `"\u006b3": "again"}}`, []Violation{{"/n/k3", MsgDuplicate("k3")}}},
+		{"duplicate with a slash", `{"n": {"a/b": "1", "a\/b": "2"}}`, []Violation{{"/n/a~1b", MsgDuplicate("a/b")}}},
+		{"duplicate among the first names of a refused object", `{"z": 1, "s": "x", ` + strings.ReplaceAll(names(30), `"v"`, `1`) + `"s": "y"}`,
+			[]Violation{{"/s", MsgDuplicate("s")}}},
+		{"no duplicate in 5,000 names", `{"n": {` + names(5000) + `"last": "x"}}`, nil},
 		{"lone surrogate", `{"s": "\ud800"}`, []Violation{{"/s", MsgLoneSurrogate}}},
 		{"invalid UTF-8", "{\"s\": \"\xff\"}", []Violation{{"/s", MsgInvalidUTF8}}},
 		{"two values", `{} {}`, []Violation{{"", MsgInvalidJSON}}},
