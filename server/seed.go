@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/validation"
@@ -65,15 +62,9 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	if err != nil {
 		return result, err
 	}
-	var file seedFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&file); err != nil {
-		return result, fmt.Errorf("seed file %s: not the JSON or YAML of {\"connectors\": [connector, …], \"connectorGroups\": [{\"id\": GUID, \"name\": …, \"members\": […]}], \"applications\": [{\"id\": GUID, \"connectorGroup\": GUID, \"members\": [connector, …]}]}: %w", path, err)
-	}
-	var trailing any
-	if err := dec.Decode(&trailing); !errors.Is(err, io.EOF) {
-		return result, fmt.Errorf("seed file %s: holds more than one YAML document or JSON value; put every application in the first", path)
+	file, err := parseSeed(data)
+	if err != nil {
+		return result, fmt.Errorf("seed file %s: %w", path, err)
 	}
 	var add, create *reqcheck.Operation
 	for _, op := range validation.Operations() {
@@ -90,7 +81,7 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	seen := map[uuid.UUID]int{} // members of each application so far, over every entry naming it
 	var adds []store.Op
 	var where []string
-	for i, raw := range file.Connectors {
+	for i, raw := range file.connectors {
 		at := fmt.Sprintf("seed file %s: connectors[%d]", path, i)
 		value, err := checkSeedEntry(add, uuid.Nil, raw)
 		if err != nil {
@@ -108,9 +99,9 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 		}
 		adds, where = append(adds, store.Op{Kind: store.OpRegister, Member: m}), append(where, at)
 	}
-	for i, group := range file.ConnectorGroups {
+	for i, group := range file.groups {
 		at := fmt.Sprintf("seed file %s: connectorGroups[%d]", path, i)
-		value, err := checkSeedEntry(create, uuid.Nil, group.Properties)
+		value, err := checkSeedEntry(create, uuid.Nil, group.properties)
 		if err != nil {
 			return result, fmt.Errorf("%s: %w", at, err)
 		}
@@ -119,13 +110,13 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 			return result, fmt.Errorf("%s: the validator decoded a %T", at, value)
 		}
 		id := uuid.NewSHA1(uuid.Nil, []byte("seed connector group "+doc.Name))
-		if group.ID != "" {
-			if id, ok = reqcheck.ParseGUID(group.ID); !ok {
-				return result, fmt.Errorf("%s: id %s is not a GUID", at, reqcheck.Quote(group.ID))
+		if group.id != "" {
+			if id, ok = reqcheck.ParseGUID(group.id); !ok {
+				return result, fmt.Errorf("%s: id %s is not a GUID", at, reqcheck.Quote(group.id))
 			}
 		}
 		adds, where = append(adds, store.Op{Kind: store.OpCreateGroup, Group: id, GroupDoc: *doc}), append(where, at)
-		for j, raw := range group.Members {
+		for j, raw := range group.members {
 			at := fmt.Sprintf("%s (%s) members[%d]", at, id, j)
 			value, err := checkSeedEntry(add, id, raw)
 			if err != nil {
@@ -140,20 +131,20 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 			adds, where = append(adds, a), append(where, at)
 		}
 	}
-	for i, application := range file.Applications {
-		app, ok := reqcheck.ParseGUID(application.ID)
+	for i, application := range file.applications {
+		app, ok := reqcheck.ParseGUID(application.id)
 		if !ok {
-			return result, fmt.Errorf("seed file %s: applications[%d]: id %s is not a GUID", path, i, reqcheck.Quote(application.ID))
+			return result, fmt.Errorf("seed file %s: applications[%d]: id %s is not a GUID", path, i, reqcheck.Quote(application.id))
 		}
-		if application.ConnectorGroup != "" {
-			group, ok := reqcheck.ParseGUID(application.ConnectorGroup)
+		if application.connectorGroup != "" {
+			group, ok := reqcheck.ParseGUID(application.connectorGroup)
 			if !ok {
-				return result, fmt.Errorf("seed file %s: applications[%d]: connectorGroup %s is not a GUID", path, i, reqcheck.Quote(application.ConnectorGroup))
+				return result, fmt.Errorf("seed file %s: applications[%d]: connectorGroup %s is not a GUID", path, i, reqcheck.Quote(application.connectorGroup))
 			}
 			adds = append(adds, store.Op{Kind: store.OpAssign, Group: group, Member: store.Member{ID: app}})
 			where = append(where, fmt.Sprintf("seed file %s: applications[%d] (%s) connectorGroup", path, i, app))
 		}
-		for j, raw := range application.Members {
+		for j, raw := range application.members {
 			if err := ctx.Err(); err != nil {
 				return result, err
 			}
@@ -196,13 +187,9 @@ func Seed(ctx context.Context, members store.Store, path string) (SeedResult, er
 	return result, nil
 }
 
-// checkSeedEntry checks an entry of the seed file as the API checks the body
-// of an add to app, and returns what the validator decoded.
-func checkSeedEntry(add *reqcheck.Operation, app uuid.UUID, raw any) (any, error) {
-	body, err := json.Marshal(raw)
-	if err != nil {
-		return nil, err
-	}
+// checkSeedEntry checks an entry of the seed file, as JSON, as the API checks
+// the body of an add to app, and returns what the validator decoded.
+func checkSeedEntry(add *reqcheck.Operation, app uuid.UUID, body []byte) (any, error) {
 	var vs reqcheck.Violations
 	in := reqcheck.Input{Path: seedPath(app.String()), Header: map[string][]string{}, Body: body}
 	checked := add.Check(&in, &vs)
@@ -235,7 +222,7 @@ func readSeedFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("seed file %s: %w", path, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSeedFile+1))
+	data, err := readAll(io.LimitReader(f, maxSeedFile+1), min(info.Size(), maxSeedFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("seed file %s: %w", path, err)
 	}
