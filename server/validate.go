@@ -284,7 +284,10 @@ func readBody(c echo.Context, maxBody int64, gzipped bool) (body, arrived []byte
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil, nil
 	}
-	arrived, err = readAll(http.MaxBytesReader(c.Response(), req.Body, maxBody), req.ContentLength)
+	// Grown as the bytes arrive (io.ReadAll), never sized by the
+	// Content-Length announced: 2,000 connections announcing 1 MiB and
+	// sending a byte would hold 2 GB.
+	arrived, err = io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, maxBody))
 	if err != nil {
 		return nil, arrived, bodyReadError(c, err)
 	}
@@ -295,13 +298,14 @@ func readBody(c echo.Context, maxBody int64, gzipped bool) (body, arrived []byte
 	if err != nil {
 		return nil, arrived, notGzip(arrived)
 	}
-	// gzip's trailer gives the size, modulo 2^32; a size that lies, or one
-	// past the limit, costs at most the limit.
+	// gzip's trailer gives the size, modulo 2^32. The body has arrived
+	// whole; a size that lies costs at most what deflate's largest ratio
+	// (1032:1) could make of it, and never more than the limit.
 	var size int64
 	if len(arrived) >= 4 { // it is: gzip.NewReader read a 10-byte header
 		size = int64(binary.LittleEndian.Uint32(arrived[len(arrived)-4:]))
 	}
-	body, err = readAll(io.LimitReader(zr, maxBody+1), min(size, maxBody+1))
+	body, err = readAll(io.LimitReader(zr, maxBody+1), min(size, maxBody+1, 1032*int64(len(arrived))))
 	var corrupt flate.CorruptInputError
 	switch {
 	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.As(err, &corrupt), errors.Is(err, io.ErrUnexpectedEOF):
@@ -314,10 +318,10 @@ func readBody(c echo.Context, maxBody int64, gzipped bool) (body, arrived []byte
 	return body, arrived, nil
 }
 
-// readAll is io.ReadAll into a buffer first made size bytes long (what the
-// request declared, at most the body limit), so that a body costs its size
-// once rather than io.ReadAll's doublings, about twice it. A wrong size costs
-// only the doublings again.
+// readAll is io.ReadAll into a buffer first made size bytes long (a size
+// known from what has arrived: gzip's record of it, a file's), so that the
+// bytes cost their size once rather than io.ReadAll's doublings, about twice
+// it. A wrong size costs only the doublings again.
 func readAll(r io.Reader, size int64) ([]byte, error) {
 	b := make([]byte, 0, max(size, 0)+1) // +1: the read that finds the end needs room
 	for {

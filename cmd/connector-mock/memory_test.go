@@ -47,7 +47,7 @@ func TestAnnouncedLengthCostsNothing(t *testing.T) {
 	// on an idle machine and longer on a busy one (measured), too slow and
 	// too variable for a test. The limit does not change what the open
 	// connections hold: 49 MB with or without it.
-	p := startMockEnv(t, []string{"GOMEMLIMIT=32MiB"})
+	p := startMockEnv(t, []string{"GOMEMLIMIT=32MiB"}, "--max-connections", "4096")
 	pid := p.cmd.Process.Pid
 	addr := strings.TrimPrefix(p.base, "http://")
 	before := rssBytes(t, pid)
