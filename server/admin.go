@@ -271,15 +271,26 @@ func faultSettingsJSON(f faults.Settings) admin.FaultSettings {
 		Operations: &operations, TargetID: &target, Remaining: &remaining}
 }
 
-// ListApplications answers the applications with members.
-func (a *adminHandlers) ListApplications(c echo.Context, _ admin.ListApplicationsParams) error {
-	apps, err := a.store.Applications(storeContext(c))
+// ListApplications answers a page of the applications with members.
+func (a *adminHandlers) ListApplications(c echo.Context, params admin.ListApplicationsParams) error {
+	top, after := admin.ListApplicationsTopDefault, int64(0)
+	if params.Top != nil {
+		top = *params.Top
+	}
+	if params.After != nil {
+		after = *params.After
+	}
+	page, err := a.store.Applications(storeContext(c), store.Cursor(after), top)
 	if err != nil {
 		return fmt.Errorf("listing the applications: %w", err)
 	}
-	out := admin.ApplicationList{Value: make([]admin.Application, len(apps))}
-	for i, app := range apps {
+	out := admin.ApplicationList{Value: make([]admin.Application, len(page.Applications)), Total: page.Total}
+	for i, app := range page.Applications {
 		out.Value[i] = admin.Application{ID: app.ID, MemberCount: app.Members}
+	}
+	if page.More {
+		next := fmt.Sprintf("%s?$top=%d&after=%d", c.Request().URL.Path, top, page.Next)
+		out.Next = &next
 	}
 	return c.JSON(http.StatusOK, out)
 }

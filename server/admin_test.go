@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/admin"
 	"github.com/connector-group/members-api/server"
 	"github.com/connector-group/members-api/server/store"
@@ -579,5 +580,62 @@ applications:
 		if err != nil || got != want {
 			t.Errorf("round %d: %+v, %v; want %+v", round, got, err, want)
 		}
+	}
+}
+
+// TestApplicationsArePaged: /_admin/applications answers a page at a time,
+// in the order the groups were created, with the total on every page and
+// next until the last; a page passes over at most store.MaxApplicationScan
+// empty groups, so 5,000 of them before the first application make pages
+// cut short (with next), never one that walks them all.
+func TestApplicationsArePaged(t *testing.T) {
+	members := store.NewMemory()
+	h := newHarness(t, server.Config{Store: members})
+	ctx := context.Background()
+	var want []string
+	add := func() {
+		app := uuid.NewString()
+		h.addMember(app, "m-"+app[:8])
+		want = append(want, app)
+	}
+	add()
+	for i := range 5000 {
+		if _, err := members.Do(ctx, store.Op{Kind: store.OpCreateGroup, Group: uuid.New(), GroupDoc: generated.ConnectorGroupCreate{Name: generated.ConnectorGroupName(fmt.Sprint("empty-", i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		add()
+	}
+	var got []string
+	pages, next := 0, "/_admin/applications?$top=2"
+	for next != "" {
+		res := h.do(http.MethodGet, next, authed(), nil)
+		var list admin.ApplicationList
+		if err := json.Unmarshal(res.body, &list); err != nil || res.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", next, res.status, res.body)
+		}
+		if len(list.Value) > 2 || list.Total != 5 {
+			t.Fatalf("GET %s: %d applications of %d, want at most 2 of 5", next, len(list.Value), list.Total)
+		}
+		for _, a := range list.Value {
+			got = append(got, a.ID.String())
+		}
+		next = ""
+		if list.Next != nil {
+			next = *list.Next
+		}
+		if pages++; pages > 10 {
+			t.Fatal("more than 10 pages for 5 applications")
+		}
+	}
+	// 1 (cut short by the empty groups after it), then 2 and 2.
+	if !slices.Equal(got, want) || pages != 3 {
+		t.Errorf("%d pages listed %v, want 3 pages of %v", pages, got, want)
+	}
+	res := h.do(http.MethodGet, "/_admin/applications?$top=0", authed(), nil)
+	assertError(t, res, 400, "Request_BadRequest", "")
+	if got := targets(decodeError(t, res.body)); !slices.Equal(got, []string{"$top"}) {
+		t.Errorf("$top=0: targets %v", got)
 	}
 }

@@ -259,3 +259,15 @@ func BenchmarkQuery100k(b *testing.B) {
 }
 
 func urlQuery(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+
+// BenchmarkApplicationsPage is the dashboard's poll, a page of
+// /_admin/applications, beside stores of different sizes: the cost must
+// follow the page, not the number of groups.
+func BenchmarkApplicationsPage(b *testing.B) {
+	for _, n := range []int{1_000, 200_000} {
+		b.Run(fmt.Sprintf("groups=%d", n), func(b *testing.B) {
+			h := benchServer(b, spreadStore(b, n))
+			runRequests(b, h, http.StatusOK, getRequest("/_admin/applications"))
+		})
+	}
+}

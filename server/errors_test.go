@@ -345,8 +345,8 @@ func (s failingStore) List(context.Context, uuid.UUID, store.Cursor, int) (store
 	return store.Page{}, s.fail()
 }
 func (s failingStore) Reset(context.Context, *uuid.UUID) error { return s.fail() }
-func (s failingStore) Applications(context.Context) ([]store.Application, error) {
-	return nil, s.fail()
+func (s failingStore) Applications(context.Context, store.Cursor, int) (store.ApplicationList, error) {
+	return store.ApplicationList{}, s.fail()
 }
 func (s failingStore) Members() int                                 { return 0 }
 func (s failingStore) Register(context.Context, store.Member) error { return s.fail() }

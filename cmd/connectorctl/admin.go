@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -285,6 +286,22 @@ func orAll(s string) string {
 	return s
 }
 
+// maxApplicationPages bounds the pages `applications` follows: a million
+// applications are 1,000.
+const maxApplicationPages = 10_000
+
+// nextAfter reads the position a page's next link resumes after.
+func nextAfter(next string) (int64, error) {
+	u, err := url.Parse(next)
+	if err == nil {
+		var after int64
+		if after, err = strconv.ParseInt(u.Query().Get("after"), 10, 64); err == nil && after >= 0 {
+			return after, nil
+		}
+	}
+	return 0, fmt.Errorf("the server's next page %s names no position to resume after", printable(next))
+}
+
 func applicationsCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "applications",
@@ -295,15 +312,34 @@ func applicationsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rsp, err := api.ListApplicationsWithResponse(cmd.Context(), nil)
-			if err != nil {
-				return &failure{err}
+			// Page after page, as each page's next says; a server whose pages
+			// never end is stopped at maxApplicationPages.
+			var apps []admin.Application
+			top := admin.ListApplicationsTopMaximum
+			params := &admin.ListApplicationsParams{Top: &top}
+			for pages := 0; ; pages++ {
+				if pages == maxApplicationPages {
+					return fmt.Errorf("the server's applications go on past %d pages; stopped", maxApplicationPages)
+				}
+				rsp, err := api.ListApplicationsWithResponse(cmd.Context(), params)
+				if err != nil {
+					return &failure{err}
+				}
+				page, err := answeredJSON(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, rsp.JSON200)
+				if err != nil {
+					return err
+				}
+				apps = append(apps, page.Value...)
+				if page.Next == nil {
+					break
+				}
+				after, err := nextAfter(*page.Next)
+				if err != nil {
+					return err
+				}
+				params.After = &after
 			}
-			apps, err := answeredJSON(rsp.StatusCode(), rsp.HTTPResponse.Header, rsp.Body, rsp.JSON200)
-			if err != nil {
-				return err
-			}
-			return printRows(g, apps.Value, "APPLICATION\tMEMBERS", func(a admin.Application) (string, []string) {
+			return printRows(g, apps, "APPLICATION\tMEMBERS", func(a admin.Application) (string, []string) {
 				return a.ID.String(), []string{a.ID.String(), strconv.Itoa(a.MemberCount)}
 			})
 		},

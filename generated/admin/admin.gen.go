@@ -122,6 +122,11 @@ type Application struct {
 
 // ApplicationList defines model for applicationList.
 type ApplicationList struct {
+	// Next The path of the next page; absent on the last.
+	Next *string `json:"next,omitempty"`
+
+	// Total How many applications' groups have members, on every page.
+	Total int           `json:"total"`
 	Value []Application `json:"value"`
 }
 
@@ -309,6 +314,12 @@ type ConnectorUnsupportedMediaType = ConnectorODataError
 
 // ListApplicationsParams defines parameters for ListApplications.
 type ListApplicationsParams struct {
+	// Top At most this many applications.
+	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
+
+	// After Where the page starts, as the previous page's `next` says.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -317,6 +328,12 @@ type ListApplicationsParams struct {
 
 // HeadApplicationsParams defines parameters for HeadApplications.
 type HeadApplicationsParams struct {
+	// Top At most this many applications.
+	Top *int `form:"$top,omitempty" json:"$top,omitempty"`
+
+	// After Where the page starts, as the previous page's `next` says.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
 	// ClientRequestID A caller's id for the request, echoed in the response and in `innerError`. The Microsoft Graph
 	// SDKs' telemetry handler adds its own to a caller's, so it may come twice (two field lines, which
 	// RFC 9110 reads as one list): the first is the one echoed.
@@ -543,7 +560,11 @@ type ClientInterface interface {
 
 	// ListApplications The applications whose groups have members, with their member counts
 	//
-	// An application whose group is empty is not listed.
+	// A page of the applications whose groups have members, in the order the
+	// groups were created; `next` is the path of the page after it. A page
+	// costs in proportion to itself, never to the store: it passes over at
+	// most 4,096 groups without members, and a page cut short by that says
+	// `next` too. An application whose group is empty is not listed.
 	//
 	// Corresponds with GET /_admin/applications (the `ListApplications` operationId).
 	ListApplications(ctx context.Context, params *ListApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -734,7 +755,11 @@ func (c *Client) HeadDashboard(ctx context.Context, reqEditors ...RequestEditorF
 
 // ListApplications The applications whose groups have members, with their member counts
 //
-// An application whose group is empty is not listed.
+// A page of the applications whose groups have members, in the order the
+// groups were created; `next` is the path of the page after it. A page
+// costs in proportion to itself, never to the store: it passes over at
+// most 4,096 groups without members, and a page cut short by that says
+// `next` too. An application whose group is empty is not listed.
 //
 // Corresponds with GET /_admin/applications (the `ListApplications` operationId).
 func (c *Client) ListApplications(ctx context.Context, params *ListApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1109,6 +1134,45 @@ func NewListApplicationsRequest(server string, params *ListApplicationsParams) (
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Top != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$top", *params.Top, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -1149,6 +1213,45 @@ func NewHeadApplicationsRequest(server string, params *HeadApplicationsParams) (
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Top != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$top", *params.Top, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
@@ -1851,7 +1954,11 @@ type ClientWithResponsesInterface interface {
 
 	// ListApplicationsWithResponse The applications whose groups have members, with their member counts
 	//
-	// An application whose group is empty is not listed.
+	// A page of the applications whose groups have members, in the order the
+	// groups were created; `next` is the path of the page after it. A page
+	// costs in proportion to itself, never to the store: it passes over at
+	// most 4,096 groups without members, and a page cut short by that says
+	// `next` too. An application whose group is empty is not listed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3822,7 +3929,11 @@ func (c *ClientWithResponses) HeadDashboardWithResponse(ctx context.Context, req
 
 // ListApplicationsWithResponse The applications whose groups have members, with their member counts
 //
-// An application whose group is empty is not listed.
+// A page of the applications whose groups have members, in the order the
+// groups were created; `next` is the path of the page after it. A page
+// costs in proportion to itself, never to the store: it passes over at
+// most 4,096 groups without members, and a page cut short by that says
+// `next` too. An application whose group is empty is not listed.
 //
 // Returns a wrapper object for the known response body format(s).
 //

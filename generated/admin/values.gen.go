@@ -2,6 +2,18 @@
 
 package admin
 
+// ListApplicationsTopDefault is the default of listApplications's query parameter $top.
+const ListApplicationsTopDefault = 100
+
+// ListApplicationsTopMinimum is the least value of listApplications's query parameter $top.
+const ListApplicationsTopMinimum = 1
+
+// ListApplicationsTopMaximum is the greatest value of listApplications's query parameter $top.
+const ListApplicationsTopMaximum = 1000
+
+// ListApplicationsAfterMinimum is the least value of listApplications's query parameter after.
+const ListApplicationsAfterMinimum = 0
+
 // ListRequestsStatusMinimum is the least value of listRequests's query parameter status.
 const ListRequestsStatusMinimum = 100
 

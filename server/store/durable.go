@@ -637,8 +637,8 @@ func decodeMemberKey(k []byte) (uuid.UUID, uint64, error) {
 }
 
 // Applications implements Store.
-func (s *Durable) Applications(ctx context.Context) ([]Application, error) {
-	return s.mem.Applications(ctx)
+func (s *Durable) Applications(ctx context.Context, after Cursor, limit int) (ApplicationList, error) {
+	return s.mem.Applications(ctx, after, limit)
 }
 
 // Members implements Store.

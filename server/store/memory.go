@@ -22,13 +22,11 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 
@@ -130,9 +128,12 @@ type Store interface {
 	// Reset empties the group app or, when app is nil, every group, and
 	// forgets every connector.
 	Reset(ctx context.Context, app *uuid.UUID) error
-	// Applications lists the groups that have members, oldest first, but
-	// the default group (no application's).
-	Applications(ctx context.Context) ([]Application, error)
+	// Applications lists up to limit groups that have members, but the
+	// default group (no application's), created after the position after, in
+	// the order they were created. Its cost follows the page, not the store:
+	// it looks at no more than limit+MaxApplicationScan groups, and a page
+	// that ends early for that says More.
+	Applications(ctx context.Context, after Cursor, limit int) (ApplicationList, error)
 	// Members is how many members the store holds, in all groups.
 	Members() int
 	// Do makes op: any change, with the options the methods above do not
@@ -943,31 +944,48 @@ func (s *Memory) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit
 }
 
 // Applications implements Store.
-func (s *Memory) Applications(ctx context.Context) ([]Application, error) {
+func (s *Memory) Applications(ctx context.Context, after Cursor, limit int) (ApplicationList, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return ApplicationList{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	type first struct {
-		seq uint64
-		app Application
+	out := ApplicationList{Total: len(s.groups)}
+	if s.groups[DefaultGroupID] != nil {
+		out.Total--
 	}
-	groups := make([]first, 0, len(s.groups))
-	for id, g := range s.groups {
-		if id == DefaultGroupID {
-			continue // no application's: where connectors are until placed
+	l := &s.groupReg.list
+	i := sort.Search(l.n, func(i int) bool { return l.at(i).seq > uint64(after) })
+	for budget := limit + MaxApplicationScan; i < l.n && budget > 0; i, budget = i+1, budget-1 {
+		e := l.at(i)
+		out.Next = Cursor(e.seq)
+		g := s.groups[e.id]
+		if e.removed || g == nil || len(g.index) == 0 || e.id == DefaultGroupID {
+			continue
 		}
-		groups = append(groups, first{g.chunks[0][0].seq, Application{ID: id, Members: len(g.index)}})
+		if len(out.Applications) == limit {
+			out.More = true
+			out.Next = Cursor(l.at(i - 1).seq)
+			return out, nil
+		}
+		out.Applications = append(out.Applications, Application{ID: e.id, Members: len(g.index)})
 	}
-	// In the order the groups got their first member still there (or gone
-	// since, but not compacted away): a dashboard's rows stay where they are.
-	slices.SortFunc(groups, func(a, b first) int { return cmp.Compare(a.seq, b.seq) })
-	out := make([]Application, len(groups))
-	for i, g := range groups {
-		out[i] = g.app
-	}
+	out.More = i < l.n
 	return out, nil
+}
+
+// MaxApplicationScan bounds the groups without members one page of
+// Applications passes over.
+const MaxApplicationScan = 4096
+
+// ApplicationList is one page of Applications.
+type ApplicationList struct {
+	Applications []Application
+	// Next resumes after this page, when More is true.
+	Next Cursor
+	More bool
+	// Total is how many groups have members, but the default group.
+	Total int
 }
 
 // connectorCount is how many connectors the store knows.

@@ -20,8 +20,8 @@ func Operations() []reqcheck.Operation {
 		{ID: "headRedirectDashboard", Method: "HEAD", Path: "/_admin", Tags: []string{"admin"}, Secured: false, Check: checkNoParameters},
 		{ID: "getDashboard", Method: "GET", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkNoParameters},
 		{ID: "headDashboard", Method: "HEAD", Path: "/_admin/", Tags: []string{"admin"}, Secured: false, Check: checkNoParameters},
-		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
-		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
+		{ID: "listApplications", Method: "GET", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
+		{ID: "headApplications", Method: "HEAD", Path: "/_admin/applications", Tags: []string{"admin"}, Secured: true, Check: checkListApplications},
 		{ID: "clearFaults", Method: "DELETE", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "getFaults", Method: "GET", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
 		{ID: "headFaults", Method: "HEAD", Path: "/_admin/faults", Tags: []string{"admin"}, Secured: true, Check: checkClientRequestID},
@@ -40,7 +40,43 @@ func checkNoParameters(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Che
 	return reqcheck.Checked{}
 }
 
-// checkClientRequestID checks a request for listApplications (GET /_admin/applications), headApplications (HEAD /_admin/applications), clearFaults (DELETE /_admin/faults), getFaults (GET /_admin/faults), headFaults (HEAD /_admin/faults), clearRequests (DELETE /_admin/requests).
+// checkListApplications checks a request for listApplications (GET /_admin/applications), headApplications (HEAD /_admin/applications).
+func checkListApplications(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
+	p := new(paramsListApplications)
+	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
+	if vals := in.Query["$top"]; len(vals) > 1 {
+		vs.Add("$top", reqcheck.MsgRepeated("query", "$top", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("$top", reqcheck.MsgNotInteger(v))
+		} else {
+			if n < 1 {
+				vs.Add("$top", reqcheck.MsgMinimum(v, "1", false))
+			} else if n > 1000 {
+				vs.Add("$top", reqcheck.MsgMaximum(v, "1000", false))
+			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.Top), n)
+		}
+	}
+	if vals := in.Query["after"]; len(vals) > 1 {
+		vs.Add("after", reqcheck.MsgRepeated("query", "after", len(vals)))
+	} else if len(vals) == 1 {
+		v := vals[0]
+		if n, ok := reqcheck.ParseInteger(v, 64); !ok {
+			vs.Add("after", reqcheck.MsgNotInteger(v))
+		} else {
+			if n < 0 {
+				vs.Add("after", reqcheck.MsgMinimum(v, "0", false))
+			}
+			reqcheck.SetInt(reqcheck.Alloc(&p.params.After), n)
+		}
+	}
+	reqcheck.UnknownOptions(in.Query, vs, "$top", "after")
+	return reqcheck.Checked{Params: p}
+}
+
+// checkClientRequestID checks a request for clearFaults (DELETE /_admin/faults), getFaults (GET /_admin/faults), headFaults (HEAD /_admin/faults), clearRequests (DELETE /_admin/requests).
 func checkClientRequestID(in *reqcheck.Input, vs *reqcheck.Violations) reqcheck.Checked {
 	p := new(paramsClientRequestID)
 	checkParameterConnectorClientRequestId(in, vs, &p.params.ClientRequestID)
@@ -196,16 +232,16 @@ func Handlers(si adminserver.ServerInterface) map[string]func(c echo.Context, pa
 			return si.HeadDashboard(c)
 		},
 		"listApplications": func(c echo.Context, params any) error {
-			p := params.(*paramsClientRequestID)
+			p := params.(*paramsListApplications)
 			return si.ListApplications(c, p.params)
 		},
 		"headApplications": func(c echo.Context, params any) error {
-			p := params.(*paramsClientRequestID)
+			p := params.(*paramsListApplications)
 			return si.HeadApplications(c, generated.HeadApplicationsParams(p.params))
 		},
 		"clearFaults": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestID)
-			return si.ClearFaults(c, generated.ClearFaultsParams(p.params))
+			return si.ClearFaults(c, p.params)
 		},
 		"getFaults": func(c echo.Context, params any) error {
 			p := params.(*paramsClientRequestID)
@@ -242,9 +278,14 @@ func Handlers(si adminserver.ServerInterface) map[string]func(c echo.Context, pa
 	}
 }
 
+// paramsListApplications are the parameters checkListApplications parsed.
+type paramsListApplications struct {
+	params generated.ListApplicationsParams
+}
+
 // paramsClientRequestID are the parameters checkClientRequestID parsed.
 type paramsClientRequestID struct {
-	params generated.ListApplicationsParams
+	params generated.ClearFaultsParams
 }
 
 // paramsMergeFaults are the parameters checkMergeFaults parsed.
