@@ -43,7 +43,8 @@ func (s *Memory) decideAssignLocked(op *Op, changes []change) ([]change, error) 
 	}
 	if in {
 		g := s.assigned.apps[current]
-		changes = append(changes, s.applyLocked(change{kind: unassign, seq: g.at(int(g.index[app])).seq, group: current, id: app}))
+		i, _ := g.find(app)
+		changes = append(changes, s.applyLocked(change{kind: unassign, seq: g.at(int(i)).seq, group: current, id: app}))
 	}
 	s.seq++
 	return append(changes, s.applyLocked(change{kind: assign, seq: s.seq, group: op.Group, id: app})), nil

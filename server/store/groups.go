@@ -3,10 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -55,10 +57,23 @@ const defaultGroupName = "Default"
 // groupRegistry is the connector groups as entities: their ids in the order
 // they were created (deleted ones leave tombstones a compaction drops) and
 // each one's document, the generated model as JSON. A group's members are
-// Memory.groups; a group exists whether or not it has any.
+// Memory.groups; a group exists whether or not it has any. The document of
+// a group an add made on first use (most groups, when each application has
+// its own) is not kept but made when read: some 200 bytes a group.
 type groupRegistry struct {
 	list memoryGroup
 	docs map[uuid.UUID][]byte
+}
+
+// doc is group id's document, and whether the group exists.
+func (r *groupRegistry) doc(id uuid.UUID) ([]byte, bool) {
+	if doc, ok := r.docs[id]; ok {
+		return doc, true
+	}
+	if r.has(id) {
+		return implicitGroupDoc(id), true
+	}
+	return nil, false
 }
 
 // newGroupRegistry holds the default group only, at position seq.
@@ -97,6 +112,47 @@ func implicitGroupDoc(id uuid.UUID) []byte {
 	return groupDoc(id, generated.ConnectorGroupCreate{Name: generated.ConnectorGroupName(id.String())}, false)
 }
 
+// implicitParts are an implicit group's document around the two places its
+// id is written (its id and its name), found once from groupDoc itself, so
+// that telling whether a document is an implicit group's costs no encoding.
+var implicitParts = sync.OnceValue(func() [][]byte {
+	marker := uuid.MustParse("11111111-2222-4333-8444-555555555555")
+	return bytes.Split(implicitGroupDoc(marker), []byte(marker.String()))
+})
+
+// isImplicitDoc tells whether doc is the document implicitGroupDoc makes for id.
+func isImplicitDoc(id uuid.UUID, doc []byte) bool {
+	var text [36]byte
+	encodeGUID(&text, id)
+	parts := implicitParts()
+	for i, part := range parts {
+		if !bytes.HasPrefix(doc, part) {
+			return false
+		}
+		doc = doc[len(part):]
+		if i < len(parts)-1 {
+			if !bytes.HasPrefix(doc, text[:]) {
+				return false
+			}
+			doc = doc[len(text):]
+		}
+	}
+	return len(doc) == 0
+}
+
+// encodeGUID writes id's text (8-4-4-4-12 lowercase hex) into dst.
+func encodeGUID(dst *[36]byte, id uuid.UUID) {
+	hex.Encode(dst[0:8], id[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], id[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], id[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], id[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:], id[10:])
+}
+
 // mergeGroup is the document old with the properties patch sets replaced
 // (JSON merge patch, RFC 7396, at the top level: a group's properties are
 // all scalars), and whether it changes the region.
@@ -119,7 +175,7 @@ func mergeGroup(old, patch []byte) ([]byte, bool, error) {
 
 // has tells whether group id exists.
 func (r *groupRegistry) has(id uuid.UUID) bool {
-	_, ok := r.docs[id]
+	_, ok := r.list.index[id]
 	return ok
 }
 
@@ -136,7 +192,11 @@ func (r *groupRegistry) put(id uuid.UUID, seq uint64, doc []byte) uint64 {
 	} else {
 		r.list.join(id, seq)
 	}
-	r.docs[id] = doc
+	if isImplicitDoc(id, doc) {
+		delete(r.docs, id)
+	} else {
+		r.docs[id] = doc
+	}
 	return seq
 }
 
@@ -161,7 +221,7 @@ func (s *Memory) Group(ctx context.Context, id uuid.UUID) (Group, error) {
 		return Group{}, err
 	}
 	s.mu.RLock()
-	doc, ok := s.groupReg.docs[id]
+	doc, ok := s.groupReg.doc(id)
 	s.mu.RUnlock()
 	if !ok {
 		return Group{}, ErrGroupNotFound
@@ -208,7 +268,8 @@ func (s *Memory) ScanGroups(ctx context.Context, after Cursor, fn func(Cursor, *
 		if e.removed {
 			continue
 		}
-		g, err := decodeGroup(e.id, s.groupReg.docs[e.id])
+		doc, _ := s.groupReg.doc(e.id)
+		g, err := decodeGroup(e.id, doc)
 		if err != nil {
 			return err
 		}
@@ -231,7 +292,7 @@ func (s *Memory) decideGroupLocked(op *Op, changes []change) ([]change, error) {
 		s.seq++
 		return append(changes, s.applyLocked(change{kind: putGroup, seq: s.seq, group: op.Group, doc: op.doc})), nil
 	case OpUpdateGroup:
-		old, ok := r.docs[op.Group]
+		old, ok := r.doc(op.Group)
 		if !ok {
 			return changes, ErrGroupNotFound
 		}
@@ -264,7 +325,8 @@ func (s *Memory) eachGroup(emit func(change) error) error {
 	l := &s.groupReg.list
 	for i := range l.n {
 		if e := l.at(i); !e.removed {
-			if err := emit(change{kind: putGroup, seq: e.seq, group: e.id, doc: s.groupReg.docs[e.id]}); err != nil {
+			doc, _ := s.groupReg.doc(e.id)
+			if err := emit(change{kind: putGroup, seq: e.seq, group: e.id, doc: doc}); err != nil {
 				return err
 			}
 		}

@@ -321,7 +321,7 @@ type Memory struct {
 	mu         sync.RWMutex
 	seq        uint64 // the last Cursor handed out, across all lists
 	groups     map[uuid.UUID]*memoryGroup
-	connectors memoryGroup // the registry: never has tombstones; its entries' documents are in its data
+	connectors connectorRegistry // never has tombstones; its entries' documents are in its data
 	garbage    int         // bytes of connectors.data that no entry refers to any more
 	live       int         // bytes of connectors.data that entries refer to
 	members    int         // members in all groups
@@ -340,11 +340,24 @@ const (
 // memoryGroup is a list of entries in ascending seq: a group's members, or
 // the registry of connectors.
 type memoryGroup struct {
-	chunks [][]memoryEntry      // ascending seq; removed entries are tombstones
-	n      int                  // entries in chunks, tombstones included
-	index  map[uuid.UUID]uint32 // id -> position in chunks, live entries only (4 bytes: a smaller index misses the cache less)
-	data   [][]byte             // the registry's documents; a group has none
+	chunks [][]memoryEntry // ascending seq; removed entries are tombstones
+	n      int             // entries in chunks, tombstones included
+	// index maps id -> position in chunks, live entries only (4 bytes: a
+	// smaller index misses the cache less). A list of at most smallList
+	// entries has none, and is scanned: most groups hold one connector, and
+	// a map for one costs some 200 bytes.
+	index map[uuid.UUID]uint32
+	live  int // the live entries, while there is no index
 }
+
+// connectorRegistry is the list of every connector, with their documents.
+type connectorRegistry struct {
+	memoryGroup
+	data [][]byte // the documents, in chunks
+}
+
+// smallList is the most entries a list holds without an index.
+const smallList = 8
 
 // memoryEntry is a member of a group (seq, id, removed) or a connector of
 // the registry (seq, id and where its document is).
@@ -363,7 +376,7 @@ const compactAt = 64
 func NewMemory() *Memory {
 	s := &Memory{
 		groups:     make(map[uuid.UUID]*memoryGroup),
-		connectors: memoryGroup{index: make(map[uuid.UUID]uint32)},
+		connectors: connectorRegistry{memoryGroup: memoryGroup{index: make(map[uuid.UUID]uint32)}},
 		seq:        1,
 		groupReg:   newGroupRegistry(1), // the default group, before anything else
 		groupOf:    make(map[uuid.UUID]uuid.UUID),
@@ -473,7 +486,7 @@ func (s *Memory) applyLocked(c change) change {
 	case join:
 		g := s.groups[c.group]
 		if g == nil {
-			g = &memoryGroup{index: make(map[uuid.UUID]uint32)}
+			g = &memoryGroup{} // indexed once it outgrows smallList
 			s.groups[c.group] = g
 		}
 		g.join(c.id, c.seq)
@@ -484,9 +497,11 @@ func (s *Memory) applyLocked(c change) change {
 		delete(s.groupOf, c.id)
 	case dropGroup:
 		if g := s.groups[c.group]; g != nil {
-			s.members -= len(g.index)
-			for id := range g.index {
-				delete(s.groupOf, id)
+			s.members -= g.size()
+			for i := range g.n {
+				if e := g.at(i); !e.removed {
+					delete(s.groupOf, e.id)
+				}
 			}
 			delete(s.groups, c.group)
 		}
@@ -494,7 +509,7 @@ func (s *Memory) applyLocked(c change) change {
 		clear(s.groups)
 		clear(s.groupOf)
 		s.assigned = newAssignments()
-		s.connectors = memoryGroup{index: make(map[uuid.UUID]uint32)}
+		s.connectors = connectorRegistry{memoryGroup: memoryGroup{index: make(map[uuid.UUID]uint32)}}
 		s.garbage, s.live, s.members = 0, 0, 0
 		s.groupReg = newGroupRegistry(s.groupReg.seqOf(DefaultGroupID))
 	case putGroup:
@@ -533,7 +548,7 @@ func (s *Memory) loadLocked(c change) error {
 			return ErrConnectorNotFound
 		}
 		if g := s.groups[c.group]; g != nil {
-			if _, ok := g.index[c.id]; ok {
+			if g.has(c.id) {
 				return ErrDuplicateMember
 			}
 			if g.at(g.n-1).seq >= c.seq {
@@ -576,7 +591,10 @@ func (s *Memory) loadGroupsLocked(members []change) error {
 					runs[r].bad, runs[r].err = starts[r], errors.New("its group is already loaded")
 					continue
 				}
-				g := &memoryGroup{index: make(map[uuid.UUID]uint32, len(run))}
+				g := &memoryGroup{}
+				if len(run) > smallList {
+					g.index = make(map[uuid.UUID]uint32, len(run))
+				}
 				for i, c := range run {
 					switch _, known := s.connectors.index[c.id]; {
 					case !known:
@@ -621,13 +639,47 @@ func (e *loadRefusal) Unwrap() error { return e.err }
 
 // has tells whether connector id is a member of g.
 func (g *memoryGroup) has(id uuid.UUID) bool {
-	_, ok := g.index[id]
+	_, ok := g.find(id)
 	return ok
+}
+
+// find is the position of the live entry id.
+func (g *memoryGroup) find(id uuid.UUID) (uint32, bool) {
+	if g.index != nil {
+		i, ok := g.index[id]
+		return i, ok
+	}
+	for i := range g.n {
+		if e := g.at(i); !e.removed && e.id == id {
+			return uint32(i), true
+		}
+	}
+	return 0, false
+}
+
+// size is how many live entries g holds.
+func (g *memoryGroup) size() int {
+	if g.index != nil {
+		return len(g.index)
+	}
+	return g.live
 }
 
 // join appends connector id at position seq, above every position g holds.
 func (g *memoryGroup) join(id uuid.UUID, seq uint64) {
-	g.index[id] = uint32(g.n)
+	if g.index == nil && g.n >= smallList {
+		g.index = make(map[uuid.UUID]uint32, 2*smallList)
+		for i := range g.n {
+			if e := g.at(i); !e.removed {
+				g.index[e.id] = uint32(i)
+			}
+		}
+	}
+	if g.index != nil {
+		g.index[id] = uint32(g.n)
+	} else {
+		g.live++
+	}
 	g.push(memoryEntry{seq: seq, id: id})
 }
 
@@ -730,12 +782,12 @@ func (g *memoryGroup) at(i int) *memoryEntry {
 }
 
 // doc is the document of the registry's entry e.
-func (g *memoryGroup) doc(e *memoryEntry) []byte {
+func (g *connectorRegistry) doc(e *memoryEntry) []byte {
 	return g.data[e.chunk][e.off : e.off+e.size : e.off+e.size]
 }
 
 // appendDoc stores doc in the registry's chunks and says where.
-func (g *memoryGroup) appendDoc(doc []byte) (chunk, off uint32) {
+func (g *connectorRegistry) appendDoc(doc []byte) (chunk, off uint32) {
 	last := len(g.data) - 1
 	if last < 0 || (len(g.data[last])+len(doc) > dataChunk && len(g.data[last]) > 0) {
 		var c []byte
@@ -794,7 +846,7 @@ func (s *Memory) seqLocked(app, id uuid.UUID) (uint64, bool) {
 	if g == nil {
 		return 0, false
 	}
-	i, ok := g.index[id]
+	i, ok := g.find(id)
 	if !ok {
 		return 0, false
 	}
@@ -813,13 +865,17 @@ func (s *Memory) deleteLocked(app, id uuid.UUID) {
 // drops once half the list is tombstones, and reports whether the list is
 // now empty.
 func (g *memoryGroup) remove(id uuid.UUID) (empty bool) {
-	i := g.index[id]
-	delete(g.index, id)
-	if len(g.index) == 0 {
+	i, _ := g.find(id)
+	if g.index != nil {
+		delete(g.index, id)
+	} else {
+		g.live--
+	}
+	if g.size() == 0 {
 		return true
 	}
 	g.at(int(i)).removed = true
-	if g.n >= compactAt && len(g.index) < g.n/2 {
+	if g.n >= compactAt && g.size() < g.n/2 {
 		g.compact()
 	}
 	return false
@@ -834,7 +890,9 @@ func (g *memoryGroup) compact() {
 			if e.removed {
 				continue
 			}
-			g.index[e.id] = uint32(g.n)
+			if g.index != nil {
+				g.index[e.id] = uint32(g.n)
+			}
 			g.push(e)
 		}
 	}
@@ -857,7 +915,7 @@ func (s *Memory) Connectors(ctx context.Context, after Cursor, limit int) (Page,
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.pageLocked(&s.connectors, after, limit)
+	return s.pageLocked(&s.connectors.memoryGroup, after, limit)
 }
 
 // pageLocked is up to limit connectors of g (nil: none) after the position after.
@@ -891,7 +949,7 @@ func (s *Memory) ScanMembers(ctx context.Context, group *uuid.UUID, after Cursor
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	g := &s.connectors
+	g := &s.connectors.memoryGroup
 	if group != nil {
 		g = s.groups[*group]
 	}
@@ -960,7 +1018,7 @@ func (s *Memory) Applications(ctx context.Context, after Cursor, limit int) (App
 		e := l.at(i)
 		out.Next = Cursor(e.seq)
 		g := s.groups[e.id]
-		if e.removed || g == nil || len(g.index) == 0 || e.id == DefaultGroupID {
+		if e.removed || g == nil || g.size() == 0 || e.id == DefaultGroupID {
 			continue
 		}
 		if len(out.Applications) == limit {
@@ -968,7 +1026,7 @@ func (s *Memory) Applications(ctx context.Context, after Cursor, limit int) (App
 			out.Next = Cursor(l.at(i - 1).seq)
 			return out, nil
 		}
-		out.Applications = append(out.Applications, Application{ID: e.id, Members: len(g.index)})
+		out.Applications = append(out.Applications, Application{ID: e.id, Members: g.size()})
 	}
 	out.More = i < l.n
 	return out, nil
