@@ -322,9 +322,9 @@ type Memory struct {
 	seq        uint64 // the last Cursor handed out, across all lists
 	groups     map[uuid.UUID]*memoryGroup
 	connectors connectorRegistry // never has tombstones; its entries' documents are in its data
-	garbage    int         // bytes of connectors.data that no entry refers to any more
-	live       int         // bytes of connectors.data that entries refer to
-	members    int         // members in all groups
+	garbage    int               // bytes of connectors.data that no entry refers to any more
+	live       int               // bytes of connectors.data that entries refer to
+	members    int               // members in all groups
 	groupReg   groupRegistry
 	groupOf    map[uuid.UUID]uuid.UUID // connector -> the one group it is a member of
 	assigned   assignments
