@@ -394,6 +394,9 @@ func (m *mock) serve(ctx context.Context, ln net.Listener, o options, logger *sl
 		IdleTimeout:       o.idleTimeout,
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// OPTIONS * comes to the mock like any request (a request-id, the
+		// journal, an answer the spec has) instead of net/http's bare 200.
+		DisableGeneralOptionsHandler: true,
 	}
 	srv.TLSConfig = m.tls
 	// At the limit, idle keep-alive connections make room first: turning

@@ -232,3 +232,26 @@ func grepLines(text, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestOptionsAsterisk: OPTIONS * is answered by the mock, not by net/http's
+// bare 200: the documented 400 for no route, with a request-id and nosniff.
+func TestOptionsAsterisk(t *testing.T) {
+	addr := startInProcess(t, defaultOptions(t))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	rsp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(rsp.Body)
+	if rsp.StatusCode != http.StatusBadRequest || rsp.Header.Get("request-id") == "" || rsp.Header.Get("X-Content-Type-Options") != "nosniff" ||
+		!strings.Contains(string(body), `"code":"BadRequest"`) {
+		t.Errorf("OPTIONS *: %d %v %s", rsp.StatusCode, rsp.Header, body)
+	}
+}

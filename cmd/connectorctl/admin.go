@@ -39,6 +39,7 @@ func (g *globals) adminAPI() (*admin.ClientWithResponses, error) {
 	if g.verbose {
 		transport = observed{base: transport, observe: g.printAttempt}
 	}
+	transport = textRequestIDs{base: transport}
 	hc := client.KeepTokenAtOrigin(&http.Client{Timeout: g.timeout, Transport: transport})
 	return admin.NewClientWithResponses(g.server, admin.WithHTTPClient(hc), admin.WithRequestEditorFn(auth))
 }
@@ -60,13 +61,42 @@ func (o observed) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rsp, err
 }
 
+// textRequestIDs keeps a request-id that is no GUID away from the generated
+// client, which reads the header as the spec types it (a GUID) and refuses
+// the whole answer otherwise: a proxy in front of the mock may set its own.
+// It is kept under textRequestID, and requestIDOf reads it back.
+type textRequestIDs struct{ base http.RoundTripper }
+
+// textRequestID is where textRequestIDs keeps a request-id that is no GUID.
+const textRequestID = "Connectorctl-Text-Request-Id"
+
+func (t textRequestIDs) RoundTrip(r *http.Request) (*http.Response, error) {
+	rsp, err := t.base.RoundTrip(r)
+	if err == nil {
+		if id := rsp.Header.Get("request-id"); id != "" && uuid.Validate(id) != nil {
+			rsp.Header.Del("request-id")
+			rsp.Header.Set(textRequestID, id)
+		}
+	}
+	return rsp, err
+}
+
+// withRequestID is header with the request-id the answer came with.
+func withRequestID(header http.Header) http.Header {
+	if id := header.Get(textRequestID); id != "" {
+		header = header.Clone()
+		header.Set("request-id", id)
+	}
+	return header
+}
+
 // answered turns an admin API answer that is not want into the failure
 // every command prints: code, message, details and request-id.
 func answered(status int, header http.Header, body []byte, want int) error {
 	if status == want {
 		return nil
 	}
-	return &failure{client.ResponseError(status, header, body)}
+	return &failure{client.ResponseError(status, withRequestID(header), body)}
 }
 
 // answeredJSON is the value the generated client decoded from a 200, or the
@@ -78,7 +108,7 @@ func answeredJSON[T any](status int, header http.Header, body []byte, value *T) 
 	}
 	if value == nil {
 		return nil, &failure{fmt.Errorf("the server answered 200 with %d bytes of %s, not the JSON the admin API describes (request-id %s)",
-			len(body), printable(header.Get("Content-Type")), printable(header.Get("request-id")))}
+			len(body), printable(header.Get("Content-Type")), printable(withRequestID(header).Get("request-id")))}
 	}
 	return value, nil
 }

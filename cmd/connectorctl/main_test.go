@@ -703,3 +703,47 @@ func TestDeadlineBoundsTheCommand(t *testing.T) {
 		t.Errorf("--deadline -1s: exit %d, %q", code, errOut)
 	}
 }
+
+// TestRedirectToARefusingPort: a server that redirects to a port nobody
+// listens on is reported as the place the redirect led, not as the server
+// given, which answered.
+func TestRedirectToARefusingPort(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, deadURL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": srv.URL, "CONNECTORCTL_TOKEN": "t"}}
+	code, _, errOut := c.run("list", "--app", uuid.NewString(), "--retries", "0")
+	if code != exitError || !strings.Contains(errOut, "cannot reach "+deadURL+"/applications/") ||
+		!strings.Contains(errOut, "where the server at "+srv.URL+" redirected") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestAdminAnswerWithATextRequestID: a request-id that is no GUID (a proxy's
+// own, say) does not make the generated admin client refuse the answer; an
+// error still names it.
+func TestAdminAnswerWithATextRequestID(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/_admin/faults" {
+			w.Header().Set("request-id", "proxy-8")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":{"code":"Request_ResourceNotFound","message":"no faults here"}}`)
+			return
+		}
+		w.Header().Set("request-id", "proxy-7")
+		io.WriteString(w, `{"value":[{"id":"6f1b8a52-8c1e-4f7a-9c43-2b1d7e0a5c11","memberCount":2}],"total":1}`)
+	}))
+	defer srv.Close()
+	c := cli{t: t, env: map[string]string{"CONNECTORCTL_SERVER": srv.URL, "CONNECTORCTL_TOKEN": "t"}}
+	if code, out, errOut := c.run("applications"); code != 0 || !strings.Contains(out, "6f1b8a52-8c1e-4f7a-9c43-2b1d7e0a5c11  2") {
+		t.Errorf("applications: exit %d, %q, %q", code, out, errOut)
+	}
+	if code, _, errOut := c.run("faults"); code != exitError || !strings.Contains(errOut, "request-id: proxy-8") {
+		t.Errorf("faults: exit %d, %q", code, errOut)
+	}
+}

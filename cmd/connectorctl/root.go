@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -565,11 +566,31 @@ func printFailure(w io.Writer, g *globals, err error) {
 	}
 	var op *net.OpError
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial" {
+		if target, ok := redirectedTo(err, g.server); ok {
+			fmt.Fprintf(w, "connectorctl: cannot reach %s, where the server at %s redirected: %s\n",
+				printable(target), redacted(g.server), printable(rootCause(err).Error()))
+			return
+		}
 		fmt.Fprintf(w, "connectorctl: cannot reach the server at %s: %s\n  Is it running? Set --server or CONNECTORCTL_SERVER.\n",
 			redacted(g.server), printable(rootCause(err).Error()))
 		return
 	}
 	fmt.Fprintf(w, "connectorctl: %s\n", printable(err.Error()))
+}
+
+// redirectedTo is the URL (without credentials) a failed request was sent to,
+// when a redirect took it to another host than server's.
+func redirectedTo(err error, server string) (string, bool) {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return "", false
+	}
+	target, terr := url.Parse(ue.URL)
+	base, berr := url.Parse(server)
+	if terr != nil || berr != nil || target.Host == base.Host {
+		return "", false
+	}
+	return target.Redacted(), true
 }
 
 // rootCause is the innermost error, for a short message.
