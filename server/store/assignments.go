@@ -129,7 +129,7 @@ func (s *Memory) ScanApplications(ctx context.Context, group uuid.UUID, after Cu
 	if g == nil {
 		return nil
 	}
-	start := sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) })
+	start := max(sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) }), g.head())
 	for i := start; i < g.n; i++ {
 		e := g.at(i)
 		if !e.removed && !fn(Cursor(e.seq), e.id) {

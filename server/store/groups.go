@@ -262,7 +262,7 @@ func (s *Memory) ScanGroups(ctx context.Context, after Cursor, fn func(Cursor, *
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	l := &s.groupReg.list
-	start := sort.Search(l.n, func(i int) bool { return l.at(i).seq > uint64(after) })
+	start := max(sort.Search(l.n, func(i int) bool { return l.at(i).seq > uint64(after) }), l.head())
 	for i := start; i < l.n; i++ {
 		e := l.at(i)
 		if e.removed {

@@ -347,7 +347,12 @@ type memoryGroup struct {
 	// entries has none, and is scanned: most groups hold one connector, and
 	// a map for one costs some 200 bytes.
 	index map[uuid.UUID]uint32
-	live  int // the live entries, while there is no index
+	// aux is, while there is no index, how many entries are live; once
+	// there is one, where the first live entry is (the entries before it
+	// are tombstones a page need not walk: removing the oldest members
+	// first would otherwise make each first page walk up to half the list).
+	// One field for the two: a group of one connector is most groups.
+	aux int
 }
 
 // connectorRegistry is the list of every connector, with their documents.
@@ -662,23 +667,36 @@ func (g *memoryGroup) size() int {
 	if g.index != nil {
 		return len(g.index)
 	}
-	return g.live
+	return g.aux
+}
+
+// head is the position of g's first live entry, or some position before it.
+func (g *memoryGroup) head() int {
+	if g.index != nil {
+		return g.aux
+	}
+	return 0
 }
 
 // join appends connector id at position seq, above every position g holds.
 func (g *memoryGroup) join(id uuid.UUID, seq uint64) {
 	if g.index == nil && g.n >= smallList {
 		g.index = make(map[uuid.UUID]uint32, 2*smallList)
-		for i := range g.n {
+		g.aux = g.n // now the first live entry's position
+		for i := g.n - 1; i >= 0; i-- {
 			if e := g.at(i); !e.removed {
 				g.index[e.id] = uint32(i)
+				g.aux = i
 			}
 		}
 	}
 	if g.index != nil {
+		if len(g.index) == 0 {
+			g.aux = g.n
+		}
 		g.index[id] = uint32(g.n)
 	} else {
-		g.live++
+		g.aux++
 	}
 	g.push(memoryEntry{seq: seq, id: id})
 }
@@ -869,12 +887,17 @@ func (g *memoryGroup) remove(id uuid.UUID) (empty bool) {
 	if g.index != nil {
 		delete(g.index, id)
 	} else {
-		g.live--
+		g.aux--
 	}
 	if g.size() == 0 {
 		return true
 	}
 	g.at(int(i)).removed = true
+	if g.index != nil && int(i) == g.aux {
+		for g.aux < g.n && g.at(g.aux).removed {
+			g.aux++ // each entry passed once: amortised constant
+		}
+	}
 	if g.n >= compactAt && g.size() < g.n/2 {
 		g.compact()
 	}
@@ -885,6 +908,9 @@ func (g *memoryGroup) remove(id uuid.UUID) (empty bool) {
 func (g *memoryGroup) compact() {
 	old := g.chunks
 	g.chunks, g.n = nil, 0
+	if g.index != nil {
+		g.aux = 0 // no tombstone is left before the first live entry
+	}
 	for _, chunk := range old {
 		for _, e := range chunk {
 			if e.removed {
@@ -961,7 +987,7 @@ func (s *Memory) scanLocked(g *memoryGroup, after Cursor, fn func(Cursor, *Membe
 	if g == nil {
 		return nil
 	}
-	start := sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) })
+	start := max(sort.Search(g.n, func(i int) bool { return g.at(i).seq > uint64(after) }), g.head())
 	for i := start; i < g.n; i++ {
 		e := g.at(i)
 		if e.removed {
@@ -978,8 +1004,8 @@ func (s *Memory) scanLocked(g *memoryGroup, after Cursor, fn func(Cursor, *Membe
 	return nil
 }
 
-// MemberOf implements Store. It looks at every group: a connector's groups
-// are not indexed.
+// MemberOf implements Store: a connector is in one group, which groupOf
+// indexes, so the answer is a lookup.
 func (s *Memory) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error) {
 	if err := ctx.Err(); err != nil {
 		return GroupPage{}, err
@@ -1013,7 +1039,7 @@ func (s *Memory) Applications(ctx context.Context, after Cursor, limit int) (App
 		out.Total--
 	}
 	l := &s.groupReg.list
-	i := sort.Search(l.n, func(i int) bool { return l.at(i).seq > uint64(after) })
+	i := max(sort.Search(l.n, func(i int) bool { return l.at(i).seq > uint64(after) }), l.head())
 	for budget := limit + MaxApplicationScan; i < l.n && budget > 0; i, budget = i+1, budget-1 {
 		e := l.at(i)
 		out.Next = Cursor(e.seq)
