@@ -182,8 +182,15 @@ func TestDecodingMemoryIsLinear(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		perByte := float64(after.TotalAlloc-before.TotalAlloc) / n / float64(len(body))
 		t.Logf("%s: %d bytes of %d distinct names: %.2f bytes allocated a byte", tc.name, len(body), strings.Count(body, ":"), perByte)
-		if perByte > 4 {
-			t.Errorf("%s: %.1f bytes allocated for each byte of the body, want at most 4", tc.name, perByte)
+		// Under -race sync.Pool drops the decoders it holds at random, and a
+		// request allocates what a pooled one would have reused (4.4x
+		// measured there): the bound is the build's, checked without it.
+		bound := 4.0
+		if raceEnabled {
+			bound = 8
+		}
+		if perByte > bound {
+			t.Errorf("%s: %.1f bytes allocated for each byte of the body, want at most %g", tc.name, perByte, bound)
 		}
 	}
 }
