@@ -396,23 +396,28 @@ func (s *Memory) emptyGroupLocked(group uuid.UUID, changes []change) []change {
 // one it joined last, and one in none joins the default group. It reports
 // whether it changed anything.
 func (s *Memory) oneGroupLocked() bool {
-	s.groupOf = make(map[uuid.UUID]uuid.UUID, s.connectors.n) // sized once: a million inserts are much of a restart
+	r := &s.connectors
+	for _, chunk := range r.groups {
+		clear(chunk)
+	}
 	type member struct{ group, id uuid.UUID }
 	var extra []member
+	placed := 0
 	for group, g := range s.groups {
 		for i := range g.n {
 			e := g.at(i)
 			if e.removed {
 				continue
 			}
-			current, in := s.groupOf[e.id]
+			current, in := r.groupOf(e.id)
 			if !in {
-				s.groupOf[e.id] = group
+				r.setGroup(e.id, group)
+				placed++
 				continue
 			}
 			if seq, _ := s.seqLocked(current, e.id); e.seq > seq {
 				extra = append(extra, member{current, e.id})
-				s.groupOf[e.id] = group
+				r.setGroup(e.id, group)
 			} else {
 				extra = append(extra, member{group, e.id})
 			}
@@ -422,13 +427,13 @@ func (s *Memory) oneGroupLocked() bool {
 		s.deleteLocked(m.group, m.id)
 	}
 	changed := len(extra) > 0
-	if len(s.groupOf) == s.connectors.n {
+	if placed == r.n {
 		return changed // every connector is in a group
 	}
-	for i := range s.connectors.n {
-		if id := s.connectors.at(i).id; !hasKey(s.groupOf, id) {
+	for i := range r.n {
+		if *r.groupSlot(i) == uuid.Nil {
 			s.seq++
-			s.applyLocked(change{kind: join, seq: s.seq, group: DefaultGroupID, id: id})
+			s.applyLocked(change{kind: join, seq: s.seq, group: DefaultGroupID, id: r.at(i).id})
 			changed = true
 		}
 	}

@@ -326,7 +326,6 @@ type Memory struct {
 	live       int               // bytes of connectors.data that entries refer to
 	members    int               // members in all groups
 	groupReg   groupRegistry
-	groupOf    map[uuid.UUID]uuid.UUID // connector -> the one group it is a member of
 	assigned   assignments
 }
 
@@ -355,10 +354,52 @@ type memoryGroup struct {
 	aux int
 }
 
-// connectorRegistry is the list of every connector, with their documents.
+// connectorRegistry is the list of every connector, with their documents
+// and the one group each is a member of.
 type connectorRegistry struct {
 	memoryGroup
 	data [][]byte // the documents, in chunks
+	// groups holds each connector's group (uuid.Nil: none), at its entry's
+	// position, in chunks as the entries are: 16 bytes a connector, where a
+	// map from connector to group took some 80 at a million, and a restart
+	// built it with a million inserts.
+	groups [][]uuid.UUID
+}
+
+// groupSlot is where the group of the connector at position i is kept.
+func (r *connectorRegistry) groupSlot(i int) *uuid.UUID {
+	return &r.groups[i/entryChunk][i%entryChunk]
+}
+
+// groupOf is the group connector id is a member of, if any.
+func (r *connectorRegistry) groupOf(id uuid.UUID) (uuid.UUID, bool) {
+	i, ok := r.index[id]
+	if !ok {
+		return uuid.Nil, false
+	}
+	g := *r.groupSlot(int(i))
+	return g, g != uuid.Nil
+}
+
+// setGroup makes group (uuid.Nil: none) the group of the known connector id.
+func (r *connectorRegistry) setGroup(id, group uuid.UUID) {
+	if i, ok := r.index[id]; ok {
+		*r.groupSlot(int(i)) = group
+	}
+}
+
+// pushGroupSlot adds the group slot of a connector just appended.
+func (r *connectorRegistry) pushGroupSlot() {
+	last := len(r.groups) - 1
+	if last < 0 || len(r.groups[last]) == entryChunk {
+		var chunk []uuid.UUID
+		if last >= 0 { // as push does: the first chunk grows, the others are whole
+			chunk = make([]uuid.UUID, 0, entryChunk)
+		}
+		r.groups = append(r.groups, chunk)
+		last++
+	}
+	r.groups[last] = append(r.groups[last], uuid.Nil)
 }
 
 // smallList is the most entries a list holds without an index.
@@ -384,7 +425,6 @@ func NewMemory() *Memory {
 		connectors: connectorRegistry{memoryGroup: memoryGroup{index: make(map[uuid.UUID]uint32)}},
 		seq:        1,
 		groupReg:   newGroupRegistry(1), // the default group, before anything else
-		groupOf:    make(map[uuid.UUID]uuid.UUID),
 		assigned:   newAssignments(),
 	}
 	s.mutations = mutations{s.do}
@@ -429,7 +469,7 @@ func (s *Memory) decideLocked(op *Op, changes []change) ([]change, error) {
 		if !exists && op.RequireGroup {
 			return changes, ErrGroupNotFound
 		}
-		current, in := s.groupOf[id]
+		current, in := s.connectors.groupOf(id)
 		if in && current == op.Group {
 			return changes, ErrDuplicateMember
 		}
@@ -496,23 +536,22 @@ func (s *Memory) applyLocked(c change) change {
 		}
 		g.join(c.id, c.seq)
 		s.members++
-		s.groupOf[c.id] = c.group
+		s.connectors.setGroup(c.id, c.group)
 	case leave:
 		s.deleteLocked(c.group, c.id)
-		delete(s.groupOf, c.id)
+		s.connectors.setGroup(c.id, uuid.Nil)
 	case dropGroup:
 		if g := s.groups[c.group]; g != nil {
 			s.members -= g.size()
 			for i := range g.n {
 				if e := g.at(i); !e.removed {
-					delete(s.groupOf, e.id)
+					s.connectors.setGroup(e.id, uuid.Nil)
 				}
 			}
 			delete(s.groups, c.group)
 		}
 	case dropAll:
 		clear(s.groups)
-		clear(s.groupOf)
 		s.assigned = newAssignments()
 		s.connectors = connectorRegistry{memoryGroup: memoryGroup{index: make(map[uuid.UUID]uint32)}}
 		s.garbage, s.live, s.members = 0, 0, 0
@@ -762,6 +801,7 @@ func (s *Memory) appendConnectorLocked(id uuid.UUID, doc []byte, seq uint64) {
 	e := memoryEntry{seq: seq, id: id, size: uint32(len(doc))}
 	e.chunk, e.off = r.appendDoc(doc)
 	r.push(e)
+	r.pushGroupSlot()
 	s.live += len(doc)
 	s.seq = max(s.seq, seq)
 }
@@ -1004,8 +1044,8 @@ func (s *Memory) scanLocked(g *memoryGroup, after Cursor, fn func(Cursor, *Membe
 	return nil
 }
 
-// MemberOf implements Store: a connector is in one group, which groupOf
-// indexes, so the answer is a lookup.
+// MemberOf implements Store: a connector is in one group, which the
+// registry keeps beside it, so the answer is a lookup.
 func (s *Memory) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit int) (GroupPage, error) {
 	if err := ctx.Err(); err != nil {
 		return GroupPage{}, err
@@ -1016,7 +1056,7 @@ func (s *Memory) MemberOf(ctx context.Context, id uuid.UUID, after Cursor, limit
 		return GroupPage{}, ErrConnectorNotFound
 	}
 	var page GroupPage
-	group, in := s.groupOf[id]
+	group, in := s.connectors.groupOf(id)
 	if !in || limit <= 0 {
 		return page, nil
 	}
