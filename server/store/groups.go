@@ -409,15 +409,20 @@ func (s *Memory) oneGroupLocked() bool {
 			if e.removed {
 				continue
 			}
-			current, in := r.groupOf(e.id)
-			if !in {
-				r.setGroup(e.id, group)
+			pos, known := r.index[e.id] // one lookup a member: a million are much of a restart
+			if !known {
+				continue // loadGroupsLocked refused such a member already
+			}
+			slot := r.groupSlot(int(pos))
+			current := *slot
+			if current == uuid.Nil {
+				*slot = group
 				placed++
 				continue
 			}
 			if seq, _ := s.seqLocked(current, e.id); e.seq > seq {
 				extra = append(extra, member{current, e.id})
-				r.setGroup(e.id, group)
+				*slot = group
 			} else {
 				extra = append(extra, member{group, e.id})
 			}

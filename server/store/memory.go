@@ -643,16 +643,25 @@ func (s *Memory) loadGroupsLocked(members []change) error {
 					switch _, known := s.connectors.index[c.id]; {
 					case !known:
 						runs[r].err = ErrConnectorNotFound
-					case g.has(c.id):
+					case g.index == nil && g.has(c.id): // a small list is scanned; an indexed one is checked by its insert below
 						runs[r].err = ErrDuplicateMember
 					case g.n > 0 && g.at(g.n-1).seq >= c.seq:
 						runs[r].err = errors.New("members out of order")
+					}
+					if runs[r].err == nil {
+						// One access of an index, not a lookup and then an
+						// insert: an insert that leaves the size as it was
+						// found the member there already (the group is
+						// dropped, refused, so what it overwrote is moot).
+						size := g.size()
+						if g.join(c.id, c.seq); g.size() == size {
+							runs[r].err = ErrDuplicateMember
+						}
 					}
 					if runs[r].err != nil {
 						runs[r].bad = starts[r] + i
 						break
 					}
-					g.join(c.id, c.seq)
 				}
 				runs[r].g = g
 			}
