@@ -117,9 +117,12 @@ func TestBatchRefusals(t *testing.T) {
 	get := func(id string, extra string) string {
 		return fmt.Sprintf(`{"id":%q,"method":"GET","url":"/healthz"%s}`, id, extra)
 	}
-	var many []string
+	var many, headers []string
 	for i := range 21 {
 		many = append(many, get(fmt.Sprint(i), ""))
+	}
+	for i := range 65 {
+		headers = append(headers, fmt.Sprintf(`"X-H%d":"v"`, i))
 	}
 	for name, tc := range map[string]struct{ body, target string }{
 		"21 requests":       {`{"requests":[` + strings.Join(many, ",") + `]}`, "/requests"},
@@ -130,6 +133,7 @@ func TestBatchRefusals(t *testing.T) {
 		"a body not object": {`{"requests":[{"id":"a","method":"POST","url":"/x","body":"text"}]}`, "/requests/0/body"},
 		"a header too long": {`{"requests":[{"id":"a","method":"GET","url":"/healthz","headers":{"Prefer":"` + strings.Repeat("x", 2049) + `"}}]}`, "/requests/0/headers/Prefer"},
 		"a header not text": {`{"requests":[{"id":"a","method":"GET","url":"/healthz","headers":{"Prefer":1}}]}`, "/requests/0/headers/Prefer"},
+		"65 headers":        {`{"requests":[` + get("a", `,"headers":{`+strings.Join(headers, ",")+`}`) + `]}`, "/requests/0/headers"},
 	} {
 		res, _ := h.batch("", tc.body)
 		assertError(t, res, http.StatusBadRequest, "Request_BadRequest", "")

@@ -1619,6 +1619,10 @@ func decodeBatchRequestItem(d *reqcheck.Decoder, o *generated.BatchRequestItem) 
 			if d.Object() {
 				entries := reqcheck.Alloc(&o.Headers)
 				for d.Next() {
+					if d.Entries() > 64 {
+						d.SkipEntry()
+						continue
+					}
 					reqcheck.Entry(entries, string(d.Name()), func(slot *string) {
 						if value, ok := d.String(); ok {
 							if reqcheck.Length(value) > 2048 {
@@ -1627,6 +1631,9 @@ func decodeBatchRequestItem(d *reqcheck.Decoder, o *generated.BatchRequestItem) 
 							reqcheck.SetString(slot, value)
 						}
 					})
+				}
+				if d.Count() > 64 {
+					d.Violate(reqcheck.MsgMaxProperties(64))
 				}
 			}
 		case "id":

@@ -346,6 +346,7 @@ func (d *Decoder) Next() bool {
 		d.fail(err)
 		return false
 	}
+	l.count++
 	if !d.trusted && d.seenBefore(l) {
 		d.fail(d.duplicate())
 		return false
@@ -410,12 +411,27 @@ func (d *Decoder) Element() bool {
 	return true
 }
 
-// Count is how many items of the array just left were read.
+// Count is how many items of the array, or properties of the object, just
+// left were read.
 func (d *Decoder) Count() int {
 	if n := len(d.levels); n < cap(d.levels) {
+		if l := d.levels[: n+1 : n+1][n]; !l.array {
+			return l.count
+		}
 		return d.levels[: n+1 : n+1][n].index + 1
 	}
 	return 0
+}
+
+// Entries is how many properties the current object has had so far.
+func (d *Decoder) Entries() int { return d.levels[len(d.levels)-1].count }
+
+// SkipEntry skips the current property's value, for a map past the most
+// properties its schema allows: nothing more of the object is kept, its
+// names neither (the object is refused already).
+func (d *Decoder) SkipEntry() {
+	d.levels[len(d.levels)-1].refused = true
+	d.Skip()
 }
 
 // String reads a string; for any other value it reports the type and

@@ -92,6 +92,16 @@ func characters(n int) string {
 // MsgMinItems says an array has fewer than n items.
 func MsgMinItems(n int) string { return "array must have at least " + strconv.Itoa(n) + " items" }
 
+// MsgMinProperties says an object has fewer than n properties.
+func MsgMinProperties(n int) string {
+	return "object must have at least " + strconv.Itoa(n) + " properties"
+}
+
+// MsgMaxProperties says an object has more than n properties.
+func MsgMaxProperties(n int) string {
+	return "object must have at most " + strconv.Itoa(n) + " properties"
+}
+
 // MsgMaxItems says an array has more than n items.
 func MsgMaxItems(n int) string { return "array must have at most " + strconv.Itoa(n) + " items" }
 

@@ -32,7 +32,6 @@ const fewNames = 16
 // names costs no set of them.
 func (d *Decoder) seenBefore(l *level) bool {
 	h := maphash.Bytes(nameSeed, l.name)
-	l.count++
 	if l.many == nil {
 		if slices.Contains(l.few, h) {
 			return d.nameRepeated(l)

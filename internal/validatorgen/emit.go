@@ -603,9 +603,16 @@ func (e *emitter) value(w *writer, n *node, t ast.Expr, ptr, name string) {
 			return
 		}
 		if mt, ok := def.(*ast.MapType); ok && n.values != nil {
-			w.line("if d.Object() {\nentries := %s\nfor d.Next() {\nreqcheck.Entry(entries, string(d.Name()), func(slot *%s) {", ptr, e.qualify(mt.Value, n.where))
+			w.line("if d.Object() {\nentries := %s\nfor d.Next() {", ptr)
+			if max := n.maxProperties(); max > 0 {
+				// Past the bound nothing more is kept: the map is refused.
+				w.line("if d.Entries() > %d {\nd.SkipEntry()\ncontinue\n}", max)
+			}
+			w.line("reqcheck.Entry(entries, string(d.Name()), func(slot *%s) {", e.qualify(mt.Value, n.where))
 			e.value(w, n.values, mt.Value, "slot", "value")
-			w.line("})\n}\n}")
+			w.line("})\n}")
+			e.checks(w, n, subject{value: "d.Count()", report: report})
+			w.line("}")
 			return
 		}
 		st, ok := def.(*ast.StructType)

@@ -224,6 +224,8 @@ var keywordCases = map[string]struct {
 	"items":                {`{type: array, items: {}}`, `{type: array, items: {type: string}}`, `d.Element()`, nil},
 	"minItems":             {`{type: array, items: {type: string}}`, `{type: array, items: {type: string}, minItems: 2}`, `reqcheck.MsgMinItems(2)`, nil},
 	"maxItems":             {`{type: array, items: {type: string}}`, `{type: array, items: {type: string}, maxItems: 3}`, `reqcheck.MsgMaxItems(3)`, nil},
+	"minProperties":        {`{type: object, additionalProperties: {type: string}}`, `{type: object, additionalProperties: {type: string}, minProperties: 1}`, `reqcheck.MsgMinProperties(1)`, nil},
+	"maxProperties":        {`{type: object, additionalProperties: {type: string}}`, `{type: object, additionalProperties: {type: string}, maxProperties: 4}`, `d.SkipEntry()`, nil},
 	"anyOf":                {`{type: string}`, `{type: string, anyOf: [{format: ipv4}, {format: uuid}]}`, `reqcheck.MsgAlternatives(value, "ipv4 or uuid")`, nil},
 	"enum":                 {`{type: string}`, `{type: string, enum: [a, b]}`, `reqcheck.MsgEnum(value, "a, b")`, nil},
 	"minLength":            {`{type: string}`, `{type: string, minLength: 2}`, `reqcheck.MsgMinLength(2)`, nil},
@@ -320,6 +322,7 @@ func TestRefusesWhatItCannotCheck(t *testing.T) {
 		{`{type: string, anyOf: [{type: string, not: {enum: [a]}}]}`, `keyword "not"`},
 		{`{type: string, anyOf: [{type: integer}]}`, `anyOf branches of type integer`},
 		{`{type: object, properties: {a: {type: string}}, additionalProperties: {type: string}}`, `additionalProperties with a schema beside properties`},
+		{`{type: object, properties: {a: {type: string}}, maxProperties: 3}`, `an object that is no map`},
 		{`{oneOf: [{$ref: '#/components/schemas/thing'}]}`, `oneOf below the request body`},
 	} {
 		_, err := generateFor(t, thingSpec(c.schema))

@@ -10,7 +10,8 @@
 // pattern, minimum, maximum, exclusiveMinimum, exclusiveMaximum, readOnly
 // (a property a request may not set: refused, naming it), formats
 // uuid, ipv4, ipv6 and date-time, anyOf of string checks, nullable, nested
-// objects, arrays with items, minItems and maxItems, and a request body that
+// objects, arrays with items, minItems and maxItems, maps (additionalProperties
+// with a schema) with minProperties and maxProperties, and a request body that
 // is oneOf several component objects. On any other keyword
 // in a schema it must check, it fails, naming the keyword and where the
 // schema is, so the spec and the validator cannot silently part.

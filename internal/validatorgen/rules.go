@@ -82,6 +82,7 @@ func keywordRules() []keywordRule {
 		{[]string{"properties", "required", "additionalProperties"}, readObject},
 		{[]string{"items"}, readItems},
 		{[]string{"minItems", "maxItems"}, readItemCount},
+		{[]string{"minProperties", "maxProperties"}, readPropertyCount},
 		{[]string{"anyOf"}, readAnyOf},
 		{[]string{"enum"}, readEnum},
 		{[]string{"minLength", "maxLength"}, readLength},
@@ -246,6 +247,57 @@ func readItems(b *builder, s *openapi3.Schema, n *node) {
 type itemCount struct {
 	min uint64
 	max *uint64
+}
+
+// readPropertyCount reads the bounds on a map's number of properties (an
+// object of named properties has its bound in what it declares).
+func readPropertyCount(b *builder, s *openapi3.Schema, n *node) {
+	if s.MinProps == 0 && s.MaxProps == nil {
+		return
+	}
+	if n.values == nil {
+		b.unsupported(n.where, "maxProperties", "minProperties or maxProperties on an object that is no map (additionalProperties with a schema)")
+		return
+	}
+	n.checks = append(n.checks, propertyCount{min: s.MinProps, max: s.MaxProps})
+}
+
+// propertyCount is minProperties and maxProperties on a map.
+type propertyCount struct {
+	min uint64
+	max *uint64
+}
+
+func (c propertyCount) holds(_ *emitter, v subject) string {
+	var conds []string
+	if c.min > 0 {
+		conds = append(conds, fmt.Sprintf("%s >= %d", v.value, c.min))
+	}
+	if c.max != nil {
+		conds = append(conds, fmt.Sprintf("%s <= %d", v.value, *c.max))
+	}
+	return strings.Join(conds, " && ")
+}
+
+func (c propertyCount) emit(_ *emitter, w *writer, v subject) {
+	var r rangeCheck
+	if c.min > 0 {
+		r.low, r.lowMsg = fmt.Sprintf("%s < %d", v.value, c.min), v.report(fmt.Sprintf("reqcheck.MsgMinProperties(%d)", c.min))
+	}
+	if c.max != nil {
+		r.high, r.highMsg = fmt.Sprintf("%s > %d", v.value, *c.max), v.report(fmt.Sprintf("reqcheck.MsgMaxProperties(%d)", *c.max))
+	}
+	w.rangeCheck(r)
+}
+
+// maxProperties is a map's maxProperties, or 0 for none.
+func (n *node) maxProperties() uint64 {
+	for _, c := range n.checks {
+		if pc, ok := c.(propertyCount); ok && pc.max != nil {
+			return *pc.max
+		}
+	}
+	return 0
 }
 
 func readItemCount(_ *builder, s *openapi3.Schema, n *node) {
