@@ -209,7 +209,7 @@ func OpenDurable(path string) (*Durable, error) {
 		}
 		if format != format3 {
 			if err := mem.eachConnector(func(c change) error {
-				return connectors.Put(connectorKey(c.seq), c.doc)
+				return connectors.Put(connectorKey(c.seq), withID(c.id, c.doc))
 			}); err != nil {
 				return err
 			}
@@ -516,8 +516,19 @@ func loadConnectors(path string, b *bolt.Bucket, format string, size int, mem *M
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for k := int(next.Add(1) - 1); k < runs && !stop.Load(); k = int(next.Add(1) - 1) {
+				// The run's documents as memory keeps them, without their
+				// ids, in one buffer: the store copies them.
+				size := 0
 				for i := k * run; i < min(len(stored), (k+1)*run); i++ {
-					stored[i].id, errs[i] = checkConnector(stored[i].doc)
+					size += len(stored[i].doc)
+				}
+				kept := make([]byte, 0, size)
+				for i := k * run; i < min(len(stored), (k+1)*run); i++ {
+					if stored[i].id, errs[i] = checkConnector(stored[i].doc); errs[i] == nil {
+						start := len(kept)
+						kept = withoutID(kept, stored[i].id, stored[i].doc)
+						stored[i].doc = kept[start:len(kept):len(kept)]
+					}
 				}
 				close(checked[k])
 			}
@@ -933,7 +944,7 @@ func persist(tx *bolt.Tx, changes []change) error {
 		var err error
 		switch c.kind {
 		case putConnector:
-			err = connectors.Put(connectorKey(c.seq), c.doc)
+			err = connectors.Put(connectorKey(c.seq), withID(c.id, c.doc))
 		case join:
 			err = members.Put(memberKey(c.group, c.seq), c.id[:])
 		case leave:

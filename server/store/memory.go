@@ -22,6 +22,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/generated"
@@ -269,7 +271,10 @@ func (op *Op) prepare() error {
 		return nil
 	}
 	c := op.Member.Connector
-	c.ID, c.OdataType = &op.Member.ID, nil // the id always; the type is the API's to add
+	// Neither the id (the registry's entry has it; a state file's record
+	// gets it, withID) nor the type (the API's to add): 44 bytes a
+	// connector, kept once in memory.
+	c.ID, c.OdataType = nil, nil
 	doc, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encoding connector %s: %w", op.Member.ID, err)
@@ -747,6 +752,66 @@ func (g *memoryGroup) join(id uuid.UUID, seq uint64) {
 		g.aux++
 	}
 	g.push(memoryEntry{seq: seq, id: id})
+}
+
+// withID is a connector's document as a state file keeps it: with its id,
+// first, which the document kept in memory leaves out (the registry's entry
+// holds it). A document that has an id already (one a file written by an
+// earlier build held) is returned as it is.
+func withID(id uuid.UUID, doc []byte) []byte {
+	var text [36]byte
+	encodeGUID(&text, id)
+	if len(doc) < 2 || doc[0] != '{' || hasTopLevelID(doc) {
+		return doc
+	}
+	out := make([]byte, 0, len(doc)+len(text)+8)
+	out = append(out, `{"id":"`...)
+	out = append(out, text[:]...)
+	out = append(out, '"')
+	if len(doc) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, doc[1:]...)
+}
+
+// hasTopLevelID tells whether the object doc has a property "id" of its
+// own (not one of an object inside it).
+func hasTopLevelID(doc []byte) bool {
+	dec := jsontext.NewDecoder(bytes.NewReader(doc))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return false
+	}
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return false
+		}
+		if name.String() == "id" {
+			return true
+		}
+		if err := dec.SkipValue(); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// withoutID is doc, a state file's record of connector id, as memory keeps
+// it, appended to buf: without the id withID put first. A record with its id
+// elsewhere (an earlier build's) is kept whole.
+func withoutID(buf []byte, id uuid.UUID, doc []byte) []byte {
+	var text [36]byte
+	encodeGUID(&text, id)
+	const head = len(`{"id":"`)
+	if len(doc) > head+len(text)+1 && string(doc[:head]) == `{"id":"` && string(doc[head:head+len(text)]) == string(text[:]) && doc[head+len(text)] == '"' {
+		switch rest := doc[head+len(text)+1:]; rest[0] {
+		case ',':
+			return append(append(buf, '{'), rest[1:]...)
+		case '}':
+			return append(buf, '{', '}')
+		}
+	}
+	return append(buf, doc...)
 }
 
 // eachConnector calls emit with the change that registers each connector,
