@@ -300,7 +300,7 @@ func (s *Memory) decideGroupLocked(op *Op, changes []change) ([]change, error) {
 		if err != nil {
 			return changes, err
 		}
-		if regionChanged && (s.groups[op.Group] != nil || s.hasApplicationsLocked(op.Group)) {
+		if regionChanged && (s.hasMembersLocked(op.Group) || s.hasApplicationsLocked(op.Group)) {
 			return changes, ErrRegionLocked
 		}
 		return append(changes, s.applyLocked(change{kind: putGroup, seq: r.seqOf(op.Group), group: op.Group, doc: merged})), nil
@@ -310,7 +310,7 @@ func (s *Memory) decideGroupLocked(op *Op, changes []change) ([]change, error) {
 			return changes, ErrGroupNotFound
 		case op.Group == DefaultGroupID:
 			return changes, ErrDefaultGroup
-		case s.groups[op.Group] != nil || s.hasApplicationsLocked(op.Group):
+		case s.hasMembersLocked(op.Group) || s.hasApplicationsLocked(op.Group):
 			return changes, ErrGroupNotEmpty
 		}
 		return append(changes, s.applyLocked(change{kind: deleteGroup, seq: r.seqOf(op.Group), group: op.Group})), nil
@@ -348,6 +348,11 @@ func (s *Memory) implicitGroupsLocked() {
 			missing = append(missing, first{g.at(0).seq, id})
 		}
 	}
+	for id, one := range s.single {
+		if !s.groupReg.has(id) {
+			missing = append(missing, first{one.seq, id})
+		}
+	}
 	sort.Slice(missing, func(i, j int) bool { return missing[i].seq < missing[j].seq })
 	for _, m := range missing {
 		s.seq++
@@ -368,7 +373,7 @@ func ImplicitGroup(id uuid.UUID) Group {
 // emptyGroupLocked moves every member of group to the default group, in
 // order (a reset of that group); the default group stays as it is.
 func (s *Memory) emptyGroupLocked(group uuid.UUID, changes []change) []change {
-	g := s.groups[group]
+	g := s.listLocked(group)
 	if g == nil || group == DefaultGroupID {
 		return changes
 	}
@@ -403,30 +408,34 @@ func (s *Memory) oneGroupLocked() bool {
 	type member struct{ group, id uuid.UUID }
 	var extra []member
 	placed := 0
+	visit := func(group uuid.UUID, seq uint64, id uuid.UUID) {
+		pos, known := r.index[id] // one lookup a member: a million are much of a restart
+		if !known {
+			return // loadGroupsLocked refused such a member already
+		}
+		slot := r.groupSlot(int(pos))
+		current := *slot
+		if current == uuid.Nil {
+			*slot = group
+			placed++
+			return
+		}
+		if held, _ := s.seqLocked(current, id); seq > held {
+			extra = append(extra, member{current, id})
+			*slot = group
+		} else {
+			extra = append(extra, member{group, id})
+		}
+	}
 	for group, g := range s.groups {
 		for i := range g.n {
-			e := g.at(i)
-			if e.removed {
-				continue
-			}
-			pos, known := r.index[e.id] // one lookup a member: a million are much of a restart
-			if !known {
-				continue // loadGroupsLocked refused such a member already
-			}
-			slot := r.groupSlot(int(pos))
-			current := *slot
-			if current == uuid.Nil {
-				*slot = group
-				placed++
-				continue
-			}
-			if seq, _ := s.seqLocked(current, e.id); e.seq > seq {
-				extra = append(extra, member{current, e.id})
-				*slot = group
-			} else {
-				extra = append(extra, member{group, e.id})
+			if e := g.at(i); !e.removed {
+				visit(group, e.seq, e.id)
 			}
 		}
+	}
+	for group, one := range s.single {
+		visit(group, one.seq, one.id)
 	}
 	for _, m := range extra {
 		s.deleteLocked(m.group, m.id)
@@ -462,6 +471,11 @@ func (s *Memory) eachMember(emit func(change) error) error {
 					return err
 				}
 			}
+		}
+	}
+	for group, one := range s.single {
+		if err := emit(change{kind: join, seq: one.seq, group: group, id: one.id}); err != nil {
+			return err
 		}
 	}
 	return nil

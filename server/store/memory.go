@@ -311,7 +311,8 @@ type change struct {
 
 // Memory is a Store held in memory. The connectors are a registry in the
 // order they became known plus an index by id; each group is its entries (a
-// position and a connector id) in insertion order plus an index by id.
+// position and a connector id) in insertion order plus an index by id (a
+// group of one member is that member alone, in single).
 // Removal from a group leaves a tombstone that a later compaction drops, so a
 // page is found by binary search and costs in proportion to its size, not to
 // the size of the group.
@@ -323,9 +324,13 @@ type change struct {
 // copies what it holds.
 type Memory struct {
 	mutations
-	mu         sync.RWMutex
-	seq        uint64 // the last Cursor handed out, across all lists
-	groups     map[uuid.UUID]*memoryGroup
+	mu     sync.RWMutex
+	seq    uint64                     // the last Cursor handed out, across all lists
+	groups map[uuid.UUID]*memoryGroup // the groups of two members or more (or that once had them)
+	// single holds the groups of one member, most groups when each
+	// application has its own: an entry of 24 bytes in a map, where a list
+	// took some 120 bytes of its own and a place in groups.
+	single     map[uuid.UUID]singleMember
 	connectors connectorRegistry // never has tombstones; its entries' documents are in its data
 	garbage    int               // bytes of connectors.data that no entry refers to any more
 	live       int               // bytes of connectors.data that entries refer to
@@ -427,6 +432,7 @@ const compactAt = 64
 func NewMemory() *Memory {
 	s := &Memory{
 		groups:     make(map[uuid.UUID]*memoryGroup),
+		single:     make(map[uuid.UUID]singleMember),
 		connectors: connectorRegistry{memoryGroup: memoryGroup{index: make(map[uuid.UUID]uint32)}},
 		seq:        1,
 		groupReg:   newGroupRegistry(1), // the default group, before anything else
@@ -535,17 +541,30 @@ func (s *Memory) applyLocked(c change) change {
 		c.seq = s.registerLocked(c.id, c.doc, c.seq)
 	case join:
 		g := s.groups[c.group]
-		if g == nil {
+		one, single := s.single[c.group]
+		switch {
+		case g != nil:
+			g.join(c.id, c.seq)
+		case single: // a second member: the group becomes a list
 			g = &memoryGroup{} // indexed once it outgrows smallList
+			g.join(one.id, one.seq)
+			g.join(c.id, c.seq)
 			s.groups[c.group] = g
+			delete(s.single, c.group)
+		default:
+			s.single[c.group] = singleMember{seq: c.seq, id: c.id}
 		}
-		g.join(c.id, c.seq)
 		s.members++
 		s.connectors.setGroup(c.id, c.group)
 	case leave:
 		s.deleteLocked(c.group, c.id)
 		s.connectors.setGroup(c.id, uuid.Nil)
 	case dropGroup:
+		if one, ok := s.single[c.group]; ok {
+			s.members--
+			s.connectors.setGroup(one.id, uuid.Nil)
+			delete(s.single, c.group)
+		}
 		if g := s.groups[c.group]; g != nil {
 			s.members -= g.size()
 			for i := range g.n {
@@ -557,6 +576,7 @@ func (s *Memory) applyLocked(c change) change {
 		}
 	case dropAll:
 		clear(s.groups)
+		clear(s.single)
 		s.assigned = newAssignments()
 		s.connectors = connectorRegistry{memoryGroup: memoryGroup{index: make(map[uuid.UUID]uint32)}}
 		s.garbage, s.live, s.members = 0, 0, 0
@@ -596,7 +616,7 @@ func (s *Memory) loadLocked(c change) error {
 		if _, ok := s.connectors.index[c.id]; !ok {
 			return ErrConnectorNotFound
 		}
-		if g := s.groups[c.group]; g != nil {
+		if g := s.listLocked(c.group); g != nil {
 			if g.has(c.id) {
 				return ErrDuplicateMember
 			}
@@ -636,7 +656,7 @@ func (s *Memory) loadGroupsLocked(members []change) error {
 		wg.Go(func() {
 			for r := w; r < len(runs); r += workers {
 				run := members[starts[r]:starts[r+1]]
-				if _, exists := s.groups[runs[r].group]; exists {
+				if s.hasMembersLocked(runs[r].group) {
 					runs[r].bad, runs[r].err = starts[r], errors.New("its group is already loaded")
 					continue
 				}
@@ -679,7 +699,12 @@ func (s *Memory) loadGroupsLocked(members []change) error {
 		}
 	}
 	for _, r := range runs {
-		s.groups[r.group] = r.g
+		if r.g.n == 1 {
+			e := r.g.at(0)
+			s.single[r.group] = singleMember{seq: e.seq, id: e.id}
+		} else {
+			s.groups[r.group] = r.g
+		}
 		s.members += r.g.n
 		s.seq = max(s.seq, r.g.at(r.g.n-1).seq)
 	}
@@ -976,6 +1001,9 @@ func (s *Memory) Connector(ctx context.Context, id uuid.UUID) (Member, error) {
 func (s *Memory) seqLocked(app, id uuid.UUID) (uint64, bool) {
 	g := s.groups[app]
 	if g == nil {
+		if one, ok := s.single[app]; ok && one.id == id {
+			return one.seq, true
+		}
 		return 0, false
 	}
 	i, ok := g.find(id)
@@ -985,9 +1013,48 @@ func (s *Memory) seqLocked(app, id uuid.UUID) (uint64, bool) {
 	return g.at(int(i)).seq, true
 }
 
+// singleMember is the one member of a group in single.
+type singleMember struct {
+	seq uint64
+	id  uuid.UUID
+}
+
+// listLocked is the member list of group, nil for none: a group of one
+// member is given as a list of its own, made for the call.
+func (s *Memory) listLocked(group uuid.UUID) *memoryGroup {
+	if g := s.groups[group]; g != nil {
+		return g
+	}
+	if one, ok := s.single[group]; ok {
+		return &memoryGroup{chunks: [][]memoryEntry{{{seq: one.seq, id: one.id}}}, n: 1, aux: 1}
+	}
+	return nil
+}
+
+// hasMembersLocked tells whether group has members.
+func (s *Memory) hasMembersLocked(group uuid.UUID) bool {
+	_, one := s.single[group]
+	return one || s.groups[group] != nil
+}
+
+// sizeLocked is how many members group has.
+func (s *Memory) sizeLocked(group uuid.UUID) int {
+	if g := s.groups[group]; g != nil {
+		return g.size()
+	}
+	if _, ok := s.single[group]; ok {
+		return 1
+	}
+	return 0
+}
+
 // deleteLocked removes member id, which must be in the group of app.
 func (s *Memory) deleteLocked(app, id uuid.UUID) {
 	s.members--
+	if _, ok := s.single[app]; ok {
+		delete(s.single, app)
+		return
+	}
 	if s.groups[app].remove(id) {
 		delete(s.groups, app) // an empty group is the same as no group
 	}
@@ -1045,7 +1112,7 @@ func (s *Memory) List(ctx context.Context, app uuid.UUID, after Cursor, limit in
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.pageLocked(s.groups[app], after, limit)
+	return s.pageLocked(s.listLocked(app), after, limit)
 }
 
 // Connectors implements Store.
@@ -1091,7 +1158,7 @@ func (s *Memory) ScanMembers(ctx context.Context, group *uuid.UUID, after Cursor
 	defer s.mu.RUnlock()
 	g := &s.connectors.memoryGroup
 	if group != nil {
-		g = s.groups[*group]
+		g = s.listLocked(*group)
 	}
 	return s.scanLocked(g, after, fn)
 }
@@ -1148,8 +1215,8 @@ func (s *Memory) Applications(ctx context.Context, after Cursor, limit int) (App
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := ApplicationList{Total: len(s.groups)}
-	if s.groups[DefaultGroupID] != nil {
+	out := ApplicationList{Total: len(s.groups) + len(s.single)}
+	if s.hasMembersLocked(DefaultGroupID) {
 		out.Total--
 	}
 	l := &s.groupReg.list
@@ -1157,8 +1224,8 @@ func (s *Memory) Applications(ctx context.Context, after Cursor, limit int) (App
 	for budget := limit + MaxApplicationScan; i < l.n && budget > 0; i, budget = i+1, budget-1 {
 		e := l.at(i)
 		out.Next = Cursor(e.seq)
-		g := s.groups[e.id]
-		if e.removed || g == nil || g.size() == 0 || e.id == DefaultGroupID {
+		members := s.sizeLocked(e.id)
+		if e.removed || members == 0 || e.id == DefaultGroupID {
 			continue
 		}
 		if len(out.Applications) == limit {
@@ -1166,7 +1233,7 @@ func (s *Memory) Applications(ctx context.Context, after Cursor, limit int) (App
 			out.Next = Cursor(l.at(i - 1).seq)
 			return out, nil
 		}
-		out.Applications = append(out.Applications, Application{ID: e.id, Members: g.size()})
+		out.Applications = append(out.Applications, Application{ID: e.id, Members: members})
 	}
 	out.More = i < l.n
 	return out, nil
