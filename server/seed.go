@@ -194,9 +194,18 @@ func checkSeedEntry(add *reqcheck.Operation, app uuid.UUID, body []byte) (any, e
 	in := reqcheck.Input{Path: seedPath(app.String()), Header: map[string][]string{}, Body: body}
 	checked := add.Check(&in, &vs)
 	if vs.Len() > 0 {
+		// The first few, for a message a terminal shows whole: the entry
+		// is named, and the rest are of the same kind more often than not.
+		const shown = 5
 		var rules []string
 		for _, v := range vs.List() {
+			if len(rules) == shown {
+				break
+			}
 			rules = append(rules, strings.TrimPrefix(v.Target+": ", ": ")+v.Message)
+		}
+		if more := vs.Len() - len(rules); more > 0 {
+			rules = append(rules, fmt.Sprintf("and %d more", more))
 		}
 		return nil, errors.New(strings.Join(rules, "; "))
 	}
