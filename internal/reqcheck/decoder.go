@@ -202,19 +202,25 @@ func (d *Decoder) Missing(name string) {
 // returned false, when the object's own level is gone).
 func (d *Decoder) pointer(child string) string {
 	var b strings.Builder
-	for _, l := range d.levels {
-		b.WriteByte('/')
-		if l.array {
-			b.WriteString(strconv.Itoa(l.index))
-		} else {
-			writeToken(&b, Shorten(string(l.name)))
-		}
-	}
+	d.writePath(&b, Shorten)
 	if child != "" {
 		b.WriteByte('/')
 		writeToken(&b, Shorten(child))
 	}
 	return b.String()
+}
+
+// writePath writes the pointer to the current value, each name as name
+// gives it (shortened for a message, or whole).
+func (d *Decoder) writePath(b *strings.Builder, name func(string) string) {
+	for _, l := range d.levels {
+		b.WriteByte('/')
+		if l.array {
+			b.WriteString(strconv.Itoa(l.index))
+		} else {
+			writeToken(b, name(string(l.name)))
+		}
+	}
 }
 
 // writeToken writes a reference token, escaping ~ and / (RFC 6901).

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"hash/maphash"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -87,13 +86,6 @@ func (d *Decoder) nameRepeated(l *level) bool {
 // reports one: its JSON pointer names the property.
 func (d *Decoder) duplicate() error {
 	var b strings.Builder
-	for _, each := range d.levels {
-		b.WriteByte('/')
-		if each.array {
-			b.WriteString(strconv.Itoa(each.index))
-		} else {
-			writeToken(&b, string(each.name))
-		}
-	}
+	d.writePath(&b, func(name string) string { return name }) // whole: describe shortens it, as jsontext's
 	return &jsontext.SyntacticError{ByteOffset: d.dec.InputOffset(), JSONPointer: jsontext.Pointer(b.String()), Err: jsontext.ErrDuplicateName}
 }

@@ -243,10 +243,13 @@ func readItems(b *builder, s *openapi3.Schema, n *node) {
 	n.items = b.build(s.Items, n.where+".items", nil, "")
 }
 
-// itemCount is minItems and maxItems: an array's length.
-type itemCount struct {
-	min uint64
-	max *uint64
+// countBounds is minItems and maxItems on an array, or minProperties and
+// maxProperties on a map: bounds on a count, reported with the reqcheck
+// messages of its unit (MsgMinItems, MsgMaxProperties, …).
+type countBounds struct {
+	min  uint64
+	max  *uint64
+	unit string // Items or Properties
 }
 
 // readPropertyCount reads the bounds on a map's number of properties (an
@@ -259,41 +262,13 @@ func readPropertyCount(b *builder, s *openapi3.Schema, n *node) {
 		b.unsupported(n.where, "maxProperties", "minProperties or maxProperties on an object that is no map (additionalProperties with a schema)")
 		return
 	}
-	n.checks = append(n.checks, propertyCount{min: s.MinProps, max: s.MaxProps})
-}
-
-// propertyCount is minProperties and maxProperties on a map.
-type propertyCount struct {
-	min uint64
-	max *uint64
-}
-
-func (c propertyCount) holds(_ *emitter, v subject) string {
-	var conds []string
-	if c.min > 0 {
-		conds = append(conds, fmt.Sprintf("%s >= %d", v.value, c.min))
-	}
-	if c.max != nil {
-		conds = append(conds, fmt.Sprintf("%s <= %d", v.value, *c.max))
-	}
-	return strings.Join(conds, " && ")
-}
-
-func (c propertyCount) emit(_ *emitter, w *writer, v subject) {
-	var r rangeCheck
-	if c.min > 0 {
-		r.low, r.lowMsg = fmt.Sprintf("%s < %d", v.value, c.min), v.report(fmt.Sprintf("reqcheck.MsgMinProperties(%d)", c.min))
-	}
-	if c.max != nil {
-		r.high, r.highMsg = fmt.Sprintf("%s > %d", v.value, *c.max), v.report(fmt.Sprintf("reqcheck.MsgMaxProperties(%d)", *c.max))
-	}
-	w.rangeCheck(r)
+	n.checks = append(n.checks, countBounds{min: s.MinProps, max: s.MaxProps, unit: "Properties"})
 }
 
 // maxProperties is a map's maxProperties, or 0 for none.
 func (n *node) maxProperties() uint64 {
 	for _, c := range n.checks {
-		if pc, ok := c.(propertyCount); ok && pc.max != nil {
+		if pc, ok := c.(countBounds); ok && pc.unit == "Properties" && pc.max != nil {
 			return *pc.max
 		}
 	}
@@ -302,11 +277,11 @@ func (n *node) maxProperties() uint64 {
 
 func readItemCount(_ *builder, s *openapi3.Schema, n *node) {
 	if s.MinItems > 0 || s.MaxItems != nil {
-		n.checks = append(n.checks, itemCount{min: s.MinItems, max: s.MaxItems})
+		n.checks = append(n.checks, countBounds{min: s.MinItems, max: s.MaxItems, unit: "Items"})
 	}
 }
 
-func (c itemCount) holds(_ *emitter, v subject) string {
+func (c countBounds) holds(_ *emitter, v subject) string {
 	var conds []string
 	if c.min > 0 {
 		conds = append(conds, fmt.Sprintf("%s >= %d", v.value, c.min))
@@ -317,13 +292,13 @@ func (c itemCount) holds(_ *emitter, v subject) string {
 	return strings.Join(conds, " && ")
 }
 
-func (c itemCount) emit(_ *emitter, w *writer, v subject) {
+func (c countBounds) emit(_ *emitter, w *writer, v subject) {
 	var r rangeCheck
 	if c.min > 0 {
-		r.low, r.lowMsg = fmt.Sprintf("%s < %d", v.value, c.min), v.report(fmt.Sprintf("reqcheck.MsgMinItems(%d)", c.min))
+		r.low, r.lowMsg = fmt.Sprintf("%s < %d", v.value, c.min), v.report(fmt.Sprintf("reqcheck.MsgMin%s(%d)", c.unit, c.min))
 	}
 	if c.max != nil {
-		r.high, r.highMsg = fmt.Sprintf("%s > %d", v.value, *c.max), v.report(fmt.Sprintf("reqcheck.MsgMaxItems(%d)", *c.max))
+		r.high, r.highMsg = fmt.Sprintf("%s > %d", v.value, *c.max), v.report(fmt.Sprintf("reqcheck.MsgMax%s(%d)", c.unit, *c.max))
 	}
 	w.rangeCheck(r)
 }

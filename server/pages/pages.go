@@ -27,27 +27,20 @@ type DashboardData struct {
 }
 
 // Dashboard renders the /_admin/ page (html/template), once, at start-up.
-func Dashboard(data DashboardData) ([]byte, error) {
-	t, err := template.ParseFS(files, "dashboard.html")
-	if err != nil {
-		return nil, fmt.Errorf("the dashboard template: %w", err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return nil, fmt.Errorf("rendering the dashboard: %w", err)
-	}
-	return b.Bytes(), nil
-}
+func Dashboard(data DashboardData) ([]byte, error) { return render("dashboard.html", data) }
 
 // Index renders the / page (html/template) with data, once, at start-up.
-func Index(data any) ([]byte, error) {
-	t, err := template.ParseFS(files, "index.html")
+func Index(data any) ([]byte, error) { return render("index.html", data) }
+
+// render executes the embedded template name with data.
+func render(name string, data any) ([]byte, error) {
+	t, err := template.ParseFS(files, name)
 	if err != nil {
-		return nil, fmt.Errorf("the index template: %w", err)
+		return nil, fmt.Errorf("the template %s: %w", name, err)
 	}
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
-		return nil, fmt.Errorf("rendering the index: %w", err)
+		return nil, fmt.Errorf("rendering %s: %w", name, err)
 	}
 	return b.Bytes(), nil
 }
