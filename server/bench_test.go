@@ -271,3 +271,14 @@ func BenchmarkApplicationsPage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMetrics is a scrape of /metrics beside a GET of a connector.
+func BenchmarkMetrics(b *testing.B) {
+	members := filledStore(b, 1000)
+	page, _ := members.Connectors(context.Background(), 0, 1)
+	h := benchServer(b, members)
+	b.Run("metrics", func(b *testing.B) { runRequests(b, h, http.StatusOK, getRequest("/metrics")) })
+	b.Run("connector", func(b *testing.B) {
+		runRequests(b, h, http.StatusOK, getRequest("/onPremisesPublishingProfiles/applicationProxy/connectors/"+page.Members[0].ID.String()))
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -57,8 +58,47 @@ const maxTargetLabels = 64
 // pair for the process, registered with every server's registry (making them
 // took a tenth of starting a mock, and they describe the process, not it).
 var processCollectors = sync.OnceValue(func() [2]prometheus.Collector {
-	return [2]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	return [2]prometheus.Collector{
+		&recentCollector{inner: collectors.NewGoCollector(), fresh: time.Second},
+		&recentCollector{inner: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), fresh: time.Second},
+	}
 })
+
+// recentCollector answers with what inner collected less than fresh ago, or
+// collects anew. The runtime's and the process's figures (read from
+// runtime/metrics and /proc: most of a scrape's cost, some 0.5 ms, whatever
+// the state) need not be newer than a second for a scraper that comes every
+// few; the mock's own series are always current.
+type recentCollector struct {
+	inner prometheus.Collector
+	fresh time.Duration
+	mu    sync.Mutex
+	at    time.Time
+	kept  []prometheus.Metric
+}
+
+// Describe implements prometheus.Collector.
+func (c *recentCollector) Describe(ch chan<- *prometheus.Desc) { c.inner.Describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (c *recentCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if now := time.Now(); now.Sub(c.at) >= c.fresh {
+		metrics := make(chan prometheus.Metric, 64)
+		go func() { c.inner.Collect(metrics); close(metrics) }()
+		var kept []prometheus.Metric // new: a scrape still sending the last ones reads those
+		for m := range metrics {
+			kept = append(kept, m)
+		}
+		c.kept = kept
+		c.at = now
+	}
+	kept := c.kept
+	c.mu.Unlock()
+	for _, m := range kept {
+		ch <- m
+	}
+}
 
 func newMetrics(members store.Store) *metrics {
 	m := &metrics{
@@ -153,7 +193,9 @@ func (m *metrics) target(t string) prometheus.Counter {
 }
 
 func (m *metrics) handler() http.Handler {
-	scrape := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	// Uncompressed: a scrape of the mock crosses a loopback or a container
+	// network, where gzip's CPU (most of a scrape's cost then) buys nothing.
+	scrape := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{DisableCompression: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.register()
 		scrape.ServeHTTP(w, r)
