@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/connector-group/members-api/server/store"
 )
@@ -54,50 +55,43 @@ type requestSeries struct {
 // series kept for ever. Past the bound, targets are counted as "(other)".
 const maxTargetLabels = 64
 
-// processCollectors are the Go runtime's and the process's collectors: one
-// pair for the process, registered with every server's registry (making them
-// took a tenth of starting a mock, and they describe the process, not it).
-var processCollectors = sync.OnceValue(func() [2]prometheus.Collector {
-	return [2]prometheus.Collector{
-		&recentCollector{inner: collectors.NewGoCollector(), fresh: time.Second},
-		&recentCollector{inner: collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), fresh: time.Second},
-	}
+// processMetrics gathers the Go runtime's and the process's series: one
+// registry for the process, which every server's /metrics answers from (they
+// describe the process, not a server; making the collectors took a tenth of
+// starting a mock), with what it gathered less than a second ago. Those
+// figures (runtime/metrics, /proc reads, and checking and converting some 40
+// families) were most of a scrape's cost whatever the state, and need not be
+// newer for a scraper that comes every few seconds; a server's own series
+// are always gathered anew.
+var processMetrics = sync.OnceValue(func() prometheus.Gatherer {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &recentGatherer{inner: r, fresh: time.Second}
 })
 
-// recentCollector answers with what inner collected less than fresh ago, or
-// collects anew. The runtime's and the process's figures (read from
-// runtime/metrics and /proc: most of a scrape's cost, some 0.5 ms, whatever
-// the state) need not be newer than a second for a scraper that comes every
-// few; the mock's own series are always current.
-type recentCollector struct {
-	inner prometheus.Collector
+// recentGatherer answers with what inner gathered less than fresh ago, or
+// gathers anew. prometheus.Gatherers copies the families it merges into new
+// ones, so the kept families are only read.
+type recentGatherer struct {
+	inner prometheus.Gatherer
 	fresh time.Duration
 	mu    sync.Mutex
 	at    time.Time
-	kept  []prometheus.Metric
+	kept  []*dto.MetricFamily
 }
 
-// Describe implements prometheus.Collector.
-func (c *recentCollector) Describe(ch chan<- *prometheus.Desc) { c.inner.Describe(ch) }
-
-// Collect implements prometheus.Collector.
-func (c *recentCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	if now := time.Now(); now.Sub(c.at) >= c.fresh {
-		metrics := make(chan prometheus.Metric, 64)
-		go func() { c.inner.Collect(metrics); close(metrics) }()
-		var kept []prometheus.Metric // new: a scrape still sending the last ones reads those
-		for m := range metrics {
-			kept = append(kept, m)
+// Gather implements prometheus.Gatherer.
+func (g *recentGatherer) Gather() ([]*dto.MetricFamily, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if now := time.Now(); now.Sub(g.at) >= g.fresh {
+		kept, err := g.inner.Gather()
+		if err != nil {
+			return kept, err
 		}
-		c.kept = kept
-		c.at = now
+		g.kept, g.at = kept, now
 	}
-	kept := c.kept
-	c.mu.Unlock()
-	for _, m := range kept {
-		ch <- m
-	}
+	return g.kept, nil
 }
 
 func newMetrics(members store.Store) *metrics {
@@ -131,8 +125,7 @@ func newMetrics(members store.Store) *metrics {
 	// scraped, and registering took a tenth of starting one. The vectors
 	// count from the first request either way.
 	m.register = sync.OnceFunc(func() {
-		process := processCollectors()
-		m.registry.MustRegister(m.requests, m.duration, m.validations, m.faults, m.disagreements, m.connOpen, m.connRefused, process[0], process[1])
+		m.registry.MustRegister(m.requests, m.duration, m.validations, m.faults, m.disagreements, m.connOpen, m.connRefused)
 		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "connector_mock_members", Help: "Members held, in all groups.",
 		}, func() float64 { return float64(members.Members()) }))
@@ -195,7 +188,7 @@ func (m *metrics) target(t string) prometheus.Counter {
 func (m *metrics) handler() http.Handler {
 	// Uncompressed: a scrape of the mock crosses a loopback or a container
 	// network, where gzip's CPU (most of a scrape's cost then) buys nothing.
-	scrape := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{DisableCompression: true})
+	scrape := promhttp.HandlerFor(prometheus.Gatherers{m.registry, processMetrics()}, promhttp.HandlerOpts{DisableCompression: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.register()
 		scrape.ServeHTTP(w, r)
