@@ -153,16 +153,8 @@ func (r *seedReader) syntax(err error) error {
 // connector group's other properties are the validator's to check, in
 // linear time).
 func (r *seedReader) object(what string, known []string, field func(name string) error) error {
-	tok, err := r.dec.ReadToken()
-	if err != nil {
-		return r.syntax(err)
-	}
-	switch tok.Kind() {
-	case 'n':
-		return nil
-	case '{':
-	default:
-		return fmt.Errorf("%s is %s, not an object", what, kindName(tok.Kind()))
+	if null, err := r.open('{', what+" is %s, not an object"); null || err != nil {
+		return err
 	}
 	var seen []string
 	for r.dec.PeekKind() != '}' {
@@ -180,29 +172,38 @@ func (r *seedReader) object(what string, known []string, field func(name string)
 			return err
 		}
 	}
-	_, err = r.dec.ReadToken()
+	_, err := r.dec.ReadToken()
 	return r.syntax(err)
+}
+
+// open reads the token that opens an object or an array (delim), and
+// reports null, which a seed file may give for either; any other value is
+// refused with notIt, a format given the value's kind.
+func (r *seedReader) open(delim jsontext.Kind, notIt string) (null bool, err error) {
+	tok, err := r.dec.ReadToken()
+	if err != nil {
+		return false, r.syntax(err)
+	}
+	switch tok.Kind() {
+	case 'n':
+		return true, nil
+	case delim:
+		return false, nil
+	}
+	return false, fmt.Errorf(notIt, kindName(tok.Kind()))
 }
 
 // array reads an array, calling item for each; null is an empty array.
 func (r *seedReader) array(item func() error) error {
-	tok, err := r.dec.ReadToken()
-	if err != nil {
-		return r.syntax(err)
-	}
-	switch tok.Kind() {
-	case 'n':
-		return nil
-	case '[':
-	default:
-		return fmt.Errorf("a list is %s, not an array", kindName(tok.Kind()))
+	if null, err := r.open('[', "a list is %s, not an array"); null || err != nil {
+		return err
 	}
 	for r.dec.PeekKind() != ']' {
 		if err := item(); err != nil {
 			return err
 		}
 	}
-	_, err = r.dec.ReadToken()
+	_, err := r.dec.ReadToken()
 	return r.syntax(err)
 }
 
