@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -455,9 +454,9 @@ func (l *memberLink) url(c echo.Context, group, id uuid.UUID) string {
 	b.WriteString(prefix)
 	var buf [36]byte
 	b.WriteString(l.parts[0])
-	b.Write(guidText(&buf, first))
+	b.Write(reqcheck.GUIDText(&buf, first))
 	b.WriteString(l.parts[1])
-	b.Write(guidText(&buf, second))
+	b.Write(reqcheck.GUIDText(&buf, second))
 	b.WriteString(l.parts[2])
 	return b.String()
 }
@@ -468,20 +467,6 @@ func prefixOf(c echo.Context) string {
 		return rc.prefix
 	}
 	return ""
-}
-
-// guidText writes id in its canonical form, as uuid.UUID.String does, into buf.
-func guidText(buf *[36]byte, id uuid.UUID) []byte {
-	hex.Encode(buf[0:8], id[0:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], id[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], id[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], id[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], id[10:])
-	return buf[:]
 }
 
 // schemeOf is https for a TLS connection or, behind a proxy on a private

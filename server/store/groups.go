@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
 // Group is a connector group as the store keeps it: the generated model,
@@ -123,7 +123,7 @@ var implicitParts = sync.OnceValue(func() [][]byte {
 // isImplicitDoc tells whether doc is the document implicitGroupDoc makes for id.
 func isImplicitDoc(id uuid.UUID, doc []byte) bool {
 	var text [36]byte
-	encodeGUID(&text, id)
+	reqcheck.GUIDText(&text, id)
 	parts := implicitParts()
 	for i, part := range parts {
 		if !bytes.HasPrefix(doc, part) {
@@ -138,19 +138,6 @@ func isImplicitDoc(id uuid.UUID, doc []byte) bool {
 		}
 	}
 	return len(doc) == 0
-}
-
-// encodeGUID writes id's text (8-4-4-4-12 lowercase hex) into dst.
-func encodeGUID(dst *[36]byte, id uuid.UUID) {
-	hex.Encode(dst[0:8], id[0:4])
-	dst[8] = '-'
-	hex.Encode(dst[9:13], id[4:6])
-	dst[13] = '-'
-	hex.Encode(dst[14:18], id[6:8])
-	dst[18] = '-'
-	hex.Encode(dst[19:23], id[8:10])
-	dst[23] = '-'
-	hex.Encode(dst[24:], id[10:])
 }
 
 // mergeGroup is the document old with the properties patch sets replaced

@@ -35,6 +35,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/connector-group/members-api/generated"
+	"github.com/connector-group/members-api/internal/reqcheck"
 )
 
 // ErrDuplicateMember is returned by Store.Add and Store.AddReference when
@@ -785,7 +786,7 @@ func (g *memoryGroup) join(id uuid.UUID, seq uint64) {
 // earlier build held) is returned as it is.
 func withID(id uuid.UUID, doc []byte) []byte {
 	var text [36]byte
-	encodeGUID(&text, id)
+	reqcheck.GUIDText(&text, id)
 	if len(doc) < 2 || doc[0] != '{' || hasTopLevelID(doc) {
 		return doc
 	}
@@ -826,7 +827,7 @@ func hasTopLevelID(doc []byte) bool {
 // elsewhere (an earlier build's) is kept whole.
 func withoutID(buf []byte, id uuid.UUID, doc []byte) []byte {
 	var text [36]byte
-	encodeGUID(&text, id)
+	reqcheck.GUIDText(&text, id)
 	const head = len(`{"id":"`)
 	if len(doc) > head+len(text)+1 && string(doc[:head]) == `{"id":"` && string(doc[head:head+len(text)]) == string(text[:]) && doc[head+len(text)] == '"' {
 		switch rest := doc[head+len(text)+1:]; rest[0] {
