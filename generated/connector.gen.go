@@ -2317,6 +2317,9 @@ type ClientInterface interface {
 	// `connector_mock_validation_failures_total{target}` (at most 64 targets,
 	// the rest as `(other)`), `connector_mock_faults_injected_total{code}`,
 	// `connector_mock_members`, and the Go runtime's and the process's.
+	// Always in the Prometheus text format (`text/plain; version=0.0.4`),
+	// whatever the `Accept`. Scrapes that arrive while one is being answered
+	// share its answer.
 	//
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
 	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3451,6 +3454,9 @@ func (c *Client) HeadHealth(ctx context.Context, reqEditors ...RequestEditorFn) 
 // `connector_mock_validation_failures_total{target}` (at most 64 targets,
 // the rest as `(other)`), `connector_mock_faults_injected_total{code}`,
 // `connector_mock_members`, and the Go runtime's and the process's.
+// Always in the Prometheus text format (`text/plain; version=0.0.4`),
+// whatever the `Accept`. Scrapes that arrive while one is being answered
+// share its answer.
 //
 // Corresponds with GET /metrics (the `GetMetrics` operationId).
 func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -11166,6 +11172,9 @@ type ClientWithResponsesInterface interface {
 	// `connector_mock_validation_failures_total{target}` (at most 64 targets,
 	// the rest as `(other)`), `connector_mock_faults_injected_total{code}`,
 	// `connector_mock_members`, and the Go runtime's and the process's.
+	// Always in the Prometheus text format (`text/plain; version=0.0.4`),
+	// whatever the `Accept`. Scrapes that arrive while one is being answered
+	// share its answer.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -24902,6 +24911,9 @@ func (c *ClientWithResponses) HeadHealthWithResponse(ctx context.Context, reqEdi
 // `connector_mock_validation_failures_total{target}` (at most 64 targets,
 // the rest as `(other)`), `connector_mock_faults_injected_total{code}`,
 // `connector_mock_members`, and the Go runtime's and the process's.
+// Always in the Prometheus text format (`text/plain; version=0.0.4`),
+// whatever the `Accept`. Scrapes that arrive while one is being answered
+// share its answer.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,10 +14,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/connector-group/members-api/generated"
 	"github.com/connector-group/members-api/generated/admin"
@@ -401,6 +405,62 @@ func (h *harness) metrics() map[string]float64 {
 		out[m[1]+m[2]] = v
 	}
 	return out
+}
+
+// TestMetricsAnswer is a scrape as Prometheus sees it: the text format
+// whatever the Accept (the only one the spec lists), whole with its length,
+// the families sorted by name as promhttp writes them, the server's own and
+// the process's; and scrapes at once each get a whole answer.
+func TestMetricsAnswer(t *testing.T) {
+	h := newHarness(t, server.Config{})
+	h.add(testApp, validBody)
+	protobuf := "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+	for _, accept := range []string{"", "text/plain", protobuf, "application/openmetrics-text; version=1.0.0"} {
+		t.Run("Accept="+accept, func(t *testing.T) {
+			res := h.do(http.MethodGet, "/metrics", http.Header{"Accept": {accept}}, nil)
+			if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Type"), "text/plain; version=0.0.4") {
+				t.Fatalf("%d %q, want 200 in the text format", res.status, res.header.Get("Content-Type"))
+			}
+			if got := res.header.Get("Content-Length"); got != strconv.Itoa(len(res.body)) {
+				t.Errorf("Content-Length %q for a body of %d bytes", got, len(res.body))
+			}
+			checkScrape(t, res.body)
+		})
+	}
+	t.Run("at once", func(t *testing.T) {
+		bodies := make([][]byte, 16)
+		var wg sync.WaitGroup
+		for i := range bodies {
+			wg.Go(func() { bodies[i] = h.do(http.MethodGet, "/metrics", nil, nil).body })
+		}
+		wg.Wait()
+		for _, b := range bodies {
+			checkScrape(t, b)
+		}
+	})
+}
+
+// checkScrape fails t unless body parses as the text format, its families
+// sorted by name, with the server's, the Go runtime's and the process's.
+func checkScrape(t *testing.T, body []byte) {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("the answer does not parse: %v", err)
+	}
+	for _, name := range []string{"connector_mock_members", "connector_mock_requests_total", "go_goroutines", "process_start_time_seconds"} {
+		if families[name] == nil {
+			t.Errorf("no %s", name)
+		}
+	}
+	var order []string
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (\S+)`).FindAllSubmatch(body, -1) {
+		order = append(order, string(m[1]))
+	}
+	if !slices.IsSorted(order) || len(order) != len(families) {
+		t.Errorf("families %v: want each once, sorted by name", order)
+	}
 }
 
 func TestMetricsMove(t *testing.T) {

@@ -1,15 +1,20 @@
 package server
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/connector-group/members-api/server/store"
 )
@@ -37,6 +42,9 @@ type metrics struct {
 	targets map[string]prometheus.Counter // the target labels in use
 
 	register func() // registers the collectors with registry, once
+	// ownSize is the length of the server's own families at the last
+	// scrape: room to keep for them at the next.
+	ownSize atomic.Int64
 }
 
 type seriesKey struct {
@@ -59,18 +67,19 @@ const maxTargetLabels = 64
 // registry for the process, which every server's /metrics answers from (they
 // describe the process, not a server; making the collectors took a tenth of
 // starting a mock), with what it gathered less than a second ago. Those
-// figures (runtime/metrics, /proc reads, and checking and converting some 40
-// families) were most of a scrape's cost whatever the state, and need not be
-// newer for a scraper that comes every few seconds; a server's own series
-// are always gathered anew.
-var processMetrics = sync.OnceValue(func() prometheus.Gatherer {
+// figures (runtime/metrics, /proc reads, and checking, merging and encoding
+// some 40 families) were most of a scrape's cost whatever the state, and
+// need not be newer for a scraper that comes every few seconds; a server's
+// own series are always gathered anew.
+var processMetrics = sync.OnceValue(func() *recentGatherer {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &recentGatherer{inner: r, fresh: time.Second}
 })
 
 // recentGatherer answers with what inner gathered less than fresh ago, or
-// gathers anew. prometheus.Gatherers copies the families it merges into new
+// gathers anew; it keeps those families encoded too, in the last format
+// asked for. prometheus.Gatherers copies the families it merges into new
 // ones, so the kept families are only read.
 type recentGatherer struct {
 	inner prometheus.Gatherer
@@ -78,20 +87,49 @@ type recentGatherer struct {
 	mu    sync.Mutex
 	at    time.Time
 	kept  []*dto.MetricFamily
+	// encoded is kept in encodedAs, or nil.
+	encoded   []byte
+	encodedAs expfmt.Format
 }
 
 // Gather implements prometheus.Gatherer.
 func (g *recentGatherer) Gather() ([]*dto.MetricFamily, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.kept, g.gatherLocked()
+}
+
+// gatherLocked gathers anew when what is kept is stale; g.mu held.
+func (g *recentGatherer) gatherLocked() error {
 	if now := time.Now(); now.Sub(g.at) >= g.fresh {
 		kept, err := g.inner.Gather()
 		if err != nil {
-			return kept, err
+			return err
 		}
-		g.kept, g.at = kept, now
+		g.kept, g.at, g.encoded = kept, now, nil
 	}
-	return g.kept, nil
+	return nil
+}
+
+// Encoded returns the families, recent as Gather's, encoded in format. The
+// bytes are shared: the caller only reads them.
+func (g *recentGatherer) Encoded(format expfmt.Format) ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.gatherLocked(); err != nil {
+		return nil, err
+	}
+	if g.encoded == nil || g.encodedAs != format {
+		var b bytes.Buffer
+		enc := expfmt.NewEncoder(&b, format)
+		for _, f := range g.kept {
+			if err := enc.Encode(f); err != nil {
+				return nil, fmt.Errorf("encoding %s: %w", f.GetName(), err)
+			}
+		}
+		g.encoded, g.encodedAs = b.Bytes(), format
+	}
+	return g.encoded, nil
 }
 
 func newMetrics(members store.Store) *metrics {
@@ -102,7 +140,10 @@ func newMetrics(members store.Store) *metrics {
 		}, []string{"operation", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "connector_mock_request_duration_seconds", Help: "Time to answer a request, injected latency included.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+			// Steps of about 5 from half a millisecond (an answer with no
+			// injected latency) to seconds (--latency, a slow fault): each
+			// bucket is a line per operation in every scrape.
+			Buckets: []float64{.0005, .001, .005, .025, .1, .5, 2.5},
 		}, []string{"operation"}),
 		validations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_mock_validation_failures_total", Help: "Violations reported in 400 answers, by target.",
@@ -185,12 +226,66 @@ func (m *metrics) target(t string) prometheus.Counter {
 	return c
 }
 
+// handler answers a scrape, always in the text format, the one every
+// Prometheus reads and the only one the spec lists. The answer is the server's own families, gathered
+// anew, then the process's, encoded at most once a second (merging and
+// encoding those 40 families on every scrape, as prometheus.Gatherers and
+// promhttp do, made a scrape cost 13 times a GET of a connector in process),
+// and scrapes that arrive while one is being answered share its answer, as
+// promhttp's CoalesceGather shares a gathering: a flood of scrapers costs
+// about what one costs. Anything else (a name[] filter, a gathering error to
+// report) goes to promhttp as it stands.
 func (m *metrics) handler() http.Handler {
+	process := processMetrics()
 	// Uncompressed: a scrape of the mock crosses a loopback or a container
 	// network, where gzip's CPU (most of a scrape's cost then) buys nothing.
-	scrape := promhttp.HandlerFor(prometheus.Gatherers{m.registry, processMetrics()}, promhttp.HandlerOpts{DisableCompression: true})
+	full := promhttp.HandlerFor(prometheus.Gatherers{m.registry, process}, promhttp.HandlerOpts{DisableCompression: true, AcceptedFormats: []expfmt.Format{expfmt.FmtText}})
+	var scrapes singleflight.Group
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.register()
-		scrape.ServeHTTP(w, r)
+		// The text format, with the name escaping the scraper asks for.
+		format := expfmt.NegotiateAccept(r.Header, expfmt.FmtText)
+		if r.URL.RawQuery != "" {
+			full.ServeHTTP(w, r)
+			return
+		}
+		body, err, _ := scrapes.Do(string(format), func() (any, error) { return m.scrapeText(format, process) })
+		if err != nil {
+			full.ServeHTTP(w, r)
+			return
+		}
+		text := body.([]byte)
+		w.Header().Add("Vary", "Accept")
+		w.Header().Set("Content-Type", string(format))
+		// Whole, with its length, in one write: written as it was encoded,
+		// it went out in a chunk per 4 KiB, and those writes were a fifth of
+		// a scrape's cost.
+		w.Header().Set("Content-Length", strconv.Itoa(len(text)))
+		_, _ = w.Write(text)
 	})
+}
+
+// scrapeText is a scrape's answer in format, a text format: the server's own
+// families, then the process's. Families are sorted by name, as promhttp
+// writes them: every own family is connector_mock_*, before go_* and
+// process_*. The bytes are shared by the scrapes that wait for them.
+func (m *metrics) scrapeText(format expfmt.Format, process *recentGatherer) ([]byte, error) {
+	own, err := m.registry.Gather()
+	if err != nil {
+		return nil, err
+	}
+	processText, err := process.Encoded(format)
+	if err != nil {
+		return nil, err
+	}
+	body := bytes.NewBuffer(make([]byte, 0, len(processText)+int(m.ownSize.Load())+512))
+	enc := expfmt.NewEncoder(body, format)
+	for _, f := range own {
+		if err := enc.Encode(f); err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", f.GetName(), err)
+		}
+	}
+	m.ownSize.Store(int64(body.Len()))
+	body.Write(processText)
+	return body.Bytes(), nil
 }
