@@ -69,6 +69,9 @@ func TestRedirectKeepsTheTokenAtItsOrigin(t *testing.T) {
 // a 1 MiB link (in its fragment, so the requests stay small) does not make
 // the client keep the links: 32 such pages hold a few MiB, not 32.
 func TestLoopGuardIsBounded(t *testing.T) {
+	if raceEnabled {
+		t.Skip("measures a cost: run without -race (make test does)")
+	}
 	page := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page++

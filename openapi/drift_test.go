@@ -10,8 +10,9 @@ import (
 )
 
 // TestCheckGenerateCatchesDrift proves `make check-generate` (the script
-// behind it) passes on the committed tree and fails, naming the stale file,
-// once the spec changes without `make generate`.
+// behind it) fails, naming the stale file, once the spec changes without
+// `make generate`. That it passes on the committed tree is what CI's own
+// make check-generate shows.
 func TestCheckGenerateCatchesDrift(t *testing.T) {
 	t.Parallel() // each works in a copy of its own
 	if testing.Short() {
@@ -37,10 +38,6 @@ func TestCheckGenerateCatchesDrift(t *testing.T) {
 		err := cmd.Run()
 		return out.String(), err
 	}
-	if out, err := check(); err != nil {
-		t.Fatalf("check-generate fails on the committed tree: %v\n%s", err, out)
-	}
-
 	spec := filepath.Join(dir, "openapi", "connector.yaml")
 	data, err := os.ReadFile(spec)
 	if err != nil {

@@ -236,3 +236,12 @@ func newRequest(method, target string, body io.Reader) *http.Request {
 	}
 	return req
 }
+
+// measuresCost skips t, a test that measures a cost, under the race
+// detector (see raceEnabled).
+func measuresCost(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("measures a cost: run without -race (make test does)")
+	}
+}

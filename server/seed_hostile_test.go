@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,8 +61,14 @@ var hostileSeeds = []struct {
 	}, "a mapping of"},
 }
 
+// hostileFraction: TestHostileSeedFilesAreLinear reads files of this
+// fraction of the largest size. A quarter tells linear from quadratic as
+// well, and make test reads 10 MB instead of 74; make fuzz reads them whole.
+var hostileFraction = flag.Int("hostile.fraction", 4, "TestHostileSeedFilesAreLinear reads files of 1/N of the largest size")
+
 // TestHostileSeedFilesAreLinear: each hostile seed file, at the largest
-// size its format may have (32 MiB for JSON, 4 MiB for YAML), is refused,
+// size its format may have (32 MiB for JSON, 4 MiB for YAML; a quarter of
+// that unless -hostile.fraction=1), is refused,
 // saying why, at a cost of at most 8 times the same file at a sixteenth of
 // the size read 16 times (linear is about 1, quadratic 16), timed beside it;
 // a 32 MiB YAML file is refused before it is parsed. yaml.v3 took 26-53 s on
@@ -70,6 +77,7 @@ func TestHostileSeedFilesAreLinear(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads 32 MiB files")
 	}
+	measuresCost(t)
 	dir := t.TempDir()
 	seed := func(name, content string) (time.Duration, error) {
 		path := filepath.Join(dir, name)
@@ -85,12 +93,7 @@ func TestHostileSeedFilesAreLinear(t *testing.T) {
 		if tc.ext == "yaml" {
 			size = 4<<20 - 64
 		}
-		if raceEnabled {
-			// The race detector makes each read some 10 times slower (76 s
-			// for this test under make test): the same shapes at an eighth
-			// of the size still tell linear from quadratic.
-			size /= 8
-		}
+		size /= *hostileFraction
 		whole, err := seed("whole."+tc.ext, tc.build(size))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%s: %v, want it to say %q", tc.name, err, tc.want)

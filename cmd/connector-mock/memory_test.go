@@ -41,6 +41,9 @@ func TestAnnouncedLengthCostsNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 2,000 connections to a process")
 	}
+	if raceEnabled {
+		t.Skip("measures what a process costs: run without -race (make test does)")
+	}
 	t.Parallel() // it mostly waits for the runtime to return memory
 	// With a memory limit the runtime returns freed memory to the system
 	// within seconds; without one its background scavenger takes some 25 s
@@ -127,6 +130,9 @@ func TestAnnouncedLengthCostsNothing(t *testing.T) {
 func TestJournalListingsAreBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 6,000 requests and reads 600 MB of answers")
+	}
+	if raceEnabled {
+		t.Skip("measures what a process costs: run without -race (make test does)")
 	}
 	p := startMock(t, "--token", "journal-test")
 	pid := p.cmd.Process.Pid

@@ -310,7 +310,10 @@ func TestAnnotationsChangeNothing(t *testing.T) {
 
 // TestRefusesWhatItCannotCheck: a keyword without a rule, a format it does
 // not know, or a rule where it cannot apply fails the generation, naming
-// the keyword and the schema.
+// the keyword and the schema. main exits 1 with that message, and go
+// generate (make generate) stops at a directive that fails: the rule is
+// never left unchecked. (Showing that through go generate in a copy of the
+// module took 6 s of make test for what this shows in milliseconds.)
 func TestRefusesWhatItCannotCheck(t *testing.T) {
 	const where = "#/components/schemas/thing.properties.value"
 	for _, c := range []struct{ schema, keyword string }{

@@ -29,7 +29,7 @@ import (
 // process, killed with SIGKILL or stopped cleanly at random points, and after
 // every restart the state the file gives back compared with a plain model of
 // what was acknowledged. make test runs a few sequences; make fuzz runs
-// -model.sequences=2000.
+// MODEL_SEQUENCES of them (500 unless told).
 var (
 	modelSequences = flag.Int("model.sequences", 6, "random sequences of the model-based test")
 	modelOps       = flag.Int("model.ops", 40, "ops in each sequence")
@@ -366,6 +366,9 @@ func (c *child) close(t *testing.T) {
 func TestAcknowledgedChangesSurvive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes")
+	}
+	if raceEnabled {
+		t.Skip("its work is in child processes: run without -race (make test does)")
 	}
 	t.Parallel() // its time is mostly the children's fsyncs and restarts
 	seed := *modelSeed
