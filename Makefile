@@ -85,8 +85,8 @@ endif
 	@# The examples (modules of their own), the packages without the race
 	@# detector and the tests that skip under it run beside the race detector's packages,
 	@# on the core those leave idle. Three of the race detector's packages
-	@# at a time on two cores (several wait on child processes, fsyncs and
-	@# sockets): 74-78 s, against 79-89 s with four and 83 s with two.
+	@# at a time on two cores: several wait on child processes, fsyncs and
+	@# sockets, and more at once only contend.
 	@( cd examples/registration && $(GO) test $(RACE) -count=1 ./... && \
 	   cd ../graphsdk && $(GO) test $(RACE) -count=1 ./... && \
 	   cd ../.. && $(GO) test -count=1 $(PLAIN_PACKAGES) && $(NORACE_TESTS) ) & examples=$$!; \

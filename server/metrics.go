@@ -68,9 +68,9 @@ const maxTargetLabels = 64
 // describe the process, not a server; making the collectors took a tenth of
 // starting a mock), with what it gathered less than a second ago. Those
 // figures (runtime/metrics, /proc reads, and checking, merging and encoding
-// some 40 families) were most of a scrape's cost whatever the state, and
-// need not be newer for a scraper that comes every few seconds; a server's
-// own series are always gathered anew.
+// some 40 families) cost the same whatever the state, and need not be newer
+// for a scraper that comes every few seconds; a server's own series are
+// always gathered anew.
 var processMetrics = sync.OnceValue(func() *recentGatherer {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -227,14 +227,14 @@ func (m *metrics) target(t string) prometheus.Counter {
 }
 
 // handler answers a scrape, always in the text format, the one every
-// Prometheus reads and the only one the spec lists. The answer is the server's own families, gathered
-// anew, then the process's, encoded at most once a second (merging and
-// encoding those 40 families on every scrape, as prometheus.Gatherers and
-// promhttp do, made a scrape cost 13 times a GET of a connector in process),
-// and scrapes that arrive while one is being answered share its answer, as
-// promhttp's CoalesceGather shares a gathering: a flood of scrapers costs
-// about what one costs. Anything else (a name[] filter, a gathering error to
-// report) goes to promhttp as it stands.
+// Prometheus reads and the only one the spec lists. The answer is the
+// server's own families, gathered anew, then the process's, kept encoded for
+// as long as they are kept (rather than merged and encoded on every scrape,
+// as prometheus.Gatherers and promhttp do); and scrapes that arrive while one
+// is being answered share its answer, as promhttp's CoalesceGather shares a
+// gathering, so a flood of scrapers costs about what one costs. Anything
+// else (a name[] filter, a gathering error to report) goes to promhttp as it
+// stands.
 func (m *metrics) handler() http.Handler {
 	process := processMetrics()
 	// Uncompressed: a scrape of the mock crosses a loopback or a container
@@ -257,9 +257,7 @@ func (m *metrics) handler() http.Handler {
 		text := body.([]byte)
 		w.Header().Add("Vary", "Accept")
 		w.Header().Set("Content-Type", string(format))
-		// Whole, with its length, in one write: written as it was encoded,
-		// it went out in a chunk per 4 KiB, and those writes were a fifth of
-		// a scrape's cost.
+		// Whole, with its length, in one write rather than a chunk per 4 KiB.
 		w.Header().Set("Content-Length", strconv.Itoa(len(text)))
 		_, _ = w.Write(text)
 	})
