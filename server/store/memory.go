@@ -803,6 +803,9 @@ func withID(id uuid.UUID, doc []byte) []byte {
 // hasTopLevelID tells whether the object doc has a property "id" of its
 // own (not one of an object inside it).
 func hasTopLevelID(doc []byte) bool {
+	if !bytes.Contains(doc, []byte(`"id"`)) {
+		return false // the document of every add: no decoder on the commit's path
+	}
 	dec := jsontext.NewDecoder(bytes.NewReader(doc))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return false
