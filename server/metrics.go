@@ -121,15 +121,23 @@ func (g *recentGatherer) Encoded(format expfmt.Format) ([]byte, error) {
 	}
 	if g.encoded == nil || g.encodedAs != format {
 		var b bytes.Buffer
-		enc := expfmt.NewEncoder(&b, format)
-		for _, f := range g.kept {
-			if err := enc.Encode(f); err != nil {
-				return nil, fmt.Errorf("encoding %s: %w", f.GetName(), err)
-			}
+		if err := encodeFamilies(&b, format, g.kept); err != nil {
+			return nil, err
 		}
 		g.encoded, g.encodedAs = b.Bytes(), format
 	}
 	return g.encoded, nil
+}
+
+// encodeFamilies writes families to b in format.
+func encodeFamilies(b *bytes.Buffer, format expfmt.Format, families []*dto.MetricFamily) error {
+	enc := expfmt.NewEncoder(b, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return fmt.Errorf("encoding %s: %w", f.GetName(), err)
+		}
+	}
+	return nil
 }
 
 func newMetrics(members store.Store) *metrics {
@@ -277,11 +285,8 @@ func (m *metrics) scrapeText(format expfmt.Format, process *recentGatherer) ([]b
 		return nil, err
 	}
 	body := bytes.NewBuffer(make([]byte, 0, len(processText)+int(m.ownSize.Load())+512))
-	enc := expfmt.NewEncoder(body, format)
-	for _, f := range own {
-		if err := enc.Encode(f); err != nil {
-			return nil, fmt.Errorf("encoding %s: %w", f.GetName(), err)
-		}
+	if err := encodeFamilies(body, format, own); err != nil {
+		return nil, err
 	}
 	m.ownSize.Store(int64(body.Len()))
 	body.Write(processText)
