@@ -7,7 +7,7 @@ BIN ?= bin
 # rather than fail (and say so).
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: sdk-js image image-test all generate check-generate lint breaking changelog tidy e2e update-swagger-ui test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-prism bench-go build run ci clean
+.PHONY: sdk-js image image-test all generate check-generate lint breaking changelog tidy e2e update-swagger-ui test fuzz fuzz-smoke bench bench-bin bench-durable bench-journal bench-readers bench-prism bench-go build run ci clean
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 60s
@@ -133,6 +133,11 @@ bench-durable: bench-bin
 ## bench-journal: the mock with its default journal against --journal-size 0, interleaved, as a ratio
 bench-journal: bench-bin
 	$(BIN)/driver --journal --mock $(BIN)/connector-mock --hey $(BIN)/hey
+
+## bench-readers: at 10^6 groups, each read whose cost must follow the request (memberOf, /metrics, the
+## applications page) against a GET, and 32 clients' adds beside 4 clients repeating it (some 5 minutes)
+bench-readers: bench-bin
+	$(BIN)/driver --readers --mock $(BIN)/connector-mock --hey $(BIN)/hey --rounds 3 $(BENCH_ARGS)
 
 ## bench-prism: make bench, then Stoplight Prism mocking the same spec beside the baseline (needs Node.js and npm)
 PRISM_VERSION ?= 5.16.0

@@ -59,6 +59,7 @@ type config struct {
 	rounds                                       int
 	duration                                     time.Duration
 	conns                                        int
+	groups                                       int
 }
 
 func main() {
@@ -73,6 +74,8 @@ func main() {
 	flag.IntVar(&cfg.conns, "connections", 32, "concurrent connections")
 	durable := flag.Bool("durable", false, "compare the mock with --state (durable) to the mock in memory, instead of the mock to the baseline")
 	journaled := flag.Bool("journal", false, "compare the mock with its default journal to the mock with --journal-size 0")
+	readers := flag.Bool("readers", false, "fill the mock with -groups groups, then measure the adds beside clients repeating each read whose cost must follow the request")
+	flag.IntVar(&cfg.groups, "groups", 1_000_000, "with -readers, the `number` of groups (one connector each) the mock holds")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -83,6 +86,8 @@ func main() {
 		do = runDurable
 	case *journaled:
 		do = runJournal
+	case *readers:
+		do = runReaders
 	}
 	if err := do(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
